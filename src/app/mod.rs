@@ -1,0 +1,644 @@
+//! One owned `App` state; `update(&mut App, Msg) -> Vec<Cmd>` does no I/O. The runtime
+//! executes the commands in tokio tasks and feeds their results back as messages.
+
+pub mod keys;
+pub mod runtime;
+
+use crate::domain::model::{HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance};
+use crate::drs::{DrsError, DrsErrorKind, DrsTarget};
+use crate::replication::{ReplicationPlan, ReplicatorEvent, VolumeTarget};
+use crate::wizard::credentials::CredentialsForm;
+use crate::wizard::endpoint::{ConnectivityCheck, EndpointForm, Stage, StageStatus};
+use crate::wizard::instance::InstanceForm;
+use crate::wizard::mapping::MappingForm;
+use crate::wizard::replication::{Dashboard, Launch};
+use crate::wizard::result::{self, Failure, Outcome, Summary};
+use crate::wizard::review::ReviewForm;
+use crate::wizard::{Action, Loadable, StepId, is_ctrl};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+
+/// Where the wizard runs: against AWS, or the embedded emulator with virtual disks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Real,
+    Demo {
+        /// Where the virtual disks live.
+        disk_dir: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Modal {
+    Help,
+    ConfirmQuit,
+}
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// The terminal changed size.
+    Resize,
+    /// The clock moved: `now` in seconds since start, `wall` as "HH:MM:SS".
+    Tick { now: f64, wall: String },
+    HostFacts(HostFacts),
+    Disks(Result<Vec<LocalDisk>, String>),
+    CredentialsChecked { req: u64, result: Result<String, DrsError> },
+    EndpointStage { req: u64, stage: Stage, status: StageStatus },
+    EndpointChecked { req: u64, result: Result<(), DrsError> },
+    Instances { req: u64, result: Result<Vec<RecoveryInstance>, DrsError> },
+    Polled { now: f64, result: Result<RecoveryInstance, DrsError> },
+    /// Sum of the target disks' write counters.
+    Writes { now: f64, total: u64 },
+    Replicator(ReplicatorEvent),
+    LaunchStarted(Result<Job, DrsError>),
+    JobLog { req: u64, result: Result<(Job, Vec<JobLogItem>), DrsError> },
+    /// SIGTERM or SIGHUP: leave now, restoring the terminal.
+    Terminate,
+}
+
+#[derive(Debug)]
+pub enum Cmd {
+    VerifyCredentials { req: u64, target: DrsTarget },
+    CheckEndpoint { req: u64, target: DrsTarget },
+    ListInstances { req: u64 },
+    /// Start the replicator and the samplers (DRS polls, disk write counters).
+    StartReplication(ReplicationPlan),
+    /// Stop the samplers (the replicator stops with them in the demo).
+    StopMonitoring,
+    StartFailbackLaunch { instance_id: String },
+    FetchJobLog { req: u64, job_id: String },
+    /// Ctrl-L: clear and redraw everything.
+    ClearScreen,
+    Quit,
+}
+
+pub struct App {
+    pub mode: Mode,
+    pub step: StepId,
+    pub host: Option<HostFacts>,
+    pub disks: Loadable<Vec<LocalDisk>>,
+    pub credentials: CredentialsForm,
+    pub endpoint: EndpointForm,
+    pub instance: InstanceForm,
+    pub mapping: MappingForm,
+    pub review: ReviewForm,
+    pub dashboard: Option<Dashboard>,
+    pub outcome: Option<Outcome>,
+    pub modal: Option<Modal>,
+    /// A one-line message in the status bar, cleared by the next key.
+    pub notice: Option<String>,
+    /// Seconds since start and the wall clock, from the last Tick.
+    pub now: f64,
+    pub wall: String,
+    /// Where the log file is written, shown on failures.
+    pub log_path: Option<String>,
+    pub quit: bool,
+    /// Something visible changed since the last draw.
+    pub dirty: bool,
+    next_req: u64,
+}
+
+impl App {
+    pub fn new(mode: Mode) -> App {
+        App {
+            mode,
+            step: StepId::Welcome,
+            host: None,
+            disks: Loadable::Loading(0),
+            credentials: CredentialsForm::default(),
+            endpoint: EndpointForm::default(),
+            instance: InstanceForm::default(),
+            mapping: MappingForm::default(),
+            review: ReviewForm::default(),
+            dashboard: None,
+            outcome: None,
+            modal: None,
+            notice: None,
+            now: 0.0,
+            wall: String::new(),
+            log_path: None,
+            quit: false,
+            dirty: true,
+            next_req: 1,
+        }
+    }
+
+    pub fn is_demo(&self) -> bool {
+        matches!(self.mode, Mode::Demo { .. })
+    }
+
+    fn req(&mut self) -> u64 {
+        self.next_req += 1;
+        self.next_req
+    }
+
+    pub fn region(&self) -> &str {
+        &self.credentials.region
+    }
+
+    fn target(&self) -> DrsTarget {
+        DrsTarget {
+            region: self.credentials.region.clone(),
+            endpoint: self.endpoint.custom_url(),
+            auth: self.credentials.auth(),
+        }
+    }
+
+    /// The instance chosen on step 4 (committed by its Next).
+    pub fn chosen_instance(&self) -> Option<&RecoveryInstance> {
+        self.instance.selected_row().map(|r| &r.instance)
+    }
+
+    pub fn local_disks(&self) -> &[LocalDisk] {
+        self.disks.loaded().map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// True while something on screen moves with time (spinners, ages, rates).
+    pub fn animating(&self) -> bool {
+        self.credentials.check.is_loading()
+            || self.endpoint.check.as_ref().is_some_and(ConnectivityCheck::running)
+            || self.instance.list.is_loading()
+            || self.disks.is_loading()
+            || self.step == StepId::Replication
+            || matches!(&self.outcome, Some(Outcome::Completed(s)) if s.timeline.is_loading())
+    }
+
+    /// True when the focused control takes typed text, so `?` and letters are input.
+    pub fn typing(&self) -> bool {
+        use crate::wizard::credentials::Field as C;
+        use crate::wizard::endpoint::Field as E;
+        match self.step {
+            StepId::Credentials => self.credentials.focus != C::Source,
+            StepId::Endpoint => self.endpoint.focus == E::Url,
+            StepId::Instance | StepId::Review => true,
+            StepId::Mapping => self.mapping.paste.is_some(),
+            _ => false,
+        }
+    }
+
+    fn go(&mut self, step: StepId) {
+        self.step = step;
+        self.notice = None;
+    }
+}
+
+pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
+    app.dirty = true;
+    match msg {
+        Msg::Key(key) if key.kind == KeyEventKind::Press => on_key(app, key),
+        Msg::Key(_) => {
+            app.dirty = false;
+            vec![]
+        }
+        Msg::Resize => vec![],
+        Msg::Tick { now, wall } => {
+            app.now = now;
+            app.wall = wall;
+            app.dirty = app.animating();
+            vec![]
+        }
+        Msg::HostFacts(facts) => {
+            app.host = Some(facts);
+            vec![]
+        }
+        Msg::Disks(result) => {
+            app.disks = match result {
+                Ok(d) => Loadable::Loaded(d),
+                Err(e) => Loadable::Failed(e),
+            };
+            vec![]
+        }
+        Msg::CredentialsChecked { req, result } => on_credentials_checked(app, req, result),
+        Msg::EndpointStage { req, stage, status } => {
+            if let Some(check) = app.endpoint.check.as_mut().filter(|c| c.req == req) {
+                check.set(stage, status);
+            }
+            vec![]
+        }
+        Msg::EndpointChecked { req, result } => on_endpoint_checked(app, req, result),
+        Msg::Instances { req, result } => {
+            if app.instance.list.awaits(req) {
+                match result {
+                    Ok(list) => {
+                        let host = app.host.as_ref().map(|h| h.identity.clone()).unwrap_or_default();
+                        let disks = app.local_disks().to_vec();
+                        app.instance.load(list, &host, &disks);
+                    }
+                    Err(e) => app.instance.list = Loadable::Failed(e),
+                }
+            }
+            vec![]
+        }
+        Msg::Polled { now, result } => on_polled(app, now, result),
+        Msg::Writes { now, total } => {
+            if let Some(d) = app.dashboard.as_mut() {
+                d.on_writes(now, total);
+            }
+            vec![]
+        }
+        Msg::Replicator(event) => on_replicator(app, event),
+        Msg::LaunchStarted(result) => {
+            if let Some(d) = app.dashboard.as_mut() {
+                d.launch = match result {
+                    Ok(job) => {
+                        d.push_log(format!("Failback launch started: job {}", job.id));
+                        Launch::Started(job)
+                    }
+                    Err(e) if matches!(e.kind, DrsErrorKind::AccessDenied { .. }) => {
+                        Launch::Denied(format!(
+                            "These credentials may not start the failback launch. In the DRS console, select {} and choose Failback; this screen keeps watching. ({})",
+                            d.instance_id, e.detail
+                        ))
+                    }
+                    Err(e) => Launch::Failed(e.to_string()),
+                };
+            }
+            vec![]
+        }
+        Msg::JobLog { req, result } => {
+            if let Some(Outcome::Completed(s)) = app.outcome.as_mut() {
+                if s.timeline.awaits(req) {
+                    s.timeline = match result {
+                        Ok((job, items)) => {
+                            s.job = Some(job);
+                            Loadable::Loaded(items)
+                        }
+                        Err(e) => Loadable::Failed(e),
+                    };
+                }
+            }
+            vec![]
+        }
+        Msg::Terminate => {
+            app.quit = true;
+            vec![Cmd::StopMonitoring, Cmd::Quit]
+        }
+    }
+}
+
+fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
+    app.notice = None;
+    if is_ctrl(&key, 'l') {
+        return vec![Cmd::ClearScreen];
+    }
+    if is_ctrl(&key, 'c') {
+        // Ctrl-C twice quits: the second one answers the question.
+        if app.modal == Some(Modal::ConfirmQuit) {
+            return quit(app);
+        }
+        app.modal = Some(Modal::ConfirmQuit);
+        return vec![];
+    }
+    match app.modal {
+        Some(Modal::ConfirmQuit) => {
+            match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => return quit(app),
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => app.modal = None,
+                _ => {}
+            }
+            return vec![];
+        }
+        Some(Modal::Help) => {
+            if matches!(
+                key.code,
+                KeyCode::Esc | KeyCode::F(1) | KeyCode::Enter | KeyCode::Char('?') | KeyCode::Char('q')
+            ) {
+                app.modal = None;
+            }
+            return vec![];
+        }
+        None => {}
+    }
+    if key.code == KeyCode::F(1) || (key.code == KeyCode::Char('?') && !app.typing()) {
+        app.modal = Some(Modal::Help);
+        return vec![];
+    }
+    let action = match app.step {
+        StepId::Welcome => match key.code {
+            KeyCode::Enter => Action::Next,
+            _ => Action::None,
+        },
+        StepId::Credentials => app.credentials.on_key(key),
+        StepId::Endpoint => app.endpoint.on_key(key),
+        StepId::Instance => app.instance.on_key(key),
+        StepId::Mapping => {
+            let volumes = app
+                .chosen_instance()
+                .map(|i| i.volumes.clone())
+                .unwrap_or_default();
+            let disks = app.local_disks().to_vec();
+            app.mapping.on_key(key, &volumes, &disks)
+        }
+        StepId::Review => app.review.on_key(key),
+        StepId::Replication => match app.dashboard.as_mut() {
+            Some(d) => {
+                if key.code == KeyCode::Esc {
+                    app.notice = Some(
+                        "Replication is running: there is no going back from here. Ctrl-C quits."
+                            .into(),
+                    );
+                }
+                d.on_key(key)
+            }
+            None => Action::None,
+        },
+        StepId::Result => match &app.outcome {
+            Some(outcome) => result::on_key(outcome, key),
+            None => Action::None,
+        },
+    };
+    on_action(app, action)
+}
+
+fn quit(app: &mut App) -> Vec<Cmd> {
+    app.quit = true;
+    vec![Cmd::StopMonitoring, Cmd::Quit]
+}
+
+fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
+    match action {
+        Action::None => vec![],
+        Action::Quit => quit(app),
+        Action::Back => {
+            let back = match app.step {
+                StepId::Result => Some(StepId::Mapping),
+                StepId::Replication | StepId::Welcome => None,
+                s => s.prev(),
+            };
+            if let Some(step) = back {
+                app.go(step);
+            }
+            vec![]
+        }
+        Action::Next => next(app),
+        Action::SkipToEndpoint => {
+            app.go(StepId::Endpoint);
+            vec![]
+        }
+        Action::Refresh => list_instances(app),
+        Action::Launch => match app.dashboard.as_mut() {
+            Some(d) => {
+                d.launch = Launch::Starting;
+                vec![Cmd::StartFailbackLaunch {
+                    instance_id: d.instance_id.clone(),
+                }]
+            }
+            None => vec![],
+        },
+        Action::Retry => {
+            app.outcome = None;
+            app.dashboard = None;
+            app.review.confirm = Default::default();
+            app.go(StepId::Review);
+            vec![]
+        }
+    }
+}
+
+fn list_instances(app: &mut App) -> Vec<Cmd> {
+    let req = app.req();
+    app.instance.list = Loadable::Loading(req);
+    app.instance.error = None;
+    vec![Cmd::ListInstances { req }]
+}
+
+/// Next: validate and commit the current step.
+fn next(app: &mut App) -> Vec<Cmd> {
+    match app.step {
+        StepId::Welcome => {
+            app.go(StepId::Credentials);
+            vec![]
+        }
+        StepId::Credentials => {
+            app.credentials.show_errors = true;
+            if let Some(field) = app.credentials.first_invalid() {
+                app.credentials.focus = field;
+                return vec![];
+            }
+            let req = app.req();
+            app.credentials.check = Loadable::Loading(req);
+            vec![Cmd::VerifyCredentials {
+                req,
+                target: app.target(),
+            }]
+        }
+        StepId::Endpoint => match app.endpoint.url(&app.credentials.region) {
+            Err(e) => {
+                app.endpoint.error = Some(e);
+                app.endpoint.focus = crate::wizard::endpoint::Field::Url;
+                vec![]
+            }
+            Ok(url) => {
+                app.endpoint.error = None;
+                let req = app.req();
+                app.endpoint.check = Some(ConnectivityCheck::new(req, url));
+                vec![Cmd::CheckEndpoint {
+                    req,
+                    target: app.target(),
+                }]
+            }
+        },
+        StepId::Instance => {
+            if !matches!(app.disks, Loadable::Loaded(_)) {
+                app.instance.error = Some(match &app.disks {
+                    Loadable::Failed(e) => format!("Local disks could not be listed: {e}"),
+                    _ => "Local disks are still being discovered; try again in a moment.".into(),
+                });
+                return vec![];
+            }
+            match app.instance.validate() {
+                Err(e) => app.instance.error = Some(e),
+                Ok(instance) => {
+                    let (id, volumes) = (instance.id.clone(), instance.volumes.clone());
+                    let disks = app.local_disks().to_vec();
+                    app.mapping.prepare(&id, &volumes, &disks);
+                    app.go(StepId::Mapping);
+                }
+            }
+            vec![]
+        }
+        StepId::Mapping => {
+            let volumes = app
+                .chosen_instance()
+                .map(|i| i.volumes.clone())
+                .unwrap_or_default();
+            match app.mapping.validate(&volumes, app.local_disks()) {
+                Err(e) => app.mapping.error = Some(e),
+                Ok(()) => app.go(StepId::Review),
+            }
+            vec![]
+        }
+        StepId::Review => {
+            if let Err(e) = app.review.validate() {
+                app.review.error = Some(e);
+                return vec![];
+            }
+            match replication_plan(app) {
+                Some(plan) => {
+                    app.dashboard = Some(Dashboard::new(
+                        plan.recovery_instance_id.clone(),
+                        plan.targets.clone(),
+                        app.now,
+                        app.wall.clone(),
+                    ));
+                    app.outcome = None;
+                    app.go(StepId::Replication);
+                    vec![Cmd::StartReplication(plan)]
+                }
+                None => {
+                    app.review.error = Some("Choose a recovery instance and its mapping first.".into());
+                    vec![]
+                }
+            }
+        }
+        StepId::Replication | StepId::Result => vec![],
+    }
+}
+
+/// The plan from the committed choices; the runtime adds the credentials it verified.
+fn replication_plan(app: &App) -> Option<ReplicationPlan> {
+    use crate::domain::mapping::{self, Choice};
+    let instance = app.chosen_instance()?;
+    let disks = app.local_disks();
+    let value_format = app.mapping.value_format;
+    let targets = instance
+        .volumes
+        .iter()
+        .zip(&app.mapping.choices)
+        .filter_map(|(v, c)| match c {
+            Choice::Disk(i) => disks.get(*i).map(|d| VolumeTarget {
+                volume: v.device_name.clone(),
+                volume_bytes: v.bytes.get(),
+                device: mapping::local_name(d, value_format).unwrap_or_else(|| d.device.clone()),
+                // The device node; the runtime turns it into where the disk source writes.
+                write_path: d.device.clone().into(),
+            }),
+            _ => None,
+        })
+        .collect();
+    let m = mapping::mapping_from_choices(&instance.volumes, disks, &app.mapping.choices, value_format);
+    Some(ReplicationPlan {
+        recovery_instance_id: instance.id.clone(),
+        region: app.credentials.region.clone(),
+        endpoint: app.endpoint.custom_url(),
+        credentials: None,
+        targets,
+        device_mapping: mapping::format_mapping(&m, mapping::MappingFormat::CsvEquals),
+    })
+}
+
+fn on_credentials_checked(app: &mut App, req: u64, result: Result<String, DrsError>) -> Vec<Cmd> {
+    if !app.credentials.check.awaits(req) {
+        return vec![];
+    }
+    match result {
+        Ok(source) => {
+            app.credentials.check = Loadable::Loaded(source);
+            app.go(StepId::Endpoint);
+        }
+        Err(e) => {
+            app.credentials.focus_for(&e);
+            app.credentials.check = Loadable::Failed(e);
+        }
+    }
+    vec![]
+}
+
+fn on_endpoint_checked(app: &mut App, req: u64, result: Result<(), DrsError>) -> Vec<Cmd> {
+    let Some(check) = app.endpoint.check.as_mut().filter(|c| c.req == req) else {
+        return vec![];
+    };
+    match result {
+        Ok(()) => {
+            check.advice = Some(String::new());
+            app.go(StepId::Instance);
+            list_instances(app)
+        }
+        Err(e) => {
+            check.advice = Some(e.advice());
+            vec![]
+        }
+    }
+}
+
+fn on_polled(app: &mut App, now: f64, result: Result<RecoveryInstance, DrsError>) -> Vec<Cmd> {
+    let Some(d) = app.dashboard.as_mut() else {
+        return vec![];
+    };
+    match result {
+        Err(e) => {
+            d.on_poll_error(e);
+            vec![]
+        }
+        Ok(instance) => {
+            d.on_poll(now, instance);
+            match d.failback_state() {
+                "FAILBACK_COMPLETED" => {
+                    let (replicated, _) = d.progress();
+                    let job_id = d
+                        .instance
+                        .as_ref()
+                        .and_then(|i| i.failback.job_id.clone())
+                        .or(match &d.launch {
+                            Launch::Started(job) => Some(job.id.clone()),
+                            _ => None,
+                        });
+                    let req = app.req();
+                    let d = app.dashboard.as_ref().expect("checked above");
+                    app.outcome = Some(Outcome::Completed(Summary {
+                        instance_id: d.instance_id.clone(),
+                        duration_secs: (now - d.started_at).max(0.0) as u64,
+                        replicated_bytes: replicated,
+                        written_bytes: d.written,
+                        job: None,
+                        timeline: match job_id {
+                            Some(_) => Loadable::Loading(req),
+                            None => Loadable::NotAsked,
+                        },
+                    }));
+                    app.go(StepId::Result);
+                    let mut cmds = vec![Cmd::StopMonitoring];
+                    cmds.extend(job_id.map(|job_id| Cmd::FetchJobLog { req, job_id }));
+                    cmds
+                }
+                "FAILBACK_ERROR" => fail(app, "DRS reports FAILBACK_ERROR for this recovery instance."),
+                _ => vec![],
+            }
+        }
+    }
+}
+
+fn on_replicator(app: &mut App, event: ReplicatorEvent) -> Vec<Cmd> {
+    let Some(d) = app.dashboard.as_mut() else {
+        return vec![];
+    };
+    match event {
+        ReplicatorEvent::Log(line) => {
+            d.push_log(line);
+            vec![]
+        }
+        ReplicatorEvent::Exited(Ok(())) => {
+            d.push_log("The replication software finished.".into());
+            d.replicator_exit = Some(Ok(()));
+            vec![]
+        }
+        ReplicatorEvent::Exited(Err(e)) => {
+            d.replicator_exit = Some(Err(e.clone()));
+            fail(app, &format!("The replication software stopped: {e}"))
+        }
+    }
+}
+
+fn fail(app: &mut App, what: &str) -> Vec<Cmd> {
+    let last_log = app
+        .dashboard
+        .as_ref()
+        .map(|d| d.log.iter().rev().take(8).rev().cloned().collect())
+        .unwrap_or_default();
+    app.outcome = Some(Outcome::Failed(Failure {
+        what: what.to_owned(),
+        last_log,
+    }));
+    app.go(StepId::Result);
+    vec![Cmd::StopMonitoring]
+}

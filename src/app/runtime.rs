@@ -1,0 +1,434 @@
+//! Runs `Cmd`s in tokio tasks and turns their results into `Msg`s; draws only when the state
+//! changed. The same loop drives the full-screen terminal and the headless `--no-prompt` run.
+
+use super::{App, Cmd, Msg, update};
+use crate::disks::DiskSource;
+use crate::domain::model::{HostIdentity, LocalDisk};
+use crate::drs::{DrsClient, DrsError, DrsErrorKind, DrsTarget};
+use crate::replication::{ReplicationPlan, Replicator};
+use crate::wizard::endpoint::{Stage, StageStatus};
+use ratatui::crossterm::event::KeyEvent;
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::net::{TcpStream, lookup_host};
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::task::JoinHandle;
+
+/// What the wizard works with: real machine pieces, or the demo's.
+pub struct Services {
+    pub disks: Arc<dyn DiskSource>,
+    pub replicator: Arc<dyn Replicator>,
+    /// How often DRS is asked for the instance's progress on the dashboard.
+    pub poll_every: Duration,
+    /// The identity this host takes instead of its own (the demo's scenario host).
+    pub host_identity: Option<HostIdentity>,
+}
+
+/// The screen side: a terminal, or the headless printer that also answers for the operator.
+pub trait Frontend {
+    fn draw(&mut self, app: &App) -> io::Result<()>;
+    /// Ctrl-L: forget what is on screen so the next draw repaints everything.
+    fn clear(&mut self) -> io::Result<()>;
+    /// Keys to act on the new state (the headless autopilot); a terminal has none.
+    fn keys_for(&mut self, _app: &App) -> Vec<KeyEvent> {
+        Vec::new()
+    }
+}
+
+/// The client verified last; a late answer for an older request never replaces a newer one.
+#[derive(Default)]
+struct ClientSlot(Mutex<Option<(u64, DrsClient)>>);
+
+impl ClientSlot {
+    fn set(&self, req: u64, client: DrsClient) {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.as_ref().is_none_or(|(r, _)| *r <= req) {
+            *slot = Some((req, client));
+        }
+    }
+    fn get(&self) -> Result<DrsClient, DrsError> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|(_, c)| c.clone())
+            .ok_or_else(|| DrsError::new(DrsErrorKind::Other, "no verified credentials yet"))
+    }
+}
+
+fn wall_clock() -> String {
+    use aws_sdk_drs::primitives::{DateTime, DateTimeFormat};
+    DateTime::from(SystemTime::now())
+        .fmt(DateTimeFormat::DateTime)
+        .map(|s| format!("{} UTC", s.get(11..19).unwrap_or_default()))
+        .unwrap_or_default()
+}
+
+struct Runtime {
+    services: Services,
+    tx: UnboundedSender<Msg>,
+    client: Arc<ClientSlot>,
+    start: Instant,
+    /// Replicator and samplers of the running replication.
+    monitors: Vec<JoinHandle<()>>,
+}
+
+impl Runtime {
+    fn now(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+
+    fn send(tx: &UnboundedSender<Msg>, msg: Msg) {
+        // The loop is gone only when the program is leaving.
+        let _ = tx.send(msg);
+    }
+
+    fn execute(&mut self, cmd: Cmd, app: &App) {
+        let tx = self.tx.clone();
+        let client = self.client.clone();
+        match cmd {
+            Cmd::VerifyCredentials { req, target } => {
+                tokio::spawn(async move {
+                    let result = match DrsClient::connect(&target).await {
+                        Ok(c) => c.verify().await.map(|()| {
+                            let source = c.credential_source.clone();
+                            client.set(req, c);
+                            source
+                        }),
+                        Err(e) => Err(e),
+                    };
+                    Self::send(&tx, Msg::CredentialsChecked { req, result });
+                });
+            }
+            Cmd::CheckEndpoint { req, target } => {
+                tokio::spawn(async move {
+                    let result = check_endpoint(req, &target, &tx, &client).await;
+                    Self::send(&tx, Msg::EndpointChecked { req, result });
+                });
+            }
+            Cmd::ListInstances { req } => {
+                tokio::spawn(async move {
+                    let result = match client.get() {
+                        Ok(c) => c.recovery_instances().await,
+                        Err(e) => Err(e),
+                    };
+                    Self::send(&tx, Msg::Instances { req, result });
+                });
+            }
+            Cmd::StartReplication(plan) => self.start_replication(plan, app),
+            Cmd::StopMonitoring => {
+                for handle in self.monitors.drain(..) {
+                    handle.abort();
+                }
+            }
+            Cmd::StartFailbackLaunch { instance_id } => {
+                tokio::spawn(async move {
+                    let result = match client.get() {
+                        Ok(c) => c.start_failback_launch(&instance_id).await,
+                        Err(e) => Err(e),
+                    };
+                    Self::send(&tx, Msg::LaunchStarted(result));
+                });
+            }
+            Cmd::FetchJobLog { req, job_id } => {
+                tokio::spawn(async move {
+                    let result = match client.get() {
+                        Ok(c) => match c.job(&job_id).await {
+                            Ok(job) => c.job_log(&job_id).await.map(|log| (job, log)),
+                            Err(e) => Err(e),
+                        },
+                        Err(e) => Err(e),
+                    };
+                    Self::send(&tx, Msg::JobLog { req, result });
+                });
+            }
+            // Handled by the loop, which owns the frontend.
+            Cmd::ClearScreen | Cmd::Quit => {}
+        }
+    }
+
+    fn start_replication(&mut self, mut plan: ReplicationPlan, app: &App) {
+        let client = match self.client.get() {
+            Ok(c) => c,
+            Err(e) => {
+                let msg = Msg::Replicator(crate::replication::ReplicatorEvent::Exited(Err(
+                    e.to_string(),
+                )));
+                Self::send(&self.tx, msg);
+                return;
+            }
+        };
+        plan.credentials = Some(client.credentials.clone());
+        let targets: Vec<LocalDisk> = app
+            .local_disks()
+            .iter()
+            .filter(|d| plan.targets.iter().any(|t| t.write_path == *d.device))
+            .cloned()
+            .collect();
+        for t in &mut plan.targets {
+            t.write_path = self.services.disks.write_path(&t.write_path.to_string_lossy());
+        }
+        let instance_id = plan.recovery_instance_id.clone();
+
+        let (events_tx, mut events_rx) = unbounded_channel();
+        self.monitors.push(self.services.replicator.start(plan, events_tx));
+        let tx = self.tx.clone();
+        self.monitors.push(tokio::spawn(async move {
+            while let Some(event) = events_rx.recv().await {
+                Self::send(&tx, Msg::Replicator(event));
+            }
+        }));
+
+        let (tx, start, every) = (self.tx.clone(), self.start, self.services.poll_every);
+        self.monitors.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let result = client.recovery_instance(&instance_id).await;
+                let now = start.elapsed().as_secs_f64();
+                Self::send(&tx, Msg::Polled { now, result });
+            }
+        }));
+
+        let (tx, disks) = (self.tx.clone(), self.services.disks.clone());
+        self.monitors.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let (source, targets) = (disks.clone(), targets.clone());
+                let total = tokio::task::spawn_blocking(move || {
+                    targets
+                        .iter()
+                        .filter_map(|d| source.written_bytes(d).ok())
+                        .sum::<u64>()
+                })
+                .await
+                .unwrap_or(0);
+                let now = start.elapsed().as_secs_f64();
+                Self::send(&tx, Msg::Writes { now, total });
+            }
+        }));
+    }
+}
+
+/// DNS, TCP, TLS and one API call, each reported as it ends.
+async fn check_endpoint(
+    req: u64,
+    target: &DrsTarget,
+    tx: &UnboundedSender<Msg>,
+    slot: &ClientSlot,
+) -> Result<(), DrsError> {
+    let stage = |stage: Stage, status: StageStatus| {
+        Runtime::send(tx, Msg::EndpointStage { req, stage, status });
+    };
+    let url = target
+        .endpoint
+        .clone()
+        .unwrap_or_else(|| crate::domain::validate::default_endpoint(&target.region));
+    let (https, rest) = match url.split_once("://") {
+        Some(("https", rest)) => (true, rest),
+        Some((_, rest)) => (false, rest),
+        None => (true, url.as_str()),
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host_port = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        && !authority.ends_with(']')
+    {
+        authority.to_owned()
+    } else {
+        format!("{authority}:{}", if https { 443 } else { 80 })
+    };
+    let skip_rest = |from: usize| {
+        for s in &Stage::ALL[from..] {
+            stage(*s, StageStatus::Skipped("not reached".into()));
+        }
+    };
+
+    stage(Stage::Dns, StageStatus::Running);
+    let addrs: Vec<_> = match lookup_host(host_port.as_str()).await {
+        Ok(a) => a.collect(),
+        Err(e) => {
+            stage(Stage::Dns, StageStatus::Failed(e.to_string()));
+            skip_rest(1);
+            return Err(DrsError::new(DrsErrorKind::Unreachable, format!("DNS: {e}")));
+        }
+    };
+    let Some(addr) = addrs.first().copied() else {
+        stage(Stage::Dns, StageStatus::Failed("no address".into()));
+        skip_rest(1);
+        return Err(DrsError::new(DrsErrorKind::Unreachable, "DNS gave no address"));
+    };
+    stage(Stage::Dns, StageStatus::Ok(addr.ip().to_string()));
+
+    stage(Stage::Tcp, StageStatus::Running);
+    let started = Instant::now();
+    match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr)).await {
+        Ok(Ok(_)) => stage(
+            Stage::Tcp,
+            StageStatus::Ok(format!("{addr} in {} ms", started.elapsed().as_millis())),
+        ),
+        Ok(Err(e)) => {
+            stage(Stage::Tcp, StageStatus::Failed(e.to_string()));
+            skip_rest(2);
+            return Err(DrsError::new(DrsErrorKind::Unreachable, format!("TCP {addr}: {e}")));
+        }
+        Err(_) => {
+            stage(Stage::Tcp, StageStatus::Failed("no answer in 5 s".into()));
+            skip_rest(2);
+            return Err(DrsError::new(DrsErrorKind::Unreachable, format!("TCP {addr}: timed out")));
+        }
+    }
+
+    // TLS is proven by the API call itself: any HTTP answer means the handshake succeeded.
+    stage(
+        Stage::Tls,
+        if https {
+            StageStatus::Running
+        } else {
+            StageStatus::Skipped("plain HTTP (loopback)".into())
+        },
+    );
+    stage(Stage::Api, StageStatus::Running);
+    let result = match DrsClient::connect(target).await {
+        Ok(c) => c.verify().await.map(|()| c),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(c) => {
+            if https {
+                stage(Stage::Tls, StageStatus::Ok("handshake done".into()));
+            }
+            stage(Stage::Api, StageStatus::Ok("DescribeRecoveryInstances answered".into()));
+            slot.set(req, c);
+            Ok(())
+        }
+        Err(e) => {
+            let answered = e.server_date.is_some();
+            if https {
+                stage(
+                    Stage::Tls,
+                    match (&e.kind, answered) {
+                        (DrsErrorKind::Tls, _) => StageStatus::Failed(e.detail.clone()),
+                        (_, true) => StageStatus::Ok("handshake done".into()),
+                        (_, false) => StageStatus::Skipped("not reached".into()),
+                    },
+                );
+            }
+            stage(Stage::Api, StageStatus::Failed(e.detail.clone()));
+            Err(e)
+        }
+    }
+}
+
+/// Runs the wizard until it quits; returns the final state (its outcome decides the exit code).
+pub async fn run(
+    mut app: App,
+    services: Services,
+    frontend: &mut dyn Frontend,
+    input: Option<tokio::sync::mpsc::UnboundedReceiver<Msg>>,
+) -> io::Result<App> {
+    let (tx, mut rx) = unbounded_channel::<Msg>();
+    let mut rt = Runtime {
+        services,
+        tx: tx.clone(),
+        client: Arc::default(),
+        start: Instant::now(),
+        monitors: Vec::new(),
+    };
+
+    // Startup facts, off the loop.
+    {
+        let (tx, identity) = (tx.clone(), rt.services.host_identity.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut facts = crate::host::facts();
+            if let Some(identity) = identity {
+                facts.nics = identity
+                    .macs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, mac)| (format!("eth{i}"), mac.clone()))
+                    .collect();
+                facts.identity = identity;
+            }
+            Runtime::send(&tx, Msg::HostFacts(facts));
+        });
+    }
+    {
+        let (tx, disks) = (tx.clone(), rt.services.disks.clone());
+        tokio::task::spawn_blocking(move || {
+            Runtime::send(&tx, Msg::Disks(disks.list().map_err(|e| e.to_string())));
+        });
+    }
+    // The clock: a Tick redraws only while something on screen moves.
+    {
+        let (tx, start) = (tx.clone(), rt.start);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let now = start.elapsed().as_secs_f64();
+                Runtime::send(&tx, Msg::Tick { now, wall: wall_clock() });
+            }
+        });
+    }
+    spawn_signals(tx.clone());
+    if let Some(mut input) = input {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(msg) = input.recv().await {
+                Runtime::send(&tx, msg);
+            }
+        });
+    }
+    app.now = rt.now();
+    app.wall = wall_clock();
+
+    loop {
+        if app.dirty {
+            frontend.draw(&app)?;
+            app.dirty = false;
+        }
+        let Some(first) = rx.recv().await else { break };
+        // Handle everything already queued before drawing once.
+        let mut pending = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            pending.push(more);
+        }
+        let mut queue: std::collections::VecDeque<Msg> = pending.into();
+        while let Some(msg) = queue.pop_front() {
+            for cmd in update(&mut app, msg) {
+                match cmd {
+                    Cmd::ClearScreen => {
+                        frontend.clear()?;
+                        app.dirty = true;
+                    }
+                    Cmd::Quit => {}
+                    cmd => rt.execute(cmd, &app),
+                }
+            }
+            if app.quit {
+                frontend.draw(&app)?;
+                return Ok(app);
+            }
+            if queue.is_empty() {
+                queue.extend(frontend.keys_for(&app).into_iter().map(Msg::Key));
+            }
+        }
+    }
+    Ok(app)
+}
+
+fn spawn_signals(tx: UnboundedSender<Msg>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    for kind in [SignalKind::terminate(), SignalKind::hangup(), SignalKind::interrupt()] {
+        let tx = tx.clone();
+        if let Ok(mut s) = signal(kind) {
+            tokio::spawn(async move {
+                if s.recv().await.is_some() {
+                    Runtime::send(&tx, Msg::Terminate);
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Virtual target disks for the demo: sparse files that stand in for /dev names.
+
+use super::DiskSource;
+use crate::domain::bytes::Bytes;
+use crate::domain::model::LocalDisk;
+use std::fs::OpenOptions;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualDiskSpec {
+    pub device: String,
+    pub bytes: u64,
+    pub model: String,
+    pub serial: String,
+}
+
+pub struct VirtualDisks {
+    dir: PathBuf,
+    disks: Vec<LocalDisk>,
+}
+
+fn file_name(device: &str) -> String {
+    format!("{}.img", device.trim_start_matches("/dev/").replace('/', "_"))
+}
+
+impl VirtualDisks {
+    /// Creates (or reuses, keeping their contents) one sparse file per disk in `dir`,
+    /// plus a virtual boot medium that is never offered as a target.
+    pub fn create(dir: &Path, specs: &[VirtualDiskSpec]) -> io::Result<VirtualDisks> {
+        std::fs::create_dir_all(dir)?;
+        let mut disks = vec![LocalDisk {
+            device: "/dev/sr0".into(),
+            bytes: Bytes::mib(700),
+            model: Some("drs-failback live medium".into()),
+            serial: None,
+            by_path: Some("virtual-sr0".into()),
+            by_id: None,
+            by_uuid: None,
+            mounts: vec!["/run/live/medium".into()],
+            is_boot_medium: true,
+            contents: "the live image this wizard booted from".into(),
+        }];
+        for (i, spec) in specs.iter().enumerate() {
+            let path = dir.join(file_name(&spec.device));
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)?;
+            if file.metadata()?.len() != spec.bytes {
+                file.set_len(spec.bytes)?;
+            }
+            disks.push(LocalDisk {
+                device: spec.device.clone(),
+                bytes: Bytes(spec.bytes),
+                model: Some(spec.model.clone()),
+                serial: Some(spec.serial.clone()),
+                by_path: Some(format!("virtual-0:0:{}:0", i + 1)),
+                by_id: Some(format!("virtual-{}_{}", spec.model.replace(' ', "_"), spec.serial)),
+                by_uuid: None,
+                mounts: Vec::new(),
+                is_boot_medium: false,
+                contents: "virtual disk (sparse file)".into(),
+            });
+        }
+        Ok(VirtualDisks {
+            dir: dir.to_owned(),
+            disks,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl DiskSource for VirtualDisks {
+    fn list(&self) -> io::Result<Vec<LocalDisk>> {
+        Ok(self.disks.clone())
+    }
+
+    /// Allocated blocks of the sparse file: grows only with bytes really written.
+    fn written_bytes(&self, disk: &LocalDisk) -> io::Result<u64> {
+        if disk.is_boot_medium {
+            return Ok(0);
+        }
+        Ok(std::fs::metadata(self.write_path(&disk.device))?.blocks() * 512)
+    }
+
+    fn write_path(&self, device: &str) -> PathBuf {
+        self.dir.join(file_name(device))
+    }
+
+    fn is_virtual(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn spec(device: &str, bytes: u64) -> VirtualDiskSpec {
+        VirtualDiskSpec {
+            device: device.into(),
+            bytes,
+            model: "Virtual Disk".into(),
+            serial: "S1".into(),
+        }
+    }
+
+    #[test]
+    fn disks_are_sparse_and_count_real_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let disks = VirtualDisks::create(dir.path(), &[spec("/dev/sdb", 1 << 30)]).unwrap();
+        let list = disks.list().unwrap();
+        assert!(list[0].is_boot_medium);
+        let sdb = &list[1];
+        assert_eq!(sdb.bytes, Bytes::gib(1));
+        assert_eq!(disks.written_bytes(sdb).unwrap(), 0);
+        let mut f = OpenOptions::new().write(true).open(disks.write_path(&sdb.device)).unwrap();
+        f.write_all(&vec![7u8; 1 << 20]).unwrap();
+        f.sync_all().unwrap();
+        assert!(disks.written_bytes(sdb).unwrap() >= 1 << 20);
+    }
+
+    #[test]
+    fn reopening_keeps_written_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = VirtualDisks::create(dir.path(), &[spec("/dev/sdc", 1 << 24)]).unwrap();
+        let sdc = first.list().unwrap()[1].clone();
+        std::fs::write(first.write_path(&sdc.device), vec![1u8; 1 << 24]).unwrap();
+        let again = VirtualDisks::create(dir.path(), &[spec("/dev/sdc", 1 << 24)]).unwrap();
+        assert!(again.written_bytes(&sdc).unwrap() >= 1 << 24);
+    }
+}

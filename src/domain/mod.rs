@@ -1,0 +1,10 @@
+//! Domain rules: plain functions and types, no UI and no I/O.
+
+pub mod bytes;
+pub mod fit;
+pub mod mapping;
+pub mod matching;
+pub mod model;
+pub mod regions;
+pub mod throughput;
+pub mod validate;

@@ -1,0 +1,165 @@
+//! What the wizard knows about recovery instances, in the operator's words.
+//! Converted from the DRS API shapes by `drs::convert`; enum values keep the API's spelling.
+
+use super::bytes::Bytes;
+
+/// One volume of a recovery instance, named as on the machine itself (`internalDeviceName`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryVolume {
+    pub device_name: String,
+    pub bytes: Bytes,
+}
+
+/// Identification hints DRS keeps about the original source machine.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdentificationHints {
+    pub hostname: Option<String>,
+    pub fqdn: Option<String>,
+    pub vmware_uuid: Option<String>,
+    pub aws_instance_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplicatedDisk {
+    pub device_name: String,
+    pub total: u64,
+    pub replicated: u64,
+    pub backlogged: u64,
+    pub rescanned: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitiationStep {
+    /// e.g. `PAIR_AGENT_WITH_REPLICATION_SOFTWARE`
+    pub name: String,
+    /// NOT_STARTED, IN_PROGRESS, SUCCEEDED, FAILED or SKIPPED
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplicationInfo {
+    /// dataReplicationState, e.g. `INITIAL_SYNC`; empty when the service gave none.
+    pub state: String,
+    /// dataReplicationError.error, e.g. `FAILBACK_CLIENT_NOT_SEEN`
+    pub error: Option<String>,
+    pub raw_error: Option<String>,
+    pub steps: Vec<InitiationStep>,
+    pub eta: Option<String>,
+    pub lag: Option<String>,
+    pub disks: Vec<ReplicatedDisk>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FailbackInfo {
+    /// failback.state, e.g. `FAILBACK_READY_FOR_LAUNCH`; empty when the service gave none.
+    pub state: String,
+    pub job_id: Option<String>,
+    pub client_id: Option<String>,
+    pub client_last_seen: Option<String>,
+    pub agent_last_seen: Option<String>,
+    pub to_original_server: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryInstance {
+    pub id: String,
+    pub source_server_id: String,
+    pub ec2_instance_id: Option<String>,
+    pub ec2_state: Option<String>,
+    pub is_drill: bool,
+    pub hints: IdentificationHints,
+    pub os: Option<String>,
+    /// MAC addresses of the recovery instance's network interfaces, lower case.
+    pub macs: Vec<String>,
+    pub volumes: Vec<RecoveryVolume>,
+    pub replication: ReplicationInfo,
+    pub failback: FailbackInfo,
+}
+
+impl RecoveryInstance {
+    pub fn total_bytes(&self) -> Bytes {
+        self.volumes.iter().map(|v| v.bytes).sum()
+    }
+    /// The name an operator knows the machine by.
+    pub fn display_name(&self) -> &str {
+        self.hints
+            .hostname
+            .as_deref()
+            .or(self.hints.fqdn.as_deref())
+            .unwrap_or(&self.source_server_id)
+    }
+}
+
+/// A DRS job (failback launch, terminate) and its log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Job {
+    pub id: String,
+    /// LAUNCH, TERMINATE, CREATE_CONVERTED_SNAPSHOT
+    pub kind: String,
+    pub initiated_by: String,
+    /// PENDING, STARTED, COMPLETED
+    pub status: String,
+    pub created: Option<String>,
+    pub ended: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobLogItem {
+    pub time: String,
+    pub event: String,
+    pub detail: Option<String>,
+}
+
+/// What this machine is, for matching it against recovery instances.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostIdentity {
+    pub hostname: String,
+    pub fqdn: Option<String>,
+    /// MAC addresses of the local network interfaces, lower case.
+    pub macs: Vec<String>,
+    pub vmware_uuid: Option<String>,
+    pub aws_instance_id: Option<String>,
+}
+
+/// A local disk that can receive a recovery instance's volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalDisk {
+    /// The device as the operator and failback_entry name it, e.g. `/dev/sdb`.
+    pub device: String,
+    pub bytes: Bytes,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    /// Persistent names, without the `/dev/disk/by-*/` prefix.
+    pub by_path: Option<String>,
+    pub by_id: Option<String>,
+    pub by_uuid: Option<String>,
+    /// Mount points of the disk or its partitions.
+    pub mounts: Vec<String>,
+    /// The disk this system booted from (the live medium): never a target.
+    pub is_boot_medium: bool,
+    /// What is on it now, e.g. "2 partitions: ext4, swap" or "empty".
+    pub contents: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BootMode {
+    Uefi,
+    Bios,
+}
+
+/// This machine's facts, shown on Welcome and checked against the client's prerequisites.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostFacts {
+    pub identity: HostIdentity,
+    pub ram: Bytes,
+    pub cpus: usize,
+    pub cpu_model: String,
+    pub boot_mode: BootMode,
+    /// Secure Boot state when the firmware tells it (UEFI only).
+    pub secure_boot: Option<bool>,
+    /// (interface name, MAC address)
+    pub nics: Vec<(String, String)>,
+}
+
+/// AWS's failback client refuses below this MemTotal ("requires at least 4GiB of RAM").
+pub const MIN_RAM: Bytes = Bytes(3_800_000 * 1024);

@@ -1,0 +1,221 @@
+//! Building the SDK client (credentials, region, endpoint, timeouts) and the calls the wizard makes.
+
+use super::errors::{DrsError, DrsErrorKind, classify};
+use super::{StaticCredentials, convert};
+use crate::domain::model::{Job, JobLogItem, RecoveryInstance};
+use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
+use aws_credential_types::credential_feature::AwsCredentialFeature;
+use aws_sdk_drs::config::{ProvideCredentials, Region};
+use aws_sdk_drs::types::DescribeRecoveryInstancesRequestFilters;
+use std::time::Duration;
+
+/// How the wizard authenticates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    Static(StaticCredentials),
+    /// Environment, profile files, instance metadata: whatever aws-config finds first.
+    DefaultChain,
+}
+
+/// Where and as whom the wizard talks to DRS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrsTarget {
+    pub region: String,
+    /// A custom endpoint (VPC endpoint, the emulator); None for the regional default.
+    pub endpoint: Option<String>,
+    pub auth: Auth,
+}
+
+#[derive(Clone, Debug)]
+pub struct DrsClient {
+    client: aws_sdk_drs::Client,
+    /// Which credential source was used, in words ("typed access key", "environment variables").
+    pub credential_source: String,
+    /// The credentials actually in use, for the replicator (never displayed).
+    pub credentials: StaticCredentials,
+}
+
+/// The SDK has no default read timeout: without these a silent endpoint hangs the wizard.
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .read_timeout(Duration::from_secs(20))
+        .operation_attempt_timeout(Duration::from_secs(25))
+        .operation_timeout(Duration::from_secs(60))
+        .build()
+}
+
+fn source_name(creds: &aws_credential_types::Credentials) -> String {
+    use AwsCredentialFeature as F;
+    let features = creds
+        .get_property::<Vec<AwsCredentialFeature>>()
+        .cloned()
+        .unwrap_or_default();
+    let name = features.iter().rev().find_map(|f| match f {
+        F::CredentialsEnvVars => Some("environment variables (AWS_ACCESS_KEY_ID)"),
+        F::CredentialsProfile
+        | F::CredentialsProfileSourceProfile
+        | F::CredentialsProfileNamedProvider => Some("AWS profile files (~/.aws)"),
+        F::CredentialsProfileProcess | F::CredentialsProcess => Some("a credential_process"),
+        F::CredentialsImds => Some("instance metadata (IMDS)"),
+        F::CredentialsHttp => Some("the container credentials endpoint"),
+        F::CredentialsSso | F::CredentialsProfileSso => Some("AWS SSO"),
+        F::CredentialsStsAssumeRole
+        | F::CredentialsStsAssumeRoleWebId
+        | F::CredentialsEnvVarsStsWebIdToken
+        | F::CredentialsProfileStsWebIdToken => Some("an assumed role (STS)"),
+        _ => None,
+    });
+    name.unwrap_or("the default credential chain").to_owned()
+}
+
+impl DrsClient {
+    /// Resolves credentials and builds the client. Makes no DRS call.
+    pub async fn connect(target: &DrsTarget) -> Result<DrsClient, DrsError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(target.region.clone()))
+            .timeout_config(timeouts());
+        if let Some(url) = &target.endpoint {
+            loader = loader.endpoint_url(url.clone());
+        }
+        if let Auth::Static(c) = &target.auth {
+            loader = loader.credentials_provider(aws_sdk_drs::config::Credentials::new(
+                c.access_key_id.clone(),
+                c.secret_access_key.clone(),
+                c.session_token.clone(),
+                None,
+                "drs-failback",
+            ));
+        }
+        let config = loader.load().await;
+        let provider = config.credentials_provider().ok_or_else(|| {
+            DrsError::new(DrsErrorKind::NoCredentials, "no credential provider")
+        })?;
+        let resolved = provider
+            .provide_credentials()
+            .await
+            .map_err(|e| DrsError::new(DrsErrorKind::NoCredentials, e.to_string()))?;
+        let credential_source = match target.auth {
+            Auth::Static(_) => "typed access key".to_owned(),
+            Auth::DefaultChain => source_name(&resolved),
+        };
+        let credentials = StaticCredentials {
+            access_key_id: resolved.access_key_id().to_owned(),
+            secret_access_key: resolved.secret_access_key().to_owned(),
+            session_token: resolved.session_token().map(str::to_owned),
+        };
+        Ok(DrsClient {
+            client: aws_sdk_drs::Client::new(&config),
+            credential_source,
+            credentials,
+        })
+    }
+
+    /// The cheapest call the failback policy allows: proves keys, clock and endpoint.
+    pub async fn verify(&self) -> Result<(), DrsError> {
+        self.client
+            .describe_recovery_instances()
+            .max_results(1)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
+    }
+
+    /// Every recovery instance, following nextToken to the end.
+    pub async fn recovery_instances(&self) -> Result<Vec<RecoveryInstance>, DrsError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .describe_recovery_instances()
+                .max_results(100)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            out.extend(page.items().iter().map(convert::recovery_instance));
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    pub async fn recovery_instance(&self, id: &str) -> Result<RecoveryInstance, DrsError> {
+        let filters = DescribeRecoveryInstancesRequestFilters::builder()
+            .recovery_instance_ids(id)
+            .build();
+        let page = self
+            .client
+            .describe_recovery_instances()
+            .filters(filters)
+            .send()
+            .await
+            .map_err(classify)?;
+        page.items()
+            .iter()
+            .map(convert::recovery_instance)
+            .find(|ri| ri.id == id)
+            .ok_or_else(|| {
+                DrsError::new(
+                    DrsErrorKind::NotFound,
+                    format!("recovery instance {id} is no longer listed"),
+                )
+            })
+    }
+
+    pub async fn start_failback_launch(&self, id: &str) -> Result<Job, DrsError> {
+        let out = self
+            .client
+            .start_failback_launch()
+            .recovery_instance_ids(id)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.job()
+            .map(convert::job)
+            .ok_or_else(|| DrsError::new(DrsErrorKind::Other, "StartFailbackLaunch returned no job"))
+    }
+
+    pub async fn job(&self, job_id: &str) -> Result<Job, DrsError> {
+        let filters = aws_sdk_drs::types::DescribeJobsRequestFilters::builder()
+            .job_ids(job_id)
+            .build();
+        let out = self
+            .client
+            .describe_jobs()
+            .filters(filters)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.items()
+            .iter()
+            .find(|j| j.job_id() == job_id)
+            .map(convert::job)
+            .ok_or_else(|| DrsError::new(DrsErrorKind::NotFound, format!("job {job_id} not found")))
+    }
+
+    /// The job's whole log, oldest first.
+    pub async fn job_log(&self, job_id: &str) -> Result<Vec<JobLogItem>, DrsError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .describe_job_log_items()
+                .job_id(job_id)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            out.extend(page.items().iter().map(convert::job_log_item));
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! drs-failback: a terminal wizard that fails back AWS DRS recovery instances onto local disks.
+
+pub mod app;
+pub mod disks;
+pub mod domain;
+pub mod drs;
+pub mod emulator;
+pub mod host;
+pub mod replication;
+pub mod wizard;

@@ -1,0 +1,50 @@
+//! What writes the target disks: the demo replicator now, AWS's `failback_entry` later.
+
+pub mod demo;
+
+use std::path::PathBuf;
+use tokio::sync::mpsc;
+
+/// One recovery-instance volume and where it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeTarget {
+    /// Recovery-instance device name, e.g. `/dev/xvda`.
+    pub volume: String,
+    pub volume_bytes: u64,
+    /// Local device as failback_entry names it, e.g. `/dev/sdb`.
+    pub device: String,
+    /// Where the blocks are written (the device itself, or a demo file).
+    pub write_path: PathBuf,
+}
+
+/// Everything a replicator needs to start. Credentials travel here and nowhere else
+/// (their Debug is redacted).
+#[derive(Debug, Clone)]
+pub struct ReplicationPlan {
+    pub recovery_instance_id: String,
+    pub region: String,
+    pub endpoint: Option<String>,
+    pub credentials: Option<crate::drs::StaticCredentials>,
+    /// Volumes mapped to a local disk; excluded volumes are absent.
+    pub targets: Vec<VolumeTarget>,
+    /// The mapping as `--device-mapping` takes it.
+    pub device_mapping: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplicatorEvent {
+    /// A line of the replicator's own output, for the log pane.
+    Log(String),
+    /// The replicator stopped: Ok when it finished its work, Err with what went wrong.
+    Exited(Result<(), String>),
+}
+
+pub trait Replicator: Send + Sync {
+    /// Starts replicating in the background; events arrive on `events`.
+    /// Dropping or aborting the returned handle stops it.
+    fn start(
+        &self,
+        plan: ReplicationPlan,
+        events: mpsc::UnboundedSender<ReplicatorEvent>,
+    ) -> tokio::task::JoinHandle<()>;
+}

@@ -1,0 +1,232 @@
+//! Step 2: access key, secret, session token and region, or the default credential chain.
+
+use super::{Action, Loadable, SecretInput, edit, focus_move, is_ctrl};
+use crate::domain::regions::{self, Region};
+use crate::domain::validate;
+use crate::drs::{Auth, DrsError, DrsErrorKind, StaticCredentials};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use tui_input::Input;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Typed,
+    DefaultChain,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Source,
+    AccessKeyId,
+    Secret,
+    SessionToken,
+    Region,
+}
+
+#[derive(Debug, Clone)]
+pub struct CredentialsForm {
+    pub source: Source,
+    pub access_key_id: Input,
+    pub secret: SecretInput,
+    pub session_token: SecretInput,
+    /// Show the secret and token in clear (Ctrl-R).
+    pub reveal: bool,
+    pub region_filter: Input,
+    /// The chosen region's code; kept when the filter hides it.
+    pub region: String,
+    pub focus: Field,
+    /// Set by a Next attempt: from then on every field shows its format error.
+    pub show_errors: bool,
+    /// The verification call; Loaded holds the credential source in words.
+    pub check: Loadable<String, DrsError>,
+}
+
+impl Default for CredentialsForm {
+    fn default() -> Self {
+        CredentialsForm {
+            source: Source::Typed,
+            access_key_id: Input::default(),
+            secret: SecretInput::default(),
+            session_token: SecretInput::default(),
+            reveal: false,
+            region_filter: Input::default(),
+            region: "us-east-1".into(),
+            focus: Field::AccessKeyId,
+            show_errors: false,
+            check: Loadable::NotAsked,
+        }
+    }
+}
+
+impl CredentialsForm {
+    pub fn fields(&self) -> &'static [Field] {
+        match self.source {
+            Source::Typed => &[
+                Field::Source,
+                Field::AccessKeyId,
+                Field::Secret,
+                Field::SessionToken,
+                Field::Region,
+            ],
+            Source::DefaultChain => &[Field::Source, Field::Region],
+        }
+    }
+
+    /// Regions matching the filter, in table order.
+    pub fn region_choices(&self) -> Vec<&'static Region> {
+        regions::filtered(self.region_filter.value())
+    }
+
+    /// The format problem of a field, if any (shown inline once typed into or after Next).
+    pub fn field_error(&self, field: Field) -> Option<String> {
+        let key = self.access_key_id.value().trim();
+        let typed = self.source == Source::Typed;
+        let result = match field {
+            Field::AccessKeyId if typed => validate::access_key_id(key),
+            Field::Secret if typed => validate::secret_access_key(self.secret.0.value().trim()),
+            Field::SessionToken if typed => {
+                validate::session_token(key, self.session_token.0.value().trim())
+            }
+            Field::Region if regions::find(&self.region).is_none() => Err(format!(
+                "Unknown region `{}`: pick one from the list.",
+                self.region
+            )),
+            _ => Ok(()),
+        };
+        result.err()
+    }
+
+    /// Errors to display now: a field's error shows once it has content, or after Next.
+    pub fn visible_error(&self, field: Field) -> Option<String> {
+        let empty = match field {
+            Field::AccessKeyId => self.access_key_id.value().is_empty(),
+            Field::Secret => self.secret.0.value().is_empty(),
+            Field::SessionToken => self.session_token.0.value().is_empty(),
+            _ => false,
+        };
+        if self.show_errors || !empty {
+            self.field_error(field)
+        } else {
+            None
+        }
+    }
+
+    pub fn first_invalid(&self) -> Option<Field> {
+        self.fields()
+            .iter()
+            .copied()
+            .find(|f| self.field_error(*f).is_some())
+    }
+
+    pub fn auth(&self) -> Auth {
+        match self.source {
+            Source::DefaultChain => Auth::DefaultChain,
+            Source::Typed => Auth::Static(StaticCredentials {
+                access_key_id: self.access_key_id.value().trim().to_owned(),
+                secret_access_key: self.secret.0.value().trim().to_owned(),
+                session_token: Some(self.session_token.0.value().trim())
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned),
+            }),
+        }
+    }
+
+    /// After a failed verification, put the cursor where the fix is.
+    pub fn focus_for(&mut self, err: &DrsError) {
+        let field = match err.kind {
+            DrsErrorKind::UnknownAccessKey => Field::AccessKeyId,
+            DrsErrorKind::WrongSecret => Field::Secret,
+            DrsErrorKind::ExpiredToken => Field::SessionToken,
+            _ => return,
+        };
+        if self.fields().contains(&field) {
+            self.focus = field;
+        }
+    }
+
+    fn move_focus(&mut self, delta: isize) {
+        let fields = self.fields();
+        let i = fields.iter().position(|f| *f == self.focus).unwrap_or(0) as isize;
+        let n = fields.len() as isize;
+        self.focus = fields[((i + delta).rem_euclid(n)) as usize];
+    }
+
+    fn move_region(&mut self, delta: isize) {
+        let choices = self.region_choices();
+        if choices.is_empty() {
+            return;
+        }
+        let i = choices
+            .iter()
+            .position(|r| r.code == self.region)
+            .map(|i| i as isize + delta)
+            .unwrap_or(0)
+            .clamp(0, choices.len() as isize - 1);
+        self.region = choices[i as usize].code.clone();
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        if self.check.is_loading() {
+            if key.code == KeyCode::Esc {
+                // Abandon the call: its late answer is dropped.
+                self.check = Loadable::NotAsked;
+            }
+            return Action::None;
+        }
+        if is_ctrl(&key, 'r') {
+            self.reveal = !self.reveal;
+            return Action::None;
+        }
+        if matches!(self.check, Loadable::Failed(ref e) if e.kind == DrsErrorKind::Unreachable)
+            && is_ctrl(&key, 'e')
+        {
+            return Action::SkipToEndpoint;
+        }
+        match key.code {
+            KeyCode::Enter => return Action::Next,
+            KeyCode::Esc => return Action::Back,
+            KeyCode::Up | KeyCode::Down if self.focus == Field::Region => {
+                self.move_region(if key.code == KeyCode::Up { -1 } else { 1 });
+                return Action::None;
+            }
+            _ => {}
+        }
+        if let Some(delta) = focus_move(&key) {
+            self.move_focus(delta);
+            return Action::None;
+        }
+        let changed = match self.focus {
+            Field::Source => {
+                if matches!(key.code, KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right) {
+                    self.source = match self.source {
+                        Source::Typed => Source::DefaultChain,
+                        Source::DefaultChain => Source::Typed,
+                    };
+                    true
+                } else {
+                    false
+                }
+            }
+            Field::AccessKeyId => edit(&mut self.access_key_id, key),
+            Field::Secret => edit(&mut self.secret.0, key),
+            Field::SessionToken => edit(&mut self.session_token.0, key),
+            Field::Region => {
+                let edited = edit(&mut self.region_filter, key);
+                if edited {
+                    // Keep the choice if still listed, else take the first match.
+                    let choices = self.region_choices();
+                    if !choices.iter().any(|r| r.code == self.region) {
+                        if let Some(first) = choices.first() {
+                            self.region = first.code.clone();
+                        }
+                    }
+                }
+                edited
+            }
+        };
+        if changed {
+            // An edit makes the last verification stale.
+            self.check = Loadable::NotAsked;
+        }
+        Action::None
+    }
+}

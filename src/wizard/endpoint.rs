@@ -1,0 +1,176 @@
+//! Step 3: the regional default endpoint or a custom one (VPC endpoint), and a staged
+//! connectivity check (DNS, TCP, TLS, one API call).
+
+use super::{Action, edit, focus_move};
+use crate::domain::validate;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use tui_input::Input;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    Default,
+    Custom,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Choice,
+    Url,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Dns,
+    Tcp,
+    Tls,
+    Api,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 4] = [Stage::Dns, Stage::Tcp, Stage::Tls, Stage::Api];
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Dns => "DNS lookup",
+            Stage::Tcp => "TCP connect",
+            Stage::Tls => "TLS handshake",
+            Stage::Api => "DRS API call",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StageStatus {
+    Pending,
+    Running,
+    Ok(String),
+    Failed(String),
+    Skipped(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectivityCheck {
+    pub req: u64,
+    /// The URL checked: a result for another URL is stale.
+    pub url: String,
+    pub stages: Vec<(Stage, StageStatus)>,
+    /// Operator advice when a stage failed.
+    pub advice: Option<String>,
+}
+
+impl ConnectivityCheck {
+    pub fn new(req: u64, url: String) -> Self {
+        ConnectivityCheck {
+            req,
+            url,
+            stages: Stage::ALL.iter().map(|s| (*s, StageStatus::Pending)).collect(),
+            advice: None,
+        }
+    }
+    pub fn running(&self) -> bool {
+        self.advice.is_none()
+            && self
+                .stages
+                .iter()
+                .any(|(_, s)| matches!(s, StageStatus::Pending | StageStatus::Running))
+    }
+    pub fn passed(&self) -> bool {
+        self.stages
+            .iter()
+            .all(|(_, s)| matches!(s, StageStatus::Ok(_) | StageStatus::Skipped(_)))
+    }
+    pub fn set(&mut self, stage: Stage, status: StageStatus) {
+        if let Some(slot) = self.stages.iter_mut().find(|(s, _)| *s == stage) {
+            slot.1 = status;
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EndpointForm {
+    pub choice: Choice,
+    pub custom: Input,
+    pub focus: Field,
+    /// URL format problem shown under the field after Next.
+    pub error: Option<String>,
+    pub check: Option<ConnectivityCheck>,
+}
+
+impl Default for EndpointForm {
+    fn default() -> Self {
+        EndpointForm {
+            choice: Choice::Default,
+            custom: Input::default(),
+            focus: Field::Choice,
+            error: None,
+            check: None,
+        }
+    }
+}
+
+impl EndpointForm {
+    pub fn with_custom(url: &str) -> Self {
+        EndpointForm {
+            choice: Choice::Custom,
+            custom: Input::new(url.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    /// The URL the wizard will use: the regional default, or the validated custom one.
+    pub fn url(&self, region: &str) -> Result<String, String> {
+        match self.choice {
+            Choice::Default => Ok(validate::default_endpoint(region)),
+            Choice::Custom => validate::endpoint_url(self.custom.value().trim()),
+        }
+    }
+
+    /// The endpoint to give the SDK: None for the regional default.
+    pub fn custom_url(&self) -> Option<String> {
+        match self.choice {
+            Choice::Default => None,
+            Choice::Custom => validate::endpoint_url(self.custom.value().trim()).ok(),
+        }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        if self.check.as_ref().is_some_and(ConnectivityCheck::running) {
+            if key.code == KeyCode::Esc {
+                self.check = None;
+            }
+            return Action::None;
+        }
+        match key.code {
+            KeyCode::Enter => return Action::Next,
+            KeyCode::Esc => return Action::Back,
+            _ => {}
+        }
+        if let Some(delta) = focus_move(&key) {
+            if self.choice == Choice::Custom && delta != 0 {
+                self.focus = match self.focus {
+                    Field::Choice => Field::Url,
+                    Field::Url => Field::Choice,
+                };
+            }
+            return Action::None;
+        }
+        let changed = match self.focus {
+            Field::Choice => {
+                if matches!(key.code, KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right) {
+                    self.choice = match self.choice {
+                        Choice::Default => Choice::Custom,
+                        Choice::Custom => Choice::Default,
+                    };
+                    true
+                } else {
+                    false
+                }
+            }
+            Field::Url => edit(&mut self.custom, key),
+        };
+        if changed {
+            self.error = None;
+            self.check = None;
+        }
+        Action::None
+    }
+}

@@ -1,0 +1,171 @@
+//! Step 5: one row per recovery-instance volume → a local disk or EXCLUDE, with size checks,
+//! auto-mapping, pasting a whole `--device-mapping`, and printing it in any format.
+
+use super::{Action, edit};
+use crate::domain::mapping::{
+    self, Choice, DmValueFormat, MappingFormat, RowStatus, check_rows, choices_from_mapping,
+};
+use crate::domain::model::{LocalDisk, RecoveryVolume};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use tui_input::Input;
+
+#[derive(Debug, Clone, Default)]
+pub struct PasteBox {
+    pub input: Input,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MappingForm {
+    /// The instance these choices were made for: another instance starts afresh.
+    pub instance_id: Option<String>,
+    pub choices: Vec<Choice>,
+    pub row: usize,
+    /// Open disk list for the current row: cursor over the disks, then EXCLUDE.
+    pub picker: Option<usize>,
+    pub paste: Option<PasteBox>,
+    pub format: MappingFormat,
+    pub value_format: DmValueFormat,
+    /// Why Next was refused.
+    pub error: Option<String>,
+}
+
+impl Default for MappingForm {
+    fn default() -> Self {
+        MappingForm {
+            instance_id: None,
+            choices: Vec::new(),
+            row: 0,
+            picker: None,
+            paste: None,
+            format: MappingFormat::CsvEquals,
+            value_format: DmValueFormat::DevName,
+            error: None,
+        }
+    }
+}
+
+fn cycle<T: Copy + PartialEq>(all: &[T], cur: T) -> T {
+    let i = all.iter().position(|x| *x == cur).unwrap_or(0);
+    all[(i + 1) % all.len()]
+}
+
+impl MappingForm {
+    /// Called when the step is entered: a new instance gets the auto-mapping proposal.
+    pub fn prepare(&mut self, instance_id: &str, volumes: &[RecoveryVolume], disks: &[LocalDisk]) {
+        if self.instance_id.as_deref() != Some(instance_id) || self.choices.len() != volumes.len() {
+            self.instance_id = Some(instance_id.to_owned());
+            self.choices = mapping::auto_map(volumes, disks);
+            self.row = 0;
+            self.picker = None;
+            self.paste = None;
+            self.error = None;
+        }
+    }
+
+    pub fn statuses(&self, volumes: &[RecoveryVolume], disks: &[LocalDisk]) -> Vec<RowStatus> {
+        check_rows(volumes, disks, &self.choices)
+    }
+
+    /// The mapping as `--device-mapping` takes it, in the chosen formats.
+    pub fn printed(&self, volumes: &[RecoveryVolume], disks: &[LocalDisk]) -> String {
+        let m = mapping::mapping_from_choices(volumes, disks, &self.choices, self.value_format);
+        mapping::format_mapping(&m, self.format)
+    }
+
+    /// Ok when every volume is mapped to a fitting disk or excluded, and one at least is mapped.
+    pub fn validate(&self, volumes: &[RecoveryVolume], disks: &[LocalDisk]) -> Result<(), String> {
+        let statuses = self.statuses(volumes, disks);
+        let blocking: Vec<String> = volumes
+            .iter()
+            .zip(&statuses)
+            .filter(|(_, s)| s.blocks_start())
+            .map(|(v, s)| format!("{}: {}", v.device_name, s.describe()))
+            .collect();
+        if !blocking.is_empty() {
+            return Err(format!("Fix these rows first: {}.", blocking.join("; ")));
+        }
+        if self.choices.iter().all(|c| *c == Choice::Exclude) {
+            return Err("Every volume is excluded: map at least one to a local disk.".into());
+        }
+        Ok(())
+    }
+
+    fn set_choice(&mut self, choice: Choice) {
+        if let Some(slot) = self.choices.get_mut(self.row) {
+            *slot = choice;
+            self.error = None;
+        }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent, volumes: &[RecoveryVolume], disks: &[LocalDisk]) -> Action {
+        if let Some(paste) = &mut self.paste {
+            match key.code {
+                KeyCode::Esc => self.paste = None,
+                KeyCode::Enter => {
+                    let parsed = mapping::parse_mapping(paste.input.value())
+                        .map_err(|e| e.to_string())
+                        .and_then(|m| choices_from_mapping(&m, volumes, disks));
+                    match parsed {
+                        Ok(choices) => {
+                            self.choices = choices;
+                            self.paste = None;
+                            self.error = None;
+                        }
+                        Err(e) => paste.error = Some(e),
+                    }
+                }
+                _ => {
+                    if edit(&mut paste.input, key) {
+                        paste.error = None;
+                    }
+                }
+            }
+            return Action::None;
+        }
+        if let Some(cursor) = self.picker {
+            // Options: every disk, then EXCLUDE.
+            let last = disks.len();
+            match key.code {
+                KeyCode::Esc => self.picker = None,
+                KeyCode::Up => self.picker = Some(cursor.saturating_sub(1)),
+                KeyCode::Down => self.picker = Some((cursor + 1).min(last)),
+                KeyCode::Enter | KeyCode::Char(' ') => {
+                    self.set_choice(if cursor == last {
+                        Choice::Exclude
+                    } else {
+                        Choice::Disk(cursor)
+                    });
+                    self.picker = None;
+                }
+                _ => {}
+            }
+            return Action::None;
+        }
+        match key.code {
+            KeyCode::Enter => return Action::Next,
+            KeyCode::Esc => return Action::Back,
+            KeyCode::Up => self.row = self.row.saturating_sub(1),
+            KeyCode::Down => self.row = (self.row + 1).min(volumes.len().saturating_sub(1)),
+            KeyCode::Char(' ') | KeyCode::Right | KeyCode::Char('c') => {
+                let current = match self.choices.get(self.row) {
+                    Some(Choice::Disk(i)) => *i,
+                    Some(Choice::Exclude) => disks.len(),
+                    _ => disks.iter().position(|d| !d.is_boot_medium).unwrap_or(0),
+                };
+                self.picker = Some(current);
+            }
+            KeyCode::Char('x') => self.set_choice(Choice::Exclude),
+            KeyCode::Char('u') | KeyCode::Delete => self.set_choice(Choice::Unmapped),
+            KeyCode::Char('a') => {
+                self.choices = mapping::auto_map(volumes, disks);
+                self.error = None;
+            }
+            KeyCode::Char('p') => self.paste = Some(PasteBox::default()),
+            KeyCode::Char('f') => self.format = cycle(&MappingFormat::ALL, self.format),
+            KeyCode::Char('v') => self.value_format = cycle(&DmValueFormat::ALL, self.value_format),
+            _ => {}
+        }
+        Action::None
+    }
+}

@@ -1,0 +1,138 @@
+//! The wizard's steps: each one's form state and key handling. Back keeps every form as it
+//! was; Next validates and commits. Effects are returned as `Action`s for `app::update`.
+
+pub mod credentials;
+pub mod endpoint;
+pub mod instance;
+pub mod mapping;
+pub mod replication;
+pub mod result;
+pub mod review;
+
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use std::fmt;
+use tui_input::Input;
+use tui_input::backend::crossterm::to_input_request;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StepId {
+    Welcome,
+    Credentials,
+    Endpoint,
+    Instance,
+    Mapping,
+    Review,
+    Replication,
+    Result,
+}
+
+impl StepId {
+    pub const ALL: [StepId; 8] = [
+        StepId::Welcome,
+        StepId::Credentials,
+        StepId::Endpoint,
+        StepId::Instance,
+        StepId::Mapping,
+        StepId::Review,
+        StepId::Replication,
+        StepId::Result,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            StepId::Welcome => "Welcome",
+            StepId::Credentials => "Credentials",
+            StepId::Endpoint => "Endpoint",
+            StepId::Instance => "Recovery instance",
+            StepId::Mapping => "Volume mapping",
+            StepId::Review => "Review",
+            StepId::Replication => "Replication",
+            StepId::Result => "Result",
+        }
+    }
+
+    pub fn number(self) -> usize {
+        self as usize + 1
+    }
+
+    pub fn prev(self) -> Option<StepId> {
+        let i = self as usize;
+        (i > 0).then(|| StepId::ALL[i - 1])
+    }
+}
+
+/// Data a step waits for: the request id lets late answers for an abandoned request be dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Loadable<T, E = String> {
+    #[default]
+    NotAsked,
+    Loading(u64),
+    Loaded(T),
+    Failed(E),
+}
+
+impl<T, E> Loadable<T, E> {
+    pub fn is_loading(&self) -> bool {
+        matches!(self, Loadable::Loading(_))
+    }
+    pub fn loaded(&self) -> Option<&T> {
+        match self {
+            Loadable::Loaded(t) => Some(t),
+            _ => None,
+        }
+    }
+    /// True when an answer for request `req` is still wanted.
+    pub fn awaits(&self, req: u64) -> bool {
+        matches!(self, Loadable::Loading(r) if *r == req)
+    }
+}
+
+/// What a step's key handler asks the app to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    None,
+    Back,
+    /// Validate and commit the step (which may start a check before moving on).
+    Next,
+    /// Step-specific: reload (instances), launch failback (dashboard), retry (result).
+    Refresh,
+    Launch,
+    Retry,
+    /// Credentials unreachable: go set a custom endpoint without verifying.
+    SkipToEndpoint,
+    Quit,
+}
+
+/// A text field whose Debug never shows its value (secrets, session tokens).
+#[derive(Default, Clone)]
+pub struct SecretInput(pub Input);
+
+impl fmt::Debug for SecretInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretInput(<{} chars>)", self.0.value().chars().count())
+    }
+}
+
+/// Applies an editing key to a text field; false when the key is not an edit.
+pub fn edit(input: &mut Input, key: KeyEvent) -> bool {
+    match to_input_request(&Event::Key(key)) {
+        Some(req) => {
+            input.handle(req);
+            true
+        }
+        None => false,
+    }
+}
+
+pub fn is_ctrl(key: &KeyEvent, c: char) -> bool {
+    key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char(c)
+}
+
+/// Tab/Down and BackTab/Up move between a form's fields.
+pub fn focus_move(key: &KeyEvent) -> Option<isize> {
+    match key.code {
+        KeyCode::Tab | KeyCode::Down => Some(1),
+        KeyCode::BackTab | KeyCode::Up => Some(-1),
+        _ => None,
+    }
+}

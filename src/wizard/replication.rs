@@ -1,0 +1,174 @@
+//! Step 7: the live dashboard's state, fed by polls of DRS, the target disks' write counters
+//! and the replicator's output.
+
+use super::Action;
+use crate::domain::model::{Job, RecoveryInstance};
+use crate::domain::throughput::{History, RateWindow};
+use crate::drs::DrsError;
+use crate::replication::VolumeTarget;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use std::collections::VecDeque;
+
+/// Log lines kept for the log pane.
+const LOG_LINES: usize = 500;
+/// Seconds of samples a rate is computed over.
+const RATE_WINDOW: f64 = 10.0;
+/// Points in the throughput chart (one a second).
+const HISTORY: usize = 300;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Launch {
+    /// Not FAILBACK_READY_FOR_LAUNCH yet.
+    NotReady,
+    Ready,
+    /// The confirmation is open.
+    Confirming,
+    Starting,
+    Started(Job),
+    /// The credentials may not launch: the console's Failback button must.
+    Denied(String),
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    pub instance_id: String,
+    pub targets: Vec<VolumeTarget>,
+    /// The last answer of DescribeRecoveryInstances for this instance.
+    pub instance: Option<RecoveryInstance>,
+    /// App clock (seconds) when replication started.
+    pub started_at: f64,
+    /// Wall-clock start, for the summary.
+    pub started_wall: String,
+    pub service_rate: RateWindow,
+    pub write_rate: RateWindow,
+    pub service_history: History,
+    pub write_history: History,
+    /// Target disks' write counters when replication started, and bytes written since.
+    pub written_base: Option<u64>,
+    pub written: u64,
+    pub log: VecDeque<String>,
+    /// Lines scrolled back from the end of the log.
+    pub log_scroll: usize,
+    pub last_poll: Option<f64>,
+    pub poll_failures: u32,
+    pub poll_error: Option<DrsError>,
+    pub launch: Launch,
+    /// Set when the replicator stopped.
+    pub replicator_exit: Option<Result<(), String>>,
+}
+
+impl Dashboard {
+    pub fn new(instance_id: String, targets: Vec<VolumeTarget>, now: f64, wall: String) -> Self {
+        Dashboard {
+            instance_id,
+            targets,
+            instance: None,
+            started_at: now,
+            started_wall: wall,
+            service_rate: RateWindow::new(RATE_WINDOW),
+            write_rate: RateWindow::new(RATE_WINDOW),
+            service_history: History::new(HISTORY),
+            write_history: History::new(HISTORY),
+            written_base: None,
+            written: 0,
+            log: VecDeque::new(),
+            log_scroll: 0,
+            last_poll: None,
+            poll_failures: 0,
+            poll_error: None,
+            launch: Launch::NotReady,
+            replicator_exit: None,
+        }
+    }
+
+    pub fn push_log(&mut self, line: String) {
+        if self.log.len() == LOG_LINES {
+            self.log.pop_front();
+        }
+        self.log.push_back(line);
+    }
+
+    /// (replicated, total) over the mapped volumes, as the service reports them.
+    pub fn progress(&self) -> (u64, u64) {
+        let disks = self
+            .instance
+            .as_ref()
+            .map(|i| i.replication.disks.as_slice())
+            .unwrap_or_default();
+        let total: u64 = self.targets.iter().map(|t| t.volume_bytes).sum();
+        let replicated = disks
+            .iter()
+            .filter(|d| self.targets.iter().any(|t| t.volume == d.device_name))
+            .map(|d| d.replicated.min(d.total))
+            .sum();
+        (replicated, total)
+    }
+
+    pub fn on_poll(&mut self, t: f64, instance: RecoveryInstance) {
+        let (replicated, _) = {
+            self.instance = Some(instance);
+            self.progress()
+        };
+        self.service_rate.push(t, replicated);
+        if let Some(rate) = self.service_rate.rate() {
+            self.service_history.push(t, rate);
+        }
+        self.last_poll = Some(t);
+        self.poll_failures = 0;
+        self.poll_error = None;
+        let ready = self.failback_state() == "FAILBACK_READY_FOR_LAUNCH";
+        match (&self.launch, ready) {
+            (Launch::NotReady, true) => self.launch = Launch::Ready,
+            (Launch::Ready, false) => self.launch = Launch::NotReady,
+            _ => {}
+        }
+    }
+
+    pub fn on_poll_error(&mut self, err: DrsError) {
+        self.poll_failures += 1;
+        self.poll_error = Some(err);
+    }
+
+    /// `total` is the sum of the target disks' write counters.
+    pub fn on_writes(&mut self, t: f64, total: u64) {
+        let base = *self.written_base.get_or_insert(total);
+        self.written = total.saturating_sub(base);
+        self.write_rate.push(t, self.written);
+        if let Some(rate) = self.write_rate.rate() {
+            self.write_history.push(t, rate);
+        }
+    }
+
+    pub fn failback_state(&self) -> &str {
+        self.instance
+            .as_ref()
+            .map(|i| i.failback.state.as_str())
+            .unwrap_or("")
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        if self.launch == Launch::Confirming {
+            match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => return Action::Launch,
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                    self.launch = Launch::Ready
+                }
+                _ => {}
+            }
+            return Action::None;
+        }
+        match key.code {
+            KeyCode::Char('l') | KeyCode::Char('L') if self.launch == Launch::Ready => {
+                self.launch = Launch::Confirming
+            }
+            KeyCode::PageUp => {
+                self.log_scroll = (self.log_scroll + 5).min(self.log.len().saturating_sub(1))
+            }
+            KeyCode::PageDown => self.log_scroll = self.log_scroll.saturating_sub(5),
+            KeyCode::End => self.log_scroll = 0,
+            _ => {}
+        }
+        Action::None
+    }
+}

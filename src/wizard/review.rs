@@ -1,0 +1,43 @@
+//! Step 6: everything chosen, the disks that will be overwritten, and a typed confirmation.
+
+use super::{Action, edit};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use tui_input::Input;
+
+/// Typed (any case) to start overwriting disks: a word, not a key, so no stray Enter can do it.
+pub const CONFIRM_WORD: &str = "OVERWRITE";
+
+#[derive(Debug, Clone, Default)]
+pub struct ReviewForm {
+    pub confirm: Input,
+    pub error: Option<String>,
+}
+
+impl ReviewForm {
+    pub fn confirmed(&self) -> bool {
+        self.confirm.value().trim().eq_ignore_ascii_case(CONFIRM_WORD)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.confirmed() {
+            Ok(())
+        } else {
+            Err(format!(
+                "Type {CONFIRM_WORD} to start, or Esc to go back and change something."
+            ))
+        }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        match key.code {
+            KeyCode::Enter => Action::Next,
+            KeyCode::Esc => Action::Back,
+            _ => {
+                if edit(&mut self.confirm, key) {
+                    self.error = None;
+                }
+                Action::None
+            }
+        }
+    }
+}

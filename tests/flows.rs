@@ -1,0 +1,442 @@
+//! The wizard's flow: keys and service answers fed to `update`, no terminal, no I/O.
+
+use drs_failback::app::{App, Cmd, Modal, Mode, Msg, update};
+use drs_failback::domain::bytes::Bytes;
+use drs_failback::domain::mapping::Choice;
+use drs_failback::domain::model::*;
+use drs_failback::drs::{Auth, DrsError, DrsErrorKind};
+use drs_failback::replication::ReplicatorEvent;
+use drs_failback::wizard::credentials::Field;
+use drs_failback::wizard::endpoint::EndpointForm;
+use drs_failback::wizard::replication::Launch;
+use drs_failback::wizard::result::Outcome;
+use drs_failback::wizard::{Loadable, StepId};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tui_input::Input;
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ctrl(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+fn press(app: &mut App, code: KeyCode) -> Vec<Cmd> {
+    update(app, key(code))
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        update(app, key(KeyCode::Char(c)));
+    }
+}
+
+const KEY_ID: &str = "AKIADEMO000000000001";
+const SECRET: &str = "demoSecretKey000000000000000000000000000";
+
+fn host() -> HostFacts {
+    HostFacts {
+        identity: HostIdentity {
+            hostname: "web-01".into(),
+            fqdn: Some("web-01.corp.example.com".into()),
+            macs: vec!["52:54:00:12:34:56".into()],
+            vmware_uuid: None,
+            aws_instance_id: None,
+        },
+        ram: Bytes::gib(8),
+        cpus: 2,
+        cpu_model: "Test CPU".into(),
+        boot_mode: BootMode::Bios,
+        secure_boot: None,
+        nics: vec![("eth0".into(), "52:54:00:12:34:56".into())],
+    }
+}
+
+fn disk(device: &str, gib: u64) -> LocalDisk {
+    LocalDisk {
+        device: device.into(),
+        bytes: Bytes::gib(gib),
+        model: Some("Virtual Disk".into()),
+        serial: Some(format!("SN-{device}")),
+        by_path: None,
+        by_id: None,
+        by_uuid: None,
+        mounts: vec![],
+        is_boot_medium: false,
+        contents: "empty".into(),
+    }
+}
+
+fn instance(id: &str, hostname: &str, volumes: &[(&str, u64)]) -> RecoveryInstance {
+    RecoveryInstance {
+        id: id.into(),
+        source_server_id: "s-1234567890abcdef0".into(),
+        ec2_instance_id: None,
+        ec2_state: Some("RUNNING".into()),
+        is_drill: false,
+        hints: IdentificationHints {
+            hostname: Some(hostname.into()),
+            ..Default::default()
+        },
+        os: Some("Linux".into()),
+        macs: vec![],
+        volumes: volumes
+            .iter()
+            .map(|(d, g)| RecoveryVolume {
+                device_name: (*d).into(),
+                bytes: Bytes::gib(*g),
+            })
+            .collect(),
+        replication: Default::default(),
+        failback: Default::default(),
+    }
+}
+
+const WEB: &str = "i-0123456789abcdef0";
+const BIG: &str = "i-0fedcba9876543210";
+
+/// A demo-like app with host facts, disks and credentials typed in.
+fn app() -> App {
+    let mut app = App::new(Mode::Demo {
+        disk_dir: "/tmp/x".into(),
+    });
+    update(&mut app, Msg::HostFacts(host()));
+    update(
+        &mut app,
+        Msg::Disks(Ok(vec![disk("/dev/sdb", 40), disk("/dev/sdc", 100)])),
+    );
+    app.credentials.access_key_id = Input::new(KEY_ID.into());
+    app.credentials.secret.0 = Input::new(SECRET.into());
+    app.endpoint = EndpointForm::with_custom("http://127.0.0.1:4000");
+    app
+}
+
+fn req_of(cmds: &[Cmd]) -> u64 {
+    match cmds.first() {
+        Some(Cmd::VerifyCredentials { req, .. })
+        | Some(Cmd::CheckEndpoint { req, .. })
+        | Some(Cmd::ListInstances { req }) => *req,
+        other => panic!("expected a request, got {other:?}"),
+    }
+}
+
+/// Walks to the instance list with the two test instances loaded.
+fn at_instances() -> App {
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    update(&mut app, Msg::CredentialsChecked { req, result: Ok("typed access key".into()) });
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    let cmds = update(&mut app, Msg::EndpointChecked { req, result: Ok(()) });
+    let req = req_of(&cmds);
+    let list = vec![
+        instance(BIG, "db-01", &[("/dev/xvda", 500)]),
+        instance(WEB, "web-01", &[("/dev/xvda", 30), ("/dev/xvdb", 80)]),
+    ];
+    update(&mut app, Msg::Instances { req, result: Ok(list) });
+    assert_eq!(app.step, StepId::Instance);
+    app
+}
+
+#[test]
+fn enter_walks_from_welcome_to_credentials_verification() {
+    let mut app = app();
+    assert_eq!(app.step, StepId::Welcome);
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.step, StepId::Credentials);
+    let cmds = press(&mut app, KeyCode::Enter);
+    match &cmds[..] {
+        [Cmd::VerifyCredentials { target, .. }] => {
+            assert_eq!(target.endpoint.as_deref(), Some("http://127.0.0.1:4000"));
+            assert!(matches!(&target.auth, Auth::Static(c) if c.access_key_id == KEY_ID));
+        }
+        other => panic!("expected a verification, got {other:?}"),
+    }
+    assert!(app.credentials.check.is_loading());
+}
+
+#[test]
+fn next_with_a_bad_key_id_focuses_it_and_calls_nothing() {
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    app.credentials.access_key_id = Input::new("AKIA123".into());
+    app.credentials.focus = Field::Region;
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.credentials.focus, Field::AccessKeyId);
+    assert!(app.credentials.visible_error(Field::AccessKeyId).is_some());
+}
+
+#[test]
+fn wrong_secret_keeps_the_input_and_focuses_the_secret() {
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    let err = DrsError::new(DrsErrorKind::WrongSecret, "InvalidSignatureException");
+    update(&mut app, Msg::CredentialsChecked { req, result: Err(err) });
+    assert_eq!(app.step, StepId::Credentials);
+    assert_eq!(app.credentials.focus, Field::Secret);
+    assert_eq!(app.credentials.secret.0.value(), SECRET);
+    assert!(matches!(app.credentials.check, Loadable::Failed(_)));
+}
+
+#[test]
+fn a_late_answer_for_an_abandoned_check_is_dropped() {
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    let old = req_of(&press(&mut app, KeyCode::Enter));
+    press(&mut app, KeyCode::Esc); // abandon the check
+    let new = req_of(&press(&mut app, KeyCode::Enter));
+    assert_ne!(old, new);
+    update(&mut app, Msg::CredentialsChecked { req: old, result: Ok("x".into()) });
+    assert_eq!(app.step, StepId::Credentials, "stale success must not advance");
+    update(&mut app, Msg::CredentialsChecked { req: new, result: Ok("typed access key".into()) });
+    assert_eq!(app.step, StepId::Endpoint);
+}
+
+#[test]
+fn unreachable_endpoint_offers_to_set_a_custom_one() {
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    let err = DrsError::new(DrsErrorKind::Unreachable, "dns error");
+    update(&mut app, Msg::CredentialsChecked { req, result: Err(err) });
+    update(&mut app, ctrl('e'));
+    assert_eq!(app.step, StepId::Endpoint);
+}
+
+#[test]
+fn back_never_loses_what_was_typed() {
+    let mut app = at_instances();
+    type_text(&mut app, "web");
+    press(&mut app, KeyCode::Esc); // clears the filter first
+    assert_eq!(app.step, StepId::Instance);
+    type_text(&mut app, "web");
+    app.instance.filter = Input::new("web".into());
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Mapping);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.step, StepId::Instance);
+    assert_eq!(app.instance.filter.value(), "web");
+    app.instance.filter = Input::default();
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.step, StepId::Credentials);
+    assert_eq!(app.credentials.access_key_id.value(), KEY_ID);
+    assert_eq!(app.credentials.secret.0.value(), SECRET);
+}
+
+#[test]
+fn the_matching_instance_is_preselected_and_a_too_large_one_is_refused() {
+    let mut app = at_instances();
+    assert_eq!(app.instance.selected.as_deref(), Some(WEB));
+    assert_eq!(app.instance.best.as_deref(), Some(WEB));
+    let big = app.instance.rows().iter().find(|r| r.instance.id == BIG).unwrap();
+    assert!(big.fit.is_err(), "a 500 GiB volume cannot fit 100 GiB disks");
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.instance.selected.as_deref(), Some(BIG));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Instance);
+    assert!(app.instance.error.as_deref().unwrap().contains(BIG));
+}
+
+#[test]
+fn typing_a_full_instance_id_selects_it() {
+    let mut app = at_instances();
+    type_text(&mut app, BIG);
+    assert_eq!(app.instance.selected.as_deref(), Some(BIG));
+}
+
+#[test]
+fn mapping_refuses_next_while_a_volume_is_unmapped_then_review_needs_the_word() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Mapping);
+    assert_eq!(app.mapping.choices, vec![Choice::Disk(0), Choice::Disk(1)]);
+    press(&mut app, KeyCode::Char('u'));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Mapping);
+    assert!(app.mapping.error.as_deref().unwrap().contains("/dev/xvda"));
+    press(&mut app, KeyCode::Char('a'));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Review);
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(app.review.error.is_some());
+    type_text(&mut app, "overwrite");
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Replication);
+    match &cmds[..] {
+        [Cmd::StartReplication(plan)] => {
+            assert_eq!(plan.recovery_instance_id, WEB);
+            assert_eq!(plan.device_mapping, "/dev/xvda=/dev/sdb,/dev/xvdb=/dev/sdc");
+            assert_eq!(plan.targets.len(), 2);
+        }
+        other => panic!("expected replication to start, got {other:?}"),
+    }
+}
+
+#[test]
+fn pasting_a_mapping_replaces_the_choices_and_errors_keep_the_text() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('p'));
+    type_text(&mut app, "/dev/xvda=/dev/sdc,/dev/xvdb");
+    press(&mut app, KeyCode::Enter);
+    let paste = app.mapping.paste.as_ref().expect("the paste box stays open on error");
+    assert!(paste.error.is_some());
+    assert_eq!(paste.input.value(), "/dev/xvda=/dev/sdc,/dev/xvdb");
+    type_text(&mut app, "=EXCLUDE");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.mapping.paste.is_none());
+    assert_eq!(app.mapping.choices, vec![Choice::Disk(1), Choice::Exclude]);
+}
+
+fn replicating() -> App {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "OVERWRITE");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Replication);
+    app
+}
+
+fn polled(app: &mut App, now: f64, replication: &str, failback: &str, done: u64) {
+    let mut i = instance(WEB, "web-01", &[("/dev/xvda", 30), ("/dev/xvdb", 80)]);
+    i.replication.state = replication.into();
+    i.failback.state = failback.into();
+    i.failback.job_id = Some("drsjob-0123456789abcdefg".into());
+    i.replication.disks = vec![ReplicatedDisk {
+        device_name: "/dev/xvda".into(),
+        total: Bytes::gib(30).get(),
+        replicated: done,
+        backlogged: 0,
+        rescanned: 0,
+    }];
+    update(app, Msg::Polled { now, result: Ok(i) });
+}
+
+#[test]
+fn dashboard_measures_throughput_and_offers_the_launch_when_ready() {
+    let mut app = replicating();
+    polled(&mut app, 1.0, "INITIAL_SYNC", "FAILBACK_IN_PROGRESS", 0);
+    polled(&mut app, 3.0, "INITIAL_SYNC", "FAILBACK_IN_PROGRESS", 200 << 20);
+    let d = app.dashboard.as_ref().unwrap();
+    let rate = d.service_rate.rate().unwrap();
+    assert!((rate - 100.0 * (1 << 20) as f64).abs() < 1.0, "rate {rate}");
+    assert_eq!(d.launch, Launch::NotReady);
+    press(&mut app, KeyCode::Char('l'));
+    assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::NotReady);
+
+    polled(&mut app, 5.0, "CONTINUOUS", "FAILBACK_READY_FOR_LAUNCH", Bytes::gib(30).get());
+    press(&mut app, KeyCode::Char('l'));
+    assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::Confirming);
+    let cmds = press(&mut app, KeyCode::Char('y'));
+    assert!(matches!(&cmds[..], [Cmd::StartFailbackLaunch { instance_id }] if instance_id == WEB));
+}
+
+#[test]
+fn launch_denied_says_to_use_the_console_and_keeps_watching() {
+    let mut app = replicating();
+    polled(&mut app, 1.0, "CONTINUOUS", "FAILBACK_READY_FOR_LAUNCH", Bytes::gib(30).get());
+    press(&mut app, KeyCode::Char('l'));
+    press(&mut app, KeyCode::Char('y'));
+    let denied = DrsError::new(
+        DrsErrorKind::AccessDenied { action: Some("drs:StartFailbackLaunch".into()) },
+        "AccessDeniedException",
+    );
+    update(&mut app, Msg::LaunchStarted(Err(denied)));
+    assert!(matches!(&app.dashboard.as_ref().unwrap().launch, Launch::Denied(m) if m.contains("Failback")));
+    assert_eq!(app.step, StepId::Replication);
+    polled(&mut app, 9.0, "STOPPED", "FAILBACK_COMPLETED", Bytes::gib(30).get());
+    assert_eq!(app.step, StepId::Result);
+}
+
+#[test]
+fn completion_fetches_the_job_log_and_stops_sampling() {
+    let mut app = replicating();
+    let cmds = {
+        polled(&mut app, 1.0, "CONTINUOUS", "FAILBACK_READY_FOR_LAUNCH", Bytes::gib(30).get());
+        let mut i = app.dashboard.as_ref().unwrap().instance.clone().unwrap();
+        i.failback.state = "FAILBACK_COMPLETED".into();
+        update(&mut app, Msg::Polled { now: 60.0, result: Ok(i) })
+    };
+    assert_eq!(app.step, StepId::Result);
+    assert!(matches!(cmds[0], Cmd::StopMonitoring));
+    assert!(matches!(&cmds[1], Cmd::FetchJobLog { job_id, .. } if job_id == "drsjob-0123456789abcdefg"));
+    match &app.outcome {
+        Some(Outcome::Completed(s)) => {
+            assert_eq!(s.replicated_bytes, Bytes::gib(30).get());
+            assert!(s.timeline.is_loading());
+        }
+        other => panic!("expected completion, got {other:?}"),
+    }
+    press(&mut app, KeyCode::Enter);
+    assert!(app.quit);
+}
+
+#[test]
+fn a_replicator_failure_shows_what_failed_and_retry_goes_back_to_review() {
+    let mut app = replicating();
+    update(&mut app, Msg::Replicator(ReplicatorEvent::Log("Pairing with agent".into())));
+    update(&mut app, Msg::Replicator(ReplicatorEvent::Exited(Err("cannot reach TCP 1500".into()))));
+    assert_eq!(app.step, StepId::Result);
+    match &app.outcome {
+        Some(Outcome::Failed(f)) => {
+            assert!(f.what.contains("TCP 1500"));
+            assert_eq!(f.last_log, vec!["Pairing with agent".to_owned()]);
+        }
+        other => panic!("expected failure, got {other:?}"),
+    }
+    press(&mut app, KeyCode::Char('r'));
+    assert_eq!(app.step, StepId::Review);
+    assert!(!app.review.confirmed(), "retry asks for the word again");
+}
+
+#[test]
+fn ctrl_c_asks_before_quitting_and_twice_quits() {
+    let mut app = app();
+    update(&mut app, ctrl('c'));
+    assert_eq!(app.modal, Some(Modal::ConfirmQuit));
+    assert!(!app.quit);
+    press(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.modal, None);
+    update(&mut app, ctrl('c'));
+    let cmds = update(&mut app, ctrl('c'));
+    assert!(app.quit);
+    assert!(cmds.iter().any(|c| matches!(c, Cmd::Quit)));
+}
+
+#[test]
+fn question_mark_is_help_outside_text_fields_and_text_inside() {
+    let mut app = app();
+    press(&mut app, KeyCode::Char('?'));
+    assert_eq!(app.modal, Some(Modal::Help));
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Enter);
+    app.credentials.focus = Field::AccessKeyId;
+    press(&mut app, KeyCode::Char('?'));
+    assert_eq!(app.modal, None);
+    assert!(app.credentials.access_key_id.value().ends_with('?'));
+    update(&mut app, Msg::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)));
+    assert_eq!(app.modal, Some(Modal::Help));
+}
+
+#[test]
+fn ctrl_l_asks_for_a_full_redraw() {
+    let mut app = app();
+    assert!(matches!(&update(&mut app, ctrl('l'))[..], [Cmd::ClearScreen]));
+}
+
+#[test]
+fn ticks_redraw_only_while_something_moves() {
+    let mut app = app();
+    app.disks = Loadable::Loaded(vec![]);
+    app.dirty = false;
+    update(&mut app, Msg::Tick { now: 1.0, wall: "07:00:01 UTC".into() });
+    assert!(!app.dirty, "an idle Welcome screen must not redraw every second");
+    let mut app = replicating();
+    app.dirty = false;
+    update(&mut app, Msg::Tick { now: 2.0, wall: "07:00:02 UTC".into() });
+    assert!(app.dirty);
+}
