@@ -6,7 +6,7 @@ use drs_failback::domain::mapping::Choice;
 use drs_failback::domain::model::*;
 use drs_failback::drs::{Auth, DrsError, DrsErrorKind};
 use drs_failback::replication::ReplicatorEvent;
-use drs_failback::wizard::credentials::Field;
+use drs_failback::wizard::credentials::{Field, Verified};
 use drs_failback::wizard::endpoint::EndpointForm;
 use drs_failback::wizard::replication::Launch;
 use drs_failback::wizard::result::Outcome;
@@ -112,6 +112,13 @@ fn app() -> App {
     app
 }
 
+fn verified() -> Verified {
+    Verified {
+        source: "typed access key".into(),
+        clock_skew: None,
+    }
+}
+
 fn req_of(cmds: &[Cmd]) -> u64 {
     match cmds.first() {
         Some(Cmd::VerifyCredentials { req, .. })
@@ -126,7 +133,7 @@ fn at_instances() -> App {
     let mut app = app();
     press(&mut app, KeyCode::Enter);
     let req = req_of(&press(&mut app, KeyCode::Enter));
-    update(&mut app, Msg::CredentialsChecked { req, result: Ok("typed access key".into()) });
+    update(&mut app, Msg::CredentialsChecked { req, result: Ok(verified()) });
     let req = req_of(&press(&mut app, KeyCode::Enter));
     let cmds = update(&mut app, Msg::EndpointChecked { req, result: Ok(()) });
     let req = req_of(&cmds);
@@ -188,9 +195,9 @@ fn a_late_answer_for_an_abandoned_check_is_dropped() {
     press(&mut app, KeyCode::Esc); // abandon the check
     let new = req_of(&press(&mut app, KeyCode::Enter));
     assert_ne!(old, new);
-    update(&mut app, Msg::CredentialsChecked { req: old, result: Ok("x".into()) });
+    update(&mut app, Msg::CredentialsChecked { req: old, result: Ok(verified()) });
     assert_eq!(app.step, StepId::Credentials, "stale success must not advance");
-    update(&mut app, Msg::CredentialsChecked { req: new, result: Ok("typed access key".into()) });
+    update(&mut app, Msg::CredentialsChecked { req: new, result: Ok(verified()) });
     assert_eq!(app.step, StepId::Endpoint);
 }
 

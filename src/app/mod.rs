@@ -7,7 +7,7 @@ pub mod runtime;
 use crate::domain::model::{HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance};
 use crate::drs::{DrsError, DrsErrorKind, DrsTarget};
 use crate::replication::{ReplicationPlan, ReplicatorEvent, VolumeTarget};
-use crate::wizard::credentials::CredentialsForm;
+use crate::wizard::credentials::{CredentialsForm, Verified};
 use crate::wizard::endpoint::{ConnectivityCheck, EndpointForm, Stage, StageStatus};
 use crate::wizard::instance::InstanceForm;
 use crate::wizard::mapping::MappingForm;
@@ -42,7 +42,7 @@ pub enum Msg {
     Tick { now: f64, wall: String },
     HostFacts(HostFacts),
     Disks(Result<Vec<LocalDisk>, String>),
-    CredentialsChecked { req: u64, result: Result<String, DrsError> },
+    CredentialsChecked { req: u64, result: Result<Verified, DrsError> },
     EndpointStage { req: u64, stage: Stage, status: StageStatus },
     EndpointChecked { req: u64, result: Result<(), DrsError> },
     Instances { req: u64, result: Result<Vec<RecoveryInstance>, DrsError> },
@@ -527,14 +527,17 @@ fn replication_plan(app: &App) -> Option<ReplicationPlan> {
     })
 }
 
-fn on_credentials_checked(app: &mut App, req: u64, result: Result<String, DrsError>) -> Vec<Cmd> {
+fn on_credentials_checked(app: &mut App, req: u64, result: Result<Verified, DrsError>) -> Vec<Cmd> {
     if !app.credentials.check.awaits(req) {
         return vec![];
     }
     match result {
-        Ok(source) => {
-            app.credentials.check = Loadable::Loaded(source);
+        Ok(verified) => {
+            let skew = verified.clock_skew.filter(|s| s.matters());
+            app.credentials.check = Loadable::Loaded(verified);
             app.go(StepId::Endpoint);
+            // The step changes, so the warning goes where it stays visible.
+            app.notice = skew.map(|s| s.advice());
         }
         Err(e) => {
             app.credentials.focus_for(&e);

@@ -6,6 +6,7 @@ use crate::disks::DiskSource;
 use crate::domain::model::{HostIdentity, LocalDisk};
 use crate::drs::{DrsClient, DrsError, DrsErrorKind, DrsTarget};
 use crate::replication::{ReplicationPlan, Replicator};
+use crate::wizard::credentials::Verified;
 use crate::wizard::endpoint::{Stage, StageStatus};
 use ratatui::crossterm::event::KeyEvent;
 use std::io;
@@ -92,9 +93,12 @@ impl Runtime {
                 tokio::spawn(async move {
                     let result = match DrsClient::connect(&target).await {
                         Ok(c) => c.verify().await.map(|()| {
-                            let source = c.credential_source.clone();
+                            let verified = Verified {
+                                source: c.credential_source.clone(),
+                                clock_skew: c.clock_skew(),
+                            };
                             client.set(req, c);
-                            source
+                            verified
                         }),
                         Err(e) => Err(e),
                     };

@@ -6,9 +6,13 @@ use crate::domain::model::{Job, JobLogItem, RecoveryInstance};
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::credential_feature::AwsCredentialFeature;
-use aws_sdk_drs::config::{ProvideCredentials, Region};
+use aws_sdk_drs::config::interceptors::BeforeDeserializationInterceptorContextRef;
+use aws_sdk_drs::config::{ConfigBag, Intercept, ProvideCredentials, Region, RuntimeComponents};
+use aws_sdk_drs::error::BoxError;
+use aws_sdk_drs::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_drs::types::DescribeRecoveryInstancesRequestFilters;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 /// How the wizard authenticates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,9 +31,76 @@ pub struct DrsTarget {
     pub auth: Auth,
 }
 
+/// How far this machine's clock is from the service's, read from the last answer's `Date`.
+/// The SDK quietly corrects SigV4 for skew, but TLS and AWS's replication software do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockSkew {
+    /// Service time minus local time, in seconds.
+    pub seconds: i64,
+    /// The service's time (Unix seconds) when it answered.
+    pub server_time: i64,
+}
+
+impl ClockSkew {
+    /// A skew worth telling the operator about: beyond what NTP jitter and latency explain.
+    pub fn matters(&self) -> bool {
+        self.seconds.abs() >= 30
+    }
+
+    /// The warning for the operator, with both times so the fix is obvious.
+    pub fn advice(&self) -> String {
+        let fmt = |secs: i64| {
+            DateTime::from_secs(secs)
+                .fmt(DateTimeFormat::DateTime)
+                .unwrap_or_default()
+                .replace('T', " ")
+                .replace('Z', " UTC")
+        };
+        let local = self.server_time - self.seconds;
+        let way = if self.seconds > 0 { "behind" } else { "ahead of" };
+        format!(
+            "This machine's clock is {} {way} AWS (here {}, AWS {}). Requests still work, but TLS \
+             and the replication software need the right time: set it with `date -s '{}'` or \
+             fix NTP (UDP 123).",
+            crate::domain::throughput::format_duration(self.seconds.unsigned_abs()),
+            fmt(local),
+            fmt(self.server_time),
+            fmt(self.server_time).trim_end_matches(" UTC"),
+        )
+    }
+}
+
+#[derive(Debug, Default)]
+struct SkewProbe(Arc<Mutex<Option<ClockSkew>>>);
+
+impl Intercept for SkewProbe {
+    fn name(&self) -> &'static str {
+        "drs-failback clock skew probe"
+    }
+
+    fn read_after_transmit(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let date = context.response().headers().get("date");
+        if let Some(server) = date.and_then(|d| DateTime::from_str(d, DateTimeFormat::HttpDate).ok()) {
+            let local = DateTime::from(SystemTime::now()).secs();
+            let skew = ClockSkew {
+                seconds: server.secs() - local,
+                server_time: server.secs(),
+            };
+            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(skew);
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct DrsClient {
     client: aws_sdk_drs::Client,
+    skew: Arc<Mutex<Option<ClockSkew>>>,
     /// Which credential source was used, in words ("typed access key", "environment variables").
     pub credential_source: String,
     /// The credentials actually in use, for the replicator (never displayed).
@@ -105,11 +176,22 @@ impl DrsClient {
             secret_access_key: resolved.secret_access_key().to_owned(),
             session_token: resolved.session_token().map(str::to_owned),
         };
+        let probe = SkewProbe::default();
+        let skew = probe.0.clone();
+        let drs_config = aws_sdk_drs::config::Builder::from(&config)
+            .interceptor(probe)
+            .build();
         Ok(DrsClient {
-            client: aws_sdk_drs::Client::new(&config),
+            client: aws_sdk_drs::Client::from_conf(drs_config),
+            skew,
             credential_source,
             credentials,
         })
+    }
+
+    /// The clock skew measured on the last answer, if any answer came.
+    pub fn clock_skew(&self) -> Option<ClockSkew> {
+        *self.skew.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The cheapest call the failback policy allows: proves keys, clock and endpoint.

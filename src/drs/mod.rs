@@ -28,5 +28,5 @@ mod client;
 mod convert;
 pub mod errors;
 
-pub use client::{Auth, DrsClient, DrsTarget};
+pub use client::{Auth, ClockSkew, DrsClient, DrsTarget};
 pub use errors::{DrsError, DrsErrorKind};

@@ -3,9 +3,17 @@
 use super::{Action, Loadable, SecretInput, edit, focus_move, is_ctrl};
 use crate::domain::regions::{self, Region};
 use crate::domain::validate;
-use crate::drs::{Auth, DrsError, DrsErrorKind, StaticCredentials};
+use crate::drs::{Auth, ClockSkew, DrsError, DrsErrorKind, StaticCredentials};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use tui_input::Input;
+
+/// What a successful verification learnt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// Where the credentials came from, in words.
+    pub source: String,
+    pub clock_skew: Option<ClockSkew>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -36,8 +44,8 @@ pub struct CredentialsForm {
     pub focus: Field,
     /// Set by a Next attempt: from then on every field shows its format error.
     pub show_errors: bool,
-    /// The verification call; Loaded holds the credential source in words.
-    pub check: Loadable<String, DrsError>,
+    /// The verification call.
+    pub check: Loadable<Verified, DrsError>,
 }
 
 impl Default for CredentialsForm {

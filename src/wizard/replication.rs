@@ -111,9 +111,6 @@ impl Dashboard {
             self.progress()
         };
         self.service_rate.push(t, replicated);
-        if let Some(rate) = self.service_rate.rate() {
-            self.service_history.push(t, rate);
-        }
         self.last_poll = Some(t);
         self.poll_failures = 0;
         self.poll_error = None;
@@ -130,13 +127,17 @@ impl Dashboard {
         self.poll_error = Some(err);
     }
 
-    /// `total` is the sum of the target disks' write counters.
+    /// `total` is the sum of the target disks' write counters. This 1 Hz sample also feeds
+    /// both charts, so they keep one point a second whatever the DRS poll interval.
     pub fn on_writes(&mut self, t: f64, total: u64) {
         let base = *self.written_base.get_or_insert(total);
         self.written = total.saturating_sub(base);
         self.write_rate.push(t, self.written);
         if let Some(rate) = self.write_rate.rate() {
             self.write_history.push(t, rate);
+        }
+        if let Some(rate) = self.service_rate.rate() {
+            self.service_history.push(t, rate);
         }
     }
 
