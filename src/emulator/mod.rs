@@ -200,13 +200,7 @@ async fn respond(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes
         Err(_) => {
             let now = shared.engine.server_now();
             let body = json!({"message": "The request body could not be read or is too large", "reason": "cannotParse", "fieldList": []});
-            return reply(
-                shared,
-                now,
-                400,
-                &body,
-                Some(("ValidationException", None)),
-            );
+            return reply(shared, now, 400, &body, Some(("ValidationException", None)));
         }
     };
     let headers: Vec<(String, String)> = parts

@@ -41,8 +41,12 @@ pub(crate) enum ApiError {
     NotFound(String),
     Conflict(String, String),
     AccessDenied(String),
-    Throttling { retry_after_ms: u64 },
-    Internal { retry_after_ms: u64 },
+    Throttling {
+        retry_after_ms: u64,
+    },
+    Internal {
+        retry_after_ms: u64,
+    },
     UnknownOperation,
 }
 
@@ -217,22 +221,34 @@ fn required_ids(obj: &Map<String, Value>, field: &str) -> Result<Vec<String>, Ap
             "[]",
         ));
     }
-    check_ids(&ids, field, 200, is_recovery_instance_id, INSTANCE_ID_PATTERN)?;
+    check_ids(
+        &ids,
+        field,
+        200,
+        is_recovery_instance_id,
+        INSTANCE_ID_PATTERN,
+    )?;
     Ok(ids)
 }
 
 fn required_instance_id(obj: &Map<String, Value>) -> Result<String, ApiError> {
     let field = "recoveryInstanceID";
-    let id = get_str(obj, field)?
-        .ok_or_else(|| invalid(field, "Member must not be null", "null"))?;
-    check_ids(&[id.to_string()], field, 1, is_recovery_instance_id, INSTANCE_ID_PATTERN)
-        .map_err(|_| {
-            invalid(
-                field,
-                &format!("Member must satisfy regular expression pattern: {INSTANCE_ID_PATTERN}"),
-                id,
-            )
-        })?;
+    let id =
+        get_str(obj, field)?.ok_or_else(|| invalid(field, "Member must not be null", "null"))?;
+    check_ids(
+        &[id.to_string()],
+        field,
+        1,
+        is_recovery_instance_id,
+        INSTANCE_ID_PATTERN,
+    )
+    .map_err(|_| {
+        invalid(
+            field,
+            &format!("Member must satisfy regular expression pattern: {INSTANCE_ID_PATTERN}"),
+            id,
+        )
+    })?;
     Ok(id.to_string())
 }
 
@@ -388,7 +404,9 @@ pub(crate) fn handle(
             .map_err(|e| cannot_parse(format!("Could not parse request body into json: {e}")))?
     };
     let Value::Object(req) = parsed else {
-        return Err(cannot_parse("The request body must be a JSON object".into()));
+        return Err(cannot_parse(
+            "The request body must be a JSON object".into(),
+        ));
     };
     match op {
         "DescribeRecoveryInstances" => describe_recovery_instances(world, t, caller, &req),
@@ -526,13 +544,19 @@ fn describe_source_servers(
         .filter(|&i| {
             let s = &world.instances[i].spec;
             let hardware_matches = hardware.as_deref().is_none_or(|h| {
-                s.aws_instance_id.as_deref().map(str::to_ascii_lowercase).as_deref() == Some(h)
-                    || s.vmware_uuid.as_deref().map(str::to_ascii_lowercase).as_deref() == Some(h)
+                s.aws_instance_id
+                    .as_deref()
+                    .map(str::to_ascii_lowercase)
+                    .as_deref()
+                    == Some(h)
+                    || s.vmware_uuid
+                        .as_deref()
+                        .map(str::to_ascii_lowercase)
+                        .as_deref()
+                        == Some(h)
                     || s.nics.iter().any(|n| n.mac == h)
             });
-            own_account
-                && (ids.is_empty() || ids.contains(&s.source_server_id))
-                && hardware_matches
+            own_account && (ids.is_empty() || ids.contains(&s.source_server_id)) && hardware_matches
         })
         .collect();
     let (items, next) = page(candidates, after, max, false);

@@ -438,10 +438,18 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
         "MiB" => 1 << 20,
         "GiB" => 1 << 30,
         "TiB" => 1 << 40,
-        _ => return Err(format!("unknown unit '{unit}' (use B, KiB, MiB, GiB or TiB)")),
+        _ => {
+            return Err(format!(
+                "unknown unit '{unit}' (use B, KiB, MiB, GiB or TiB)"
+            ));
+        }
     };
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || !fraction.bytes().all(|b| b.is_ascii_digit()) || fraction.len() > 12 {
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+        || fraction.len() > 12
+    {
         return Err(format!("'{text}' is not a size"));
     }
     let scale = 10u128.pow(fraction.len() as u32);
@@ -510,7 +518,9 @@ fn check_access_key(key: &str, field: &str) -> Result<(), String> {
 fn hold(raw: &Option<RawHold>, field: &str) -> Result<Option<HoldSpec>, String> {
     let Some(h) = raw else { return Ok(None) };
     if !(0.0..100.0).contains(&h.at_percent) {
-        return Err(format!("{field}.at_percent: must be at least 0 and below 100"));
+        return Err(format!(
+            "{field}.at_percent: must be at least 0 and below 100"
+        ));
     }
     if !(h.seconds.is_finite() && h.seconds > 0.0) {
         return Err(format!("{field}.seconds: must be greater than zero"));
@@ -612,8 +622,7 @@ impl RawScenario {
                 INITIATION_STEPS.len()
             ));
         }
-        if t
-            .initiation_step_seconds
+        if t.initiation_step_seconds
             .iter()
             .any(|s| !(s.is_finite() && *s >= 0.0))
         {
@@ -747,15 +756,15 @@ impl RawScenario {
                     REPLICATION_STATES,
                     &format!("{field}.replication"),
                 )?,
-                failback_state: one_of(
-                    &r.failback,
-                    FAILBACK_STATES,
-                    &format!("{field}.failback"),
-                )?,
+                failback_state: one_of(&r.failback, FAILBACK_STATES, &format!("{field}.failback"))?,
                 progress_percent,
                 error: r.error,
                 is_drill: r.drill,
-                origin: one_of(&r.origin, &["ON_PREMISES", "AWS"], &format!("{field}.origin"))?,
+                origin: one_of(
+                    &r.origin,
+                    &["ON_PREMISES", "AWS"],
+                    &format!("{field}.origin"),
+                )?,
                 origin_availability_zone: r.origin_availability_zone,
                 staging_availability_zone: r
                     .staging_availability_zone
@@ -824,7 +833,10 @@ mod tests {
         let mut bad = base.clone();
         bad["recovery_instances"][2]["volumes"][0]["size"] = "ten".into();
         let err = Scenario::from_json(&bad.to_string()).unwrap_err();
-        assert!(err.starts_with("recovery_instances[2].volumes[0].size"), "{err}");
+        assert!(
+            err.starts_with("recovery_instances[2].volumes[0].size"),
+            "{err}"
+        );
         let mut bad = base.clone();
         bad["credentials"][1]["policy"] = "admin".into();
         let err = Scenario::from_json(&bad.to_string()).unwrap_err();

@@ -61,7 +61,9 @@ impl Rejection {
             Rejection::UnrecognizedClient => {
                 "The security token included in the request is invalid.".into()
             }
-            Rejection::ExpiredToken => "The security token included in the request is expired".into(),
+            Rejection::ExpiredToken => {
+                "The security token included in the request is expired".into()
+            }
         }
     }
 }
@@ -79,9 +81,11 @@ struct Authorization<'a> {
 }
 
 fn parse_authorization(value: &str) -> Result<Authorization<'_>, Rejection> {
-    let rest = value
-        .strip_prefix("AWS4-HMAC-SHA256 ")
-        .ok_or_else(|| Rejection::Incomplete("Unsupported AWS 'algorithm': only AWS4-HMAC-SHA256 is accepted.".into()))?;
+    let rest = value.strip_prefix("AWS4-HMAC-SHA256 ").ok_or_else(|| {
+        Rejection::Incomplete(
+            "Unsupported AWS 'algorithm': only AWS4-HMAC-SHA256 is accepted.".into(),
+        )
+    })?;
     let mut credential = None;
     let mut signed_headers = None;
     let mut signature = None;
@@ -96,13 +100,20 @@ fn parse_authorization(value: &str) -> Result<Authorization<'_>, Rejection> {
             _ => {}
         }
     }
-    let missing =
-        |name: &str| Rejection::Incomplete(format!("Authorization header requires '{name}' parameter."));
+    let missing = |name: &str| {
+        Rejection::Incomplete(format!("Authorization header requires '{name}' parameter."))
+    };
     let credential = credential.ok_or_else(|| missing("Credential"))?;
     let signed_headers = signed_headers.ok_or_else(|| missing("SignedHeaders"))?;
     let signature = signature.ok_or_else(|| missing("Signature"))?;
     let parts: Vec<&str> = credential.split('/').collect();
-    let [access_key_id, scope_date, scope_region, scope_service, scope_terminator] = parts[..]
+    let [
+        access_key_id,
+        scope_date,
+        scope_region,
+        scope_service,
+        scope_terminator,
+    ] = parts[..]
     else {
         return Err(Rejection::Incomplete(
             "Credential should be of the form 'ACCESS_KEY_ID/DATE/REGION/SERVICE/aws4_request'."
@@ -145,7 +156,11 @@ pub(crate) fn verify<'k>(
     })?;
     let signed_at = clock::parse_amz_date(amz)
         .filter(|t| *t >= 0)
-        .ok_or_else(|| Rejection::Incomplete(format!("Date must be in ISO-8601 'basic format'. Got '{amz}'.")))?;
+        .ok_or_else(|| {
+            Rejection::Incomplete(format!(
+                "Date must be in ISO-8601 'basic format'. Got '{amz}'."
+            ))
+        })?;
 
     let key = lookup(auth.access_key_id).ok_or(Rejection::UnrecognizedClient)?;
     if key.session_token != header(req, "x-amz-security-token") {
@@ -210,8 +225,7 @@ pub(crate) fn verify<'k>(
         region,
         service,
     );
-    let expected =
-        aws_sigv4::sign::v4::calculate_signature(signing_key, string_to_sign.as_bytes());
+    let expected = aws_sigv4::sign::v4::calculate_signature(signing_key, string_to_sign.as_bytes());
     if !constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
         return Err(Rejection::InvalidSignature(SIGNATURE_MISMATCH.into()));
     }
@@ -382,7 +396,10 @@ mod tests {
         let h = headers(&[
             ("host", "example.amazonaws.com"),
             ("x-amz-date", "20150830T123600Z"),
-            ("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"),
+            (
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b",
+            ),
         ]);
         assert_eq!(check(&h, b"", SUITE_TIME), Ok(AKID.into()));
     }
@@ -515,16 +532,17 @@ mod tests {
                 })
             }
         };
-        let run = |h: &[(String, String)], body: &[u8], l: &dyn Fn(&str) -> Option<KnownKey<'static>>| {
-            let req = SignedRequest {
-                method: "POST",
-                path: "/DescribeJobs",
-                query: "",
-                headers: h,
-                body,
+        let run =
+            |h: &[(String, String)], body: &[u8], l: &dyn Fn(&str) -> Option<KnownKey<'static>>| {
+                let req = SignedRequest {
+                    method: "POST",
+                    path: "/DescribeJobs",
+                    query: "",
+                    headers: h,
+                    body,
+                };
+                verify(&req, "us-east-1", "drs", T, l)
             };
-            verify(&req, "us-east-1", "drs", T, l)
-        };
         let body = br#"{"maxResults":10}"#;
         let h = sdk_signed(S, None, body, T);
         assert!(run(&h, body, &lookup(None, false)).is_ok());

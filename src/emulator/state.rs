@@ -211,9 +211,8 @@ impl FailbackClientLink {
         volume: &str,
         replicated_bytes: u64,
     ) -> Result<(), String> {
-        self.engine.with(|w, t| {
-            w.report_progress(t, instance_id, client_id, volume, replicated_bytes)
-        })
+        self.engine
+            .with(|w, t| w.report_progress(t, instance_id, client_id, volume, replicated_bytes))
     }
 }
 
@@ -294,7 +293,11 @@ impl World {
             world.jobs.push(Job {
                 id,
                 kind: "LAUNCH",
-                initiated_by: if drill { "START_DRILL" } else { "START_RECOVERY" },
+                initiated_by: if drill {
+                    "START_DRILL"
+                } else {
+                    "START_RECOVERY"
+                },
                 created: l - 1510.0,
                 events: steps
                     .iter()
@@ -367,7 +370,9 @@ impl World {
     }
 
     fn real_seconds(&self, scenario_seconds: f64) -> u64 {
-        (scenario_seconds / self.scenario.time_scale).max(0.0).round() as u64
+        (scenario_seconds / self.scenario.time_scale)
+            .max(0.0)
+            .round() as u64
     }
 
     fn initiation_total(&self) -> f64 {
@@ -428,7 +433,8 @@ impl World {
     }
 
     fn require(&self, id: &str) -> Result<usize, Refusal> {
-        self.find(id).ok_or_else(|| Refusal::NotFound(id.to_string()))
+        self.find(id)
+            .ok_or_else(|| Refusal::NotFound(id.to_string()))
     }
 
     fn running_launch_job(&self, idx: usize) -> Option<&Job> {
@@ -519,9 +525,12 @@ impl World {
         instance_id: &str,
         mapping: &[(String, String)],
     ) -> Result<Association, String> {
-        let idx = self
-            .find(instance_id)
-            .ok_or_else(|| format!("recovery instance {instance_id} not found in {}", self.scenario.region))?;
+        let idx = self.find(instance_id).ok_or_else(|| {
+            format!(
+                "recovery instance {instance_id} not found in {}",
+                self.scenario.region
+            )
+        })?;
         let inst = &self.instances[idx];
         if inst.disconnected {
             return Err(format!(
@@ -549,14 +558,14 @@ impl World {
                 .volumes
                 .iter()
                 .find(|v| &v.device == volume)
-                .ok_or_else(|| {
-                    format!("recovery instance {instance_id} has no volume {volume}")
-                })?;
+                .ok_or_else(|| format!("recovery instance {instance_id} has no volume {volume}"))?;
             if mapping[..i].iter().any(|(v, _)| v == volume) {
                 return Err(format!("volume {volume} is mapped twice"));
             }
             if mapping[..i].iter().any(|(_, d)| d == device) {
-                return Err(format!("local device {device} is the target of two volumes"));
+                return Err(format!(
+                    "local device {device} is the target of two volumes"
+                ));
             }
             volumes.push(AssociatedVolume {
                 volume: volume.clone(),
@@ -676,8 +685,7 @@ impl World {
         let view = self.link_view(c, t);
         let sending = matches!(view.state, "INITIAL_SYNC" | "CONTINUOUS");
         let bytes_per_second = if sending {
-            (self.effective_rate(idx) as f64 * self.scenario.time_scale).min(u64::MAX as f64)
-                as u64
+            (self.effective_rate(idx) as f64 * self.scenario.time_scale).min(u64::MAX as f64) as u64
         } else {
             0
         };
@@ -792,7 +800,11 @@ impl World {
         for &s in &servers {
             let inst = &mut self.instances[s];
             inst.failback_job_id = Some(id.clone());
-            inst.launch_type = Some(if inst.spec.is_drill { "DRILL" } else { "RECOVERY" });
+            inst.launch_type = Some(if inst.spec.is_drill {
+                "DRILL"
+            } else {
+                "RECOVERY"
+            });
         }
         self.jobs.push(Job {
             id,
@@ -1045,9 +1057,7 @@ impl World {
                 error = inst.replication_error.as_deref();
                 let progress = match state.as_str() {
                     "CONTINUOUS" | "BACKLOG" | "CREATING_SNAPSHOT" => Some(100.0),
-                    "INITIAL_SYNC" | "STALLED" | "RESCAN" | "PAUSED" => {
-                        Some(spec.progress_percent)
-                    }
+                    "INITIAL_SYNC" | "STALLED" | "RESCAN" | "PAUSED" => Some(spec.progress_percent),
                     "DISCONNECTED" if !inst.disconnected => Some(spec.progress_percent),
                     _ => None,
                 };
@@ -1279,7 +1289,8 @@ impl World {
                     "event": e.event,
                 });
                 if let Some(s) = e.server {
-                    let mut data = json!({"sourceServerID": self.instances[s].spec.source_server_id});
+                    let mut data =
+                        json!({"sourceServerID": self.instances[s].spec.source_server_id});
                     if let Some(c) = &e.conversion_server {
                         data["conversionServerID"] = json!(c);
                     }
@@ -1320,7 +1331,10 @@ mod tests {
     const ID: &str = "i-0123456789abcdef0";
 
     fn world() -> World {
-        World::new(Scenario::from_json(SCENARIO).expect("scenario"), 1_795_419_120.0)
+        World::new(
+            Scenario::from_json(SCENARIO).expect("scenario"),
+            1_795_419_120.0,
+        )
     }
 
     fn state(w: &World, t: f64) -> (String, String) {
@@ -1330,15 +1344,24 @@ mod tests {
                 .as_str()
                 .unwrap_or_default()
                 .to_string(),
-            v["failback"]["state"].as_str().unwrap_or_default().to_string(),
+            v["failback"]["state"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
         )
     }
 
     #[test]
     fn lifecycle_with_scripted_faults() {
         let mut w = world();
-        assert_eq!(state(&w, 0.0), ("NOT_STARTED".into(), "FAILBACK_NOT_STARTED".into()));
-        assert!(w.associate(0.0, ID, &[("/dev/nope".into(), "/dev/sdb".into())]).is_err());
+        assert_eq!(
+            state(&w, 0.0),
+            ("NOT_STARTED".into(), "FAILBACK_NOT_STARTED".into())
+        );
+        assert!(
+            w.associate(0.0, ID, &[("/dev/nope".into(), "/dev/sdb".into())])
+                .is_err()
+        );
         let a = w
             .associate(0.0, ID, &[("/dev/xvda".into(), "/dev/sdb".into())])
             .expect("associate");
@@ -1350,26 +1373,46 @@ mod tests {
         assert_eq!(s.initiation_steps[1].1, "SUCCEEDED");
         assert_eq!(s.initiation_steps[3].1, "NOT_STARTED");
         let s = w.client_status(7.0, ID, &a.client_id).expect("status");
-        assert_eq!((s.replication_state.as_str(), s.bytes_per_second), ("INITIAL_SYNC", 1 << 20));
+        assert_eq!(
+            (s.replication_state.as_str(), s.bytes_per_second),
+            ("INITIAL_SYNC", 1 << 20)
+        );
 
         // Crossing 50% stalls replication for 5 scenario seconds.
-        w.report_progress(8.0, ID, &a.client_id, "/dev/xvda", 6 << 20).expect("report");
+        w.report_progress(8.0, ID, &a.client_id, "/dev/xvda", 6 << 20)
+            .expect("report");
         assert_eq!(state(&w, 8.0).0, "STALLED");
-        assert_eq!(w.client_status(9.0, ID, &a.client_id).expect("s").bytes_per_second, 0);
+        assert_eq!(
+            w.client_status(9.0, ID, &a.client_id)
+                .expect("s")
+                .bytes_per_second,
+            0
+        );
         w.advance(13.5);
         // Then 80% cuts the client off: DISCONNECTED, last seen frozen.
-        w.report_progress(13.5, ID, &a.client_id, "/dev/xvda", 9 << 20).expect("report");
+        w.report_progress(13.5, ID, &a.client_id, "/dev/xvda", 9 << 20)
+            .expect("report");
         let v = w.instance_json(0, 15.0);
-        assert_eq!(v["dataReplicationInfo"]["dataReplicationState"], "DISCONNECTED");
-        assert_eq!(v["dataReplicationInfo"]["dataReplicationError"]["error"], "FAILBACK_CLIENT_NOT_SEEN");
+        assert_eq!(
+            v["dataReplicationInfo"]["dataReplicationState"],
+            "DISCONNECTED"
+        );
+        assert_eq!(
+            v["dataReplicationInfo"]["dataReplicationError"]["error"],
+            "FAILBACK_CLIENT_NOT_SEEN"
+        );
         w.client_status(15.0, ID, &a.client_id).expect("status");
         assert_eq!(
             w.instance_json(0, 15.0)["failback"]["failbackClientLastSeenByServiceDateTime"],
             w.iso_at(13.5)
         );
         w.advance(19.0);
-        w.report_progress(19.0, ID, &a.client_id, "/dev/xvda", 10 << 20).expect("report");
-        assert_eq!(state(&w, 19.0), ("CONTINUOUS".into(), "FAILBACK_READY_FOR_LAUNCH".into()));
+        w.report_progress(19.0, ID, &a.client_id, "/dev/xvda", 10 << 20)
+            .expect("report");
+        assert_eq!(
+            state(&w, 19.0),
+            ("CONTINUOUS".into(), "FAILBACK_READY_FOR_LAUNCH".into())
+        );
 
         let job = w.start_failback_launch(19.0, &[ID.into()], BTreeMap::new());
         let job = job.ok().expect("launch");
@@ -1380,7 +1423,10 @@ mod tests {
         ));
         assert_eq!(w.job_json(w.jobs.len() - 1, 25.0)["status"], "STARTED");
         w.advance(40.0);
-        assert_eq!(state(&w, 40.0), ("STOPPED".into(), "FAILBACK_COMPLETED".into()));
+        assert_eq!(
+            state(&w, 40.0),
+            ("STOPPED".into(), "FAILBACK_COMPLETED".into())
+        );
         let events: Vec<_> = w
             .job_log_json(w.jobs.len() - 1, 40.0)
             .iter()
@@ -1403,7 +1449,10 @@ mod tests {
             Err(Refusal::Conflict(..))
         ));
         assert!(w.stop_failback(1.0, ID).is_ok());
-        assert_eq!(state(&w, 1.0), ("STOPPED".into(), "FAILBACK_NOT_STARTED".into()));
+        assert_eq!(
+            state(&w, 1.0),
+            ("STOPPED".into(), "FAILBACK_NOT_STARTED".into())
+        );
         assert_eq!(
             w.client_status(1.0, ID, &a.client_id),
             Err("failback stopped from the console".into())

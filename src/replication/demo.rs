@@ -67,7 +67,6 @@ impl Volume {
     fn finished(&self) -> bool {
         self.done >= self.plan.total_bytes
     }
-
 }
 
 /// Spreads `used` chunks evenly over `chunks` (the first one always used), so writes are
@@ -88,7 +87,11 @@ fn pattern(instance: &str, volume: &str, offset: u64, len: usize) -> Vec<u8> {
     // Printable, never zero: a written chunk is told apart from a sparse one.
     let header = format!("DRS-FAILBACK-DEMO {instance} {volume} offset {offset}\n");
     let fill = b"demo data replicated by drs-failback; not a real disk image. ";
-    let mut buf: Vec<u8> = header.bytes().chain(fill.iter().copied().cycle()).take(len).collect();
+    let mut buf: Vec<u8> = header
+        .bytes()
+        .chain(fill.iter().copied().cycle())
+        .take(len)
+        .collect();
     buf.resize(len, b'.');
     buf
 }
@@ -209,7 +212,10 @@ impl Client {
     fn step_line(&self, step: &str) -> String {
         match step {
             "LINK_FAILBACK_CLIENT_WITH_RECOVERY_INSTANCE" => {
-                format!("Linking failback client with recovery instance {}", self.instance)
+                format!(
+                    "Linking failback client with recovery instance {}",
+                    self.instance
+                )
             }
             "COMPLETE_VOLUME_MAPPING" => "Volume mapping accepted by the service".into(),
             "ESTABLISH_RECOVERY_INSTANCE_COMMUNICATION" => {
@@ -290,8 +296,12 @@ impl Client {
                 }
             }
             for v in volumes.iter_mut() {
-                self.link
-                    .report_progress(&self.instance, &self.client_id, &v.plan.volume, v.done)?;
+                self.link.report_progress(
+                    &self.instance,
+                    &self.client_id,
+                    &v.plan.volume,
+                    v.done,
+                )?;
                 let percent = v.done * 100 / v.plan.total_bytes.max(1);
                 while v.next_milestone <= 100 && percent >= v.next_milestone {
                     self.log(format!(
