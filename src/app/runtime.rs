@@ -58,6 +58,14 @@ impl ClientSlot {
     }
 }
 
+/// Failed calls go to the log file with the service's own words.
+fn logged<T>(what: &str, result: Result<T, DrsError>) -> Result<T, DrsError> {
+    if let Err(e) = &result {
+        tracing::warn!(kind = ?e.kind, detail = %e.detail, "{what} failed");
+    }
+    result
+}
+
 fn wall_clock() -> String {
     use aws_sdk_drs::primitives::{DateTime, DateTimeFormat};
     DateTime::from(SystemTime::now())
@@ -86,6 +94,8 @@ impl Runtime {
     }
 
     fn execute(&mut self, cmd: Cmd, app: &App) {
+        // Debug of commands redacts credentials.
+        tracing::info!(?cmd, "run");
         let tx = self.tx.clone();
         let client = self.client.clone();
         match cmd {
@@ -102,13 +112,13 @@ impl Runtime {
                         }),
                         Err(e) => Err(e),
                     };
-                    Self::send(&tx, Msg::CredentialsChecked { req, result });
+                    Self::send(&tx, Msg::CredentialsChecked { req, result: logged("verification", result) });
                 });
             }
             Cmd::CheckEndpoint { req, target } => {
                 tokio::spawn(async move {
                     let result = check_endpoint(req, &target, &tx, &client).await;
-                    Self::send(&tx, Msg::EndpointChecked { req, result });
+                    Self::send(&tx, Msg::EndpointChecked { req, result: logged("endpoint check", result) });
                 });
             }
             Cmd::ListInstances { req } => {
@@ -117,7 +127,7 @@ impl Runtime {
                         Ok(c) => c.recovery_instances().await,
                         Err(e) => Err(e),
                     };
-                    Self::send(&tx, Msg::Instances { req, result });
+                    Self::send(&tx, Msg::Instances { req, result: logged("listing recovery instances", result) });
                 });
             }
             Cmd::StartReplication(plan) => self.start_replication(plan, app),
@@ -132,7 +142,7 @@ impl Runtime {
                         Ok(c) => c.start_failback_launch(&instance_id).await,
                         Err(e) => Err(e),
                     };
-                    Self::send(&tx, Msg::LaunchStarted(result));
+                    Self::send(&tx, Msg::LaunchStarted(logged("failback launch", result)));
                 });
             }
             Cmd::FetchJobLog { req, job_id } => {
@@ -144,7 +154,7 @@ impl Runtime {
                         },
                         Err(e) => Err(e),
                     };
-                    Self::send(&tx, Msg::JobLog { req, result });
+                    Self::send(&tx, Msg::JobLog { req, result: logged("job log", result) });
                 });
             }
             // Handled by the loop, which owns the frontend.
@@ -180,6 +190,7 @@ impl Runtime {
         let tx = self.tx.clone();
         self.monitors.push(tokio::spawn(async move {
             while let Some(event) = events_rx.recv().await {
+                tracing::info!(?event, "replicator");
                 Self::send(&tx, Msg::Replicator(event));
             }
         }));
@@ -189,7 +200,7 @@ impl Runtime {
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
-                let result = client.recovery_instance(&instance_id).await;
+                let result = logged("poll", client.recovery_instance(&instance_id).await);
                 let now = start.elapsed().as_secs_f64();
                 Self::send(&tx, Msg::Polled { now, result });
             }

@@ -38,6 +38,7 @@ impl Replicator for DemoReplicator {
         tokio::spawn(async move {
             let mut client = Client {
                 link,
+                filler: filler(),
                 instance: plan.recovery_instance_id.clone(),
                 client_id: String::new(),
                 events,
@@ -78,22 +79,31 @@ fn chunk_is_used(i: u64, chunks: u64, used: u64) -> bool {
 
 struct Client {
     link: FailbackClientLink,
+    filler: Vec<u8>,
     instance: String,
     client_id: String,
     events: mpsc::UnboundedSender<ReplicatorEvent>,
 }
 
-fn pattern(instance: &str, volume: &str, offset: u64, len: usize) -> Vec<u8> {
-    // Printable, never zero: a written chunk is told apart from a sparse one.
+/// The bytes of one written chunk: a header naming it, then a printable filler (never zero,
+/// so a written chunk is told apart from a sparse one). `filler` is at least `len` long.
+fn chunk_data(filler: &[u8], instance: &str, volume: &str, offset: u64, len: usize) -> Vec<u8> {
     let header = format!("DRS-FAILBACK-DEMO {instance} {volume} offset {offset}\n");
-    let fill = b"demo data replicated by drs-failback; not a real disk image. ";
-    let mut buf: Vec<u8> = header
-        .bytes()
-        .chain(fill.iter().copied().cycle())
-        .take(len)
-        .collect();
-    buf.resize(len, b'.');
-    buf
+    let head = header.len().min(len);
+    let mut data = Vec::with_capacity(len);
+    data.extend_from_slice(&header.as_bytes()[..head]);
+    data.extend_from_slice(&filler[head..len]);
+    data
+}
+
+/// Built once: per-chunk byte loops are too slow in debug builds to keep the demo's pace.
+fn filler() -> Vec<u8> {
+    let line = b"demo data replicated by drs-failback; not a real disk image. ";
+    let mut out = Vec::with_capacity(CHUNK as usize + line.len());
+    while out.len() < CHUNK as usize {
+        out.extend_from_slice(line);
+    }
+    out
 }
 
 impl Client {
@@ -237,7 +247,13 @@ impl Client {
 
     async fn write_chunk(&self, v: &mut Volume, index: u64, len: u64) -> Result<(), String> {
         let offset = index * CHUNK;
-        let data = pattern(&self.instance, &v.plan.volume, offset, len as usize);
+        let data = chunk_data(
+            &self.filler,
+            &self.instance,
+            &v.plan.volume,
+            offset,
+            len as usize,
+        );
         let device = v.plan.device.clone();
         let io = |e: std::io::Error| format!("write to {device} at offset {offset} failed: {e}");
         v.file.seek(SeekFrom::Start(offset)).await.map_err(io)?;
@@ -366,10 +382,16 @@ mod tests {
     }
 
     #[test]
-    fn pattern_has_no_zero_bytes() {
-        let p = pattern("i-0123456789abcdef0", "/dev/xvda", 1 << 20, 4096);
+    fn chunk_data_has_its_header_and_no_zero_bytes() {
+        let filler = filler();
+        let p = chunk_data(&filler, "i-0123456789abcdef0", "/dev/xvda", 1 << 20, 4096);
         assert_eq!(p.len(), 4096);
         assert!(p.starts_with(b"DRS-FAILBACK-DEMO i-0123456789abcdef0 /dev/xvda offset 1048576\n"));
         assert!(!p.contains(&0));
+        assert_eq!(
+            chunk_data(&filler, "i-0", "/dev/xvda", 0, CHUNK as usize).len() as u64,
+            CHUNK
+        );
+        assert_eq!(chunk_data(&filler, "i-0", "/dev/xvda", 0, 5), b"DRS-F");
     }
 }

@@ -1,6 +1,6 @@
 //! Step 2: access key, secret, session token and region, or the default credential chain.
 
-use super::{Action, Loadable, SecretInput, edit, focus_move, is_ctrl};
+use super::{Action, Loadable, SecretInput, edit, focus_move, is_ctrl, is_toggle};
 use crate::domain::regions::{self, Region};
 use crate::domain::validate;
 use crate::drs::{Auth, ClockSkew, DrsError, DrsErrorKind, StaticCredentials};
@@ -203,17 +203,14 @@ impl CredentialsForm {
             return Action::None;
         }
         let changed = match self.focus {
-            Field::Source => {
-                if matches!(key.code, KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right) {
-                    self.source = match self.source {
-                        Source::Typed => Source::DefaultChain,
-                        Source::DefaultChain => Source::Typed,
-                    };
-                    true
-                } else {
-                    false
-                }
+            Field::Source if is_toggle(&key) => {
+                self.source = match self.source {
+                    Source::Typed => Source::DefaultChain,
+                    Source::DefaultChain => Source::Typed,
+                };
+                true
             }
+            Field::Source => false,
             Field::AccessKeyId => edit(&mut self.access_key_id, key),
             Field::Secret => edit(&mut self.secret.0, key),
             Field::SessionToken => edit(&mut self.session_token.0, key),

@@ -1,7 +1,7 @@
 //! Step 3: the regional default endpoint or a custom one (VPC endpoint), and a staged
 //! connectivity check (DNS, TCP, TLS, one API call).
 
-use super::{Action, edit, focus_move};
+use super::{Action, edit, focus_move, is_toggle};
 use crate::domain::validate;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use tui_input::Input;
@@ -154,17 +154,15 @@ impl EndpointForm {
             return Action::None;
         }
         let changed = match self.focus {
-            Field::Choice => {
-                if matches!(key.code, KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right) {
-                    self.choice = match self.choice {
-                        Choice::Default => Choice::Custom,
-                        Choice::Custom => Choice::Default,
-                    };
-                    true
-                } else {
-                    false
-                }
+            Field::Choice if is_toggle(&key) => {
+                // Choosing Custom means typing a URL next: go there.
+                (self.choice, self.focus) = match self.choice {
+                    Choice::Default => (Choice::Custom, Field::Url),
+                    Choice::Custom => (Choice::Default, Field::Choice),
+                };
+                true
             }
+            Field::Choice => false,
             Field::Url => edit(&mut self.custom, key),
         };
         if changed {

@@ -128,6 +128,11 @@ pub fn is_ctrl(key: &KeyEvent, c: char) -> bool {
     key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char(c)
 }
 
+/// Space and Left/Right flip a two-way choice.
+pub fn is_toggle(key: &KeyEvent) -> bool {
+    matches!(key.code, KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right)
+}
+
 /// Tab/Down and BackTab/Up move between a form's fields.
 pub fn focus_move(key: &KeyEvent) -> Option<isize> {
     match key.code {

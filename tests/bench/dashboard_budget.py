@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Measures the design budgets of the live dashboard at 80x24 (not a test: it prints figures).
+
+Budgets: under 1 KiB/s written to the terminal, under 1% of one core, under 30 MiB RSS, and
+nothing written at all while an idle screen has nothing changing.
+
+Usage: tests/bench/dashboard_budget.py [path/to/drs-failback]   (default: a release build)
+"""
+import fcntl, json, os, pty, select, struct, subprocess, sys, tempfile, termios, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def binary():
+    if len(sys.argv) > 1:
+        return sys.argv[1]
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    return os.path.join(ROOT, "target", "release", "drs-failback")
+
+
+def scenario(dirname):
+    """The default scenario, slowed so the dashboard stays up for the whole measurement."""
+    with open(os.path.join(ROOT, "assets", "demo-scenario.json")) as f:
+        s = json.load(f)
+    for ri in s["recovery_instances"]:
+        ri["rate_per_second"] = "16MiB"
+        for v in ri["volumes"]:
+            v["used"] = "64MiB"
+    path = os.path.join(dirname, "scenario.json")
+    with open(path, "w") as f:
+        json.dump(s, f)
+    return path
+
+
+class Session:
+    def __init__(self, args, env):
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execve(args[0], args, env)
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        self.pid, self.fd, self.bytes = pid, fd, 0
+
+    def pump(self, seconds):
+        """Reads for `seconds`; returns the bytes the program wrote meanwhile."""
+        end, got = time.time() + seconds, 0
+        while (left := end - time.time()) > 0:
+            r, _, _ = select.select([self.fd], [], [], left)
+            if r:
+                try:
+                    got += len(os.read(self.fd, 65536))
+                except OSError:
+                    break
+        self.bytes += got
+        return got
+
+    def send(self, text, settle=1.5):
+        os.write(self.fd, text.encode())
+        self.pump(settle)
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+    def rss_kib(self):
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def close(self):
+        try:
+            os.kill(self.pid, 15)
+            os.waitpid(self.pid, 0)
+        except OSError:
+            pass
+
+
+def measure(exe, label, extra_env):
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, TERM="xterm-256color", LANG="C.UTF-8", **extra_env)
+        s = Session([exe, "--demo", "--scenario", scenario(tmp), "--demo-dir", tmp], env)
+        s.pump(3)
+        idle = s.pump(5)
+        # Welcome -> Credentials (verify) -> Endpoint (check) -> Instance -> Mapping -> Review.
+        for keys in ["\r", "\r", "\r", "\r", "\r"]:
+            s.send(keys, 2.0)
+        s.send("OVERWRITE\r", 5.0)
+        cpu0, t0 = s.cpu_seconds(), time.time()
+        written = s.pump(20)
+        elapsed = time.time() - t0
+        cpu = (s.cpu_seconds() - cpu0) / elapsed * 100
+        rss = s.rss_kib() / 1024
+        s.close()
+    print(f"{label:<22} idle Welcome: {idle} B in 5 s | dashboard: "
+          f"{written / elapsed / 1024:.2f} KiB/s written, {cpu:.2f}% of a core, {rss:.1f} MiB RSS")
+
+
+if __name__ == "__main__":
+    exe = binary()
+    print("budgets: < 1 KiB/s, < 1% of a core, < 30 MiB RSS, 0 B when idle")
+    measure(exe, "unicode + colour", {})
+    measure(exe, "ascii + NO_COLOR", {"NO_COLOR": "1", "LANG": "C"})
