@@ -1306,32 +1306,14 @@ fn scenario_files_load_and_name_bad_fields() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
-async fn tmp_demo_timing() {
-    let emu = start(Scenario::embedded_default()).await;
-    let client = full_client(&emu);
-    let id = instance_id(0);
-    let files = targets(&[("/dev/xvda", "/dev/sdb", 40 << 30), ("/dev/xvdb", "/dev/sdc", 100 << 30)]);
-    let mut p = plan(&emu, &id, &files);
-    p.targets[0].volume_bytes = 30 << 30;
-    p.targets[1].volume_bytes = 80 << 30;
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let t0 = std::time::Instant::now();
-    let _h = DemoReplicator::new(emu.failback_client()).start(p, tx);
-    let mut last = String::new();
-    loop {
-        while let Ok(ev) = rx.try_recv() { println!("{:6.1}s {ev:?}", t0.elapsed().as_secs_f64()); }
-        let i = describe(&client, &id).await.expect("i");
-        let s = format!("{} {}", replication_state(&i), failback_state(&i));
-        if s != last { println!("{:6.1}s {s}", t0.elapsed().as_secs_f64()); last = s.clone(); }
-        if failback_state(&i) == "FAILBACK_READY_FOR_LAUNCH" { break; }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    println!("ready after {:?}", t0.elapsed());
-    let job = client.start_failback_launch().recovery_instance_ids(&id).send().await.expect("launch");
-    println!("{:?}", job.job().map(|j| j.job_id()));
-    let (logs, r) = exit_of(&mut rx).await;
-    for l in logs { println!("{l}"); }
-    println!("exit {r:?} after {:?}", t0.elapsed());
-    for t in &files { println!("{}", std::fs::metadata(t.file.path()).map(|m| { use std::os::unix::fs::MetadataExt; m.blocks() * 512 }).unwrap_or(0)); }
+async fn dropping_the_emulator_stops_serving() {
+    let emu = start(scenario(|_| {})).await;
+    let creds = credential(&emu, "full access");
+    let client = client_with(&emu, &creds, RetryConfig::disabled());
+    client.describe_jobs().send().await.expect("serving");
+    drop(emu);
+    eventually("the emulator to stop", || async {
+        client.describe_jobs().send().await.is_err().then_some(())
+    })
+    .await;
 }

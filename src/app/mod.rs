@@ -199,6 +199,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         }
         Msg::HostFacts(facts) => {
             app.host = Some(facts);
+            reload_instance_rows(app);
             vec![]
         }
         Msg::Disks(result) => {
@@ -206,6 +207,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                 Ok(d) => Loadable::Loaded(d),
                 Err(e) => Loadable::Failed(e),
             };
+            reload_instance_rows(app);
             vec![]
         }
         Msg::CredentialsChecked { req, result } => on_credentials_checked(app, req, result),
@@ -219,11 +221,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         Msg::Instances { req, result } => {
             if app.instance.list.awaits(req) {
                 match result {
-                    Ok(list) => {
-                        let host = app.host.as_ref().map(|h| h.identity.clone()).unwrap_or_default();
-                        let disks = app.local_disks().to_vec();
-                        app.instance.load(list, &host, &disks);
-                    }
+                    Ok(list) => load_instances(app, list),
                     Err(e) => app.instance.list = Loadable::Failed(e),
                 }
             }
@@ -392,6 +390,20 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
             app.go(StepId::Review);
             vec![]
         }
+    }
+}
+
+fn load_instances(app: &mut App, list: Vec<RecoveryInstance>) {
+    let host = app.host.as_ref().map(|h| h.identity.clone()).unwrap_or_default();
+    let disks = app.local_disks().to_vec();
+    app.instance.load(list, &host, &disks);
+}
+
+/// Matches and fits depend on the host and its disks: redo them when those arrive late.
+fn reload_instance_rows(app: &mut App) {
+    if let Loadable::Loaded(rows) = &app.instance.list {
+        let list = rows.iter().map(|r| r.instance.clone()).collect();
+        load_instances(app, list);
     }
 }
 

@@ -390,10 +390,10 @@ pub(crate) fn handle(
     let faults = &world.scenario.faults;
     if let Some(f) = faults.operations.get(op) {
         let retry_after_ms = faults.retry_after_ms;
-        if f.server_error_every.is_some_and(|e| n % e == 0) {
+        if f.server_error_every.is_some_and(|e| n.is_multiple_of(e)) {
             return Err(ApiError::Internal { retry_after_ms });
         }
-        if f.throttle_every.is_some_and(|e| n % e == 0) {
+        if f.throttle_every.is_some_and(|e| n.is_multiple_of(e)) {
             return Err(ApiError::Throttling { retry_after_ms });
         }
     }

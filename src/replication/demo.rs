@@ -111,6 +111,16 @@ impl Client {
         let _ = self.events.send(ReplicatorEvent::Log(line.into()));
     }
 
+    /// Waits for the next tick; stops once nobody listens (a dropped JoinHandle alone would
+    /// leave the task running).
+    async fn next_tick(&self, tick: &mut tokio::time::Interval) -> Result<(), String> {
+        tick.tick().await;
+        if self.events.is_closed() {
+            return Err("the wizard stopped listening".into());
+        }
+        Ok(())
+    }
+
     fn status(&self) -> Result<ClientStatus, String> {
         self.link.status(&self.instance, &self.client_id)
     }
@@ -203,7 +213,7 @@ impl Client {
         let mut told = 0;
         let mut tick = tokio::time::interval(TICK);
         loop {
-            tick.tick().await;
+            self.next_tick(&mut tick).await?;
             let status = self.status()?;
             let steps = &status.initiation_steps;
             while told < steps.len() && steps[told].1 != "NOT_STARTED" {
@@ -270,7 +280,7 @@ impl Client {
         let mut budget = 0.0f64;
         let mut held: Option<String> = None;
         while volumes.iter().any(|v| !v.finished()) {
-            tick.tick().await;
+            self.next_tick(&mut tick).await?;
             let status = self.status()?;
             let elapsed = last.elapsed().as_secs_f64();
             last = Instant::now();
@@ -340,10 +350,7 @@ impl Client {
         let mut tick = tokio::time::interval(HEARTBEAT);
         let mut launch_told = false;
         loop {
-            tick.tick().await;
-            if self.events.is_closed() {
-                return Ok(());
-            }
+            self.next_tick(&mut tick).await?;
             let status = self.status()?;
             if let Some(job) = &status.failback_job_id
                 && !launch_told
