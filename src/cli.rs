@@ -6,7 +6,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "drs-failback", version, about = "Fail back AWS Elastic Disaster Recovery recovery instances onto this machine's disks")]
+#[command(
+    name = "drs-failback",
+    version,
+    about = "Fail back AWS Elastic Disaster Recovery recovery instances onto this machine's disks"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -38,7 +42,11 @@ pub struct Cli {
 
     /// Access key id (the secret and session token are read only from AWS_SECRET_KEY and
     /// AWS_SESSION_TOKEN, never from the command line where `ps` would show them).
-    #[arg(long = "aws-access-key-id", env = "AWS_ACCESS_KEY", value_name = "KEY_ID")]
+    #[arg(
+        long = "aws-access-key-id",
+        env = "AWS_ACCESS_KEY",
+        value_name = "KEY_ID"
+    )]
     pub access_key_id: Option<String>,
 
     /// Draw with ASCII only (serial consoles without Unicode).

@@ -206,6 +206,8 @@ impl Frontend for Headless {
     }
 
     fn keys_for(&mut self, app: &App) -> Vec<KeyEvent> {
+        // Steps can pass between two draws: report every state the autopilot acts on.
+        self.report(app);
         let (state, keys) = self.decide(app);
         if keys.is_empty() || self.acted.as_deref() == Some(state.as_str()) {
             return if self.failure.is_some() && self.acted.as_deref() != Some("quit") {

@@ -37,7 +37,10 @@ pub fn facts() -> HostFacts {
         .map(|n| {
             n.iter()
                 .map(|(name, data)| {
-                    (name.to_string_lossy().into_owned(), data.mac_address().to_string())
+                    (
+                        name.to_string_lossy().into_owned(),
+                        data.mac_address().to_string(),
+                    )
                 })
                 .filter(|(name, mac)| name != "lo" && mac != "00:00:00:00:00:00")
                 .collect()

@@ -1,10 +1,14 @@
 //! drs-failback: a terminal wizard that fails back AWS DRS recovery instances onto local disks.
 
 pub mod app;
+pub mod cli;
 pub mod disks;
 pub mod domain;
 pub mod drs;
 pub mod emulator;
+pub mod headless;
 pub mod host;
 pub mod replication;
+pub mod terminal;
+pub mod ui;
 pub mod wizard;

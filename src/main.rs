@@ -1,1 +1,210 @@
-fn main() {}
+use clap::Parser;
+use drs_failback::app::runtime::{self, Frontend, Services};
+use drs_failback::app::{App, Mode};
+use drs_failback::cli::{Cli, Command};
+use drs_failback::disks::virtual_disks::{VirtualDiskSpec, VirtualDisks};
+use drs_failback::emulator::{Emulator, Scenario};
+use drs_failback::headless::Headless;
+use drs_failback::replication::demo::DemoReplicator;
+use drs_failback::terminal::{self, TerminalUi};
+use drs_failback::ui::Theme;
+use drs_failback::wizard::credentials::Source;
+use drs_failback::wizard::endpoint::EndpointForm;
+use drs_failback::wizard::result::Outcome;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tui_input::Input;
+
+/// Exit codes: 0 failback completed (or the operator quit), 1 failback failed, 2 cannot start.
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return fatal(&format!("cannot start the async runtime: {e}")),
+    };
+    let code = runtime.block_on(async {
+        match cli.command {
+            Some(Command::Emulator {
+                listen,
+                ref scenario,
+            }) => serve_emulator(listen, scenario.as_deref()).await,
+            None if cli.demo => demo(&cli).await,
+            None => Err(
+                "failing back onto real disks needs the udev disk discovery and AWS's replication \
+                 software, which this build does not include yet. Run `drs-failback --demo` to \
+                 rehearse the whole failback against the embedded emulator."
+                    .to_owned(),
+            ),
+        }
+    });
+    // Don't wait for the blocked key-reader thread or idle workers.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    match code {
+        Ok(code) => code,
+        Err(e) => fatal(&e),
+    }
+}
+
+fn fatal(message: &str) -> ExitCode {
+    terminal::restore();
+    eprintln!("drs-failback: {message}");
+    ExitCode::from(2)
+}
+
+fn load_scenario(path: Option<&Path>) -> Result<Scenario, String> {
+    match path {
+        Some(p) => Scenario::load(p).map_err(|e| format!("scenario {}: {e}", p.display())),
+        None => Ok(Scenario::embedded_default()),
+    }
+}
+
+async fn serve_emulator(listen: SocketAddr, scenario: Option<&Path>) -> Result<ExitCode, String> {
+    let scenario = load_scenario(scenario)?;
+    let emulator = Emulator::start(listen, scenario)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    println!("DRS emulator listening on {}", emulator.endpoint());
+    println!("region: {}", emulator.region());
+    println!("These are emulator credentials, not AWS keys:");
+    for c in emulator.credentials() {
+        println!(
+            "  {:<28} AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}{}",
+            c.label,
+            c.credentials.access_key_id,
+            c.credentials.secret_access_key,
+            c.credentials
+                .session_token
+                .as_ref()
+                .map(|t| format!(" AWS_SESSION_TOKEN={t}"))
+                .unwrap_or_default()
+        );
+        println!("  {:<28} {}", "", c.description);
+    }
+    println!(
+        "Try: aws drs describe-recovery-instances --endpoint-url {} --region {}",
+        emulator.endpoint(),
+        emulator.region()
+    );
+    println!("Ctrl-C stops it.");
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging(path: &Path) -> Result<(), String> {
+    let file = std::fs::File::create(path)
+        .map_err(|e| format!("cannot write the log file {}: {e}", path.display()))?;
+    tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .init();
+    Ok(())
+}
+
+async fn demo(cli: &Cli) -> Result<ExitCode, String> {
+    let log_path = cli
+        .log_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("/tmp/drs-failback-{}.log", std::process::id())));
+    init_logging(&log_path)?;
+    let scenario = load_scenario(cli.scenario.as_deref())?;
+    let host_identity = scenario.demo_host();
+    let specs: Vec<VirtualDiskSpec> = scenario
+        .demo_disks()
+        .into_iter()
+        .map(|d| VirtualDiskSpec {
+            device: d.device,
+            bytes: d.bytes,
+            model: d.model,
+            serial: d.serial,
+        })
+        .collect();
+    let emulator = Emulator::start(SocketAddr::from(([127, 0, 0, 1], 0)), scenario)
+        .await
+        .map_err(|e| format!("cannot start the DRS emulator: {e}"))?;
+    // A temporary directory is removed when `_temp` drops, after the wizard ends.
+    let (_temp, dir) = match &cli.demo_dir {
+        Some(d) => (None, d.clone()),
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("drs-failback-demo-")
+                .tempdir()
+                .map_err(|e| format!("cannot create the demo's disk directory: {e}"))?;
+            let p = t.path().to_owned();
+            (Some(t), p)
+        }
+    };
+    let disks = VirtualDisks::create(&dir, &specs)
+        .map_err(|e| format!("cannot create virtual disks in {}: {e}", dir.display()))?;
+    tracing::info!(endpoint = %emulator.endpoint(), dir = %dir.display(), "demo started");
+
+    let mut app = App::new(Mode::Demo {
+        disk_dir: dir.display().to_string(),
+    });
+    app.log_path = Some(log_path.display().to_string());
+    let demo_key = emulator
+        .credentials()
+        .into_iter()
+        .next()
+        .ok_or("the scenario defines no credentials")?;
+    let creds = &mut app.credentials;
+    creds.source = Source::Typed;
+    creds.access_key_id = Input::new(demo_key.credentials.access_key_id.clone());
+    creds.secret.0 = Input::new(demo_key.credentials.secret_access_key.clone());
+    if let Some(t) = &demo_key.credentials.session_token {
+        creds.session_token.0 = Input::new(t.clone());
+    }
+    creds.region = emulator.region();
+    app.endpoint = EndpointForm::with_custom(&emulator.endpoint());
+
+    let services = Services {
+        disks: Arc::new(disks),
+        replicator: Arc::new(DemoReplicator::new(emulator.failback_client())),
+        poll_every: Duration::from_secs(1),
+        host_identity: Some(host_identity),
+    };
+    if cli.no_prompt {
+        let mut headless = Headless::default();
+        println!(
+            "drs-failback demo: emulator at {}, virtual disks in {} (no AWS account, no real disk)",
+            emulator.endpoint(),
+            dir.display()
+        );
+        let app = run(app, services, &mut headless, None).await?;
+        return Ok(match (&app.outcome, &headless.failure) {
+            (Some(Outcome::Completed(_)), _) => ExitCode::SUCCESS,
+            (_, Some(why)) => {
+                eprintln!("drs-failback: stopped: {why}");
+                ExitCode::from(1)
+            }
+            _ => ExitCode::from(1),
+        });
+    }
+    let mut theme = Theme::detect(|k| std::env::var(k).ok());
+    theme.unicode &= !cli.ascii;
+    theme.color &= !cli.no_color;
+    let (mut ui, keys) =
+        TerminalUi::enter(theme).map_err(|e| format!("cannot use this terminal: {e}"))?;
+    let app = run(app, services, &mut ui, Some(keys)).await;
+    drop(ui);
+    let app = app?;
+    Ok(match app.outcome {
+        Some(Outcome::Failed(_)) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+async fn run(
+    app: App,
+    services: Services,
+    frontend: &mut dyn Frontend,
+    keys: Option<tokio::sync::mpsc::UnboundedReceiver<drs_failback::app::Msg>>,
+) -> Result<App, String> {
+    runtime::run(app, services, frontend, keys)
+        .await
+        .map_err(|e| format!("terminal error: {e}"))
+}

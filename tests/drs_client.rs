@@ -12,7 +12,9 @@ async fn emulator_with(edit: impl FnOnce(&mut serde_json::Value)) -> Emulator {
         serde_json::from_str(include_str!("../assets/demo-scenario.json")).unwrap();
     edit(&mut json);
     let scenario = Scenario::from_json(&json.to_string()).unwrap();
-    Emulator::start(SocketAddr::from(LOOPBACK), scenario).await.unwrap()
+    Emulator::start(SocketAddr::from(LOOPBACK), scenario)
+        .await
+        .unwrap()
 }
 
 async fn emulator() -> Emulator {
@@ -37,7 +39,11 @@ fn target(emu: &Emulator, creds: StaticCredentials) -> DrsTarget {
 
 async fn verify_kind(emu: &Emulator, creds: StaticCredentials) -> DrsErrorKind {
     let client = DrsClient::connect(&target(emu, creds)).await.unwrap();
-    client.verify().await.expect_err("verification should fail").kind
+    client
+        .verify()
+        .await
+        .expect_err("verification should fail")
+        .kind
 }
 
 #[tokio::test]
@@ -55,7 +61,10 @@ async fn full_access_key_verifies_and_lists_every_instance_across_pages() {
     ids.dedup();
     assert_eq!(ids.len(), all.len(), "no instance twice");
     assert!(all.len() >= 25, "the demo scenario pages: {}", all.len());
-    let web = all.iter().find(|i| i.hints.hostname.as_deref() == Some("web-01")).unwrap();
+    let web = all
+        .iter()
+        .find(|i| i.hints.hostname.as_deref() == Some("web-01"))
+        .unwrap();
     assert_eq!(web.volumes.len(), 2);
     assert_eq!(expected.demo_host().hostname, "web-01");
     let one = client.recovery_instance(&web.id).await.unwrap();
@@ -67,7 +76,10 @@ async fn unknown_access_key_is_named_as_such() {
     let emu = emulator().await;
     let mut creds = credential(&emu, "full access");
     creds.access_key_id = "AKIAUNKNOWN000000000".into();
-    assert_eq!(verify_kind(&emu, creds).await, DrsErrorKind::UnknownAccessKey);
+    assert_eq!(
+        verify_kind(&emu, creds).await,
+        DrsErrorKind::UnknownAccessKey
+    );
 }
 
 #[tokio::test]
@@ -127,7 +139,10 @@ async fn installation_policy_may_list_but_not_launch() {
             action: Some("drs:StartFailbackLaunch".into())
         }
     );
-    assert!(err.advice().contains("AWSElasticDisasterRecoveryFailbackInstallationPolicy"));
+    assert!(
+        err.advice()
+            .contains("AWSElasticDisasterRecoveryFailbackInstallationPolicy")
+    );
 }
 
 #[tokio::test]
@@ -176,7 +191,11 @@ async fn persistent_throttling_and_server_errors_are_classified_after_retries() 
 #[tokio::test]
 async fn a_closed_port_is_unreachable() {
     // Bind then drop: the port is known to be closed.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let target = DrsTarget {
         region: "us-east-1".into(),
         endpoint: Some(format!("http://127.0.0.1:{port}")),
@@ -186,6 +205,11 @@ async fn a_closed_port_is_unreachable() {
             session_token: None,
         }),
     };
-    let err = DrsClient::connect(&target).await.unwrap().verify().await.unwrap_err();
+    let err = DrsClient::connect(&target)
+        .await
+        .unwrap()
+        .verify()
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, DrsErrorKind::Unreachable, "{err}");
 }

@@ -133,15 +133,33 @@ fn at_instances() -> App {
     let mut app = app();
     press(&mut app, KeyCode::Enter);
     let req = req_of(&press(&mut app, KeyCode::Enter));
-    update(&mut app, Msg::CredentialsChecked { req, result: Ok(verified()) });
+    update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req,
+            result: Ok(verified()),
+        },
+    );
     let req = req_of(&press(&mut app, KeyCode::Enter));
-    let cmds = update(&mut app, Msg::EndpointChecked { req, result: Ok(()) });
+    let cmds = update(
+        &mut app,
+        Msg::EndpointChecked {
+            req,
+            result: Ok(()),
+        },
+    );
     let req = req_of(&cmds);
     let list = vec![
         instance(BIG, "db-01", &[("/dev/xvda", 500)]),
         instance(WEB, "web-01", &[("/dev/xvda", 30), ("/dev/xvdb", 80)]),
     ];
-    update(&mut app, Msg::Instances { req, result: Ok(list) });
+    update(
+        &mut app,
+        Msg::Instances {
+            req,
+            result: Ok(list),
+        },
+    );
     assert_eq!(app.step, StepId::Instance);
     app
 }
@@ -180,7 +198,13 @@ fn wrong_secret_keeps_the_input_and_focuses_the_secret() {
     press(&mut app, KeyCode::Enter);
     let req = req_of(&press(&mut app, KeyCode::Enter));
     let err = DrsError::new(DrsErrorKind::WrongSecret, "InvalidSignatureException");
-    update(&mut app, Msg::CredentialsChecked { req, result: Err(err) });
+    update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req,
+            result: Err(err),
+        },
+    );
     assert_eq!(app.step, StepId::Credentials);
     assert_eq!(app.credentials.focus, Field::Secret);
     assert_eq!(app.credentials.secret.0.value(), SECRET);
@@ -195,9 +219,25 @@ fn a_late_answer_for_an_abandoned_check_is_dropped() {
     press(&mut app, KeyCode::Esc); // abandon the check
     let new = req_of(&press(&mut app, KeyCode::Enter));
     assert_ne!(old, new);
-    update(&mut app, Msg::CredentialsChecked { req: old, result: Ok(verified()) });
-    assert_eq!(app.step, StepId::Credentials, "stale success must not advance");
-    update(&mut app, Msg::CredentialsChecked { req: new, result: Ok(verified()) });
+    update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req: old,
+            result: Ok(verified()),
+        },
+    );
+    assert_eq!(
+        app.step,
+        StepId::Credentials,
+        "stale success must not advance"
+    );
+    update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req: new,
+            result: Ok(verified()),
+        },
+    );
     assert_eq!(app.step, StepId::Endpoint);
 }
 
@@ -207,7 +247,13 @@ fn unreachable_endpoint_offers_to_set_a_custom_one() {
     press(&mut app, KeyCode::Enter);
     let req = req_of(&press(&mut app, KeyCode::Enter));
     let err = DrsError::new(DrsErrorKind::Unreachable, "dns error");
-    update(&mut app, Msg::CredentialsChecked { req, result: Err(err) });
+    update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req,
+            result: Err(err),
+        },
+    );
     update(&mut app, ctrl('e'));
     assert_eq!(app.step, StepId::Endpoint);
 }
@@ -238,8 +284,16 @@ fn the_matching_instance_is_preselected_and_a_too_large_one_is_refused() {
     let mut app = at_instances();
     assert_eq!(app.instance.selected.as_deref(), Some(WEB));
     assert_eq!(app.instance.best.as_deref(), Some(WEB));
-    let big = app.instance.rows().iter().find(|r| r.instance.id == BIG).unwrap();
-    assert!(big.fit.is_err(), "a 500 GiB volume cannot fit 100 GiB disks");
+    let big = app
+        .instance
+        .rows()
+        .iter()
+        .find(|r| r.instance.id == BIG)
+        .unwrap();
+    assert!(
+        big.fit.is_err(),
+        "a 500 GiB volume cannot fit 100 GiB disks"
+    );
     press(&mut app, KeyCode::Up);
     assert_eq!(app.instance.selected.as_deref(), Some(BIG));
     press(&mut app, KeyCode::Enter);
@@ -289,7 +343,11 @@ fn pasting_a_mapping_replaces_the_choices_and_errors_keep_the_text() {
     press(&mut app, KeyCode::Char('p'));
     type_text(&mut app, "/dev/xvda=/dev/sdc,/dev/xvdb");
     press(&mut app, KeyCode::Enter);
-    let paste = app.mapping.paste.as_ref().expect("the paste box stays open on error");
+    let paste = app
+        .mapping
+        .paste
+        .as_ref()
+        .expect("the paste box stays open on error");
     assert!(paste.error.is_some());
     assert_eq!(paste.input.value(), "/dev/xvda=/dev/sdc,/dev/xvdb");
     type_text(&mut app, "=EXCLUDE");
@@ -327,7 +385,13 @@ fn polled(app: &mut App, now: f64, replication: &str, failback: &str, done: u64)
 fn dashboard_measures_throughput_and_offers_the_launch_when_ready() {
     let mut app = replicating();
     polled(&mut app, 1.0, "INITIAL_SYNC", "FAILBACK_IN_PROGRESS", 0);
-    polled(&mut app, 3.0, "INITIAL_SYNC", "FAILBACK_IN_PROGRESS", 200 << 20);
+    polled(
+        &mut app,
+        3.0,
+        "INITIAL_SYNC",
+        "FAILBACK_IN_PROGRESS",
+        200 << 20,
+    );
     let d = app.dashboard.as_ref().unwrap();
     let rate = d.service_rate.rate().unwrap();
     assert!((rate - 100.0 * (1 << 20) as f64).abs() < 1.0, "rate {rate}");
@@ -335,7 +399,13 @@ fn dashboard_measures_throughput_and_offers_the_launch_when_ready() {
     press(&mut app, KeyCode::Char('l'));
     assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::NotReady);
 
-    polled(&mut app, 5.0, "CONTINUOUS", "FAILBACK_READY_FOR_LAUNCH", Bytes::gib(30).get());
+    polled(
+        &mut app,
+        5.0,
+        "CONTINUOUS",
+        "FAILBACK_READY_FOR_LAUNCH",
+        Bytes::gib(30).get(),
+    );
     press(&mut app, KeyCode::Char('l'));
     assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::Confirming);
     let cmds = press(&mut app, KeyCode::Char('y'));
@@ -345,17 +415,33 @@ fn dashboard_measures_throughput_and_offers_the_launch_when_ready() {
 #[test]
 fn launch_denied_says_to_use_the_console_and_keeps_watching() {
     let mut app = replicating();
-    polled(&mut app, 1.0, "CONTINUOUS", "FAILBACK_READY_FOR_LAUNCH", Bytes::gib(30).get());
+    polled(
+        &mut app,
+        1.0,
+        "CONTINUOUS",
+        "FAILBACK_READY_FOR_LAUNCH",
+        Bytes::gib(30).get(),
+    );
     press(&mut app, KeyCode::Char('l'));
     press(&mut app, KeyCode::Char('y'));
     let denied = DrsError::new(
-        DrsErrorKind::AccessDenied { action: Some("drs:StartFailbackLaunch".into()) },
+        DrsErrorKind::AccessDenied {
+            action: Some("drs:StartFailbackLaunch".into()),
+        },
         "AccessDeniedException",
     );
     update(&mut app, Msg::LaunchStarted(Err(denied)));
-    assert!(matches!(&app.dashboard.as_ref().unwrap().launch, Launch::Denied(m) if m.contains("Failback")));
+    assert!(
+        matches!(&app.dashboard.as_ref().unwrap().launch, Launch::Denied(m) if m.contains("Failback"))
+    );
     assert_eq!(app.step, StepId::Replication);
-    polled(&mut app, 9.0, "STOPPED", "FAILBACK_COMPLETED", Bytes::gib(30).get());
+    polled(
+        &mut app,
+        9.0,
+        "STOPPED",
+        "FAILBACK_COMPLETED",
+        Bytes::gib(30).get(),
+    );
     assert_eq!(app.step, StepId::Result);
 }
 
@@ -363,14 +449,28 @@ fn launch_denied_says_to_use_the_console_and_keeps_watching() {
 fn completion_fetches_the_job_log_and_stops_sampling() {
     let mut app = replicating();
     let cmds = {
-        polled(&mut app, 1.0, "CONTINUOUS", "FAILBACK_READY_FOR_LAUNCH", Bytes::gib(30).get());
+        polled(
+            &mut app,
+            1.0,
+            "CONTINUOUS",
+            "FAILBACK_READY_FOR_LAUNCH",
+            Bytes::gib(30).get(),
+        );
         let mut i = app.dashboard.as_ref().unwrap().instance.clone().unwrap();
         i.failback.state = "FAILBACK_COMPLETED".into();
-        update(&mut app, Msg::Polled { now: 60.0, result: Ok(i) })
+        update(
+            &mut app,
+            Msg::Polled {
+                now: 60.0,
+                result: Ok(i),
+            },
+        )
     };
     assert_eq!(app.step, StepId::Result);
     assert!(matches!(cmds[0], Cmd::StopMonitoring));
-    assert!(matches!(&cmds[1], Cmd::FetchJobLog { job_id, .. } if job_id == "drsjob-0123456789abcdefg"));
+    assert!(
+        matches!(&cmds[1], Cmd::FetchJobLog { job_id, .. } if job_id == "drsjob-0123456789abcdefg")
+    );
     match &app.outcome {
         Some(Outcome::Completed(s)) => {
             assert_eq!(s.replicated_bytes, Bytes::gib(30).get());
@@ -385,8 +485,14 @@ fn completion_fetches_the_job_log_and_stops_sampling() {
 #[test]
 fn a_replicator_failure_shows_what_failed_and_retry_goes_back_to_review() {
     let mut app = replicating();
-    update(&mut app, Msg::Replicator(ReplicatorEvent::Log("Pairing with agent".into())));
-    update(&mut app, Msg::Replicator(ReplicatorEvent::Exited(Err("cannot reach TCP 1500".into()))));
+    update(
+        &mut app,
+        Msg::Replicator(ReplicatorEvent::Log("Pairing with agent".into())),
+    );
+    update(
+        &mut app,
+        Msg::Replicator(ReplicatorEvent::Exited(Err("cannot reach TCP 1500".into()))),
+    );
     assert_eq!(app.step, StepId::Result);
     match &app.outcome {
         Some(Outcome::Failed(f)) => {
@@ -425,14 +531,20 @@ fn question_mark_is_help_outside_text_fields_and_text_inside() {
     press(&mut app, KeyCode::Char('?'));
     assert_eq!(app.modal, None);
     assert!(app.credentials.access_key_id.value().ends_with('?'));
-    update(&mut app, Msg::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)));
+    update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)),
+    );
     assert_eq!(app.modal, Some(Modal::Help));
 }
 
 #[test]
 fn ctrl_l_asks_for_a_full_redraw() {
     let mut app = app();
-    assert!(matches!(&update(&mut app, ctrl('l'))[..], [Cmd::ClearScreen]));
+    assert!(matches!(
+        &update(&mut app, ctrl('l'))[..],
+        [Cmd::ClearScreen]
+    ));
 }
 
 #[test]
@@ -440,10 +552,41 @@ fn ticks_redraw_only_while_something_moves() {
     let mut app = app();
     app.disks = Loadable::Loaded(vec![]);
     app.dirty = false;
-    update(&mut app, Msg::Tick { now: 1.0, wall: "07:00:01 UTC".into() });
-    assert!(!app.dirty, "an idle Welcome screen must not redraw every second");
+    update(
+        &mut app,
+        Msg::Tick {
+            now: 1.0,
+            wall: "07:00:01 UTC".into(),
+        },
+    );
+    assert!(
+        !app.dirty,
+        "an idle Welcome screen must not redraw every second"
+    );
     let mut app = replicating();
     app.dirty = false;
-    update(&mut app, Msg::Tick { now: 2.0, wall: "07:00:02 UTC".into() });
+    update(
+        &mut app,
+        Msg::Tick {
+            now: 2.0,
+            wall: "07:00:02 UTC".into(),
+        },
+    );
     assert!(app.dirty);
+}
+
+#[test]
+fn a_tick_never_cancels_the_redraw_another_message_asked_for() {
+    let mut app = app();
+    app.disks = Loadable::Loaded(vec![]);
+    app.dirty = false;
+    update(&mut app, Msg::HostFacts(host()));
+    update(
+        &mut app,
+        Msg::Tick {
+            now: 1.0,
+            wall: "07:00:01 UTC".into(),
+        },
+    );
+    assert!(app.dirty, "the host facts must still be drawn");
 }

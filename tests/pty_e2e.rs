@@ -127,7 +127,10 @@ fn operator_walks_the_demo_from_welcome_to_failback_completed() {
         &[("LANG", "C.UTF-8")],
     );
     let welcome = s.wait_for("web-01");
-    assert!(welcome.contains("DEMO"), "the demo banner shows:\n{welcome}");
+    assert!(
+        welcome.contains("DEMO"),
+        "the demo banner shows:\n{welcome}"
+    );
     s.send("\r");
     s.wait_for("Access key");
     s.send("\r");
@@ -141,12 +144,15 @@ fn operator_walks_the_demo_from_welcome_to_failback_completed() {
     s.wait_for("OVERWRITE");
     s.send("OVERWRITE\r");
     s.wait_for("INITIAL_SYNC");
-    s.wait_for("READY_FOR_LAUNCH");
+    s.wait_for("Press l");
     s.send("l");
-    s.wait_for("y/n");
+    s.wait_for("Start the failback launch now?");
     s.send("y");
     let done = s.wait_for("Failback completed");
-    assert!(done.contains("JOB_END") || done.contains("reboot"), "{done}");
+    assert!(
+        done.contains("JOB_END") || done.contains("reboot"),
+        "{done}"
+    );
     s.send("q");
     assert_eq!(s.exit_code(), 0);
 
@@ -166,7 +172,13 @@ fn ctrl_c_asks_then_quits_and_restores_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = quick_scenario(dir.path());
     let mut s = Session::start(
-        &["--demo", "--scenario", &scenario, "--demo-dir", dir.path().to_str().unwrap()],
+        &[
+            "--demo",
+            "--scenario",
+            &scenario,
+            "--demo-dir",
+            dir.path().to_str().unwrap(),
+        ],
         &[("LANG", "C"), ("NO_COLOR", "1")],
     );
     s.wait_for("web-01");
@@ -175,8 +187,14 @@ fn ctrl_c_asks_then_quits_and_restores_the_terminal() {
     s.send("y");
     assert_eq!(s.exit_code(), 0);
     let guard = s.screen.parser.lock().unwrap();
-    assert!(!guard.0.screen().alternate_screen(), "left the alternate screen");
-    assert!(!guard.0.screen().hide_cursor(), "the cursor is visible again");
+    assert!(
+        !guard.0.screen().alternate_screen(),
+        "left the alternate screen"
+    );
+    assert!(
+        !guard.0.screen().hide_cursor(),
+        "the cursor is visible again"
+    );
 }
 
 #[test]
@@ -184,7 +202,13 @@ fn sigterm_restores_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = quick_scenario(dir.path());
     let mut s = Session::start(
-        &["--demo", "--scenario", &scenario, "--demo-dir", dir.path().to_str().unwrap()],
+        &[
+            "--demo",
+            "--scenario",
+            &scenario,
+            "--demo-dir",
+            dir.path().to_str().unwrap(),
+        ],
         &[("LANG", "C.UTF-8")],
     );
     s.wait_for("web-01");
@@ -208,11 +232,23 @@ fn no_prompt_runs_the_journey_with_defaults_and_exits_zero() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&out.stderr));
-    for step in ["[1/8 Welcome]", "[4/8 Recovery instance]", "[5/8 Volume mapping]", "[8/8 Result]"] {
+    assert!(
+        out.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for step in [
+        "[1/8 Welcome]",
+        "[4/8 Recovery instance]",
+        "[5/8 Volume mapping]",
+        "[8/8 Result]",
+    ] {
         assert!(stdout.contains(step), "no {step} line in:\n{stdout}");
     }
     assert!(stdout.contains("i-0f552cc5023d8319a"), "{stdout}");
     assert!(stdout.contains("FAILBACK_COMPLETED"), "{stdout}");
-    assert!(!stdout.contains("\x1b["), "no escape sequences without a screen");
+    assert!(
+        !stdout.contains("\x1b["),
+        "no escape sequences without a screen"
+    );
 }

@@ -44,7 +44,9 @@ fn step_hints(app: &App) -> Vec<Hint> {
         StepId::Replication => replication(app),
         StepId::Result => match &app.outcome {
             Some(Outcome::Completed(_)) => vec![("Enter/q", "quit")],
-            Some(Outcome::Failed(_)) => vec![("r", "retry"), ("b", "back to mapping"), ("q", "quit")],
+            Some(Outcome::Failed(_)) => {
+                vec![("r", "retry"), ("b", "back to mapping"), ("q", "quit")]
+            }
             None => vec![],
         },
     }
@@ -62,7 +64,14 @@ fn credentials(app: &App) -> Vec<Hint> {
         _ => {}
     }
     if f.source == Source::Typed {
-        v.push(("Ctrl-R", if f.reveal { "hide secret" } else { "reveal secret" }));
+        v.push((
+            "Ctrl-R",
+            if f.reveal {
+                "hide secret"
+            } else {
+                "reveal secret"
+            },
+        ));
     }
     if matches!(&f.check, crate::wizard::Loadable::Failed(e) if e.kind == crate::drs::DrsErrorKind::Unreachable)
     {

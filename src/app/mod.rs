@@ -39,34 +39,72 @@ pub enum Msg {
     /// The terminal changed size.
     Resize,
     /// The clock moved: `now` in seconds since start, `wall` as "HH:MM:SS".
-    Tick { now: f64, wall: String },
+    Tick {
+        now: f64,
+        wall: String,
+    },
     HostFacts(HostFacts),
     Disks(Result<Vec<LocalDisk>, String>),
-    CredentialsChecked { req: u64, result: Result<Verified, DrsError> },
-    EndpointStage { req: u64, stage: Stage, status: StageStatus },
-    EndpointChecked { req: u64, result: Result<(), DrsError> },
-    Instances { req: u64, result: Result<Vec<RecoveryInstance>, DrsError> },
-    Polled { now: f64, result: Result<RecoveryInstance, DrsError> },
+    CredentialsChecked {
+        req: u64,
+        result: Result<Verified, DrsError>,
+    },
+    EndpointStage {
+        req: u64,
+        stage: Stage,
+        status: StageStatus,
+    },
+    EndpointChecked {
+        req: u64,
+        result: Result<(), DrsError>,
+    },
+    Instances {
+        req: u64,
+        result: Result<Vec<RecoveryInstance>, DrsError>,
+    },
+    Polled {
+        now: f64,
+        result: Result<RecoveryInstance, DrsError>,
+    },
     /// Sum of the target disks' write counters.
-    Writes { now: f64, total: u64 },
+    Writes {
+        now: f64,
+        total: u64,
+    },
     Replicator(ReplicatorEvent),
     LaunchStarted(Result<Job, DrsError>),
-    JobLog { req: u64, result: Result<(Job, Vec<JobLogItem>), DrsError> },
+    JobLog {
+        req: u64,
+        result: Result<(Job, Vec<JobLogItem>), DrsError>,
+    },
     /// SIGTERM or SIGHUP: leave now, restoring the terminal.
     Terminate,
 }
 
 #[derive(Debug)]
 pub enum Cmd {
-    VerifyCredentials { req: u64, target: DrsTarget },
-    CheckEndpoint { req: u64, target: DrsTarget },
-    ListInstances { req: u64 },
+    VerifyCredentials {
+        req: u64,
+        target: DrsTarget,
+    },
+    CheckEndpoint {
+        req: u64,
+        target: DrsTarget,
+    },
+    ListInstances {
+        req: u64,
+    },
     /// Start the replicator and the samplers (DRS polls, disk write counters).
     StartReplication(ReplicationPlan),
     /// Stop the samplers (the replicator stops with them in the demo).
     StopMonitoring,
-    StartFailbackLaunch { instance_id: String },
-    FetchJobLog { req: u64, job_id: String },
+    StartFailbackLaunch {
+        instance_id: String,
+    },
+    FetchJobLog {
+        req: u64,
+        job_id: String,
+    },
     /// Ctrl-L: clear and redraw everything.
     ClearScreen,
     Quit,
@@ -156,7 +194,11 @@ impl App {
     /// True while something on screen moves with time (spinners, ages, rates).
     pub fn animating(&self) -> bool {
         self.credentials.check.is_loading()
-            || self.endpoint.check.as_ref().is_some_and(ConnectivityCheck::running)
+            || self
+                .endpoint
+                .check
+                .as_ref()
+                .is_some_and(ConnectivityCheck::running)
             || self.instance.list.is_loading()
             || self.disks.is_loading()
             || self.step == StepId::Replication
@@ -183,18 +225,20 @@ impl App {
 }
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
+    // Messages that change nothing visible leave `dirty` as an earlier one set it.
+    let was_dirty = app.dirty;
     app.dirty = true;
     match msg {
         Msg::Key(key) if key.kind == KeyEventKind::Press => on_key(app, key),
         Msg::Key(_) => {
-            app.dirty = false;
+            app.dirty = was_dirty;
             vec![]
         }
         Msg::Resize => vec![],
         Msg::Tick { now, wall } => {
             app.now = now;
             app.wall = wall;
-            app.dirty = app.animating();
+            app.dirty = was_dirty || app.animating();
             vec![]
         }
         Msg::HostFacts(facts) => {
@@ -299,7 +343,11 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         Some(Modal::Help) => {
             if matches!(
                 key.code,
-                KeyCode::Esc | KeyCode::F(1) | KeyCode::Enter | KeyCode::Char('?') | KeyCode::Char('q')
+                KeyCode::Esc
+                    | KeyCode::F(1)
+                    | KeyCode::Enter
+                    | KeyCode::Char('?')
+                    | KeyCode::Char('q')
             ) {
                 app.modal = None;
             }
@@ -394,7 +442,11 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
 }
 
 fn load_instances(app: &mut App, list: Vec<RecoveryInstance>) {
-    let host = app.host.as_ref().map(|h| h.identity.clone()).unwrap_or_default();
+    let host = app
+        .host
+        .as_ref()
+        .map(|h| h.identity.clone())
+        .unwrap_or_default();
     let disks = app.local_disks().to_vec();
     app.instance.load(list, &host, &disks);
 }
@@ -498,7 +550,8 @@ fn next(app: &mut App) -> Vec<Cmd> {
                     vec![Cmd::StartReplication(plan)]
                 }
                 None => {
-                    app.review.error = Some("Choose a recovery instance and its mapping first.".into());
+                    app.review.error =
+                        Some("Choose a recovery instance and its mapping first.".into());
                     vec![]
                 }
             }
@@ -528,7 +581,8 @@ fn replication_plan(app: &App) -> Option<ReplicationPlan> {
             _ => None,
         })
         .collect();
-    let m = mapping::mapping_from_choices(&instance.volumes, disks, &app.mapping.choices, value_format);
+    let m =
+        mapping::mapping_from_choices(&instance.volumes, disks, &app.mapping.choices, value_format);
     Some(ReplicationPlan {
         recovery_instance_id: instance.id.clone(),
         region: app.credentials.region.clone(),
@@ -589,7 +643,6 @@ fn on_polled(app: &mut App, now: f64, result: Result<RecoveryInstance, DrsError>
             d.on_poll(now, instance);
             match d.failback_state() {
                 "FAILBACK_COMPLETED" => {
-                    let (replicated, _) = d.progress();
                     let job_id = d
                         .instance
                         .as_ref()
@@ -603,7 +656,7 @@ fn on_polled(app: &mut App, now: f64, result: Result<RecoveryInstance, DrsError>
                     app.outcome = Some(Outcome::Completed(Summary {
                         instance_id: d.instance_id.clone(),
                         duration_secs: (now - d.started_at).max(0.0) as u64,
-                        replicated_bytes: replicated,
+                        replicated_bytes: d.replicated,
                         written_bytes: d.written,
                         job: None,
                         timeline: match job_id {
@@ -616,7 +669,10 @@ fn on_polled(app: &mut App, now: f64, result: Result<RecoveryInstance, DrsError>
                     cmds.extend(job_id.map(|job_id| Cmd::FetchJobLog { req, job_id }));
                     cmds
                 }
-                "FAILBACK_ERROR" => fail(app, "DRS reports FAILBACK_ERROR for this recovery instance."),
+                "FAILBACK_ERROR" => fail(
+                    app,
+                    "DRS reports FAILBACK_ERROR for this recovery instance.",
+                ),
                 _ => vec![],
             }
         }

@@ -112,13 +112,25 @@ impl Runtime {
                         }),
                         Err(e) => Err(e),
                     };
-                    Self::send(&tx, Msg::CredentialsChecked { req, result: logged("verification", result) });
+                    Self::send(
+                        &tx,
+                        Msg::CredentialsChecked {
+                            req,
+                            result: logged("verification", result),
+                        },
+                    );
                 });
             }
             Cmd::CheckEndpoint { req, target } => {
                 tokio::spawn(async move {
                     let result = check_endpoint(req, &target, &tx, &client).await;
-                    Self::send(&tx, Msg::EndpointChecked { req, result: logged("endpoint check", result) });
+                    Self::send(
+                        &tx,
+                        Msg::EndpointChecked {
+                            req,
+                            result: logged("endpoint check", result),
+                        },
+                    );
                 });
             }
             Cmd::ListInstances { req } => {
@@ -127,7 +139,13 @@ impl Runtime {
                         Ok(c) => c.recovery_instances().await,
                         Err(e) => Err(e),
                     };
-                    Self::send(&tx, Msg::Instances { req, result: logged("listing recovery instances", result) });
+                    Self::send(
+                        &tx,
+                        Msg::Instances {
+                            req,
+                            result: logged("listing recovery instances", result),
+                        },
+                    );
                 });
             }
             Cmd::StartReplication(plan) => self.start_replication(plan, app),
@@ -154,7 +172,13 @@ impl Runtime {
                         },
                         Err(e) => Err(e),
                     };
-                    Self::send(&tx, Msg::JobLog { req, result: logged("job log", result) });
+                    Self::send(
+                        &tx,
+                        Msg::JobLog {
+                            req,
+                            result: logged("job log", result),
+                        },
+                    );
                 });
             }
             // Handled by the loop, which owns the frontend.
@@ -167,7 +191,7 @@ impl Runtime {
             Ok(c) => c,
             Err(e) => {
                 let msg = Msg::Replicator(crate::replication::ReplicatorEvent::Exited(Err(
-                    e.to_string(),
+                    e.to_string()
                 )));
                 Self::send(&self.tx, msg);
                 return;
@@ -181,12 +205,16 @@ impl Runtime {
             .cloned()
             .collect();
         for t in &mut plan.targets {
-            t.write_path = self.services.disks.write_path(&t.write_path.to_string_lossy());
+            t.write_path = self
+                .services
+                .disks
+                .write_path(&t.write_path.to_string_lossy());
         }
         let instance_id = plan.recovery_instance_id.clone();
 
         let (events_tx, mut events_rx) = unbounded_channel();
-        self.monitors.push(self.services.replicator.start(plan, events_tx));
+        self.monitors
+            .push(self.services.replicator.start(plan, events_tx));
         let tx = self.tx.clone();
         self.monitors.push(tokio::spawn(async move {
             while let Some(event) = events_rx.recv().await {
@@ -247,7 +275,9 @@ async fn check_endpoint(
         None => (true, url.as_str()),
     };
     let authority = rest.split('/').next().unwrap_or_default();
-    let host_port = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    let host_port = if authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
         && !authority.ends_with(']')
     {
         authority.to_owned()
@@ -266,13 +296,19 @@ async fn check_endpoint(
         Err(e) => {
             stage(Stage::Dns, StageStatus::Failed(e.to_string()));
             skip_rest(1);
-            return Err(DrsError::new(DrsErrorKind::Unreachable, format!("DNS: {e}")));
+            return Err(DrsError::new(
+                DrsErrorKind::Unreachable,
+                format!("DNS: {e}"),
+            ));
         }
     };
     let Some(addr) = addrs.first().copied() else {
         stage(Stage::Dns, StageStatus::Failed("no address".into()));
         skip_rest(1);
-        return Err(DrsError::new(DrsErrorKind::Unreachable, "DNS gave no address"));
+        return Err(DrsError::new(
+            DrsErrorKind::Unreachable,
+            "DNS gave no address",
+        ));
     };
     stage(Stage::Dns, StageStatus::Ok(addr.ip().to_string()));
 
@@ -286,12 +322,18 @@ async fn check_endpoint(
         Ok(Err(e)) => {
             stage(Stage::Tcp, StageStatus::Failed(e.to_string()));
             skip_rest(2);
-            return Err(DrsError::new(DrsErrorKind::Unreachable, format!("TCP {addr}: {e}")));
+            return Err(DrsError::new(
+                DrsErrorKind::Unreachable,
+                format!("TCP {addr}: {e}"),
+            ));
         }
         Err(_) => {
             stage(Stage::Tcp, StageStatus::Failed("no answer in 5 s".into()));
             skip_rest(2);
-            return Err(DrsError::new(DrsErrorKind::Unreachable, format!("TCP {addr}: timed out")));
+            return Err(DrsError::new(
+                DrsErrorKind::Unreachable,
+                format!("TCP {addr}: timed out"),
+            ));
         }
     }
 
@@ -314,7 +356,10 @@ async fn check_endpoint(
             if https {
                 stage(Stage::Tls, StageStatus::Ok("handshake done".into()));
             }
-            stage(Stage::Api, StageStatus::Ok("DescribeRecoveryInstances answered".into()));
+            stage(
+                Stage::Api,
+                StageStatus::Ok("DescribeRecoveryInstances answered".into()),
+            );
             slot.set(req, c);
             Ok(())
         }
@@ -383,7 +428,13 @@ pub async fn run(
             loop {
                 tick.tick().await;
                 let now = start.elapsed().as_secs_f64();
-                Runtime::send(&tx, Msg::Tick { now, wall: wall_clock() });
+                Runtime::send(
+                    &tx,
+                    Msg::Tick {
+                        now,
+                        wall: wall_clock(),
+                    },
+                );
             }
         });
     }
@@ -436,7 +487,11 @@ pub async fn run(
 
 fn spawn_signals(tx: UnboundedSender<Msg>) {
     use tokio::signal::unix::{SignalKind, signal};
-    for kind in [SignalKind::terminate(), SignalKind::hangup(), SignalKind::interrupt()] {
+    for kind in [
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+        SignalKind::interrupt(),
+    ] {
         let tx = tx.clone();
         if let Ok(mut s) = signal(kind) {
             tokio::spawn(async move {

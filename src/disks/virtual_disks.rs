@@ -22,7 +22,10 @@ pub struct VirtualDisks {
 }
 
 fn file_name(device: &str) -> String {
-    format!("{}.img", device.trim_start_matches("/dev/").replace('/', "_"))
+    format!(
+        "{}.img",
+        device.trim_start_matches("/dev/").replace('/', "_")
+    )
 }
 
 impl VirtualDisks {
@@ -58,7 +61,11 @@ impl VirtualDisks {
                 model: Some(spec.model.clone()),
                 serial: Some(spec.serial.clone()),
                 by_path: Some(format!("virtual-0:0:{}:0", i + 1)),
-                by_id: Some(format!("virtual-{}_{}", spec.model.replace(' ', "_"), spec.serial)),
+                by_id: Some(format!(
+                    "virtual-{}_{}",
+                    spec.model.replace(' ', "_"),
+                    spec.serial
+                )),
                 by_uuid: None,
                 mounts: Vec::new(),
                 is_boot_medium: false,
@@ -121,7 +128,10 @@ mod tests {
         let sdb = &list[1];
         assert_eq!(sdb.bytes, Bytes::gib(1));
         assert_eq!(disks.written_bytes(sdb).unwrap(), 0);
-        let mut f = OpenOptions::new().write(true).open(disks.write_path(&sdb.device)).unwrap();
+        let mut f = OpenOptions::new()
+            .write(true)
+            .open(disks.write_path(&sdb.device))
+            .unwrap();
         f.write_all(&vec![7u8; 1 << 20]).unwrap();
         f.sync_all().unwrap();
         assert!(disks.written_bytes(sdb).unwrap() >= 1 << 20);

@@ -53,13 +53,19 @@ mod tests {
         assert!(all().len() >= 30);
         let r = find("eu-west-1").unwrap();
         assert_eq!(r.assets_bucket, "aws-elastic-disaster-recovery-eu-west-1");
-        assert_eq!(r.hashes_bucket, "aws-elastic-disaster-recovery-hashes-eu-west-1");
+        assert_eq!(
+            r.hashes_bucket,
+            "aws-elastic-disaster-recovery-hashes-eu-west-1"
+        );
         assert!(find("xx-nowhere-1").is_none());
     }
 
     #[test]
     fn filter_matches_code_and_name_words() {
-        let codes: Vec<_> = filtered("europe frank").iter().map(|r| r.code.as_str()).collect();
+        let codes: Vec<_> = filtered("europe frank")
+            .iter()
+            .map(|r| r.code.as_str())
+            .collect();
         assert_eq!(codes, ["eu-central-1"]);
         assert!(filtered("us-east").len() >= 2);
         assert!(filtered("atlantis").is_empty());

@@ -57,7 +57,11 @@ impl ClockSkew {
                 .replace('Z', " UTC")
         };
         let local = self.server_time - self.seconds;
-        let way = if self.seconds > 0 { "behind" } else { "ahead of" };
+        let way = if self.seconds > 0 {
+            "behind"
+        } else {
+            "ahead of"
+        };
         format!(
             "This machine's clock is {} {way} AWS (here {}, AWS {}). Requests still work, but TLS \
              and the replication software need the right time: set it with `date -s '{}'` or \
@@ -85,7 +89,9 @@ impl Intercept for SkewProbe {
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let date = context.response().headers().get("date");
-        if let Some(server) = date.and_then(|d| DateTime::from_str(d, DateTimeFormat::HttpDate).ok()) {
+        if let Some(server) =
+            date.and_then(|d| DateTime::from_str(d, DateTimeFormat::HttpDate).ok())
+        {
             let local = DateTime::from(SystemTime::now()).secs();
             let skew = ClockSkew {
                 seconds: server.secs() - local,
@@ -160,9 +166,9 @@ impl DrsClient {
             ));
         }
         let config = loader.load().await;
-        let provider = config.credentials_provider().ok_or_else(|| {
-            DrsError::new(DrsErrorKind::NoCredentials, "no credential provider")
-        })?;
+        let provider = config
+            .credentials_provider()
+            .ok_or_else(|| DrsError::new(DrsErrorKind::NoCredentials, "no credential provider"))?;
         let resolved = provider
             .provide_credentials()
             .await
@@ -257,9 +263,9 @@ impl DrsClient {
             .send()
             .await
             .map_err(classify)?;
-        out.job()
-            .map(convert::job)
-            .ok_or_else(|| DrsError::new(DrsErrorKind::Other, "StartFailbackLaunch returned no job"))
+        out.job().map(convert::job).ok_or_else(|| {
+            DrsError::new(DrsErrorKind::Other, "StartFailbackLaunch returned no job")
+        })
     }
 
     pub async fn job(&self, job_id: &str) -> Result<Job, DrsError> {

@@ -70,7 +70,10 @@ fn replication_info(d: &t::RecoveryInstanceDataReplicationInfo) -> ReplicationIn
             .iter()
             .map(|s| InitiationStep {
                 name: s.name().map(|n| n.as_str().to_owned()).unwrap_or_default(),
-                status: s.status().map(|n| n.as_str().to_owned()).unwrap_or_default(),
+                status: s
+                    .status()
+                    .map(|n| n.as_str().to_owned())
+                    .unwrap_or_default(),
             })
             .collect(),
         eta: owned(d.eta_date_time()),
@@ -103,12 +106,18 @@ fn failback_info(f: &t::RecoveryInstanceFailback) -> FailbackInfo {
 pub fn job(j: &t::Job) -> Job {
     Job {
         id: j.job_id().to_owned(),
-        kind: j.r#type().map(|k| k.as_str().to_owned()).unwrap_or_default(),
+        kind: j
+            .r#type()
+            .map(|k| k.as_str().to_owned())
+            .unwrap_or_default(),
         initiated_by: j
             .initiated_by()
             .map(|k| k.as_str().to_owned())
             .unwrap_or_default(),
-        status: j.status().map(|k| k.as_str().to_owned()).unwrap_or_default(),
+        status: j
+            .status()
+            .map(|k| k.as_str().to_owned())
+            .unwrap_or_default(),
         created: owned(j.creation_date_time()),
         ended: owned(j.end_date_time()),
     }
@@ -120,7 +129,10 @@ pub fn job_log_item(l: &t::JobLog) -> JobLogItem {
         d.raw_error()
             .map(|e| format!("error: {e}"))
             .or_else(|| d.target_instance_id().map(|i| format!("instance {i}")))
-            .or_else(|| d.conversion_server_id().map(|i| format!("conversion server {i}")))
+            .or_else(|| {
+                d.conversion_server_id()
+                    .map(|i| format!("conversion server {i}"))
+            })
     });
     JobLogItem {
         time: l.log_date_time().unwrap_or_default().to_owned(),

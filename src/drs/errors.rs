@@ -1,7 +1,7 @@
 //! Every way a DRS call fails, as a kind the UI can act on and a sentence that says what to do.
 
-use aws_sdk_drs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_drs::config::http::HttpResponse;
+use aws_sdk_drs::error::{ProvideErrorMetadata, SdkError};
 use std::fmt;
 
 /// The managed policy the operator's credentials need (named in AccessDenied advice).
@@ -97,7 +97,13 @@ fn chain(err: &(dyn std::error::Error + 'static)) -> String {
 
 fn network_kind(text: &str) -> DrsErrorKind {
     let lower = text.to_lowercase();
-    let tls_words = ["tls", "certificate", "handshake", "invalid peer", "unknownissuer"];
+    let tls_words = [
+        "tls",
+        "certificate",
+        "handshake",
+        "invalid peer",
+        "unknownissuer",
+    ];
     if tls_words.iter().any(|w| lower.contains(w)) {
         DrsErrorKind::Tls
     } else {
@@ -186,15 +192,29 @@ mod tests {
     #[test]
     fn signature_errors_are_told_apart() {
         assert_eq!(
-            kind_for_code("InvalidSignatureException", "Signature expired: 20261123T070000Z is now earlier than ...", 403),
+            kind_for_code(
+                "InvalidSignatureException",
+                "Signature expired: 20261123T070000Z is now earlier than ...",
+                403
+            ),
             DrsErrorKind::ClockSkew
         );
         assert_eq!(
-            kind_for_code("InvalidSignatureException", "The request signature we calculated does not match", 403),
+            kind_for_code(
+                "InvalidSignatureException",
+                "The request signature we calculated does not match",
+                403
+            ),
             DrsErrorKind::WrongSecret
         );
-        assert_eq!(kind_for_code("UnrecognizedClientException", "", 403), DrsErrorKind::UnknownAccessKey);
-        assert_eq!(kind_for_code("ExpiredTokenException", "", 403), DrsErrorKind::ExpiredToken);
+        assert_eq!(
+            kind_for_code("UnrecognizedClientException", "", 403),
+            DrsErrorKind::UnknownAccessKey
+        );
+        assert_eq!(
+            kind_for_code("ExpiredTokenException", "", 403),
+            DrsErrorKind::ExpiredToken
+        );
     }
 
     #[test]
@@ -204,7 +224,12 @@ mod tests {
             "User: arn:aws:sts::1:assumed-role/x is not authorized to perform: drs:StartFailbackLaunch on resource: arn",
             403,
         );
-        assert_eq!(kind, DrsErrorKind::AccessDenied { action: Some("drs:StartFailbackLaunch".into()) });
+        assert_eq!(
+            kind,
+            DrsErrorKind::AccessDenied {
+                action: Some("drs:StartFailbackLaunch".into())
+            }
+        );
         let err = DrsError::new(kind, "");
         assert!(err.advice().contains("drs:StartFailbackLaunch"));
         assert!(err.advice().contains(INSTALLATION_POLICY));
@@ -212,14 +237,26 @@ mod tests {
 
     #[test]
     fn unknown_5xx_is_a_service_problem() {
-        assert_eq!(kind_for_code("Weird", "", 503), DrsErrorKind::ServiceUnavailable);
+        assert_eq!(
+            kind_for_code("Weird", "", 503),
+            DrsErrorKind::ServiceUnavailable
+        );
         assert_eq!(kind_for_code("Weird", "", 400), DrsErrorKind::Other);
     }
 
     #[test]
     fn network_errors_tell_tls_from_unreachable() {
-        assert_eq!(network_kind("io error: invalid peer certificate: UnknownIssuer"), DrsErrorKind::Tls);
-        assert_eq!(network_kind("dns error: failed to lookup address"), DrsErrorKind::Unreachable);
-        assert_eq!(network_kind("Connection refused (os error 111)"), DrsErrorKind::Unreachable);
+        assert_eq!(
+            network_kind("io error: invalid peer certificate: UnknownIssuer"),
+            DrsErrorKind::Tls
+        );
+        assert_eq!(
+            network_kind("dns error: failed to lookup address"),
+            DrsErrorKind::Unreachable
+        );
+        assert_eq!(
+            network_kind("Connection refused (os error 111)"),
+            DrsErrorKind::Unreachable
+        );
     }
 }

@@ -41,7 +41,7 @@ pub enum ReplicatorEvent {
 
 pub trait Replicator: Send + Sync {
     /// Starts replicating in the background; events arrive on `events`.
-    /// Dropping or aborting the returned handle stops it.
+    /// Aborting the returned handle stops it.
     fn start(
         &self,
         plan: ReplicationPlan,

@@ -62,7 +62,10 @@ impl ConnectivityCheck {
         ConnectivityCheck {
             req,
             url,
-            stages: Stage::ALL.iter().map(|s| (*s, StageStatus::Pending)).collect(),
+            stages: Stage::ALL
+                .iter()
+                .map(|s| (*s, StageStatus::Pending))
+                .collect(),
             advice: None,
         }
     }

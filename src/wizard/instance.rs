@@ -33,7 +33,12 @@ pub struct InstanceForm {
 
 impl InstanceForm {
     /// Builds the rows and pre-selects the best match (or keeps the operator's earlier pick).
-    pub fn load(&mut self, instances: Vec<RecoveryInstance>, host: &HostIdentity, disks: &[LocalDisk]) {
+    pub fn load(
+        &mut self,
+        instances: Vec<RecoveryInstance>,
+        host: &HostIdentity,
+        disks: &[LocalDisk],
+    ) {
         let best = matching::best_match(host, &instances).map(|i| instances[i].id.clone());
         let rows: Vec<Row> = instances
             .into_iter()
@@ -50,7 +55,11 @@ impl InstanceForm {
         if !keep {
             self.selected = best
                 .clone()
-                .or_else(|| rows.iter().find(|r| r.fit.is_ok()).map(|r| r.instance.id.clone()))
+                .or_else(|| {
+                    rows.iter()
+                        .find(|r| r.fit.is_ok())
+                        .map(|r| r.instance.id.clone())
+                })
                 .or_else(|| rows.first().map(|r| r.instance.id.clone()));
         }
         self.best = best;
@@ -97,7 +106,9 @@ impl InstanceForm {
     /// Position of the selection among the visible rows.
     pub fn cursor(&self, visible: &[usize]) -> Option<usize> {
         let id = self.selected.as_ref()?;
-        visible.iter().position(|i| &self.rows()[*i].instance.id == id)
+        visible
+            .iter()
+            .position(|i| &self.rows()[*i].instance.id == id)
     }
 
     fn move_cursor(&mut self, delta: isize) {

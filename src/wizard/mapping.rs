@@ -98,7 +98,12 @@ impl MappingForm {
         }
     }
 
-    pub fn on_key(&mut self, key: KeyEvent, volumes: &[RecoveryVolume], disks: &[LocalDisk]) -> Action {
+    pub fn on_key(
+        &mut self,
+        key: KeyEvent,
+        volumes: &[RecoveryVolume],
+        disks: &[LocalDisk],
+    ) -> Action {
         if let Some(paste) = &mut self.paste {
             match key.code {
                 KeyCode::Esc => self.paste = None,

@@ -130,7 +130,10 @@ pub fn is_ctrl(key: &KeyEvent, c: char) -> bool {
 
 /// Space and Left/Right flip a two-way choice.
 pub fn is_toggle(key: &KeyEvent) -> bool {
-    matches!(key.code, KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right)
+    matches!(
+        key.code,
+        KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right
+    )
 }
 
 /// Tab/Down and BackTab/Up move between a form's fields.

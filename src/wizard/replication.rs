@@ -44,6 +44,8 @@ pub struct Dashboard {
     pub write_rate: RateWindow,
     pub service_history: History,
     pub write_history: History,
+    /// The most the service has reported replicated: a completed instance may list no disks.
+    pub replicated: u64,
     /// Target disks' write counters when replication started, and bytes written since.
     pub written_base: Option<u64>,
     pub written: u64,
@@ -70,6 +72,7 @@ impl Dashboard {
             write_rate: RateWindow::new(RATE_WINDOW),
             service_history: History::new(HISTORY),
             write_history: History::new(HISTORY),
+            replicated: 0,
             written_base: None,
             written: 0,
             log: VecDeque::new(),
@@ -106,11 +109,10 @@ impl Dashboard {
     }
 
     pub fn on_poll(&mut self, t: f64, instance: RecoveryInstance) {
-        let (replicated, _) = {
-            self.instance = Some(instance);
-            self.progress()
-        };
+        self.instance = Some(instance);
+        let (replicated, _) = self.progress();
         self.service_rate.push(t, replicated);
+        self.replicated = self.replicated.max(replicated);
         self.last_poll = Some(t);
         self.poll_failures = 0;
         self.poll_error = None;

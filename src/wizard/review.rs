@@ -15,7 +15,10 @@ pub struct ReviewForm {
 
 impl ReviewForm {
     pub fn confirmed(&self) -> bool {
-        self.confirm.value().trim().eq_ignore_ascii_case(CONFIRM_WORD)
+        self.confirm
+            .value()
+            .trim()
+            .eq_ignore_ascii_case(CONFIRM_WORD)
     }
 
     pub fn validate(&self) -> Result<(), String> {

@@ -1,0 +1,228 @@
+//! What every screen has: title and step bar, demo banner, status line, key hints, modals, and
+//! the screen shown when the terminal is too small.
+
+use super::theme::Theme;
+use super::widgets::{self, Writer, hint_spans, para, popup, width};
+use super::{MIN_HEIGHT, MIN_WIDTH};
+use crate::app::{App, Modal, keys};
+use crate::wizard::StepId;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+const NAME: &str = "drs-failback";
+
+pub fn too_small(theme: &Theme, frame: &mut Frame, area: Rect) {
+    let text = format!(
+        "Terminal too small: need {MIN_WIDTH}x{MIN_HEIGHT}, have {}x{}. Resize, or on a serial console run `stty rows {MIN_HEIGHT} cols {MIN_WIDTH}`.",
+        area.width, area.height
+    );
+    let mut w = Writer::new(frame, area);
+    let cols = w.cols();
+    w.lines(para("", &text, cols, theme.warning()));
+}
+
+/// "drs-failback" and the step bar: every step name when they fit, else "3/8 Endpoint".
+pub fn title(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let sep = theme.glyphs().step_sep;
+    let full_width: usize = StepId::ALL.iter().map(|s| width(s.title())).sum::<usize>()
+        + width(sep) * (StepId::ALL.len() - 1);
+    let room = (area.width as usize).saturating_sub(NAME.len() + 2);
+    let mut spans = vec![Span::styled(NAME, theme.title()), Span::raw("  ")];
+    let bar: Vec<Span> = if full_width <= room {
+        let mut v = Vec::new();
+        for (i, step) in StepId::ALL.iter().enumerate() {
+            if i > 0 {
+                v.push(Span::styled(sep, theme.muted()));
+            }
+            let style = match step.cmp(&app.step) {
+                std::cmp::Ordering::Equal => theme.focus(),
+                std::cmp::Ordering::Less => ratatui::style::Style::new(),
+                std::cmp::Ordering::Greater => theme.muted(),
+            };
+            v.push(Span::styled(step.title(), style));
+        }
+        v
+    } else {
+        vec![
+            Span::raw(format!("{}/{} ", app.step.number(), StepId::ALL.len())),
+            Span::styled(app.step.title(), theme.title()),
+        ]
+    };
+    let used: usize = bar.iter().map(Span::width).sum();
+    spans.push(Span::raw(" ".repeat(room.saturating_sub(used))));
+    spans.extend(bar);
+    frame.render_widget(Line::from(spans), area);
+}
+
+/// The demo banner, shortened rather than cut when the line is narrow.
+pub fn banner(theme: &Theme, frame: &mut Frame, area: Rect) {
+    if area.height == 0 {
+        return;
+    }
+    let d = theme.glyphs().dash;
+    let texts = [
+        format!("DEMO {d} emulator, virtual disks: no AWS account used, no real disk written"),
+        format!("DEMO {d} emulator: no AWS account used, no real disk written"),
+        "DEMO: no AWS, no real disk".to_owned(),
+    ];
+    let cols = area.width as usize;
+    let text = texts
+        .iter()
+        .find(|t| width(t) < cols)
+        .map_or("DEMO", String::as_str);
+    let line = widgets::pad(theme, &format!(" {text}"), cols);
+    frame.render_widget(Span::styled(line, theme.banner()), area);
+}
+
+/// The notice, else a replication poll warning (an error once polls keep failing).
+pub fn status(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let poll = app
+        .dashboard
+        .as_ref()
+        .filter(|_| app.step == StepId::Replication)
+        .and_then(|d| Some((d.poll_failures, d.poll_error.as_ref()?)))
+        .filter(|(n, _)| *n > 0);
+    let (text, style) = match (&app.notice, poll) {
+        (Some(n), _) => (theme.clean(n).into_owned(), theme.warning()),
+        (None, Some((n, e))) => {
+            let style = if n >= 3 {
+                theme.error()
+            } else {
+                theme.warning()
+            };
+            let times = if n == 1 {
+                "once".to_owned()
+            } else {
+                format!("{n} times in a row")
+            };
+            let text = format!("DRS poll failed {times}: {}", e.advice());
+            (theme.clean(&text).into_owned(), style)
+        }
+        (None, None) => return,
+    };
+    let text = widgets::fit(theme, &text, area.width as usize);
+    frame.render_widget(Span::styled(text, style), area);
+}
+
+/// As many hints as fit, whole; "F1 help" stays when some must go, since help lists them all.
+pub fn footer(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let hints = keys::hints(app);
+    let cols = area.width as usize;
+    let line_width = |h: &[(&str, &str)]| -> usize {
+        h.iter()
+            .map(|(k, d)| width(k) + 1 + width(d))
+            .sum::<usize>()
+            + 2 * h.len().saturating_sub(1)
+    };
+    let mut shown: Vec<keys::Hint> = Vec::new();
+    if line_width(&hints) <= cols {
+        shown = hints;
+    } else {
+        let help = hints.iter().copied().find(|(k, _)| *k == "F1");
+        let reserve = help.map_or(0, |h| line_width(&[h]) + 2);
+        for h in hints.iter().copied().filter(|h| Some(*h) != help) {
+            shown.push(h);
+            if line_width(&shown) + reserve > cols {
+                shown.pop();
+                break;
+            }
+        }
+        shown.extend(help.filter(|h| line_width(&[*h]) <= cols));
+    }
+    frame.render_widget(Line::from(hint_spans(theme, &shown)), area);
+}
+
+/// What the step is for, in the help modal.
+fn step_help(step: StepId) -> &'static str {
+    match step {
+        StepId::Welcome => "What the wizard does and needs, and what this machine has.",
+        StepId::Credentials => {
+            "AWS credentials that may use Elastic Disaster Recovery in the recovery region. They are checked with one read-only call before going on."
+        }
+        StepId::Endpoint => {
+            "The DRS endpoint: the regional default, or a custom URL such as a VPC endpoint. The check tries DNS, TCP 443, TLS and one API call in turn."
+        }
+        StepId::Instance => {
+            "The recovery instance to copy back onto this machine. The best match for this machine is pre-selected; instances too large for the local disks cannot be chosen."
+        }
+        StepId::Mapping => {
+            "Which local disk receives each recovery-instance volume, or EXCLUDE to skip it. The chosen disks will be overwritten."
+        }
+        StepId::Review => {
+            "Everything chosen so far. Typing the confirmation word starts replication, which overwrites the listed disks."
+        }
+        StepId::Replication => {
+            "Replication progress as DRS and the local disks report it. When DRS says the instance is ready for launch, start the failback launch here or from the DRS console."
+        }
+        StepId::Result => "How the failback ended, and what to do next.",
+    }
+}
+
+/// What quitting does to work in progress, per step and mode.
+fn quit_note(app: &App) -> Option<&'static str> {
+    match app.step {
+        StepId::Replication if app.is_demo() => Some(
+            "Replication continues on the recovery instance side; the demo stops its replicator and its virtual disks stay partly written.",
+        ),
+        StepId::Replication => Some(
+            "Replication continues on the recovery instance side, but this machine stops receiving: its disks stay partly written until a new failback is started.",
+        ),
+        _ => None,
+    }
+}
+
+pub fn modal(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let Some(modal) = app.modal else {
+        return;
+    };
+    let cols = (area.width as usize).saturating_sub(4).min(72);
+    let inner_cols = cols.saturating_sub(2);
+    let (title, lines) = match modal {
+        Modal::Help => {
+            let mut lines = para(
+                "",
+                step_help(app.step),
+                inner_cols,
+                ratatui::style::Style::new(),
+            );
+            lines.push(Line::default());
+            let help = keys::help(app);
+            let key_cols = help.iter().map(|(k, _)| width(k)).max().unwrap_or(0);
+            for (key, desc) in help {
+                let lead = format!("{key:<key_cols$}  ");
+                let mut wrapped = para(&lead, desc, inner_cols, ratatui::style::Style::new());
+                if let Some(first) = wrapped.first_mut() {
+                    first.spans[0].style = theme.key();
+                }
+                lines.extend(wrapped);
+            }
+            (
+                format!("Help {} {}", theme.glyphs().dash, app.step.title()),
+                lines,
+            )
+        }
+        Modal::ConfirmQuit => {
+            let mut lines = vec![Line::styled("Quit drs-failback?", theme.title())];
+            if let Some(note) = quit_note(app) {
+                lines.push(Line::default());
+                lines.extend(para("", note, inner_cols, theme.warning()));
+            }
+            lines.push(Line::default());
+            lines.push(Line::from(hint_spans(
+                theme,
+                &[("y", "quit"), ("n", "stay")],
+            )));
+            ("Quit".to_owned(), lines)
+        }
+    };
+    let inner = popup(
+        theme,
+        frame,
+        area,
+        &title,
+        cols as u16,
+        lines.len() as u16 + 2,
+    );
+    Writer::new(frame, inner).lines(lines);
+}

@@ -1,0 +1,49 @@
+//! The view layer: `view` draws the whole screen from `App` and nothing else.
+
+mod chrome;
+pub mod steps;
+pub mod theme;
+mod widgets;
+
+pub use theme::Theme;
+
+use crate::app::App;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+
+/// The smallest screen the wizard lays out for (a serial console's default).
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+/// Draws the whole screen. Pure: reads `app`, writes only to the frame (and places the text
+/// cursor when a text field has focus).
+pub fn view(app: &App, theme: &Theme, frame: &mut Frame) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        chrome::too_small(theme, frame, area);
+    } else {
+        let banner = u16::from(app.is_demo());
+        let [title, demo, body, status, footer] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(banner),
+            Constraint::Fill(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        chrome::title(app, theme, frame, title);
+        chrome::banner(theme, frame, demo);
+        steps::render(app, theme, frame, body);
+        chrome::status(app, theme, frame, status);
+        chrome::footer(app, theme, frame, footer);
+        chrome::modal(app, theme, frame, body);
+    }
+    if !theme.unicode {
+        // Last line of defence for text from outside that `Theme::clean` did not see.
+        for cell in frame.buffer_mut().content.iter_mut() {
+            if !cell.symbol().is_ascii() {
+                cell.set_symbol("?");
+            }
+        }
+    }
+}

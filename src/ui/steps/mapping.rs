@@ -1,0 +1,321 @@
+//! Step 5: volume → local disk rows with their checks, the disk picker, the paste box, and the
+//! mapping printed as `--device-mapping` takes it.
+
+use super::disk_identity;
+use crate::app::App;
+use crate::domain::fit::{Fit, fit};
+use crate::domain::mapping::{self, Choice, RowStatus};
+use crate::domain::model::RecoveryVolume;
+use crate::ui::theme::Theme;
+use crate::ui::widgets::{Writer, field, pad, para, popup, set_cursor, width};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+/// The status as a short table cell; the current row's detail line says it in full.
+fn short(status: &RowStatus) -> String {
+    match status {
+        RowStatus::Fits => "fits".into(),
+        RowStatus::FitsFractional => "fits (fractional GiB)".into(),
+        RowStatus::Excluded => "excluded".into(),
+        RowStatus::Unmapped => "unmapped".into(),
+        RowStatus::TooSmall { short_by } => format!("too small by {short_by}"),
+        RowStatus::UsedTwice { .. } => "used twice".into(),
+        RowStatus::UnknownDisk(_) => "unknown disk".into(),
+        RowStatus::BootMedium => "boot medium".into(),
+        RowStatus::Mounted(_) => "mounted".into(),
+    }
+}
+
+fn status_look(theme: &Theme, status: &RowStatus) -> (&'static str, Style) {
+    let g = theme.glyphs();
+    match status {
+        RowStatus::Excluded => (g.skipped, theme.muted()),
+        s if s.blocks_start() => (g.failed, theme.error()),
+        _ => (g.ok, theme.ok()),
+    }
+}
+
+pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let f = &app.mapping;
+    let g = theme.glyphs();
+    let Some(instance) = app.chosen_instance() else {
+        Writer::new(frame, area).line("No recovery instance is chosen: go back (Esc).");
+        return;
+    };
+    let volumes = &instance.volumes;
+    let disks = app.local_disks();
+    let statuses = f.statuses(volumes, disks);
+    let mut w = Writer::new(frame, area);
+    let cols = w.cols();
+    let wide = cols >= 110;
+
+    let mut head = format!(
+        "  {} {} {} {} {} ",
+        pad(theme, "Volume", 12),
+        pad(theme, "Size", 9),
+        " ".repeat(width(g.arrow)),
+        pad(theme, "Local disk", 14),
+        pad(theme, "Size", 9),
+    );
+    if wide {
+        head.push_str(&pad(theme, "Model / serial", 28));
+        head.push(' ');
+    }
+    head.push_str("Check");
+    w.line(Line::styled(head, theme.title()));
+    for (i, (v, status)) in volumes.iter().zip(&statuses).enumerate() {
+        let choice = f.choices.get(i).copied().unwrap_or(Choice::Unmapped);
+        let (target, size, ident) = match choice {
+            Choice::Disk(d) => match disks.get(d) {
+                Some(disk) => (
+                    disk.device.clone(),
+                    disk.bytes.to_string(),
+                    disk_identity(disk),
+                ),
+                None => (format!("#{}", d + 1), String::new(), String::new()),
+            },
+            Choice::Exclude => ("EXCLUDE".into(), String::new(), String::new()),
+            Choice::Unmapped => ("(none)".into(), String::new(), String::new()),
+        };
+        let current = i == f.row;
+        let (mark, look) = status_look(theme, status);
+        let mut text = format!(
+            "{} {} {} {} {} ",
+            pad(theme, &theme.clean(&v.device_name), 12),
+            pad(theme, &v.bytes.to_string(), 9),
+            g.arrow,
+            pad(theme, &theme.clean(&target), 14),
+            pad(theme, &size, 9),
+        );
+        if wide {
+            text.push_str(&pad(theme, &theme.clean(&ident), 28));
+            text.push(' ');
+        }
+        let row_style = if current {
+            theme.selected()
+        } else {
+            Style::new()
+        };
+        w.line(Line::from(vec![
+            Span::raw(if current { "> " } else { "  " }),
+            Span::styled(text, row_style),
+            Span::styled(format!("{mark} {}", short(status)), row_style.patch(look)),
+        ]));
+    }
+    // The current row in full: the target's identity, its persistent name, the whole status.
+    if let (Some(v), Some(status)) = (volumes.get(f.row), statuses.get(f.row)) {
+        let (_, look) = status_look(theme, status);
+        let target = match f.choices.get(f.row) {
+            Some(Choice::Disk(d)) => disks.get(*d).map(|disk| {
+                let mut t = format!("{} ({})", disk.device, disk_identity(disk));
+                if let Some(name) =
+                    mapping::local_name(disk, f.value_format).filter(|n| *n != disk.device)
+                {
+                    t.push_str(&format!(", {} {name}", f.value_format.as_arg()));
+                }
+                t
+            }),
+            _ => None,
+        };
+        let text = match target {
+            Some(t) => format!("{} {} {t}: {}", v.device_name, g.arrow, status.describe()),
+            None => format!("{}: {}", v.device_name, status.describe()),
+        };
+        w.lines(para("  ", &theme.clean(&text), cols, look));
+    }
+    w.gap();
+    w.line(Line::from(vec![
+        Span::styled("As --device-mapping", theme.title()),
+        Span::raw(format!(
+            " ({}; local names: {})",
+            f.format.label(),
+            f.value_format.label()
+        )),
+    ]));
+    let printed = f.printed(volumes, disks);
+    let error = f
+        .error
+        .as_ref()
+        .map(|e| {
+            para(
+                &format!("{} ", g.failed),
+                &theme.clean(e),
+                cols,
+                theme.error(),
+            )
+        })
+        .unwrap_or_default();
+    let room = w.left().saturating_sub(error.len() + 1).max(1);
+    let mut lines = para("  ", &theme.clean(&printed), cols, Style::new());
+    if lines.len() > room {
+        lines.truncate(room);
+        lines.push(Line::styled(
+            format!("  {} (longer than the screen)", g.ellipsis),
+            theme.muted(),
+        ));
+    }
+    w.lines(lines);
+    if !error.is_empty() {
+        w.gap();
+        w.lines(error);
+    }
+
+    if let Some(cursor) = f.picker {
+        if let Some(v) = volumes.get(f.row) {
+            picker(app, theme, frame, area, v, cursor);
+        }
+    } else if f.paste.is_some() {
+        paste(app, theme, frame, area);
+    }
+}
+
+fn picker(
+    app: &App,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+    volume: &RecoveryVolume,
+    cursor: usize,
+) {
+    let g = theme.glyphs();
+    let f = &app.mapping;
+    let disks = app.local_disks();
+    let cols = area.width.saturating_sub(4).min(96) as usize;
+    let inner = cols.saturating_sub(2);
+    let mut lines: Vec<Line> = Vec::new();
+    for (i, disk) in disks.iter().enumerate() {
+        // Why this disk may not take the volume, most serious first.
+        let other = f
+            .choices
+            .iter()
+            .enumerate()
+            .find(|(k, c)| *k != f.row && **c == Choice::Disk(i))
+            .and_then(|(k, _)| app.chosen_instance()?.volumes.get(k));
+        let (mark, note, style) = if disk.is_boot_medium {
+            (g.failed, "boot medium".to_owned(), theme.muted())
+        } else if !disk.mounts.is_empty() {
+            (
+                g.failed,
+                format!("mounted at {}", disk.mounts.join(", ")),
+                theme.muted(),
+            )
+        } else if let Some(o) = other {
+            (
+                g.failed,
+                format!("chosen for {}", o.device_name),
+                theme.muted(),
+            )
+        } else {
+            match fit(volume.bytes, disk.bytes) {
+                Fit::Fits => (g.ok, "fits".to_owned(), Style::new()),
+                Fit::FitsFractional => (g.ok, "fits (fractional GiB)".to_owned(), Style::new()),
+                Fit::TooSmall { short_by } => {
+                    (g.failed, format!("too small by {short_by}"), theme.muted())
+                }
+            }
+        };
+        let text = format!(
+            "{} {} {} {mark} {note}",
+            pad(theme, &theme.clean(&disk.device), 10),
+            pad(theme, &disk.bytes.to_string(), 8),
+            pad(
+                theme,
+                &theme.clean(&disk_identity(disk)),
+                inner.saturating_sub(52).max(12)
+            ),
+        );
+        lines.push(option_line(
+            theme,
+            i == cursor,
+            &theme.clean(&text),
+            style,
+            inner,
+        ));
+    }
+    lines.push(option_line(
+        theme,
+        cursor == disks.len(),
+        "EXCLUDE    do not copy this volume",
+        Style::new(),
+        inner,
+    ));
+    let title = format!(
+        "Local disk for {} ({})",
+        theme.clean(&volume.device_name),
+        volume.bytes
+    );
+    let body = popup(
+        theme,
+        frame,
+        area,
+        &title,
+        cols as u16,
+        lines.len() as u16 + 2,
+    );
+    let mut w = Writer::new(frame, body);
+    // Keep the cursor in view when the list is taller than the box.
+    let skip = (cursor + 1).saturating_sub(w.left());
+    w.lines(lines.into_iter().skip(skip));
+}
+
+fn option_line(theme: &Theme, on: bool, text: &str, style: Style, cols: usize) -> Line<'static> {
+    let style = if on { theme.selected() } else { style };
+    Line::from(vec![
+        Span::raw(if on { "> " } else { "  " }),
+        Span::styled(pad(theme, text, cols.saturating_sub(2)), style),
+    ])
+}
+
+fn paste(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let Some(p) = &app.mapping.paste else {
+        return;
+    };
+    let g = theme.glyphs();
+    let cols = area.width.saturating_sub(4).min(96) as usize;
+    let inner = cols.saturating_sub(2);
+    let mut lines = para(
+        "",
+        "One entry per recovery-instance volume, a local disk or EXCLUDE, in any of:",
+        inner,
+        Style::new(),
+    );
+    for example in [
+        "/dev/xvda=/dev/sdb,/dev/xvdb=EXCLUDE",
+        r#"{"/dev/xvda":"/dev/sdb","/dev/xvdb":"EXCLUDE"}"#,
+        r#"[{"recoveryInstanceDeviceName":"/dev/xvda","failbackClientDeviceName":"/dev/sdb"}]"#,
+    ] {
+        lines.extend(para(
+            &format!("  {} ", g.bullet),
+            example,
+            inner,
+            theme.muted(),
+        ));
+    }
+    lines.push(Line::default());
+    let input_row = lines.len();
+    let (spans, cur) = field(theme, p.input.value(), p.input.visual_cursor(), true, inner);
+    lines.push(Line::from(spans));
+    if let Some(e) = &p.error {
+        lines.extend(para(
+            &format!("{} ", g.failed),
+            &theme.clean(e),
+            inner,
+            theme.error(),
+        ));
+    }
+    let body = popup(
+        theme,
+        frame,
+        area,
+        "Paste a device mapping",
+        cols as u16,
+        lines.len() as u16 + 2,
+    );
+    let rows = body.height as usize;
+    Writer::new(frame, body).lines(lines);
+    if let Some(x) = cur.filter(|_| input_row < rows) {
+        set_cursor(app, frame, body.x + x, body.y + input_row as u16);
+    }
+}

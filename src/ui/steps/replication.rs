@@ -1,0 +1,428 @@
+//! Step 7: the replication dashboard. Built for 80x24: fixed facts first, then the launch panel,
+//! the setup steps (folded to one line when short of rows), the chart, and the log gets the
+//! rest. Nothing moves between polls except the spinner while waiting.
+
+use crate::app::App;
+use crate::domain::bytes::Bytes;
+use crate::domain::model::InitiationStep;
+use crate::domain::throughput::{GAP_SECS, eta_seconds, format_duration, format_rate};
+use crate::ui::theme::Theme;
+use crate::ui::widgets::{Writer, bar, fit, hint_spans, pad, para, percent, popup, width};
+use crate::wizard::replication::{Dashboard, Launch};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Sparkline, SparklineBar};
+
+/// Rows the log keeps at least, with its title.
+const MIN_LOG: usize = 6;
+/// Columns left of the chart for its labels.
+const CHART_LABEL: u16 = 12;
+/// Chart rows: at least (below that it says nothing) and at most.
+const MIN_CHART: usize = 3;
+const MAX_CHART: usize = 8;
+
+pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let Some(d) = &app.dashboard else {
+        Writer::new(frame, area).line("Replication has not started.");
+        return;
+    };
+    let cols = area.width as usize;
+    let mut top = state_lines(app, theme, d, cols);
+    top.extend(progress_lines(theme, d, cols));
+    let launch = launch_lines(app, theme, d, cols);
+    let steps = d
+        .instance
+        .as_ref()
+        .map(|i| i.replication.steps.as_slice())
+        .unwrap_or_default();
+    let chart_points = d.service_history.points();
+    // Once everything is copied a flat zero line says nothing: its rows go to the log.
+    let (done, total) = d.progress();
+    let plot_cols = cols.saturating_sub(CHART_LABEL as usize);
+    let recent = &chart_points[chart_points.len().saturating_sub(plot_cols)..];
+    let has_chart =
+        chart_points.len() >= 2 && !(done >= total && recent.iter().all(|p| p.1 == 0.0));
+
+    // Row budget: facts, launch panel, a small chart, one line of setup steps and a log; what
+    // is left unfolds the steps (while they matter), then grows the chart and the log.
+    let settled = steps
+        .iter()
+        .all(|s| matches!(s.status.as_str(), "SUCCEEDED" | "SKIPPED"));
+    let chart_min = if has_chart { MIN_CHART } else { 0 };
+    let base = top.len() + launch.len() + chart_min + usize::from(!steps.is_empty()) + MIN_LOG;
+    let mut extra = (area.height as usize).saturating_sub(base);
+    let steps_full = !settled && steps.len() > 1 && extra >= steps.len() - 1;
+    if steps_full {
+        extra -= steps.len() - 1;
+    }
+    let chart_rows = if has_chart {
+        (chart_min + extra / 3).min(MAX_CHART)
+    } else {
+        0
+    };
+
+    let mut w = Writer::new(frame, area);
+    w.lines(top);
+    if let Some(rect) = (chart_rows > 0).then(|| w.take(chart_rows)).flatten() {
+        chart(theme, w.frame, rect, &chart_points);
+    }
+    if steps_full {
+        w.lines(steps.iter().map(|s| step_line(app, theme, s)));
+    } else if let Some(line) = folded_steps(app, theme, steps) {
+        w.line(line);
+    }
+    w.lines(launch);
+    log(theme, d, &mut w);
+
+    if d.launch == Launch::Confirming && app.modal.is_none() {
+        confirm(theme, frame, area);
+    }
+}
+
+fn age(now: f64, then: f64) -> String {
+    format_duration((now - then).max(0.0) as u64)
+}
+
+fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line<'static>> {
+    let g = theme.glyphs();
+    let mut lines = Vec::new();
+    let Some(i) = &d.instance else {
+        lines.push(Line::from(format!(
+            "{} Waiting for the first answer from DRS{}  elapsed {}",
+            theme.spinner(app.now),
+            g.ellipsis,
+            age(app.now, d.started_at)
+        )));
+        return lines;
+    };
+    let r = &i.replication;
+    let dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    let polled = d.last_poll.map_or("not polled yet".to_owned(), |t| {
+        format!("polled {} ago", age(app.now, t))
+    });
+    lines.push(Line::from(vec![
+        Span::styled(dash(&r.state), theme.title()),
+        Span::raw("  failback "),
+        Span::styled(dash(&i.failback.state), theme.title()),
+        Span::raw(format!(
+            "  elapsed {}  {polled}",
+            age(app.now, d.started_at)
+        )),
+    ]));
+    if let Some(err) = &r.error {
+        let text = match &r.raw_error {
+            Some(raw) => format!("{err}: {raw}"),
+            None => err.clone(),
+        };
+        lines.extend(para(
+            &format!("{} ", g.failed),
+            &theme.clean(&text),
+            cols,
+            theme.error(),
+        ));
+    }
+    let (done, total) = d.progress();
+    let rate = d.service_rate.rate();
+    let mut text = if total > 0 && done >= total {
+        "Copy complete".to_owned()
+    } else if let Some(secs) = eta_seconds(total - done, rate) {
+        format!("ETA {}", format_duration(secs))
+    } else if let Some(service) = &r.eta {
+        format!("ETA (DRS) {service}")
+    } else {
+        "ETA unknown until data flows".to_owned()
+    };
+    if let Some(lag) = &r.lag {
+        text.push_str(&format!(", lag {lag}"));
+    }
+    let rate_of = |r: Option<f64>| r.map_or("-".to_owned(), format_rate);
+    text.push_str(&format!(
+        "; DRS {}, disk writes {}; {} written here",
+        rate_of(rate),
+        rate_of(d.write_rate.rate()),
+        Bytes(d.written)
+    ));
+    lines.extend(para("", &theme.clean(&text), cols, Style::new()));
+    lines
+}
+
+/// Columns right of a bar: percent, done/total, backlog and rescan.
+const AMOUNTS: usize = 40;
+
+/// `label [bar] pct done/total extra`, bars of one width so they line up.
+fn gauge(
+    theme: &Theme,
+    label: &str,
+    label_cols: usize,
+    done: u64,
+    total: u64,
+    extra: String,
+    cols: usize,
+) -> Line<'static> {
+    let bar_cols = cols.saturating_sub(label_cols + 3 + AMOUNTS).clamp(8, 60);
+    Line::from(format!(
+        "{} [{}] {:>3}% {}/{}{extra}",
+        pad(theme, label, label_cols),
+        bar(theme, done, total, bar_cols),
+        percent(done, total),
+        Bytes(done),
+        Bytes(total)
+    ))
+}
+
+fn progress_lines(theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line<'static>> {
+    let g = theme.glyphs();
+    let disks = d
+        .instance
+        .as_ref()
+        .map(|i| i.replication.disks.as_slice())
+        .unwrap_or_default();
+    let labels: Vec<String> = d
+        .targets
+        .iter()
+        .map(|t| {
+            theme
+                .clean(&format!("{} {} {}", t.volume, g.arrow, t.device))
+                .into_owned()
+        })
+        .collect();
+    let label_cols = labels
+        .iter()
+        .map(|l| width(l))
+        .max()
+        .unwrap_or(0)
+        .clamp(5, 28);
+    let (done, total) = d.progress();
+    let mut lines = vec![gauge(
+        theme,
+        "Total",
+        label_cols,
+        done,
+        total,
+        String::new(),
+        cols,
+    )];
+    for (t, label) in d.targets.iter().zip(&labels) {
+        let r = disks.iter().find(|r| r.device_name == t.volume);
+        let (done, total) = r.map_or((0, t.volume_bytes), |r| (r.replicated, r.total));
+        let mut extra = String::new();
+        if let Some(r) = r.filter(|r| r.backlogged > 0) {
+            extra.push_str(&format!("  backlog {}", Bytes(r.backlogged)));
+        }
+        if let Some(r) = r.filter(|r| r.rescanned > 0) {
+            extra.push_str(&format!("  rescan {}", Bytes(r.rescanned)));
+        }
+        lines.push(gauge(theme, label, label_cols, done, total, extra, cols));
+    }
+    lines
+}
+
+fn chart(theme: &Theme, frame: &mut Frame, area: Rect, points: &[(f64, f64)]) {
+    let plot_cols = area.width.saturating_sub(CHART_LABEL) as usize;
+    // One bar a point; a pause in sampling shows as an empty column, not a made-up value.
+    let mut bars: Vec<Option<f64>> = Vec::new();
+    for (k, &(t, v)) in points.iter().enumerate() {
+        if k > 0 && t - points[k - 1].0 > GAP_SECS {
+            bars.push(None);
+        }
+        bars.push(Some(v));
+    }
+    let shown = &bars[bars.len().saturating_sub(plot_cols)..];
+    let peak = shown.iter().flatten().copied().fold(0.0, f64::max);
+    // Headroom above the peak, so a steady rate reads as a line, not a wall.
+    let max = peak * 1.25;
+    let span =
+        points.last().map_or(0.0, |l| l.0) - points[points.len().saturating_sub(plot_cols)].0;
+    // Tenths of MiB/s: Sparkline takes integers.
+    let data: Vec<SparklineBar> = shown
+        .iter()
+        .map(|v| SparklineBar::from(v.map(|v| (v * 10.0).round() as u64)))
+        .collect();
+    let labels = [
+        format!("peak {peak:.1}"),
+        "MiB/s DRS".to_owned(),
+        format!("last {}", format_duration(span.max(0.0) as u64)),
+    ];
+    let mut w = Writer::new(
+        frame,
+        Rect::new(area.x, area.y, CHART_LABEL.min(area.width), area.height),
+    );
+    w.lines(labels.into_iter().map(|l| Line::styled(l, theme.muted())));
+    let plot = Rect::new(
+        area.x + CHART_LABEL.min(area.width),
+        area.y,
+        plot_cols as u16,
+        area.height,
+    );
+    frame.render_widget(
+        Sparkline::default()
+            .data(data)
+            .max(((max * 10.0).round() as u64).max(1))
+            .bar_set(theme.glyphs().sparkline.clone()),
+        plot,
+    );
+}
+
+/// "PAIR_AGENT_WITH_REPLICATION_SOFTWARE" → "Pair agent with replication software"
+fn humanise(name: &str) -> String {
+    let lower = name.to_lowercase().replace('_', " ");
+    let mut c = lower.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+fn step_mark(app: &App, theme: &Theme, status: &str) -> (String, Style) {
+    let g = theme.glyphs();
+    match status {
+        "SUCCEEDED" => (g.ok.into(), theme.ok()),
+        "FAILED" => (g.failed.into(), theme.error()),
+        "SKIPPED" => (g.skipped.into(), theme.muted()),
+        "IN_PROGRESS" => (theme.running(app.now).into_owned(), Style::new()),
+        _ => (g.pending.into(), theme.muted()),
+    }
+}
+
+fn step_line(app: &App, theme: &Theme, s: &InitiationStep) -> Line<'static> {
+    let (mark, style) = step_mark(app, theme, &s.status);
+    Line::styled(format!("  {mark} {}", humanise(&s.name)), style)
+}
+
+/// One line for the setup steps: the one that matters now, and how far along.
+fn folded_steps(app: &App, theme: &Theme, steps: &[InitiationStep]) -> Option<Line<'static>> {
+    let done = steps
+        .iter()
+        .filter(|s| matches!(s.status.as_str(), "SUCCEEDED" | "SKIPPED"))
+        .count();
+    let n = steps.len();
+    if n == 0 {
+        return None;
+    }
+    let current = ["FAILED", "IN_PROGRESS", "NOT_STARTED"]
+        .iter()
+        .find_map(|st| steps.iter().find(|s| s.status == *st));
+    Some(match current {
+        None => Line::styled(
+            format!("Setup: all {n} steps done {}", theme.glyphs().ok),
+            theme.ok(),
+        ),
+        Some(s) => {
+            let (mark, style) = step_mark(app, theme, &s.status);
+            Line::styled(
+                format!("Setup {done}/{n} done: {mark} {}", humanise(&s.name)),
+                style,
+            )
+        }
+    })
+}
+
+fn launch_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line<'static>> {
+    let g = theme.glyphs();
+    match &d.launch {
+        Launch::NotReady => vec![Line::styled(
+            "Failback launch: possible once DRS reports FAILBACK_READY_FOR_LAUNCH.",
+            theme.muted(),
+        )],
+        Launch::Ready | Launch::Confirming => para(
+            &format!("{} ", g.arrow),
+            "Replication is healthy and the instance is FAILBACK_READY_FOR_LAUNCH. Press l to start the failback launch.",
+            cols,
+            theme.emphasis(),
+        ),
+        Launch::Starting => vec![Line::from(format!(
+            "{} Starting the failback launch{}",
+            theme.spinner(app.now),
+            g.ellipsis
+        ))],
+        Launch::Started(job) => para(
+            &format!("{} ", g.ok),
+            &format!(
+                "Launch job {} started; waiting for FAILBACK_COMPLETED (now {}).",
+                theme.clean(&job.id),
+                if d.failback_state().is_empty() {
+                    "-"
+                } else {
+                    d.failback_state()
+                }
+            ),
+            cols,
+            theme.ok(),
+        ),
+        Launch::Denied(msg) => para(
+            &format!("{} ", g.failed),
+            &theme.clean(msg),
+            cols,
+            theme.warning(),
+        ),
+        Launch::Failed(msg) => para(
+            &format!("{} ", g.failed),
+            &theme.clean(&format!("The failback launch failed: {msg}")),
+            cols,
+            theme.error(),
+        ),
+    }
+}
+
+fn log(theme: &Theme, d: &Dashboard, w: &mut Writer) {
+    let g = theme.glyphs();
+    let cols = w.cols();
+    let rows = w.left().saturating_sub(1);
+    let end = d.log.len().saturating_sub(d.log_scroll);
+    let start = end.saturating_sub(rows);
+    let mut title = " Log ".to_owned();
+    if d.log_scroll > 0 {
+        title.push_str(&format!(
+            "(lines {}-{} of {}; End: newest) ",
+            start + 1,
+            end,
+            d.log.len()
+        ));
+    }
+    let rule = format!("{}{title}", g.rule.repeat(2));
+    let rest = cols.saturating_sub(width(&rule));
+    w.line(Line::styled(
+        format!("{rule}{}", g.rule.repeat(rest)),
+        theme.border(),
+    ));
+    for line in d.log.range(start..end) {
+        w.line(fit(theme, &theme.clean(line), cols));
+    }
+}
+
+fn confirm(theme: &Theme, frame: &mut Frame, area: Rect) {
+    let cols = area.width.saturating_sub(4).min(66);
+    let inner = cols.saturating_sub(2) as usize;
+    let mut lines = vec![Line::styled(
+        "Start the failback launch now?",
+        theme.title(),
+    )];
+    lines.push(Line::default());
+    lines.extend(para(
+        "",
+        "This stops replication and converts the replicated data for this machine (StartFailbackLaunch). When DRS reports FAILBACK_COMPLETED, this machine boots from its local disk.",
+        inner,
+        Style::new(),
+    ));
+    lines.push(Line::default());
+    lines.push(Line::from(hint_spans(
+        theme,
+        &[("y", "start"), ("n", "not now")],
+    )));
+    let body = popup(
+        theme,
+        frame,
+        area,
+        "Failback launch",
+        cols,
+        lines.len() as u16 + 2,
+    );
+    Writer::new(frame, body).lines(lines);
+}

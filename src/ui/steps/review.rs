@@ -1,0 +1,146 @@
+//! Step 6: every choice, the disks that will be overwritten (bold in every theme), and the typed
+//! confirmation.
+
+use super::disk_identity;
+use crate::app::App;
+use crate::domain::mapping::Choice;
+use crate::domain::regions;
+use crate::ui::theme::Theme;
+use crate::ui::widgets::{Writer, field, kv, para, set_cursor, width};
+use crate::wizard::Loadable;
+use crate::wizard::credentials::Source;
+use crate::wizard::endpoint::Choice as EndpointChoice;
+use crate::wizard::review::CONFIRM_WORD;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+const LABEL: usize = 18;
+
+pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let g = theme.glyphs();
+    let mut w = Writer::new(frame, area);
+    let cols = w.cols();
+    let text = |s: String| vec![Span::raw(theme.clean(&s).into_owned())];
+
+    let region = regions::find(app.region())
+        .map(|r| format!("{}  {}", r.code, r.name))
+        .unwrap_or_else(|| app.region().to_owned());
+    w.line(kv("Region", LABEL, text(region)));
+    let kind = match app.endpoint.choice {
+        EndpointChoice::Default => "default",
+        EndpointChoice::Custom => "custom",
+    };
+    let url = app.endpoint.url(app.region()).unwrap_or_else(|e| e);
+    w.line(kv("Endpoint", LABEL, text(format!("{url} ({kind})"))));
+    let c = &app.credentials;
+    let mut cred = match c.source {
+        Source::Typed => format!("access key {}", c.access_key_id.value().trim()),
+        Source::DefaultChain => "default credential chain".to_owned(),
+    };
+    if let Loadable::Loaded(v) = &c.check {
+        cred.push_str(&format!(" (verified: {})", v.source));
+    }
+    w.line(kv("Credentials", LABEL, text(cred)));
+    let Some(instance) = app.chosen_instance() else {
+        w.line(Line::styled(
+            "No recovery instance is chosen: go back (Esc).",
+            theme.error(),
+        ));
+        return;
+    };
+    let mut ri = format!("{}  {}", instance.id, instance.display_name());
+    if let Some(os) = &instance.os {
+        ri.push_str(&format!("  {os}"));
+    }
+    w.line(kv("Recovery instance", LABEL, text(ri)));
+    w.gap();
+
+    let disks = app.local_disks();
+    let mut overwrite: Vec<Line> = Vec::new();
+    let mut excluded: Vec<String> = Vec::new();
+    for (v, choice) in instance.volumes.iter().zip(&app.mapping.choices) {
+        match choice {
+            Choice::Disk(i) => {
+                let Some(d) = disks.get(*i) else { continue };
+                let line = format!(
+                    "{} {} ({}) {} gets {} ({})",
+                    d.device,
+                    disk_identity(d),
+                    d.bytes,
+                    g.arrow,
+                    v.device_name,
+                    v.bytes
+                );
+                overwrite.extend(para(
+                    &format!("  {} ", g.bullet),
+                    &theme.clean(&line),
+                    cols,
+                    theme.danger(),
+                ));
+                let mut now = format!("holds now: {}", d.contents);
+                if !d.mounts.is_empty() {
+                    now.push_str(&format!("; mounted at {}", d.mounts.join(", ")));
+                }
+                overwrite.extend(para("    ", &theme.clean(&now), cols, theme.danger()));
+            }
+            Choice::Exclude => excluded.push(format!("{} ({})", v.device_name, v.bytes)),
+            Choice::Unmapped => overwrite.extend(para(
+                &format!("  {} ", g.failed),
+                &format!("{} is not mapped: go back to the mapping", v.device_name),
+                cols,
+                theme.error(),
+            )),
+        }
+    }
+    let confirm_rows = 2 + app.review.error.as_ref().map_or(0, |_| 2);
+    let mut listing = vec![Line::styled(
+        "These local disks will be OVERWRITTEN:",
+        theme.danger(),
+    )];
+    listing.extend(overwrite);
+    if !excluded.is_empty() {
+        listing.extend(para(
+            "Not copied (excluded): ",
+            &theme.clean(&excluded.join(", ")),
+            cols,
+            theme.muted(),
+        ));
+    }
+    // The confirmation must stay on screen: the listing gives way, saying so.
+    let room = w.left().saturating_sub(confirm_rows);
+    if listing.len() > room {
+        let hidden = listing.len() - room + 1;
+        listing.truncate(room.saturating_sub(1));
+        listing.push(Line::styled(
+            format!(
+                "  {} {hidden} more lines: enlarge the terminal to see them all",
+                g.ellipsis
+            ),
+            theme.danger(),
+        ));
+    }
+    w.lines(listing);
+    w.gap();
+    let (mut spans, cur) = field(
+        theme,
+        app.review.confirm.value(),
+        app.review.confirm.visual_cursor(),
+        app.modal.is_none(),
+        CONFIRM_WORD.len() + 6,
+    );
+    let label = format!("Type {CONFIRM_WORD} to start: ");
+    let lead = width(&label) as u16;
+    spans.insert(0, Span::styled(label, theme.title()));
+    if let (Some(y), Some(x)) = (w.line(Line::from(spans)), cur) {
+        set_cursor(app, w.frame, area.x + lead + x, y);
+    }
+    if let Some(e) = &app.review.error {
+        w.lines(para(
+            &format!("{} ", g.failed),
+            &theme.clean(e),
+            cols,
+            theme.error(),
+        ));
+    }
+}

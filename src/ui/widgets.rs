@@ -1,0 +1,293 @@
+//! Small drawing helpers shared by the screens: measured text, wrapping, bars, text fields, a
+//! top-down line writer and popups. Text is wrapped here rather than by `Paragraph` so every
+//! screen knows how many rows it uses before drawing.
+
+use super::theme::Theme;
+use crate::app::App;
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear};
+
+/// Display width in terminal columns.
+pub fn width(text: &str) -> usize {
+    Span::raw(text).width()
+}
+
+/// Cuts `text` to `max` columns, ending with an ellipsis when something was cut.
+pub fn fit(theme: &Theme, text: &str, max: usize) -> String {
+    if width(text) <= max {
+        return text.to_owned();
+    }
+    let ell = theme.glyphs().ellipsis;
+    let room = max.saturating_sub(width(ell));
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = width(c.encode_utf8(&mut [0; 4]));
+        if used + w > room {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if max >= width(ell) {
+        out.push_str(ell);
+    }
+    out
+}
+
+/// `fit`, then padded with spaces to exactly `cols` columns.
+pub fn pad(theme: &Theme, text: &str, cols: usize) -> String {
+    let mut s = fit(theme, text, cols);
+    let w = width(&s);
+    s.extend(std::iter::repeat_n(' ', cols.saturating_sub(w)));
+    s
+}
+
+/// Greedy word wrap to `cols` columns; words longer than a line are cut across lines.
+pub fn wrap(text: &str, cols: usize) -> Vec<String> {
+    let cols = cols.max(1);
+    let mut lines = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        for word in para.split_whitespace() {
+            let need = if line.is_empty() { 0 } else { 1 } + width(word);
+            if !line.is_empty() && width(&line) + need > cols {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            for c in word.chars() {
+                if width(&line) + width(c.encode_utf8(&mut [0; 4])) > cols {
+                    lines.push(std::mem::take(&mut line));
+                }
+                line.push(c);
+            }
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// Wrapped text as lines: `first` before the first line, continuation lines indented as wide.
+pub fn para(first: &str, text: &str, cols: usize, style: Style) -> Vec<Line<'static>> {
+    let indent = width(first);
+    wrap(text, cols.saturating_sub(indent))
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let lead = if i == 0 {
+                first.to_owned()
+            } else {
+                " ".repeat(indent)
+            };
+            Line::from(vec![Span::raw(lead), Span::styled(l, style)])
+        })
+        .collect()
+}
+
+/// "Label      value": the label padded to `label_cols`, then the value's spans.
+pub fn kv(label: &str, label_cols: usize, value: Vec<Span<'static>>) -> Line<'static> {
+    let mut spans = vec![Span::raw(format!("{label:<label_cols$} "))];
+    spans.extend(value);
+    Line::from(spans)
+}
+
+/// done/total in 0..=1 (more done than total happens: estimates move).
+pub fn ratio(done: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        (done as f64 / total as f64).clamp(0.0, 1.0)
+    }
+}
+
+/// Whole percent, rounded down so 100% means done.
+pub fn percent(done: u64, total: u64) -> u64 {
+    (ratio(done, total) * 100.0).floor() as u64
+}
+
+/// A text progress bar `cols` wide.
+pub fn bar(theme: &Theme, done: u64, total: u64, cols: usize) -> String {
+    let g = theme.glyphs();
+    let full = ((ratio(done, total) * cols as f64).floor() as usize).min(cols);
+    let mut s = g.bar_full.repeat(full);
+    s.push_str(&g.bar_empty.repeat(cols - full));
+    s
+}
+
+/// A one-line text field: `[value   ]`, reverse video when focused. `cursor` is the cursor's
+/// column within `shown`. Returns the spans and, when focused, the cursor column offset.
+pub fn field(
+    theme: &Theme,
+    shown: &str,
+    cursor: usize,
+    focused: bool,
+    cols: usize,
+) -> (Vec<Span<'static>>, Option<u16>) {
+    let inner = cols.saturating_sub(2).max(1);
+    // Keep the cursor inside: scroll so it sits on the last column at most.
+    let scroll = cursor.saturating_sub(inner - 1);
+    let mut visible = String::new();
+    let mut col = 0;
+    for c in shown.chars() {
+        let w = width(c.encode_utf8(&mut [0; 4]));
+        if col >= scroll && col + w <= scroll + inner {
+            visible.push(c);
+        }
+        col += w;
+    }
+    let style = if focused {
+        theme.focus()
+    } else {
+        theme.input()
+    };
+    let spans = vec![
+        Span::raw("["),
+        Span::styled(pad(theme, &visible, inner), style),
+        Span::raw("]"),
+    ];
+    (spans, focused.then(|| (1 + cursor - scroll) as u16))
+}
+
+/// Places the terminal cursor, unless a modal covers the screen.
+pub fn set_cursor(app: &App, frame: &mut Frame, x: u16, y: u16) {
+    if app.modal.is_none() {
+        frame.set_cursor_position(Position::new(x, y));
+    }
+}
+
+/// Writes lines from the top of an area down, never past its bottom.
+pub struct Writer<'f, 'a> {
+    pub frame: &'f mut Frame<'a>,
+    pub area: Rect,
+    y: u16,
+}
+
+impl<'f, 'a> Writer<'f, 'a> {
+    pub fn new(frame: &'f mut Frame<'a>, area: Rect) -> Self {
+        Writer {
+            frame,
+            area,
+            y: area.y,
+        }
+    }
+
+    /// Rows still free.
+    pub fn left(&self) -> usize {
+        (self.area.bottom().saturating_sub(self.y)) as usize
+    }
+
+    pub fn cols(&self) -> usize {
+        self.area.width as usize
+    }
+
+    /// Draws one line; returns its row, or None when the area is full.
+    pub fn line(&mut self, line: impl Into<Line<'static>>) -> Option<u16> {
+        let rect = self.take(1)?;
+        self.frame.render_widget(line.into(), rect);
+        Some(rect.y)
+    }
+
+    pub fn lines(&mut self, lines: impl IntoIterator<Item = Line<'static>>) {
+        for l in lines {
+            if self.line(l).is_none() {
+                break;
+            }
+        }
+    }
+
+    /// An empty row, skipped when it would be the last free one (content matters more).
+    pub fn gap(&mut self) {
+        if self.left() > 1 {
+            self.y += 1;
+        }
+    }
+
+    /// Reserves `rows` rows (fewer if not free); None when none are.
+    pub fn take(&mut self, rows: usize) -> Option<Rect> {
+        let rows = rows.min(self.left()) as u16;
+        if rows == 0 || self.area.width == 0 {
+            return None;
+        }
+        let rect = Rect::new(self.area.x, self.y, self.area.width, rows);
+        self.y += rows;
+        Some(rect)
+    }
+}
+
+/// Clears a centred box of at most `w`x`h` inside `area`, draws its border and title, and
+/// returns the inside.
+pub fn popup(theme: &Theme, frame: &mut Frame, area: Rect, title: &str, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    let rect = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_set(theme.glyphs().border)
+        .border_style(theme.border())
+        .title(Span::styled(format!(" {title} "), theme.title()));
+    let inner = block.inner(rect);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(block, rect);
+    inner
+}
+
+/// `key desc` pairs as one line.
+pub fn hint_spans(theme: &Theme, hints: &[(&'static str, &'static str)]) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    for (i, (key, desc)) in hints.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw("  "));
+        }
+        spans.push(Span::styled(*key, theme.key()));
+        spans.push(Span::raw(format!(" {desc}")));
+    }
+    spans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_cuts_long_words() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap("abcdefg", 3), ["abc", "def", "g"]);
+        assert_eq!(wrap("", 3), [""]);
+        assert_eq!(wrap("a\nb", 10), ["a", "b"]);
+    }
+
+    #[test]
+    fn bars_clamp_overshoot() {
+        let t = Theme::new(false, false);
+        assert_eq!(bar(&t, 5, 10, 4), "##..");
+        assert_eq!(bar(&t, 50, 10, 4), "####");
+        assert_eq!(bar(&t, 1, 0, 2), "..");
+        assert_eq!(percent(999, 1000), 99);
+    }
+
+    #[test]
+    fn fit_marks_cuts() {
+        let t = Theme::new(false, false);
+        assert_eq!(fit(&t, "abcdef", 5), "ab...");
+        assert_eq!(fit(&t, "abc", 5), "abc");
+        assert_eq!(pad(&t, "ab", 4), "ab  ");
+    }
+
+    #[test]
+    fn field_scrolls_to_keep_the_cursor_visible() {
+        let t = Theme::new(false, false);
+        let (spans, cur) = field(&t, "abcdefghij", 10, true, 6);
+        assert_eq!(spans[1].content, "hij ");
+        assert_eq!(cur, Some(4));
+    }
+}

@@ -1,0 +1,600 @@
+//! Deterministic `App` values for every step: fixed clock, no real host, no I/O.
+#![allow(dead_code)]
+
+use drs_failback::app::{App, Modal, Mode};
+use drs_failback::domain::bytes::{Bytes, GIB, MIB};
+use drs_failback::domain::mapping::Choice;
+use drs_failback::domain::model::{
+    BootMode, FailbackInfo, HostFacts, HostIdentity, IdentificationHints, InitiationStep, Job,
+    JobLogItem, LocalDisk, RecoveryInstance, RecoveryVolume, ReplicatedDisk, ReplicationInfo,
+};
+use drs_failback::drs::{DrsError, DrsErrorKind};
+use drs_failback::replication::VolumeTarget;
+use drs_failback::wizard::credentials::{Field as CredField, Source, Verified};
+use drs_failback::wizard::endpoint::{
+    Choice as EndpointChoice, ConnectivityCheck, EndpointForm, Field as EndField, Stage,
+    StageStatus,
+};
+use drs_failback::wizard::mapping::PasteBox;
+use drs_failback::wizard::replication::{Dashboard, Launch};
+use drs_failback::wizard::result::{Failure, Outcome, Summary};
+use drs_failback::wizard::{Loadable, SecretInput, StepId};
+use tui_input::Input;
+
+pub const NOW: f64 = 7265.0;
+pub const WALL: &str = "14:05:09 UTC";
+/// The recovery instance that is this machine.
+pub const WEB01: &str = "i-0a1b2c3d4e5f60013";
+
+pub fn host() -> HostFacts {
+    HostFacts {
+        identity: HostIdentity {
+            hostname: "web-01".into(),
+            fqdn: Some("web-01.corp.example".into()),
+            macs: vec!["52:54:00:12:34:56".into()],
+            vmware_uuid: None,
+            aws_instance_id: None,
+        },
+        ram: Bytes::gib(16),
+        cpus: 8,
+        cpu_model: "Intel(R) Xeon(R) Silver 4214R CPU @ 2.40GHz".into(),
+        boot_mode: BootMode::Bios,
+        secure_boot: None,
+        nics: vec![
+            ("eth0".into(), "52:54:00:12:34:56".into()),
+            ("eth1".into(), "52:54:00:ab:cd:ef".into()),
+        ],
+    }
+}
+
+fn disk(device: &str, bytes: u64, model: &str, serial: &str, n: usize) -> LocalDisk {
+    LocalDisk {
+        device: device.into(),
+        bytes: Bytes(bytes),
+        model: Some(model.into()),
+        serial: Some(serial.into()),
+        by_path: Some(format!("pci-0000:00:10.0-scsi-0:0:{n}:0")),
+        by_id: Some(format!("scsi-0QEMU_QEMU_HARDDISK_{serial}")),
+        by_uuid: None,
+        mounts: vec![],
+        is_boot_medium: false,
+        contents: "empty".into(),
+    }
+}
+
+/// sr0 (boot medium), sdb 10 GiB, sdc 50 GiB, sdd 9.75 GiB, sde 32 GiB, sdf 16 GiB mounted.
+pub fn disks() -> Vec<LocalDisk> {
+    let mut sr0 = disk("/dev/sr0", 700 * MIB, "QEMU DVD-ROM", "QM00001", 0);
+    sr0.is_boot_medium = true;
+    sr0.mounts = vec!["/run/live/medium".into()];
+    sr0.contents = "the live image this wizard booted from".into();
+    let mut sdc = disk("/dev/sdc", 50 * GIB, "QEMU HARDDISK", "QM00003", 2);
+    sdc.contents = "2 partitions: ext4, swap".into();
+    let mut sdf = disk("/dev/sdf", 16 * GIB, "QEMU HARDDISK", "QM00006", 5);
+    sdf.mounts = vec!["/mnt/scratch".into()];
+    sdf.contents = "1 partition: xfs".into();
+    vec![
+        sr0,
+        disk("/dev/sdb", 10 * GIB, "QEMU HARDDISK", "QM00002", 1),
+        sdc,
+        disk(
+            "/dev/sdd",
+            9 * GIB + 3 * GIB / 4,
+            "QEMU HARDDISK",
+            "QM00004",
+            3,
+        ),
+        disk("/dev/sde", 32 * GIB, "QEMU HARDDISK", "QM00005", 4),
+        sdf,
+    ]
+}
+
+fn vol(name: &str, gib: u64) -> RecoveryVolume {
+    RecoveryVolume {
+        device_name: name.into(),
+        bytes: Bytes::gib(gib),
+    }
+}
+
+const FAILBACK_STEPS: [&str; 7] = [
+    "LINK_FAILBACK_CLIENT_WITH_RECOVERY_INSTANCE",
+    "COMPLETE_VOLUME_MAPPING",
+    "ESTABLISH_RECOVERY_INSTANCE_COMMUNICATION",
+    "DOWNLOAD_REPLICATION_SOFTWARE_TO_FAILBACK_CLIENT",
+    "CONFIGURE_REPLICATION_SOFTWARE",
+    "PAIR_AGENT_WITH_REPLICATION_SOFTWARE",
+    "ESTABLISH_AGENT_REPLICATOR_SOFTWARE_COMMUNICATION",
+];
+
+/// The first `done` steps succeeded, the next one is in progress, the rest not started.
+fn steps(done: usize) -> Vec<InitiationStep> {
+    FAILBACK_STEPS
+        .iter()
+        .enumerate()
+        .map(|(i, name)| InitiationStep {
+            name: (*name).into(),
+            status: match i.cmp(&done) {
+                std::cmp::Ordering::Less => "SUCCEEDED",
+                std::cmp::Ordering::Equal => "IN_PROGRESS",
+                std::cmp::Ordering::Greater => "NOT_STARTED",
+            }
+            .into(),
+        })
+        .collect()
+}
+
+fn instance(id: &str, host: &str, os: &str, volumes: Vec<RecoveryVolume>) -> RecoveryInstance {
+    RecoveryInstance {
+        id: id.into(),
+        source_server_id: format!("s-{}", &id[2..].replace('-', "")),
+        ec2_instance_id: Some(id.into()),
+        ec2_state: Some("RUNNING".into()),
+        is_drill: false,
+        hints: IdentificationHints {
+            hostname: Some(host.into()),
+            fqdn: Some(format!("{host}.corp.example")),
+            vmware_uuid: None,
+            aws_instance_id: None,
+        },
+        os: Some(os.into()),
+        macs: vec![],
+        volumes,
+        replication: ReplicationInfo {
+            state: "STOPPED".into(),
+            ..Default::default()
+        },
+        failback: FailbackInfo {
+            state: "FAILBACK_NOT_STARTED".into(),
+            ..Default::default()
+        },
+    }
+}
+
+/// web-01: xvda 10 GiB, xvdb 40 GiB, xvdc 20 GiB.
+pub fn web01() -> RecoveryInstance {
+    let mut i = instance(
+        WEB01,
+        "web-01",
+        "Ubuntu 22.04.4 LTS",
+        vec![
+            vol("/dev/xvda", 10),
+            vol("/dev/xvdb", 40),
+            vol("/dev/xvdc", 20),
+        ],
+    );
+    i.macs = vec!["52:54:00:12:34:56".into()];
+    i
+}
+
+/// 27 instances: this machine's at position 13, one too large for the local disks.
+pub fn instances() -> Vec<RecoveryInstance> {
+    let oses = [
+        "Ubuntu 22.04.4 LTS",
+        "RHEL 9.3",
+        "Windows Server 2022",
+        "Debian 12",
+    ];
+    (1..=27)
+        .map(|n| match n {
+            13 => web01(),
+            5 => instance(
+                "i-0a1b2c3d4e5f60005",
+                "db-01",
+                "RHEL 9.3",
+                vec![vol("/dev/sda", 100), vol("/dev/sdb", 2048)],
+            ),
+            _ => instance(
+                &format!("i-0a1b2c3d4e5f600{n:02}"),
+                &format!("app-{n:02}"),
+                oses[n % oses.len()],
+                vec![vol("/dev/xvda", 8)],
+            ),
+        })
+        .collect()
+}
+
+fn app_at(step: StepId) -> App {
+    let mut app = App::new(Mode::Demo {
+        disk_dir: "/tmp/drs-failback-demo".into(),
+    });
+    app.step = step;
+    app.now = NOW;
+    app.wall = WALL.into();
+    app.host = Some(host());
+    app.disks = Loadable::Loaded(disks());
+    app.credentials.access_key_id = Input::new("AKIAIOSFODNN7EXAMPLE".into());
+    app.credentials.secret = SecretInput(Input::new(
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+    ));
+    app.credentials.region = "eu-west-1".into();
+    app
+}
+
+pub fn welcome() -> App {
+    let mut app = app_at(StepId::Welcome);
+    let mut h = host();
+    h.ram = Bytes(3 * GIB);
+    h.boot_mode = BootMode::Uefi;
+    h.secure_boot = Some(true);
+    app.host = Some(h);
+    app
+}
+
+pub fn welcome_reading() -> App {
+    let mut app = app_at(StepId::Welcome);
+    app.host = None;
+    app
+}
+
+pub fn credentials_inline_error() -> App {
+    let mut app = app_at(StepId::Credentials);
+    let c = &mut app.credentials;
+    c.access_key_id = Input::new("AKIAIOSFODNN7EXAMP".into());
+    c.session_token = SecretInput(Input::default());
+    c.region_filter = Input::new("eu".into());
+    c.focus = CredField::AccessKeyId;
+    c.show_errors = true;
+    app
+}
+
+pub fn credentials_clock_skew() -> App {
+    let mut app = app_at(StepId::Credentials);
+    app.credentials.focus = CredField::Region;
+    app.credentials.check = Loadable::Failed(DrsError {
+        kind: DrsErrorKind::ClockSkew,
+        detail: "InvalidSignatureException: Signature expired: 20260314T140509Z is now earlier than 20260314T141012Z (20260314T142512Z - 15 min.)".into(),
+        server_date: Some("Sat, 14 Mar 2026 14:25:12 GMT".into()),
+    });
+    app
+}
+
+pub fn credentials_default_chain_verifying() -> App {
+    let mut app = app_at(StepId::Credentials);
+    app.credentials.source = Source::DefaultChain;
+    app.credentials.check = Loadable::Loading(7);
+    app
+}
+
+pub fn endpoint_checking() -> App {
+    let mut app = app_at(StepId::Endpoint);
+    let url = "https://vpce-0123456789abcdef0-abcdefgh.drs.eu-west-1.vpce.amazonaws.com";
+    app.endpoint = EndpointForm::with_custom(url);
+    app.endpoint.focus = EndField::Url;
+    let mut check = ConnectivityCheck::new(9, url.into());
+    check.set(Stage::Dns, StageStatus::Ok("10.0.12.34, 10.0.13.34".into()));
+    check.set(Stage::Tcp, StageStatus::Running);
+    app.endpoint.check = Some(check);
+    app
+}
+
+pub fn endpoint_failed() -> App {
+    let mut app = app_at(StepId::Endpoint);
+    assert_eq!(app.endpoint.choice, EndpointChoice::Default);
+    let mut check = ConnectivityCheck::new(9, "https://drs.eu-west-1.amazonaws.com".into());
+    check.set(Stage::Dns, StageStatus::Ok("3.248.12.7".into()));
+    check.set(
+        Stage::Tcp,
+        StageStatus::Failed("connection to 3.248.12.7:443 timed out after 10 s".into()),
+    );
+    check.set(Stage::Tls, StageStatus::Skipped("needs TCP".into()));
+    check.set(Stage::Api, StageStatus::Skipped("needs TLS".into()));
+    check.advice = Some(DrsError::new(DrsErrorKind::Unreachable, "").advice());
+    app.endpoint.check = Some(check);
+    app
+}
+
+fn with_instances(step: StepId) -> App {
+    let mut app = app_at(step);
+    let host = app.host.as_ref().unwrap().identity.clone();
+    app.instance.load(instances(), &host, &disks());
+    app
+}
+
+pub fn instance_list() -> App {
+    let app = with_instances(StepId::Instance);
+    assert_eq!(app.instance.selected.as_deref(), Some(WEB01));
+    app
+}
+
+/// The cursor on the instance that cannot fit, after a refused Next.
+pub fn instance_too_large() -> App {
+    let mut app = with_instances(StepId::Instance);
+    app.instance.selected = Some("i-0a1b2c3d4e5f60005".into());
+    app.instance.error = app.instance.validate().err();
+    app
+}
+
+pub fn instance_failed() -> App {
+    let mut app = app_at(StepId::Instance);
+    app.instance.list = Loadable::Failed(DrsError::new(
+        DrsErrorKind::AccessDenied {
+            action: Some("drs:DescribeRecoveryInstances".into()),
+        },
+        "AccessDeniedException: User: arn:aws:iam::123456789012:user/ops is not authorized to perform: drs:DescribeRecoveryInstances",
+    ));
+    app
+}
+
+fn mapping_app() -> App {
+    let mut app = with_instances(StepId::Mapping);
+    let volumes = web01().volumes;
+    app.mapping.prepare(WEB01, &volumes, &disks());
+    app
+}
+
+/// xvda → sdd (fractional fit), xvdb → sdb (too small), xvdc excluded; cursor on xvdb.
+pub fn mapping_too_small() -> App {
+    let mut app = mapping_app();
+    app.mapping.choices = vec![Choice::Disk(3), Choice::Disk(1), Choice::Exclude];
+    app.mapping.row = 1;
+    app.mapping.error = Some("Fix these rows first: /dev/xvdb: too small by 30 GiB.".into());
+    app
+}
+
+pub fn mapping_picker() -> App {
+    let mut app = mapping_too_small();
+    app.mapping.error = None;
+    app.mapping.picker = Some(2);
+    app
+}
+
+pub fn mapping_paste_error() -> App {
+    let mut app = mapping_too_small();
+    app.mapping.error = None;
+    app.mapping.paste = Some(PasteBox {
+        input: Input::new("/dev/xvda=/dev/sdd,/dev/xvdb=/dev/sdc=x".into()),
+        error: Some("entry 2 `/dev/xvdb=/dev/sdc=x` has a second `=`".into()),
+    });
+    app
+}
+
+/// xvda → sdd, xvdb → sdc, xvdc excluded: a valid mapping.
+pub fn review() -> App {
+    let mut app = mapping_app();
+    app.step = StepId::Review;
+    app.mapping.choices = vec![Choice::Disk(3), Choice::Disk(2), Choice::Exclude];
+    app.credentials.check = Loadable::Loaded(Verified {
+        source: "typed access key".into(),
+        clock_skew: None,
+    });
+    app.review.confirm = Input::new("overwr".into());
+    app.review.error =
+        Some("Type OVERWRITE to start, or Esc to go back and change something.".into());
+    app
+}
+
+fn targets() -> Vec<VolumeTarget> {
+    vec![
+        VolumeTarget {
+            volume: "/dev/xvda".into(),
+            volume_bytes: 10 * GIB,
+            device: "/dev/sdd".into(),
+            write_path: "/tmp/drs-failback-demo/sdd.img".into(),
+        },
+        VolumeTarget {
+            volume: "/dev/xvdb".into(),
+            volume_bytes: 40 * GIB,
+            device: "/dev/sdc".into(),
+            write_path: "/tmp/drs-failback-demo/sdc.img".into(),
+        },
+    ]
+}
+
+/// Polled once a second from `NOW - secs` to `NOW` at `rate` bytes/s (with a 5 s pause in
+/// polling in the middle), the instance in `state` / `failback`.
+fn dashboard(secs: u64, rate: u64, state: &str, failback: &str, steps_done: usize) -> Dashboard {
+    let start = NOW - secs as f64 - 3.0;
+    let mut d = Dashboard::new(WEB01.into(), targets(), start, "12:04:06 UTC".into());
+    let total = 50 * GIB;
+    let mut done = 0;
+    for k in 0..=secs {
+        // The rate wanders between 2/3 and 4/3 of `rate`, in plateaus of 10 s.
+        done = (done + rate * (4 + (k / 10 * 3) % 5) / 6).min(total);
+        if (secs / 2..secs / 2 + 5).contains(&k) {
+            continue;
+        }
+        let t = start + 3.0 + k as f64;
+        let a = done / 5;
+        let mut i = web01();
+        i.replication = ReplicationInfo {
+            state: state.into(),
+            error: None,
+            raw_error: None,
+            steps: steps(steps_done),
+            eta: None,
+            lag: None,
+            disks: vec![
+                ReplicatedDisk {
+                    device_name: "/dev/xvda".into(),
+                    total: 10 * GIB,
+                    replicated: a,
+                    backlogged: 0,
+                    rescanned: 0,
+                },
+                ReplicatedDisk {
+                    device_name: "/dev/xvdb".into(),
+                    total: 40 * GIB,
+                    replicated: done - a,
+                    backlogged: if done < total { 96 * MIB } else { 0 },
+                    rescanned: 0,
+                },
+                ReplicatedDisk {
+                    device_name: "/dev/xvdc".into(),
+                    total: 20 * GIB,
+                    replicated: 0,
+                    backlogged: 0,
+                    rescanned: 0,
+                },
+            ],
+        };
+        i.failback.state = failback.into();
+        d.on_poll(t, i);
+        d.on_writes(t, 5 * GIB + done + done / 50);
+    }
+    for line in [
+        "Starting the demo replicator for i-0a1b2c3d4e5f60013",
+        "Downloading replication software…",
+        "Configuring replication software…",
+        "Pairing with the agent on the recovery instance…",
+        "Paired: agent 10.0.3.17:1500",
+        "Replicating /dev/xvda -> /dev/sdd (10 GiB)",
+        "Replicating /dev/xvdb -> /dev/sdc (40 GiB)",
+    ] {
+        d.push_log(line.into());
+    }
+    for k in 1..=12 {
+        d.push_log(format!(
+            "/dev/xvdb: block range {k}/512 written ({} MiB)",
+            k * 80
+        ));
+    }
+    d
+}
+
+pub fn dashboard_initial_sync() -> App {
+    let mut app = mapping_app();
+    app.step = StepId::Replication;
+    let mut d = dashboard(300, 40 * MIB, "INITIAL_SYNC", "FAILBACK_IN_PROGRESS", 6);
+    d.on_poll_error(DrsError::new(
+        DrsErrorKind::Throttled,
+        "ThrottlingException: Rate exceeded",
+    ));
+    app.dashboard = Some(d);
+    app
+}
+
+pub fn dashboard_ready() -> App {
+    let mut app = mapping_app();
+    app.step = StepId::Replication;
+    let mut d = dashboard(1200, 48 * MIB, "CONTINUOUS", "FAILBACK_READY_FOR_LAUNCH", 7);
+    assert_eq!(d.launch, Launch::Ready);
+    d.push_log("Initial sync complete; replication is continuous".into());
+    app.dashboard = Some(d);
+    app
+}
+
+pub fn dashboard_confirming() -> App {
+    let mut app = dashboard_ready();
+    app.dashboard.as_mut().unwrap().launch = Launch::Confirming;
+    app
+}
+
+pub fn dashboard_denied() -> App {
+    let mut app = dashboard_ready();
+    let d = app.dashboard.as_mut().unwrap();
+    d.launch = Launch::Denied(format!(
+        "These credentials may not start the failback launch. In the DRS console, select {WEB01} and choose Failback; this screen keeps watching. (AccessDeniedException: not authorized to perform: drs:StartFailbackLaunch)"
+    ));
+    app
+}
+
+pub fn dashboard_launch_started() -> App {
+    let mut app = dashboard_ready();
+    app.dashboard.as_mut().unwrap().launch = Launch::Started(Job {
+        id: "drsjob-3a4b5c6d7e8f90123".into(),
+        kind: "LAUNCH".into(),
+        initiated_by: "FAILBACK".into(),
+        status: "STARTED".into(),
+        created: Some("2026-03-14T13:58:02Z".into()),
+        ended: None,
+    });
+    app
+}
+
+pub fn result_completed() -> App {
+    let mut app = app_at(StepId::Result);
+    let event = |time: &str, event: &str, detail: Option<&str>| JobLogItem {
+        time: time.into(),
+        event: event.into(),
+        detail: detail.map(Into::into),
+    };
+    app.outcome = Some(Outcome::Completed(Summary {
+        instance_id: WEB01.into(),
+        duration_secs: 7_203,
+        replicated_bytes: 50 * GIB,
+        written_bytes: 51 * GIB,
+        job: Some(Job {
+            id: "drsjob-3a4b5c6d7e8f90123".into(),
+            kind: "LAUNCH".into(),
+            initiated_by: "FAILBACK".into(),
+            status: "COMPLETED".into(),
+            created: Some("2026-03-14T13:58:02Z".into()),
+            ended: Some("2026-03-14T14:04:51Z".into()),
+        }),
+        timeline: Loadable::Loaded(vec![
+            event("2026-03-14T13:58:02Z", "JOB_START", None),
+            event("2026-03-14T13:58:10Z", "SNAPSHOT_START", None),
+            event("2026-03-14T13:59:40Z", "SNAPSHOT_END", None),
+            event(
+                "2026-03-14T13:59:41Z",
+                "CONVERSION_START",
+                Some("conversion server i-0fedcba9876543210"),
+            ),
+            event("2026-03-14T14:03:12Z", "CONVERSION_END", None),
+            event("2026-03-14T14:03:13Z", "LAUNCH_START", None),
+            event("2026-03-14T14:04:50Z", "LAUNCH_END", None),
+            event("2026-03-14T14:04:51Z", "JOB_END", None),
+        ]),
+    }));
+    app
+}
+
+pub fn result_failed() -> App {
+    let mut app = app_at(StepId::Result);
+    app.log_path = Some("/var/log/drs-failback/drs-failback.log".into());
+    app.outcome = Some(Outcome::Failed(Failure {
+        what: "The replication software stopped: connection to the recovery instance on TCP 1500 was reset (10.0.3.17:1500)".into(),
+        last_log: vec![
+            "Replicating /dev/xvdb -> /dev/sdc (40 GiB)".into(),
+            "/dev/xvdb: block range 211/512 written (16880 MiB)".into(),
+            "connection reset by peer; retrying in 5 s".into(),
+            "connection reset by peer; retrying in 10 s".into(),
+            "giving up after 3 attempts".into(),
+        ],
+    }));
+    app
+}
+
+pub fn help_modal() -> App {
+    let mut app = credentials_inline_error();
+    app.modal = Some(Modal::Help);
+    app
+}
+
+pub fn quit_modal() -> App {
+    let mut app = dashboard_initial_sync();
+    app.modal = Some(Modal::ConfirmQuit);
+    app
+}
+
+/// Every fixture, by snapshot name.
+pub fn all() -> Vec<(&'static str, App)> {
+    vec![
+        ("welcome", welcome()),
+        ("welcome_reading", welcome_reading()),
+        ("credentials_inline_error", credentials_inline_error()),
+        ("credentials_clock_skew", credentials_clock_skew()),
+        (
+            "credentials_default_chain_verifying",
+            credentials_default_chain_verifying(),
+        ),
+        ("endpoint_checking", endpoint_checking()),
+        ("endpoint_failed", endpoint_failed()),
+        ("instance_list", instance_list()),
+        ("instance_too_large", instance_too_large()),
+        ("instance_failed", instance_failed()),
+        ("mapping_too_small", mapping_too_small()),
+        ("mapping_picker", mapping_picker()),
+        ("mapping_paste_error", mapping_paste_error()),
+        ("review", review()),
+        ("dashboard_initial_sync", dashboard_initial_sync()),
+        ("dashboard_ready", dashboard_ready()),
+        ("dashboard_confirming", dashboard_confirming()),
+        ("dashboard_denied", dashboard_denied()),
+        ("dashboard_launch_started", dashboard_launch_started()),
+        ("result_completed", result_completed()),
+        ("result_failed", result_failed()),
+        ("help_modal", help_modal()),
+        ("quit_modal", quit_modal()),
+    ]
+}

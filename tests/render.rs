@@ -1,0 +1,238 @@
+//! Every screen, drawn into a test terminal: snapshots at 80x24 and 120x40 in Unicode+colour and
+//! ASCII+mono, the promises the themes make, and no panic at any size.
+
+mod common;
+
+use drs_failback::app::App;
+use drs_failback::ui::{self, Theme};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+
+fn draw(app: &App, theme: &Theme, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| ui::view(app, theme, f)).unwrap();
+    terminal
+}
+
+/// The screen as text, one row a line, trailing blanks cut; and where the cursor is.
+fn text(terminal: &mut Terminal<TestBackend>) -> String {
+    let buf = terminal.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let row: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+        out.push_str(row.trim_end());
+        out.push('\n');
+    }
+    // The view places the cursor only for a focused text field; (0,0) means none was placed.
+    let pos = terminal.get_cursor_position().unwrap();
+    if (pos.x, pos.y) != (0, 0) {
+        out.push_str(&format!("cursor at {},{}\n", pos.x, pos.y));
+    }
+    out
+}
+
+fn buffer(app: &App, theme: &Theme, w: u16, h: u16) -> Buffer {
+    draw(app, theme, w, h).backend().buffer().clone()
+}
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+#[test]
+fn snapshots() {
+    for (name, app) in common::all() {
+        for (w, h) in SIZES {
+            for (theme, label) in [
+                (Theme::new(true, true), "unicode"),
+                (Theme::new(false, false), "ascii"),
+            ] {
+                let mut t = draw(&app, &theme, w, h);
+                insta::assert_snapshot!(format!("{name}_{w}x{h}_{label}"), text(&mut t));
+            }
+        }
+    }
+}
+
+#[test]
+fn ascii_theme_draws_only_ascii() {
+    let theme = Theme::new(false, true);
+    for (name, app) in common::all() {
+        for (w, h) in SIZES {
+            let buf = buffer(&app, &theme, w, h);
+            for (i, cell) in buf.content.iter().enumerate() {
+                assert!(
+                    cell.symbol().is_ascii(),
+                    "{name} {w}x{h}: {:?} at {},{}",
+                    cell.symbol(),
+                    i % w as usize,
+                    i / w as usize
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn linux_console_theme_draws_only_what_its_fonts_have() {
+    let theme = Theme {
+        linux_console: true,
+        ..Theme::new(true, true)
+    };
+    for (name, app) in common::all() {
+        let buf = buffer(&app, &theme, 80, 24);
+        for cell in &buf.content {
+            let ok = cell
+                .symbol()
+                .chars()
+                .all(|c| c.is_ascii() || ui::theme::LINUX_CONSOLE_GLYPHS.contains(c));
+            assert!(ok, "{name}: {:?}", cell.symbol());
+        }
+    }
+}
+
+#[test]
+fn ascii_theme_transliterates_outside_text() {
+    // The demo replicator's log lines end in "…": they must read "...", not "?".
+    let mut app = common::dashboard_initial_sync();
+    app.dashboard.as_mut().unwrap().log_scroll = 14;
+    let mut t = draw(&app, &Theme::new(false, false), 120, 40);
+    let screen = text(&mut t);
+    assert!(screen.contains("on the recovery instance..."), "{screen}");
+}
+
+#[test]
+fn mono_theme_sets_no_colour() {
+    for unicode in [true, false] {
+        let theme = Theme::new(unicode, false);
+        for (name, app) in common::all() {
+            for (w, h) in SIZES {
+                let buf = buffer(&app, &theme, w, h);
+                for cell in &buf.content {
+                    assert!(
+                        cell.fg == Color::Reset && cell.bg == Color::Reset,
+                        "{name} {w}x{h}: {:?} has colour",
+                        cell.symbol()
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Cells of row `y` whose text contains `needle`.
+fn row_with(buf: &Buffer, needle: &str) -> Option<u16> {
+    (0..buf.area.height).find(|&y| {
+        let row: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+        row.contains(needle)
+    })
+}
+
+fn row_has(buf: &Buffer, y: u16, m: Modifier) -> bool {
+    (0..buf.area.width).any(|x| buf[(x, y)].modifier.contains(m))
+}
+
+#[test]
+fn disks_to_overwrite_are_bold_even_in_mono() {
+    let buf = buffer(&common::review(), &Theme::new(false, false), 80, 24);
+    for needle in [
+        "will be OVERWRITTEN",
+        "/dev/sdc QEMU HARDDISK",
+        "/dev/sdd QEMU HARDDISK",
+    ] {
+        let y = row_with(&buf, needle).unwrap_or_else(|| panic!("{needle} not on screen"));
+        let x = (0..buf.area.width)
+            .find(|&x| buf[(x, y)].symbol() == "/" || buf[(x, y)].symbol() == "w")
+            .unwrap();
+        assert!(
+            buf[(x + 2, y)].modifier.contains(Modifier::BOLD),
+            "{needle}"
+        );
+    }
+}
+
+#[test]
+fn focus_and_selection_are_reverse_video_in_mono() {
+    let mono = Theme::new(false, false);
+    let buf = buffer(&common::instance_list(), &mono, 80, 24);
+    let y = row_with(&buf, common::WEB01).unwrap();
+    assert!(
+        row_has(&buf, y, Modifier::REVERSED),
+        "selected instance row"
+    );
+    let buf = buffer(&common::credentials_inline_error(), &mono, 80, 24);
+    let y = row_with(&buf, "AKIAIOSFODNN7EXAMP").unwrap();
+    assert!(row_has(&buf, y, Modifier::REVERSED), "focused field");
+}
+
+#[test]
+fn focused_text_field_gets_the_cursor() {
+    let mut t = draw(
+        &common::credentials_inline_error(),
+        &Theme::new(true, true),
+        80,
+        24,
+    );
+    let screen = text(&mut t);
+    let pos = t.get_cursor_position().unwrap();
+    let row = screen.lines().nth(pos.y as usize).unwrap();
+    // Right after the 18 typed characters of the access key id.
+    assert_eq!(
+        &row[pos.x as usize - 18..pos.x as usize],
+        "AKIAIOSFODNN7EXAMP"
+    );
+    // A modal hides it.
+    let mut t = draw(&common::help_modal(), &Theme::new(true, true), 80, 24);
+    assert!(!text(&mut t).contains("cursor at"));
+}
+
+#[test]
+fn any_size_draws_without_panic_and_small_ones_say_so() {
+    for (name, app) in common::all() {
+        for theme in [Theme::new(true, true), Theme::new(false, false)] {
+            for (w, h) in [
+                (0, 0),
+                (1, 1),
+                (40, 10),
+                (79, 23),
+                (80, 23),
+                (79, 24),
+                (200, 60),
+            ] {
+                let mut t = draw(&app, &theme, w, h);
+                let screen = text(&mut t);
+                if (w, h) == (79, 23) {
+                    assert!(screen.contains("Terminal too small"), "{name}: {screen}");
+                    assert!(screen.contains("79x23"), "{name}: {screen}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn footer_never_cuts_a_hint() {
+    let theme = Theme::new(true, true);
+    for (name, app) in common::all() {
+        let mut t = draw(&app, &theme, 80, 24);
+        let screen = text(&mut t);
+        let footer = screen
+            .lines()
+            .rev()
+            .find(|l| !l.starts_with("cursor at"))
+            .unwrap();
+        let hints = drs_failback::app::keys::hints(&app);
+        // Every hint on the footer is whole: each shown key is followed by its whole text.
+        for (key, desc) in hints {
+            let whole = format!("{key} {desc}");
+            if footer.contains(key) && !footer.contains(&whole) {
+                let starts = footer.split("  ").any(|part| part.starts_with(key));
+                assert!(!starts, "{name}: `{key}` shown without `{desc}`: {footer}");
+            }
+        }
+        assert!(
+            footer.contains("F1 help") || app.modal.is_some(),
+            "{name}: {footer}"
+        );
+    }
+}
