@@ -5,7 +5,8 @@ use std::fmt;
 pub const GIB: u64 = 1 << 30;
 pub const MIB: u64 = 1 << 20;
 
-/// A size in bytes. Displays in binary units (GiB, MiB) as operators read disk sizes.
+/// A size in bytes. Displays in binary units (GiB, MiB) as operators read disk sizes, with
+/// two decimals at most so that a 9.75 GiB disk never reads as 9.8 GiB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Bytes(pub u64);
 
@@ -23,8 +24,15 @@ impl Bytes {
 
 impl fmt::Display for Bytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let opts = humansize::BINARY.decimal_places(1).decimal_zeroes(0);
-        f.write_str(&humansize::format_size(self.0, opts))
+        let opts = humansize::BINARY.decimal_places(2).decimal_zeroes(0);
+        let text = humansize::format_size(self.0, opts);
+        match text.split_once(' ') {
+            // "1.50 GiB" reads better as "1.5 GiB".
+            Some((number, unit)) if number.contains('.') => {
+                write!(f, "{} {unit}", number.trim_end_matches('0'))
+            }
+            _ => f.write_str(&text),
+        }
     }
 }
 
@@ -48,7 +56,8 @@ mod tests {
     #[test]
     fn displays_binary_units() {
         assert_eq!(Bytes::gib(10).to_string(), "10 GiB");
-        assert_eq!(Bytes(9 * GIB + 3 * GIB / 4).to_string(), "9.8 GiB");
+        assert_eq!(Bytes(9 * GIB + 3 * GIB / 4).to_string(), "9.75 GiB");
+        assert_eq!(Bytes(3 * GIB / 2).to_string(), "1.5 GiB");
         assert_eq!(Bytes(512).to_string(), "512 B");
     }
 }

@@ -141,7 +141,7 @@ fn step_help(step: StepId) -> &'static str {
             "AWS credentials that may use Elastic Disaster Recovery in the recovery region. They are checked with one read-only call before going on."
         }
         StepId::Endpoint => {
-            "The DRS endpoint: the regional default, or a custom URL such as a VPC endpoint. The check tries DNS, TCP 443, TLS and one API call in turn."
+            "The DRS endpoint: the regional default, or a custom URL such as a VPC endpoint. The check tries DNS, TCP, TLS and one API call in turn."
         }
         StepId::Instance => {
             "The recovery instance to copy back onto this machine. The best match for this machine is pre-selected; instances too large for the local disks cannot be chosen."

@@ -76,7 +76,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let Some(check) = &f.check else {
         w.lines(para(
             "",
-            "Enter checks the endpoint step by step: DNS, TCP 443, TLS, then one DRS call.",
+            "Enter checks the endpoint step by step: DNS, TCP, TLS, then one DRS call.",
             cols,
             theme.muted(),
         ));

@@ -5,7 +5,9 @@
 use crate::app::App;
 use crate::domain::bytes::Bytes;
 use crate::domain::model::InitiationStep;
-use crate::domain::throughput::{GAP_SECS, eta_seconds, format_duration, format_rate};
+use crate::domain::throughput::{
+    GAP_SECS, eta_seconds, format_duration, format_rate, parse_iso_duration,
+};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{Writer, bar, fit, hint_spans, pad, para, percent, popup, width};
 use crate::wizard::replication::{Dashboard, Launch};
@@ -141,6 +143,7 @@ fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line
         "ETA unknown until data flows".to_owned()
     };
     if let Some(lag) = &r.lag {
+        let lag = parse_iso_duration(lag).map_or_else(|| lag.clone(), format_duration);
         text.push_str(&format!(", lag {lag}"));
     }
     let rate_of = |r: Option<f64>| r.map_or("-".to_owned(), format_rate);
