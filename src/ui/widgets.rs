@@ -72,6 +72,19 @@ pub fn wrap(text: &str, cols: usize) -> Vec<String> {
     lines
 }
 
+/// A problem: `indent` spaces, the failure mark, then the text (made safe for the theme),
+/// wrapped under itself.
+pub fn problem(
+    theme: &Theme,
+    indent: usize,
+    text: &str,
+    cols: usize,
+    style: Style,
+) -> Vec<Line<'static>> {
+    let lead = format!("{:indent$}{} ", "", theme.glyphs().failed);
+    para(&lead, &theme.clean(text), cols, style)
+}
+
 /// Wrapped text as lines: `first` before the first line, continuation lines indented as wide.
 pub fn para(first: &str, text: &str, cols: usize, style: Style) -> Vec<Line<'static>> {
     let indent = width(first);

@@ -3,7 +3,7 @@
 use crate::app::App;
 use crate::drs::DrsErrorKind;
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{Writer, field, pad, para, set_cursor, width};
+use crate::ui::widgets::{Writer, field, pad, para, problem, set_cursor, width};
 use crate::wizard::Loadable;
 use crate::wizard::credentials::{Field, Source};
 use ratatui::Frame;
@@ -22,7 +22,6 @@ fn lead(label: &str, focused: bool) -> Span<'static> {
 
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let f = &app.credentials;
-    let g = theme.glyphs();
     let editable = !f.check.is_loading();
     let focus = |field: Field| editable && f.focus == field;
     let verify = verify_lines(app, theme, area.width as usize);
@@ -66,12 +65,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             set_cursor(app, w.frame, area.x + (LEAD as u16) + x, y);
         }
         if let Some(err) = f.visible_error(fld) {
-            w.lines(para(
-                &format!("{:LEAD$}{} ", "", g.failed),
-                &err,
-                w.cols(),
-                theme.error(),
-            ));
+            w.lines(problem(theme, LEAD, &err, w.cols(), theme.error()));
         }
     };
 

@@ -3,7 +3,7 @@
 use crate::app::App;
 use crate::domain::validate;
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{Writer, field, pad, para, set_cursor};
+use crate::ui::widgets::{Writer, field, pad, para, problem, set_cursor};
 use crate::wizard::endpoint::{Choice, Field, StageStatus};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -65,12 +65,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
     }
     if let Some(err) = &f.error {
-        w.lines(para(
-            &format!("{:LEAD$}{} ", "", g.failed),
-            &theme.clean(err),
-            cols,
-            theme.error(),
-        ));
+        w.lines(problem(theme, LEAD, err, cols, theme.error()));
     }
     w.gap();
     let Some(check) = &f.check else {

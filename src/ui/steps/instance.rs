@@ -3,7 +3,7 @@
 use crate::app::App;
 use crate::domain::model::RecoveryInstance;
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{Writer, field, pad, para, set_cursor};
+use crate::ui::widgets::{Writer, field, pad, para, problem, set_cursor};
 use crate::wizard::Loadable;
 use crate::wizard::instance::Row;
 use ratatui::Frame;
@@ -99,14 +99,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let error = f
         .error
         .as_ref()
-        .map(|e| {
-            para(
-                &format!("{} ", g.failed),
-                &theme.clean(e),
-                cols,
-                theme.error(),
-            )
-        })
+        .map(|e| problem(theme, 0, e, cols, theme.error()))
         .unwrap_or_default();
 
     let list = match &f.list {
@@ -125,12 +118,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
         Loadable::Failed(e) => {
             w.gap();
-            w.lines(para(
-                &format!("{} ", g.failed),
-                &theme.clean(&e.advice()),
-                cols,
-                theme.error(),
-            ));
+            w.lines(problem(theme, 0, &e.advice(), cols, theme.error()));
             w.lines(para(
                 "  ",
                 &theme.clean(&format!("AWS said: {}", e.detail)),

@@ -7,7 +7,7 @@ use crate::domain::fit::{Fit, fit};
 use crate::domain::mapping::{self, Choice, RowStatus};
 use crate::domain::model::RecoveryVolume;
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{Writer, field, pad, para, popup, set_cursor, width};
+use crate::ui::widgets::{Writer, field, pad, para, popup, problem, set_cursor, width};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -138,14 +138,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let error = f
         .error
         .as_ref()
-        .map(|e| {
-            para(
-                &format!("{} ", g.failed),
-                &theme.clean(e),
-                cols,
-                theme.error(),
-            )
-        })
+        .map(|e| problem(theme, 0, e, cols, theme.error()))
         .unwrap_or_default();
     let room = w.left().saturating_sub(error.len() + 1).max(1);
     let mut lines = para("  ", &theme.clean(&printed), cols, Style::new());
@@ -298,12 +291,7 @@ fn paste(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let (spans, cur) = field(theme, p.input.value(), p.input.visual_cursor(), true, inner);
     lines.push(Line::from(spans));
     if let Some(e) = &p.error {
-        lines.extend(para(
-            &format!("{} ", g.failed),
-            &theme.clean(e),
-            inner,
-            theme.error(),
-        ));
+        lines.extend(problem(theme, 0, e, inner, theme.error()));
     }
     let body = popup(
         theme,

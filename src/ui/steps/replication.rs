@@ -9,7 +9,7 @@ use crate::domain::throughput::{
     GAP_SECS, eta_seconds, format_duration, format_rate, parse_iso_duration,
 };
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{Writer, bar, fit, hint_spans, pad, para, percent, popup, width};
+use crate::ui::widgets::{Writer, bar, fit, hint_spans, pad, para, percent, popup, problem, width};
 use crate::wizard::replication::{Dashboard, Launch};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -124,12 +124,7 @@ fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line
             Some(raw) => format!("{err}: {raw}"),
             None => err.clone(),
         };
-        lines.extend(para(
-            &format!("{} ", g.failed),
-            &theme.clean(&text),
-            cols,
-            theme.error(),
-        ));
+        lines.extend(problem(theme, 0, &text, cols, theme.error()));
     }
     let (done, total) = d.progress();
     let rate = d.service_rate.rate();
@@ -359,15 +354,11 @@ fn launch_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Lin
             cols,
             theme.ok(),
         ),
-        Launch::Denied(msg) => para(
-            &format!("{} ", g.failed),
-            &theme.clean(msg),
-            cols,
-            theme.warning(),
-        ),
-        Launch::Failed(msg) => para(
-            &format!("{} ", g.failed),
-            &theme.clean(&format!("The failback launch failed: {msg}")),
+        Launch::Denied(msg) => problem(theme, 0, msg, cols, theme.warning()),
+        Launch::Failed(msg) => problem(
+            theme,
+            0,
+            &format!("The failback launch failed: {msg}"),
             cols,
             theme.error(),
         ),

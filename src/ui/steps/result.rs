@@ -5,7 +5,7 @@ use crate::app::App;
 use crate::domain::bytes::Bytes;
 use crate::domain::throughput::{format_duration, format_rate};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{Writer, fit, hint_spans, pad, para};
+use crate::ui::widgets::{Writer, fit, hint_spans, pad, para, problem};
 use crate::wizard::Loadable;
 use crate::wizard::result::{Failure, Outcome, Summary};
 use ratatui::Frame;
@@ -94,12 +94,7 @@ fn timeline_lines(app: &App, theme: &Theme, s: &Summary, cols: usize) -> Vec<Lin
             g.ellipsis
         ))],
         Loadable::Failed(e) => {
-            let mut lines = para(
-                &format!("  {} ", g.failed),
-                &theme.clean(&e.advice()),
-                cols,
-                theme.warning(),
-            );
+            let mut lines = problem(theme, 2, &e.advice(), cols, theme.warning());
             lines.extend(para(
                 "    ",
                 &theme.clean(&format!("AWS said: {}", e.detail)),

@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::domain::mapping::Choice;
 use crate::domain::regions;
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{Writer, field, kv, para, set_cursor, width};
+use crate::ui::widgets::{Writer, field, kv, para, problem, set_cursor, width};
 use crate::wizard::Loadable;
 use crate::wizard::credentials::Source;
 use crate::wizard::endpoint::Choice as EndpointChoice;
@@ -85,8 +85,9 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
                 overwrite.extend(para("    ", &theme.clean(&now), cols, theme.danger()));
             }
             Choice::Exclude => excluded.push(format!("{} ({})", v.device_name, v.bytes)),
-            Choice::Unmapped => overwrite.extend(para(
-                &format!("  {} ", g.failed),
+            Choice::Unmapped => overwrite.extend(problem(
+                theme,
+                2,
                 &format!("{} is not mapped: go back to the mapping", v.device_name),
                 cols,
                 theme.error(),
@@ -136,11 +137,6 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         set_cursor(app, w.frame, area.x + lead + x, y);
     }
     if let Some(e) = &app.review.error {
-        w.lines(para(
-            &format!("{} ", g.failed),
-            &theme.clean(e),
-            cols,
-            theme.error(),
-        ));
+        w.lines(problem(theme, 0, e, cols, theme.error()));
     }
 }
