@@ -1,6 +1,6 @@
 use clap::Parser;
 use drs_failback::app::runtime::{self, Frontend, Services};
-use drs_failback::app::{App, Mode};
+use drs_failback::app::{App, DemoKey, Mode};
 use drs_failback::cli::{Cli, Command};
 use drs_failback::disks::virtual_disks::{VirtualDiskSpec, VirtualDisks};
 use drs_failback::emulator::{Emulator, Scenario};
@@ -8,7 +8,6 @@ use drs_failback::headless::Headless;
 use drs_failback::replication::demo::DemoReplicator;
 use drs_failback::terminal::{self, TerminalUi};
 use drs_failback::ui::Theme;
-use drs_failback::wizard::credentials::Source;
 use drs_failback::wizard::endpoint::EndpointForm;
 use drs_failback::wizard::result::Outcome;
 use std::net::SocketAddr;
@@ -16,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use tui_input::Input;
 
 /// Exit codes: 0 failback completed (or the operator quit), 1 failback failed, 2 cannot start.
 fn main() -> ExitCode {
@@ -142,23 +140,26 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot create virtual disks in {}: {e}", dir.display()))?;
     tracing::info!(endpoint = %emulator.endpoint(), dir = %dir.display(), "demo started");
 
-    let mut app = App::new(Mode::Demo {
-        disk_dir: dir.display().to_string(),
-    });
-    app.log_path = Some(log_path.display().to_string());
-    let demo_key = emulator
+    let keys: Vec<DemoKey> = emulator
         .credentials()
         .into_iter()
-        .next()
+        .map(|c| DemoKey {
+            label: c.label,
+            description: c.description,
+            credentials: c.credentials,
+        })
+        .collect();
+    let first = keys
+        .first()
+        .cloned()
         .ok_or("the scenario defines no credentials")?;
-    let creds = &mut app.credentials;
-    creds.source = Source::Typed;
-    creds.access_key_id = Input::new(demo_key.credentials.access_key_id.clone());
-    creds.secret.0 = Input::new(demo_key.credentials.secret_access_key.clone());
-    if let Some(t) = &demo_key.credentials.session_token {
-        creds.session_token.0 = Input::new(t.clone());
-    }
-    creds.region = emulator.region();
+    let mut app = App::new(Mode::Demo {
+        disk_dir: dir.display().to_string(),
+        keys,
+    });
+    app.log_path = Some(log_path.display().to_string());
+    app.credentials.fill(&first.credentials);
+    app.credentials.region = emulator.region();
     app.endpoint = EndpointForm::with_custom(&emulator.endpoint());
 
     let services = Services {

@@ -1,10 +1,10 @@
 //! The wizard's flow: keys and service answers fed to `update`, no terminal, no I/O.
 
-use drs_failback::app::{App, Cmd, Modal, Mode, Msg, update};
+use drs_failback::app::{App, Cmd, DemoKey, Modal, Mode, Msg, update};
 use drs_failback::domain::bytes::Bytes;
 use drs_failback::domain::mapping::Choice;
 use drs_failback::domain::model::*;
-use drs_failback::drs::{Auth, DrsError, DrsErrorKind};
+use drs_failback::drs::{Auth, DrsError, DrsErrorKind, StaticCredentials};
 use drs_failback::replication::ReplicatorEvent;
 use drs_failback::wizard::credentials::{Field, Verified};
 use drs_failback::wizard::endpoint::EndpointForm;
@@ -100,6 +100,7 @@ const BIG: &str = "i-0fedcba9876543210";
 fn app() -> App {
     let mut app = App::new(Mode::Demo {
         disk_dir: "/tmp/x".into(),
+        keys: vec![],
     });
     update(&mut app, Msg::HostFacts(host()));
     update(
@@ -589,4 +590,53 @@ fn a_tick_never_cancels_the_redraw_another_message_asked_for() {
         },
     );
     assert!(app.dirty, "the host facts must still be drawn");
+}
+
+#[test]
+fn f2_cycles_the_demo_keys_and_says_what_each_shows() {
+    let demo_key = |id: &str, token: Option<&str>| DemoKey {
+        label: id.to_lowercase(),
+        description: format!("what {id} shows"),
+        credentials: StaticCredentials {
+            access_key_id: id.into(),
+            secret_access_key: SECRET.into(),
+            session_token: token.map(str::to_owned),
+        },
+    };
+    let mut app = App::new(Mode::Demo {
+        disk_dir: "/tmp/x".into(),
+        keys: vec![
+            demo_key("AKIADEMOEXAMPLE00001", None),
+            demo_key("ASIADEMOEXAMPLE00002", Some("token")),
+        ],
+    });
+    press(&mut app, KeyCode::Enter);
+    let f2 = || key(KeyCode::F(2));
+    update(&mut app, f2());
+    assert_eq!(
+        app.credentials.access_key_id.value(),
+        "AKIADEMOEXAMPLE00001"
+    );
+    update(&mut app, f2());
+    assert_eq!(
+        app.credentials.access_key_id.value(),
+        "ASIADEMOEXAMPLE00002"
+    );
+    assert_eq!(app.credentials.session_token.0.value(), "token");
+    assert!(
+        app.notice
+            .as_deref()
+            .unwrap()
+            .contains("what ASIADEMOEXAMPLE00002 shows")
+    );
+    update(&mut app, f2());
+    assert_eq!(
+        app.credentials.access_key_id.value(),
+        "AKIADEMOEXAMPLE00001"
+    );
+    assert_eq!(
+        app.credentials.session_token.0.value(),
+        "",
+        "the token goes with its key"
+    );
 }

@@ -78,6 +78,9 @@ fn credentials(app: &App) -> Vec<Hint> {
         v.push(("Ctrl-E", "set endpoint"));
     }
     v.push(("Esc", "back"));
+    if app.is_demo() {
+        v.push(("F2", "next demo key"));
+    }
     v
 }
 

@@ -5,7 +5,7 @@ pub mod keys;
 pub mod runtime;
 
 use crate::domain::model::{HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance};
-use crate::drs::{DrsError, DrsErrorKind, DrsTarget};
+use crate::drs::{DrsError, DrsErrorKind, DrsTarget, StaticCredentials};
 use crate::replication::{ReplicationPlan, ReplicatorEvent, VolumeTarget};
 use crate::wizard::credentials::{CredentialsForm, Verified};
 use crate::wizard::endpoint::{ConnectivityCheck, EndpointForm, Stage, StageStatus};
@@ -17,6 +17,15 @@ use crate::wizard::review::ReviewForm;
 use crate::wizard::{Action, Loadable, StepId, is_ctrl};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
+/// A credential the demo's emulator knows, offered by F2 on the Credentials step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoKey {
+    pub label: String,
+    /// What using it shows, e.g. that the launch must come from the console.
+    pub description: String,
+    pub credentials: StaticCredentials,
+}
+
 /// Where the wizard runs: against AWS, or the embedded emulator with virtual disks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
@@ -24,6 +33,7 @@ pub enum Mode {
     Demo {
         /// Where the virtual disks live.
         disk_dir: String,
+        keys: Vec<DemoKey>,
     },
 }
 
@@ -359,6 +369,10 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         app.modal = Some(Modal::Help);
         return vec![];
     }
+    if key.code == KeyCode::F(2) && app.step == StepId::Credentials {
+        next_demo_key(app);
+        return vec![];
+    }
     let action = match app.step {
         StepId::Welcome => match key.code {
             KeyCode::Enter => Action::Next,
@@ -394,6 +408,22 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         },
     };
     on_action(app, action)
+}
+
+/// Fills the form with the demo's next credential and says what it demonstrates.
+fn next_demo_key(app: &mut App) {
+    let Mode::Demo { keys, .. } = &app.mode else {
+        return;
+    };
+    let typed = app.credentials.access_key_id.value().trim();
+    let next = keys
+        .iter()
+        .position(|k| k.credentials.access_key_id == typed)
+        .map_or(0, |i| (i + 1) % keys.len());
+    if let Some(key) = keys.get(next) {
+        app.credentials.fill(&key.credentials);
+        app.notice = Some(format!("Demo key \"{}\": {}", key.label, key.description));
+    }
 }
 
 fn quit(app: &mut App) -> Vec<Cmd> {

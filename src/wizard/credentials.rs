@@ -138,6 +138,15 @@ impl CredentialsForm {
         }
     }
 
+    /// Types these credentials in (the demo's keys, keys given on the command line).
+    pub fn fill(&mut self, c: &StaticCredentials) {
+        self.source = Source::Typed;
+        self.access_key_id = Input::new(c.access_key_id.clone());
+        self.secret.0 = Input::new(c.secret_access_key.clone());
+        self.session_token.0 = Input::new(c.session_token.clone().unwrap_or_default());
+        self.check = Loadable::NotAsked;
+    }
+
     /// After a failed verification, put the cursor where the fix is.
     pub fn focus_for(&mut self, err: &DrsError) {
         let field = match err.kind {

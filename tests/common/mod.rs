@@ -196,6 +196,7 @@ pub fn instances() -> Vec<RecoveryInstance> {
 fn app_at(step: StepId) -> App {
     let mut app = App::new(Mode::Demo {
         disk_dir: "/tmp/drs-failback-demo".into(),
+        keys: vec![],
     });
     app.step = step;
     app.now = NOW;
