@@ -44,13 +44,16 @@ class Session:
     def pump(self, seconds):
         """Reads for `seconds`; returns the bytes the program wrote meanwhile."""
         end, got = time.time() + seconds, 0
+        self.seen = b""
         while (left := end - time.time()) > 0:
             r, _, _ = select.select([self.fd], [], [], left)
             if r:
                 try:
-                    got += len(os.read(self.fd, 65536))
+                    chunk = os.read(self.fd, 65536)
                 except OSError:
                     break
+                got += len(chunk)
+                self.seen += chunk
         self.bytes += got
         return got
 
@@ -80,7 +83,7 @@ class Session:
 
 def measure(exe, label, extra_env):
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, TERM="xterm-256color", LANG="C.UTF-8", **extra_env)
+        env = {**os.environ, "TERM": "xterm-256color", "LANG": "C.UTF-8", **extra_env}
         s = Session([exe, "--demo", "--scenario", scenario(tmp), "--demo-dir", tmp], env)
         s.pump(3)
         idle = s.pump(5)
@@ -88,6 +91,8 @@ def measure(exe, label, extra_env):
         for keys in ["\r", "\r", "\r", "\r", "\r"]:
             s.send(keys, 2.0)
         s.send("OVERWRITE\r", 5.0)
+        if b"Replication" not in s.seen:
+            sys.exit(f"{label}: the dashboard did not show up; the walk-through keys went astray")
         cpu0, t0 = s.cpu_seconds(), time.time()
         written = s.pump(20)
         elapsed = time.time() - t0
