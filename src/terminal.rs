@@ -23,11 +23,14 @@ pub fn restore() {
     let _ = execute!(io::stdout(), terminal::LeaveAlternateScreen, cursor::Show);
 }
 
+/// A panic anywhere, a worker task included, restores the terminal, says what happened on a
+/// clean screen and ends the program: a wizard half-drawn over the shell helps nobody.
 fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore();
         previous(info);
+        std::process::exit(101);
     }));
 }
 
