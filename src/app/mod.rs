@@ -664,48 +664,47 @@ fn on_polled(app: &mut App, now: f64, result: Result<RecoveryInstance, DrsError>
     let Some(d) = app.dashboard.as_mut() else {
         return vec![];
     };
-    match result {
+    let instance = match result {
         Err(e) => {
             d.on_poll_error(e);
-            vec![]
+            return vec![];
         }
-        Ok(instance) => {
-            d.on_poll(now, instance);
-            match d.failback_state() {
-                "FAILBACK_COMPLETED" => {
-                    let job_id = d
-                        .instance
-                        .as_ref()
-                        .and_then(|i| i.failback.job_id.clone())
-                        .or(match &d.launch {
-                            Launch::Started(job) => Some(job.id.clone()),
-                            _ => None,
-                        });
-                    let req = app.req();
-                    let d = app.dashboard.as_ref().expect("checked above");
-                    app.outcome = Some(Outcome::Completed(Summary {
-                        instance_id: d.instance_id.clone(),
-                        duration_secs: (now - d.started_at).max(0.0) as u64,
-                        replicated_bytes: d.replicated,
-                        written_bytes: d.written,
-                        job: None,
-                        timeline: match job_id {
-                            Some(_) => Loadable::Loading(req),
-                            None => Loadable::NotAsked,
-                        },
-                    }));
-                    app.go(StepId::Result);
-                    let mut cmds = vec![Cmd::StopMonitoring];
-                    cmds.extend(job_id.map(|job_id| Cmd::FetchJobLog { req, job_id }));
-                    cmds
-                }
-                "FAILBACK_ERROR" => fail(
-                    app,
-                    "DRS reports FAILBACK_ERROR for this recovery instance.",
-                ),
-                _ => vec![],
+        Ok(instance) => instance,
+    };
+    d.on_poll(now, instance);
+    match d.failback_state() {
+        "FAILBACK_COMPLETED" => {
+            let job_id = d
+                .instance
+                .as_ref()
+                .and_then(|i| i.failback.job_id.clone())
+                .or(match &d.launch {
+                    Launch::Started(job) => Some(job.id.clone()),
+                    _ => None,
+                });
+            let mut summary = Summary {
+                instance_id: d.instance_id.clone(),
+                duration_secs: (now - d.started_at).max(0.0) as u64,
+                replicated_bytes: d.replicated,
+                written_bytes: d.written,
+                job: None,
+                timeline: Loadable::NotAsked,
+            };
+            let mut cmds = vec![Cmd::StopMonitoring];
+            if let Some(job_id) = job_id {
+                let req = app.req();
+                summary.timeline = Loadable::Loading(req);
+                cmds.push(Cmd::FetchJobLog { req, job_id });
             }
+            app.outcome = Some(Outcome::Completed(summary));
+            app.go(StepId::Result);
+            cmds
         }
+        "FAILBACK_ERROR" => fail(
+            app,
+            "DRS reports FAILBACK_ERROR for this recovery instance.",
+        ),
+        _ => vec![],
     }
 }
 
