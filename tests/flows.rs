@@ -410,7 +410,10 @@ fn dashboard_measures_throughput_and_offers_the_launch_when_ready() {
     press(&mut app, KeyCode::Char('l'));
     assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::Confirming);
     let cmds = press(&mut app, KeyCode::Char('y'));
-    assert!(matches!(&cmds[..], [Cmd::StartFailbackLaunch { instance_id }] if instance_id == WEB));
+    assert!(matches!(
+        &cmds[..],
+        [Cmd::StartFailbackLaunch { instance_id, as_console: None }] if instance_id == WEB
+    ));
 }
 
 #[test]
@@ -639,4 +642,51 @@ fn f2_cycles_the_demo_keys_and_says_what_each_shows() {
         "",
         "the token goes with its key"
     );
+}
+
+#[test]
+fn the_demo_plays_the_consoles_failback_button_when_the_launch_is_denied() {
+    let mut app = replicating();
+    let console = StaticCredentials {
+        access_key_id: "AKIADEMOEXAMPLE00001".into(),
+        secret_access_key: SECRET.into(),
+        session_token: None,
+    };
+    app.mode = Mode::Demo {
+        disk_dir: "/tmp/x".into(),
+        keys: vec![DemoKey {
+            label: "full access".into(),
+            description: "everything allowed".into(),
+            credentials: console.clone(),
+        }],
+    };
+    polled(
+        &mut app,
+        1.0,
+        "CONTINUOUS",
+        "FAILBACK_READY_FOR_LAUNCH",
+        Bytes::gib(30).get(),
+    );
+    press(&mut app, KeyCode::Char('l'));
+    press(&mut app, KeyCode::Char('y'));
+    let denied = DrsError::new(
+        DrsErrorKind::AccessDenied { action: None },
+        "AccessDeniedException",
+    );
+    update(&mut app, Msg::LaunchStarted(Err(denied)));
+    let cmds = press(&mut app, KeyCode::Char('c'));
+    match &cmds[..] {
+        [
+            Cmd::StartFailbackLaunch {
+                instance_id,
+                as_console: Some(target),
+            },
+        ] => {
+            assert_eq!(instance_id, WEB);
+            assert_eq!(target.auth, Auth::Static(console));
+            assert_eq!(target.endpoint.as_deref(), Some("http://127.0.0.1:4000"));
+        }
+        other => panic!("expected the console's launch, got {other:?}"),
+    }
+    assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::Starting);
 }

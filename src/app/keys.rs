@@ -127,6 +127,7 @@ fn replication(app: &App) -> Vec<Hint> {
     let mut v = match d.launch {
         Launch::Confirming => return vec![("y", "start failback launch"), ("n/Esc", "not now")],
         Launch::Ready => vec![("l", "launch failback")],
+        Launch::Denied(_) if app.is_demo() => vec![("c", "console's Failback (demo)")],
         _ => vec![],
     };
     v.push(("PgUp/PgDn", "scroll log"));

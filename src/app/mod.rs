@@ -5,7 +5,7 @@ pub mod keys;
 pub mod runtime;
 
 use crate::domain::model::{HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance};
-use crate::drs::{DrsError, DrsErrorKind, DrsTarget, StaticCredentials};
+use crate::drs::{Auth, DrsError, DrsErrorKind, DrsTarget, StaticCredentials};
 use crate::replication::{ReplicationPlan, ReplicatorEvent, VolumeTarget};
 use crate::wizard::credentials::{CredentialsForm, Verified};
 use crate::wizard::endpoint::{ConnectivityCheck, EndpointForm, Stage, StageStatus};
@@ -110,6 +110,9 @@ pub enum Cmd {
     StopMonitoring,
     StartFailbackLaunch {
         instance_id: String,
+        /// None: with the verified credentials. Some: as the DRS console would, with these
+        /// (the demo plays the console's Failback button with its full-access key).
+        as_console: Option<DrsTarget>,
     },
     FetchJobLog {
         req: u64,
@@ -297,8 +300,13 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                         Launch::Started(job)
                     }
                     Err(e) if matches!(e.kind, DrsErrorKind::AccessDenied { .. }) => {
+                        let demo = if matches!(app.mode, Mode::Demo { .. }) {
+                            " In this demo, press c to play the console's Failback button."
+                        } else {
+                            ""
+                        };
                         Launch::Denied(format!(
-                            "These credentials may not start the failback launch. In the DRS console, select {} and choose Failback; this screen keeps watching. ({})",
+                            "These credentials may not start the failback launch. In the DRS console, select {} and choose Failback; this screen keeps watching.{demo} ({})",
                             d.instance_id, e.detail
                         ))
                     }
@@ -452,15 +460,21 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
             vec![]
         }
         Action::Refresh => list_instances(app),
-        Action::Launch => match app.dashboard.as_mut() {
-            Some(d) => {
-                d.launch = Launch::Starting;
-                vec![Cmd::StartFailbackLaunch {
-                    instance_id: d.instance_id.clone(),
-                }]
+        Action::Launch => launch(app, None),
+        Action::ConsoleLaunch => {
+            // Only the demo has a console to play: its scenario's full-access key.
+            let console = match &app.mode {
+                Mode::Demo { keys, .. } => keys.first().map(|k| DrsTarget {
+                    auth: Auth::Static(k.credentials.clone()),
+                    ..app.target()
+                }),
+                Mode::Real => None,
+            };
+            match console {
+                Some(target) => launch(app, Some(target)),
+                None => vec![],
             }
-            None => vec![],
-        },
+        }
         Action::Retry => {
             app.outcome = None;
             app.dashboard = None;
@@ -486,6 +500,19 @@ fn reload_instance_rows(app: &mut App) {
     if let Loadable::Loaded(rows) = &app.instance.list {
         let list = rows.iter().map(|r| r.instance.clone()).collect();
         load_instances(app, list);
+    }
+}
+
+fn launch(app: &mut App, as_console: Option<DrsTarget>) -> Vec<Cmd> {
+    match app.dashboard.as_mut() {
+        Some(d) => {
+            d.launch = Launch::Starting;
+            vec![Cmd::StartFailbackLaunch {
+                instance_id: d.instance_id.clone(),
+                as_console,
+            }]
+        }
+        None => vec![],
     }
 }
 

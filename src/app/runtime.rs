@@ -154,9 +154,16 @@ impl Runtime {
                     handle.abort();
                 }
             }
-            Cmd::StartFailbackLaunch { instance_id } => {
+            Cmd::StartFailbackLaunch {
+                instance_id,
+                as_console,
+            } => {
                 tokio::spawn(async move {
-                    let result = match client.get() {
+                    let client = match as_console {
+                        Some(target) => DrsClient::connect(&target).await,
+                        None => client.get(),
+                    };
+                    let result = match client {
                         Ok(c) => c.start_failback_launch(&instance_id).await,
                         Err(e) => Err(e),
                     };

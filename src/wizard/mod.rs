@@ -97,6 +97,8 @@ pub enum Action {
     /// Step-specific: reload (instances), launch failback (dashboard), retry (result).
     Refresh,
     Launch,
+    /// The launch was denied: press the console's Failback button (the demo plays it).
+    ConsoleLaunch,
     Retry,
     /// Credentials unreachable: go set a custom endpoint without verifying.
     SkipToEndpoint,

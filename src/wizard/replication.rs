@@ -165,6 +165,9 @@ impl Dashboard {
             KeyCode::Char('l') | KeyCode::Char('L') if self.launch == Launch::Ready => {
                 self.launch = Launch::Confirming
             }
+            KeyCode::Char('c') | KeyCode::Char('C') if matches!(self.launch, Launch::Denied(_)) => {
+                return Action::ConsoleLaunch;
+            }
             KeyCode::PageUp => {
                 self.log_scroll = (self.log_scroll + 5).min(self.log.len().saturating_sub(1))
             }
