@@ -7,6 +7,14 @@ use std::fmt;
 /// The managed policy the operator's credentials need (named in AccessDenied advice).
 pub const INSTALLATION_POLICY: &str = "AWSElasticDisasterRecoveryFailbackInstallationPolicy";
 
+/// The public DRS actions that policy allows: anything else (StartFailbackLaunch, DescribeJobs,
+/// GetFailbackReplicationConfiguration...) needs more than the policy.
+const INSTALLATION_POLICY_ACTIONS: [&str; 3] = [
+    "drs:DescribeRecoveryInstances",
+    "drs:DescribeSourceServers",
+    "drs:TagResource",
+];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DrsErrorKind {
     /// No credentials found by the default chain.
@@ -57,8 +65,11 @@ impl DrsError {
             WrongSecret => "The secret access key does not match the access key id. Retype the secret (Ctrl-R reveals it).".into(),
             ExpiredToken => "The session token has expired. Temporary credentials last about an hour: get fresh ones (aws sts assume-role) and type them again.".into(),
             ClockSkew => "This machine's clock is more than 5 minutes away from AWS's time, so requests are refused. Set the clock (date -s, or fix NTP/UDP 123) and retry.".into(),
+            AccessDenied { action: Some(action) } if !INSTALLATION_POLICY_ACTIONS.contains(&action.as_str()) => format!(
+                "These credentials are not allowed to call {action}, which {INSTALLATION_POLICY} does not include. Use the DRS console for it, or add {action} to the IAM principal's policy."
+            ),
             AccessDenied { action } => format!(
-                "These credentials are not allowed to call {}. Attach the managed policy {INSTALLATION_POLICY} (or one that allows the action) to the IAM principal.",
+                "These credentials are not allowed to call {}. Attach the managed policy {INSTALLATION_POLICY} to the IAM principal.",
                 action.as_deref().unwrap_or("this DRS action")
             ),
             NotFound => "DRS does not know this resource in this region: check the region and the recovery instance id.".into(),
