@@ -1,8 +1,8 @@
 use clap::Parser;
 use drs_failback::app::runtime::{self, Frontend, Services};
-use drs_failback::app::{App, DemoKey, Mode};
+use drs_failback::app::{App, Mode};
 use drs_failback::cli::{Cli, Command};
-use drs_failback::disks::virtual_disks::{VirtualDiskSpec, VirtualDisks};
+use drs_failback::disks::virtual_disks::VirtualDisks;
 use drs_failback::emulator::{Emulator, Scenario};
 use drs_failback::headless::Headless;
 use drs_failback::replication::demo::DemoReplicator;
@@ -111,16 +111,7 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
     init_logging(&log_path)?;
     let scenario = load_scenario(cli.scenario.as_deref())?;
     let host_identity = scenario.demo_host();
-    let specs: Vec<VirtualDiskSpec> = scenario
-        .demo_disks()
-        .into_iter()
-        .map(|d| VirtualDiskSpec {
-            device: d.device,
-            bytes: d.bytes,
-            model: d.model,
-            serial: d.serial,
-        })
-        .collect();
+    let specs = scenario.demo_disks();
     let emulator = Emulator::start(SocketAddr::from(([127, 0, 0, 1], 0)), scenario)
         .await
         .map_err(|e| format!("cannot start the DRS emulator: {e}"))?;
@@ -140,15 +131,7 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot create virtual disks in {}: {e}", dir.display()))?;
     tracing::info!(endpoint = %emulator.endpoint(), dir = %dir.display(), "demo started");
 
-    let keys: Vec<DemoKey> = emulator
-        .credentials()
-        .into_iter()
-        .map(|c| DemoKey {
-            label: c.label,
-            description: c.description,
-            credentials: c.credentials,
-        })
-        .collect();
+    let keys = emulator.credentials();
     let first = keys
         .first()
         .cloned()

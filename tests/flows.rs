@@ -1,10 +1,11 @@
 //! The wizard's flow: keys and service answers fed to `update`, no terminal, no I/O.
 
-use drs_failback::app::{App, Cmd, DemoKey, Modal, Mode, Msg, update};
+use drs_failback::app::{App, Cmd, Modal, Mode, Msg, update};
 use drs_failback::domain::bytes::Bytes;
 use drs_failback::domain::mapping::Choice;
 use drs_failback::domain::model::*;
 use drs_failback::drs::{Auth, DrsError, DrsErrorKind, StaticCredentials};
+use drs_failback::emulator::EmulatorCredential;
 use drs_failback::replication::ReplicatorEvent;
 use drs_failback::wizard::credentials::{Field, Verified};
 use drs_failback::wizard::endpoint::EndpointForm;
@@ -597,7 +598,7 @@ fn a_tick_never_cancels_the_redraw_another_message_asked_for() {
 
 #[test]
 fn f2_cycles_the_demo_keys_and_says_what_each_shows() {
-    let demo_key = |id: &str, token: Option<&str>| DemoKey {
+    let demo_key = |id: &str, token: Option<&str>| EmulatorCredential {
         label: id.to_lowercase(),
         description: format!("what {id} shows"),
         credentials: StaticCredentials {
@@ -654,7 +655,7 @@ fn the_demo_plays_the_consoles_failback_button_when_the_launch_is_denied() {
     };
     app.mode = Mode::Demo {
         disk_dir: "/tmp/x".into(),
-        keys: vec![DemoKey {
+        keys: vec![EmulatorCredential {
             label: "full access".into(),
             description: "everything allowed".into(),
             credentials: console.clone(),

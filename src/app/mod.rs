@@ -5,7 +5,8 @@ pub mod keys;
 pub mod runtime;
 
 use crate::domain::model::{HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance};
-use crate::drs::{Auth, DrsError, DrsErrorKind, DrsTarget, StaticCredentials};
+use crate::drs::{Auth, DrsError, DrsErrorKind, DrsTarget};
+use crate::emulator::EmulatorCredential;
 use crate::replication::{ReplicationPlan, ReplicatorEvent, VolumeTarget};
 use crate::wizard::credentials::{CredentialsForm, Verified};
 use crate::wizard::endpoint::{ConnectivityCheck, EndpointForm, Stage, StageStatus};
@@ -17,15 +18,6 @@ use crate::wizard::review::ReviewForm;
 use crate::wizard::{Action, Loadable, StepId, is_ctrl};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
-/// A credential the demo's emulator knows, offered by F2 on the Credentials step.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DemoKey {
-    pub label: String,
-    /// What using it shows, e.g. that the launch must come from the console.
-    pub description: String,
-    pub credentials: StaticCredentials,
-}
-
 /// Where the wizard runs: against AWS, or the embedded emulator with virtual disks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
@@ -33,7 +25,8 @@ pub enum Mode {
     Demo {
         /// Where the virtual disks live.
         disk_dir: String,
-        keys: Vec<DemoKey>,
+        /// The emulator's credentials, offered by F2 on the Credentials step.
+        keys: Vec<EmulatorCredential>,
     },
 }
 

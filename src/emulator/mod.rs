@@ -8,7 +8,7 @@ mod scenario;
 mod sigv4;
 mod state;
 
-pub use scenario::{DemoDisk, Scenario};
+pub use scenario::Scenario;
 pub use state::{AssociatedVolume, Association, ClientStatus, FailbackClientLink};
 
 use std::convert::Infallible;

@@ -7,19 +7,11 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::disks::virtual_disks::VirtualDiskSpec;
 use crate::domain::model::HostIdentity;
 use crate::drs::StaticCredentials;
 
 use super::ops::OPERATIONS;
-
-/// A virtual local disk for `--demo`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DemoDisk {
-    pub device: String,
-    pub bytes: u64,
-    pub model: String,
-    pub serial: String,
-}
 
 #[derive(Clone)]
 pub struct Scenario {
@@ -29,7 +21,7 @@ pub struct Scenario {
     pub(crate) clock_offset_seconds: i64,
     pub(crate) seed: u64,
     host: HostIdentity,
-    disks: Vec<DemoDisk>,
+    disks: Vec<VirtualDiskSpec>,
     pub(crate) credentials: Vec<CredentialSpec>,
     pub(crate) timings: Timings,
     pub(crate) faults: Faults,
@@ -222,7 +214,8 @@ impl Scenario {
         self.host.clone()
     }
 
-    pub fn demo_disks(&self) -> Vec<DemoDisk> {
+    /// The virtual local disks `--demo` creates.
+    pub fn demo_disks(&self) -> Vec<VirtualDiskSpec> {
         self.disks.clone()
     }
 
@@ -567,7 +560,7 @@ impl RawScenario {
             .iter()
             .enumerate()
             .map(|(i, d)| {
-                Ok(DemoDisk {
+                Ok(VirtualDiskSpec {
                     device: d.device.clone(),
                     bytes: positive_size(&d.size, &format!("demo_disks[{i}].size"))?,
                     model: d.model.clone(),
