@@ -163,6 +163,22 @@ async fn describe(client: &Client, id: &str) -> Option<RecoveryInstance> {
         .cloned()
 }
 
+/// The jobs DescribeJobs gives for one job id.
+async fn jobs_by_id(client: &Client, job_id: &str) -> Vec<aws_sdk_drs::types::Job> {
+    client
+        .describe_jobs()
+        .filters(
+            DescribeJobsRequestFilters::builder()
+                .job_ids(job_id)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("jobs by id")
+        .items()
+        .to_vec()
+}
+
 fn failback_state(i: &RecoveryInstance) -> String {
     i.failback()
         .and_then(|f| f.state())
@@ -383,18 +399,9 @@ async fn filters_select_instances_source_servers_and_jobs() {
 
     // Jobs by id and by date range.
     let job_id = web01.job_id().expect("recovery job").to_string();
-    let jobs = client
-        .describe_jobs()
-        .filters(
-            DescribeJobsRequestFilters::builder()
-                .job_ids(&job_id)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("jobs by id");
-    assert_eq!(jobs.items().len(), 1);
-    let job = &jobs.items()[0];
+    let jobs = jobs_by_id(&client, &job_id).await;
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
     assert_eq!(
         job.initiated_by().map(|i| i.as_str()),
         Some("START_RECOVERY")
@@ -1035,22 +1042,10 @@ async fn full_failback_with_the_demo_replicator() {
         done.failback().and_then(|f| f.failback_job_id()),
         Some(job_id.as_str())
     );
-    let jobs = client
-        .describe_jobs()
-        .filters(
-            DescribeJobsRequestFilters::builder()
-                .job_ids(&job_id)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("jobs");
+    let jobs = jobs_by_id(&client, &job_id).await;
+    assert_eq!(jobs[0].status().map(|s| s.as_str()), Some("COMPLETED"));
     assert_eq!(
-        jobs.items()[0].status().map(|s| s.as_str()),
-        Some("COMPLETED")
-    );
-    assert_eq!(
-        jobs.items()[0].participating_servers()[0]
+        jobs[0].participating_servers()[0]
             .launch_status()
             .map(|s| s.as_str()),
         Some("LAUNCHED")
@@ -1258,20 +1253,8 @@ async fn terminate_runs_a_job_and_removes_the_instance() {
         describe(&client, &id).await.is_none().then_some(())
     })
     .await;
-    let jobs = client
-        .describe_jobs()
-        .filters(
-            DescribeJobsRequestFilters::builder()
-                .job_ids(job.job_id())
-                .build(),
-        )
-        .send()
-        .await
-        .expect("jobs");
-    assert_eq!(
-        jobs.items()[0].status().map(|s| s.as_str()),
-        Some("COMPLETED")
-    );
+    let jobs = jobs_by_id(&client, job.job_id()).await;
+    assert_eq!(jobs[0].status().map(|s| s.as_str()), Some("COMPLETED"));
     let err = client
         .get_failback_replication_configuration()
         .recovery_instance_id(&id)
