@@ -130,18 +130,18 @@ fn req_of(cmds: &[Cmd]) -> u64 {
     }
 }
 
-/// Walks to the instance list with the two test instances loaded.
-fn at_instances() -> App {
+/// Welcome, then Next on Credentials, answered with `result`.
+fn verified_with(result: Result<Verified, DrsError>) -> App {
     let mut app = app();
     press(&mut app, KeyCode::Enter);
     let req = req_of(&press(&mut app, KeyCode::Enter));
-    update(
-        &mut app,
-        Msg::CredentialsChecked {
-            req,
-            result: Ok(verified()),
-        },
-    );
+    update(&mut app, Msg::CredentialsChecked { req, result });
+    app
+}
+
+/// Walks to the instance list with the two test instances loaded.
+fn at_instances() -> App {
+    let mut app = verified_with(Ok(verified()));
     let req = req_of(&press(&mut app, KeyCode::Enter));
     let cmds = update(
         &mut app,
@@ -196,17 +196,8 @@ fn next_with_a_bad_key_id_focuses_it_and_calls_nothing() {
 
 #[test]
 fn wrong_secret_keeps_the_input_and_focuses_the_secret() {
-    let mut app = app();
-    press(&mut app, KeyCode::Enter);
-    let req = req_of(&press(&mut app, KeyCode::Enter));
     let err = DrsError::new(DrsErrorKind::WrongSecret, "InvalidSignatureException");
-    update(
-        &mut app,
-        Msg::CredentialsChecked {
-            req,
-            result: Err(err),
-        },
-    );
+    let app = verified_with(Err(err));
     assert_eq!(app.step, StepId::Credentials);
     assert_eq!(app.credentials.focus, Field::Secret);
     assert_eq!(app.credentials.secret.0.value(), SECRET);
@@ -245,17 +236,8 @@ fn a_late_answer_for_an_abandoned_check_is_dropped() {
 
 #[test]
 fn unreachable_endpoint_offers_to_set_a_custom_one() {
-    let mut app = app();
-    press(&mut app, KeyCode::Enter);
-    let req = req_of(&press(&mut app, KeyCode::Enter));
     let err = DrsError::new(DrsErrorKind::Unreachable, "dns error");
-    update(
-        &mut app,
-        Msg::CredentialsChecked {
-            req,
-            result: Err(err),
-        },
-    );
+    let mut app = verified_with(Err(err));
     update(&mut app, ctrl('e'));
     assert_eq!(app.step, StepId::Endpoint);
 }
@@ -417,25 +399,30 @@ fn dashboard_measures_throughput_and_offers_the_launch_when_ready() {
     ));
 }
 
-#[test]
-fn launch_denied_says_to_use_the_console_and_keeps_watching() {
-    let mut app = replicating();
+/// Ready for launch, `l`, `y`, and the service refuses.
+fn launch_denied(app: &mut App, kind: DrsErrorKind) {
     polled(
-        &mut app,
+        app,
         1.0,
         "CONTINUOUS",
         "FAILBACK_READY_FOR_LAUNCH",
         Bytes::gib(30).get(),
     );
-    press(&mut app, KeyCode::Char('l'));
-    press(&mut app, KeyCode::Char('y'));
-    let denied = DrsError::new(
+    press(app, KeyCode::Char('l'));
+    press(app, KeyCode::Char('y'));
+    let denied = DrsError::new(kind, "AccessDeniedException");
+    update(app, Msg::LaunchStarted(Err(denied)));
+}
+
+#[test]
+fn launch_denied_says_to_use_the_console_and_keeps_watching() {
+    let mut app = replicating();
+    launch_denied(
+        &mut app,
         DrsErrorKind::AccessDenied {
             action: Some("drs:StartFailbackLaunch".into()),
         },
-        "AccessDeniedException",
     );
-    update(&mut app, Msg::LaunchStarted(Err(denied)));
     assert!(
         matches!(&app.dashboard.as_ref().unwrap().launch, Launch::Denied(m) if m.contains("Failback"))
     );
@@ -661,20 +648,7 @@ fn the_demo_plays_the_consoles_failback_button_when_the_launch_is_denied() {
             credentials: console.clone(),
         }],
     };
-    polled(
-        &mut app,
-        1.0,
-        "CONTINUOUS",
-        "FAILBACK_READY_FOR_LAUNCH",
-        Bytes::gib(30).get(),
-    );
-    press(&mut app, KeyCode::Char('l'));
-    press(&mut app, KeyCode::Char('y'));
-    let denied = DrsError::new(
-        DrsErrorKind::AccessDenied { action: None },
-        "AccessDeniedException",
-    );
-    update(&mut app, Msg::LaunchStarted(Err(denied)));
+    launch_denied(&mut app, DrsErrorKind::AccessDenied { action: None });
     let cmds = press(&mut app, KeyCode::Char('c'));
     match &cmds[..] {
         [

@@ -106,6 +106,16 @@ impl Session {
         }
     }
 
+    /// The demo on the quick scenario, its virtual disks in `dir`.
+    fn demo(dir: &Path, env: &[(&str, &str)]) -> Session {
+        let scenario = quick_scenario(dir);
+        let disks = dir.to_str().unwrap();
+        Session::start(
+            &["--demo", "--scenario", &scenario, "--demo-dir", disks],
+            env,
+        )
+    }
+
     fn send(&mut self, keys: &str) {
         self.writer.write_all(keys.as_bytes()).unwrap();
         self.writer.flush().unwrap();
@@ -119,13 +129,7 @@ impl Session {
 #[test]
 fn operator_walks_the_demo_from_welcome_to_failback_completed() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = quick_scenario(dir.path());
-    let disks = dir.path().join("disks");
-    let disks = disks.to_str().unwrap();
-    let mut s = Session::start(
-        &["--demo", "--scenario", &scenario, "--demo-dir", disks],
-        &[("LANG", "C.UTF-8")],
-    );
+    let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
     let welcome = s.wait_for("web-01");
     assert!(
         welcome.contains("DEMO"),
@@ -157,11 +161,13 @@ fn operator_walks_the_demo_from_welcome_to_failback_completed() {
     assert_eq!(s.exit_code(), 0);
 
     // Real bytes reached the virtual target disks.
-    let written: u64 = std::fs::read_dir(disks)
+    let written: u64 = std::fs::read_dir(dir.path())
         .unwrap()
-        .map(|e| {
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "img"))
+        .map(|p| {
             use std::os::unix::fs::MetadataExt;
-            e.unwrap().metadata().unwrap().blocks() * 512
+            std::fs::metadata(p).unwrap().blocks() * 512
         })
         .sum();
     assert!(written >= 64 << 20, "only {written} bytes written");
@@ -170,17 +176,7 @@ fn operator_walks_the_demo_from_welcome_to_failback_completed() {
 #[test]
 fn ctrl_c_asks_then_quits_and_restores_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = quick_scenario(dir.path());
-    let mut s = Session::start(
-        &[
-            "--demo",
-            "--scenario",
-            &scenario,
-            "--demo-dir",
-            dir.path().to_str().unwrap(),
-        ],
-        &[("LANG", "C"), ("NO_COLOR", "1")],
-    );
+    let mut s = Session::demo(dir.path(), &[("LANG", "C"), ("NO_COLOR", "1")]);
     s.wait_for("web-01");
     s.send("\x03");
     s.wait_for("Quit");
@@ -200,17 +196,7 @@ fn ctrl_c_asks_then_quits_and_restores_the_terminal() {
 #[test]
 fn sigterm_restores_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = quick_scenario(dir.path());
-    let mut s = Session::start(
-        &[
-            "--demo",
-            "--scenario",
-            &scenario,
-            "--demo-dir",
-            dir.path().to_str().unwrap(),
-        ],
-        &[("LANG", "C.UTF-8")],
-    );
+    let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
     s.wait_for("web-01");
     let pid = s.child.process_id().unwrap();
     std::process::Command::new("kill")
