@@ -758,32 +758,7 @@ pub fn mapping_from_choices(
 mod tests {
     use super::*;
     use crate::domain::bytes::GIB;
-
-    fn vol(name: &str, gib: u64) -> RecoveryVolume {
-        RecoveryVolume {
-            device_name: name.into(),
-            bytes: Bytes::gib(gib),
-        }
-    }
-
-    fn disk(device: &str, bytes: Bytes) -> LocalDisk {
-        LocalDisk {
-            device: device.into(),
-            bytes,
-            model: None,
-            serial: None,
-            by_path: None,
-            by_id: None,
-            by_uuid: None,
-            mounts: Vec::new(),
-            is_boot_medium: false,
-            contents: "empty".into(),
-        }
-    }
-
-    fn disk_gib(device: &str, gib: u64) -> LocalDisk {
-        disk(device, Bytes::gib(gib))
-    }
+    use crate::domain::fixtures::{disk, disk_gib, vol};
 
     fn disk_ids(device: &str, path: &str, id: &str, uuid: &str) -> LocalDisk {
         LocalDisk {

@@ -190,21 +190,11 @@ pub fn instance_fit(instance: &RecoveryInstance, disks: &[LocalDisk]) -> Result<
     }
 }
 
-/// The instance whose full recovery instance id was typed (surrounding spaces and case ignored).
-pub fn find_by_id(input: &str, instances: &[RecoveryInstance]) -> Option<usize> {
-    let input = input.trim();
-    if input.is_empty() {
-        return None;
-    }
-    instances
-        .iter()
-        .position(|i| i.id.eq_ignore_ascii_case(input))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::bytes::{Bytes, GIB};
+    use crate::domain::fixtures::disk_gib;
     use crate::domain::model::{IdentificationHints, RecoveryVolume};
 
     fn instance(id: &str) -> RecoveryInstance {
@@ -247,21 +237,6 @@ mod tests {
             })
             .collect();
         i
-    }
-
-    fn disk(device: &str, gib: u64) -> LocalDisk {
-        LocalDisk {
-            device: device.into(),
-            bytes: Bytes::gib(gib),
-            model: None,
-            serial: None,
-            by_path: None,
-            by_id: None,
-            by_uuid: None,
-            mounts: Vec::new(),
-            is_boot_medium: false,
-            contents: "empty".into(),
-        }
     }
 
     #[test]
@@ -415,16 +390,16 @@ mod tests {
 
     #[test]
     fn instance_fits_when_every_volume_finds_a_free_disk() {
-        let disks = [disk("/dev/sda", 10), disk("/dev/sdb", 100)];
+        let disks = [disk_gib("/dev/sda", 10), disk_gib("/dev/sdb", 100)];
         assert_eq!(instance_fit(&with_volumes(&[50, 8]), &disks), Ok(()));
     }
 
     #[test]
     fn instance_with_a_volume_larger_than_every_free_disk_says_so() {
         let disks = [
-            disk("/dev/sda", 100),
-            disk("/dev/sdb", 100),
-            disk("/dev/sdc", 100),
+            disk_gib("/dev/sda", 100),
+            disk_gib("/dev/sdb", 100),
+            disk_gib("/dev/sdc", 100),
         ];
         assert_eq!(
             instance_fit(&with_volumes(&[10, 20, 500]), &disks),
@@ -434,7 +409,7 @@ mod tests {
 
     #[test]
     fn instance_with_more_volumes_than_free_disks_says_so() {
-        let disks = [disk("/dev/sda", 100), disk("/dev/sdb", 100)];
+        let disks = [disk_gib("/dev/sda", 100), disk_gib("/dev/sdb", 100)];
         assert_eq!(
             instance_fit(&with_volumes(&[1, 1, 1]), &disks),
             Err("3 volumes but only 2 free local disks".into())
@@ -443,11 +418,11 @@ mod tests {
 
     #[test]
     fn boot_medium_and_mounted_disks_are_not_free() {
-        let mut boot = disk("/dev/sda", 100);
+        let mut boot = disk_gib("/dev/sda", 100);
         boot.is_boot_medium = true;
-        let mut mounted = disk("/dev/sdb", 100);
+        let mut mounted = disk_gib("/dev/sdb", 100);
         mounted.mounts = vec!["/mnt".into()];
-        let disks = [boot, mounted, disk("/dev/sdc", 100)];
+        let disks = [boot, mounted, disk_gib("/dev/sdc", 100)];
         assert_eq!(
             instance_fit(&with_volumes(&[1, 1]), &disks),
             Err("2 volumes but only 1 free local disk (the boot medium and disks in use don't count)".into())
@@ -461,7 +436,7 @@ mod tests {
 
     #[test]
     fn instance_whose_volumes_cannot_all_be_placed_names_the_one_left_over() {
-        let disks = [disk("/dev/sda", 100), disk("/dev/sdb", 10)];
+        let disks = [disk_gib("/dev/sda", 100), disk_gib("/dev/sdb", 10)];
         assert_eq!(
             instance_fit(&with_volumes(&[60, 60]), &disks),
             Err(
@@ -473,23 +448,8 @@ mod tests {
 
     #[test]
     fn instance_fit_accepts_the_fractional_gib_exception() {
-        let mut fractional = disk("/dev/sda", 0);
+        let mut fractional = disk_gib("/dev/sda", 0);
         fractional.bytes = Bytes(9 * GIB + 3 * GIB / 4);
         assert_eq!(instance_fit(&with_volumes(&[10]), &[fractional]), Ok(()));
-    }
-
-    #[test]
-    fn instance_is_found_by_its_full_id_typed_loosely() {
-        let instances = [
-            instance("i-0123456789abcdef0"),
-            instance("i-0fedcba9876543210"),
-        ];
-        assert_eq!(find_by_id("  I-0FEDCBA9876543210 ", &instances), Some(1));
-        assert_eq!(
-            find_by_id("i-0fedcba98", &instances),
-            None,
-            "no prefix guessing"
-        );
-        assert_eq!(find_by_id("", &instances), None);
     }
 }

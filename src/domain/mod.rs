@@ -2,6 +2,8 @@
 
 pub mod bytes;
 pub mod fit;
+#[cfg(test)]
+mod fixtures;
 pub mod mapping;
 pub mod matching;
 pub mod model;

@@ -232,8 +232,7 @@ impl Theme {
     }
 
     pub fn title(&self) -> Style {
-        let s = Style::new().add_modifier(Modifier::BOLD);
-        self.pick(s.fg(Color::Cyan), s)
+        self.bold(Color::Cyan)
     }
     /// The focused control: reverse video reads on any terminal.
     pub fn focus(&self) -> Style {
@@ -250,30 +249,30 @@ impl Theme {
             Style::new().add_modifier(Modifier::DIM),
         )
     }
-    pub fn error(&self) -> Style {
+    /// Bold, and in `color` where colours are allowed.
+    fn bold(&self, color: Color) -> Style {
         let s = Style::new().add_modifier(Modifier::BOLD);
-        self.pick(s.fg(Color::Red), s)
+        self.pick(s.fg(color), s)
+    }
+    pub fn error(&self) -> Style {
+        self.bold(Color::Red)
     }
     pub fn warning(&self) -> Style {
-        let s = Style::new().add_modifier(Modifier::BOLD);
-        self.pick(s.fg(Color::Yellow), s)
+        self.bold(Color::Yellow)
     }
     pub fn ok(&self) -> Style {
         self.pick(Style::new().fg(Color::Green), Style::new())
     }
     /// Disks about to be overwritten: bold in every theme.
     pub fn danger(&self) -> Style {
-        let s = Style::new().add_modifier(Modifier::BOLD);
-        self.pick(s.fg(Color::LightRed), s)
+        self.bold(Color::LightRed)
     }
     /// A call to action (Enter to start, l to launch).
     pub fn emphasis(&self) -> Style {
-        let s = Style::new().add_modifier(Modifier::BOLD);
-        self.pick(s.fg(Color::LightGreen), s)
+        self.bold(Color::LightGreen)
     }
     pub fn key(&self) -> Style {
-        let s = Style::new().add_modifier(Modifier::BOLD);
-        self.pick(s.fg(Color::Cyan), s)
+        self.bold(Color::Cyan)
     }
     /// A text field's extent when not focused.
     pub fn input(&self) -> Style {
