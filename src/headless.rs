@@ -4,7 +4,7 @@
 use crate::app::App;
 use crate::app::runtime::Frontend;
 use crate::domain::throughput::{format_duration, format_rate};
-use crate::wizard::endpoint::StageStatus;
+use crate::wizard::endpoint::{ConnectivityCheck, StageStatus};
 use crate::wizard::replication::Launch;
 use crate::wizard::result::Outcome;
 use crate::wizard::review::CONFIRM_WORD;
@@ -145,8 +145,11 @@ impl Headless {
             },
             StepId::Endpoint => match &app.endpoint.check {
                 None => (here, enter),
-                Some(c) if c.advice.as_deref().is_some_and(|a| !a.is_empty()) => {
-                    self.failure = c.advice.clone();
+                Some(ConnectivityCheck {
+                    outcome: Some(Err(advice)),
+                    ..
+                }) => {
+                    self.failure = Some(advice.clone());
                     (here, vec![])
                 }
                 _ => (String::new(), vec![]),

@@ -665,3 +665,30 @@ fn the_demo_plays_the_consoles_failback_button_when_the_launch_is_denied() {
     }
     assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::Starting);
 }
+
+#[test]
+fn a_failed_endpoint_check_stays_with_its_advice_until_the_url_changes() {
+    let mut app = verified_with(Ok(verified()));
+    assert_eq!(app.step, StepId::Endpoint);
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    let err = DrsError::new(DrsErrorKind::Tls, "invalid peer certificate");
+    let cmds = update(
+        &mut app,
+        Msg::EndpointChecked {
+            req,
+            result: Err(err),
+        },
+    );
+    assert!(cmds.is_empty());
+    assert_eq!(app.step, StepId::Endpoint);
+    let check = app.endpoint.check.as_ref().unwrap();
+    assert!(
+        matches!(&check.outcome, Some(Err(advice)) if advice.contains("TLS") || advice.contains("secure"))
+    );
+    app.endpoint.focus = drs_failback::wizard::endpoint::Field::Url;
+    press(&mut app, KeyCode::Char('x'));
+    assert!(
+        app.endpoint.check.is_none(),
+        "an edited URL needs a new check"
+    );
+}

@@ -669,12 +669,12 @@ fn on_endpoint_checked(app: &mut App, req: u64, result: Result<(), DrsError>) ->
     };
     match result {
         Ok(()) => {
-            check.advice = Some(String::new());
+            check.outcome = Some(Ok(()));
             app.go(StepId::Instance);
             list_instances(app)
         }
         Err(e) => {
-            check.advice = Some(e.advice());
+            check.outcome = Some(Err(e.advice()));
             vec![]
         }
     }

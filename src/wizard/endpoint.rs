@@ -53,8 +53,8 @@ pub struct ConnectivityCheck {
     /// The URL checked: a result for another URL is stale.
     pub url: String,
     pub stages: Vec<(Stage, StageStatus)>,
-    /// Operator advice when a stage failed.
-    pub advice: Option<String>,
+    /// None while running; then Ok, or the operator's advice for the failed stage.
+    pub outcome: Option<Result<(), String>>,
 }
 
 impl ConnectivityCheck {
@@ -66,20 +66,11 @@ impl ConnectivityCheck {
                 .iter()
                 .map(|s| (*s, StageStatus::Pending))
                 .collect(),
-            advice: None,
+            outcome: None,
         }
     }
     pub fn running(&self) -> bool {
-        self.advice.is_none()
-            && self
-                .stages
-                .iter()
-                .any(|(_, s)| matches!(s, StageStatus::Pending | StageStatus::Running))
-    }
-    pub fn passed(&self) -> bool {
-        self.stages
-            .iter()
-            .all(|(_, s)| matches!(s, StageStatus::Ok(_) | StageStatus::Skipped(_)))
+        self.outcome.is_none()
     }
     pub fn set(&mut self, stage: Stage, status: StageStatus) {
         if let Some(slot) = self.stages.iter_mut().find(|(s, _)| *s == stage) {

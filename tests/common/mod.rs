@@ -279,7 +279,7 @@ pub fn endpoint_failed() -> App {
     );
     check.set(Stage::Tls, StageStatus::Skipped("needs TCP".into()));
     check.set(Stage::Api, StageStatus::Skipped("needs TLS".into()));
-    check.advice = Some(DrsError::new(DrsErrorKind::Unreachable, "").advice());
+    check.outcome = Some(Err(DrsError::new(DrsErrorKind::Unreachable, "").advice()));
     app.endpoint.check = Some(check);
     app
 }

@@ -94,15 +94,15 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
         w.lines(lines);
     }
-    match check.advice.as_deref() {
-        Some("") => {
+    match &check.outcome {
+        Some(Ok(())) => {
             w.gap();
             w.line(Line::styled(
                 format!("{} The endpoint answers.", g.ok),
                 theme.ok(),
             ));
         }
-        Some(advice) => {
+        Some(Err(advice)) => {
             w.gap();
             w.lines(para("", &theme.clean(advice), cols, theme.error()));
         }
