@@ -9,4 +9,5 @@ pub mod matching;
 pub mod model;
 pub mod regions;
 pub mod throughput;
+pub mod time;
 pub mod validate;

@@ -60,31 +60,6 @@ pub fn eta_seconds(remaining: u64, rate: Option<f64>) -> Option<u64> {
     Some((remaining as f64 / rate).ceil() as u64)
 }
 
-/// Seconds in an ISO 8601 duration as DRS reports lag (`PT20S`, `PT1H2M`, `P1DT2H`); None when
-/// the value is not one (shown raw then). Years and months are refused: their length varies.
-pub fn parse_iso_duration(s: &str) -> Option<u64> {
-    let rest = s.trim().strip_prefix('P')?;
-    let (date, time) = rest.split_once('T').unwrap_or((rest, ""));
-    let mut secs = 0.0;
-    let mut add = |part: &str, units: &[(char, f64)]| -> Option<()> {
-        let mut number = String::new();
-        for c in part.chars() {
-            match units.iter().find(|(u, _)| *u == c) {
-                Some((_, factor)) => {
-                    secs += number.parse::<f64>().ok()? * factor;
-                    number.clear();
-                }
-                None if c.is_ascii_digit() || c == '.' => number.push(c),
-                None => return None,
-            }
-        }
-        number.is_empty().then_some(())
-    };
-    add(date, &[('W', 604_800.0), ('D', 86_400.0)])?;
-    add(time, &[('H', 3_600.0), ('M', 60.0), ('S', 1.0)])?;
-    (!rest.is_empty() && rest != "T").then_some(secs.round() as u64)
-}
-
 /// "42s", "3m 05s", "2h 10m", "1d 4h": two units at most, as an ETA needs no more.
 pub fn format_duration(secs: u64) -> String {
     match secs {
@@ -334,19 +309,5 @@ mod tests {
         h.push(2.0, 2.0 * M as f64);
         assert_eq!(h.points(), vec![(2.0, 2.0)]);
         assert!(History::new(0).segments().is_empty());
-    }
-
-    #[test]
-    fn iso_durations_as_drs_reports_lag() {
-        assert_eq!(parse_iso_duration("PT20S"), Some(20));
-        assert_eq!(parse_iso_duration("PT0S"), Some(0));
-        assert_eq!(parse_iso_duration("PT1H2M3S"), Some(3723));
-        assert_eq!(parse_iso_duration("P1DT2H"), Some(93_600));
-        assert_eq!(parse_iso_duration("PT0.6S"), Some(1));
-        assert_eq!(parse_iso_duration("P1Y"), None);
-        assert_eq!(parse_iso_duration("P"), None);
-        assert_eq!(parse_iso_duration("PT"), None);
-        assert_eq!(parse_iso_duration("20 seconds"), None);
-        assert_eq!(parse_iso_duration("PT5"), None);
     }
 }

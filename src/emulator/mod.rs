@@ -2,7 +2,6 @@
 //! SigV4-checked) and plays a scenario. It powers `--demo` and the tests; the product talks to
 //! it through the real `aws-sdk-drs` client like to any other endpoint.
 
-mod clock;
 mod ops;
 mod scenario;
 mod sigv4;
@@ -29,6 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::domain::time;
 use crate::drs::StaticCredentials;
 use scenario::CredentialSpec;
 use sigv4::{KnownKey, SignedRequest};
@@ -175,7 +175,7 @@ fn reply(
     let mut builder = Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("content-type", "application/json")
-        .header("date", clock::http_date(now))
+        .header("date", time::http_date(now))
         .header(
             "x-amzn-requestid",
             format!("{n:08x}-d125-4e3a-8f00-{:012x}", now.unsigned_abs()),

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::clock;
 use super::scenario::{CredentialSpec, Policy, is_recovery_instance_id, is_source_server_id};
 use super::sigv4::{hex, sha256_hex};
 use super::state::{Refusal, World};
+use crate::domain::time;
 
 pub(crate) const OPERATIONS: &[&str] = &[
     "DescribeRecoveryInstances",
@@ -619,7 +619,7 @@ fn update_configuration(
 fn date_filter(f: &Map<String, Value>, field: &str) -> Result<Option<i64>, ApiError> {
     match get_str(f, field)? {
         None => Ok(None),
-        Some(s) => clock::parse_iso8601(s).map(Some).ok_or_else(|| {
+        Some(s) => time::parse_iso8601(s).map(Some).ok_or_else(|| {
             invalid(
                 &format!("filters.{field}"),
                 "Member must be an ISO 8601 date-time such as 2026-11-23T07:32:00Z",

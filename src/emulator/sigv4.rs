@@ -4,7 +4,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
-use super::clock;
+use crate::domain::time;
 
 /// How far `x-amz-date` may be from the server's clock.
 const MAX_SKEW_SECONDS: i64 = 300;
@@ -154,7 +154,7 @@ pub(crate) fn verify<'k>(
                 .into(),
         )
     })?;
-    let signed_at = clock::parse_amz_date(amz)
+    let signed_at = time::parse_amz_date(amz)
         .filter(|t| *t >= 0)
         .ok_or_else(|| {
             Rejection::Incomplete(format!(
@@ -201,15 +201,15 @@ pub(crate) fn verify<'k>(
     if now - signed_at > MAX_SKEW_SECONDS {
         return Err(Rejection::InvalidSignature(format!(
             "Signature expired: {amz} is now earlier than {} ({} - 5 min.)",
-            clock::amz_date(now - MAX_SKEW_SECONDS),
-            clock::amz_date(now)
+            time::amz_date(now - MAX_SKEW_SECONDS),
+            time::amz_date(now)
         )));
     }
     if signed_at - now > MAX_SKEW_SECONDS {
         return Err(Rejection::InvalidSignature(format!(
             "Signature not yet current: {amz} is still later than {} ({} + 5 min.)",
-            clock::amz_date(now + MAX_SKEW_SECONDS),
-            clock::amz_date(now)
+            time::amz_date(now + MAX_SKEW_SECONDS),
+            time::amz_date(now)
         )));
     }
 

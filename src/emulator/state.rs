@@ -10,8 +10,8 @@ use std::time::{Instant, SystemTime};
 
 use serde_json::{Map, Value, json};
 
-use super::clock;
 use super::scenario::{HoldSpec, INITIATION_STEPS, InstanceSpec, Scenario};
+use crate::domain::time;
 
 pub(crate) struct Engine {
     started: Instant,
@@ -23,7 +23,7 @@ pub(crate) struct Engine {
 impl Engine {
     pub fn new(scenario: Scenario) -> Engine {
         let offset_seconds = scenario.clock_offset_seconds;
-        let start_unix = clock::unix_seconds(SystemTime::now()) + offset_seconds as f64;
+        let start_unix = time::unix_seconds(SystemTime::now()) + offset_seconds as f64;
         Engine {
             started: Instant::now(),
             scale: scenario.time_scale,
@@ -34,7 +34,7 @@ impl Engine {
 
     /// The server's wall clock (scenario clock offset applied), Unix seconds.
     pub fn server_now(&self) -> i64 {
-        clock::unix_seconds(SystemTime::now()).floor() as i64 + self.offset_seconds
+        time::unix_seconds(SystemTime::now()).floor() as i64 + self.offset_seconds
     }
 
     /// Runs `f` on the world brought up to the current scenario time.
@@ -366,7 +366,7 @@ impl World {
     }
 
     fn iso_at(&self, t: f64) -> String {
-        clock::iso8601(self.wall(t).floor() as i64)
+        time::iso8601(self.wall(t).floor() as i64)
     }
 
     fn real_seconds(&self, scenario_seconds: f64) -> u64 {
@@ -979,7 +979,7 @@ impl World {
         let inst = &self.instances[idx];
         let spec = &inst.spec;
         let now = self.wall(t);
-        let iso = |unix: f64| clock::iso8601(unix.floor() as i64);
+        let iso = |unix: f64| time::iso8601(unix.floor() as i64);
         let all_succeeded = || {
             INITIATION_STEPS
                 .iter()
@@ -1028,7 +1028,7 @@ impl World {
                     replication.insert("etaDateTime".into(), json!(self.iso_at(eta)));
                     replication.insert(
                         "lagDuration".into(),
-                        json!(clock::iso_duration(self.real_seconds(t - c.linked_at))),
+                        json!(time::iso_duration(self.real_seconds(t - c.linked_at))),
                     );
                 } else if view.state == "CONTINUOUS" {
                     replication.insert("lagDuration".into(), json!("PT0S"));
@@ -1048,7 +1048,7 @@ impl World {
                     failback.insert("firstByteDateTime".into(), json!(self.iso_at(first)));
                     failback.insert(
                         "elapsedReplicationDuration".into(),
-                        json!(clock::iso_duration(self.real_seconds(t - first))),
+                        json!(time::iso_duration(self.real_seconds(t - first))),
                     );
                 }
             }
@@ -1175,7 +1175,7 @@ impl World {
         let inst = &self.instances[idx];
         let spec = &inst.spec;
         let l = inst.launched_unix;
-        let iso = |unix: f64| clock::iso8601(unix.floor() as i64);
+        let iso = |unix: f64| time::iso8601(unix.floor() as i64);
         let added = l - 86_400.0 * 90.0;
         let instance_type = match spec.cpus {
             0..=2 => "m5.large",
@@ -1202,7 +1202,7 @@ impl World {
             "lifeCycle": {
                 "addedToServiceDateTime": iso(added),
                 "firstByteDateTime": iso(added + 120.0),
-                "elapsedReplicationDuration": clock::iso_duration((l - added - 120.0).max(0.0) as u64),
+                "elapsedReplicationDuration": time::iso_duration((l - added - 120.0).max(0.0) as u64),
                 "lastSeenByServiceDateTime": iso(l - 2400.0),
                 "lastLaunch": {
                     "initiated": {
@@ -1261,7 +1261,7 @@ impl World {
             "arn": self.arn("job", &job.id),
             "type": job.kind,
             "initiatedBy": job.initiated_by,
-            "creationDateTime": clock::iso8601(job.created.floor() as i64),
+            "creationDateTime": time::iso8601(job.created.floor() as i64),
             "status": status,
             "participatingServers": job.servers.iter().map(|&s| json!({
                 "sourceServerID": self.instances[s].spec.source_server_id,
@@ -1271,7 +1271,7 @@ impl World {
             "tags": job.tags,
         });
         if status == "COMPLETED" {
-            out["endDateTime"] = json!(clock::iso8601(job.end.floor() as i64));
+            out["endDateTime"] = json!(time::iso8601(job.end.floor() as i64));
         }
         out
     }
@@ -1285,7 +1285,7 @@ impl World {
             .filter(|e| e.at <= now)
             .map(|e| {
                 let mut item = json!({
-                    "logDateTime": clock::iso8601(e.at.floor() as i64),
+                    "logDateTime": time::iso8601(e.at.floor() as i64),
                     "event": e.event,
                 });
                 if let Some(s) = e.server {

@@ -5,9 +5,8 @@
 use crate::app::App;
 use crate::domain::bytes::Bytes;
 use crate::domain::model::InitiationStep;
-use crate::domain::throughput::{
-    GAP_SECS, eta_seconds, format_duration, format_rate, parse_iso_duration,
-};
+use crate::domain::throughput::{GAP_SECS, eta_seconds, format_duration, format_rate};
+use crate::domain::time::parse_iso_duration;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{Writer, bar, fit, hint_spans, pad, para, percent, popup, problem, width};
 use crate::wizard::replication::{Dashboard, Launch};

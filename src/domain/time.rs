@@ -1,9 +1,10 @@
-//! UTC calendar arithmetic for the timestamps the wire protocol carries (no time crate needed).
+//! UTC calendar arithmetic for the timestamps DRS carries (no time crate needed): formats for
+//! the emulator, parsing for the dashboard's ages and lags.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Seconds since the Unix epoch, negative before it.
-pub(crate) fn unix_seconds(t: SystemTime) -> f64 {
+pub fn unix_seconds(t: SystemTime) -> f64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => d.as_secs_f64(),
         Err(e) => -e.duration().as_secs_f64(),
@@ -68,7 +69,7 @@ fn civil(secs: i64) -> Civil {
 }
 
 /// `2026-11-23T07:32:00Z`, the API's ISO8601DatetimeString.
-pub(crate) fn iso8601(secs: i64) -> String {
+pub fn iso8601(secs: i64) -> String {
     let c = civil(secs);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
@@ -77,7 +78,7 @@ pub(crate) fn iso8601(secs: i64) -> String {
 }
 
 /// `20261123T073200Z`, as in `x-amz-date`.
-pub(crate) fn amz_date(secs: i64) -> String {
+pub fn amz_date(secs: i64) -> String {
     let c = civil(secs);
     format!(
         "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
@@ -86,7 +87,7 @@ pub(crate) fn amz_date(secs: i64) -> String {
 }
 
 /// `Mon, 23 Nov 2026 07:32:00 GMT`, the HTTP `Date` header.
-pub(crate) fn http_date(secs: i64) -> String {
+pub fn http_date(secs: i64) -> String {
     const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -105,7 +106,7 @@ pub(crate) fn http_date(secs: i64) -> String {
 }
 
 /// ISO 8601 duration of whole seconds, e.g. `PT1H2M3S`.
-pub(crate) fn iso_duration(secs: u64) -> String {
+pub fn iso_duration(secs: u64) -> String {
     let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
     let mut out = String::from("PT");
     if h > 0 {
@@ -118,6 +119,31 @@ pub(crate) fn iso_duration(secs: u64) -> String {
         out.push_str(&format!("{s}S"));
     }
     out
+}
+
+/// Seconds in an ISO 8601 duration as DRS reports lag (`PT20S`, `PT1H2M`, `P1DT2H`); None when
+/// the value is not one (shown raw then). Years and months are refused: their length varies.
+pub fn parse_iso_duration(s: &str) -> Option<u64> {
+    let rest = s.trim().strip_prefix('P')?;
+    let (date, time) = rest.split_once('T').unwrap_or((rest, ""));
+    let mut secs = 0.0;
+    let mut add = |part: &str, units: &[(char, f64)]| -> Option<()> {
+        let mut number = String::new();
+        for c in part.chars() {
+            match units.iter().find(|(u, _)| *u == c) {
+                Some((_, factor)) => {
+                    secs += number.parse::<f64>().ok()? * factor;
+                    number.clear();
+                }
+                None if c.is_ascii_digit() || c == '.' => number.push(c),
+                None => return None,
+            }
+        }
+        number.is_empty().then_some(())
+    };
+    add(date, &[('W', 604_800.0), ('D', 86_400.0)])?;
+    add(time, &[('H', 3_600.0), ('M', 60.0), ('S', 1.0)])?;
+    (!rest.is_empty() && rest != "T").then_some(secs.round() as u64)
 }
 
 fn digits(s: &str) -> Option<i64> {
@@ -133,7 +159,7 @@ fn compose(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> Option<i64> {
 }
 
 /// Parses `20261123T073200Z`.
-pub(crate) fn parse_amz_date(s: &str) -> Option<i64> {
+pub fn parse_amz_date(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
         return None;
@@ -149,7 +175,7 @@ pub(crate) fn parse_amz_date(s: &str) -> Option<i64> {
 }
 
 /// Parses `2026-11-23T07:32:00Z`, with optional fractional seconds.
-pub(crate) fn parse_iso8601(s: &str) -> Option<i64> {
+pub fn parse_iso8601(s: &str) -> Option<i64> {
     let s = s.strip_suffix('Z')?;
     let (main, _fraction) = match s.split_once('.') {
         Some((m, f)) if digits(f).is_some() => (m, f),
@@ -202,5 +228,19 @@ mod tests {
         assert_eq!(iso_duration(62), "PT1M2S");
         assert_eq!(iso_duration(3600), "PT1H");
         assert_eq!(iso_duration(3723), "PT1H2M3S");
+    }
+
+    #[test]
+    fn iso_durations_as_drs_reports_lag() {
+        assert_eq!(parse_iso_duration("PT20S"), Some(20));
+        assert_eq!(parse_iso_duration("PT0S"), Some(0));
+        assert_eq!(parse_iso_duration("PT1H2M3S"), Some(3723));
+        assert_eq!(parse_iso_duration("P1DT2H"), Some(93_600));
+        assert_eq!(parse_iso_duration("PT0.6S"), Some(1));
+        assert_eq!(parse_iso_duration("P1Y"), None);
+        assert_eq!(parse_iso_duration("P"), None);
+        assert_eq!(parse_iso_duration("PT"), None);
+        assert_eq!(parse_iso_duration("20 seconds"), None);
+        assert_eq!(parse_iso_duration("PT5"), None);
     }
 }
