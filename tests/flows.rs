@@ -548,7 +548,7 @@ fn ticks_redraw_only_while_something_moves() {
         &mut app,
         Msg::Tick {
             now: 1.0,
-            wall: "07:00:01 UTC".into(),
+            epoch: 1_795_000_001,
         },
     );
     assert!(
@@ -561,7 +561,7 @@ fn ticks_redraw_only_while_something_moves() {
         &mut app,
         Msg::Tick {
             now: 2.0,
-            wall: "07:00:02 UTC".into(),
+            epoch: 1_795_000_002,
         },
     );
     assert!(app.dirty);
@@ -577,7 +577,7 @@ fn a_tick_never_cancels_the_redraw_another_message_asked_for() {
         &mut app,
         Msg::Tick {
             now: 1.0,
-            wall: "07:00:01 UTC".into(),
+            epoch: 1_795_000_001,
         },
     );
     assert!(app.dirty, "the host facts must still be drawn");

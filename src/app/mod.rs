@@ -41,10 +41,10 @@ pub enum Msg {
     Key(KeyEvent),
     /// The terminal changed size.
     Resize,
-    /// The clock moved: `now` in seconds since start, `wall` as "HH:MM:SS".
+    /// The clock moved: `now` in seconds since start, `epoch` in Unix seconds.
     Tick {
         now: f64,
-        wall: String,
+        epoch: i64,
     },
     HostFacts(HostFacts),
     Disks(Result<Vec<LocalDisk>, String>),
@@ -131,9 +131,10 @@ pub struct App {
     pub modal: Option<Modal>,
     /// A one-line message in the status bar, cleared by the next key.
     pub notice: Option<String>,
-    /// Seconds since start and the wall clock, from the last Tick.
+    /// Seconds since start (for rates and ages) and Unix time (to read the service's
+    /// timestamps), from the last Tick.
     pub now: f64,
-    pub wall: String,
+    pub epoch: i64,
     /// Where the log file is written, shown on failures.
     pub log_path: Option<String>,
     pub quit: bool,
@@ -159,12 +160,18 @@ impl App {
             modal: None,
             notice: None,
             now: 0.0,
-            wall: String::new(),
+            epoch: 0,
             log_path: None,
             quit: false,
             dirty: true,
             next_req: 1,
         }
+    }
+
+    /// This machine's time of day, e.g. "07:32:00 UTC".
+    pub fn wall(&self) -> String {
+        let iso = crate::domain::time::iso8601(self.epoch);
+        format!("{} UTC", iso.get(11..19).unwrap_or_default())
     }
 
     pub fn is_demo(&self) -> bool {
@@ -241,9 +248,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             vec![]
         }
         Msg::Resize => vec![],
-        Msg::Tick { now, wall } => {
+        Msg::Tick { now, epoch } => {
             app.now = now;
-            app.wall = wall;
+            app.epoch = epoch;
             app.dirty = was_dirty || app.animating();
             vec![]
         }
@@ -593,7 +600,6 @@ fn next(app: &mut App) -> Vec<Cmd> {
                         plan.recovery_instance_id.clone(),
                         plan.targets.clone(),
                         app.now,
-                        app.wall.clone(),
                     ));
                     app.outcome = None;
                     app.go(StepId::Replication);

@@ -66,12 +66,8 @@ fn logged<T>(what: &str, result: Result<T, DrsError>) -> Result<T, DrsError> {
     result
 }
 
-fn wall_clock() -> String {
-    use aws_sdk_drs::primitives::{DateTime, DateTimeFormat};
-    DateTime::from(SystemTime::now())
-        .fmt(DateTimeFormat::DateTime)
-        .map(|s| format!("{} UTC", s.get(11..19).unwrap_or_default()))
-        .unwrap_or_default()
+fn epoch() -> i64 {
+    crate::domain::time::unix_seconds(SystemTime::now()) as i64
 }
 
 struct Runtime {
@@ -439,7 +435,7 @@ pub async fn run(
                     &tx,
                     Msg::Tick {
                         now,
-                        wall: wall_clock(),
+                        epoch: epoch(),
                     },
                 );
             }
@@ -455,7 +451,7 @@ pub async fn run(
         });
     }
     app.now = rt.now();
-    app.wall = wall_clock();
+    app.epoch = epoch();
 
     loop {
         if app.dirty {

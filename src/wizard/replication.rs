@@ -38,8 +38,6 @@ pub struct Dashboard {
     pub instance: Option<RecoveryInstance>,
     /// App clock (seconds) when replication started.
     pub started_at: f64,
-    /// Wall-clock start, for the summary.
-    pub started_wall: String,
     pub service_rate: RateWindow,
     pub write_rate: RateWindow,
     pub service_history: History,
@@ -61,13 +59,12 @@ pub struct Dashboard {
 }
 
 impl Dashboard {
-    pub fn new(instance_id: String, targets: Vec<VolumeTarget>, now: f64, wall: String) -> Self {
+    pub fn new(instance_id: String, targets: Vec<VolumeTarget>, now: f64) -> Self {
         Dashboard {
             instance_id,
             targets,
             instance: None,
             started_at: now,
-            started_wall: wall,
             service_rate: RateWindow::new(RATE_WINDOW),
             write_rate: RateWindow::new(RATE_WINDOW),
             service_history: History::new(HISTORY),

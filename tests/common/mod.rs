@@ -22,7 +22,8 @@ use drs_failback::wizard::{Loadable, SecretInput, StepId};
 use tui_input::Input;
 
 pub const NOW: f64 = 7265.0;
-pub const WALL: &str = "14:05:09 UTC";
+/// 2026-03-14T14:05:09Z
+pub const EPOCH: i64 = 1_773_497_109;
 /// The recovery instance that is this machine.
 pub const WEB01: &str = "i-0a1b2c3d4e5f60013";
 
@@ -200,7 +201,7 @@ fn app_at(step: StepId) -> App {
     });
     app.step = step;
     app.now = NOW;
-    app.wall = WALL.into();
+    app.epoch = EPOCH;
     app.host = Some(host());
     app.disks = Loadable::Loaded(disks());
     app.credentials.access_key_id = Input::new("AKIAIOSFODNN7EXAMPLE".into());
@@ -385,7 +386,7 @@ fn targets() -> Vec<VolumeTarget> {
 /// polling in the middle), the instance in `state` / `failback`.
 fn dashboard(secs: u64, rate: u64, state: &str, failback: &str, steps_done: usize) -> Dashboard {
     let start = NOW - secs as f64 - 3.0;
-    let mut d = Dashboard::new(WEB01.into(), targets(), start, "12:04:06 UTC".into());
+    let mut d = Dashboard::new(WEB01.into(), targets(), start);
     let total = 50 * GIB;
     let mut done = 0;
     for k in 0..=secs {
@@ -429,6 +430,9 @@ fn dashboard(secs: u64, rate: u64, state: &str, failback: &str, steps_done: usiz
             ],
         };
         i.failback.state = failback.into();
+        // DRS heard from the failback client 2 s and from the agent 5 s before the fixture's now.
+        i.failback.client_last_seen = Some("2026-03-14T14:05:07Z".into());
+        i.failback.agent_last_seen = Some("2026-03-14T14:05:04Z".into());
         d.on_poll(t, i);
         d.on_writes(t, 5 * GIB + done + done / 50);
     }

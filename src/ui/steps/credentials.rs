@@ -214,7 +214,7 @@ fn verify_lines(app: &App, theme: &Theme, cols: usize) -> Vec<Line<'static>> {
                     .server_date
                     .as_deref()
                     .unwrap_or("unknown (no Date header)");
-                let text = format!("This machine: {} {} AWS: {}", app.wall, g.dash, aws);
+                let text = format!("This machine: {} {} AWS: {}", app.wall(), g.dash, aws);
                 lines.extend(para(&indent, &theme.clean(&text), cols, theme.warning()));
             }
             let detail = format!("AWS said: {}", e.detail);

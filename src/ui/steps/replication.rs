@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::domain::bytes::Bytes;
 use crate::domain::model::InitiationStep;
 use crate::domain::throughput::{GAP_SECS, eta_seconds, format_duration, format_rate};
-use crate::domain::time::parse_iso_duration;
+use crate::domain::time::{self, parse_iso_duration};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{Writer, bar, fit, hint_spans, pad, para, percent, popup, problem, width};
 use crate::wizard::replication::{Dashboard, Launch};
@@ -118,6 +118,22 @@ fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line
             age(app.now, d.started_at)
         )),
     ]));
+    // When DRS last heard from each end: a stale one explains a stall before any error does.
+    let seen = |at: &Option<String>| {
+        at.as_deref()
+            .and_then(time::parse_iso8601)
+            .map_or("never".to_owned(), |t| {
+                format!("{} ago", format_duration((app.epoch - t).max(0) as u64))
+            })
+    };
+    let (client, agent) = (&i.failback.client_last_seen, &i.failback.agent_last_seen);
+    if client.is_some() || agent.is_some() {
+        lines.push(Line::from(format!(
+            "Seen by DRS: failback client {}, agent {}",
+            seen(client),
+            seen(agent)
+        )));
+    }
     if let Some(err) = &r.error {
         let text = match &r.raw_error {
             Some(raw) => format!("{err}: {raw}"),
