@@ -28,6 +28,17 @@ pub struct ReplicatedDisk {
     pub rescanned: u64,
 }
 
+/// The initiation steps of a failback replication, in the order DRS runs them.
+pub const FAILBACK_INITIATION_STEPS: [&str; 7] = [
+    "LINK_FAILBACK_CLIENT_WITH_RECOVERY_INSTANCE",
+    "COMPLETE_VOLUME_MAPPING",
+    "ESTABLISH_RECOVERY_INSTANCE_COMMUNICATION",
+    "DOWNLOAD_REPLICATION_SOFTWARE_TO_FAILBACK_CLIENT",
+    "CONFIGURE_REPLICATION_SOFTWARE",
+    "PAIR_AGENT_WITH_REPLICATION_SOFTWARE",
+    "ESTABLISH_AGENT_REPLICATOR_SOFTWARE_COMMUNICATION",
+];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InitiationStep {
     /// e.g. `PAIR_AGENT_WITH_REPLICATION_SOFTWARE`

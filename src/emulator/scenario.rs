@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::disks::virtual_disks::VirtualDiskSpec;
-use crate::domain::model::HostIdentity;
+use crate::domain::model::{FAILBACK_INITIATION_STEPS, HostIdentity};
 use crate::drs::StaticCredentials;
 
 use super::ops::OPERATIONS;
@@ -180,16 +180,6 @@ const REPLICATION_ERRORS: &[&str] = &[
     "FAILED_TO_ESTABLISH_AGENT_REPLICATOR_SOFTWARE_COMMUNICATION",
     "FAILED_GETTING_REPLICATION_STATE",
 ];
-pub(crate) const INITIATION_STEPS: [&str; 7] = [
-    "LINK_FAILBACK_CLIENT_WITH_RECOVERY_INSTANCE",
-    "COMPLETE_VOLUME_MAPPING",
-    "ESTABLISH_RECOVERY_INSTANCE_COMMUNICATION",
-    "DOWNLOAD_REPLICATION_SOFTWARE_TO_FAILBACK_CLIENT",
-    "CONFIGURE_REPLICATION_SOFTWARE",
-    "PAIR_AGENT_WITH_REPLICATION_SOFTWARE",
-    "ESTABLISH_AGENT_REPLICATOR_SOFTWARE_COMMUNICATION",
-];
-
 impl Scenario {
     /// The scenario `--demo` plays.
     pub fn embedded_default() -> Scenario {
@@ -609,10 +599,10 @@ impl RawScenario {
         }
 
         let t = &self.timings;
-        if t.initiation_step_seconds.len() != INITIATION_STEPS.len() {
+        if t.initiation_step_seconds.len() != FAILBACK_INITIATION_STEPS.len() {
             return Err(format!(
                 "timings.initiation_step_seconds: needs {} entries, one per initiation step",
-                INITIATION_STEPS.len()
+                FAILBACK_INITIATION_STEPS.len()
             ));
         }
         if t.initiation_step_seconds

@@ -10,7 +10,8 @@ use std::time::{Instant, SystemTime};
 
 use serde_json::{Map, Value, json};
 
-use super::scenario::{HoldSpec, INITIATION_STEPS, InstanceSpec, Scenario};
+use super::scenario::{HoldSpec, InstanceSpec, Scenario};
+use crate::domain::model::FAILBACK_INITIATION_STEPS;
 use crate::domain::time;
 
 pub(crate) struct Engine {
@@ -463,7 +464,7 @@ impl World {
         let elapsed = t - c.linked_at;
         let mut steps = Vec::new();
         let mut start = 0.0;
-        for (name, d) in INITIATION_STEPS
+        for (name, d) in FAILBACK_INITIATION_STEPS
             .iter()
             .zip(&self.scenario.timings.initiation_steps)
         {
@@ -981,7 +982,7 @@ impl World {
         let now = self.wall(t);
         let iso = |unix: f64| time::iso8601(unix.floor() as i64);
         let all_succeeded = || {
-            INITIATION_STEPS
+            FAILBACK_INITIATION_STEPS
                 .iter()
                 .map(|n| json!({"name": n, "status": "SUCCEEDED"}))
                 .collect::<Vec<_>>()

@@ -5,8 +5,9 @@ use drs_failback::app::{App, Modal, Mode};
 use drs_failback::domain::bytes::{Bytes, GIB, MIB};
 use drs_failback::domain::mapping::Choice;
 use drs_failback::domain::model::{
-    BootMode, FailbackInfo, HostFacts, HostIdentity, IdentificationHints, InitiationStep, Job,
-    JobLogItem, LocalDisk, RecoveryInstance, RecoveryVolume, ReplicatedDisk, ReplicationInfo,
+    BootMode, FAILBACK_INITIATION_STEPS, FailbackInfo, HostFacts, HostIdentity,
+    IdentificationHints, InitiationStep, Job, JobLogItem, LocalDisk, RecoveryInstance,
+    RecoveryVolume, ReplicatedDisk, ReplicationInfo,
 };
 use drs_failback::drs::{DrsError, DrsErrorKind};
 use drs_failback::replication::VolumeTarget;
@@ -97,19 +98,9 @@ fn vol(name: &str, gib: u64) -> RecoveryVolume {
     }
 }
 
-const FAILBACK_STEPS: [&str; 7] = [
-    "LINK_FAILBACK_CLIENT_WITH_RECOVERY_INSTANCE",
-    "COMPLETE_VOLUME_MAPPING",
-    "ESTABLISH_RECOVERY_INSTANCE_COMMUNICATION",
-    "DOWNLOAD_REPLICATION_SOFTWARE_TO_FAILBACK_CLIENT",
-    "CONFIGURE_REPLICATION_SOFTWARE",
-    "PAIR_AGENT_WITH_REPLICATION_SOFTWARE",
-    "ESTABLISH_AGENT_REPLICATOR_SOFTWARE_COMMUNICATION",
-];
-
 /// The first `done` steps succeeded, the next one is in progress, the rest not started.
 fn steps(done: usize) -> Vec<InitiationStep> {
-    FAILBACK_STEPS
+    FAILBACK_INITIATION_STEPS
         .iter()
         .enumerate()
         .map(|(i, name)| InitiationStep {
