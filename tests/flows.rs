@@ -57,6 +57,7 @@ fn host() -> HostFacts {
 fn disk(device: &str, gib: u64) -> LocalDisk {
     LocalDisk {
         device: device.into(),
+        path: device.into(),
         bytes: Bytes::gib(gib),
         model: Some("Virtual Disk".into()),
         serial: Some(format!("SN-{device}")),
@@ -315,6 +316,15 @@ fn mapping_refuses_next_while_a_volume_is_unmapped_then_review_needs_the_word() 
             assert_eq!(plan.recovery_instance_id, WEB);
             assert_eq!(plan.device_mapping, "/dev/xvda=/dev/sdb,/dev/xvdb=/dev/sdc");
             assert_eq!(plan.targets.len(), 2);
+            // Each volume is written where its disk says its blocks live.
+            let paths: Vec<_> = plan.targets.iter().map(|t| t.write_path.clone()).collect();
+            assert_eq!(
+                paths,
+                [
+                    app.local_disks()[0].path.clone(),
+                    app.local_disks()[1].path.clone()
+                ]
+            );
         }
         other => panic!("expected replication to start, got {other:?}"),
     }

@@ -631,8 +631,7 @@ fn replication_plan(app: &App) -> Option<ReplicationPlan> {
                 volume: v.device_name.clone(),
                 volume_bytes: v.bytes.get(),
                 device: mapping::local_name(d, value_format).unwrap_or_else(|| d.device.clone()),
-                // The device node; the runtime turns it into where the disk source writes.
-                write_path: d.device.clone().into(),
+                write_path: d.path.clone(),
             }),
             _ => None,
         })

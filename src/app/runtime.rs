@@ -204,15 +204,9 @@ impl Runtime {
         let targets: Vec<LocalDisk> = app
             .local_disks()
             .iter()
-            .filter(|d| plan.targets.iter().any(|t| t.write_path == *d.device))
+            .filter(|d| plan.targets.iter().any(|t| t.write_path == d.path))
             .cloned()
             .collect();
-        for t in &mut plan.targets {
-            t.write_path = self
-                .services
-                .disks
-                .write_path(&t.write_path.to_string_lossy());
-        }
         let instance_id = plan.recovery_instance_id.clone();
 
         let (events_tx, mut events_rx) = unbounded_channel();

@@ -4,7 +4,6 @@ pub mod virtual_disks;
 
 use crate::domain::model::LocalDisk;
 use std::io;
-use std::path::PathBuf;
 
 pub trait DiskSource: Send + Sync {
     /// Every local disk that could receive a volume, boot medium included (marked).
@@ -12,8 +11,6 @@ pub trait DiskSource: Send + Sync {
     /// Bytes written to the disk so far, from its own counters: lets the dashboard measure
     /// what really reaches the target, independently of what the service reports.
     fn written_bytes(&self, disk: &LocalDisk) -> io::Result<u64>;
-    /// Where the replicator writes the blocks of the disk named `device` (e.g. `/dev/sdb`).
-    fn write_path(&self, device: &str) -> PathBuf;
     /// True when writes go to files, not to real devices (the demo).
     fn is_virtual(&self) -> bool;
 }

@@ -6,7 +6,7 @@ use crate::domain::model::LocalDisk;
 use std::fs::OpenOptions;
 use std::io;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VirtualDiskSpec {
@@ -17,7 +17,6 @@ pub struct VirtualDiskSpec {
 }
 
 pub struct VirtualDisks {
-    dir: PathBuf,
     disks: Vec<LocalDisk>,
 }
 
@@ -35,6 +34,7 @@ impl VirtualDisks {
         std::fs::create_dir_all(dir)?;
         let mut disks = vec![LocalDisk {
             device: "/dev/sr0".into(),
+            path: dir.join(file_name("/dev/sr0")),
             bytes: Bytes::mib(700),
             model: Some("drs-failback live medium".into()),
             serial: None,
@@ -57,6 +57,7 @@ impl VirtualDisks {
             }
             disks.push(LocalDisk {
                 device: spec.device.clone(),
+                path,
                 bytes: Bytes(spec.bytes),
                 model: Some(spec.model.clone()),
                 serial: Some(spec.serial.clone()),
@@ -72,14 +73,7 @@ impl VirtualDisks {
                 contents: "virtual disk (sparse file)".into(),
             });
         }
-        Ok(VirtualDisks {
-            dir: dir.to_owned(),
-            disks,
-        })
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
+        Ok(VirtualDisks { disks })
     }
 }
 
@@ -93,11 +87,7 @@ impl DiskSource for VirtualDisks {
         if disk.is_boot_medium {
             return Ok(0);
         }
-        Ok(std::fs::metadata(self.write_path(&disk.device))?.blocks() * 512)
-    }
-
-    fn write_path(&self, device: &str) -> PathBuf {
-        self.dir.join(file_name(device))
+        Ok(std::fs::metadata(&disk.path)?.blocks() * 512)
     }
 
     fn is_virtual(&self) -> bool {
@@ -128,10 +118,7 @@ mod tests {
         let sdb = &list[1];
         assert_eq!(sdb.bytes, Bytes::gib(1));
         assert_eq!(disks.written_bytes(sdb).unwrap(), 0);
-        let mut f = OpenOptions::new()
-            .write(true)
-            .open(disks.write_path(&sdb.device))
-            .unwrap();
+        let mut f = OpenOptions::new().write(true).open(&sdb.path).unwrap();
         f.write_all(&vec![7u8; 1 << 20]).unwrap();
         f.sync_all().unwrap();
         assert!(disks.written_bytes(sdb).unwrap() >= 1 << 20);
@@ -142,7 +129,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = VirtualDisks::create(dir.path(), &[spec("/dev/sdc", 1 << 24)]).unwrap();
         let sdc = first.list().unwrap()[1].clone();
-        std::fs::write(first.write_path(&sdc.device), vec![1u8; 1 << 24]).unwrap();
+        std::fs::write(&sdc.path, vec![1u8; 1 << 24]).unwrap();
         let again = VirtualDisks::create(dir.path(), &[spec("/dev/sdc", 1 << 24)]).unwrap();
         assert!(again.written_bytes(&sdc).unwrap() >= 1 << 24);
     }

@@ -14,6 +14,7 @@ pub fn vol(name: &str, gib: u64) -> RecoveryVolume {
 pub fn disk(device: &str, bytes: Bytes) -> LocalDisk {
     LocalDisk {
         device: device.into(),
+        path: device.into(),
         bytes,
         model: None,
         serial: None,

@@ -137,6 +137,8 @@ pub struct HostIdentity {
 pub struct LocalDisk {
     /// The device as the operator and failback_entry name it, e.g. `/dev/sdb`.
     pub device: String,
+    /// Where its blocks are written: the device node itself, or the demo's sparse file.
+    pub path: std::path::PathBuf,
     pub bytes: Bytes,
     pub model: Option<String>,
     pub serial: Option<String>,

@@ -52,6 +52,11 @@ pub fn host() -> HostFacts {
 fn disk(device: &str, bytes: u64, model: &str, serial: &str, n: usize) -> LocalDisk {
     LocalDisk {
         device: device.into(),
+        path: format!(
+            "/tmp/drs-failback-demo/{}.img",
+            device.trim_start_matches("/dev/")
+        )
+        .into(),
         bytes: Bytes(bytes),
         model: Some(model.into()),
         serial: Some(serial.into()),
