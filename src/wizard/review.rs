@@ -1,6 +1,6 @@
 //! Step 6: everything chosen, the disks that will be overwritten, and a typed confirmation.
 
-use super::{Action, edit};
+use super::{Action, edit, paste};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use tui_input::Input;
 
@@ -28,6 +28,12 @@ impl ReviewForm {
             Err(format!(
                 "Type {CONFIRM_WORD} to start, or Esc to go back and change something."
             ))
+        }
+    }
+
+    pub fn paste(&mut self, text: &str) {
+        if paste(&mut self.confirm, text) {
+            self.error = None;
         }
     }
 
