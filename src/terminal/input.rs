@@ -213,8 +213,9 @@ impl Decoder {
                     self.state = State::Escape;
                 }
                 _ => match byte_key(b) {
-                    // ESC then a key: that key with Alt.
-                    Some(Input::Key(mut k)) => {
+                    // ESC then a printable key: that key with Alt. Esc then Enter typed fast
+                    // stays two keys.
+                    Some(Input::Key(mut k)) if (0x20..0x7f).contains(&b) => {
                         k.modifiers |= KeyModifiers::ALT;
                         self.out.push(Input::Key(k));
                     }
@@ -371,6 +372,10 @@ mod tests {
         assert_eq!(
             decode(&[b"\x1bx"]),
             vec![key(KeyCode::Char('x'), KeyModifiers::ALT)]
+        );
+        assert_eq!(
+            decode(&[b"\x1b\r"]),
+            vec![plain(KeyCode::Esc), plain(KeyCode::Enter)]
         );
     }
 

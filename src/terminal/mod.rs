@@ -207,7 +207,10 @@ impl Frontend for TerminalUi {
     /// Ctrl-L and resume: the modes again (a shell may have reset them), then a full repaint.
     fn clear(&mut self) -> io::Result<()> {
         enter_modes()?;
-        self.terminal.clear()
+        // Not `Terminal::clear`: it asks the terminal where the cursor is and reads the answer
+        // through crossterm's reader, which would compete with ours for the operator's keys.
+        let area = self.terminal.get_frame().area();
+        self.terminal.resize(area)
     }
 
     fn suspend(&mut self) -> io::Result<()> {
