@@ -821,3 +821,13 @@ fn an_interruption_ends_the_run_and_says_why() {
     assert_eq!(app.interrupted, Some(Interrupt::Signal(15)));
     assert!(cmds.iter().any(|c| matches!(c, Cmd::StopMonitoring)));
 }
+
+#[test]
+fn an_invisible_character_in_the_confirmation_is_named() {
+    let mut app = at_review();
+    update(&mut app, Msg::Paste("OVERWRITE\u{200b}".into()));
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let e = app.review.error.clone().unwrap();
+    assert!(e.contains("U+200B (zero-width space)"), "{e}");
+    assert!(e.contains("Type OVERWRITE"), "{e}");
+}

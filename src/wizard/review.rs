@@ -23,12 +23,14 @@ impl ReviewForm {
 
     pub fn validate(&self) -> Result<(), String> {
         if self.confirmed() {
-            Ok(())
-        } else {
-            Err(format!(
-                "Type {CONFIRM_WORD} to start, or Esc to go back and change something."
-            ))
+            return Ok(());
         }
+        let unseen = crate::domain::validate::invisible("The confirmation", self.confirm.value())
+            .map(|e| format!("{e} "))
+            .unwrap_or_default();
+        Err(format!(
+            "{unseen}Type {CONFIRM_WORD} to start, or Esc to go back and change something."
+        ))
     }
 
     pub fn paste(&mut self, text: &str) {
