@@ -158,6 +158,12 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
     });
     app.log_path = Some(log_path.display().to_string());
     app.credentials.fill(&first.credentials);
+    if let Some(parts) = app
+        .credentials
+        .fill_keys(&cli.access_keys(|k| std::env::var(k).ok()))
+    {
+        tracing::info!("the {parts} came from the command line or the environment");
+    }
     app.credentials.region = emulator.region();
     app.endpoint = EndpointForm::with_custom(&emulator.endpoint());
 

@@ -690,3 +690,30 @@ fn no_secret_of_any_scenario_key_reaches_the_log_or_a_screen() {
         );
     }
 }
+
+#[test]
+fn keys_exported_with_the_failback_clients_names_are_filled_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::demo(
+        dir.path(),
+        &[
+            ("LANG", "C.UTF-8"),
+            ("AWS_ACCESS_KEY", "ASIADEMOEXAMPLE00002"),
+            ("AWS_SECRET_KEY", "DemoOnly/NotARealSecretKey/Installer0002"),
+            (
+                "AWS_SESSION_TOKEN",
+                "DemoOnlySessionToken/NotReal/FailbackInstallationPolicy/0002",
+            ),
+        ],
+    );
+    s.wait_for("web-01");
+    s.send("\r");
+    s.wait_for("ASIADEMOEXAMPLE00002");
+    // They verify against the demo's emulator, whose keys they are.
+    s.send("\r");
+    s.wait_for("Custom");
+    s.send("\x03");
+    s.wait_for("Quit");
+    s.send("y");
+    assert_eq!(s.exit_code(), 0);
+}

@@ -225,3 +225,49 @@ impl Drop for TerminalUi {
         restore();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[derive(Clone, Default)]
+    struct Log(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Log {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_panic_is_logged_and_ends_the_loop_instead_of_the_process() {
+        install_panic_hook();
+        let (tx, mut rx) = unbounded_channel();
+        set_panic_listener(tx);
+        let log = Log::default();
+        let writer = log.clone();
+        let worker = std::thread::spawn(move || {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .finish();
+            tracing::subscriber::with_default(subscriber, || panic!("a worker broke"));
+        });
+        // The hook returned (no process::exit): the thread unwound and the test goes on.
+        assert!(worker.join().is_err());
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(Msg::Interrupted(Interrupt::Panic))
+        ));
+        let logged = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            logged.contains("panic: ") && logged.contains("a worker broke"),
+            "{logged}"
+        );
+    }
+}

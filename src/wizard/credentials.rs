@@ -157,7 +157,13 @@ impl CredentialsForm {
         }
         let on_keys = self.focus != Field::Region;
         let (changed, notice) = match access_keys::parse(text).filter(|_| on_keys) {
-            Some(keys) => (true, Some(self.fill_pasted(&keys))),
+            Some(keys) => {
+                let parts = self.fill_keys(&keys);
+                (
+                    true,
+                    parts.map(|p| format!("Filled the {p} from the pasted text.")),
+                )
+            }
             None => {
                 let changed = match self.focus {
                     Field::Source => false,
@@ -181,8 +187,13 @@ impl CredentialsForm {
         notice
     }
 
-    fn fill_pasted(&mut self, keys: &AccessKeys) -> String {
+    /// Types in the parts found (pasted, or from the environment); says which, None if none.
+    pub fn fill_keys(&mut self, keys: &AccessKeys) -> Option<String> {
+        if *keys == AccessKeys::default() {
+            return None;
+        }
         self.source = Source::Typed;
+        self.check = Loadable::NotAsked;
         let mut filled = Vec::new();
         if let Some(id) = &keys.access_key_id {
             self.access_key_id = Input::new(id.clone());
@@ -200,7 +211,7 @@ impl CredentialsForm {
             self.session_token.0 = Input::new(token.to_string());
             filled.push("session token");
         }
-        format!("Filled the {} from the pasted text.", filled.join(", "))
+        Some(filled.join(", "))
     }
 
     /// Keep the chosen region if the filter still lists it, else take the first match.
