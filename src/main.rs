@@ -175,7 +175,8 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
     };
     if cli.no_prompt {
         let mut headless = Headless::default();
-        println!(
+        let _ = writeln!(
+            std::io::stdout(),
             "drs-failback demo: emulator at {}, virtual disks in {} (no AWS account, no real disk)",
             emulator.endpoint(),
             dir.display()

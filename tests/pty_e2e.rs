@@ -216,8 +216,26 @@ impl Session {
         assert!(status.success());
     }
 
+    /// Waits for the exit, then for the last of its output to reach the screen.
     fn exit_code(&mut self) -> u32 {
-        self.child.wait().unwrap().exit_code()
+        let code = self.child.wait().unwrap().exit_code();
+        if self.reader.is_some() {
+            let mut guard = self.screen.state.lock().unwrap();
+            while !guard.1.ended {
+                guard = self.screen.changed.wait(guard).unwrap();
+            }
+        }
+        code
+    }
+
+    /// Waits until Review's confirmation field shows `text`.
+    fn confirmation_shows(&self, text: &str) {
+        self.wait_until(&format!("{text:?} in the confirmation field"), |sc| {
+            sc.contents().lines().any(|l| {
+                l.split_once("to start:")
+                    .is_some_and(|(_, f)| f.contains(text))
+            })
+        });
     }
 
     /// Closes the terminal's side, as closing the window or losing SSH does.
@@ -536,12 +554,7 @@ fn pastes_are_whole_at_once_and_never_press_enter() {
     let screen = s.wait_for("Quit drs-failback?");
     assert!(screen.contains("6/8 Review"), "{screen}");
     s.send("n");
-    s.wait_until("OVERWRITE in the field", |sc| {
-        sc.contents().lines().any(|l| {
-            l.split_once("to start:")
-                .is_some_and(|(_, f)| f.contains("OVERWRITE"))
-        })
-    });
+    s.confirmation_shows("OVERWRITE");
 
     // 20,000 characters, then a key: with input held back in 1 KiB blocks the key never came.
     let long = format!("{}END", "x".repeat(20_000));
@@ -549,7 +562,7 @@ fn pastes_are_whole_at_once_and_never_press_enter() {
     s.send("\x03");
     s.wait_for("Quit drs-failback?");
     s.send("n");
-    s.wait_for("xxxxEND");
+    s.confirmation_shows("xxxxEND");
     s.send("\x03");
     s.wait_for("Quit drs-failback?");
     s.send("y");
@@ -561,12 +574,17 @@ fn unknown_sequences_and_invalid_bytes_never_eat_later_keys() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
     to_review(&mut s);
-    // A private-mode sequence, a keyboard-protocol query, invalid UTF-8 around valid text.
-    s.send_bytes(b"\x1b[?1049l\x1b[?uab\xffcd");
+    // A private-mode sequence: crossterm swallowed every key after it until a `c` or `u`.
+    s.send_bytes(b"\x1b[?1049l");
     s.send("\x03");
     s.wait_for("Quit drs-failback?");
     s.send("n");
-    s.wait_for("abcd");
+    // A bracketed-paste start that never ends: after a quiet second, keys count again.
+    s.send_bytes(b"\x1b[200~ab");
+    s.confirmation_shows("ab");
+    // Invalid UTF-8 around valid text: only the invalid bytes go.
+    s.send_bytes(b"cd\xffe\xc3fg");
+    s.confirmation_shows("abcdefg");
     s.send("\x03");
     s.wait_for("Quit drs-failback?");
     s.send("y");
