@@ -735,3 +735,81 @@ fn keys_exported_with_the_failback_clients_names_are_filled_in() {
     s.send("y");
     assert_eq!(s.exit_code(), 0);
 }
+
+#[test]
+fn sigterm_mid_replication_without_a_screen_exits_143_and_removes_the_demo_disks() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let scenario = quick_scenario(dir.path());
+    let mut child = std::process::Command::new(BIN)
+        .args(["--demo", "--no-prompt", "--scenario", &scenario])
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let seen = lines
+        .by_ref()
+        .map(|l| l.unwrap())
+        .find(|l| l.contains("[7/8 Replication]"));
+    assert!(seen.is_some(), "replication never started");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(child.wait().unwrap().code(), Some(143));
+    let left = names(&tmp);
+    assert!(left.iter().all(|n| n.ends_with(".log")), "left {left:?}");
+}
+
+#[test]
+fn below_the_minimum_size_keys_act_on_nothing_and_the_quit_question_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = quick_scenario(dir.path());
+    let disks = dir.path().join("disks");
+    let mut s = Session::start_sized(
+        &[
+            "--demo",
+            "--scenario",
+            &scenario,
+            "--demo-dir",
+            disks.to_str().unwrap(),
+        ],
+        &[("LANG", "C.UTF-8")],
+        10,
+        40,
+    );
+    s.wait_for("too small");
+    // The walk that used to start replication unseen.
+    s.send("\r\r\r\r\rOVERWRITE\r");
+    s.send("\x03");
+    s.wait_for("Quit drs-failback?");
+    s.send("n");
+    s.wait_until("the question gone", |sc| !sc.contents().contains("Quit"));
+    s.master
+        .as_ref()
+        .unwrap()
+        .resize(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    s.screen
+        .state
+        .lock()
+        .unwrap()
+        .0
+        .screen_mut()
+        .set_size(24, 80);
+    let screen = s.wait_for("1/8 Welcome");
+    assert!(!screen.contains("too small"), "{screen}");
+    s.send("\x03");
+    s.wait_for("Quit drs-failback?");
+    s.send("y");
+    assert_eq!(s.exit_code(), 0);
+}
