@@ -63,7 +63,9 @@ pub struct Cli {
     #[arg(long)]
     pub no_color: bool,
 
-    /// Where to write the log (default: /tmp/drs-failback-<pid>.log).
+    /// Where to write the log (default: a new drs-failback-<pid>-<random>.log in $TMPDIR or
+    /// /tmp, mode 0600). An existing FILE is appended to when it is a regular file of yours;
+    /// a symbolic link is refused.
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
 }

@@ -8,7 +8,6 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// Exit statuses, as `--help` lists them.
-pub const EXIT_COMPLETED: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_CANNOT_START: u8 = 2;
 pub const EXIT_PANIC: u8 = 101;
