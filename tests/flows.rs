@@ -2,7 +2,7 @@
 
 use drs_failback::app::{App, Cmd, Modal, Mode, Msg, update};
 use drs_failback::domain::bytes::Bytes;
-use drs_failback::domain::mapping::Choice;
+use drs_failback::domain::mapping::{Choice, RowStatus};
 use drs_failback::domain::model::*;
 use drs_failback::drs::{Auth, DrsError, DrsErrorKind, StaticCredentials};
 use drs_failback::emulator::EmulatorCredential;
@@ -298,7 +298,11 @@ fn mapping_refuses_next_while_a_volume_is_unmapped_then_review_needs_the_word() 
     let mut app = at_instances();
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.step, StepId::Mapping);
-    assert_eq!(app.mapping.choices, vec![Choice::Disk(0), Choice::Disk(1)]);
+    let disks = app.local_disks().to_vec();
+    assert_eq!(
+        app.mapping.choices,
+        vec![Choice::of(&disks[0]), Choice::of(&disks[1])]
+    );
     press(&mut app, KeyCode::Char('u'));
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.step, StepId::Mapping);
@@ -347,7 +351,8 @@ fn pasting_a_mapping_replaces_the_choices_and_errors_keep_the_text() {
     type_text(&mut app, "=EXCLUDE");
     press(&mut app, KeyCode::Enter);
     assert!(app.mapping.paste.is_none());
-    assert_eq!(app.mapping.choices, vec![Choice::Disk(1), Choice::Exclude]);
+    let sdc = Choice::of(&app.local_disks()[1]);
+    assert_eq!(app.mapping.choices, vec![sdc, Choice::Exclude]);
 }
 
 fn replicating() -> App {
@@ -700,5 +705,46 @@ fn a_failed_endpoint_check_stays_with_its_advice_until_the_url_changes() {
     assert!(
         app.endpoint.check.is_none(),
         "an edited URL needs a new check"
+    );
+}
+
+#[test]
+fn a_chosen_disk_follows_a_reread_list_and_a_vanished_one_blocks_next() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    let (sdb, sdc) = (disk("/dev/sdb", 40), disk("/dev/sdc", 100));
+    // A rescan lists a hot-plugged disk first: positions move, the choices do not.
+    update(
+        &mut app,
+        Msg::Disks(Ok(vec![disk("/dev/sda", 500), sdb.clone(), sdc.clone()])),
+    );
+    let statuses = app
+        .mapping
+        .statuses(&app.chosen_instance().unwrap().volumes, app.local_disks());
+    assert_eq!(statuses, vec![RowStatus::Fits, RowStatus::Fits]);
+    let volumes = app.chosen_instance().unwrap().volumes.clone();
+    assert_eq!(
+        app.mapping.printed(&volumes, app.local_disks()),
+        "/dev/xvda=/dev/sdb,/dev/xvdb=/dev/sdc"
+    );
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Review);
+    type_text(&mut app, "OVERWRITE");
+    // sdc is unplugged while the confirmation is typed: Next refuses and says why.
+    update(&mut app, Msg::Disks(Ok(vec![disk("/dev/sda", 500), sdb])));
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.step, StepId::Review);
+    let error = app.review.error.clone().unwrap();
+    assert!(error.contains("/dev/sdc is no longer listed"), "{error}");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.step, StepId::Mapping);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Mapping);
+    assert!(
+        app.mapping
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("/dev/xvdb: /dev/sdc is no longer listed")
     );
 }

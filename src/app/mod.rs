@@ -4,7 +4,9 @@
 pub mod keys;
 pub mod runtime;
 
-use crate::domain::model::{HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance};
+use crate::domain::model::{
+    HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance, RecoveryVolume,
+};
 use crate::drs::{Auth, DrsError, DrsErrorKind, DrsTarget};
 use crate::emulator::EmulatorCredential;
 use crate::replication::{ReplicationPlan, ReplicatorEvent, VolumeTarget};
@@ -200,6 +202,12 @@ impl App {
         self.instance.selected_row().map(|r| &r.instance)
     }
 
+    fn chosen_volumes(&self) -> Vec<RecoveryVolume> {
+        self.chosen_instance()
+            .map(|i| i.volumes.clone())
+            .unwrap_or_default()
+    }
+
     pub fn local_disks(&self) -> &[LocalDisk] {
         self.disks.loaded().map(Vec::as_slice).unwrap_or_default()
     }
@@ -390,10 +398,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         StepId::Endpoint => app.endpoint.on_key(key),
         StepId::Instance => app.instance.on_key(key),
         StepId::Mapping => {
-            let volumes = app
-                .chosen_instance()
-                .map(|i| i.volumes.clone())
-                .unwrap_or_default();
+            let volumes = app.chosen_volumes();
             let disks = app.local_disks().to_vec();
             app.mapping.on_key(key, &volumes, &disks)
         }
@@ -579,10 +584,7 @@ fn next(app: &mut App) -> Vec<Cmd> {
             vec![]
         }
         StepId::Mapping => {
-            let volumes = app
-                .chosen_instance()
-                .map(|i| i.volumes.clone())
-                .unwrap_or_default();
+            let volumes = app.chosen_volumes();
             match app.mapping.validate(&volumes, app.local_disks()) {
                 Err(e) => app.mapping.error = Some(e),
                 Ok(()) => app.go(StepId::Review),
@@ -590,6 +592,12 @@ fn next(app: &mut App) -> Vec<Cmd> {
             vec![]
         }
         StepId::Review => {
+            let volumes = app.chosen_volumes();
+            // The disks may have been re-read since Mapping's Next.
+            if let Err(e) = app.mapping.validate(&volumes, app.local_disks()) {
+                app.review.error = Some(format!("{e} Go back (Esc) to the mapping."));
+                return vec![];
+            }
             if let Err(e) = app.review.validate() {
                 app.review.error = Some(e);
                 return vec![];
@@ -627,7 +635,7 @@ fn replication_plan(app: &App) -> Option<ReplicationPlan> {
         .iter()
         .zip(&app.mapping.choices)
         .filter_map(|(v, c)| match c {
-            Choice::Disk(i) => disks.get(*i).map(|d| VolumeTarget {
+            Choice::Disk(_) => c.disk(disks).map(|(_, d)| VolumeTarget {
                 volume: v.device_name.clone(),
                 volume_bytes: v.bytes.get(),
                 device: mapping::local_name(d, value_format).unwrap_or_else(|| d.device.clone()),

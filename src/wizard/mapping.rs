@@ -136,10 +136,9 @@ impl MappingForm {
                 KeyCode::Up => self.picker = Some(cursor.saturating_sub(1)),
                 KeyCode::Down => self.picker = Some((cursor + 1).min(last)),
                 KeyCode::Enter | KeyCode::Char(' ') => {
-                    self.set_choice(if cursor == last {
-                        Choice::Exclude
-                    } else {
-                        Choice::Disk(cursor)
+                    self.set_choice(match disks.get(cursor) {
+                        Some(disk) => Choice::of(disk),
+                        None => Choice::Exclude,
                     });
                     self.picker = None;
                 }
@@ -154,9 +153,11 @@ impl MappingForm {
             KeyCode::Down => self.row = (self.row + 1).min(volumes.len().saturating_sub(1)),
             KeyCode::Char(' ') | KeyCode::Right | KeyCode::Char('c') => {
                 let current = match self.choices.get(self.row) {
-                    Some(Choice::Disk(i)) => *i,
                     Some(Choice::Exclude) => disks.len(),
-                    _ => disks.iter().position(|d| !d.is_boot_medium).unwrap_or(0),
+                    Some(c) => c.disk(disks).map(|(i, _)| i).unwrap_or_else(|| {
+                        disks.iter().position(|d| !d.is_boot_medium).unwrap_or(0)
+                    }),
+                    None => disks.iter().position(|d| !d.is_boot_medium).unwrap_or(0),
                 };
                 self.picker = Some(current);
             }

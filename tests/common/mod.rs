@@ -323,7 +323,11 @@ fn mapping_app() -> App {
 /// xvda → sdd (fractional fit), xvdb → sdb (too small), xvdc excluded; cursor on xvdb.
 pub fn mapping_too_small() -> App {
     let mut app = mapping_app();
-    app.mapping.choices = vec![Choice::Disk(3), Choice::Disk(1), Choice::Exclude];
+    app.mapping.choices = vec![
+        Choice::of(&disks()[3]),
+        Choice::of(&disks()[1]),
+        Choice::Exclude,
+    ];
     app.mapping.row = 1;
     app.mapping.error = Some("Fix these rows first: /dev/xvdb: too small by 30 GiB.".into());
     app
@@ -350,7 +354,11 @@ pub fn mapping_paste_error() -> App {
 pub fn review() -> App {
     let mut app = mapping_app();
     app.step = StepId::Review;
-    app.mapping.choices = vec![Choice::Disk(3), Choice::Disk(2), Choice::Exclude];
+    app.mapping.choices = vec![
+        Choice::of(&disks()[3]),
+        Choice::of(&disks()[2]),
+        Choice::Exclude,
+    ];
     app.credentials.check = Loadable::Loaded(Verified {
         source: "typed access key".into(),
         clock_skew: None,

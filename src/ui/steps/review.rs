@@ -61,8 +61,10 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let mut excluded: Vec<String> = Vec::new();
     for (v, choice) in instance.volumes.iter().zip(&app.mapping.choices) {
         match choice {
-            Choice::Disk(i) => {
-                let Some(d) = disks.get(*i) else { continue };
+            Choice::Disk(_) => {
+                let Some((_, d)) = choice.disk(disks) else {
+                    continue;
+                };
                 let line = format!(
                     "{} {} ({}) {} gets {} ({})",
                     d.device,
