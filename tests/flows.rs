@@ -312,7 +312,7 @@ fn mapping_refuses_next_while_a_volume_is_unmapped_then_review_needs_the_word() 
     assert_eq!(app.step, StepId::Review);
     assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert!(app.review.error.is_some());
-    type_text(&mut app, "overwrite");
+    type_text(&mut app, "OVERWRITE");
     let cmds = press(&mut app, KeyCode::Enter);
     assert_eq!(app.step, StepId::Replication);
     match &cmds[..] {
@@ -747,4 +747,102 @@ fn a_chosen_disk_follows_a_reread_list_and_a_vanished_one_blocks_next() {
             .unwrap()
             .contains("/dev/xvdb: /dev/sdc is no longer listed")
     );
+}
+
+/// Types `text` into the confirmation, presses Enter, and says whether replication started.
+fn confirm_with(app: &mut App, text: &str) -> bool {
+    while !app.review.confirm.value().is_empty() {
+        press(app, KeyCode::Backspace);
+    }
+    type_text(app, text);
+    let started = press(app, KeyCode::Enter)
+        .iter()
+        .any(|c| matches!(c, Cmd::StartReplication { .. }));
+    started
+}
+
+#[test]
+fn the_confirmation_is_the_exact_word() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    for near in ["overwrite", " OVERWRITE", "OVERWRITE ", "Overwrite"] {
+        assert!(!confirm_with(&mut app, near), "{near:?} must not start");
+        assert_eq!(app.step, StepId::Review);
+        let error = app.review.error.clone().unwrap();
+        assert!(error.contains("exactly, in capitals"), "{error}");
+    }
+    assert!(confirm_with(&mut app, "OVERWRITE"));
+    assert_eq!(app.step, StepId::Replication);
+}
+
+#[test]
+fn leaving_review_clears_the_confirmation() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "OVERWRITE");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.step, StepId::Mapping);
+    // Another plan: /dev/xvda onto sdc (the picker opens on sdb; Down is sdc), xvdb excluded.
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char('x'));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Review);
+    assert_eq!(
+        app.review.confirm.value(),
+        "",
+        "the word was for the old plan"
+    );
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.step, StepId::Review);
+}
+
+#[test]
+fn a_plan_that_changes_under_a_typed_confirmation_is_refused() {
+    let named = |device: &str, gib: u64, by_path: &str| LocalDisk {
+        by_path: Some(by_path.into()),
+        ..disk(device, gib)
+    };
+    let mut app = at_instances();
+    update(
+        &mut app,
+        Msg::Disks(Ok(vec![
+            named("/dev/sdb", 40, "pci-1"),
+            named("/dev/sdc", 100, "pci-2"),
+        ])),
+    );
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('v')); // by-path names
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Review);
+    type_text(&mut app, "OVERWRITE");
+    // The disks are re-read: the same disks, but sdc now has another by-path name.
+    update(
+        &mut app,
+        Msg::Disks(Ok(vec![
+            named("/dev/sdb", 40, "pci-1"),
+            named("/dev/sdc", 100, "pci-7"),
+        ])),
+    );
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.step, StepId::Review);
+    assert!(
+        app.review
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("changed after OVERWRITE")
+    );
+    assert_eq!(app.review.confirm.value(), "");
+    type_text(&mut app, "OVERWRITE");
+    match &press(&mut app, KeyCode::Enter)[..] {
+        [Cmd::StartReplication(plan)] => {
+            assert_eq!(plan.device_mapping, "/dev/xvda=pci-1,/dev/xvdb=pci-7")
+        }
+        other => panic!("expected replication to start, got {other:?}"),
+    }
 }

@@ -16,7 +16,7 @@ use crate::wizard::instance::InstanceForm;
 use crate::wizard::mapping::MappingForm;
 use crate::wizard::replication::{Dashboard, Launch};
 use crate::wizard::result::{self, Failure, Outcome, Summary};
-use crate::wizard::review::ReviewForm;
+use crate::wizard::review::{PlanKey, ReviewForm};
 use crate::wizard::{Action, Loadable, StepId, is_ctrl};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
@@ -240,6 +240,10 @@ impl App {
     }
 
     fn go(&mut self, step: StepId) {
+        // A confirmation belongs to the Review it was typed on.
+        if self.step == StepId::Review && step != StepId::Review {
+            self.review = ReviewForm::default();
+        }
         self.step = step;
         self.notice = None;
     }
@@ -402,7 +406,10 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             let disks = app.local_disks().to_vec();
             app.mapping.on_key(key, &volumes, &disks)
         }
-        StepId::Review => app.review.on_key(key),
+        StepId::Review => {
+            let plan = plan_key(app);
+            app.review.on_key(key, plan)
+        }
         StepId::Replication => match app.dashboard.as_mut() {
             Some(d) => {
                 if key.code == KeyCode::Esc {
@@ -483,7 +490,6 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
         Action::Retry => {
             app.outcome = None;
             app.dashboard = None;
-            app.review.confirm = Default::default();
             app.go(StepId::Review);
             vec![]
         }
@@ -598,7 +604,8 @@ fn next(app: &mut App) -> Vec<Cmd> {
                 app.review.error = Some(format!("{e} Go back (Esc) to the mapping."));
                 return vec![];
             }
-            if let Err(e) = app.review.validate() {
+            let plan = plan_key(app);
+            if let Err(e) = app.review.validate(plan.as_ref()) {
                 app.review.error = Some(e);
                 return vec![];
             }
@@ -653,6 +660,15 @@ fn replication_plan(app: &App) -> Option<ReplicationPlan> {
         credentials: None,
         targets,
         device_mapping: mapping::format_mapping(&m, mapping::MappingFormat::CsvEquals),
+    })
+}
+
+/// What a confirmation typed now would be for.
+fn plan_key(app: &App) -> Option<PlanKey> {
+    Some(PlanKey {
+        service: app.target(),
+        choices: app.mapping.choices.clone(),
+        plan: replication_plan(app)?,
     })
 }
 

@@ -19,7 +19,7 @@ pub struct VolumeTarget {
 
 /// Everything a replicator needs to start. Credentials travel here and nowhere else
 /// (their Debug is redacted).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplicationPlan {
     pub recovery_instance_id: String,
     pub region: String,
