@@ -6,7 +6,7 @@ use drs_failback::domain::mapping::{Choice, RowStatus};
 use drs_failback::domain::model::*;
 use drs_failback::drs::{Auth, DrsError, DrsErrorKind, StaticCredentials};
 use drs_failback::emulator::EmulatorCredential;
-use drs_failback::replication::ReplicatorEvent;
+use drs_failback::replication::{ReplicatorEvent, RunId};
 use drs_failback::wizard::credentials::{Field, Verified};
 use drs_failback::wizard::endpoint::EndpointForm;
 use drs_failback::wizard::replication::Launch;
@@ -316,7 +316,7 @@ fn mapping_refuses_next_while_a_volume_is_unmapped_then_review_needs_the_word() 
     let cmds = press(&mut app, KeyCode::Enter);
     assert_eq!(app.step, StepId::Replication);
     match &cmds[..] {
-        [Cmd::StartReplication(plan)] => {
+        [Cmd::StartReplication { plan, .. }] => {
             assert_eq!(plan.recovery_instance_id, WEB);
             assert_eq!(plan.device_mapping, "/dev/xvda=/dev/sdb,/dev/xvdb=/dev/sdc");
             assert_eq!(plan.targets.len(), 2);
@@ -365,6 +365,16 @@ fn replicating() -> App {
     app
 }
 
+fn run_of(app: &App) -> RunId {
+    app.dashboard.as_ref().expect("a dashboard").run
+}
+
+/// An event from the current run's replicator.
+fn replicator_says(app: &mut App, event: ReplicatorEvent) -> Vec<Cmd> {
+    let run = run_of(app);
+    update(app, Msg::Replicator { run, event })
+}
+
 fn polled(app: &mut App, now: f64, replication: &str, failback: &str, done: u64) {
     let mut i = instance(WEB, "web-01", &[("/dev/xvda", 30), ("/dev/xvdb", 80)]);
     i.replication.state = replication.into();
@@ -377,7 +387,15 @@ fn polled(app: &mut App, now: f64, replication: &str, failback: &str, done: u64)
         backlogged: 0,
         rescanned: 0,
     }];
-    update(app, Msg::Polled { now, result: Ok(i) });
+    let run = run_of(app);
+    update(
+        app,
+        Msg::Polled {
+            run,
+            now,
+            result: Ok(i),
+        },
+    );
 }
 
 #[test]
@@ -410,7 +428,7 @@ fn dashboard_measures_throughput_and_offers_the_launch_when_ready() {
     let cmds = press(&mut app, KeyCode::Char('y'));
     assert!(matches!(
         &cmds[..],
-        [Cmd::StartFailbackLaunch { instance_id, as_console: None }] if instance_id == WEB
+        [Cmd::StartFailbackLaunch { instance_id, as_console: None, .. }] if instance_id == WEB
     ));
 }
 
@@ -426,7 +444,14 @@ fn launch_denied(app: &mut App, kind: DrsErrorKind) {
     press(app, KeyCode::Char('l'));
     press(app, KeyCode::Char('y'));
     let denied = DrsError::new(kind, "AccessDeniedException");
-    update(app, Msg::LaunchStarted(Err(denied)));
+    let run = run_of(app);
+    update(
+        app,
+        Msg::LaunchStarted {
+            run,
+            result: Err(denied),
+        },
+    );
 }
 
 #[test]
@@ -465,9 +490,11 @@ fn completion_fetches_the_job_log_and_stops_sampling() {
         );
         let mut i = app.dashboard.as_ref().unwrap().instance.clone().unwrap();
         i.failback.state = "FAILBACK_COMPLETED".into();
+        let run = run_of(&app);
         update(
             &mut app,
             Msg::Polled {
+                run,
                 now: 60.0,
                 result: Ok(i),
             },
@@ -492,13 +519,10 @@ fn completion_fetches_the_job_log_and_stops_sampling() {
 #[test]
 fn a_replicator_failure_shows_what_failed_and_retry_goes_back_to_review() {
     let mut app = replicating();
-    update(
+    replicator_says(&mut app, ReplicatorEvent::Log("Pairing with agent".into()));
+    replicator_says(
         &mut app,
-        Msg::Replicator(ReplicatorEvent::Log("Pairing with agent".into())),
-    );
-    update(
-        &mut app,
-        Msg::Replicator(ReplicatorEvent::Exited(Err("cannot reach TCP 1500".into()))),
+        ReplicatorEvent::Exited(Err("cannot reach TCP 1500".into())),
     );
     assert_eq!(app.step, StepId::Result);
     match &app.outcome {
@@ -670,6 +694,7 @@ fn the_demo_plays_the_consoles_failback_button_when_the_launch_is_denied() {
             Cmd::StartFailbackLaunch {
                 instance_id,
                 as_console: Some(target),
+                ..
             },
         ] => {
             assert_eq!(instance_id, WEB);
@@ -840,9 +865,86 @@ fn a_plan_that_changes_under_a_typed_confirmation_is_refused() {
     assert_eq!(app.review.confirm.value(), "");
     type_text(&mut app, "OVERWRITE");
     match &press(&mut app, KeyCode::Enter)[..] {
-        [Cmd::StartReplication(plan)] => {
+        [Cmd::StartReplication { plan, .. }] => {
             assert_eq!(plan.device_mapping, "/dev/xvda=pci-1,/dev/xvdb=pci-7")
         }
         other => panic!("expected replication to start, got {other:?}"),
     }
+}
+
+#[test]
+fn a_queued_completion_poll_after_a_replicator_failure_keeps_the_failure() {
+    let mut app = replicating();
+    replicator_says(
+        &mut app,
+        ReplicatorEvent::Exited(Err("cannot reach TCP 1500".into())),
+    );
+    assert!(matches!(app.outcome, Some(Outcome::Failed(_))));
+    // The sampler's poll was already queued when the failure arrived.
+    polled(
+        &mut app,
+        9.0,
+        "STOPPED",
+        "FAILBACK_COMPLETED",
+        Bytes::gib(30).get(),
+    );
+    assert!(
+        matches!(app.outcome, Some(Outcome::Failed(_))),
+        "{:?}",
+        app.outcome
+    );
+    assert_eq!(app.step, StepId::Result);
+}
+
+#[test]
+fn after_retry_the_earlier_runs_answers_are_dropped() {
+    let mut app = replicating();
+    let old = run_of(&app);
+    replicator_says(&mut app, ReplicatorEvent::Exited(Err("stopped".into())));
+    press(&mut app, KeyCode::Char('r'));
+    type_text(&mut app, "OVERWRITE");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Replication);
+    let new = run_of(&app);
+    assert_ne!(old, new);
+
+    let mut done = instance(WEB, "web-01", &[("/dev/xvda", 30), ("/dev/xvdb", 80)]);
+    done.failback.state = "FAILBACK_COMPLETED".into();
+    let late = [
+        Msg::Replicator {
+            run: old,
+            event: ReplicatorEvent::Log("old run's line".into()),
+        },
+        Msg::Replicator {
+            run: old,
+            event: ReplicatorEvent::Exited(Err("old run's failure".into())),
+        },
+        Msg::Polled {
+            run: old,
+            now: 5.0,
+            result: Ok(done),
+        },
+        Msg::Writes {
+            run: old,
+            now: 5.0,
+            total: 1 << 30,
+        },
+        Msg::LaunchStarted {
+            run: old,
+            result: Ok(Job::default()),
+        },
+    ];
+    for msg in late {
+        assert!(update(&mut app, msg).is_empty());
+    }
+    assert_eq!(app.step, StepId::Replication);
+    assert!(app.outcome.is_none());
+    let d = app.dashboard.as_ref().unwrap();
+    assert!(d.log.is_empty(), "{:?}", d.log);
+    assert!(d.instance.is_none());
+    assert_eq!(d.written_base, None);
+    assert_eq!(d.launch, Launch::NotReady);
+
+    replicator_says(&mut app, ReplicatorEvent::Log("new run's line".into()));
+    assert_eq!(app.dashboard.as_ref().unwrap().log, ["new run's line"]);
 }

@@ -9,7 +9,7 @@ use crate::domain::model::{
 };
 use crate::drs::{Auth, DrsError, DrsErrorKind, DrsTarget};
 use crate::emulator::EmulatorCredential;
-use crate::replication::{ReplicationPlan, ReplicatorEvent, VolumeTarget};
+use crate::replication::{ReplicationPlan, ReplicatorEvent, RunId, VolumeTarget};
 use crate::wizard::credentials::{CredentialsForm, Verified};
 use crate::wizard::endpoint::{ConnectivityCheck, EndpointForm, Stage, StageStatus};
 use crate::wizard::instance::InstanceForm;
@@ -68,16 +68,24 @@ pub enum Msg {
         result: Result<Vec<RecoveryInstance>, DrsError>,
     },
     Polled {
+        run: RunId,
         now: f64,
         result: Result<RecoveryInstance, DrsError>,
     },
     /// Sum of the target disks' write counters.
     Writes {
+        run: RunId,
         now: f64,
         total: u64,
     },
-    Replicator(ReplicatorEvent),
-    LaunchStarted(Result<Job, DrsError>),
+    Replicator {
+        run: RunId,
+        event: ReplicatorEvent,
+    },
+    LaunchStarted {
+        run: RunId,
+        result: Result<Job, DrsError>,
+    },
     JobLog {
         req: u64,
         result: Result<(Job, Vec<JobLogItem>), DrsError>,
@@ -100,10 +108,14 @@ pub enum Cmd {
         req: u64,
     },
     /// Start the replicator and the samplers (DRS polls, disk write counters).
-    StartReplication(ReplicationPlan),
+    StartReplication {
+        run: RunId,
+        plan: ReplicationPlan,
+    },
     /// Stop the samplers (the replicator stops with them in the demo).
     StopMonitoring,
     StartFailbackLaunch {
+        run: RunId,
         instance_id: String,
         /// None: with the verified credentials. Some: as the DRS console would, with these
         /// (the demo plays the console's Failback button with its full-access key).
@@ -296,23 +308,24 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
-        Msg::Polled { now, result } => on_polled(app, now, result),
-        Msg::Writes { now, total } => {
-            if let Some(d) = app.dashboard.as_mut() {
+        Msg::Polled { run, now, result } => on_polled(app, run, now, result),
+        Msg::Writes { run, now, total } => {
+            if let Some(d) = running(app, run) {
                 d.on_writes(now, total);
             }
             vec![]
         }
-        Msg::Replicator(event) => on_replicator(app, event),
-        Msg::LaunchStarted(result) => {
-            if let Some(d) = app.dashboard.as_mut() {
+        Msg::Replicator { run, event } => on_replicator(app, run, event),
+        Msg::LaunchStarted { run, result } => {
+            let demo = app.is_demo();
+            if let Some(d) = running(app, run) {
                 d.launch = match result {
                     Ok(job) => {
                         d.push_log(format!("Failback launch started: job {}", job.id));
                         Launch::Started(job)
                     }
                     Err(e) if matches!(e.kind, DrsErrorKind::AccessDenied { .. }) => {
-                        let demo = if matches!(app.mode, Mode::Demo { .. }) {
+                        let demo = if demo {
                             " In this demo, press c to play the console's Failback button."
                         } else {
                             ""
@@ -519,6 +532,7 @@ fn launch(app: &mut App, as_console: Option<DrsTarget>) -> Vec<Cmd> {
         Some(d) => {
             d.launch = Launch::Starting;
             vec![Cmd::StartFailbackLaunch {
+                run: d.run,
                 instance_id: d.instance_id.clone(),
                 as_console,
             }]
@@ -611,14 +625,16 @@ fn next(app: &mut App) -> Vec<Cmd> {
             }
             match replication_plan(app) {
                 Some(plan) => {
+                    let run = RunId(app.req());
                     app.dashboard = Some(Dashboard::new(
+                        run,
                         plan.recovery_instance_id.clone(),
                         plan.targets.clone(),
                         app.now,
                     ));
                     app.outcome = None;
                     app.go(StepId::Replication);
-                    vec![Cmd::StartReplication(plan)]
+                    vec![Cmd::StartReplication { run, plan }]
                 }
                 None => {
                     app.review.error =
@@ -709,8 +725,22 @@ fn on_endpoint_checked(app: &mut App, req: u64, result: Result<(), DrsError>) ->
     }
 }
 
-fn on_polled(app: &mut App, now: f64, result: Result<RecoveryInstance, DrsError>) -> Vec<Cmd> {
-    let Some(d) = app.dashboard.as_mut() else {
+/// The dashboard of `run` while it has no outcome: answers for another run, or for one that
+/// already ended, change nothing.
+fn running(app: &mut App, run: RunId) -> Option<&mut Dashboard> {
+    if app.outcome.is_some() {
+        return None;
+    }
+    app.dashboard.as_mut().filter(|d| d.run == run)
+}
+
+fn on_polled(
+    app: &mut App,
+    run: RunId,
+    now: f64,
+    result: Result<RecoveryInstance, DrsError>,
+) -> Vec<Cmd> {
+    let Some(d) = running(app, run) else {
         return vec![];
     };
     let instance = match result {
@@ -757,8 +787,8 @@ fn on_polled(app: &mut App, now: f64, result: Result<RecoveryInstance, DrsError>
     }
 }
 
-fn on_replicator(app: &mut App, event: ReplicatorEvent) -> Vec<Cmd> {
-    let Some(d) = app.dashboard.as_mut() else {
+fn on_replicator(app: &mut App, run: RunId, event: ReplicatorEvent) -> Vec<Cmd> {
+    let Some(d) = running(app, run) else {
         return vec![];
     };
     match event {

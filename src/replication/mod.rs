@@ -5,6 +5,11 @@ pub mod demo;
 use std::path::PathBuf;
 use tokio::sync::mpsc;
 
+/// One replication run, from the Review's Next to its outcome: every background answer names
+/// the run it belongs to, so a late answer from an earlier run cannot land on the current one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunId(pub u64);
+
 /// One recovery-instance volume and where it goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VolumeTarget {

@@ -5,7 +5,7 @@ use super::Action;
 use crate::domain::model::{Job, RecoveryInstance};
 use crate::domain::throughput::{History, RateWindow};
 use crate::drs::DrsError;
-use crate::replication::VolumeTarget;
+use crate::replication::{RunId, VolumeTarget};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use std::collections::VecDeque;
 
@@ -32,6 +32,7 @@ pub enum Launch {
 
 #[derive(Debug, Clone)]
 pub struct Dashboard {
+    pub run: RunId,
     pub instance_id: String,
     pub targets: Vec<VolumeTarget>,
     /// The last answer of DescribeRecoveryInstances for this instance.
@@ -59,8 +60,9 @@ pub struct Dashboard {
 }
 
 impl Dashboard {
-    pub fn new(instance_id: String, targets: Vec<VolumeTarget>, now: f64) -> Self {
+    pub fn new(run: RunId, instance_id: String, targets: Vec<VolumeTarget>, now: f64) -> Self {
         Dashboard {
+            run,
             instance_id,
             targets,
             instance: None,

@@ -10,7 +10,7 @@ use drs_failback::domain::model::{
     RecoveryVolume, ReplicatedDisk, ReplicationInfo,
 };
 use drs_failback::drs::{DrsError, DrsErrorKind};
-use drs_failback::replication::VolumeTarget;
+use drs_failback::replication::{RunId, VolumeTarget};
 use drs_failback::wizard::credentials::{Field as CredField, Source, Verified};
 use drs_failback::wizard::endpoint::{
     Choice as EndpointChoice, ConnectivityCheck, EndpointForm, Field as EndField, Stage,
@@ -390,7 +390,7 @@ fn targets() -> Vec<VolumeTarget> {
 /// polling in the middle), the instance in `state` / `failback`.
 fn dashboard(secs: u64, rate: u64, state: &str, failback: &str, steps_done: usize) -> Dashboard {
     let start = NOW - secs as f64 - 3.0;
-    let mut d = Dashboard::new(WEB01.into(), targets(), start);
+    let mut d = Dashboard::new(RunId(1), WEB01.into(), targets(), start);
     let total = 50 * GIB;
     let mut done = 0;
     for k in 0..=secs {
