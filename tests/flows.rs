@@ -11,6 +11,7 @@ use drs_failback::wizard::credentials::{Field, Verified};
 use drs_failback::wizard::endpoint::EndpointForm;
 use drs_failback::wizard::replication::Launch;
 use drs_failback::wizard::result::Outcome;
+use drs_failback::wizard::review;
 use drs_failback::wizard::{Loadable, StepId};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_input::Input;
@@ -947,4 +948,35 @@ fn after_retry_the_earlier_runs_answers_are_dropped() {
 
     replicator_says(&mut app, ReplicatorEvent::Log("new run's line".into()));
     assert_eq!(app.dashboard.as_ref().unwrap().log, ["new run's line"]);
+}
+
+#[test]
+fn excluding_the_boot_volume_is_warned_and_the_result_does_not_say_reboot() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('x')); // /dev/xvda, the boot volume
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Review);
+    let warning = review::boot_warning(app.chosen_instance().unwrap(), &app.mapping.choices);
+    assert!(
+        warning
+            .as_deref()
+            .is_some_and(|w| w.contains("boot volume /dev/xvda is excluded")),
+        "{warning:?}"
+    );
+    type_text(&mut app, "OVERWRITE");
+    press(&mut app, KeyCode::Enter);
+    polled(
+        &mut app,
+        9.0,
+        "STOPPED",
+        "FAILBACK_COMPLETED",
+        Bytes::gib(30).get(),
+    );
+    let Some(Outcome::Completed(summary)) = &app.outcome else {
+        panic!("expected completion, got {:?}", app.outcome);
+    };
+    let next = summary.next_steps();
+    assert!(!next[0].contains("reboot"), "{next:?}");
+    assert!(next[0].contains("/dev/sdc"), "{next:?}");
 }

@@ -740,6 +740,10 @@ fn on_polled(
     now: f64,
     result: Result<RecoveryInstance, DrsError>,
 ) -> Vec<Cmd> {
+    let boot_volume = app
+        .chosen_instance()
+        .and_then(|i| i.boot_volume())
+        .map(|v| v.device_name.clone());
     let Some(d) = running(app, run) else {
         return vec![];
     };
@@ -768,6 +772,8 @@ fn on_polled(
                 written_bytes: d.written,
                 job: None,
                 timeline: Loadable::NotAsked,
+                copied: d.targets.clone(),
+                boot_volume,
             };
             let mut cmds = vec![Cmd::StopMonitoring];
             if let Some(job_id) = job_id {

@@ -91,6 +91,11 @@ impl RecoveryInstance {
     pub fn total_bytes(&self) -> Bytes {
         self.volumes.iter().map(|v| v.bytes).sum()
     }
+    /// The volume the machine boots from: DRS lists the root volume first, as the source
+    /// server had it.
+    pub fn boot_volume(&self) -> Option<&RecoveryVolume> {
+        self.volumes.first()
+    }
     /// The name an operator knows the machine by.
     pub fn display_name(&self) -> &str {
         self.hints

@@ -3,6 +3,7 @@
 
 use super::{Action, edit};
 use crate::domain::mapping::Choice;
+use crate::domain::model::RecoveryInstance;
 use crate::drs::DrsTarget;
 use crate::replication::ReplicationPlan;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -19,6 +20,20 @@ pub struct PlanKey {
     pub service: DrsTarget,
     pub choices: Vec<Choice>,
     pub plan: ReplicationPlan,
+}
+
+/// Said on Review when the plan leaves the boot volume behind.
+pub fn boot_warning(instance: &RecoveryInstance, choices: &[Choice]) -> Option<String> {
+    let boot = instance.boot_volume()?;
+    let copied = matches!(choices.first(), Some(Choice::Disk(_)));
+    (!copied).then(|| {
+        format!(
+            "The boot volume {} is excluded: no local disk will start {}. Map it unless this \
+             machine boots from elsewhere.",
+            boot.device_name,
+            instance.display_name()
+        )
+    })
 }
 
 #[derive(Debug, Clone, Default)]

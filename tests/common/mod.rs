@@ -369,6 +369,15 @@ pub fn review() -> App {
     app
 }
 
+/// The review with the boot volume /dev/xvda excluded.
+pub fn review_boot_excluded() -> App {
+    let mut app = review();
+    app.mapping.choices = vec![Choice::Exclude, Choice::of(&disks()[2]), Choice::Exclude];
+    app.review.confirm = Input::default();
+    app.review.error = None;
+    app
+}
+
 fn targets() -> Vec<VolumeTarget> {
     vec![
         VolumeTarget {
@@ -544,6 +553,8 @@ pub fn result_completed() -> App {
             event("2026-03-14T14:04:50Z", "LAUNCH_END", None),
             event("2026-03-14T14:04:51Z", "JOB_END", None),
         ]),
+        copied: targets(),
+        boot_volume: Some("/dev/xvda".into()),
     }));
     app
 }
@@ -596,6 +607,7 @@ pub fn all() -> Vec<(&'static str, App)> {
         ("mapping_picker", mapping_picker()),
         ("mapping_paste_error", mapping_paste_error()),
         ("review", review()),
+        ("review_boot_excluded", review_boot_excluded()),
         ("dashboard_initial_sync", dashboard_initial_sync()),
         ("dashboard_ready", dashboard_ready()),
         ("dashboard_confirming", dashboard_confirming()),

@@ -10,7 +10,7 @@ use crate::ui::widgets::{Writer, field, kv, para, problem, set_cursor, width};
 use crate::wizard::Loadable;
 use crate::wizard::credentials::Source;
 use crate::wizard::endpoint::Choice as EndpointChoice;
-use crate::wizard::review::CONFIRM_WORD;
+use crate::wizard::review::{self, CONFIRM_WORD};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -97,10 +97,13 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
     }
     let confirm_rows = 2 + app.review.error.as_ref().map_or(0, |_| 2);
-    let mut listing = vec![Line::styled(
+    let mut listing = review::boot_warning(instance, &app.mapping.choices)
+        .map(|warning| problem(theme, 0, &warning, cols, theme.warning()))
+        .unwrap_or_default();
+    listing.push(Line::styled(
         "These local disks will be OVERWRITTEN:",
         theme.danger(),
-    )];
+    ));
     listing.extend(overwrite);
     if !excluded.is_empty() {
         listing.extend(para(
