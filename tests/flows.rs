@@ -97,6 +97,8 @@ fn instance(id: &str, hostname: &str, volumes: &[(&str, u64)]) -> RecoveryInstan
 }
 
 const WEB: &str = "i-0123456789abcdef0";
+/// The demo's embedded emulator.
+const EMULATOR: &str = "http://127.0.0.1:4000";
 const BIG: &str = "i-0fedcba9876543210";
 
 /// A demo-like app with host facts, disks and credentials typed in.
@@ -104,6 +106,7 @@ fn app() -> App {
     let mut app = App::new(Mode::Demo {
         disk_dir: "/tmp/x".into(),
         keys: vec![],
+        endpoint: EMULATOR.into(),
     });
     update(&mut app, Msg::HostFacts(host()));
     update(
@@ -112,7 +115,7 @@ fn app() -> App {
     );
     app.credentials.access_key_id = Input::new(KEY_ID.into());
     app.credentials.secret.0 = Input::new(SECRET.into());
-    app.endpoint = EndpointForm::with_custom("http://127.0.0.1:4000");
+    app.endpoint = EndpointForm::with_custom(EMULATOR);
     app
 }
 
@@ -640,6 +643,7 @@ fn f2_cycles_the_demo_keys_and_says_what_each_shows() {
             demo_key("AKIADEMOEXAMPLE00001", None),
             demo_key("ASIADEMOEXAMPLE00002", Some("token")),
         ],
+        endpoint: EMULATOR.into(),
     });
     press(&mut app, KeyCode::Enter);
     let f2 = || key(KeyCode::F(2));
@@ -687,6 +691,7 @@ fn the_demo_plays_the_consoles_failback_button_when_the_launch_is_denied() {
             description: "everything allowed".into(),
             credentials: console.clone(),
         }],
+        endpoint: EMULATOR.into(),
     };
     launch_denied(&mut app, DrsErrorKind::AccessDenied { action: None });
     let cmds = press(&mut app, KeyCode::Char('c'));
@@ -979,4 +984,23 @@ fn excluding_the_boot_volume_is_warned_and_the_result_does_not_say_reboot() {
     let next = summary.next_steps();
     assert!(!next[0].contains("reboot"), "{next:?}");
     assert!(next[0].contains("/dev/sdc"), "{next:?}");
+}
+
+#[test]
+fn the_demo_refuses_an_endpoint_other_than_its_emulator() {
+    let mut app = verified_with(Ok(verified()));
+    assert_eq!(app.step, StepId::Endpoint);
+    app.endpoint.focus = drs_failback::wizard::endpoint::Field::Url;
+    press(&mut app, KeyCode::Backspace);
+    type_text(&mut app, "1"); // http://127.0.0.1:4001, a separate emulator
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.step, StepId::Endpoint);
+    let error = app.endpoint.error.clone().unwrap();
+    assert!(error.contains(&format!("back to {EMULATOR}")), "{error}");
+    press(&mut app, KeyCode::Backspace);
+    type_text(&mut app, "0");
+    assert!(matches!(
+        &press(&mut app, KeyCode::Enter)[..],
+        [Cmd::CheckEndpoint { target, .. }] if target.endpoint.as_deref() == Some(EMULATOR)
+    ));
 }

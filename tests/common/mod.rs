@@ -194,6 +194,7 @@ fn app_at(step: StepId) -> App {
     let mut app = App::new(Mode::Demo {
         disk_dir: "/tmp/drs-failback-demo".into(),
         keys: vec![],
+        endpoint: "http://127.0.0.1:4000".into(),
     });
     app.step = step;
     app.now = NOW;
