@@ -1004,3 +1004,66 @@ fn the_demo_refuses_an_endpoint_other_than_its_emulator() {
         [Cmd::CheckEndpoint { target, .. }] if target.endpoint.as_deref() == Some(EMULATOR)
     ));
 }
+
+fn to_secret(app: &mut App) {
+    while app.credentials.focus != Field::Secret {
+        press(app, KeyCode::Tab);
+    }
+}
+
+#[test]
+fn a_revealed_secret_is_masked_again_when_it_loses_focus_or_the_step_is_left() {
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    to_secret(&mut app);
+    update(&mut app, ctrl('r'));
+    assert!(app.credentials.revealed(Field::Secret));
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::BackTab);
+    assert!(!app.credentials.revealed(Field::Secret), "focus left it");
+
+    update(&mut app, ctrl('r'));
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req,
+            result: Ok(verified()),
+        },
+    );
+    assert_eq!(app.step, StepId::Endpoint);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.step, StepId::Credentials);
+    assert_eq!(app.credentials.focus, Field::Secret);
+    assert!(
+        !app.credentials.revealed(Field::Secret),
+        "the step was left"
+    );
+}
+
+#[test]
+fn the_next_demo_key_is_masked() {
+    let demo_key = |id: &str| EmulatorCredential {
+        label: id.to_lowercase(),
+        description: String::new(),
+        credentials: StaticCredentials {
+            access_key_id: id.into(),
+            secret_access_key: SECRET.into(),
+            session_token: None,
+        },
+    };
+    let mut app = App::new(Mode::Demo {
+        disk_dir: "/tmp/x".into(),
+        keys: vec![
+            demo_key("AKIADEMOEXAMPLE00001"),
+            demo_key("AKIADEMOEXAMPLE00002"),
+        ],
+        endpoint: EMULATOR.into(),
+    });
+    press(&mut app, KeyCode::Enter);
+    to_secret(&mut app);
+    update(&mut app, ctrl('r'));
+    assert!(app.credentials.revealed(Field::Secret));
+    update(&mut app, key(KeyCode::F(2)));
+    assert!(!app.credentials.revealed(Field::Secret));
+}

@@ -258,6 +258,9 @@ impl App {
         if self.step == StepId::Review && step != StepId::Review {
             self.review = ReviewForm::default();
         }
+        if step != StepId::Credentials {
+            self.credentials.hide();
+        }
         self.step = step;
         self.notice = None;
     }
@@ -560,7 +563,7 @@ fn next(app: &mut App) -> Vec<Cmd> {
         StepId::Credentials => {
             app.credentials.show_errors = true;
             if let Some(field) = app.credentials.first_invalid() {
-                app.credentials.focus = field;
+                app.credentials.focus_on(field);
                 return vec![];
             }
             let req = app.req();
