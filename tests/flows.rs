@@ -1067,3 +1067,25 @@ fn the_next_demo_key_is_masked() {
     update(&mut app, key(KeyCode::F(2)));
     assert!(!app.credentials.revealed(Field::Secret));
 }
+
+#[test]
+fn esc_keeps_the_pasted_text_until_it_is_applied() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('p'));
+    type_text(&mut app, "/dev/xvda=/dev/sdc,/dev/xvdb=EXC");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.mapping.paste.is_none());
+    press(&mut app, KeyCode::Char('p'));
+    let paste = app.mapping.paste.as_ref().expect("the box reopens");
+    assert_eq!(paste.input.value(), "/dev/xvda=/dev/sdc,/dev/xvdb=EXC");
+    type_text(&mut app, "LUDE");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.mapping.paste.is_none(), "applied");
+    press(&mut app, KeyCode::Char('p'));
+    assert_eq!(
+        app.mapping.paste.as_ref().unwrap().input.value(),
+        "",
+        "an applied mapping starts the next paste afresh"
+    );
+}

@@ -24,6 +24,8 @@ pub struct MappingForm {
     /// Open disk list for the current row: cursor over the disks, then EXCLUDE.
     pub picker: Option<usize>,
     pub paste: Option<PasteBox>,
+    /// The paste box as Esc left it: `p` reopens it with the text, until it is applied.
+    closed_paste: PasteBox,
     pub format: MappingFormat,
     pub value_format: DmValueFormat,
     /// Why Next was refused.
@@ -38,6 +40,7 @@ impl Default for MappingForm {
             row: 0,
             picker: None,
             paste: None,
+            closed_paste: PasteBox::default(),
             format: MappingFormat::CsvEquals,
             value_format: DmValueFormat::DevName,
             error: None,
@@ -106,7 +109,7 @@ impl MappingForm {
     ) -> Action {
         if let Some(paste) = &mut self.paste {
             match key.code {
-                KeyCode::Esc => self.paste = None,
+                KeyCode::Esc => self.closed_paste = self.paste.take().unwrap_or_default(),
                 KeyCode::Enter => {
                     let parsed = mapping::parse_mapping(paste.input.value())
                         .map_err(|e| e.to_string())
@@ -167,7 +170,7 @@ impl MappingForm {
                 self.choices = mapping::auto_map(volumes, disks);
                 self.error = None;
             }
-            KeyCode::Char('p') => self.paste = Some(PasteBox::default()),
+            KeyCode::Char('p') => self.paste = Some(std::mem::take(&mut self.closed_paste)),
             KeyCode::Char('f') => self.format = cycle(&MappingFormat::ALL, self.format),
             KeyCode::Char('v') => self.value_format = cycle(&DmValueFormat::ALL, self.value_format),
             _ => {}
