@@ -253,15 +253,18 @@ fn back_never_loses_what_was_typed() {
     type_text(&mut app, "web");
     press(&mut app, KeyCode::Esc); // clears the filter first
     assert_eq!(app.step, StepId::Instance);
+    assert_eq!(app.instance.filter.value(), "");
     type_text(&mut app, "web");
-    app.instance.filter = Input::new("web".into());
+    assert_eq!(app.instance.selected.as_deref(), Some(WEB));
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.step, StepId::Mapping);
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.step, StepId::Instance);
     assert_eq!(app.instance.filter.value(), "web");
-    app.instance.filter = Input::default();
+    press(&mut app, KeyCode::Esc); // the filter
+    assert_eq!(app.step, StepId::Instance);
     press(&mut app, KeyCode::Esc);
+    assert_eq!(app.step, StepId::Endpoint);
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.step, StepId::Credentials);
     assert_eq!(app.credentials.access_key_id.value(), KEY_ID);
