@@ -369,7 +369,20 @@ fn replicating() -> App {
     type_text(&mut app, "OVERWRITE");
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.step, StepId::Replication);
+    paired(&mut app);
     app
+}
+
+/// The failback client id the test replicator pairs as, and the service reports.
+const CLIENT: &str = "fc-0123";
+
+fn paired(app: &mut App) {
+    replicator_says(
+        app,
+        ReplicatorEvent::Paired {
+            client_id: CLIENT.into(),
+        },
+    );
 }
 
 fn run_of(app: &App) -> RunId {
@@ -387,6 +400,7 @@ fn polled(app: &mut App, now: f64, replication: &str, failback: &str, done: u64)
     i.replication.state = replication.into();
     i.failback.state = failback.into();
     i.failback.job_id = Some("drsjob-0123456789abcdefg".into());
+    i.failback.client_id = Some(CLIENT.into());
     i.replication.disks = vec![ReplicatedDisk {
         device_name: "/dev/xvda".into(),
         total: Bytes::gib(30).get(),
@@ -974,6 +988,7 @@ fn excluding_the_boot_volume_is_warned_and_the_result_does_not_say_reboot() {
     );
     type_text(&mut app, "OVERWRITE");
     press(&mut app, KeyCode::Enter);
+    paired(&mut app);
     polled(
         &mut app,
         9.0,
@@ -1091,4 +1106,37 @@ fn esc_keeps_the_pasted_text_until_it_is_applied() {
         "",
         "an applied mapping starts the next paste afresh"
     );
+}
+
+#[test]
+fn end_states_an_earlier_failback_client_left_are_not_this_runs() {
+    let mut app = replicating();
+    let left_over = |state: &str| {
+        let mut i = instance(WEB, "web-01", &[("/dev/xvda", 30), ("/dev/xvdb", 80)]);
+        i.failback.state = state.into();
+        i.failback.client_id = Some("fc-earlier".into());
+        i
+    };
+    let run = run_of(&app);
+    for state in ["FAILBACK_READY_FOR_LAUNCH", "FAILBACK_COMPLETED"] {
+        update(
+            &mut app,
+            Msg::Polled {
+                run,
+                now: 1.0,
+                result: Ok(left_over(state)),
+            },
+        );
+        assert_eq!(app.step, StepId::Replication, "{state}");
+        assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::NotReady);
+    }
+    // This run's own client reaches the same states: now they count.
+    polled(
+        &mut app,
+        2.0,
+        "CONTINUOUS",
+        "FAILBACK_READY_FOR_LAUNCH",
+        Bytes::gib(30).get(),
+    );
+    assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::Ready);
 }

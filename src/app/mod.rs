@@ -820,6 +820,10 @@ fn on_replicator(app: &mut App, run: RunId, event: ReplicatorEvent) -> Vec<Cmd> 
             d.push_log(line);
             vec![]
         }
+        ReplicatorEvent::Paired { client_id } => {
+            d.client_id = Some(client_id);
+            vec![]
+        }
         ReplicatorEvent::Exited(Ok(())) => {
             d.push_log("The replication software finished.".into());
             d.replicator_exit = Some(Ok(()));

@@ -177,6 +177,9 @@ impl Client {
         self.log(format!("Device mapping: {}", plan.device_mapping));
         let association = self.link.associate(&self.instance, &mapping)?;
         self.client_id = association.client_id.clone();
+        let _ = self.events.send(ReplicatorEvent::Paired {
+            client_id: self.client_id.clone(),
+        });
         let mut volumes: Vec<Volume> = association
             .volumes
             .into_iter()

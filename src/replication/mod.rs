@@ -40,6 +40,10 @@ pub struct ReplicationPlan {
 pub enum ReplicatorEvent {
     /// A line of the replicator's own output, for the log pane.
     Log(String),
+    /// The service accepted this failback client. Its id tells this run's failback from one
+    /// an earlier client left (a READY_FOR_LAUNCH or FAILBACK_COMPLETED from before): the
+    /// dashboard acts only on the states of its own client.
+    Paired { client_id: String },
     /// The replicator stopped: Ok when it finished its work, Err with what went wrong.
     Exited(Result<(), String>),
 }

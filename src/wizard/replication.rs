@@ -55,6 +55,8 @@ pub struct Dashboard {
     pub poll_failures: u32,
     pub poll_error: Option<DrsError>,
     pub launch: Launch,
+    /// This run's failback client, once the replicator paired it.
+    pub client_id: Option<String>,
     /// Set when the replicator stopped.
     pub replicator_exit: Option<Result<(), String>>,
 }
@@ -80,6 +82,7 @@ impl Dashboard {
             poll_failures: 0,
             poll_error: None,
             launch: Launch::NotReady,
+            client_id: None,
             replicator_exit: None,
         }
     }
@@ -142,9 +145,12 @@ impl Dashboard {
         }
     }
 
+    /// failback.state of this run's own failback client; empty until the service shows it
+    /// (what an earlier client left is not this run's to launch or complete).
     pub fn failback_state(&self) -> &str {
         self.instance
             .as_ref()
+            .filter(|i| self.client_id.is_some() && i.failback.client_id == self.client_id)
             .map(|i| i.failback.state.as_str())
             .unwrap_or("")
     }

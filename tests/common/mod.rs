@@ -401,6 +401,7 @@ fn targets() -> Vec<VolumeTarget> {
 fn dashboard(secs: u64, rate: u64, state: &str, failback: &str, steps_done: usize) -> Dashboard {
     let start = NOW - secs as f64 - 3.0;
     let mut d = Dashboard::new(RunId(1), WEB01.into(), targets(), start);
+    d.client_id = Some("fc-7d2e9a40".into());
     let total = 50 * GIB;
     let mut done = 0;
     for k in 0..=secs {
@@ -444,6 +445,7 @@ fn dashboard(secs: u64, rate: u64, state: &str, failback: &str, steps_done: usiz
             ],
         };
         i.failback.state = failback.into();
+        i.failback.client_id = d.client_id.clone();
         // DRS heard from the failback client 2 s and from the agent 5 s before the fixture's now.
         i.failback.client_last_seen = Some("2026-03-14T14:05:07Z".into());
         i.failback.agent_last_seen = Some("2026-03-14T14:05:04Z".into());
