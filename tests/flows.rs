@@ -803,10 +803,9 @@ fn confirm_with(app: &mut App, text: &str) -> bool {
         press(app, KeyCode::Backspace);
     }
     type_text(app, text);
-    let started = press(app, KeyCode::Enter)
+    press(app, KeyCode::Enter)
         .iter()
-        .any(|c| matches!(c, Cmd::StartReplication { .. }));
-    started
+        .any(|c| matches!(c, Cmd::StartReplication { .. }))
 }
 
 #[test]

@@ -1415,7 +1415,11 @@ mod tests {
         let choice = Choice::of(&sdb);
         let volumes = [vol("/dev/xvda", 8)];
 
-        let rows = check_rows(&volumes, &[disk_gib("/dev/sda", 20)], &[choice.clone()]);
+        let rows = check_rows(
+            &volumes,
+            &[disk_gib("/dev/sda", 20)],
+            std::slice::from_ref(&choice),
+        );
         assert_eq!(
             rows,
             vec![RowStatus::DiskGone {
@@ -1432,7 +1436,7 @@ mod tests {
             serial: Some("SN-2".into()),
             ..sdb.clone()
         };
-        let rows = check_rows(&volumes, &[swapped], &[choice.clone()]);
+        let rows = check_rows(&volumes, &[swapped], std::slice::from_ref(&choice));
         assert_eq!(
             rows[0].describe(),
             "/dev/sdb changed since it was chosen (another disk is there now (serial SN-2)): \
