@@ -700,7 +700,7 @@ fn replication_plan(app: &App) -> Option<ReplicationPlan> {
 /// What a confirmation typed now would be for.
 fn plan_key(app: &App) -> Option<PlanKey> {
     Some(PlanKey {
-        service: app.target(),
+        credential: app.credentials.identity(),
         choices: app.mapping.choices.clone(),
         plan: replication_plan(app)?,
     })

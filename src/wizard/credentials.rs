@@ -156,6 +156,14 @@ impl CredentialsForm {
         self.focus = field;
     }
 
+    /// Which credential is used, without its secret: the access key id, or the chain.
+    pub fn identity(&self) -> String {
+        match self.source {
+            Source::DefaultChain => "default credential chain".into(),
+            Source::Typed => self.access_key_id.value().trim().to_owned(),
+        }
+    }
+
     /// Types these credentials in (the demo's keys, keys given on the command line).
     pub fn fill(&mut self, c: &StaticCredentials) {
         self.revealed = None;

@@ -4,7 +4,6 @@
 use super::{Action, edit};
 use crate::domain::mapping::Choice;
 use crate::domain::model::RecoveryInstance;
-use crate::drs::DrsTarget;
 use crate::replication::ReplicationPlan;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use tui_input::Input;
@@ -14,10 +13,11 @@ use tui_input::Input;
 pub const CONFIRM_WORD: &str = "OVERWRITE";
 
 /// Everything a confirmation is given for: another instance, mapping, target disk, value
-/// format or service (credentials, region, endpoint) is another plan.
+/// format, region, endpoint or credential is another plan. The credential is named by its
+/// access key id, so no secret is copied here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanKey {
-    pub service: DrsTarget,
+    pub credential: String,
     pub choices: Vec<Choice>,
     pub plan: ReplicationPlan,
 }
@@ -92,16 +92,11 @@ impl ReviewForm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drs::Auth;
     use ratatui::crossterm::event::KeyModifiers;
 
     fn plan(region: &str) -> PlanKey {
         PlanKey {
-            service: DrsTarget {
-                region: region.into(),
-                endpoint: None,
-                auth: Auth::DefaultChain,
-            },
+            credential: "default credential chain".into(),
             choices: vec![Choice::Exclude],
             plan: ReplicationPlan {
                 recovery_instance_id: "i-0123456789abcdef0".into(),
