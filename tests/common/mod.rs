@@ -334,6 +334,19 @@ pub fn mapping_too_small() -> App {
     app
 }
 
+/// xvda's disk /dev/sdg was unplugged after it was chosen.
+pub fn mapping_disk_gone() -> App {
+    let mut app = mapping_too_small();
+    let mut sdg = disks()[4].clone();
+    sdg.device = "/dev/sdg".into();
+    sdg.path = "/tmp/drs-failback-demo/sdg.img".into();
+    app.mapping.choices[0] = Choice::of(&sdg);
+    app.mapping.choices[1] = Choice::of(&disks()[2]);
+    app.mapping.row = 0;
+    app.mapping.error = None;
+    app
+}
+
 pub fn mapping_picker() -> App {
     let mut app = mapping_too_small();
     app.mapping.error = None;
@@ -607,6 +620,7 @@ pub fn all() -> Vec<(&'static str, App)> {
         ("instance_too_large", instance_too_large()),
         ("instance_failed", instance_failed()),
         ("mapping_too_small", mapping_too_small()),
+        ("mapping_disk_gone", mapping_disk_gone()),
         ("mapping_picker", mapping_picker()),
         ("mapping_paste_error", mapping_paste_error()),
         ("review", review()),

@@ -59,10 +59,28 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let disks = app.local_disks();
     let mut overwrite: Vec<Line> = Vec::new();
     let mut excluded: Vec<String> = Vec::new();
-    for (v, choice) in instance.volumes.iter().zip(&app.mapping.choices) {
+    let statuses = app.mapping.statuses(&instance.volumes, disks);
+    for ((v, choice), status) in instance
+        .volumes
+        .iter()
+        .zip(&app.mapping.choices)
+        .zip(&statuses)
+    {
         match choice {
             Choice::Disk(_) => {
                 let Some((_, d)) = choice.disk(disks) else {
+                    // Re-read since the mapping was accepted: Next refuses, saying why.
+                    overwrite.extend(problem(
+                        theme,
+                        2,
+                        &format!(
+                            "{}: {}: go back to the mapping",
+                            v.device_name,
+                            status.describe()
+                        ),
+                        cols,
+                        theme.error(),
+                    ));
                     continue;
                 };
                 let line = format!(
