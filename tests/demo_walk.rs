@@ -162,7 +162,7 @@ fn intended(host: &str, end: &End) -> Result<(), String> {
         (h, _) if too_large.contains(&h) => false,
         // Its policy denies StartFailbackLaunch to everyone: the console's button too.
         ("payroll-01", End::LaunchDenied(why)) => {
-            why.contains("explicit deny") && why.contains("DRS console")
+            why.contains("explicit deny") && why.contains("console's Failback is refused too")
         }
         // Its EC2 instance is stopped: the service refuses to pair a failback client.
         ("cache-01", End::Failed(what)) => what.contains("is STOPPED; failback needs it running"),

@@ -727,6 +727,24 @@ fn the_demo_plays_the_consoles_failback_button_when_the_launch_is_denied() {
         other => panic!("expected the console's launch, got {other:?}"),
     }
     assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::Starting);
+    // A policy that denies everyone: the console is refused too, and the screen says so.
+    let run = run_of(&app);
+    update(
+        &mut app,
+        Msg::LaunchStarted {
+            run,
+            result: Err(DrsError::new(
+                DrsErrorKind::AccessDenied { action: None },
+                "with an explicit deny",
+            )),
+        },
+    );
+    assert!(
+        matches!(&app.dashboard.as_ref().unwrap().launch, Launch::Denied(m)
+            if m.contains("console's Failback is refused too") && !m.contains("press c")),
+        "{:?}",
+        app.dashboard.as_ref().unwrap().launch
+    );
 }
 
 #[test]

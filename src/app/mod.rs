@@ -329,6 +329,17 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                         d.push_log(format!("Failback launch started: job {}", job.id));
                         Launch::Started(job)
                     }
+                    Err(e)
+                        if d.console_launch
+                            && matches!(e.kind, DrsErrorKind::AccessDenied { .. }) =>
+                    {
+                        Launch::Denied(format!(
+                            "The console's Failback is refused too: a policy denies \
+                             drs:StartFailbackLaunch on {} to everyone. Ask the AWS account's \
+                             administrator to lift that deny; this screen keeps watching. ({})",
+                            d.instance_id, e.detail
+                        ))
+                    }
                     Err(e) if matches!(e.kind, DrsErrorKind::AccessDenied { .. }) => {
                         let demo = if demo {
                             " In this demo, press c to play the console's Failback button."
@@ -536,6 +547,7 @@ fn launch(app: &mut App, as_console: Option<DrsTarget>) -> Vec<Cmd> {
     match app.dashboard.as_mut() {
         Some(d) => {
             d.launch = Launch::Starting;
+            d.console_launch = as_console.is_some();
             vec![Cmd::StartFailbackLaunch {
                 run: d.run,
                 instance_id: d.instance_id.clone(),

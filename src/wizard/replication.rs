@@ -55,6 +55,8 @@ pub struct Dashboard {
     pub poll_failures: u32,
     pub poll_error: Option<DrsError>,
     pub launch: Launch,
+    /// The launch was last asked for as the console's Failback button (the demo plays it).
+    pub console_launch: bool,
     /// This run's failback client, once the replicator paired it.
     pub client_id: Option<String>,
     /// Set when the replicator stopped.
@@ -82,6 +84,7 @@ impl Dashboard {
             poll_failures: 0,
             poll_error: None,
             launch: Launch::NotReady,
+            console_launch: false,
             client_id: None,
             replicator_exit: None,
         }
