@@ -66,6 +66,7 @@ fn disk(device: &str, bytes: u64, model: &str, serial: &str, n: usize) -> LocalD
         mounts: vec![],
         is_boot_medium: false,
         contents: "empty".into(),
+        ..Default::default()
     }
 }
 
