@@ -199,7 +199,11 @@ pub fn text(report: &Report) -> String {
             .flatten()
             .map(String::as_str)
             .collect();
-        out.push_str(&format!("{}  {}  {}\n", d.device, d.size, what.join(" ")));
+        let what = match what.is_empty() {
+            true => "no model or serial".to_owned(),
+            false => what.join(" "),
+        };
+        out.push_str(&format!("{}  {}  {what}\n", d.device, d.size));
         let mut verdict = if d.selectable {
             "can be chosen".to_owned()
         } else {
