@@ -293,7 +293,6 @@ mod tests {
             mounts: vec![MountEntry {
                 devnum: DevNum { major: 8, minor: 1 },
                 mount_point: "/".into(),
-                fstype: "ext4".into(),
             }],
             swaps: Vec::new(),
             missing: vec!["persistent names: none".into()],

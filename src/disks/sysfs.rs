@@ -54,7 +54,7 @@ fn names(dir: &Path) -> Vec<String> {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    names.sort_by(|a, b| natural_key(a).cmp(&natural_key(b)));
+    names.sort_by_key(|n| natural_key(n));
     names
 }
 
@@ -651,7 +651,7 @@ mod tests {
     #[test]
     fn device_names_sort_as_the_kernel_numbers_them() {
         let sorted = |mut names: Vec<&'static str>| {
-            names.sort_by(|a, b| natural_key(a).cmp(&natural_key(b)));
+            names.sort_by_key(|n| natural_key(n));
             names
         };
         assert_eq!(sorted(vec!["sdaa", "sdb", "sda"]), ["sda", "sdb", "sdaa"]);

@@ -93,10 +93,6 @@ impl UdevDisks {
     pub fn system(&self) -> io::Result<BlockSystem> {
         Reader::new(&self.root, &UdevProperties::detect()).read()
     }
-
-    pub fn include_loop(&self) -> bool {
-        self.include_loop
-    }
 }
 
 impl DiskSource for UdevDisks {

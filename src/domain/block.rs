@@ -121,7 +121,6 @@ pub struct BlockDisk {
 pub struct MountEntry {
     pub devnum: DevNum,
     pub mount_point: String,
-    pub fstype: String,
 }
 
 /// An active swap area on a device (swap files are covered by their filesystem's mount).

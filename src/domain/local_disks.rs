@@ -300,7 +300,6 @@ mod tests {
         MountEntry {
             devnum,
             mount_point: at.into(),
-            fstype: "ext4".into(),
         }
     }
 

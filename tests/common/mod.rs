@@ -337,6 +337,21 @@ pub fn mapping_picker() -> App {
     app
 }
 
+/// The picker over real disks' rules: a removable one, one held, one swap, one read-only.
+pub fn mapping_picker_refused() -> App {
+    let mut app = mapping_picker();
+    let mut disks = disks();
+    disks[1].removable = true;
+    disks[4].holders = vec!["md0 (MD RAID raid1) on sde1".into()];
+    let mut swap = disk("/dev/sdg", 64 * GIB, "QEMU HARDDISK", "QM00007", 6);
+    swap.swaps = vec!["/dev/sdg2".into()];
+    let mut read_only = disk("/dev/sdh", 64 * GIB, "QEMU HARDDISK", "QM00008", 7);
+    read_only.read_only = true;
+    disks.extend([swap, read_only]);
+    app.disks = Loadable::Loaded(disks);
+    app
+}
+
 pub fn mapping_paste_error() -> App {
     let mut app = mapping_too_small();
     app.mapping.error = None;
@@ -587,6 +602,7 @@ pub fn all() -> Vec<(&'static str, App)> {
         ("instance_failed", instance_failed()),
         ("mapping_too_small", mapping_too_small()),
         ("mapping_picker", mapping_picker()),
+        ("mapping_picker_refused", mapping_picker_refused()),
         ("mapping_paste_error", mapping_paste_error()),
         ("review", review()),
         ("dashboard_initial_sync", dashboard_initial_sync()),

@@ -196,7 +196,7 @@ fn picker(
             .enumerate()
             .find(|(k, c)| *k != f.row && **c == Choice::Disk(i))
             .and_then(|(k, _)| app.chosen_instance()?.volumes.get(k));
-        let (mark, mut note, style) = if let Some(why) = refusal(disk) {
+        let (mark, note, style) = if let Some(why) = refusal(disk) {
             let note = match why {
                 Refusal::BootMedium => "boot medium".to_owned(),
                 why => why.describe(),
@@ -217,9 +217,11 @@ fn picker(
                 }
             }
         };
-        if disk.removable {
-            note.push_str(", removable");
-        }
+        // A stick can be the wrong one in a hurry: say so before anything that may be cut.
+        let note = match disk.removable {
+            true => format!("removable; {note}"),
+            false => note,
+        };
         let text = format!(
             "{} {} {} {mark} {note}",
             pad(theme, &theme.clean(&disk.device), 10),
