@@ -286,8 +286,9 @@ impl<'a> Reader<'a> {
 
     pub fn read(&self) -> io::Result<BlockSystem> {
         let block_dir = self.path("/sys/block");
-        // Without /sys/block nothing can be listed: an error, not an empty machine.
-        fs::read_dir(&block_dir)?;
+        // Without /sys/block nothing can be listed, without mountinfo nothing known to be
+        // free: errors, not an empty or an idle machine.
+        fs::read_dir(&block_dir).map_err(|e| named(&block_dir, e))?;
         let links = self.links();
         let disks: Vec<BlockDisk> = names(&block_dir)
             .into_iter()
@@ -296,18 +297,25 @@ impl<'a> Reader<'a> {
                 self.disk(&name, kind, &links)
             })
             .collect();
-        let mounts =
-            fs::read_to_string(self.path("/proc/self/mountinfo")).map(|t| parse::mountinfo(&t))?;
+        let mountinfo = self.path("/proc/self/mountinfo");
+        let mounts = fs::read_to_string(&mountinfo)
+            .map(|t| parse::mountinfo(&t))
+            .map_err(|e| named(&mountinfo, e))?;
         let mut known: HashMap<String, DevNum> = HashMap::new();
         for d in &disks {
             known.insert(d.name.clone(), d.devnum);
             known.extend(d.partitions.iter().map(|p| (p.name.clone(), p.devnum)));
             known.extend(d.holders.iter().map(|h| (h.name.clone(), h.devnum)));
         }
-        // Swap files live on a mounted filesystem: their disk is refused as mounted already.
-        let swaps = fs::read_to_string(self.path("/proc/swaps"))
-            .map(|t| parse::swaps(&t))
-            .unwrap_or_default()
+        // A kernel without swap support has no /proc/swaps. Swap files live on a mounted
+        // filesystem: their disk is refused as mounted already.
+        let swaps_path = self.path("/proc/swaps");
+        let swaps = match fs::read_to_string(&swaps_path) {
+            Ok(text) => parse::swaps(&text),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(named(&swaps_path, e)),
+        };
+        let swaps = swaps
             .into_iter()
             .filter(|s| s.kind == "partition")
             .filter_map(|s| {
@@ -332,6 +340,10 @@ impl<'a> Reader<'a> {
             missing,
         })
     }
+}
+
+fn named(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 /// Bytes written to the disk `name` (a kernel name) so far, from root's sysfs.
@@ -642,10 +654,25 @@ mod tests {
     }
 
     #[test]
-    fn a_root_without_sysfs_is_an_error() {
-        let empty = tempfile::tempdir().unwrap();
-        let source = Recorded(empty.path().join("udev"));
-        assert!(Reader::new(empty.path(), &source).read().is_err());
+    fn a_root_without_sysfs_or_mountinfo_is_an_error_that_names_the_file() {
+        let root = tempfile::tempdir().unwrap();
+        let source = Recorded(root.path().join("udev"));
+        let error = |root: &Path| Reader::new(root, &source).read().unwrap_err().to_string();
+        assert!(
+            error(root.path()).contains("sys/block: "),
+            "{}",
+            error(root.path())
+        );
+        fs::create_dir_all(root.path().join("sys/block")).unwrap();
+        assert!(
+            error(root.path()).contains("proc/self/mountinfo: "),
+            "{}",
+            error(root.path())
+        );
+        fs::create_dir_all(root.path().join("proc/self")).unwrap();
+        fs::write(root.path().join("proc/self/mountinfo"), "").unwrap();
+        // No /proc/swaps: a kernel without swap.
+        assert_eq!(Reader::new(root.path(), &source).read().unwrap().disks, []);
     }
 
     #[test]
