@@ -198,12 +198,16 @@ impl<'a> Reader<'a> {
         let sys = self.block(name);
         // The size attribute counts 512-byte sectors whatever the device's sector size.
         let bytes = read_number::<u64>(&sys.join("size"))? * 512;
-        if bytes == 0 {
-            // Unattached loop and nbd devices, card readers without a card.
+        // Unattached loop and nbd devices, card readers without a card; the hidden per-path
+        // devices of NVMe multipath, which have no device node.
+        if bytes == 0 || read_flag(&sys.join("hidden")) == Some(true) {
             return None;
         }
         let devnum = parse::devnum(&read_trimmed(&sys.join("dev"))?)?;
         let dm_name = read_trimmed(&sys.join("dm/name"));
+        // A multipath map's uuid is `mpath-<WWID of the LUN>`.
+        let map_wwid = read_trimmed(&sys.join("dm/uuid"))
+            .and_then(|u| Some(u.strip_prefix("mpath-")?.to_owned()));
         let devnode = match (kind, &dm_name) {
             (DiskKind::Multipath, Some(dm)) => format!("/dev/mapper/{dm}"),
             _ => format!("/dev/{name}"),
@@ -242,6 +246,7 @@ impl<'a> Reader<'a> {
                 .or_else(|| read_trimmed(&sys.join("serial")))
                 .or_else(|| read_trimmed(&device.join("serial"))),
             wwn: prop("ID_WWN")
+                .or(map_wwid)
                 .or_else(|| read_trimmed(&sys.join("wwid")))
                 .or_else(|| read_trimmed(&device.join("wwid"))),
             transport,
@@ -545,6 +550,10 @@ mod tests {
         assert_eq!(map.kind, DiskKind::Multipath);
         assert_eq!(map.transport.as_deref(), Some("multipath"));
         assert_eq!(map.bytes, 2048 << 30);
+        assert_eq!(
+            map.wwn.as_deref(),
+            Some("3600a098038303053453f463045727a6b")
+        );
         let map = by_device(&disks, "/dev/mapper/mpatha");
         assert_eq!(map.by_id.as_deref(), Some("dm-name-mpatha"));
         assert_eq!(
