@@ -177,7 +177,7 @@ pub fn contents(disk: &BlockDisk) -> String {
 /// Rank of a by-id link: names built from model and serial first (what an operator can read
 /// off the label), then WWNs, then the rest; ties go to the shorter, then the first name.
 fn by_id_rank(name: &str) -> u8 {
-    const SERIAL_BASED: [&str; 7] = ["ata-", "nvme-", "scsi-", "usb-", "virtio-", "mmc-", "md-"];
+    const SERIAL_BASED: [&str; 6] = ["ata-", "nvme-", "scsi-", "usb-", "virtio-", "mmc-"];
     if name.starts_with("nvme-eui.") || name.starts_with("nvme-nvme.") || name.starts_with("scsi-3")
     {
         1
