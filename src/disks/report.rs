@@ -199,20 +199,20 @@ pub fn text(report: &Report) -> String {
             .flatten()
             .map(String::as_str)
             .collect();
-        let what = match what.is_empty() {
+        let mut what = match what.is_empty() {
             true => "no model or serial".to_owned(),
             false => what.join(" "),
         };
+        if d.removable {
+            what.push_str(" (removable)");
+        }
         out.push_str(&format!("{}  {}  {what}\n", d.device, d.size));
-        let mut verdict = if d.selectable {
+        let verdict = if d.selectable {
             "can be chosen".to_owned()
         } else {
             let why: Vec<&str> = d.reasons.iter().map(|r| r.message.as_str()).collect();
             format!("cannot be chosen: {}", why.join("; "))
         };
-        if d.removable {
-            verdict.push_str(" (removable)");
-        }
         out.push_str(&format!("    {verdict}\n    holds: {}\n", d.contents));
         if !d.links.is_empty() {
             out.push_str(&format!("    names: {}\n", d.links.join(", ")));
@@ -390,8 +390,8 @@ mod tests {
              \x20   cannot be chosen: is the boot medium; mounted at /\n\
              \x20   holds: gpt, 1 partition: sda1 10 GiB ext4 \"root\"\n\
              \x20   names: by-id/ata-QEMU_HARDDISK_sda\n\
-             /dev/sdb  10 GiB  ata ATA QEMU HARDDISK QM00002\n\
-             \x20   can be chosen (removable)\n\
+             /dev/sdb  10 GiB  ata ATA QEMU HARDDISK QM00002 (removable)\n\
+             \x20   can be chosen\n\
              \x20   holds: empty\n\
              \x20   names: by-id/ata-QEMU_HARDDISK_sdb\n\
              /dev/loop0  10 GiB  ata ATA QEMU HARDDISK QM00002\n\

@@ -653,6 +653,17 @@ mod tests {
         );
     }
 
+    /// What `drs-failback disks` prints for the sample machines, kept in tests/snapshots.
+    #[test]
+    fn disks_report_of_the_sample_machines() {
+        for (name, include_loop) in [("server", true), ("live", false)] {
+            let report = super::super::report::report(&read(name), include_loop);
+            insta::with_settings!({snapshot_path => "../../tests/snapshots", prepend_module_to_snapshot => false}, {
+                insta::assert_snapshot!(format!("disks_{name}"), super::super::report::text(&report));
+            });
+        }
+    }
+
     #[test]
     fn written_bytes_come_from_the_disks_own_counters() {
         assert_eq!(
