@@ -97,13 +97,18 @@ fn disks_json(include_loop: bool) -> Value {
     serde_json::from_str(&run(BIN, &args).unwrap()).unwrap()
 }
 
-fn by_device<'a>(report: &'a Value, device: &str) -> &'a Value {
+/// Our loop device in the report, by the file it reads: other loop devices may exist.
+fn backed_by<'a>(report: &'a Value, file: &str) -> Option<&'a Value> {
+    let file = std::fs::canonicalize(file).unwrap();
     report["disks"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|d| d["device"] == device)
-        .unwrap_or_else(|| panic!("{device} is not listed: {report:#}"))
+        .find(|d| d["backing_file"] == file.to_str().unwrap())
+}
+
+fn ours<'a>(report: &'a Value, file: &str) -> &'a Value {
+    backed_by(report, file).unwrap_or_else(|| panic!("no disk reads {file}: {report:#}"))
 }
 
 fn messages(disk: &Value) -> Vec<String> {
@@ -113,14 +118,6 @@ fn messages(disk: &Value) -> Vec<String> {
         .iter()
         .map(|r| r["message"].as_str().unwrap().to_owned())
         .collect()
-}
-
-fn is_listed(report: &Value, device: &str) -> bool {
-    report["disks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|d| d["device"] == device)
 }
 
 #[test]
@@ -134,11 +131,8 @@ fn loop_devices_show_exactly_the_right_reasons() {
     let mut cleanup = Cleanup::default();
 
     let fractional = 9 * GIB + 3 * GIB / 4;
-    let empty = attach(
-        &mut cleanup,
-        &sparse(dir.path(), "fractional.img", fractional),
-        &[],
-    );
+    let empty_file = sparse(dir.path(), "fractional.img", fractional);
+    let empty = attach(&mut cleanup, &empty_file, &[]);
 
     // A GPT with one partition holding ext4, made in the file before it is attached.
     let gpt_file = sparse(dir.path(), "gpt.img", GIB);
@@ -187,15 +181,13 @@ fn loop_devices_show_exactly_the_right_reasons() {
         cleanup.then_undo(&["swapoff", &swap]);
     }
 
-    let read_only = attach(
-        &mut cleanup,
-        &sparse(dir.path(), "read-only.img", 32 * MIB),
-        &["--read-only"],
-    );
+    let read_only_file = sparse(dir.path(), "read-only.img", 32 * MIB);
+    let read_only = attach(&mut cleanup, &read_only_file, &["--read-only"]);
 
     let report = disks_json(true);
 
-    let d = by_device(&report, &empty);
+    let d = ours(&report, &empty_file);
+    assert_eq!(d["device"], empty.as_str());
     assert_eq!(d["bytes"], fractional);
     assert_eq!(d["size"], "9.75 GiB");
     assert_eq!(d["kind"], "virtual");
@@ -203,7 +195,8 @@ fn loop_devices_show_exactly_the_right_reasons() {
     assert_eq!(messages(d), Vec::<String>::new());
     assert_eq!(d["contents"], "empty");
 
-    let d = by_device(&report, &gpt);
+    let d = ours(&report, &gpt_file);
+    assert_eq!(d["device"], gpt.as_str());
     assert_eq!(d["bytes"], GIB);
     assert_eq!(d["partition_table"], "gpt");
     assert_eq!(d["selectable"], true);
@@ -217,27 +210,33 @@ fn loop_devices_show_exactly_the_right_reasons() {
         assert!(d["contents"].as_str().unwrap().contains("ext4 \"fbtest\""));
     }
 
-    let d = by_device(&report, &mounted);
+    let d = ours(&report, &mounted_file);
     assert_eq!(messages(d), [format!("mounted at {mount_point}")]);
     assert_eq!(d["filesystem"]["type"], "ext4");
     assert_eq!(d["boot_medium"], false);
 
-    let d = by_device(&report, &swap);
+    let d = ours(&report, &swap_file);
     match &swap_on {
         Ok(_) => assert_eq!(messages(d), [format!("used as swap ({swap})")]),
         Err(e) => println!("swap not checked: swapon refused here: {e}"),
     }
 
-    let d = by_device(&report, &read_only);
+    let d = ours(&report, &read_only_file);
     assert_eq!(d["read_only"], true);
     assert_eq!(messages(d), ["read-only"]);
 
     // Without --include-loop none of them is offered.
     let plain = disks_json(false);
-    for device in [&empty, &gpt, &mounted, &swap, &read_only] {
+    for file in [
+        &empty_file,
+        &gpt_file,
+        &mounted_file,
+        &swap_file,
+        &read_only_file,
+    ] {
         assert!(
-            !is_listed(&plain, device),
-            "{device} listed without --include-loop"
+            backed_by(&plain, file).is_none(),
+            "{file} listed without --include-loop"
         );
     }
 

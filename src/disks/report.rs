@@ -84,6 +84,8 @@ pub struct DiskReport {
     /// False when what is on the disk could not be read.
     pub contents_known: bool,
     pub contents: String,
+    /// The file a loop device reads and writes.
+    pub backing_file: Option<String>,
     /// True when the wizard lets it receive a volume.
     pub selectable: bool,
     /// Why it cannot be chosen, most serious first; empty when selectable.
@@ -159,6 +161,7 @@ fn disk_report(disk: &BlockDisk, system: &BlockSystem) -> DiskReport {
             .iter()
             .map(|&f| (f.as_arg().to_owned(), local_name(&local, f)))
             .collect(),
+        backing_file: disk.backing_file.clone(),
         selectable: reasons.is_empty(),
         reasons,
         mounts: local.mounts,
@@ -269,6 +272,7 @@ mod tests {
             holders: Vec::new(),
             links: vec![format!("by-id/ata-QEMU_HARDDISK_{name}")],
             contents_known: true,
+            backing_file: None,
         };
         let mut sda = disk("sda", 0);
         sda.table = Some("gpt".into());
@@ -313,6 +317,7 @@ mod tests {
         assert_eq!(
             keys(sda),
             [
+                "backing_file",
                 "boot_medium",
                 "bytes",
                 "contents",

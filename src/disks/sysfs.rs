@@ -259,6 +259,7 @@ impl<'a> Reader<'a> {
             holders,
             links: links.get(name).cloned().unwrap_or_default(),
             contents_known: props.is_some(),
+            backing_file: read_trimmed(&sys.join("loop/backing_file")),
         })
     }
 

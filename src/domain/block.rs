@@ -115,6 +115,8 @@ pub struct BlockDisk {
     pub links: Vec<String>,
     /// False when udev's database had nothing for it and no probe answered: contents unknown.
     pub contents_known: bool,
+    /// The file a loop device reads and writes, as the kernel names it.
+    pub backing_file: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -94,12 +94,53 @@ pub fn mount_points(disk: &BlockDisk, system: &BlockSystem) -> Vec<String> {
     points
 }
 
-/// The medium this system runs from: it holds `/` or the live medium, directly, on a
-/// partition, or under holders (root on LVM on a partition, on RAID, on multipath).
-pub fn is_boot_medium(disk: &BlockDisk, system: &BlockSystem) -> bool {
-    mount_points(disk, system)
+/// The filesystem a file is on: the mount with the longest mount point above it (the last
+/// one mounted there when several are).
+fn mount_holding(path: &str, system: &BlockSystem) -> Option<DevNum> {
+    system
+        .mounts
         .iter()
-        .any(|p| BOOT_MOUNTS.contains(&p.as_str()))
+        .filter(|m| {
+            let dir = m.mount_point.trim_end_matches('/');
+            path == m.mount_point || path.starts_with(&format!("{dir}/"))
+        })
+        .max_by_key(|m| m.mount_point.len())
+        .map(|m| m.devnum)
+}
+
+/// The devices the running system depends on: what is mounted at `/` or as the live medium,
+/// and, where that is a loop device (an ISO file booted with live-boot's findiso), the
+/// filesystem holding its file, and so on down.
+fn boot_devnums(system: &BlockSystem) -> Vec<DevNum> {
+    let mut found: Vec<DevNum> = system
+        .mounts
+        .iter()
+        .filter(|m| BOOT_MOUNTS.contains(&m.mount_point.as_str()))
+        .map(|m| m.devnum)
+        .collect();
+    let mut i = 0;
+    while let Some(&dev) = found.get(i) {
+        let file = system
+            .disks
+            .iter()
+            .find(|d| stack(d).contains(&dev))
+            .and_then(|d| d.backing_file.as_deref());
+        if let Some(under) = file.and_then(|f| mount_holding(f, system))
+            && !found.contains(&under)
+        {
+            found.push(under);
+        }
+        i += 1;
+    }
+    found
+}
+
+/// The medium this system runs from: it holds `/` or the live medium, directly, on a
+/// partition, under holders (root on LVM on a partition, on RAID, on multipath), or as the
+/// filesystem of the image file a loop device of those reads.
+pub fn is_boot_medium(disk: &BlockDisk, system: &BlockSystem) -> bool {
+    let boot = boot_devnums(system);
+    stack(disk).iter().any(|d| boot.contains(d))
 }
 
 /// Active swap areas on the disk or anything stacked on it.
@@ -268,6 +309,7 @@ mod tests {
             holders: Vec::new(),
             links: Vec::new(),
             contents_known: true,
+            backing_file: None,
         }
     }
 
@@ -361,6 +403,45 @@ mod tests {
             assert!(disk.removable);
             assert_eq!(refusal(&disk), Some(Refusal::BootMedium));
         }
+    }
+
+    #[test]
+    fn the_disk_holding_a_booted_iso_file_is_the_boot_medium() {
+        // live-boot's findiso: sda1 is mounted at /run/live/findiso, the ISO file on it is
+        // loop0, and loop0 is the live medium.
+        let mut sda = block("sda", dev(8, 0));
+        sda.partitions = vec![part("sda1", dev(8, 1), 32 << 30, Some(("exfat", None)))];
+        let mut iso = block("loop0", dev(7, 0));
+        iso.kind = DiskKind::Virtual;
+        iso.backing_file = Some("/run/live/findiso/isos/drs-failback.iso".into());
+        let system = BlockSystem {
+            disks: vec![sda, iso, block("sdb", dev(8, 16))],
+            mounts: vec![
+                mount(dev(8, 1), "/run/live/findiso"),
+                mount(dev(7, 0), "/run/live/medium"),
+                mount(dev(0, 30), "/"),
+            ],
+            ..Default::default()
+        };
+        let disks = local_disks(&system, true);
+        assert_eq!(
+            disks.iter().map(|d| d.is_boot_medium).collect::<Vec<_>>(),
+            [true, true, false]
+        );
+    }
+
+    #[test]
+    fn a_loop_device_over_a_file_on_root_makes_nothing_else_the_boot_medium() {
+        let mut lo = block("loop1", dev(7, 1));
+        lo.kind = DiskKind::Virtual;
+        lo.backing_file = Some("/var/tmp/rehearsal.img".into());
+        let system = BlockSystem {
+            disks: vec![lo, block("sdb", dev(8, 16))],
+            mounts: vec![mount(dev(0, 30), "/"), mount(dev(8, 16), "/var/tmp/x")],
+            ..Default::default()
+        };
+        assert!(!is_boot_medium(&system.disks[0], &system));
+        assert!(!is_boot_medium(&system.disks[1], &system));
     }
 
     #[test]
