@@ -6,7 +6,7 @@
 use drs_failback::disks::DiskSource;
 use drs_failback::disks::udev_disks::UdevDisks;
 use drs_failback::domain::bytes::{Bytes, GIB, MIB};
-use drs_failback::domain::mapping::{Choice, check_rows};
+use drs_failback::domain::mapping::{check_rows, choices_from_mapping, parse_mapping};
 use drs_failback::domain::model::{LocalDisk, RecoveryVolume};
 use serde_json::Value;
 use std::io::Write;
@@ -240,29 +240,22 @@ fn loop_devices_show_exactly_the_right_reasons() {
         );
     }
 
-    // The mapping step refuses the same disks for the same reasons.
+    // The mapping step, given these disks in a pasted mapping, refuses them for the same reasons.
     let source = UdevDisks::new(true);
     let listed: Vec<LocalDisk> = source.list().unwrap();
-    let ours: Vec<LocalDisk> = [&empty, &mounted, &read_only]
-        .iter()
-        .map(|device| {
-            listed
-                .iter()
-                .find(|d| &&d.device == device)
-                .unwrap()
-                .clone()
-        })
-        .collect();
-    let volume = |n: usize| RecoveryVolume {
-        device_name: format!("/dev/xvd{}", (b'a' + n as u8) as char),
+    let volume = |name: &str| RecoveryVolume {
+        device_name: name.into(),
         bytes: Bytes(10 * GIB),
     };
-    let volumes: Vec<RecoveryVolume> = (0..3).map(volume).collect();
-    let rows = check_rows(
-        &volumes,
-        &ours,
-        &[Choice::Disk(0), Choice::Disk(1), Choice::Disk(2)],
-    );
+    let volumes = [
+        volume("/dev/xvda"),
+        volume("/dev/xvdb"),
+        volume("/dev/xvdc"),
+    ];
+    let pasted = format!("/dev/xvda={empty},/dev/xvdb={mounted},/dev/xvdc={read_only}");
+    let choices =
+        choices_from_mapping(&parse_mapping(&pasted).unwrap(), &volumes, &listed).unwrap();
+    let rows = check_rows(&volumes, &listed, &choices);
     let described: Vec<String> = rows.iter().map(|r| r.describe()).collect();
     assert_eq!(
         described,
@@ -274,14 +267,15 @@ fn loop_devices_show_exactly_the_right_reasons() {
     );
 
     // Its write counters see what reaches the device.
-    let before = source.written_bytes(&ours[0]).unwrap();
+    let target = listed.iter().find(|d| d.device == empty).unwrap();
+    let before = source.written_bytes(target).unwrap();
     let mut device = std::fs::OpenOptions::new()
         .write(true)
         .open(&empty)
         .unwrap();
     device.write_all(&vec![0x5a; MIB as usize]).unwrap();
     device.sync_all().unwrap();
-    let after = source.written_bytes(&ours[0]).unwrap();
+    let after = source.written_bytes(target).unwrap();
     assert!(after - before >= MIB, "{before} then {after}");
 }
 
