@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use super::bytes::Bytes;
 use super::fit::{Fit, fit};
+use super::local_disks::{Refusal, refusal};
 use super::model::{DiskId, DiskMismatch, LocalDisk, RecoveryVolume};
 
 const EXCLUDE: &str = "EXCLUDE";
@@ -459,9 +460,9 @@ pub fn resolve_target(name: &str, disks: &[LocalDisk]) -> Option<usize> {
     }
 }
 
-/// A disk that may receive a volume: not the medium this system booted from, nothing mounted.
+/// A disk that may receive a volume: none of the safety rules refuses it (see `Refusal`).
 pub fn is_free_disk(disk: &LocalDisk) -> bool {
-    !disk.is_boot_medium && disk.mounts.is_empty()
+    refusal(disk).is_none()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -485,8 +486,8 @@ pub enum RowStatus {
         device: String,
         what: String,
     },
-    BootMedium,
-    Mounted(Vec<String>),
+    /// The disk is the boot medium, mounted, swap, held or read-only.
+    Refused(Refusal),
 }
 
 impl RowStatus {
@@ -514,8 +515,7 @@ impl RowStatus {
             RowStatus::DiskChanged { device, what } => {
                 format!("{device} changed since it was chosen ({what}): choose a disk again")
             }
-            RowStatus::BootMedium => "is the boot medium".into(),
-            RowStatus::Mounted(points) => format!("mounted at {}", points.join(", ")),
+            RowStatus::Refused(why) => why.describe(),
         }
     }
 }
@@ -573,11 +573,8 @@ pub fn check_rows(
                     };
                 }
             };
-            if disk.is_boot_medium {
-                return RowStatus::BootMedium;
-            }
-            if !disk.mounts.is_empty() {
-                return RowStatus::Mounted(disk.mounts.clone());
+            if let Some(why) = refusal(disk) {
+                return RowStatus::Refused(why);
             }
             if let Some(other) = (0..volumes.len()).find(|&k| k != i && choice(k) == choice(i)) {
                 return RowStatus::UsedTwice {
@@ -1351,7 +1348,7 @@ mod tests {
         boot.mounts = vec!["/run/live".into()];
         let disks = [boot];
         let rows = check_rows(&[vol("/dev/xvda", 8)], &disks, &[on(&disks, 0)]);
-        assert_eq!(rows, vec![RowStatus::BootMedium]);
+        assert_eq!(rows, vec![RowStatus::Refused(Refusal::BootMedium)]);
         assert_eq!(rows[0].describe(), "is the boot medium");
     }
 
@@ -1361,8 +1358,56 @@ mod tests {
         mounted.mounts = vec!["/boot".into()];
         let disks = [mounted];
         let rows = check_rows(&[vol("/dev/xvda", 8)], &disks, &[on(&disks, 0)]);
-        assert_eq!(rows, vec![RowStatus::Mounted(vec!["/boot".into()])]);
+        assert_eq!(
+            rows,
+            vec![RowStatus::Refused(Refusal::Mounted(vec!["/boot".into()]))]
+        );
         assert_eq!(rows[0].describe(), "mounted at /boot");
+    }
+
+    /// Swap, holders and read-only refuse a row as the boot medium and mounts do.
+    fn unusable_disks() -> Vec<LocalDisk> {
+        let mut swap = disk_gib("/dev/sdb", 100);
+        swap.swaps = vec!["/dev/sdb2".into()];
+        let mut held = disk_gib("/dev/sdc", 100);
+        held.holders = vec!["md0 (MD RAID raid1) on sdc1".into()];
+        let mut read_only = disk_gib("/dev/sdd", 100);
+        read_only.read_only = true;
+        vec![swap, held, read_only]
+    }
+
+    #[test]
+    fn rows_on_swap_held_or_read_only_disks_are_refused_with_the_reason() {
+        let volumes = [
+            vol("/dev/xvda", 8),
+            vol("/dev/xvdb", 8),
+            vol("/dev/xvdc", 8),
+        ];
+        let disks = unusable_disks();
+        let choices = [on(&disks, 0), on(&disks, 1), on(&disks, 2)];
+        let described: Vec<String> = check_rows(&volumes, &disks, &choices)
+            .iter()
+            .map(RowStatus::describe)
+            .collect();
+        assert_eq!(
+            described,
+            [
+                "used as swap (/dev/sdb2)",
+                "held by md0 (MD RAID raid1) on sdc1",
+                "read-only"
+            ]
+        );
+    }
+
+    #[test]
+    fn auto_map_never_chooses_swap_held_or_read_only_disks() {
+        let mut disks = unusable_disks();
+        disks.push(disk_gib("/dev/sde", 20));
+        let volumes = [vol("/dev/xvda", 10), vol("/dev/xvdb", 10)];
+        assert_eq!(
+            auto_map(&volumes, &disks),
+            vec![on(&disks, 3), Choice::Unmapped]
+        );
     }
 
     #[test]
@@ -1471,8 +1516,8 @@ mod tests {
                 device: "x".into(),
                 what: "x".into(),
             },
-            RowStatus::BootMedium,
-            RowStatus::Mounted(vec!["/".into()]),
+            RowStatus::Refused(Refusal::BootMedium),
+            RowStatus::Refused(Refusal::Mounted(vec!["/".into()])),
         ];
         assert!(blocking.iter().all(RowStatus::blocks_start));
         for ok in [

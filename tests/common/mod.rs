@@ -66,6 +66,7 @@ fn disk(device: &str, bytes: u64, model: &str, serial: &str, n: usize) -> LocalD
         mounts: vec![],
         is_boot_medium: false,
         contents: "empty".into(),
+        ..Default::default()
     }
 }
 
@@ -354,6 +355,21 @@ pub fn mapping_picker() -> App {
     app
 }
 
+/// The picker over real disks' rules: a removable one, one held, one swap, one read-only.
+pub fn mapping_picker_refused() -> App {
+    let mut app = mapping_picker();
+    let mut disks = disks();
+    disks[1].removable = true;
+    disks[4].holders = vec!["md0 (MD RAID raid1) on sde1".into()];
+    let mut swap = disk("/dev/sdg", 64 * GIB, "QEMU HARDDISK", "QM00007", 6);
+    swap.swaps = vec!["/dev/sdg2".into()];
+    let mut read_only = disk("/dev/sdh", 64 * GIB, "QEMU HARDDISK", "QM00008", 7);
+    read_only.read_only = true;
+    disks.extend([swap, read_only]);
+    app.disks = Loadable::Loaded(disks);
+    app
+}
+
 pub fn mapping_paste_error() -> App {
     let mut app = mapping_too_small();
     app.mapping.error = None;
@@ -622,6 +638,7 @@ pub fn all() -> Vec<(&'static str, App)> {
         ("mapping_too_small", mapping_too_small()),
         ("mapping_disk_gone", mapping_disk_gone()),
         ("mapping_picker", mapping_picker()),
+        ("mapping_picker_refused", mapping_picker_refused()),
         ("mapping_paste_error", mapping_paste_error()),
         ("review", review()),
         ("review_boot_excluded", review_boot_excluded()),
