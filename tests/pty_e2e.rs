@@ -430,11 +430,19 @@ fn raw(s: &Session) -> bool {
     t.c_lflag & (libc::ICANON | libc::ECHO) == 0
 }
 
-fn stopped(pid: &str) -> bool {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // The state follows the command name in parentheses.
-    stat.rsplit_once(") ")
-        .is_some_and(|(_, rest)| rest.starts_with('T'))
+/// Waits until the process has stopped itself (SIGCONT before that would be lost).
+fn wait_stopped(pid: &str) {
+    let stopped = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        // The state follows the command name in parentheses.
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('T'))
+    };
+    let deadline = Instant::now() + PATIENCE;
+    while !stopped() {
+        assert!(Instant::now() < deadline, "never stopped");
+        std::thread::yield_now();
+    }
 }
 
 #[test]
@@ -445,13 +453,7 @@ fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
     assert!(raw(&s));
     s.kill("TSTP");
     s.wait_until("the shell's screen", |sc| !sc.alternate_screen());
-    let pid = s.pid();
-    // The process stops itself right after restoring: wait for that state.
-    let deadline = Instant::now() + PATIENCE;
-    while !stopped(&pid) {
-        assert!(Instant::now() < deadline, "never stopped");
-        std::thread::yield_now();
-    }
+    wait_stopped(&s.pid());
     assert!(!raw(&s), "the tty is cooked while suspended");
 
     s.kill("CONT");
@@ -467,6 +469,7 @@ fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
     s.send("\x1b");
     s.send("\x1a");
     s.wait_until("the shell's screen", |sc| !sc.alternate_screen());
+    wait_stopped(&s.pid());
     s.kill("CONT");
     s.wait_until("the wizard again", |sc| sc.alternate_screen());
     s.send("\x03");

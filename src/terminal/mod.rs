@@ -18,12 +18,14 @@ use std::io::{self, Stdout};
 use std::mem::ManuallyDrop;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 /// What this program changed on the terminal, so that restoring undoes only that.
 static RAW: AtomicBool = AtomicBool::new(false);
 static SCREEN: AtomicBool = AtomicBool::new(false);
+/// The terminal keys are read from (-1 before `TerminalUi::enter`).
+static TTY: AtomicI32 = AtomicI32::new(-1);
 
 /// The loop a panic in any thread tells to end (set by `signals::spawn`).
 static PANIC_LISTENER: Mutex<Option<UnboundedSender<Msg>>> = Mutex::new(None);
@@ -56,7 +58,7 @@ pub fn restore() {
 /// Raw mode, the alternate screen and bracketed paste; again after a suspend or Ctrl-L (the
 /// shell may have reset the modes meanwhile).
 fn enter_modes() -> io::Result<()> {
-    if RAW.swap(true, Ordering::SeqCst) {
+    if RAW.swap(true, Ordering::SeqCst) && !tty_is_raw() {
         // crossterm skips enabling when it thinks raw mode is on: make it set it again.
         terminal::disable_raw_mode()?;
     }
@@ -67,6 +69,14 @@ fn enter_modes() -> io::Result<()> {
         terminal::EnterAlternateScreen,
         EnableBracketedPaste
     )
+}
+
+/// Whether the terminal still is in raw mode (a shell may reset it while we are stopped).
+fn tty_is_raw() -> bool {
+    let fd = TTY.load(Ordering::SeqCst);
+    // SAFETY: tcgetattr fills a zeroed termios; an invalid descriptor only fails.
+    let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    fd >= 0 && unsafe { libc::tcgetattr(fd, &mut t) } == 0 && t.c_lflag & libc::ICANON == 0
 }
 
 /// Stops the process as SIGTSTP's default action would; returns once it is continued.
@@ -121,6 +131,7 @@ impl TerminalUi {
     /// Enters raw mode and the alternate screen; keys and pastes arrive on the returned channel.
     pub fn enter(theme: Theme) -> io::Result<(TerminalUi, UnboundedReceiver<Msg>)> {
         let fd = tty()?;
+        TTY.store(fd, Ordering::SeqCst);
         enter_modes()?;
         let backend = CrosstermBackend::new(io::stdout());
         let viewport = match terminal::size() {
