@@ -309,7 +309,12 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             app.dirty = was_dirty;
             vec![]
         }
-        Msg::Paste(text) => on_paste(app, &text),
+        Msg::Paste(mut text) => {
+            let cmds = on_paste(app, &text);
+            // It may hold a secret: no copy left behind in freed memory.
+            zeroize::Zeroize::zeroize(&mut text);
+            cmds
+        }
         Msg::Resize { cols, rows } => {
             app.size = (cols, rows);
             vec![]

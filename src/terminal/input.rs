@@ -159,13 +159,23 @@ fn csi_key(seq: &[u8]) -> Option<Input> {
     Some(key(code, m))
 }
 
-/// Paste text: invalid UTF-8 dropped byte by byte, line ends made `\n`.
-fn paste_text(bytes: &[u8]) -> String {
+/// Paste text: invalid UTF-8 dropped byte by byte, line ends made `\n`. The bytes (a pasted
+/// secret, maybe) are zeroed once copied.
+fn paste_text(mut bytes: Vec<u8>) -> String {
     let mut text = String::with_capacity(bytes.len());
+    let mut after_cr = false;
     for chunk in bytes.utf8_chunks() {
-        text.push_str(chunk.valid());
+        for c in chunk.valid().chars() {
+            match c {
+                '\r' => text.push('\n'),
+                '\n' if after_cr => {}
+                c => text.push(c),
+            }
+            after_cr = c == '\r';
+        }
     }
-    text.replace("\r\n", "\n").replace('\r', "\n")
+    zeroize::Zeroize::zeroize(&mut bytes);
+    text
 }
 
 impl Decoder {
@@ -191,7 +201,7 @@ impl Decoder {
     pub fn timeout(&mut self) -> Vec<Input> {
         match std::mem::take(&mut self.state) {
             State::Escape => self.out.push(plain(KeyCode::Esc)),
-            State::Paste(bytes) => self.out.push(Input::Paste(paste_text(&bytes))),
+            State::Paste(bytes) => self.out.push(Input::Paste(paste_text(bytes))),
             _ => {}
         }
         std::mem::take(&mut self.out)
@@ -287,7 +297,7 @@ impl Decoder {
                 if bytes.ends_with(PASTE_END) {
                     bytes.truncate(bytes.len() - PASTE_END.len());
                     bytes.truncate(MAX_PASTE);
-                    self.out.push(Input::Paste(paste_text(&bytes)));
+                    self.out.push(Input::Paste(paste_text(bytes)));
                 } else {
                     self.state = State::Paste(bytes);
                 }

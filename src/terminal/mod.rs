@@ -181,7 +181,12 @@ fn read_input(fd: RawFd, tx: &UnboundedSender<Msg>) {
                 let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
                 match n {
                     0 => break "end of input".to_owned(),
-                    n if n > 0 => decoder.feed(&buf[..n as usize]),
+                    n if n > 0 => {
+                        let inputs = decoder.feed(&buf[..n as usize]);
+                        // Typed or pasted secrets pass through here: none stays behind.
+                        zeroize::Zeroize::zeroize(&mut buf[..n as usize]);
+                        inputs
+                    }
                     _ => {
                         let e = io::Error::last_os_error();
                         match e.kind() {
