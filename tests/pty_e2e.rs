@@ -49,6 +49,8 @@ struct Session {
     reader: Option<std::thread::JoinHandle<()>>,
     closing: Arc<AtomicBool>,
     child: Box<dyn Child + Send + Sync>,
+    /// TMPDIR of the run, so that a default log file is removed with it.
+    _tmp: tempfile::TempDir,
 }
 
 fn spawn_reader(
@@ -108,6 +110,8 @@ impl Session {
         let mut cmd = CommandBuilder::new(BIN);
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
+        let tmp = tempfile::tempdir().unwrap();
+        cmd.env("TMPDIR", tmp.path());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -129,6 +133,7 @@ impl Session {
             reader: Some(reader),
             closing,
             child,
+            _tmp: tmp,
         }
     }
 
@@ -368,6 +373,7 @@ fn no_prompt_runs_the_journey_with_defaults_and_exits_zero() {
     let out = std::process::Command::new(BIN)
         .args(["--demo", "--no-prompt", "--scenario", &scenario])
         .args(["--demo-dir", dir.path().to_str().unwrap()])
+        .env("TMPDIR", dir.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -595,7 +601,12 @@ fn unknown_sequences_and_invalid_bytes_never_eat_later_keys() {
 }
 
 fn run(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(BIN).args(args).output().unwrap()
+    let tmp = tempfile::tempdir().unwrap();
+    std::process::Command::new(BIN)
+        .args(args)
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap()
 }
 
 fn assert_no_escape_codes(out: &std::process::Output) {
