@@ -630,6 +630,14 @@ fn errors_before_the_screen_exit_2_without_escape_codes() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/scenario.json"));
     assert_no_escape_codes(&out);
+
+    // The emulator's port already taken.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = run(&["emulator", "--listen", &addr]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&addr));
+    assert_no_escape_codes(&out);
 }
 
 /// The scenario's credentials, one of them first (the one the demo pre-fills).
