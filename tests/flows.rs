@@ -1288,3 +1288,16 @@ fn end_states_an_earlier_failback_client_left_are_not_this_runs() {
     );
     assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::Ready);
 }
+
+#[test]
+fn a_paste_reopens_the_paste_box_with_the_text_esc_left() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('p'));
+    type_text(&mut app, "/dev/xvda=/dev/sdc,");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.mapping.paste.is_none());
+    update(&mut app, Msg::Paste("/dev/xvdb=EXCLUDE".into()));
+    let paste = app.mapping.paste.as_ref().expect("the paste box opened");
+    assert_eq!(paste.input.value(), "/dev/xvda=/dev/sdc,/dev/xvdb=EXCLUDE");
+}

@@ -107,7 +107,9 @@ impl MappingForm {
         if self.picker.is_some() {
             return;
         }
-        let paste_box = self.paste.get_or_insert_with(PasteBox::default);
+        // As `p` would open it: with the text Esc left, so nothing typed is lost.
+        let closed = &mut self.closed_paste;
+        let paste_box = self.paste.get_or_insert_with(|| std::mem::take(closed));
         if super::paste(&mut paste_box.input, text) {
             paste_box.error = None;
         }
