@@ -13,3 +13,4 @@ pub mod replication;
 pub mod terminal;
 pub mod ui;
 pub mod wizard;
+pub mod worker;

@@ -1,17 +1,18 @@
 use clap::Parser;
-use drs_failback::app::runtime::{self, Frontend, Services};
+use drs_failback::app::runtime::{self, Services};
 use drs_failback::app::{App, Interrupt, Mode};
 use drs_failback::cli::{Cli, Command};
 use drs_failback::disks::report;
 use drs_failback::disks::virtual_disks::VirtualDisks;
-use drs_failback::emulator::{Emulator, Scenario};
+use drs_failback::emulator::{self, Emulator, Scenario};
 use drs_failback::headless::Headless;
 use drs_failback::process::{self, EXIT_CANNOT_START, EXIT_FAILED};
-use drs_failback::replication::demo::DemoReplicator;
 use drs_failback::terminal::{self, TerminalUi};
 use drs_failback::ui::Theme;
 use drs_failback::wizard::endpoint::EndpointForm;
 use drs_failback::wizard::result::Outcome;
+use drs_failback::worker::protocol::{DemoSetup, Setup, StartedBy};
+use drs_failback::worker::{self, client, status};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -40,6 +41,8 @@ fn main() -> ExitCode {
             Some(Command::Disks { json, include_loop }) => {
                 report::print(json, include_loop).map(|()| ExitCode::SUCCESS)
             }
+            Some(Command::Worker { ref log }) => run_worker(&cli, log.clone()).await,
+            Some(Command::Status { json }) => print_status(&cli, json).await,
             None if cli.demo => demo(&cli).await,
             None => Err(
                 "failing back onto real disks needs the udev disk discovery and AWS's replication \
@@ -127,31 +130,145 @@ fn init_logging(explicit: Option<&Path>) -> Result<PathBuf, String> {
     Ok(path)
 }
 
+/// The worker: its output already goes to its log (stdout and stderr are that file).
+async fn run_worker(cli: &Cli, log: Option<String>) -> Result<ExitCode, String> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let dir = cli
+        .state_dir
+        .clone()
+        .ok_or("the worker is started by drs-failback, with --state-dir")?;
+    worker::run(&dir, worker::PIPE_FD, log).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `status`: the given state directory, else the real one, else the demo's.
+async fn print_status(cli: &Cli, json: bool) -> Result<ExitCode, String> {
+    let dirs = match &cli.state_dir {
+        Some(d) => vec![d.clone()],
+        None => vec![
+            worker::default_state_dir(false),
+            worker::default_state_dir(true),
+        ],
+    };
+    let mut found = status::Status::default();
+    for dir in dirs {
+        found = status::read(&dir).await?;
+        if found.running {
+            break;
+        }
+    }
+    let out = if json {
+        serde_json::to_string(&found).map_err(|e| e.to_string())?
+    } else {
+        status::text(&found)
+    };
+    let _ = writeln!(std::io::stdout(), "{out}");
+    Ok(if found.running {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    })
+}
+
+fn started_by() -> StartedBy {
+    StartedBy {
+        terminal: worker::this_terminal(),
+        pid: std::process::id(),
+        started_at: drs_failback::domain::time::unix_seconds(std::time::SystemTime::now()) as i64,
+    }
+}
+
+/// How to come back to a failback that goes on without this terminal.
+fn come_back(cli: &Cli) -> String {
+    let mut cmd = "drs-failback".to_owned();
+    if cli.demo {
+        cmd.push_str(" --demo");
+    }
+    if let Some(d) = &cli.state_dir {
+        cmd.push_str(&format!(" --state-dir {}", d.display()));
+    }
+    cmd
+}
+
 async fn demo(cli: &Cli) -> Result<ExitCode, String> {
     let log_path = init_logging(cli.log_file.as_deref())?;
+    let state_dir = cli
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| worker::default_state_dir(true));
     let scenario = load_scenario(cli.scenario.as_deref())?;
-    let host_identity = scenario.demo_host();
-    let specs = scenario.demo_disks();
-    let emulator = Emulator::start(SocketAddr::from(([127, 0, 0, 1], 0)), scenario)
-        .await
-        .map_err(|e| format!("cannot start the DRS emulator: {e}"))?;
-    // A temporary directory is removed when `_temp` drops, after the wizard ends.
-    let (_temp, dir) = match &cli.demo_dir {
-        Some(d) => (None, d.clone()),
+
+    // A failback already runs here: straight to its dashboard.
+    if let Some(attach) = client::connect(&state_dir).map_err(|e| {
+        format!(
+            "cannot reach the failback worker in {}: {e}",
+            state_dir.display()
+        )
+    })? {
+        tracing::info!(dir = %state_dir.display(), "attaching to the running failback");
+        let app = App::new(Mode::Demo {
+            disk_dir: String::new(),
+            keys: vec![],
+            endpoint: String::new(),
+        });
+        let services = Services {
+            disks: None,
+            host_identity: Some(scenario.demo_host()),
+            state_dir,
+            worker: None,
+            attach: Some(attach),
+        };
+        return wizard(cli, app, services, log_path).await;
+    }
+
+    // The worker removes a temporary directory when it ends (it may outlive this wizard).
+    let (dir, remove) = match &cli.demo_dir {
+        Some(d) => (d.clone(), false),
         None => {
             let t = tempfile::Builder::new()
                 .prefix("drs-failback-demo-")
                 .tempdir()
                 .map_err(|e| format!("cannot create the demo's disk directory: {e}"))?;
-            let p = t.path().to_owned();
-            (Some(t), p)
+            (t.keep(), true)
         }
     };
-    let disks = VirtualDisks::create(&dir, &specs)
-        .map_err(|e| format!("cannot create virtual disks in {}: {e}", dir.display()))?;
-    tracing::info!(endpoint = %emulator.endpoint(), dir = %dir.display(), "demo started");
+    let disks = VirtualDisks::create(&dir, &scenario.demo_disks()).map_err(|e| {
+        if remove {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        format!("cannot create virtual disks in {}: {e}", dir.display())
+    })?;
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+    let setup = Setup {
+        started_by: started_by(),
+        poll_every_ms: 1000,
+        demo: Some(DemoSetup {
+            scenario: cli.scenario.as_deref().map(absolute),
+            disk_dir: absolute(&dir),
+            remove_disk_dir: remove,
+        }),
+    };
+    let program =
+        std::env::current_exe().map_err(|e| format!("cannot find this program's file: {e}"))?;
+    worker::prepare_state_dir(&state_dir)?;
+    let mut spawned = client::spawn(&program, &state_dir, &setup).inspect_err(|_| {
+        if remove {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    })?;
+    let ready = match spawned.demo_ready(&state_dir) {
+        Ok(r) => r,
+        Err(e) => {
+            spawned.finish(false);
+            return Err(e);
+        }
+    };
+    tracing::info!(endpoint = %ready.endpoint, dir = %dir.display(), worker = spawned.worker_pid(), "demo started");
 
-    let keys = emulator.credentials();
+    let keys = emulator::credentials_of(&scenario);
     let first = keys
         .first()
         .cloned()
@@ -159,9 +276,8 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
     let mut app = App::new(Mode::Demo {
         disk_dir: dir.display().to_string(),
         keys,
-        endpoint: emulator.endpoint(),
+        endpoint: ready.endpoint.clone(),
     });
-    app.log_path = Some(log_path.display().to_string());
     app.credentials.fill(&first.credentials);
     if let Some(parts) = app
         .credentials
@@ -169,61 +285,87 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
     {
         tracing::info!("the {parts} came from the command line or the environment");
     }
-    app.credentials.region = emulator.region();
-    app.endpoint = EndpointForm::with_custom(&emulator.endpoint());
-
+    app.credentials.region = ready.region.clone();
+    app.endpoint = EndpointForm::with_custom(&ready.endpoint);
     let services = Services {
-        disks: Arc::new(disks),
-        replicator: Arc::new(DemoReplicator::new(emulator.failback_client())),
-        poll_every: Duration::from_secs(1),
-        host_identity: Some(host_identity),
+        disks: Some(Arc::new(disks)),
+        host_identity: Some(scenario.demo_host()),
+        state_dir,
+        worker: Some(spawned),
+        attach: None,
     };
     if cli.no_prompt {
-        let mut headless = Headless::default();
         let _ = writeln!(
             std::io::stdout(),
             "drs-failback demo: emulator at {}, virtual disks in {} (no AWS account, no real disk)",
-            emulator.endpoint(),
+            ready.endpoint,
             dir.display()
         );
-        let app = run(app, services, &mut headless, None).await?;
-        if app.interrupted.is_some() {
-            return Ok(exit_code(&app));
-        }
-        return Ok(match (&app.outcome, &headless.failure) {
-            (Some(Outcome::Completed(_)), _) => ExitCode::SUCCESS,
-            (_, Some(why)) => {
-                let _ = writeln!(std::io::stderr(), "drs-failback: stopped: {why}");
-                ExitCode::from(EXIT_FAILED)
-            }
-            _ => ExitCode::from(EXIT_FAILED),
-        });
     }
-    let mut theme = Theme::detect(|k| std::env::var(k).ok());
-    theme.unicode &= !cli.ascii;
-    theme.color &= !cli.no_color;
-    let (mut ui, keys) =
-        TerminalUi::enter(theme).map_err(|e| format!("cannot use this terminal: {e}"))?;
-    app.size = terminal::screen_size();
-    let app = runtime::run(app, services, &mut ui, Some(keys)).await;
-    drop(ui);
-    Ok(match app {
-        Ok(app) => exit_code(&app),
-        // Drawing failed: the terminal is gone (the demo's directory is still removed).
-        Err(e) => {
-            tracing::warn!("the terminal went away: {e}");
-            ExitCode::from(process::exit_status(Interrupt::TerminalLost))
-        }
-    })
+    wizard(cli, app, services, log_path).await
 }
 
-async fn run(
-    app: App,
-    services: Services,
-    frontend: &mut dyn Frontend,
-    keys: Option<tokio::sync::mpsc::UnboundedReceiver<drs_failback::app::Msg>>,
-) -> Result<App, String> {
-    runtime::run(app, services, frontend, keys)
-        .await
-        .map_err(|e| format!("terminal error: {e}"))
+/// Runs the wizard (full screen, or headless with --no-prompt) and leaves the worker as the
+/// run ended: waited for when it has nothing left to do, else running on.
+async fn wizard(
+    cli: &Cli,
+    mut app: App,
+    mut services: Services,
+    log_path: PathBuf,
+) -> Result<ExitCode, String> {
+    app.log_path = Some(log_path.display().to_string());
+    let mut headless = Headless::default();
+    let result = if cli.no_prompt {
+        runtime::run(app, &mut services, &mut headless, None)
+            .await
+            .map_err(|e| format!("terminal error: {e}"))
+    } else {
+        let mut theme = Theme::detect(|k| std::env::var(k).ok());
+        theme.unicode &= !cli.ascii;
+        theme.color &= !cli.no_color;
+        let (mut ui, keys) =
+            TerminalUi::enter(theme).map_err(|e| format!("cannot use this terminal: {e}"))?;
+        app.size = terminal::screen_size();
+        let app = runtime::run(app, &mut services, &mut ui, Some(keys)).await;
+        drop(ui);
+        app.map_err(|e| {
+            // Drawing failed: the terminal is gone.
+            tracing::warn!("the terminal went away: {e}");
+            String::new()
+        })
+    };
+    let acknowledged = result.as_ref().is_ok_and(|a| a.acknowledged);
+    if let Some(worker) = services.worker.take() {
+        worker.finish(acknowledged);
+    }
+    let app = match result {
+        Ok(app) => app,
+        Err(e) if e.is_empty() => {
+            return Ok(ExitCode::from(process::exit_status(
+                Interrupt::TerminalLost,
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(w) = app.worker.as_ref().filter(|_| !app.acknowledged) {
+        let message = format!(
+            "drs-failback: the failback goes on in its worker (pid {}). Run `{}` again, on any \
+             console or over SSH, to come back to it.",
+            w.pid,
+            come_back(cli)
+        );
+        tracing::info!("{message}");
+        let _ = writeln!(std::io::stderr(), "{message}");
+    }
+    if app.interrupted.is_some() || !cli.no_prompt {
+        return Ok(exit_code(&app));
+    }
+    Ok(match (&app.outcome, &headless.failure) {
+        (Some(Outcome::Completed(_)), _) => ExitCode::SUCCESS,
+        (_, Some(why)) => {
+            let _ = writeln!(std::io::stderr(), "drs-failback: stopped: {why}");
+            ExitCode::from(EXIT_FAILED)
+        }
+        _ => ExitCode::from(EXIT_FAILED),
+    })
 }
