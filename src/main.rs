@@ -1,23 +1,19 @@
 use clap::Parser;
 use drs_failback::app::runtime::{self, Services};
-use drs_failback::app::{App, Interrupt, Mode};
+use drs_failback::app::{self, App, Interrupt, Mode};
 use drs_failback::cli::{Cli, Command};
 use drs_failback::disks::report;
-use drs_failback::disks::virtual_disks::VirtualDisks;
-use drs_failback::emulator::{self, Emulator, Scenario};
+use drs_failback::emulator::Emulator;
 use drs_failback::headless::Headless;
 use drs_failback::process::{self, EXIT_CANNOT_START, EXIT_FAILED};
 use drs_failback::terminal::{self, TerminalUi};
 use drs_failback::ui::Theme;
-use drs_failback::wizard::endpoint::EndpointForm;
 use drs_failback::wizard::result::Outcome;
-use drs_failback::worker::protocol::{DemoSetup, Setup, StartedBy};
 use drs_failback::worker::{self, client, status};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Exit statuses are listed in `--help` (`cli::EXIT_STATUS`).
@@ -80,15 +76,8 @@ fn exit_code(app: &App) -> ExitCode {
     }
 }
 
-fn load_scenario(path: Option<&Path>) -> Result<Scenario, String> {
-    match path {
-        Some(p) => Scenario::load(p).map_err(|e| format!("scenario {}: {e}", p.display())),
-        None => Ok(Scenario::embedded_default()),
-    }
-}
-
 async fn serve_emulator(listen: SocketAddr, scenario: Option<&Path>) -> Result<ExitCode, String> {
-    let scenario = load_scenario(scenario)?;
+    let scenario = app::demo::load_scenario(scenario)?;
     let emulator = Emulator::start(listen, scenario)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -173,14 +162,6 @@ async fn print_status(cli: &Cli, json: bool) -> Result<ExitCode, String> {
     })
 }
 
-fn started_by() -> StartedBy {
-    StartedBy {
-        terminal: worker::this_terminal(),
-        pid: std::process::id(),
-        started_at: drs_failback::domain::time::unix_seconds(std::time::SystemTime::now()) as i64,
-    }
-}
-
 /// How to come back to a failback that goes on without this terminal.
 fn come_back(cli: &Cli) -> String {
     let mut cmd = "drs-failback".to_owned();
@@ -199,7 +180,7 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
         .state_dir
         .clone()
         .unwrap_or_else(|| worker::default_state_dir(true));
-    let scenario = load_scenario(cli.scenario.as_deref())?;
+    let scenario = app::demo::load_scenario(cli.scenario.as_deref())?;
 
     // A failback already runs here: straight to its dashboard.
     if let Some(attach) = client::connect(&state_dir).map_err(|e| {
@@ -224,82 +205,27 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
         return wizard(cli, app, services, log_path).await;
     }
 
-    // The worker removes a temporary directory when it ends (it may outlive this wizard).
-    let (dir, remove) = match &cli.demo_dir {
-        Some(d) => (d.clone(), false),
-        None => {
-            let t = tempfile::Builder::new()
-                .prefix("drs-failback-demo-")
-                .tempdir()
-                .map_err(|e| format!("cannot create the demo's disk directory: {e}"))?;
-            (t.keep(), true)
-        }
-    };
-    let disks = VirtualDisks::create(&dir, &scenario.demo_disks()).map_err(|e| {
-        if remove {
-            let _ = std::fs::remove_dir_all(&dir);
-        }
-        format!("cannot create virtual disks in {}: {e}", dir.display())
-    })?;
-    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
-    let setup = Setup {
-        started_by: started_by(),
-        poll_every_ms: 1000,
-        demo: Some(DemoSetup {
-            scenario: cli.scenario.as_deref().map(absolute),
-            disk_dir: absolute(&dir),
-            remove_disk_dir: remove,
-        }),
-    };
     let program =
         std::env::current_exe().map_err(|e| format!("cannot find this program's file: {e}"))?;
-    worker::prepare_state_dir(&state_dir)?;
-    let mut spawned = client::spawn(&program, &state_dir, &setup).inspect_err(|_| {
-        if remove {
-            let _ = std::fs::remove_dir_all(&dir);
-        }
+    let (mut app, services, ready) = app::demo::start(app::demo::DemoStart {
+        program: &program,
+        state_dir,
+        scenario: cli.scenario.clone(),
+        disk_dir: cli.demo_dir.clone(),
+        poll_every_ms: 1000,
     })?;
-    let ready = match spawned.demo_ready(&state_dir) {
-        Ok(r) => r,
-        Err(e) => {
-            spawned.finish(false);
-            return Err(e);
-        }
-    };
-    tracing::info!(endpoint = %ready.endpoint, dir = %dir.display(), worker = spawned.worker_pid(), "demo started");
-
-    let keys = emulator::credentials_of(&scenario);
-    let first = keys
-        .first()
-        .cloned()
-        .ok_or("the scenario defines no credentials")?;
-    let mut app = App::new(Mode::Demo {
-        disk_dir: dir.display().to_string(),
-        keys,
-        endpoint: ready.endpoint.clone(),
-    });
-    app.credentials.fill(&first.credentials);
     if let Some(parts) = app
         .credentials
         .fill_keys(&cli.access_keys(|k| std::env::var(k).ok()))
     {
         tracing::info!("the {parts} came from the command line or the environment");
     }
-    app.credentials.region = ready.region.clone();
-    app.endpoint = EndpointForm::with_custom(&ready.endpoint);
-    let services = Services {
-        disks: Some(Arc::new(disks)),
-        host_identity: Some(scenario.demo_host()),
-        state_dir,
-        worker: Some(spawned),
-        attach: None,
-    };
     if cli.no_prompt {
         let _ = writeln!(
             std::io::stdout(),
             "drs-failback demo: emulator at {}, virtual disks in {} (no AWS account, no real disk)",
             ready.endpoint,
-            dir.display()
+            ready.disk_dir.display()
         );
     }
     wizard(cli, app, services, log_path).await
@@ -315,10 +241,9 @@ async fn wizard(
 ) -> Result<ExitCode, String> {
     app.log_path = Some(log_path.display().to_string());
     let mut headless = Headless::default();
+    // Err: drawing failed, the terminal is gone.
     let result = if cli.no_prompt {
-        runtime::run(app, &mut services, &mut headless, None)
-            .await
-            .map_err(|e| format!("terminal error: {e}"))
+        runtime::run(app, &mut services, &mut headless, None).await
     } else {
         let mut theme = Theme::detect(|k| std::env::var(k).ok());
         theme.unicode &= !cli.ascii;
@@ -328,11 +253,7 @@ async fn wizard(
         app.size = terminal::screen_size();
         let app = runtime::run(app, &mut services, &mut ui, Some(keys)).await;
         drop(ui);
-        app.map_err(|e| {
-            // Drawing failed: the terminal is gone.
-            tracing::warn!("the terminal went away: {e}");
-            String::new()
-        })
+        app
     };
     let acknowledged = result.as_ref().is_ok_and(|a| a.acknowledged);
     if let Some(worker) = services.worker.take() {
@@ -340,12 +261,12 @@ async fn wizard(
     }
     let app = match result {
         Ok(app) => app,
-        Err(e) if e.is_empty() => {
+        Err(e) => {
+            tracing::warn!("the terminal went away: {e}");
             return Ok(ExitCode::from(process::exit_status(
                 Interrupt::TerminalLost,
             )));
         }
-        Err(e) => return Err(e),
     };
     if let Some(w) = app.worker.as_ref().filter(|_| !app.acknowledged) {
         let message = format!(

@@ -368,10 +368,46 @@ fn replicating() -> App {
     press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Enter);
     type_text(&mut app, "OVERWRITE");
-    press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, StepId::Replication);
+    confirm_and_attach(&mut app);
     paired(&mut app);
     app
+}
+
+/// Review's Enter hands the plan over; the worker answers with its run, as its Hello does.
+fn confirm_and_attach(app: &mut App) {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let plan = match press(app, KeyCode::Enter).pop() {
+        Some(Cmd::StartReplication { plan }) => plan,
+        other => panic!("expected replication to start, got {other:?}"),
+    };
+    assert_eq!(app.step, StepId::Replication);
+    let run = RunId(RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+    let started_at = app.now;
+    update(
+        app,
+        Msg::Attached {
+            run,
+            plan,
+            started_at,
+            started_by: None,
+            worker_pid: 4242,
+            log_file: None,
+        },
+    );
+}
+
+/// A message of the worker's, then its verdict when the state now has one: the worker decides
+/// with the same `Dashboard::verdict` from the same events.
+fn from_worker(app: &mut App, msg: Msg) -> Vec<Cmd> {
+    let mut cmds = update(app, msg);
+    if app.outcome.is_none()
+        && let Some(d) = app.dashboard.as_ref()
+        && let Some(verdict) = d.verdict()
+    {
+        let run = d.run;
+        cmds.extend(update(app, Msg::Outcome { run, verdict }));
+    }
+    cmds
 }
 
 /// The failback client id the test replicator pairs as, and the service reports.
@@ -393,7 +429,7 @@ fn run_of(app: &App) -> RunId {
 /// An event from the current run's replicator.
 fn replicator_says(app: &mut App, event: ReplicatorEvent) -> Vec<Cmd> {
     let run = run_of(app);
-    update(app, Msg::Replicator { run, event })
+    from_worker(app, Msg::Replicator { run, event })
 }
 
 fn polled(app: &mut App, now: f64, replication: &str, failback: &str, done: u64) {
@@ -410,7 +446,7 @@ fn polled(app: &mut App, now: f64, replication: &str, failback: &str, done: u64)
         rescanned: 0,
     }];
     let run = run_of(app);
-    update(
+    from_worker(
         app,
         Msg::Polled {
             run,
@@ -450,7 +486,7 @@ fn dashboard_measures_throughput_and_offers_the_launch_when_ready() {
     let cmds = press(&mut app, KeyCode::Char('y'));
     assert!(matches!(
         &cmds[..],
-        [Cmd::StartFailbackLaunch { instance_id, as_console: None, .. }] if instance_id == WEB
+        [Cmd::StartFailbackLaunch { as_console: false, run }] if *run == run_of(&app)
     ));
 }
 
@@ -477,6 +513,38 @@ fn launch_denied(app: &mut App, kind: DrsErrorKind) {
 }
 
 #[test]
+fn a_launch_refused_as_not_ready_yet_is_offered_again_when_ready() {
+    let mut app = replicating();
+    polled(
+        &mut app,
+        1.0,
+        "CONTINUOUS",
+        "FAILBACK_READY_FOR_LAUNCH",
+        Bytes::gib(30).get(),
+    );
+    press(&mut app, KeyCode::Char('l'));
+    press(&mut app, KeyCode::Char('y'));
+    let run = run_of(&app);
+    let moved_on = DrsError::new(DrsErrorKind::Conflict, "not ready for failback launch");
+    update(
+        &mut app,
+        Msg::LaunchStarted {
+            run,
+            result: Err(moved_on),
+        },
+    );
+    assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::NotReady);
+    polled(
+        &mut app,
+        2.0,
+        "CONTINUOUS",
+        "FAILBACK_READY_FOR_LAUNCH",
+        Bytes::gib(30).get(),
+    );
+    assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::Ready);
+}
+
+#[test]
 fn launch_denied_says_to_use_the_console_and_keeps_watching() {
     let mut app = replicating();
     launch_denied(
@@ -500,9 +568,9 @@ fn launch_denied_says_to_use_the_console_and_keeps_watching() {
 }
 
 #[test]
-fn completion_fetches_the_job_log_and_stops_sampling() {
+fn completion_awaits_the_job_log_and_quitting_acknowledges_the_result() {
     let mut app = replicating();
-    let cmds = {
+    {
         polled(
             &mut app,
             1.0,
@@ -513,20 +581,16 @@ fn completion_fetches_the_job_log_and_stops_sampling() {
         let mut i = app.dashboard.as_ref().unwrap().instance.clone().unwrap();
         i.failback.state = "FAILBACK_COMPLETED".into();
         let run = run_of(&app);
-        update(
+        from_worker(
             &mut app,
             Msg::Polled {
                 run,
                 now: 60.0,
                 result: Ok(i),
             },
-        )
-    };
+        );
+    }
     assert_eq!(app.step, StepId::Result);
-    assert!(matches!(cmds[0], Cmd::StopMonitoring));
-    assert!(
-        matches!(&cmds[1], Cmd::FetchJobLog { job_id, .. } if job_id == "drsjob-0123456789abcdefg")
-    );
     match &app.outcome {
         Some(Outcome::Completed(s)) => {
             assert_eq!(s.replicated_bytes, Bytes::gib(30).get());
@@ -534,8 +598,24 @@ fn completion_fetches_the_job_log_and_stops_sampling() {
         }
         other => panic!("expected completion, got {other:?}"),
     }
-    press(&mut app, KeyCode::Enter);
+    let run = run_of(&app);
+    let job = Job {
+        id: "drsjob-0123456789abcdefg".into(),
+        ..Job::default()
+    };
+    update(
+        &mut app,
+        Msg::JobLog {
+            run,
+            result: Ok((job, vec![])),
+        },
+    );
+    assert!(
+        matches!(&app.outcome, Some(Outcome::Completed(s)) if matches!(s.timeline, Loadable::Loaded(_)))
+    );
+    let cmds = press(&mut app, KeyCode::Enter);
     assert!(app.quit);
+    assert!(matches!(&cmds[..], [Cmd::Acknowledge { run: r }, Cmd::Quit] if *r == run));
 }
 
 #[test]
@@ -716,15 +796,9 @@ fn the_demo_plays_the_consoles_failback_button_when_the_launch_is_denied() {
     match &cmds[..] {
         [
             Cmd::StartFailbackLaunch {
-                instance_id,
-                as_console: Some(target),
-                ..
+                as_console: true, ..
             },
-        ] => {
-            assert_eq!(instance_id, WEB);
-            assert_eq!(target.auth, Auth::Static(console));
-            assert_eq!(target.endpoint.as_deref(), Some("http://127.0.0.1:4000"));
-        }
+        ] => {}
         other => panic!("expected the console's launch, got {other:?}"),
     }
     assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::Starting);
@@ -892,7 +966,8 @@ fn an_interruption_ends_the_run_and_says_why() {
     let cmds = update(&mut app, Msg::Interrupted(Interrupt::Signal(15)));
     assert!(app.quit);
     assert_eq!(app.interrupted, Some(Interrupt::Signal(15)));
-    assert!(cmds.iter().any(|c| matches!(c, Cmd::StopMonitoring)));
+    // A signal is not the operator seeing a result: the worker is not told to end.
+    assert!(matches!(&cmds[..], [Cmd::Quit]), "{cmds:?}");
 }
 
 #[test]
@@ -1072,10 +1147,11 @@ fn after_retry_the_earlier_runs_answers_are_dropped() {
     let mut app = replicating();
     let old = run_of(&app);
     replicator_says(&mut app, ReplicatorEvent::Exited(Err("stopped".into())));
-    press(&mut app, KeyCode::Char('r'));
+    // Retry tells the worker the failure was seen.
+    let cmds = press(&mut app, KeyCode::Char('r'));
+    assert!(matches!(&cmds[..], [Cmd::Acknowledge { run }] if *run == old));
     type_text(&mut app, "OVERWRITE");
-    press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, StepId::Replication);
+    confirm_and_attach(&mut app);
     let new = run_of(&app);
     assert_ne!(old, new);
 
@@ -1135,7 +1211,7 @@ fn excluding_the_boot_volume_is_warned_and_the_result_does_not_say_reboot() {
         "{warning:?}"
     );
     type_text(&mut app, "OVERWRITE");
-    press(&mut app, KeyCode::Enter);
+    confirm_and_attach(&mut app);
     paired(&mut app);
     polled(
         &mut app,

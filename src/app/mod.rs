@@ -1,6 +1,7 @@
 //! One owned `App` state; `update(&mut App, Msg) -> Vec<Cmd>` does no I/O. The runtime
 //! executes the commands in tokio tasks and feeds their results back as messages.
 
+pub mod demo;
 pub mod keys;
 pub mod msg;
 pub mod runtime;
@@ -339,6 +340,16 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                             "These credentials may not start the failback launch. In the DRS console, select {} and choose Failback; this screen keeps watching.{demo} ({})",
                             d.instance_id, e.detail
                         ))
+                    }
+                    // The state moved on since the poll that offered it (a stall, a
+                    // reconnection): offered again once the service is ready.
+                    Err(e) if e.kind == DrsErrorKind::Conflict => {
+                        d.push_log(format!(
+                            "The service was not ready for the failback launch: {}. It is \
+                             offered again once it is.",
+                            e.detail
+                        ));
+                        Launch::NotReady
                     }
                     Err(e) => Launch::Failed(e.to_string()),
                 };
