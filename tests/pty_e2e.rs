@@ -835,3 +835,91 @@ fn below_the_minimum_size_keys_act_on_nothing_and_the_quit_question_shows() {
     s.send("y");
     assert_eq!(s.exit_code(), 0);
 }
+
+/// `drs-failback status --json` for the failback in `state`: its parsed answer and exit code.
+fn status(state: &Path) -> (serde_json::Value, Option<i32>) {
+    let out = run(&["status", "--json", "--state-dir", state.to_str().unwrap()]);
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "status --json: {e}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    (json, out.status.code())
+}
+
+/// Alive and not a zombie (a worker whose wizard was killed has no parent waiting for it).
+fn alive(pid: u64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+    })
+}
+
+#[test]
+fn a_failback_outlives_its_wizards_and_a_third_one_attaches_and_sees_it_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = quick_scenario(dir.path());
+    let state = dir.path().join("state");
+    let disks = dir.path().join("disks");
+    let args = [
+        "--demo",
+        "--scenario",
+        &scenario,
+        "--demo-dir",
+        disks.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+    ];
+    let env = [("LANG", "C.UTF-8")];
+
+    let (none, code) = status(&state);
+    assert_eq!((none["running"].as_bool(), code), (Some(false), Some(1)));
+
+    let mut first = Session::start(&args, &env);
+    to_review(&mut first);
+    first.send("OVERWRITE\r");
+    first.wait_for("INITIAL_SYNC");
+    let (running, code) = status(&state);
+    assert_eq!(code, Some(0), "{running}");
+    assert_eq!(running["running"], true);
+    assert_eq!(running["recovery_instance_id"], "i-0f552cc5023d8319a");
+    assert_eq!(
+        running["started_by"]["pid"].as_u64(),
+        Some(first.pid().parse().unwrap())
+    );
+    let worker = running["worker_pid"].as_u64().expect("a worker pid");
+    assert_ne!(worker.to_string(), first.pid());
+
+    // SIGKILL: the wizard gets no chance to clean up or say anything.
+    first.kill("KILL");
+    first.exit_code();
+    assert!(alive(worker), "the worker died with its wizard");
+
+    let mut second = Session::start(&args, &env);
+    let attached = second.wait_for("Started from");
+    assert!(attached.contains("failback FAILBACK_"), "{attached}");
+    assert_eq!(status(&state).0["worker_pid"].as_u64(), Some(worker));
+    second.kill("HUP");
+    assert_eq!(second.exit_code(), 129);
+    assert!(alive(worker), "the worker died with a hung-up wizard");
+
+    let mut third = Session::start(&args, &env);
+    third.wait_for("Started from");
+    third.wait_for("Press l");
+    third.send("l");
+    third.wait_for("Start the failback launch now?");
+    third.send("y");
+    third.wait_for("Failback completed");
+    assert_eq!(status(&state).0["worker_pid"].as_u64(), Some(worker));
+    third.send("q");
+    assert_eq!(third.exit_code(), 0);
+
+    // Acknowledged: the worker ends and takes its socket with it.
+    let deadline = Instant::now() + PATIENCE;
+    while alive(worker) {
+        assert!(Instant::now() < deadline, "the worker did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(status(&state).1, Some(1));
+}

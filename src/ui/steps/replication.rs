@@ -26,7 +26,7 @@ const MAX_CHART: usize = 8;
 
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let Some(d) = &app.dashboard else {
-        Writer::new(frame, area).line("Replication has not started.");
+        Writer::new(frame, area).line("Handing the plan to the failback worker...");
         return;
     };
     let cols = area.width as usize;
@@ -89,6 +89,9 @@ fn age(now: f64, then: f64) -> String {
 fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line<'static>> {
     let g = theme.glyphs();
     let mut lines = Vec::new();
+    if let Some(by) = &d.started_by {
+        lines.extend(para("", by, cols, theme.muted()));
+    }
     let Some(i) = &d.instance else {
         lines.push(Line::from(format!(
             "{} Waiting for the first answer from DRS{}  elapsed {}",
