@@ -759,7 +759,7 @@ fn keys_exported_with_the_failback_clients_names_are_filled_in() {
 }
 
 #[test]
-fn sigterm_mid_replication_without_a_screen_exits_143_and_removes_the_demo_disks() {
+fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_the_result() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let tmp = dir.path().join("tmp");
@@ -769,6 +769,7 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_removes_the_demo_disks
         .args(["--demo", "--no-prompt", "--scenario", &scenario])
         .env("TMPDIR", &tmp)
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
@@ -777,12 +778,38 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_removes_the_demo_disks
         .map(|l| l.unwrap())
         .find(|l| l.contains("[7/8 Replication]"));
     assert!(seen.is_some(), "replication never started");
-    let status = std::process::Command::new("kill")
+    let state = tmp.join("drs-failback-demo");
+    let worker = status(&state).0["worker_pid"].as_u64().expect("a worker");
+    let _guard = EndWorker(worker);
+    let status_of = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    assert!(status.success());
-    assert_eq!(child.wait().unwrap().code(), Some(143));
+    assert!(status_of.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("goes on in its worker") && said.contains("drs-failback --demo"),
+        "{said}"
+    );
+    assert!(alive(worker), "the failback ended with its wizard");
+
+    // Run again (same TMPDIR, so the same demo state directory): it attaches, launches,
+    // reports the result, and the acknowledged worker removes the demo's disks.
+    let again = std::process::Command::new(BIN)
+        .args(["--demo", "--no-prompt", "--scenario", &scenario])
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(again.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("[8/8 Result] FAILBACK_COMPLETED"), "{stdout}");
+    let deadline = Instant::now() + PATIENCE;
+    while alive(worker) {
+        assert!(Instant::now() < deadline, "the worker did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let left = names(&tmp);
     assert!(left.iter().all(|n| n.ends_with(".log")), "left {left:?}");
 }
@@ -848,6 +875,18 @@ fn status(state: &Path) -> (serde_json::Value, Option<i32>) {
     (json, out.status.code())
 }
 
+/// Ends a worker a failed test left running.
+struct EndWorker(u64);
+
+impl Drop for EndWorker {
+    fn drop(&mut self) {
+        if alive(self.0) {
+            // SAFETY: a signal to the worker this test started.
+            unsafe { libc::kill(self.0 as i32, libc::SIGKILL) };
+        }
+    }
+}
+
 /// Alive and not a zombie (a worker whose wizard was killed has no parent waiting for it).
 fn alive(pid: u64) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
@@ -889,6 +928,7 @@ fn a_failback_outlives_its_wizards_and_a_third_one_attaches_and_sees_it_through(
         Some(first.pid().parse().unwrap())
     );
     let worker = running["worker_pid"].as_u64().expect("a worker pid");
+    let _guard = EndWorker(worker);
     assert_ne!(worker.to_string(), first.pid());
 
     // SIGKILL: the wizard gets no chance to clean up or say anything.
