@@ -804,7 +804,10 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
         .unwrap();
     let stdout = String::from_utf8_lossy(&again.stdout);
     assert_eq!(again.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("[8/8 Result] FAILBACK_COMPLETED"), "{stdout}");
+    assert!(
+        stdout.contains("[8/8 Result] FAILBACK_COMPLETED"),
+        "{stdout}"
+    );
     let deadline = Instant::now() + PATIENCE;
     while alive(worker) {
         assert!(Instant::now() < deadline, "the worker did not end");
@@ -962,4 +965,130 @@ fn a_failback_outlives_its_wizards_and_a_third_one_attaches_and_sees_it_through(
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(status(&state).1, Some(1));
+}
+
+/// The demo on the quick scenario with its worker's state in `state`, at Review.
+fn demo_at_review(dir: &Path, state: &Path) -> Session {
+    let scenario = quick_scenario(dir);
+    let disks = dir.join("disks");
+    let mut s = Session::start(
+        &[
+            "--demo",
+            "--scenario",
+            &scenario,
+            "--demo-dir",
+            disks.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+        &[("LANG", "C.UTF-8")],
+    );
+    to_review(&mut s);
+    s
+}
+
+#[test]
+fn a_client_attaching_mid_run_gets_the_state_so_far_then_live_events_and_bad_requests_get_errors() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let mut s = demo_at_review(dir.path(), &state);
+    s.send("OVERWRITE\r");
+    s.wait_for("INITIAL_SYNC");
+    let socket = state.join("worker.sock");
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    // A safety net against a silent worker, not a pace.
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut events = BufReader::new(stream.try_clone().unwrap())
+        .lines()
+        .map(|l| {
+            let l = l.expect("an event line");
+            serde_json::from_str::<serde_json::Value>(&l).unwrap()
+        });
+    let hello = events.next().unwrap();
+    assert_eq!(hello["event"], "hello", "{hello}");
+    assert_eq!(hello["plan"]["recovery_instance_id"], "i-0f552cc5023d8319a");
+    let _guard = EndWorker(hello["worker_pid"].as_u64().unwrap());
+    let snapshot: Vec<_> = events
+        .by_ref()
+        .take_while(|e| e["event"] != "live")
+        .collect();
+    let kinds: Vec<&str> = snapshot
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    for kind in ["log", "paired", "writes", "polled"] {
+        assert!(
+            kinds.contains(&kind),
+            "no {kind} in the snapshot: {kinds:?}"
+        );
+    }
+    // Live from here: the next poll or write sample comes as it happens.
+    let live = events.next().unwrap();
+    assert!(
+        ["log", "writes", "polled"].contains(&live["event"].as_str().unwrap()),
+        "{live}"
+    );
+
+    use std::io::Write;
+    stream
+        .write_all(b"{\"request\": \"format_disks\"}\nnot json\n")
+        .unwrap();
+    stream
+        .write_all(b"{\"request\": \"acknowledge\"}\n")
+        .unwrap();
+    let errors: Vec<String> = events
+        .by_ref()
+        .filter(|e| e["event"] == "error")
+        .take(3)
+        .map(|e| e["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        errors[0].contains("not a request") && errors[1].contains("not a request"),
+        "{errors:?}"
+    );
+    assert!(errors[2].contains("no result yet"), "{errors:?}");
+    // The connection stays: events keep coming.
+    assert!(events.next().is_some());
+    s.send("\x03");
+    s.wait_for("Quit");
+    assert!(
+        s.wait_for("Quit")
+            .contains("goes on in the failback worker")
+    );
+    s.send("y");
+    assert_eq!(s.exit_code(), 0);
+}
+
+#[test]
+fn a_second_failback_is_refused_and_says_which_worker_and_terminal_hold_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    // The first wizard's worker holds the lock from the start (no failback handed yet).
+    let mut first = demo_at_review(dir.path(), &state);
+    let scenario = quick_scenario(dir.path());
+    let out = run(&[
+        "--demo",
+        "--no-prompt",
+        "--scenario",
+        &scenario,
+        "--state-dir",
+        state.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("another failback is running")
+            && stderr.contains(&format!("(pid {})", first.pid()).replace("(pid", "(wizard pid"))
+            && stderr.contains("/dev/pts/"),
+        "{stderr}"
+    );
+    first.send("\x03");
+    first.wait_for("Quit");
+    first.send("y");
+    assert_eq!(first.exit_code(), 0);
 }

@@ -104,13 +104,21 @@ impl Spawned {
         }
     }
 
-    /// Why the worker is not there, with its exit status and log.
+    /// Why the worker is not there: its exit status and its last error, and its log.
     fn stopped(&mut self, what: &str) -> String {
         let status = match self.child.try_wait() {
             Ok(Some(s)) => format!(" (it exited: {s})"),
             _ => String::new(),
         };
-        format!("{what}{status}. Its log: {}", self.log.display())
+        let error = std::fs::read_to_string(&self.log)
+            .ok()
+            .and_then(|l| {
+                l.lines()
+                    .rev()
+                    .find_map(|l| l.split_once(" ERROR ").map(|(_, e)| format!(": {e}")))
+            })
+            .unwrap_or_default();
+        format!("{what}{status}{error}. Its log: {}", self.log.display())
     }
 
     /// Sends the confirmed plan with its credentials; the line is zeroed after.
@@ -130,21 +138,13 @@ impl Spawned {
         loop {
             if let Some(ready) = std::fs::read_to_string(&path)
                 .ok()
-                .and_then(|t| serde_json::from_str(&t).ok())
+                .and_then(|t| serde_json::from_str::<DemoReady>(&t).ok())
+                .filter(|r| r.worker_pid == self.child.id())
             {
                 return Ok(ready);
             }
             if matches!(self.child.try_wait(), Ok(Some(_))) || Instant::now() > deadline {
-                let why = std::fs::read_to_string(&self.log)
-                    .ok()
-                    .and_then(|l| {
-                        l.lines()
-                            .rev()
-                            .find(|l| l.contains("ERROR"))
-                            .map(str::to_owned)
-                    })
-                    .unwrap_or_default();
-                return Err(self.stopped(&format!("the failback worker did not start: {why}")));
+                return Err(self.stopped("the failback worker did not start"));
             }
             std::thread::sleep(Duration::from_millis(20));
         }

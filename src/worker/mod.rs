@@ -212,6 +212,7 @@ pub async fn run(dir: &Path, pipe: RawFd, log_file: Option<String>) -> Result<()
                 .await
                 .map_err(|e| format!("cannot start the DRS emulator: {e}"))?;
             let ready = DemoReady {
+                worker_pid: std::process::id(),
                 endpoint: emulator.endpoint(),
                 region: emulator.region(),
             };

@@ -78,6 +78,8 @@ pub struct DemoSetup {
 /// Written to [`DEMO_READY`] by a demo worker: where its emulator listens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DemoReady {
+    /// The worker that wrote it (a refused second worker must not be taken for it).
+    pub worker_pid: u32,
     pub endpoint: String,
     pub region: String,
 }
