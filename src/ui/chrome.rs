@@ -172,7 +172,7 @@ fn step_help(step: StepId) -> &'static str {
 /// What quitting does to work in progress, per step and mode.
 fn quit_note(app: &App) -> Option<&'static str> {
     match app.step {
-        StepId::Replication if app.worker.is_some() => Some(
+        StepId::Replication if app.dashboard.is_some() => Some(
             "Replication goes on in the failback worker: quitting only closes this screen. Run drs-failback again, on any console or over SSH, to come back to it.",
         ),
         StepId::Replication => Some(
