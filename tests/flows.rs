@@ -206,6 +206,18 @@ fn wrong_secret_keeps_the_input_and_focuses_the_secret() {
 }
 
 #[test]
+fn wrong_region_focuses_the_region() {
+    let err = DrsError::new(
+        DrsErrorKind::WrongRegion,
+        "InvalidSignatureException: Credential should be scoped to a valid region.",
+    );
+    let app = verified_with(Err(err));
+    assert_eq!(app.step, StepId::Credentials);
+    assert_eq!(app.credentials.focus, Field::Region);
+    assert_eq!(app.credentials.secret.0.value(), SECRET);
+}
+
+#[test]
 fn a_late_answer_for_an_abandoned_check_is_dropped() {
     let mut app = app();
     press(&mut app, KeyCode::Enter);
