@@ -236,3 +236,18 @@ fn footer_never_cuts_a_hint() {
         );
     }
 }
+
+#[test]
+fn a_stalled_replication_shows_no_rate_or_eta_and_says_what_to_check() {
+    let mut t = draw(
+        &common::dashboard_stalled(),
+        &Theme::new(true, true),
+        80,
+        24,
+    );
+    let screen = text(&mut t);
+    assert!(screen.contains("No ETA while STALLED"), "{screen}");
+    assert!(screen.contains("DRS -, disk writes -"), "{screen}");
+    assert!(!screen.contains("ETA (DRS)"), "{screen}");
+    assert!(screen.contains("TCP 1500"), "{screen}");
+}

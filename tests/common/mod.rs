@@ -464,6 +464,22 @@ pub fn dashboard_initial_sync() -> App {
     app
 }
 
+/// Copying at 40 MiB/s, then one poll says STALLED on an unstable network (DRS still gives
+/// an ETA): every figure measured before would be stale.
+pub fn dashboard_stalled() -> App {
+    let mut app = dashboard_initial_sync();
+    let d = app.dashboard.as_mut().unwrap();
+    let mut i = d.instance.clone().unwrap();
+    i.replication.state = "STALLED".into();
+    i.replication.error = Some("UNSTABLE_NETWORK".into());
+    i.replication.raw_error = Some("Network instability is preventing data replication".into());
+    i.replication.eta = Some("2026-03-14T15:00:00Z".into());
+    d.on_poll(NOW + 1.0, i);
+    d.on_writes(NOW + 1.0, d.written_base.unwrap() + d.written);
+    app.now = NOW + 1.0;
+    app
+}
+
 pub fn dashboard_ready() -> App {
     let mut app = mapping_app();
     app.step = StepId::Replication;
@@ -589,6 +605,7 @@ pub fn all() -> Vec<(&'static str, App)> {
         ("mapping_paste_error", mapping_paste_error()),
         ("review", review()),
         ("dashboard_initial_sync", dashboard_initial_sync()),
+        ("dashboard_stalled", dashboard_stalled()),
         ("dashboard_ready", dashboard_ready()),
         ("dashboard_confirming", dashboard_confirming()),
         ("dashboard_denied", dashboard_denied()),
