@@ -714,3 +714,30 @@ fn a_failed_endpoint_check_stays_with_its_advice_until_the_url_changes() {
         "an edited URL needs a new check"
     );
 }
+
+#[test]
+fn a_passed_endpoint_check_is_told_on_the_next_screen() {
+    use drs_failback::wizard::endpoint::{Stage, StageStatus};
+    let mut app = verified_with(Ok(verified()));
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    for (stage, status) in [
+        (Stage::Dns, StageStatus::Ok("127.0.0.1".into())),
+        (Stage::Tcp, StageStatus::Ok("connected".into())),
+        (Stage::Tls, StageStatus::Skipped("plain HTTP".into())),
+        (Stage::Api, StageStatus::Ok("answered".into())),
+    ] {
+        update(&mut app, Msg::EndpointStage { req, stage, status });
+    }
+    update(
+        &mut app,
+        Msg::EndpointChecked {
+            req,
+            result: Ok(()),
+        },
+    );
+    assert_eq!(app.step, StepId::Instance);
+    assert_eq!(
+        app.notice.as_deref(),
+        Some("Endpoint checked: DNS ok, TCP ok, TLS skipped (plain HTTP), API ok")
+    );
+}

@@ -251,3 +251,11 @@ fn a_stalled_replication_shows_no_rate_or_eta_and_says_what_to_check() {
     assert!(!screen.contains("ETA (DRS)"), "{screen}");
     assert!(screen.contains("TCP 1500"), "{screen}");
 }
+
+#[test]
+fn a_failed_endpoint_check_is_not_still_checking() {
+    let mut t = draw(&common::endpoint_failed(), &Theme::new(true, true), 80, 24);
+    let screen = text(&mut t);
+    assert!(screen.contains("Check failed"), "{screen}");
+    assert!(!screen.contains("Checking"), "{screen}");
+}

@@ -675,7 +675,9 @@ fn on_endpoint_checked(app: &mut App, req: u64, result: Result<(), DrsError>) ->
     match result {
         Ok(()) => {
             check.outcome = Some(Ok(()));
+            let summary = check.summary();
             app.go(StepId::Instance);
+            app.notice = Some(summary);
             list_instances(app)
         }
         Err(e) => {

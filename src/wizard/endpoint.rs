@@ -36,6 +36,14 @@ impl Stage {
             Stage::Api => "DRS API call",
         }
     }
+    fn short(self) -> &'static str {
+        match self {
+            Stage::Dns => "DNS",
+            Stage::Tcp => "TCP",
+            Stage::Tls => "TLS",
+            Stage::Api => "API",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +79,20 @@ impl ConnectivityCheck {
     }
     pub fn running(&self) -> bool {
         self.outcome.is_none()
+    }
+    /// One line for the next screen: a passed check moves on at once, so its stages are
+    /// told there.
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = self
+            .stages
+            .iter()
+            .filter_map(|(stage, status)| match status {
+                StageStatus::Ok(_) => Some(format!("{} ok", stage.short())),
+                StageStatus::Skipped(why) => Some(format!("{} skipped ({why})", stage.short())),
+                _ => None,
+            })
+            .collect();
+        format!("Endpoint checked: {}", parts.join(", "))
     }
     pub fn set(&mut self, stage: Stage, status: StageStatus) {
         if let Some(slot) = self.stages.iter_mut().find(|(s, _)| *s == stage) {
