@@ -741,3 +741,36 @@ fn a_passed_endpoint_check_is_told_on_the_next_screen() {
         Some("Endpoint checked: DNS ok, TCP ok, TLS skipped (plain HTTP), API ok")
     );
 }
+
+#[test]
+fn enter_while_the_list_loads_says_to_wait_not_to_clear_a_filter() {
+    let mut app = verified_with(Ok(verified()));
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    update(
+        &mut app,
+        Msg::EndpointChecked {
+            req,
+            result: Ok(()),
+        },
+    );
+    assert_eq!(app.step, StepId::Instance);
+    assert!(app.instance.list.is_loading());
+    press(&mut app, KeyCode::Enter);
+    let error = app.instance.error.as_deref().unwrap();
+    assert!(error.contains("still being listed"), "{error}");
+    assert!(!error.contains("filter"), "{error}");
+}
+
+#[test]
+fn a_filter_that_hides_every_instance_says_esc_clears_it() {
+    let mut app = at_instances();
+    for c in "zzz".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    let error = app.instance.error.as_deref().unwrap();
+    assert!(
+        error.contains("`zzz`") && error.contains("Esc clears"),
+        "{error}"
+    );
+}
