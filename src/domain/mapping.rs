@@ -139,6 +139,8 @@ pub enum MappingParseError {
         message: String,
     },
     DuplicateVolume(String),
+    /// A `"` or `'` without its pair, as in `ALL="/dev/xvda=/dev/sda`.
+    UnbalancedQuote(char),
 }
 
 impl fmt::Display for MappingParseError {
@@ -163,6 +165,10 @@ impl fmt::Display for MappingParseError {
                 f,
                 "{device} appears more than once in the mapping; keep one entry for it."
             ),
+            MappingParseError::UnbalancedQuote(q) => write!(
+                f,
+                "The mapping has a {q} without its pair (as in ALL={q}...{q}): close it at the end, or leave both out."
+            ),
         }
     }
 }
@@ -173,6 +179,15 @@ impl std::error::Error for MappingParseError {}
 /// prompt (`ALL="..."`, `ALL='...'`, surrounding quotes).
 pub fn parse_mapping(text: &str) -> Result<Mapping, MappingParseError> {
     let body = unwrap_pasted(text);
+    // JSON holds quotes in pairs of its own; elsewhere an odd count is a quote left open.
+    if !body.starts_with(['{', '[']) {
+        if let Some(q) = ['"', '\'']
+            .into_iter()
+            .find(|q| body.matches(*q).count() % 2 == 1)
+        {
+            return Err(MappingParseError::UnbalancedQuote(q));
+        }
+    }
     let entries = if body.starts_with('{') {
         parse_json_object(body)?
     } else if body.starts_with('[') {
@@ -933,6 +948,27 @@ mod tests {
                 pair("/dev/xvdb", to("/dev/sdb")),
                 pair("/dev/xvdc", Target::Exclude)
             ]
+        );
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_named() {
+        for (text, q) in [
+            (r#"ALL="/dev/xvda=/dev/sda"#, '"'),
+            (r#"ALL="{"/dev/xvda":"/dev/sda"}"#, '"'),
+            ("ALL='/dev/xvda=/dev/sda", '\''),
+            (r#"/dev/xvda=/dev/sda""#, '"'),
+        ] {
+            assert_eq!(
+                parse_mapping(text),
+                Err(MappingParseError::UnbalancedQuote(q)),
+                "{text}"
+            );
+        }
+        assert!(
+            MappingParseError::UnbalancedQuote('"')
+                .to_string()
+                .contains("without its pair")
         );
     }
 
