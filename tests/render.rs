@@ -259,3 +259,25 @@ fn a_failed_endpoint_check_is_not_still_checking() {
     assert!(screen.contains("Check failed"), "{screen}");
     assert!(!screen.contains("Checking"), "{screen}");
 }
+
+#[test]
+fn a_long_paste_error_keeps_its_advice_in_the_box() {
+    for (w, h) in SIZES {
+        let mut t = draw(
+            &common::mapping_paste_long_error(),
+            &Theme::new(true, true),
+            w,
+            h,
+        );
+        let screen = text(&mut t);
+        let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flat.contains("give each a local disk or EXCLUDE."),
+            "{w}x{h}: {screen}"
+        );
+        assert!(
+            flat.contains("This recovery instance has no"),
+            "{w}x{h}: {screen}"
+        );
+    }
+}

@@ -224,10 +224,24 @@ fn unwrap_pasted(text: &str) -> &str {
     body
 }
 
+/// Characters of an entry quoted back at most: a long paste must not push the advice away.
+const SHOWN_ENTRY: usize = 48;
+
 fn bad_entry(position: usize, entry: &str, problem: String) -> MappingParseError {
+    let chars: Vec<char> = entry.chars().collect();
+    let entry = if chars.len() > SHOWN_ENTRY {
+        let (head, tail) = (&chars[..SHOWN_ENTRY - 16], &chars[chars.len() - 12..]);
+        format!(
+            "{} ... {}",
+            head.iter().collect::<String>(),
+            tail.iter().collect::<String>()
+        )
+    } else {
+        entry.to_string()
+    };
     MappingParseError::BadEntry {
         position,
-        entry: entry.to_string(),
+        entry,
         problem,
     }
 }
@@ -949,6 +963,18 @@ mod tests {
                 pair("/dev/xvdc", Target::Exclude)
             ]
         );
+    }
+
+    #[test]
+    fn a_long_bad_entry_is_quoted_short_and_the_advice_kept() {
+        let long = format!("/dev/xvda/{}", "x".repeat(3000));
+        let err = parse_mapping(&long).unwrap_err().to_string();
+        assert!(err.chars().count() < 200, "{err}");
+        assert!(
+            err.contains("/dev/xvda/xxx") && err.contains(" ... "),
+            "{err}"
+        );
+        assert!(err.contains("e.g. /dev/xvdb=/dev/sdb"), "{err}");
     }
 
     #[test]

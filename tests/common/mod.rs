@@ -20,6 +20,7 @@ use drs_failback::wizard::mapping::PasteBox;
 use drs_failback::wizard::replication::{Dashboard, Launch};
 use drs_failback::wizard::result::{Failure, Outcome, Summary};
 use drs_failback::wizard::{Loadable, SecretInput, StepId};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_input::Input;
 
 pub const NOW: f64 = 7265.0;
@@ -336,14 +337,35 @@ pub fn mapping_picker() -> App {
     app
 }
 
-pub fn mapping_paste_error() -> App {
+/// The paste box after Enter on `text`: the error is the wizard's own.
+fn pasted(text: &str) -> App {
     let mut app = mapping_too_small();
     app.mapping.error = None;
     app.mapping.paste = Some(PasteBox {
-        input: Input::new("/dev/xvda=/dev/sdd,/dev/xvdb=/dev/sdc=x".into()),
-        error: Some("entry 2 `/dev/xvdb=/dev/sdc=x` has a second `=`".into()),
+        input: Input::new(text.into()),
+        error: None,
     });
+    let volumes = web01().volumes;
+    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+    app.mapping.on_key(enter, &volumes, &disks());
+    assert!(
+        app.mapping.paste.as_ref().unwrap().error.is_some(),
+        "{text}"
+    );
     app
+}
+
+pub fn mapping_paste_error() -> App {
+    pasted("/dev/xvda=/dev/sdd,/dev/xvdb=/dev/sdc=x")
+}
+
+/// A paste naming volumes this instance does not have, and a long bad entry: the advice at
+/// the end must stay in the box.
+pub fn mapping_paste_long_error() -> App {
+    let volumes: Vec<String> = (1..=40)
+        .map(|k| format!("/dev/nvme{k}n1=/dev/sdq"))
+        .collect();
+    pasted(&volumes.join(","))
 }
 
 /// xvda → sdd, xvdb → sdc, xvdc excluded: a valid mapping.
@@ -603,6 +625,7 @@ pub fn all() -> Vec<(&'static str, App)> {
         ("mapping_too_small", mapping_too_small()),
         ("mapping_picker", mapping_picker()),
         ("mapping_paste_error", mapping_paste_error()),
+        ("mapping_paste_long_error", mapping_paste_long_error()),
         ("review", review()),
         ("dashboard_initial_sync", dashboard_initial_sync()),
         ("dashboard_stalled", dashboard_stalled()),

@@ -274,25 +274,36 @@ fn paste(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         inner,
         Style::new(),
     );
+    let mut examples = Vec::new();
     for example in [
         "/dev/xvda=/dev/sdb,/dev/xvdb=EXCLUDE",
         r#"{"/dev/xvda":"/dev/sdb","/dev/xvdb":"EXCLUDE"}"#,
         r#"[{"recoveryInstanceDeviceName":"/dev/xvda","failbackClientDeviceName":"/dev/sdb"}]"#,
     ] {
-        lines.extend(para(
+        examples.extend(para(
             &format!("  {} ", g.bullet),
             example,
             inner,
             theme.muted(),
         ));
     }
-    lines.push(Line::default());
+    let error = p
+        .error
+        .as_ref()
+        .map(|e| problem(theme, 0, e, inner, theme.error()))
+        .unwrap_or_default();
+    // The error says what to fix: when the box cannot hold everything the examples give way.
+    let rows = (area.height as usize).saturating_sub(2);
+    if lines.len() + examples.len() + 2 + error.len() <= rows {
+        lines.extend(examples);
+        lines.push(Line::default());
+    } else {
+        lines = vec![Line::from("Correct the mapping, then Enter:")];
+    }
     let input_row = lines.len();
     let (spans, cur) = field(theme, p.input.value(), p.input.visual_cursor(), true, inner);
     lines.push(Line::from(spans));
-    if let Some(e) = &p.error {
-        lines.extend(problem(theme, 0, e, inner, theme.error()));
-    }
+    lines.extend(error);
     let body = popup(
         theme,
         frame,
