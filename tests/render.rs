@@ -281,3 +281,31 @@ fn a_long_paste_error_keeps_its_advice_in_the_box() {
         );
     }
 }
+
+#[test]
+fn a_long_token_count_is_not_cut() {
+    let mut app = common::credentials_inline_error();
+    app.credentials.session_token.0 = tui_input::Input::new("x".repeat(10_020));
+    let mut t = draw(&app, &Theme::new(true, true), 80, 24);
+    let screen = text(&mut t);
+    assert!(screen.contains("] 10020 chars\n"), "{screen}");
+}
+
+#[test]
+fn the_demo_welcome_says_which_facts_are_the_demo_hosts() {
+    let mut t = draw(&common::welcome(), &Theme::new(false, false), 80, 24);
+    let screen = text(&mut t);
+    let line = |label: &str| {
+        screen
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("{label}: {screen}"))
+    };
+    assert!(line("Host ").ends_with("(demo host)"), "{screen}");
+    assert!(line("Network ").ends_with("(demo host)"), "{screen}");
+    assert!(!line("RAM ").contains("demo"), "{screen}");
+    assert!(
+        screen.contains("RAM, CPUs, boot: this computer)"),
+        "{screen}"
+    );
+}
