@@ -774,3 +774,28 @@ fn a_filter_that_hides_every_instance_says_esc_clears_it() {
         "{error}"
     );
 }
+
+#[test]
+fn y_shows_the_mapping_for_copying_and_esc_returns_to_the_rows() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Mapping);
+    press(&mut app, KeyCode::Char('y'));
+    assert!(app.mapping.copy_view);
+    let before = app.mapping.format;
+    press(&mut app, KeyCode::Char('f'));
+    assert_ne!(app.mapping.format, before, "f still cycles the format");
+    press(&mut app, KeyCode::Char('x'));
+    assert_eq!(
+        app.mapping.choices,
+        vec![Choice::Disk(0), Choice::Disk(1)],
+        "row keys do nothing under the copy view"
+    );
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.mapping.copy_view);
+    assert_eq!(
+        app.step,
+        StepId::Mapping,
+        "Esc closes the view, not the step"
+    );
+}

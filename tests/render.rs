@@ -309,3 +309,47 @@ fn the_demo_welcome_says_which_facts_are_the_demo_hosts() {
         "{screen}"
     );
 }
+
+#[test]
+fn the_copy_view_breaks_a_mapping_only_between_entries() {
+    let app = common::mapping_copy_view();
+    let instance = app.chosen_instance().unwrap();
+    let printed = app.mapping.printed(&instance.volumes, app.local_disks());
+    assert!(
+        printed.len() > 80,
+        "the test needs a mapping wider than the screen"
+    );
+    let mut t = draw(&app, &Theme::new(true, true), 80, 24);
+    let screen = text(&mut t);
+    let start = screen
+        .lines()
+        .position(|l| l.starts_with('{'))
+        .expect(&screen);
+    let lines: Vec<&str> = screen
+        .lines()
+        .skip(start)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert!(lines.len() > 1, "{screen}");
+    for l in &lines[..lines.len() - 1] {
+        assert!(l.ends_with(','), "a line breaks mid-entry: {l:?}\n{screen}");
+    }
+    assert_eq!(lines.concat(), printed, "{screen}");
+    assert!(screen.contains("--dm-value-format by-id"), "{screen}");
+}
+
+#[test]
+fn a_disk_without_the_chosen_name_is_named_as_such() {
+    let mut t = draw(
+        &common::mapping_by_uuid_missing(),
+        &Theme::new(true, true),
+        80,
+        24,
+    );
+    let screen = text(&mut t);
+    let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("/dev/sdd, /dev/sdb have no by-uuid name"),
+        "{screen}"
+    );
+}

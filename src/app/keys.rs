@@ -108,12 +108,16 @@ fn mapping(app: &App) -> Vec<Hint> {
     if f.picker.is_some() {
         return vec![("Enter", "choose"), ("Up/Down", "move"), ("Esc", "cancel")];
     }
+    if f.copy_view {
+        return vec![("Esc", "close"), ("f", "format"), ("v", "value format")];
+    }
     vec![
         ("Enter", "next"),
         ("Space", "choose disk"),
         ("x", "exclude"),
         ("a", "auto-map"),
         ("p", "paste mapping"),
+        ("y", "copy view"),
         ("f", "format"),
         ("v", "value format"),
         ("Esc", "back"),

@@ -26,6 +26,8 @@ pub struct MappingForm {
     pub paste: Option<PasteBox>,
     pub format: MappingFormat,
     pub value_format: DmValueFormat,
+    /// The printed mapping fills the screen, for copying whole.
+    pub copy_view: bool,
     /// Why Next was refused.
     pub error: Option<String>,
 }
@@ -40,6 +42,7 @@ impl Default for MappingForm {
             paste: None,
             format: MappingFormat::CsvEquals,
             value_format: DmValueFormat::DevName,
+            copy_view: false,
             error: None,
         }
     }
@@ -71,6 +74,24 @@ impl MappingForm {
     pub fn printed(&self, volumes: &[RecoveryVolume], disks: &[LocalDisk]) -> String {
         let m = mapping::mapping_from_choices(volumes, disks, &self.choices, self.value_format);
         mapping::format_mapping(&m, self.format)
+    }
+
+    /// The chosen disks that have no name in the value format: the printed mapping names them
+    /// by device instead.
+    pub fn unnamed(&self, disks: &[LocalDisk]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for c in &self.choices {
+            if let Choice::Disk(i) = c {
+                if let Some(d) = disks.get(*i) {
+                    if mapping::local_name(d, self.value_format).is_none()
+                        && !out.contains(&d.device)
+                    {
+                        out.push(d.device.clone());
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Ok when every volume is mapped to a fitting disk or excluded, and one at least is mapped.
@@ -128,6 +149,17 @@ impl MappingForm {
             }
             return Action::None;
         }
+        if self.copy_view {
+            match key.code {
+                KeyCode::Char('f') => self.format = cycle(&MappingFormat::ALL, self.format),
+                KeyCode::Char('v') => {
+                    self.value_format = cycle(&DmValueFormat::ALL, self.value_format)
+                }
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('y') => self.copy_view = false,
+                _ => {}
+            }
+            return Action::None;
+        }
         if let Some(cursor) = self.picker {
             // Options: every disk, then EXCLUDE.
             let last = disks.len();
@@ -169,6 +201,7 @@ impl MappingForm {
             KeyCode::Char('p') => self.paste = Some(PasteBox::default()),
             KeyCode::Char('f') => self.format = cycle(&MappingFormat::ALL, self.format),
             KeyCode::Char('v') => self.value_format = cycle(&DmValueFormat::ALL, self.value_format),
+            KeyCode::Char('y') => self.copy_view = true,
             _ => {}
         }
         Action::None

@@ -330,6 +330,27 @@ pub fn mapping_too_small() -> App {
     app
 }
 
+/// A by-id JSON mapping shown for copying.
+pub fn mapping_copy_view() -> App {
+    use drs_failback::domain::mapping::{DmValueFormat, MappingFormat};
+    let mut app = mapping_too_small();
+    app.mapping.error = None;
+    app.mapping.choices = vec![Choice::Disk(3), Choice::Disk(2), Choice::Exclude];
+    app.mapping.format = MappingFormat::JsonObject;
+    app.mapping.value_format = DmValueFormat::ById;
+    app.mapping.copy_view = true;
+    app
+}
+
+/// by-uuid chosen, and the chosen disks carry no UUID.
+pub fn mapping_by_uuid_missing() -> App {
+    use drs_failback::domain::mapping::DmValueFormat;
+    let mut app = mapping_too_small();
+    app.mapping.error = None;
+    app.mapping.value_format = DmValueFormat::ByUuid;
+    app
+}
+
 pub fn mapping_picker() -> App {
     let mut app = mapping_too_small();
     app.mapping.error = None;
@@ -624,6 +645,8 @@ pub fn all() -> Vec<(&'static str, App)> {
         ("instance_failed", instance_failed()),
         ("mapping_too_small", mapping_too_small()),
         ("mapping_picker", mapping_picker()),
+        ("mapping_copy_view", mapping_copy_view()),
+        ("mapping_by_uuid_missing", mapping_by_uuid_missing()),
         ("mapping_paste_error", mapping_paste_error()),
         ("mapping_paste_long_error", mapping_paste_long_error()),
         ("review", review()),
