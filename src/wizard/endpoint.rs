@@ -4,6 +4,8 @@
 use super::{Action, edit, focus_move, is_toggle};
 use crate::domain::validate;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 use tui_input::Input;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +55,40 @@ pub enum StageStatus {
     Ok(String),
     Failed(String),
     Skipped(String),
+}
+
+/// How long the TCP stage waits for a connection.
+pub const TCP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The stage results the check reports, in its words (tests build their screens from these).
+impl StageStatus {
+    pub fn not_reached() -> Self {
+        StageStatus::Skipped("not reached".into())
+    }
+    pub fn no_address() -> Self {
+        StageStatus::Failed("no address".into())
+    }
+    pub fn resolved(ip: IpAddr) -> Self {
+        StageStatus::Ok(ip.to_string())
+    }
+    pub fn connected(addr: SocketAddr, millis: u128) -> Self {
+        StageStatus::Ok(format!("{addr} in {millis} ms"))
+    }
+    pub fn no_answer(addr: SocketAddr) -> Self {
+        StageStatus::Failed(format!(
+            "no answer from {addr} in {} s",
+            TCP_TIMEOUT.as_secs()
+        ))
+    }
+    pub fn plain_http() -> Self {
+        StageStatus::Skipped("plain HTTP (loopback)".into())
+    }
+    pub fn handshake_done() -> Self {
+        StageStatus::Ok("handshake done".into())
+    }
+    pub fn api_answered() -> Self {
+        StageStatus::Ok("DescribeRecoveryInstances answered".into())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Deterministic `App` values for every step: fixed clock, no real host, no I/O.
 #![allow(dead_code)]
 
-use drs_failback::app::{App, Modal, Mode};
+use drs_failback::app::{App, Modal, Mode, Msg, update};
 use drs_failback::domain::bytes::{Bytes, GIB, MIB};
 use drs_failback::domain::mapping::Choice;
 use drs_failback::domain::model::{
@@ -260,7 +260,7 @@ pub fn endpoint_checking() -> App {
     app.endpoint = EndpointForm::with_custom(url);
     app.endpoint.focus = EndField::Url;
     let mut check = ConnectivityCheck::new(9, url.into());
-    check.set(Stage::Dns, StageStatus::Ok("10.0.12.34, 10.0.13.34".into()));
+    check.set(Stage::Dns, StageStatus::resolved([10, 0, 12, 34].into()));
     check.set(Stage::Tcp, StageStatus::Running);
     app.endpoint.check = Some(check);
     app
@@ -270,13 +270,13 @@ pub fn endpoint_failed() -> App {
     let mut app = app_at(StepId::Endpoint);
     assert_eq!(app.endpoint.choice, EndpointChoice::Default);
     let mut check = ConnectivityCheck::new(9, "https://drs.eu-west-1.amazonaws.com".into());
-    check.set(Stage::Dns, StageStatus::Ok("3.248.12.7".into()));
+    check.set(Stage::Dns, StageStatus::resolved([3, 248, 12, 7].into()));
     check.set(
         Stage::Tcp,
-        StageStatus::Failed("connection to 3.248.12.7:443 timed out after 10 s".into()),
+        StageStatus::no_answer(([3, 248, 12, 7], 443).into()),
     );
-    check.set(Stage::Tls, StageStatus::Skipped("needs TCP".into()));
-    check.set(Stage::Api, StageStatus::Skipped("needs TLS".into()));
+    check.set(Stage::Tls, StageStatus::not_reached());
+    check.set(Stage::Api, StageStatus::not_reached());
     check.outcome = Some(Err(DrsError::new(DrsErrorKind::Unreachable, "").advice()));
     app.endpoint.check = Some(check);
     app
@@ -326,7 +326,8 @@ pub fn mapping_too_small() -> App {
     let mut app = mapping_app();
     app.mapping.choices = vec![Choice::Disk(3), Choice::Disk(1), Choice::Exclude];
     app.mapping.row = 1;
-    app.mapping.error = Some("Fix these rows first: /dev/xvdb: too small by 30 GiB.".into());
+    app.mapping.error = app.mapping.validate(&web01().volumes, &disks()).err();
+    assert!(app.mapping.error.is_some());
     app
 }
 
@@ -399,8 +400,8 @@ pub fn review() -> App {
         clock_skew: None,
     });
     app.review.confirm = Input::new("overwr".into());
-    app.review.error =
-        Some("Type OVERWRITE to start, or Esc to go back and change something.".into());
+    app.review.error = app.review.validate().err();
+    assert!(app.review.error.is_some());
     app
 }
 
@@ -541,9 +542,16 @@ pub fn dashboard_confirming() -> App {
 
 pub fn dashboard_denied() -> App {
     let mut app = dashboard_ready();
-    let d = app.dashboard.as_mut().unwrap();
-    d.launch = Launch::Denied(format!(
-        "These credentials may not start the failback launch. In the DRS console, select {WEB01} and choose Failback; this screen keeps watching. (AccessDeniedException: not authorized to perform: drs:StartFailbackLaunch)"
+    let denied = DrsError::new(
+        DrsErrorKind::AccessDenied {
+            action: Some("drs:StartFailbackLaunch".into()),
+        },
+        "AccessDeniedException: not authorized to perform: drs:StartFailbackLaunch",
+    );
+    update(&mut app, Msg::LaunchStarted(Err(denied)));
+    assert!(matches!(
+        app.dashboard.as_ref().unwrap().launch,
+        Launch::Denied(_)
     ));
     app
 }
