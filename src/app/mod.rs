@@ -116,6 +116,7 @@ pub enum Cmd {
     Quit,
 }
 
+#[derive(Clone)]
 pub struct App {
     pub mode: Mode,
     pub step: StepId,
@@ -242,7 +243,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
     let was_dirty = app.dirty;
     app.dirty = true;
     match msg {
-        Msg::Key(key) if key.kind == KeyEventKind::Press => on_key(app, key),
+        // The screen's key table decides which keys work: the footer and help read it too.
+        Msg::Key(key) if key.kind == KeyEventKind::Press && keys::handles(app, &key) => {
+            on_key(app, key)
+        }
         Msg::Key(_) => {
             app.dirty = was_dirty;
             vec![]

@@ -9,7 +9,8 @@ use drs_failback::domain::model::{
     IdentificationHints, InitiationStep, Job, JobLogItem, LocalDisk, RecoveryInstance,
     RecoveryVolume, ReplicatedDisk, ReplicationInfo,
 };
-use drs_failback::drs::{DrsError, DrsErrorKind};
+use drs_failback::drs::{DrsError, DrsErrorKind, StaticCredentials};
+use drs_failback::emulator::EmulatorCredential;
 use drs_failback::replication::VolumeTarget;
 use drs_failback::wizard::credentials::{Field as CredField, Source, Verified};
 use drs_failback::wizard::endpoint::{
@@ -191,10 +192,23 @@ pub fn instances() -> Vec<RecoveryInstance> {
         .collect()
 }
 
+/// The demo's keys, as F2 offers them.
+fn demo_keys() -> Vec<EmulatorCredential> {
+    vec![EmulatorCredential {
+        label: "full access".into(),
+        credentials: StaticCredentials {
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+            secret_access_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+            session_token: None,
+        },
+        description: "every DRS action".into(),
+    }]
+}
+
 fn app_at(step: StepId) -> App {
     let mut app = App::new(Mode::Demo {
         disk_dir: "/tmp/drs-failback-demo".into(),
-        keys: vec![],
+        keys: demo_keys(),
     });
     app.step = step;
     app.now = NOW;
@@ -635,38 +649,43 @@ pub fn quit_modal() -> App {
     app
 }
 
-/// Every fixture, by snapshot name.
-pub fn all() -> Vec<(&'static str, App)> {
+/// Every fixture's builder, by snapshot name.
+pub fn builders() -> Vec<(&'static str, fn() -> App)> {
     vec![
-        ("welcome", welcome()),
-        ("welcome_reading", welcome_reading()),
-        ("credentials_inline_error", credentials_inline_error()),
-        ("credentials_clock_skew", credentials_clock_skew()),
+        ("welcome", welcome),
+        ("welcome_reading", welcome_reading),
+        ("credentials_inline_error", credentials_inline_error),
+        ("credentials_clock_skew", credentials_clock_skew),
         (
             "credentials_default_chain_verifying",
-            credentials_default_chain_verifying(),
+            credentials_default_chain_verifying,
         ),
-        ("endpoint_checking", endpoint_checking()),
-        ("endpoint_failed", endpoint_failed()),
-        ("instance_list", instance_list()),
-        ("instance_too_large", instance_too_large()),
-        ("instance_failed", instance_failed()),
-        ("mapping_too_small", mapping_too_small()),
-        ("mapping_picker", mapping_picker()),
-        ("mapping_copy_view", mapping_copy_view()),
-        ("mapping_by_uuid_missing", mapping_by_uuid_missing()),
-        ("mapping_paste_error", mapping_paste_error()),
-        ("mapping_paste_long_error", mapping_paste_long_error()),
-        ("review", review()),
-        ("dashboard_initial_sync", dashboard_initial_sync()),
-        ("dashboard_stalled", dashboard_stalled()),
-        ("dashboard_ready", dashboard_ready()),
-        ("dashboard_confirming", dashboard_confirming()),
-        ("dashboard_denied", dashboard_denied()),
-        ("dashboard_launch_started", dashboard_launch_started()),
-        ("result_completed", result_completed()),
-        ("result_failed", result_failed()),
-        ("help_modal", help_modal()),
-        ("quit_modal", quit_modal()),
+        ("endpoint_checking", endpoint_checking),
+        ("endpoint_failed", endpoint_failed),
+        ("instance_list", instance_list),
+        ("instance_too_large", instance_too_large),
+        ("instance_failed", instance_failed),
+        ("mapping_too_small", mapping_too_small),
+        ("mapping_picker", mapping_picker),
+        ("mapping_copy_view", mapping_copy_view),
+        ("mapping_by_uuid_missing", mapping_by_uuid_missing),
+        ("mapping_paste_error", mapping_paste_error),
+        ("mapping_paste_long_error", mapping_paste_long_error),
+        ("review", review),
+        ("dashboard_initial_sync", dashboard_initial_sync),
+        ("dashboard_stalled", dashboard_stalled),
+        ("dashboard_ready", dashboard_ready),
+        ("dashboard_confirming", dashboard_confirming),
+        ("dashboard_denied", dashboard_denied),
+        ("dashboard_launch_started", dashboard_launch_started),
+        ("result_completed", result_completed),
+        ("result_failed", result_failed),
+        ("help_modal", help_modal),
+        ("quit_modal", quit_modal),
     ]
+}
+
+/// Every fixture, by snapshot name.
+pub fn all() -> Vec<(&'static str, App)> {
+    builders().into_iter().map(|(n, f)| (n, f())).collect()
 }
