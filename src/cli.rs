@@ -71,4 +71,13 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         scenario: Option<PathBuf>,
     },
+    /// List this machine's disks as the wizard sees them, with why one cannot be chosen.
+    Disks {
+        /// Machine-readable output (field names are stable; see the README).
+        #[arg(long)]
+        json: bool,
+        /// Also list loop, ram and zram devices (tests, rehearsals on files).
+        #[arg(long)]
+        include_loop: bool,
+    },
 }

@@ -2,6 +2,7 @@ use clap::Parser;
 use drs_failback::app::runtime::{self, Frontend, Services};
 use drs_failback::app::{App, Mode};
 use drs_failback::cli::{Cli, Command};
+use drs_failback::disks::report;
 use drs_failback::disks::virtual_disks::VirtualDisks;
 use drs_failback::emulator::{Emulator, Scenario};
 use drs_failback::headless::Headless;
@@ -29,6 +30,9 @@ fn main() -> ExitCode {
                 listen,
                 ref scenario,
             }) => serve_emulator(listen, scenario.as_deref()).await,
+            Some(Command::Disks { json, include_loop }) => {
+                report::print(json, include_loop).map(|()| ExitCode::SUCCESS)
+            }
             None if cli.demo => demo(&cli).await,
             None => Err(
                 "failing back onto real disks needs the udev disk discovery and AWS's replication \

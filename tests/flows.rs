@@ -67,6 +67,7 @@ fn disk(device: &str, gib: u64) -> LocalDisk {
         mounts: vec![],
         is_boot_medium: false,
         contents: "empty".into(),
+        ..Default::default()
     }
 }
 

@@ -1,5 +1,10 @@
-//! Where target disks come from: virtual disk files for the demo now, udev later.
+//! Where target disks come from: virtual disk files for the demo, the machine's own disks
+//! through udev and sysfs.
 
+mod parse;
+pub mod report;
+pub mod sysfs;
+pub mod udev_disks;
 pub mod virtual_disks;
 
 use crate::domain::model::LocalDisk;

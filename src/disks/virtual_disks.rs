@@ -44,6 +44,7 @@ impl VirtualDisks {
             mounts: vec!["/run/live/medium".into()],
             is_boot_medium: true,
             contents: "the live image this wizard booted from".into(),
+            ..Default::default()
         }];
         for (i, spec) in specs.iter().enumerate() {
             let path = dir.join(file_name(&spec.device));
@@ -71,6 +72,7 @@ impl VirtualDisks {
                 mounts: Vec::new(),
                 is_boot_medium: false,
                 contents: "virtual disk (sparse file)".into(),
+                ..Default::default()
             });
         }
         Ok(VirtualDisks { disks })

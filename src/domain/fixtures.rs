@@ -24,6 +24,7 @@ pub fn disk(device: &str, bytes: Bytes) -> LocalDisk {
         mounts: Vec::new(),
         is_boot_medium: false,
         contents: "empty".into(),
+        ..Default::default()
     }
 }
 

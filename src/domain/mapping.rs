@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use super::bytes::Bytes;
 use super::fit::{Fit, fit};
+use super::local_disks::{Refusal, refusal};
 use super::model::{LocalDisk, RecoveryVolume};
 
 const EXCLUDE: &str = "EXCLUDE";
@@ -488,9 +489,9 @@ pub fn resolve_target(name: &str, disks: &[LocalDisk]) -> Option<usize> {
     }
 }
 
-/// A disk that may receive a volume: not the medium this system booted from, nothing mounted.
+/// A disk that may receive a volume: none of the safety rules refuses it (see `Refusal`).
 pub fn is_free_disk(disk: &LocalDisk) -> bool {
-    !disk.is_boot_medium && disk.mounts.is_empty()
+    refusal(disk).is_none()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -499,11 +500,15 @@ pub enum RowStatus {
     FitsFractional,
     Excluded,
     Unmapped,
-    TooSmall { short_by: Bytes },
-    UsedTwice { other_volume: String },
+    TooSmall {
+        short_by: Bytes,
+    },
+    UsedTwice {
+        other_volume: String,
+    },
     UnknownDisk(String),
-    BootMedium,
-    Mounted(Vec<String>),
+    /// The disk is the boot medium, mounted, swap, held or read-only.
+    Refused(Refusal),
 }
 
 impl RowStatus {
@@ -526,8 +531,7 @@ impl RowStatus {
             RowStatus::TooSmall { short_by } => format!("too small by {short_by}"),
             RowStatus::UsedTwice { other_volume } => format!("also chosen for {other_volume}"),
             RowStatus::UnknownDisk(name) => format!("no local disk {name}"),
-            RowStatus::BootMedium => "is the boot medium".into(),
-            RowStatus::Mounted(points) => format!("mounted at {}", points.join(", ")),
+            RowStatus::Refused(why) => why.describe(),
         }
     }
 }
@@ -558,11 +562,8 @@ pub fn check_rows(
             let Some(disk) = disks.get(index) else {
                 return RowStatus::UnknownDisk(format!("#{}", index + 1));
             };
-            if disk.is_boot_medium {
-                return RowStatus::BootMedium;
-            }
-            if !disk.mounts.is_empty() {
-                return RowStatus::Mounted(disk.mounts.clone());
+            if let Some(why) = refusal(disk) {
+                return RowStatus::Refused(why);
             }
             if let Some(other) =
                 (0..volumes.len()).find(|&k| k != i && choice(k) == Choice::Disk(index))
@@ -1372,7 +1373,7 @@ mod tests {
         boot.is_boot_medium = true;
         boot.mounts = vec!["/run/live".into()];
         let rows = check_rows(&[vol("/dev/xvda", 8)], &[boot], &[Choice::Disk(0)]);
-        assert_eq!(rows, vec![RowStatus::BootMedium]);
+        assert_eq!(rows, vec![RowStatus::Refused(Refusal::BootMedium)]);
         assert_eq!(rows[0].describe(), "is the boot medium");
     }
 
@@ -1381,8 +1382,55 @@ mod tests {
         let mut mounted = disk_gib("/dev/sdb", 100);
         mounted.mounts = vec!["/boot".into()];
         let rows = check_rows(&[vol("/dev/xvda", 8)], &[mounted], &[Choice::Disk(0)]);
-        assert_eq!(rows, vec![RowStatus::Mounted(vec!["/boot".into()])]);
+        assert_eq!(
+            rows,
+            vec![RowStatus::Refused(Refusal::Mounted(vec!["/boot".into()]))]
+        );
         assert_eq!(rows[0].describe(), "mounted at /boot");
+    }
+
+    /// Swap, holders and read-only refuse a row as the boot medium and mounts do.
+    fn unusable_disks() -> Vec<LocalDisk> {
+        let mut swap = disk_gib("/dev/sdb", 100);
+        swap.swaps = vec!["/dev/sdb2".into()];
+        let mut held = disk_gib("/dev/sdc", 100);
+        held.holders = vec!["md0 (MD RAID raid1) on sdc1".into()];
+        let mut read_only = disk_gib("/dev/sdd", 100);
+        read_only.read_only = true;
+        vec![swap, held, read_only]
+    }
+
+    #[test]
+    fn rows_on_swap_held_or_read_only_disks_are_refused_with_the_reason() {
+        let volumes = [
+            vol("/dev/xvda", 8),
+            vol("/dev/xvdb", 8),
+            vol("/dev/xvdc", 8),
+        ];
+        let choices = [Choice::Disk(0), Choice::Disk(1), Choice::Disk(2)];
+        let described: Vec<String> = check_rows(&volumes, &unusable_disks(), &choices)
+            .iter()
+            .map(RowStatus::describe)
+            .collect();
+        assert_eq!(
+            described,
+            [
+                "used as swap (/dev/sdb2)",
+                "held by md0 (MD RAID raid1) on sdc1",
+                "read-only"
+            ]
+        );
+    }
+
+    #[test]
+    fn auto_map_never_chooses_swap_held_or_read_only_disks() {
+        let mut disks = unusable_disks();
+        disks.push(disk_gib("/dev/sde", 20));
+        let volumes = [vol("/dev/xvda", 10), vol("/dev/xvdb", 10)];
+        assert_eq!(
+            auto_map(&volumes, &disks),
+            vec![Choice::Disk(3), Choice::Unmapped]
+        );
     }
 
     #[test]
@@ -1429,8 +1477,8 @@ mod tests {
                 other_volume: "x".into(),
             },
             RowStatus::UnknownDisk("x".into()),
-            RowStatus::BootMedium,
-            RowStatus::Mounted(vec!["/".into()]),
+            RowStatus::Refused(Refusal::BootMedium),
+            RowStatus::Refused(Refusal::Mounted(vec!["/".into()])),
         ];
         assert!(blocking.iter().all(RowStatus::blocks_start));
         for ok in [

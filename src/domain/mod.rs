@@ -1,9 +1,11 @@
 //! Domain rules: plain functions and types, no UI and no I/O.
 
+pub mod block;
 pub mod bytes;
 pub mod fit;
 #[cfg(test)]
 mod fixtures;
+pub mod local_disks;
 pub mod mapping;
 pub mod matching;
 pub mod model;

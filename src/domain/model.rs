@@ -133,7 +133,7 @@ pub struct HostIdentity {
 }
 
 /// A local disk that can receive a recovery instance's volume.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LocalDisk {
     /// The device as the operator and failback_entry name it, e.g. `/dev/sdb`.
     pub device: String,
@@ -152,6 +152,15 @@ pub struct LocalDisk {
     pub is_boot_medium: bool,
     /// What is on it now, e.g. "2 partitions: ext4, swap" or "empty".
     pub contents: String,
+    /// Every persistent link to it, e.g. `by-id/wwn-0x5000c500a1b2c3d4` (by_* hold the preferred).
+    pub links: Vec<String>,
+    /// Active swap areas on it or on what is stacked on it.
+    pub swaps: Vec<String>,
+    /// Devices holding it or a partition of it, e.g. "dm-0 (LVM vg0-root) on sda2".
+    pub holders: Vec<String>,
+    pub read_only: bool,
+    /// A USB stick or card: may be the wrong one in a hurry, so it is marked.
+    pub removable: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -68,6 +68,7 @@ fn disk(device: &str, bytes: u64, model: &str, serial: &str, n: usize) -> LocalD
         mounts: vec![],
         is_boot_medium: false,
         contents: "empty".into(),
+        ..Default::default()
     }
 }
 
@@ -373,6 +374,21 @@ pub fn mapping_picker() -> App {
     app
 }
 
+/// The picker over real disks' rules: a removable one, one held, one swap, one read-only.
+pub fn mapping_picker_refused() -> App {
+    let mut app = mapping_picker();
+    let mut disks = disks();
+    disks[1].removable = true;
+    disks[4].holders = vec!["md0 (MD RAID raid1) on sde1".into()];
+    let mut swap = disk("/dev/sdg", 64 * GIB, "QEMU HARDDISK", "QM00007", 6);
+    swap.swaps = vec!["/dev/sdg2".into()];
+    let mut read_only = disk("/dev/sdh", 64 * GIB, "QEMU HARDDISK", "QM00008", 7);
+    read_only.read_only = true;
+    disks.extend([swap, read_only]);
+    app.disks = Loadable::Loaded(disks);
+    app
+}
+
 /// The paste box after Enter on `text`: the error is the wizard's own.
 fn pasted(text: &str) -> App {
     let mut app = mapping_too_small();
@@ -667,6 +683,7 @@ pub fn builders() -> Vec<(&'static str, fn() -> App)> {
         ("instance_failed", instance_failed),
         ("mapping_too_small", mapping_too_small),
         ("mapping_picker", mapping_picker),
+        ("mapping_picker_refused", mapping_picker_refused),
         ("mapping_copy_view", mapping_copy_view),
         ("mapping_by_uuid_missing", mapping_by_uuid_missing),
         ("mapping_paste_error", mapping_paste_error),

@@ -4,6 +4,7 @@
 use super::disk_identity;
 use crate::app::App;
 use crate::domain::fit::{Fit, fit};
+use crate::domain::local_disks::{Refusal, refusal};
 use crate::domain::mapping::{self, Choice, RowStatus};
 use crate::domain::model::RecoveryVolume;
 use crate::ui::theme::Theme;
@@ -23,8 +24,17 @@ fn short(status: &RowStatus) -> String {
         RowStatus::TooSmall { short_by } => format!("too small by {short_by}"),
         RowStatus::UsedTwice { .. } => "used twice".into(),
         RowStatus::UnknownDisk(_) => "unknown disk".into(),
-        RowStatus::BootMedium => "boot medium".into(),
-        RowStatus::Mounted(_) => "mounted".into(),
+        RowStatus::Refused(why) => short_refusal(why).into(),
+    }
+}
+
+fn short_refusal(why: &Refusal) -> &'static str {
+    match why {
+        Refusal::BootMedium => "boot medium",
+        Refusal::Mounted(_) => "mounted",
+        Refusal::Swap(_) => "swap",
+        Refusal::Held(_) => "held",
+        Refusal::ReadOnly => "read-only",
     }
 }
 
@@ -196,14 +206,12 @@ fn picker(
             .enumerate()
             .find(|(k, c)| *k != f.row && **c == Choice::Disk(i))
             .and_then(|(k, _)| app.chosen_instance()?.volumes.get(k));
-        let (mark, note, style) = if disk.is_boot_medium {
-            (g.failed, "boot medium".to_owned(), theme.muted())
-        } else if !disk.mounts.is_empty() {
-            (
-                g.failed,
-                format!("mounted at {}", disk.mounts.join(", ")),
-                theme.muted(),
-            )
+        let (mark, note, style) = if let Some(why) = refusal(disk) {
+            let note = match why {
+                Refusal::BootMedium => "boot medium".to_owned(),
+                why => why.describe(),
+            };
+            (g.failed, note, theme.muted())
         } else if let Some(o) = other {
             (
                 g.failed,
@@ -218,6 +226,11 @@ fn picker(
                     (g.failed, format!("too small by {short_by}"), theme.muted())
                 }
             }
+        };
+        // A stick can be the wrong one in a hurry: say so before anything that may be cut.
+        let note = match disk.removable {
+            true => format!("removable; {note}"),
+            false => note,
         };
         let text = format!(
             "{} {} {} {mark} {note}",
