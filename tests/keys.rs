@@ -107,7 +107,7 @@ fn review_confirmed() -> App {
 }
 
 /// The snapshot fixtures, and states where a key that only refuses there does its work.
-fn states() -> Vec<(&'static str, fn() -> App)> {
+fn states() -> Vec<common::Builder> {
     let mut v = common::builders();
     v.extend([
         ("paste_valid", paste_valid as fn() -> App),

@@ -181,13 +181,12 @@ impl std::error::Error for MappingParseError {}
 pub fn parse_mapping(text: &str) -> Result<Mapping, MappingParseError> {
     let body = unwrap_pasted(text);
     // JSON holds quotes in pairs of its own; elsewhere an odd count is a quote left open.
-    if !body.starts_with(['{', '[']) {
-        if let Some(q) = ['"', '\'']
+    if !body.starts_with(['{', '['])
+        && let Some(q) = ['"', '\'']
             .into_iter()
             .find(|q| body.matches(*q).count() % 2 == 1)
-        {
-            return Err(MappingParseError::UnbalancedQuote(q));
-        }
+    {
+        return Err(MappingParseError::UnbalancedQuote(q));
     }
     let entries = if body.starts_with('{') {
         parse_json_object(body)?

@@ -81,14 +81,12 @@ impl MappingForm {
     pub fn unnamed(&self, disks: &[LocalDisk]) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for c in &self.choices {
-            if let Choice::Disk(i) = c {
-                if let Some(d) = disks.get(*i) {
-                    if mapping::local_name(d, self.value_format).is_none()
-                        && !out.contains(&d.device)
-                    {
-                        out.push(d.device.clone());
-                    }
-                }
+            if let Choice::Disk(i) = c
+                && let Some(d) = disks.get(*i)
+                && mapping::local_name(d, self.value_format).is_none()
+                && !out.contains(&d.device)
+            {
+                out.push(d.device.clone());
             }
         }
         out

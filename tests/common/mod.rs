@@ -665,8 +665,11 @@ pub fn quit_modal() -> App {
     app
 }
 
+/// A fixture's snapshot name and builder.
+pub type Builder = (&'static str, fn() -> App);
+
 /// Every fixture's builder, by snapshot name.
-pub fn builders() -> Vec<(&'static str, fn() -> App)> {
+pub fn builders() -> Vec<Builder> {
     vec![
         ("welcome", welcome),
         ("welcome_reading", welcome_reading),
