@@ -106,12 +106,20 @@ fn review_confirmed() -> App {
     app
 }
 
+/// The cursor on the secret, where Ctrl-R shows it.
+fn secret_focused() -> App {
+    let mut app = common::credentials_inline_error();
+    app.credentials.focus = drs_failback::wizard::credentials::Field::Secret;
+    app
+}
+
 /// The snapshot fixtures, and states where a key that only refuses there does its work.
 fn states() -> Vec<common::Builder> {
     let mut v = common::builders();
     v.extend([
         ("paste_valid", paste_valid as fn() -> App),
         ("review_confirmed", review_confirmed),
+        ("secret_focused", secret_focused),
     ]);
     v
 }
@@ -161,7 +169,7 @@ fn every_key_that_does_something_is_in_the_table() {
 
 #[test]
 fn help_names_every_key_of_the_table() {
-    let app = common::credentials_inline_error();
+    let app = secret_focused();
     let help = keys::help(&app);
     let names: Vec<&str> = help.iter().map(|(k, _)| k.as_str()).collect();
     assert!(names.contains(&"Tab, Shift-Tab, Up, Down"), "{names:?}");

@@ -4,7 +4,7 @@
 
 use super::{App, Modal, Mode};
 use crate::wizard::StepId;
-use crate::wizard::credentials::{Field as CredField, Source};
+use crate::wizard::credentials::Field as CredField;
 use crate::wizard::endpoint::{Choice, Field as EndField};
 use crate::wizard::replication::Launch;
 use crate::wizard::result::Outcome;
@@ -284,11 +284,13 @@ fn credentials(app: &App) -> Vec<Binding> {
         ]),
         _ => v.push(b("Tab", "next field", &[TAB, BACKTAB, UP, DOWN])),
     }
-    if f.source == Source::Typed {
-        v.push(if f.reveal {
-            b("Ctrl-R", "hide", &[Ctrl('r')]).help("hide the secret and token")
+    // Ctrl-R shows the focused secret: elsewhere it has nothing to show.
+    if matches!(f.focus, CredField::Secret | CredField::SessionToken) {
+        v.push(if f.revealed(f.focus) {
+            b("Ctrl-R", "hide", &[Ctrl('r')]).help("mask the focused secret again")
         } else {
-            b("Ctrl-R", "reveal", &[Ctrl('r')]).help("show the secret and token")
+            b("Ctrl-R", "reveal", &[Ctrl('r')])
+                .help("show the focused secret until the cursor leaves it")
         });
     }
     if matches!(&app.mode, Mode::Demo { keys, .. } if !keys.is_empty()) {
