@@ -12,7 +12,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// The screen and the cursor, as the operator sees them.
 fn seen(app: &App) -> String {
-    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let (cols, rows) = app.size;
+    let mut t = Terminal::new(TestBackend::new(cols, rows)).unwrap();
     t.draw(|f| ui::view(app, &Theme::new(true, true), f))
         .unwrap();
     let buf = t.backend().buffer().clone();
@@ -113,6 +114,20 @@ fn secret_focused() -> App {
     app
 }
 
+/// A terminal below 80x24: only "terminal too small" shows.
+fn too_small() -> App {
+    let mut app = common::review();
+    app.size = (40, 10);
+    app
+}
+
+/// The quit question asked on a terminal too small for anything else.
+fn too_small_quitting() -> App {
+    let mut app = too_small();
+    app.modal = Some(drs_failback::app::Modal::ConfirmQuit);
+    app
+}
+
 /// The snapshot fixtures, and states where a key that only refuses there does its work.
 fn states() -> Vec<common::Builder> {
     let mut v = common::builders();
@@ -120,6 +135,8 @@ fn states() -> Vec<common::Builder> {
         ("paste_valid", paste_valid as fn() -> App),
         ("review_confirmed", review_confirmed),
         ("secret_focused", secret_focused),
+        ("too_small", too_small),
+        ("too_small_quitting", too_small_quitting),
     ]);
     v
 }
@@ -182,7 +199,8 @@ fn help_names_every_key_of_the_table() {
 fn a_full_footer_ends_with_f1_more_and_keeps_the_first_hints() {
     for (name, app) in common::all() {
         let hints = keys::hints(&app);
-        let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let (cols, rows) = app.size;
+        let mut t = Terminal::new(TestBackend::new(cols, rows)).unwrap();
         t.draw(|f| ui::view(&app, &Theme::new(true, true), f))
             .unwrap();
         let buf = t.backend().buffer().clone();

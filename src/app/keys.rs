@@ -132,6 +132,14 @@ pub fn bindings(app: &App) -> Vec<Binding> {
                 ),
             ];
         }
+        // Only "terminal too small" is shown: quitting, redrawing and suspending work.
+        _ if app.too_small() => {
+            return vec![
+                b("Ctrl-C", "quit", &[Ctrl('c')]),
+                b("Ctrl-L", "redraw", &[Ctrl('l')]),
+                b("Ctrl-Z", "suspend", &[Ctrl('z')]),
+            ];
+        }
         Some(Modal::Help) => {
             return vec![b(
                 "Esc",
@@ -162,6 +170,7 @@ fn screen(app: &App) -> Vec<Binding> {
     v.push(b("F1", "help", help_keys).help("this help, listing every key"));
     v.push(b("Ctrl-C", "quit", &[Ctrl('c')]).help("quit (asks first)"));
     v.push(b("Ctrl-L", "redraw the screen", &[Ctrl('l')]).help_only());
+    v.push(b("Ctrl-Z", "suspend (fg resumes)", &[Ctrl('z')]).help_only());
     v
 }
 
