@@ -180,7 +180,7 @@ pub fn handles(app: &App, key: &KeyEvent) -> bool {
         .iter()
         .flat_map(|b| b.keys)
         .any(|k| k.matches(key))
-        || (app.modal.is_none() && app.typing() && is_text_edit(key))
+        || (app.modal.is_none() && !app.too_small() && app.typing() && is_text_edit(key))
 }
 
 /// The footer's hints, in table order.

@@ -450,8 +450,6 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             }
             return vec![];
         }
-        // Only the "too small" message is shown: Ctrl-C's question is all that works.
-        _ if app.too_small() => return vec![],
         Some(Modal::Help) => {
             if matches!(
                 key.code,
