@@ -40,6 +40,11 @@ pub struct Cli {
     #[arg(long, env = "AWS_DRS_ENDPOINT", value_name = "URL")]
     pub endpoint: Option<String>,
 
+    /// An S3 endpoint to download AWS's replication software from (an S3 VPC endpoint, the
+    /// emulator) instead of S3's regional hosts: every request goes there, path-style.
+    #[arg(long, env = "S3_ENDPOINT", value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+
     /// Access key id (the secret and session token are read only from AWS_SECRET_KEY and
     /// AWS_SESSION_TOKEN, never from the command line where `ps` would show them).
     #[arg(

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What the environment says about the network, before it is checked.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct NetSettings {
     /// Proxy for https:// requests (HTTPS_PROXY, https_proxy, then ALL_PROXY).
     pub https_proxy: Option<String>,
@@ -73,6 +73,21 @@ impl NetSettings {
             env.push(("AWS_CA_BUNDLE", bundle.display().to_string()));
         }
         env
+    }
+}
+
+// Hand-written: a proxy URL may carry a password.
+impl fmt::Debug for NetSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NetSettings")
+            .field(
+                "https_proxy",
+                &self.https_proxy.as_deref().map(redact_proxy),
+            )
+            .field("http_proxy", &self.http_proxy.as_deref().map(redact_proxy))
+            .field("no_proxy", &self.no_proxy)
+            .field("ca_bundle", &self.ca_bundle)
+            .finish()
     }
 }
 
@@ -130,12 +145,8 @@ struct Inner {
 
 impl fmt::Debug for Network {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = &self.inner.settings;
-        f.debug_struct("Network")
-            .field("https_proxy", &s.https_proxy.as_deref().map(redact_proxy))
-            .field("http_proxy", &s.http_proxy.as_deref().map(redact_proxy))
-            .field("no_proxy", &s.no_proxy)
-            .field("ca_bundle", &s.ca_bundle)
+        f.debug_tuple("Network")
+            .field(&self.inner.settings)
             .finish()
     }
 }
@@ -357,6 +368,12 @@ mod tests {
             "{err}"
         );
         assert!(!err.0.contains("secret"), "{err}");
+        let settings = NetSettings {
+            http_proxy: Some("http://user:secret@proxy:3128".into()),
+            ..NetSettings::default()
+        };
+        let shown = format!("{settings:?} {:?}", Network::new(settings.clone()).unwrap());
+        assert!(!shown.contains("secret"), "{shown}");
         // host:port alone is an http proxy, as curl takes it.
         assert!(
             Network::new(NetSettings {

@@ -151,6 +151,9 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: watch
                 continue;
             }
         };
+        // Small pieces (a slow S3 answer) must not wait for delayed ACKs: paused-time tests
+        // never let that real time pass.
+        let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         let mut shutdown = shutdown.clone();
         // One task per connection: the SDK may hold two keep-alive connections at once.

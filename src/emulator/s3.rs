@@ -140,7 +140,10 @@ impl Buckets {
         Ok(Some(Buckets {
             assets,
             hashes,
-            owner: region.bucket_owner.clone(),
+            owner: faults
+                .bucket_owner
+                .clone()
+                .unwrap_or_else(|| region.bucket_owner.clone()),
             objects,
             manifest_hash_key: format!("{manifest_key}.sha512"),
             stale_manifest_hash: sha512_file(b"{\"installerVersion\":\"older\"}", "manifest.json"),
@@ -218,11 +221,11 @@ impl Buckets {
             S3Body::default()
         } else {
             match self.faults.bytes_per_second {
-                Some(rate) => {
+                Some(rate) if key.ends_with(".tar.gz") => {
                     let scaled = (rate as f64 * self.time_scale).max(1.0) as u64;
                     Slow::new(body, scaled).boxed_unsync()
                 }
-                None => http_body_util::Full::new(body).boxed_unsync(),
+                _ => http_body_util::Full::new(body).boxed_unsync(),
             }
         };
         builder
@@ -235,7 +238,8 @@ impl Buckets {
 struct Slow {
     rest: Bytes,
     piece: usize,
-    pause: Pin<Box<Sleep>>,
+    /// Until the next piece may go; None for the first.
+    pause: Option<Pin<Box<Sleep>>>,
 }
 
 impl Slow {
@@ -243,7 +247,7 @@ impl Slow {
         Slow {
             rest: body,
             piece: (bytes_per_second / SLOW_TICKS_PER_SECOND).max(1) as usize,
-            pause: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            pause: None,
         }
     }
 }
@@ -259,13 +263,15 @@ impl Body for Slow {
         if self.rest.is_empty() {
             return Poll::Ready(None);
         }
-        if self.pause.as_mut().poll(cx).is_pending() {
+        if let Some(pause) = self.pause.as_mut()
+            && pause.as_mut().poll(cx).is_pending()
+        {
             return Poll::Pending;
         }
         let n = self.piece.min(self.rest.len());
         let piece = self.rest.split_to(n);
-        let next = Instant::now() + Duration::from_millis(1000 / SLOW_TICKS_PER_SECOND);
-        self.pause.as_mut().reset(next);
+        let tick = Duration::from_millis(1000 / SLOW_TICKS_PER_SECOND);
+        self.pause = Some(Box::pin(tokio::time::sleep(tick)));
         Poll::Ready(Some(Ok(Frame::data(piece))))
     }
 
@@ -403,10 +409,18 @@ mod tests {
     async fn a_slow_bucket_trickles() {
         let b = buckets(serde_json::json!({"bytes_per_second": 100}));
         let owner = Some(b.owner.as_str());
+        // Small files come at once.
+        let manifest = b.respond(&Method::GET, &b.assets, "latest/manifest.json", owner);
+        let length: usize = manifest.headers()["content-length"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let first = manifest.into_body().frame().await.unwrap().unwrap();
+        assert_eq!(first.into_data().unwrap().len(), length);
         let started = Instant::now();
-        let mut body = b
-            .respond(&Method::GET, &b.assets, "latest/manifest.json", owner)
-            .into_body();
+        let key = format!("{EMULATOR_INSTALLER_VERSION}/failback_assets/failback_assets.tar.gz");
+        let mut body = b.respond(&Method::GET, &b.assets, &key, owner).into_body();
         let mut pieces = 0;
         let mut bytes = 0;
         while let Some(frame) = body.frame().await {

@@ -80,11 +80,14 @@ pub(crate) struct Faults {
 pub(crate) struct S3Faults {
     /// The tarball's published .sha512 is not the tarball's.
     pub wrong_hash: bool,
-    /// Objects are sent this fast (scenario bytes per second); None: at once.
+    /// The tarball is sent this fast (scenario bytes per second); None: at once.
     pub bytes_per_second: Option<u64>,
     /// Scenario seconds, from the first request for the manifest pair, during which
     /// manifest.json.sha512 still describes an older manifest.
     pub manifest_out_of_step_seconds: f64,
+    /// The buckets belong to this account instead of AWS's (a look-alike bucket): the
+    /// x-amz-expected-bucket-owner check refuses every download.
+    pub bucket_owner: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -320,6 +323,7 @@ struct RawS3Faults {
     bytes_per_second: Option<Size>,
     #[serde(default)]
     manifest_out_of_step_seconds: f64,
+    bucket_owner: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -678,7 +682,13 @@ impl RawScenario {
                 .map(|b| positive_size(b, "faults.s3.bytes_per_second"))
                 .transpose()?,
             manifest_out_of_step_seconds: raw_s3.manifest_out_of_step_seconds,
+            bucket_owner: raw_s3.bucket_owner.clone(),
         };
+        if let Some(owner) = &s3.bucket_owner
+            && (owner.len() != 12 || !owner.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err("faults.s3.bucket_owner: must be 12 digits (an account id)".into());
+        }
         if !(s3.manifest_out_of_step_seconds.is_finite() && s3.manifest_out_of_step_seconds >= 0.0)
         {
             return Err("faults.s3.manifest_out_of_step_seconds: must be zero or more".into());
@@ -855,7 +865,8 @@ mod tests {
         let mut raw: serde_json::Value =
             serde_json::from_str(include_str!("../../assets/demo-scenario.json")).unwrap();
         raw["faults"]["s3"] = serde_json::json!({
-            "wrong_hash": true, "bytes_per_second": "1KiB", "manifest_out_of_step_seconds": 12
+            "wrong_hash": true, "bytes_per_second": "1KiB", "manifest_out_of_step_seconds": 12,
+            "bucket_owner": "999988887777"
         });
         let s = Scenario::from_json(&raw.to_string()).unwrap();
         assert_eq!(
@@ -863,7 +874,8 @@ mod tests {
             S3Faults {
                 wrong_hash: true,
                 bytes_per_second: Some(1024),
-                manifest_out_of_step_seconds: 12.0
+                manifest_out_of_step_seconds: 12.0,
+                bucket_owner: Some("999988887777".into()),
             }
         );
     }

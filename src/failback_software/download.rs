@@ -325,14 +325,16 @@ impl<'a> S3<'a> {
         let mut hash = Sha512Stream::default();
         let started = Instant::now();
         let mut window = RateWindow::new(5.0);
-        let mut last_report: Option<Instant> = None;
+        let mut last_report: Option<(Instant, u64)> = None;
         let mut bytes = 0u64;
         let mut report = |bytes: u64, force: bool| {
             let now = Instant::now();
-            if !force && last_report.is_some_and(|t| now - t < PROGRESS_EVERY) {
+            let recent = last_report.is_some_and(|(t, _)| now - t < PROGRESS_EVERY);
+            let said = last_report.is_some_and(|(_, b)| b == bytes);
+            if said || (recent && !force) {
                 return;
             }
-            last_report = Some(now);
+            last_report = Some((now, bytes));
             window.push((now - started).as_secs_f64(), bytes);
             let rate = window.rate();
             let _ = progress.send(Progress {
@@ -625,6 +627,43 @@ mod tests {
             assert!(err.message.contains(words), "{err}");
             assert!(err.message.contains("s3://b/latest/manifest.json"), "{err}");
         }
+    }
+
+    #[test]
+    fn unreachable_s3_says_what_to_open() {
+        let region = regions::find("eu-west-1").unwrap();
+        let failures = [
+            (
+                "a.s3.eu-west-1.amazonaws.com".to_owned(),
+                "dns error".to_owned(),
+            ),
+            (
+                "a.s3.dualstack.eu-west-1.amazonaws.com".to_owned(),
+                "dns error".to_owned(),
+            ),
+        ];
+        let direct = Network::new(Default::default()).unwrap();
+        let err = S3::new(region, None, &direct).unreachable(&failures);
+        assert_eq!(err.kind, Kind::Unreachable);
+        assert!(
+            err.message.contains(
+                "Open TCP 443 from this machine to a.s3.eu-west-1.amazonaws.com and \
+                 a.s3.dualstack.eu-west-1.amazonaws.com, or set HTTPS_PROXY"
+            ),
+            "{err}"
+        );
+        assert!(err.message.contains("S3_ENDPOINT (--s3-endpoint)"), "{err}");
+        let proxied = Network::new(crate::net::NetSettings {
+            https_proxy: Some("http://u:pw@proxy:3128".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let err = S3::new(region, None, &proxied).unreachable(&failures);
+        assert!(
+            err.message.contains("HTTPS_PROXY=http://***@proxy:3128"),
+            "{err}"
+        );
+        assert!(!err.message.contains("pw"), "{err}");
     }
 
     #[test]

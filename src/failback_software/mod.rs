@@ -25,6 +25,19 @@ pub struct SoftwareSource {
     pub s3_endpoint: Option<S3Endpoint>,
 }
 
+impl SoftwareSource {
+    /// `s3_endpoint` as typed (`--s3-endpoint`, `S3_ENDPOINT`); blank means none.
+    pub fn new(region: &str, s3_endpoint: Option<&str>) -> Result<SoftwareSource, SoftwareError> {
+        Ok(SoftwareSource {
+            region: region.trim().to_owned(),
+            s3_endpoint: s3_endpoint
+                .filter(|e| !e.trim().is_empty())
+                .map(S3Endpoint::parse)
+                .transpose()?,
+        })
+    }
+}
+
 /// One progress report while a file downloads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
