@@ -117,6 +117,21 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// Whether a connection failure's words are about TLS (certificates, the handshake) rather
+/// than reaching the host.
+pub fn is_tls_failure(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    [
+        "tls",
+        "certificate",
+        "handshake",
+        "invalid peer",
+        "unknownissuer",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
 /// A proxy URL as messages may show it: without a password.
 pub fn redact_proxy(url: &str) -> String {
     match url.split_once("://") {

@@ -548,3 +548,92 @@ fn a_good_tarball_replaces_an_earlier_unpacking() {
         "JAVA_VERSION=17"
     );
 }
+
+// ---- AWS_CA_BUNDLE ----
+
+/// A TLS front for the emulator on 127.0.0.1, its certificate from a test CA that no system
+/// trusts (tests/fixtures/tls). Returns its https:// URL.
+async fn tls_front(emu: &Emulator) -> String {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let fixture = |name: &str| format!("{}/tests/fixtures/tls/{name}", env!("CARGO_MANIFEST_DIR"));
+    let certs = CertificateDer::pem_file_iter(fixture("server.pem"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(fixture("server.key")).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let upstream = emu.endpoint().trim_start_matches("http://").to_owned();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
+            tokio::spawn(async move {
+                // A client that does not trust the CA gives up in the handshake.
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut plain = TcpStream::connect(upstream).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    url
+}
+
+fn with_test_ca() -> Network {
+    Network::new(NetSettings {
+        ca_bundle: Some(format!("{}/tests/fixtures/tls/ca.pem", env!("CARGO_MANIFEST_DIR")).into()),
+        ..NetSettings::default()
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_private_ca_in_aws_ca_bundle_is_trusted_for_s3() {
+    let emu = emulator_with(serde_json::json!({})).await;
+    let url = tls_front(&emu).await;
+    let source = SoftwareSource::new(&emu.region(), Some(&url)).unwrap();
+    install(&source, &with_test_ca()).await.result.unwrap();
+
+    let err = install(&source, &direct()).await.result.unwrap_err();
+    assert_eq!(err.kind, SoftwareErrorKind::Tls, "{err}");
+    let host = url.trim_start_matches("https://");
+    assert!(
+        err.message
+            .contains(&format!("secure connection to S3 at {host} failed")),
+        "{err}"
+    );
+    assert!(err.message.contains("no AWS_CA_BUNDLE is set"), "{err}");
+    assert!(
+        err.message
+            .contains("set AWS_CA_BUNDLE to its CA certificate"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_private_ca_in_aws_ca_bundle_is_trusted_for_drs() {
+    let emu = emulator_with(serde_json::json!({})).await;
+    let target = DrsTarget {
+        region: emu.region(),
+        endpoint: Some(tls_front(&emu).await),
+        auth: Auth::Static(emu.credentials()[0].credentials.clone()),
+    };
+    let trusted = DrsClient::connect_via(&target, &with_test_ca())
+        .await
+        .unwrap();
+    trusted.verify().await.unwrap();
+    let untrusted = DrsClient::connect_via(&target, &direct()).await.unwrap();
+    let err = untrusted.verify().await.unwrap_err();
+    assert_eq!(err.kind, drs_failback::drs::DrsErrorKind::Tls, "{err}");
+}

@@ -1,6 +1,6 @@
 //! Every way a DRS call fails, as a kind the UI can act on and a sentence that says what to do.
 
-use crate::net::error_chain as chain;
+use crate::net::{error_chain as chain, is_tls_failure};
 use aws_sdk_drs::config::http::HttpResponse;
 use aws_sdk_drs::error::{ProvideErrorMetadata, SdkError};
 use std::fmt;
@@ -97,15 +97,7 @@ impl fmt::Display for DrsError {
 impl std::error::Error for DrsError {}
 
 fn network_kind(text: &str) -> DrsErrorKind {
-    let lower = text.to_lowercase();
-    let tls_words = [
-        "tls",
-        "certificate",
-        "handshake",
-        "invalid peer",
-        "unknownissuer",
-    ];
-    if tls_words.iter().any(|w| lower.contains(w)) {
+    if is_tls_failure(text) {
         DrsErrorKind::Tls
     } else {
         DrsErrorKind::Unreachable

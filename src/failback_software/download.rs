@@ -5,7 +5,7 @@ use super::verify::{self, Sha512Stream};
 use super::{Progress, REQUEST_TIMEOUT, SoftwareError, SoftwareErrorKind as Kind, SoftwareSource};
 use crate::domain::regions::{self, Region};
 use crate::domain::throughput::{RateWindow, eta_seconds};
-use crate::net::{Network, error_chain, redact_proxy};
+use crate::net::{Network, error_chain, is_tls_failure, redact_proxy};
 use aws_smithy_runtime_api::client::http::{
     HttpConnector, HttpConnectorSettings, SharedHttpConnector,
 };
@@ -459,6 +459,22 @@ impl<'a> S3<'a> {
     fn unreachable(&self, failures: &[(String, String)]) -> SoftwareError {
         let hosts: Vec<&str> = failures.iter().map(|(h, _)| h.as_str()).collect();
         let details: Vec<String> = failures.iter().map(|(h, e)| format!("{h}: {e}")).collect();
+        if failures.iter().any(|(_, e)| is_tls_failure(e)) {
+            let bundle = match &self.network.settings().ca_bundle {
+                Some(b) => format!("AWS_CA_BUNDLE ({}) does not vouch for it", b.display()),
+                None => "no AWS_CA_BUNDLE is set".to_owned(),
+            };
+            return SoftwareError::new(
+                Kind::Tls,
+                format!(
+                    "The secure connection to S3 at {} failed ({}); {bundle}. If a proxy or the \
+                     S3 endpoint uses its own certificate authority, set AWS_CA_BUNDLE to its CA \
+                     certificate (PEM); check the clock too (certificates depend on it).",
+                    hosts.join(" or "),
+                    details.join("; ")
+                ),
+            );
+        }
         let settings = self.network.settings();
         let plain = self
             .endpoint

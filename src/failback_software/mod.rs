@@ -60,6 +60,8 @@ pub enum SoftwareErrorKind {
     BadEndpoint,
     /// DNS, refused, or no answer in time: nothing came back.
     Unreachable,
+    /// The TLS handshake failed (an unknown CA: a TLS-inspecting proxy, a wrong clock).
+    Tls,
     /// 403: the bucket-owner check or a policy refused.
     AccessDenied,
     /// 404: the key is not there.
