@@ -56,9 +56,9 @@ impl NetSettings {
         }
     }
 
-    /// The proxy variables to hand on to a child process (AWS's replication software), in both
-    /// spellings since programs read one or the other.
-    pub fn proxy_env(&self) -> Vec<(&'static str, String)> {
+    /// The network variables to hand on to a child process (AWS's replication software): the
+    /// proxy in both spellings, since programs read one or the other, and AWS_CA_BUNDLE.
+    pub fn child_env(&self) -> Vec<(&'static str, String)> {
         let mut env = Vec::new();
         let mut both = |upper, lower, value: &Option<String>| {
             if let Some(v) = value {
@@ -436,7 +436,7 @@ mod tests {
             no_proxy: Some("10.0.0.0/8".into()),
             ..NetSettings::default()
         };
-        let env = s.proxy_env();
+        let env = s.child_env();
         assert!(env.contains(&("HTTPS_PROXY", "http://p:3128".into())));
         assert!(env.contains(&("https_proxy", "http://p:3128".into())));
         assert!(env.contains(&("no_proxy", "10.0.0.0/8".into())));

@@ -226,6 +226,19 @@ async fn a_slow_bucket_reports_growing_progress() {
 }
 
 #[tokio::test]
+async fn an_unknown_region_is_refused_with_the_known_ones() {
+    let source = SoftwareSource::new("xx-nowhere-1", None).unwrap();
+    let err = install(&source, &direct()).await.result.unwrap_err();
+    assert_eq!(err.kind, SoftwareErrorKind::UnknownRegion);
+    assert!(
+        err.message
+            .starts_with("Bad or unsupported region 'xx-nowhere-1'"),
+        "{err}"
+    );
+    assert!(err.message.contains("eu-west-1"), "{err}");
+}
+
+#[tokio::test]
 async fn an_unreachable_endpoint_is_named_with_what_to_open() {
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = closed.local_addr().unwrap();

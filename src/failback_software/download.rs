@@ -682,6 +682,51 @@ mod tests {
         assert!(!err.message.contains("pw"), "{err}");
     }
 
+    fn answer(status: u16, xml: &str) -> HttpResponse {
+        HttpResponse::new(status.try_into().unwrap(), SdkBody::from(xml.to_owned()))
+    }
+
+    #[tokio::test]
+    async fn refusals_say_what_they_mean() {
+        let region = regions::find("eu-west-1").unwrap();
+        let network = Network::new(Default::default()).unwrap();
+        let s3 = S3::new(region, None, &network);
+        let target = &s3.targets("bkt", "1.2/failback_assets/x.tar.gz")[0];
+        let doc = |code: &str| format!("<Error><Code>{code}</Code><Message>m</Message></Error>");
+        let err = s3
+            .refusal(
+                "bkt",
+                "1.2/failback_assets/x.tar.gz",
+                target,
+                answer(404, &doc("NoSuchKey")),
+            )
+            .await;
+        assert_eq!(err.kind, Kind::NotFound);
+        assert!(
+            err.message.contains(
+                "has no 1.2/failback_assets/x.tar.gz in bucket bkt (HTTP 404 NoSuchKey: m)"
+            ),
+            "{err}"
+        );
+        let err = s3
+            .refusal("bkt", "k", target, answer(403, &doc("AccessDenied")))
+            .await;
+        assert_eq!(err.kind, Kind::AccessDenied);
+        assert!(
+            err.message.contains(&format!(
+                "x-amz-expected-bucket-owner: {}",
+                region.bucket_owner
+            )),
+            "{err}"
+        );
+        let err = s3.refusal("bkt", "k", target, answer(503, "")).await;
+        assert_eq!(err.kind, Kind::Http);
+        assert!(
+            err.message.contains("answered HTTP 503 for s3://bkt/k"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn s3_error_documents_are_read() {
         let xml = "<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
