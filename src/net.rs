@@ -149,13 +149,16 @@ pub struct Network {
     inner: Arc<Inner>,
 }
 
+/// Connect and read timeouts.
+type Timeouts = (Option<Duration>, Option<Duration>);
+
 struct Inner {
     settings: NetSettings,
     tls: TlsContext,
     http_proxy: ProxyConfig,
     https_proxy: ProxyConfig,
     /// One connection pool per timeout pair, as aws-smithy-http-client's own client keeps.
-    connectors: Mutex<HashMap<(Option<Duration>, Option<Duration>), SharedHttpConnector>>,
+    connectors: Mutex<HashMap<Timeouts, SharedHttpConnector>>,
 }
 
 impl fmt::Debug for Network {

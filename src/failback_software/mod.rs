@@ -3,10 +3,12 @@
 //! version it names, each SHA-512-checked before anything is unpacked.
 
 mod download;
+mod s3;
 mod unpack;
 mod verify;
 
-pub use download::{Manifest, S3Endpoint, Software, fetch};
+pub use download::{Manifest, Software, fetch};
+pub use s3::S3Endpoint;
 pub use unpack::{Unpacked, unpack};
 pub use verify::{parse_sha512, sha512_hex};
 
