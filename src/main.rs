@@ -147,6 +147,7 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
     let mut app = App::new(Mode::Demo {
         disk_dir: dir.display().to_string(),
         keys,
+        endpoint: emulator.endpoint(),
     });
     app.log_path = Some(log_path.display().to_string());
     app.credentials.fill(&first.credentials);

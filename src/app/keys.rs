@@ -66,7 +66,7 @@ fn credentials(app: &App) -> Vec<Hint> {
     if f.source == Source::Typed {
         v.push((
             "Ctrl-R",
-            if f.reveal {
+            if f.revealed(f.focus) {
                 "hide secret"
             } else {
                 "reveal secret"

@@ -5,7 +5,7 @@ use super::{App, Cmd, Msg, update};
 use crate::disks::DiskSource;
 use crate::domain::model::{HostIdentity, LocalDisk};
 use crate::drs::{DrsClient, DrsError, DrsErrorKind, DrsTarget};
-use crate::replication::{ReplicationPlan, Replicator};
+use crate::replication::{ReplicationPlan, Replicator, ReplicatorEvent, RunId};
 use crate::wizard::credentials::Verified;
 use crate::wizard::endpoint::{Stage, StageStatus};
 use ratatui::crossterm::event::KeyEvent;
@@ -144,13 +144,14 @@ impl Runtime {
                     );
                 });
             }
-            Cmd::StartReplication(plan) => self.start_replication(plan, app),
+            Cmd::StartReplication { run, plan } => self.start_replication(run, plan, app),
             Cmd::StopMonitoring => {
                 for handle in self.monitors.drain(..) {
                     handle.abort();
                 }
             }
             Cmd::StartFailbackLaunch {
+                run,
                 instance_id,
                 as_console,
             } => {
@@ -163,7 +164,8 @@ impl Runtime {
                         Ok(c) => c.start_failback_launch(&instance_id).await,
                         Err(e) => Err(e),
                     };
-                    Self::send(&tx, Msg::LaunchStarted(logged("failback launch", result)));
+                    let result = logged("failback launch", result);
+                    Self::send(&tx, Msg::LaunchStarted { run, result });
                 });
             }
             Cmd::FetchJobLog { req, job_id } => {
@@ -189,14 +191,12 @@ impl Runtime {
         }
     }
 
-    fn start_replication(&mut self, mut plan: ReplicationPlan, app: &App) {
+    fn start_replication(&mut self, run: RunId, mut plan: ReplicationPlan, app: &App) {
         let client = match self.client.get() {
             Ok(c) => c,
             Err(e) => {
-                let msg = Msg::Replicator(crate::replication::ReplicatorEvent::Exited(Err(
-                    e.to_string()
-                )));
-                Self::send(&self.tx, msg);
+                let event = ReplicatorEvent::Exited(Err(e.to_string()));
+                Self::send(&self.tx, Msg::Replicator { run, event });
                 return;
             }
         };
@@ -216,7 +216,7 @@ impl Runtime {
         self.monitors.push(tokio::spawn(async move {
             while let Some(event) = events_rx.recv().await {
                 tracing::info!(?event, "replicator");
-                Self::send(&tx, Msg::Replicator(event));
+                Self::send(&tx, Msg::Replicator { run, event });
             }
         }));
 
@@ -227,7 +227,7 @@ impl Runtime {
                 tick.tick().await;
                 let result = logged("poll", client.recovery_instance(&instance_id).await);
                 let now = start.elapsed().as_secs_f64();
-                Self::send(&tx, Msg::Polled { now, result });
+                Self::send(&tx, Msg::Polled { run, now, result });
             }
         }));
 
@@ -246,7 +246,7 @@ impl Runtime {
                 .await
                 .unwrap_or(0);
                 let now = start.elapsed().as_secs_f64();
-                Self::send(&tx, Msg::Writes { now, total });
+                Self::send(&tx, Msg::Writes { run, now, total });
             }
         }));
     }

@@ -36,8 +36,9 @@ pub struct CredentialsForm {
     pub access_key_id: Input,
     pub secret: SecretInput,
     pub session_token: SecretInput,
-    /// Show the secret and token in clear (Ctrl-R).
-    pub reveal: bool,
+    /// The secret field shown in clear (Ctrl-R), until it loses focus, the step is left or
+    /// the form is refilled.
+    revealed: Option<Field>,
     pub region_filter: Input,
     /// The chosen region's code; kept when the filter hides it.
     pub region: String,
@@ -55,7 +56,7 @@ impl Default for CredentialsForm {
             access_key_id: Input::default(),
             secret: SecretInput::default(),
             session_token: SecretInput::default(),
-            reveal: false,
+            revealed: None,
             region_filter: Input::default(),
             region: "us-east-1".into(),
             focus: Field::AccessKeyId,
@@ -138,8 +139,34 @@ impl CredentialsForm {
         }
     }
 
+    pub fn revealed(&self, field: Field) -> bool {
+        self.revealed == Some(field) && self.focus == field
+    }
+
+    /// Masks every secret again (the step is left).
+    pub fn hide(&mut self) {
+        self.revealed = None;
+    }
+
+    /// Moves the cursor; a revealed secret is masked again when it loses focus.
+    pub fn focus_on(&mut self, field: Field) {
+        if field != self.focus {
+            self.revealed = None;
+        }
+        self.focus = field;
+    }
+
+    /// Which credential is used, without its secret: the access key id, or the chain.
+    pub fn identity(&self) -> String {
+        match self.source {
+            Source::DefaultChain => "default credential chain".into(),
+            Source::Typed => self.access_key_id.value().trim().to_owned(),
+        }
+    }
+
     /// Types these credentials in (the demo's keys, keys given on the command line).
     pub fn fill(&mut self, c: &StaticCredentials) {
+        self.revealed = None;
         self.source = Source::Typed;
         self.access_key_id = Input::new(c.access_key_id.clone());
         self.secret.0 = Input::new(c.secret_access_key.clone());
@@ -156,7 +183,7 @@ impl CredentialsForm {
             _ => return,
         };
         if self.fields().contains(&field) {
-            self.focus = field;
+            self.focus_on(field);
         }
     }
 
@@ -164,7 +191,7 @@ impl CredentialsForm {
         let fields = self.fields();
         let i = fields.iter().position(|f| *f == self.focus).unwrap_or(0) as isize;
         let n = fields.len() as isize;
-        self.focus = fields[((i + delta).rem_euclid(n)) as usize];
+        self.focus_on(fields[((i + delta).rem_euclid(n)) as usize]);
     }
 
     fn move_region(&mut self, delta: isize) {
@@ -190,7 +217,7 @@ impl CredentialsForm {
             return Action::None;
         }
         if is_ctrl(&key, 'r') {
-            self.reveal = !self.reveal;
+            self.revealed = (!self.revealed(self.focus)).then_some(self.focus);
             return Action::None;
         }
         if matches!(self.check, Loadable::Failed(ref e) if e.kind == DrsErrorKind::Unreachable)
