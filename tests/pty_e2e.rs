@@ -121,8 +121,21 @@ impl Session {
         self.writer.flush().unwrap();
     }
 
+    /// Waits for the program to exit and for the screen to have taken all it wrote (the
+    /// reader sees the end once the child has gone), so that checks see its last bytes.
     fn exit_code(&mut self) -> u32 {
-        self.child.wait().unwrap().exit_code()
+        let code = self.child.wait().unwrap().exit_code();
+        let deadline = Instant::now() + PATIENCE;
+        let mut guard = self.screen.parser.lock().unwrap();
+        while !guard.1 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "the terminal never reported the end of output"
+            );
+            guard = self.screen.changed.wait_timeout(guard, left).unwrap().0;
+        }
+        code
     }
 }
 
