@@ -549,7 +549,7 @@ fn a_good_tarball_replaces_an_earlier_unpacking() {
             Item::Dir("./jre/"),
             Item::File("./jre/release", 0o644, b"JAVA_VERSION=17"),
             Item::Symlink("./jre/current", "release"),
-            Item::File("./failback_entry", 0o755, b"#!/bin/sh\n"),
+            Item::File("./failback_entry", 0o6777, b"#!/bin/sh\n"),
         ],
     );
     let unpacked = failback_software::unpack(&tar, &dest).unwrap();
@@ -560,6 +560,12 @@ fn a_good_tarball_replaces_an_earlier_unpacking() {
         std::fs::read_to_string(dest.join("jre/current")).unwrap(),
         "JAVA_VERSION=17"
     );
+    // Executable, but neither set-id nor writable by others.
+    let mode = std::fs::metadata(&unpacked.failback_entry)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o7777, 0o755, "{mode:o}");
 }
 
 // ---- AWS_CA_BUNDLE ----

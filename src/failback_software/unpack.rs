@@ -96,6 +96,8 @@ fn unpack_into(tarball: &Path, staging: &Path) -> Result<(), SoftwareError> {
     let mut archive =
         tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
     archive.set_preserve_permissions(true);
+    // Executable bits matter (failback_entry, jre/bin); set-id bits and group/world write never.
+    archive.set_mask(0o7022);
     archive.set_overwrite(true);
     for entry in archive.entries().map_err(damaged)? {
         let mut entry = entry.map_err(damaged)?;
