@@ -1184,15 +1184,28 @@ async fn replicator_refuses_missing_targets_and_stops_when_aborted() {
         "{result:?}"
     );
 
-    // Aborting the task stops it: the channel closes without an Exited event.
+    // Aborting the task mid-copy stops it: the channel closes without an Exited event.
     let files = targets(&[("/dev/xvda", "/dev/sdb", 30 << 30)]);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let handle = DemoReplicator::new(emu.failback_client()).start(plan(&emu, &id, &files), tx);
+    // Wait until it is copying, so the abort interrupts real work.
+    loop {
+        match rx
+            .recv()
+            .await
+            .expect("the replicator reports before it ends")
+        {
+            ReplicatorEvent::Log(line) if line.starts_with("Replicating ") => break,
+            ReplicatorEvent::Exited(result) => panic!("ended before copying: {result:?}"),
+            _ => {}
+        }
+    }
     handle.abort();
     assert!(handle.await.is_err_and(|e| e.is_cancelled()));
     while let Some(event) = rx.recv().await {
         assert!(!matches!(event, ReplicatorEvent::Exited(_)), "{event:?}");
     }
+    assert!(rx.is_closed(), "the aborted task dropped its sender");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
