@@ -974,6 +974,20 @@ fn a_failback_outlives_its_wizards_and_a_third_one_attaches_and_sees_it_through(
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(status(&state).1, Some(1));
+
+    // The credentials crossed the pipe: none reached the worker's log.
+    let log = std::fs::read_to_string(running["log_file"].as_str().expect("the worker's log"))
+        .unwrap();
+    assert!(log.contains("failback started"), "{log}");
+    let scenario: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&scenario).unwrap()).unwrap();
+    for c in scenario["credentials"].as_array().unwrap() {
+        for secret in [&c["secret_access_key"], &c["session_token"]] {
+            if let Some(secret) = secret.as_str() {
+                assert!(!log.contains(secret), "the worker's log holds a secret");
+            }
+        }
+    }
 }
 
 /// The demo on the quick scenario with its worker's state in `state`, at Review.
