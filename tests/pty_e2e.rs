@@ -976,8 +976,8 @@ fn a_failback_outlives_its_wizards_and_a_third_one_attaches_and_sees_it_through(
     assert_eq!(status(&state).1, Some(1));
 
     // The credentials crossed the pipe: none reached the worker's log.
-    let log = std::fs::read_to_string(running["log_file"].as_str().expect("the worker's log"))
-        .unwrap();
+    let log =
+        std::fs::read_to_string(running["log_file"].as_str().expect("the worker's log")).unwrap();
     assert!(log.contains("failback started"), "{log}");
     let scenario: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&scenario).unwrap()).unwrap();
@@ -1078,13 +1078,29 @@ fn a_client_attaching_mid_run_gets_the_state_so_far_then_live_events_and_bad_req
     // The connection stays: events keep coming.
     assert!(events.next().is_some());
     s.send("\x03");
-    s.wait_for("Quit");
     assert!(
         s.wait_for("Quit")
             .contains("goes on in the failback worker")
     );
-    s.send("y");
-    assert_eq!(s.exit_code(), 0);
+    s.send("n");
+
+    // Any client may stop the failback: every terminal gets the outcome.
+    stream
+        .write_all(b"{\"request\": \"stop_failback\"}\n")
+        .unwrap();
+    let outcome = events.find(|e| e["event"] == "outcome").unwrap();
+    assert_eq!(outcome["verdict"]["result"], "failed", "{outcome}");
+    assert!(
+        outcome["verdict"]["what"]
+            .as_str()
+            .unwrap()
+            .contains("StopFailback")
+    );
+    s.wait_for("StopFailback");
+    s.send("q");
+    // A stopped failback did not complete.
+    assert_eq!(s.exit_code(), 1);
+    assert!(events.any(|e| e["event"] == "ending"));
 }
 
 #[test]

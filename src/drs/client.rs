@@ -265,6 +265,17 @@ impl DrsClient {
             })
     }
 
+    /// StopFailback: DRS stops replicating to this machine's failback client.
+    pub async fn stop_failback(&self, id: &str) -> Result<(), DrsError> {
+        self.client
+            .stop_failback()
+            .recovery_instance_id(id)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
     pub async fn start_failback_launch(&self, id: &str) -> Result<Job, DrsError> {
         let out = self
             .client

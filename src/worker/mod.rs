@@ -81,6 +81,8 @@ enum Input {
     Writes(RunId, u64),
     Launched(RunId, bool, Result<Job, DrsError>),
     JobLog(RunId, Result<(Job, Vec<JobLogItem>), DrsError>),
+    /// StopFailback's answer, and who asked.
+    Stopped(RunId, Result<(), DrsError>, UnboundedSender<Event>),
     Attach(oneshot::Sender<(Vec<Event>, broadcast::Receiver<Event>)>),
     Request(Request, UnboundedSender<Event>),
 }
@@ -356,6 +358,27 @@ impl Worker {
                 run.launch = Some((as_console, result.clone()));
                 self.emit(Event::LaunchStarted { result, as_console });
             }
+            Input::Stopped(id, result, reply) => {
+                if self.current(id).is_none() {
+                    return false;
+                }
+                match result {
+                    Ok(()) => {
+                        let what = "The failback was stopped (StopFailback): DRS no longer \
+                                    replicates to this machine, and the target disks stay \
+                                    partly written. Start a new failback to copy them again.";
+                        if let Some(run) = self.run.as_ref() {
+                            let verdict = run.dashboard.failed(what.into());
+                            self.conclude(verdict);
+                        }
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Event::Error {
+                            message: format!("StopFailback failed: {}", e.advice()),
+                        });
+                    }
+                }
+            }
             Input::JobLog(id, result) => {
                 let Some(run) = self.run.as_mut().filter(|r| r.id == id) else {
                     return false;
@@ -448,12 +471,21 @@ impl Worker {
         Ok(())
     }
 
-    /// The outcome, once the failback has one: stop replicating, fetch the job log.
+    /// The outcome, once the failback's state shows one.
     fn decide(&mut self) {
+        if let Some(verdict) = self
+            .run
+            .as_ref()
+            .filter(|r| r.verdict.is_none())
+            .and_then(|r| r.dashboard.verdict())
+        {
+            self.conclude(verdict);
+        }
+    }
+
+    /// The failback has its result: stop replicating, fetch the job log, tell everyone.
+    fn conclude(&mut self, verdict: Verdict) {
         let Some(run) = self.run.as_mut().filter(|r| r.verdict.is_none()) else {
-            return;
-        };
-        let Some(verdict) = run.dashboard.verdict() else {
             return;
         };
         for task in run.tasks.drain(..) {
@@ -559,6 +591,18 @@ impl Worker {
                     }
                 });
                 run.expired = None;
+            }
+            Request::StopFailback => {
+                if run.verdict.is_some() {
+                    refuse("the failback already has its result: nothing to stop");
+                    return false;
+                }
+                let (client, tx, id) = (run.client.borrow().clone(), self.tx.clone(), run.id);
+                let instance = run.plan.recovery_instance_id.clone();
+                tokio::spawn(async move {
+                    let result = client.stop_failback(&instance).await;
+                    let _ = tx.send(Input::Stopped(id, result, reply));
+                });
             }
             Request::Acknowledge => {
                 if run.verdict.is_none() {
@@ -735,7 +779,8 @@ async fn serve_client(stream: UnixStream, core: UnboundedSender<Input>) {
                         let _ = private.send(Event::Error {
                             message: format!(
                                 "not a request this worker knows (line {}, column {}): the \
-                                 requests are start_launch, acknowledge and credentials",
+                                 requests are start_launch, stop_failback, acknowledge and \
+                                 credentials",
                                 e.line(),
                                 e.column()
                             ),

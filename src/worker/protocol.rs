@@ -157,6 +157,9 @@ pub enum Request {
         /// As the DRS console's Failback button: only the demo has one to play.
         as_console: bool,
     },
+    /// Stop the failback (StopFailback): DRS stops replicating here; the outcome is a
+    /// failure that says who stopped it. Refused once there is a result.
+    StopFailback,
     /// The result was seen: end this failback (refused before there is a result).
     Acknowledge,
     /// Fresh credentials after [`Event::CredentialsExpired`] (zeroed when dropped).
@@ -254,6 +257,8 @@ mod tests {
             serde_json::from_value(json!({"request": "start_launch", "as_console": false}))
                 .unwrap();
         assert!(matches!(r, Request::StartLaunch { as_console: false }));
+        let r: Request = serde_json::from_value(json!({"request": "stop_failback"})).unwrap();
+        assert!(matches!(r, Request::StopFailback));
         let r: Request = serde_json::from_value(json!({"request": "acknowledge"})).unwrap();
         assert!(matches!(r, Request::Acknowledge));
         let r: Request = serde_json::from_value(json!({"request": "credentials", "credentials":
