@@ -1084,6 +1084,16 @@ fn a_client_attaching_mid_run_gets_the_state_so_far_then_live_events_and_bad_req
     );
     s.send("n");
 
+    // Any client may throttle the replication; every terminal hears of it.
+    stream
+        .write_all(b"{\"request\": \"set_bandwidth\", \"mbps\": 100}\n")
+        .unwrap();
+    let throttled = events
+        .find(|e| e["event"] == "bandwidth" || e["event"] == "error")
+        .unwrap();
+    assert_eq!(throttled["mbps"], 100, "{throttled}");
+    s.wait_for("throttled to 100 Mbps");
+
     // Any client may stop the failback: every terminal gets the outcome.
     stream
         .write_all(b"{\"request\": \"stop_failback\"}\n")

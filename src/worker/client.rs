@@ -317,6 +317,13 @@ pub fn to_msg(run: RunId, offset: f64, event: Event) -> Option<Msg> {
             run,
             message: "Fresh credentials accepted: the dashboard's figures are live again.".into(),
         }),
+        Event::Bandwidth { mbps } => Some(Msg::WorkerNotice {
+            run,
+            message: match mbps {
+                0 => "Bandwidth throttling lifted.".into(),
+                n => format!("Bandwidth throttled to {n} Mbps."),
+            },
+        }),
         Event::Error { message } => Some(Msg::WorkerNotice { run, message }),
         Event::Live | Event::Ending => None,
     }

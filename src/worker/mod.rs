@@ -83,6 +83,7 @@ enum Input {
     JobLog(RunId, Result<(Job, Vec<JobLogItem>), DrsError>),
     /// StopFailback's answer, and who asked.
     Stopped(RunId, Result<(), DrsError>, UnboundedSender<Event>),
+    Throttled(RunId, Result<u32, DrsError>, UnboundedSender<Event>),
     Attach(oneshot::Sender<(Vec<Event>, broadcast::Receiver<Event>)>),
     Request(Request, UnboundedSender<Event>),
 }
@@ -99,6 +100,8 @@ struct Run {
     last_poll: Option<(f64, Result<RecoveryInstance, DrsError>)>,
     launch: Option<(bool, Result<Job, DrsError>)>,
     expired: Option<String>,
+    /// The bandwidth throttle last set, in Mbps.
+    bandwidth: Option<u32>,
     verdict: Option<Verdict>,
     job_log: Option<Result<(Job, Vec<JobLogItem>), DrsError>>,
     client: watch::Sender<DrsClient>,
@@ -379,6 +382,22 @@ impl Worker {
                     }
                 }
             }
+            Input::Throttled(id, result, reply) => {
+                let Some(run) = self.current(id) else {
+                    return false;
+                };
+                match result {
+                    Ok(mbps) => {
+                        run.bandwidth = Some(mbps);
+                        self.emit(Event::Bandwidth { mbps });
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Event::Error {
+                            message: format!("the throttle was not changed: {}", e.advice()),
+                        });
+                    }
+                }
+            }
             Input::JobLog(id, result) => {
                 let Some(run) = self.run.as_mut().filter(|r| r.id == id) else {
                     return false;
@@ -462,6 +481,7 @@ impl Worker {
             last_poll: None,
             launch: None,
             expired: None,
+            bandwidth: None,
             verdict: None,
             job_log: None,
             client: client_tx,
@@ -592,6 +612,14 @@ impl Worker {
                 });
                 run.expired = None;
             }
+            Request::SetBandwidth { mbps } => {
+                let (client, tx, id) = (run.client.borrow().clone(), self.tx.clone(), run.id);
+                let instance = run.plan.recovery_instance_id.clone();
+                tokio::spawn(async move {
+                    let result = client.set_bandwidth(&instance, mbps).await.map(|()| mbps);
+                    let _ = tx.send(Input::Throttled(id, result, reply));
+                });
+            }
             Request::StopFailback => {
                 if run.verdict.is_some() {
                     refuse("the failback already has its result: nothing to stop");
@@ -668,6 +696,9 @@ impl Worker {
             out.push(Event::ReplicatorExited {
                 result: result.clone(),
             });
+        }
+        if let Some(mbps) = run.bandwidth {
+            out.push(Event::Bandwidth { mbps });
         }
         if let Some(detail) = &run.expired {
             out.push(Event::CredentialsExpired {
@@ -779,8 +810,8 @@ async fn serve_client(stream: UnixStream, core: UnboundedSender<Input>) {
                         let _ = private.send(Event::Error {
                             message: format!(
                                 "not a request this worker knows (line {}, column {}): the \
-                                 requests are start_launch, stop_failback, acknowledge and \
-                                 credentials",
+                                 requests are start_launch, stop_failback, set_bandwidth, \
+                                 acknowledge and credentials",
                                 e.line(),
                                 e.column()
                             ),

@@ -134,6 +134,8 @@ pub enum Event {
     CredentialsExpired { detail: String },
     /// Fresh credentials were accepted; polling goes on.
     CredentialsAccepted,
+    /// The bandwidth throttle was changed, in Mbps (0: none).
+    Bandwidth { mbps: u32 },
     /// The failback reached its result (the worker stops its replicator and samplers).
     Outcome { verdict: Verdict },
     /// The launch job and its log, fetched once the failback completed.
@@ -160,6 +162,10 @@ pub enum Request {
     /// Stop the failback (StopFailback): DRS stops replicating here; the outcome is a
     /// failure that says who stopped it. Refused once there is a result.
     StopFailback,
+    /// Throttle the replication (UpdateFailbackReplicationConfiguration), in Mbps; 0 lifts
+    /// the throttle. Answered with [`Event::Bandwidth`] to every client, or an error (the
+    /// installation policy does not allow it).
+    SetBandwidth { mbps: u32 },
     /// The result was seen: end this failback (refused before there is a result).
     Acknowledge,
     /// Fresh credentials after [`Event::CredentialsExpired`] (zeroed when dropped).
@@ -257,6 +263,9 @@ mod tests {
             serde_json::from_value(json!({"request": "start_launch", "as_console": false}))
                 .unwrap();
         assert!(matches!(r, Request::StartLaunch { as_console: false }));
+        let r: Request =
+            serde_json::from_value(json!({"request": "set_bandwidth", "mbps": 100})).unwrap();
+        assert!(matches!(r, Request::SetBandwidth { mbps: 100 }));
         let r: Request = serde_json::from_value(json!({"request": "stop_failback"})).unwrap();
         assert!(matches!(r, Request::StopFailback));
         let r: Request = serde_json::from_value(json!({"request": "acknowledge"})).unwrap();
