@@ -40,12 +40,7 @@ fn main() -> ExitCode {
             Some(Command::Worker { ref log }) => run_worker(&cli, log.clone()).await,
             Some(Command::Status { json }) => print_status(&cli, json).await,
             None if cli.demo => demo(&cli).await,
-            None => Err(
-                "failing back onto real disks needs the udev disk discovery and AWS's replication \
-                 software, which this build does not include yet. Run `drs-failback --demo` to \
-                 rehearse the whole failback against the embedded emulator."
-                    .to_owned(),
-            ),
+            None => real(&cli).await,
         }
     });
     // Don't wait for the blocked key-reader thread or idle workers.
@@ -178,6 +173,49 @@ fn come_back(cli: &Cli) -> String {
     cmd
 }
 
+/// A failback already runs in `state_dir`: what the wizard needs to go straight to its
+/// dashboard.
+fn attach(
+    state_dir: &Path,
+    host_identity: Option<drs_failback::domain::model::HostIdentity>,
+) -> Result<Option<Services>, String> {
+    let found = client::connect(state_dir).map_err(|e| {
+        format!(
+            "cannot reach the failback worker in {}: {e}",
+            state_dir.display()
+        )
+    })?;
+    Ok(found.map(|attach| {
+        tracing::info!(dir = %state_dir.display(), "attaching to the running failback");
+        Services {
+            disks: None,
+            host_identity,
+            state_dir: state_dir.to_owned(),
+            worker: None,
+            attach: Some(attach),
+        }
+    }))
+}
+
+/// Without --demo: attach to a running failback; starting one on real disks is not in this
+/// build yet.
+async fn real(cli: &Cli) -> Result<ExitCode, String> {
+    let state_dir = cli
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| worker::default_state_dir(false));
+    let Some(services) = attach(&state_dir, None)? else {
+        return Err(
+            "failing back onto real disks needs the udev disk discovery and AWS's replication \
+             software, which this build does not include yet. Run `drs-failback --demo` to \
+             rehearse the whole failback against the embedded emulator."
+                .to_owned(),
+        );
+    };
+    let log_path = init_logging(cli.log_file.as_deref())?;
+    wizard(cli, App::new(Mode::Real), services, log_path).await
+}
+
 async fn demo(cli: &Cli) -> Result<ExitCode, String> {
     let log_path = init_logging(cli.log_file.as_deref())?;
     let state_dir = cli
@@ -186,26 +224,12 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
         .unwrap_or_else(|| worker::default_state_dir(true));
     let scenario = app::demo::load_scenario(cli.scenario.as_deref())?;
 
-    // A failback already runs here: straight to its dashboard.
-    if let Some(attach) = client::connect(&state_dir).map_err(|e| {
-        format!(
-            "cannot reach the failback worker in {}: {e}",
-            state_dir.display()
-        )
-    })? {
-        tracing::info!(dir = %state_dir.display(), "attaching to the running failback");
+    if let Some(services) = attach(&state_dir, Some(scenario.demo_host()))? {
         let app = App::new(Mode::Demo {
             disk_dir: String::new(),
             keys: vec![],
             endpoint: String::new(),
         });
-        let services = Services {
-            disks: None,
-            host_identity: Some(scenario.demo_host()),
-            state_dir,
-            worker: None,
-            attach: Some(attach),
-        };
         return wizard(cli, app, services, log_path).await;
     }
 

@@ -956,7 +956,8 @@ fn a_failback_outlives_its_wizards_and_a_third_one_attaches_and_sees_it_through(
     assert_eq!(second.exit_code(), 129);
     assert!(alive(worker), "the worker died with a hung-up wizard");
 
-    let mut third = Session::start(&args, &env);
+    // Without --demo too: any wizard given the state directory attaches.
+    let mut third = Session::start(&["--state-dir", state.to_str().unwrap()], &env);
     third.wait_for("Started from");
     third.wait_for("Press l");
     third.send("l");
