@@ -558,6 +558,23 @@ fn a_launch_refused_as_not_ready_yet_is_offered_again_when_ready() {
 }
 
 #[test]
+fn stopping_the_failback_asks_first_and_then_asks_the_worker() {
+    let mut app = replicating();
+    assert!(press(&mut app, KeyCode::Char('s')).is_empty());
+    assert!(app.dashboard.as_ref().unwrap().stopping);
+    press(&mut app, KeyCode::Char('n'));
+    assert!(!app.dashboard.as_ref().unwrap().stopping);
+    press(&mut app, KeyCode::Char('s'));
+    let run = run_of(&app);
+    let cmds = press(&mut app, KeyCode::Char('y'));
+    assert!(
+        matches!(&cmds[..], [Cmd::StopFailback { run: r }] if *r == run),
+        "{cmds:?}"
+    );
+    assert!(!app.dashboard.as_ref().unwrap().stopping);
+}
+
+#[test]
 fn launch_denied_says_to_use_the_console_and_keeps_watching() {
     let mut app = replicating();
     launch_denied(

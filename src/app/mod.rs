@@ -579,6 +579,13 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
         // Only the demo has a console to play (the worker holds its full-access key).
         Action::ConsoleLaunch if app.is_demo() => launch(app, true),
         Action::ConsoleLaunch => vec![],
+        Action::StopFailback => match app.dashboard.as_mut() {
+            Some(d) => {
+                d.push_log("Stopping the failback (StopFailback)...".into());
+                vec![Cmd::StopFailback { run: d.run }]
+            }
+            None => vec![],
+        },
         Action::Retry => {
             let cmds = acknowledge(app);
             app.outcome = None;

@@ -127,6 +127,10 @@ pub enum Cmd {
         /// As the DRS console's Failback button (the demo plays it with its full-access key).
         as_console: bool,
     },
+    /// Ask the worker to stop the failback (StopFailback).
+    StopFailback {
+        run: RunId,
+    },
     /// Tell the worker the result was seen: it ends that failback.
     Acknowledge {
         run: RunId,

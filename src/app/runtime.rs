@@ -160,6 +160,7 @@ impl Runtime<'_> {
                 self.request(run, &Request::StartLaunch { as_console })
             }
             Cmd::Acknowledge { run } => self.request(run, &Request::Acknowledge),
+            Cmd::StopFailback { run } => self.request(run, &Request::StopFailback),
             // Handled by the loop, which owns the frontend.
             Cmd::ClearScreen | Cmd::Suspend | Cmd::Quit => {}
         }

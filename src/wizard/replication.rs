@@ -71,6 +71,8 @@ pub struct Dashboard {
     pub client_id: Option<String>,
     /// Set when the replicator stopped.
     pub replicator_exit: Option<Result<(), String>>,
+    /// The stop-failback question is open.
+    pub stopping: bool,
     /// Who started this failback, when and from which terminal (shown when another terminal
     /// attached to it).
     pub started_by: Option<String>,
@@ -100,6 +102,7 @@ impl Dashboard {
             console_launch: false,
             client_id: None,
             replicator_exit: None,
+            stopping: false,
             started_by: None,
         }
     }
@@ -210,6 +213,17 @@ impl Dashboard {
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        if self.stopping {
+            match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => {
+                    self.stopping = false;
+                    return Action::StopFailback;
+                }
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => self.stopping = false,
+                _ => {}
+            }
+            return Action::None;
+        }
         if self.launch == Launch::Confirming {
             match key.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => return Action::Launch,
@@ -227,6 +241,7 @@ impl Dashboard {
             KeyCode::Char('c') | KeyCode::Char('C') if matches!(self.launch, Launch::Denied(_)) => {
                 return Action::ConsoleLaunch;
             }
+            KeyCode::Char('s') | KeyCode::Char('S') => self.stopping = true,
             KeyCode::PageUp => {
                 self.log_scroll = (self.log_scroll + 5).min(self.log.len().saturating_sub(1))
             }
