@@ -411,7 +411,11 @@ fn no_prompt_runs_the_journey_with_defaults_and_exits_zero() {
 fn log_in(tmp: &Path) -> String {
     let name = names(tmp)
         .into_iter()
-        .find(|n| n.starts_with("drs-failback-") && n.ends_with(".log"))
+        .find(|n| {
+            n.starts_with("drs-failback-")
+                && !n.starts_with("drs-failback-worker-")
+                && n.ends_with(".log")
+        })
         .expect("a log file");
     std::fs::read_to_string(tmp.join(name)).unwrap()
 }

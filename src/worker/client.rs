@@ -45,8 +45,8 @@ pub fn spawn(program: &Path, state_dir: &Path, setup: &Setup) -> Result<Spawned,
     }
     // SAFETY: fresh descriptors from pipe2.
     let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
-    let (log, log_path) =
-        crate::process::open_log(None).map_err(|e| format!("the worker's log: {e}"))?;
+    let (log, log_path) = crate::process::new_log("drs-failback-worker")
+        .map_err(|e| format!("the worker's log: {e}"))?;
     let err = log
         .try_clone()
         .map_err(|e| format!("the worker's log: {e}"))?;
