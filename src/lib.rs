@@ -9,6 +9,7 @@ pub mod emulator;
 pub mod headless;
 pub mod host;
 pub mod replication;
+pub mod standin;
 pub mod terminal;
 pub mod ui;
 pub mod wizard;

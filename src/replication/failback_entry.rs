@@ -1,0 +1,412 @@
+//! Runs a `failback_entry` program (AWS's, or the demo's stand-in) as the replicator: the
+//! documented arguments for the plan, its output as log lines with every secret masked, its
+//! exit code in words, and its failback client id learnt from the service (the program does
+//! not print it).
+
+use std::collections::VecDeque;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Command;
+use tokio::sync::mpsc;
+
+use super::{ReplicationPlan, Replicator, ReplicatorEvent};
+use crate::drs::{Auth, DrsClient, DrsTarget};
+
+/// What replaces a secret in every line that leaves the program.
+pub const MASK: &str = "********";
+/// Lines of the program's log an error carries.
+const LAST_LINES: usize = 8;
+
+/// A `failback_entry` to run.
+#[derive(Debug, Clone)]
+pub struct FailbackEntry {
+    pub program: PathBuf,
+    /// Arguments before the official ones (the stand-in's hidden subcommand).
+    pub leading_args: Vec<String>,
+    /// Extra environment (the demo's disk directory for the stand-in).
+    pub env: Vec<(String, String)>,
+    /// Its `--log-file`.
+    pub log_file: PathBuf,
+    /// How often the service is asked for the program's failback client id.
+    pub poll_every: Duration,
+}
+
+/// The official arguments for `plan`. Secrets are in them: AWS's program takes credentials
+/// only as arguments or at its prompts.
+pub fn arguments(plan: &ReplicationPlan, log_file: &Path) -> Vec<String> {
+    let mut args: Vec<String> = vec!["--no-prompt".into(), "--log-console".into()];
+    let mut push = |k: &str, v: &str| {
+        args.push(k.into());
+        args.push(v.into());
+    };
+    push("--region", &plan.region);
+    if let Some(c) = &plan.credentials {
+        push("--aws-access-key-id", &c.access_key_id);
+        push("--aws-secret-access-key", &c.secret_access_key);
+        if let Some(t) = &c.session_token {
+            push("--aws-session-token", t);
+        }
+    }
+    push("--recovery-instance-id", &plan.recovery_instance_id);
+    push("--dm-value-format", plan.value_format.as_arg());
+    push("--device-mapping", &plan.device_mapping);
+    push("--log-file", &log_file.display().to_string());
+    match &plan.endpoint {
+        Some(url) => push("--endpoint", url),
+        None => args.push("--default-endpoint".into()),
+    }
+    args
+}
+
+/// Masks every secret of the plan (and a proxy's password) in a line.
+#[derive(Clone)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    pub fn new(plan: &ReplicationPlan, proxies: &[String]) -> Redactor {
+        let mut secrets: Vec<String> = plan
+            .credentials
+            .iter()
+            .flat_map(|c| [Some(c.secret_access_key.clone()), c.session_token.clone()])
+            .flatten()
+            .chain(proxies.iter().filter_map(|p| proxy_password(p)))
+            .filter(|s| !s.is_empty())
+            .collect();
+        // Longest first: a secret that contains another is masked whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        Redactor { secrets }
+    }
+
+    pub fn mask(&self, line: &str) -> String {
+        let mut out = line.to_owned();
+        for s in &self.secrets {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), MASK);
+            }
+        }
+        out
+    }
+}
+
+/// `http://user:password@proxy:3128` -> `password`
+fn proxy_password(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let userinfo = rest.split('@').next().filter(|_| rest.contains('@'))?;
+    userinfo.split_once(':').map(|(_, p)| p.to_owned())
+}
+
+/// The proxy variables of this process, in both spellings (Java and curl read different ones).
+fn proxy_env() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (upper, lower) in [("HTTPS_PROXY", "https_proxy"), ("NO_PROXY", "no_proxy")] {
+        let value = std::env::var(upper).or_else(|_| std::env::var(lower));
+        if let Some(v) = value.ok().filter(|v| !v.is_empty()) {
+            out.push((upper.to_owned(), v.clone()));
+            out.push((lower.to_owned(), v));
+        }
+    }
+    out
+}
+
+/// The exit status in the operator's words; Ok for 0.
+pub fn describe_exit(status: ExitStatus, last_lines: &[String]) -> Result<(), String> {
+    let tail = || {
+        if last_lines.is_empty() {
+            "its log is empty".to_owned()
+        } else {
+            format!("the end of its log:\n{}", last_lines.join("\n"))
+        }
+    };
+    match (status.code(), status.signal()) {
+        (Some(0), _) => Ok(()),
+        (Some(1), _) => Err(format!(
+            "failback_entry reported an error (exit code 1); {}",
+            tail()
+        )),
+        (Some(code), _) => Err(format!(
+            "failback_entry exited with code {code}; {}",
+            tail()
+        )),
+        (None, Some(signal)) => Err(format!(
+            "failback_entry was killed by signal {signal} ({}); {}",
+            signal_name(signal),
+            tail()
+        )),
+        (None, None) => Err(format!(
+            "failback_entry ended without an exit code; {}",
+            tail()
+        )),
+    }
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGINT => "SIGINT",
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        _ => "another signal",
+    }
+}
+
+/// The failback client the service shows for the instance: (client id, initiation time).
+type Pairing = (Option<String>, Option<String>);
+
+async fn pairing(client: &DrsClient, id: &str) -> Option<Pairing> {
+    let instance = client.recovery_instance(id).await.ok()?;
+    Some((instance.failback.client_id, instance.failback.initiated))
+}
+
+/// The program's failback client: the first pairing the service shows that differs from the
+/// one before the program started (a newer id or initiation time). Compared with the
+/// service's own earlier answer, not this machine's clock, so clock skew cannot confuse it.
+pub fn new_client(before: &Option<Pairing>, now: &Pairing) -> Option<String> {
+    let id = now.0.clone()?;
+    match before {
+        Some(before) if before == now => None,
+        _ => Some(id),
+    }
+}
+
+impl Replicator for FailbackEntry {
+    fn start(
+        &self,
+        plan: ReplicationPlan,
+        events: mpsc::UnboundedSender<ReplicatorEvent>,
+    ) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let result = this.run(&plan, &events).await;
+            // The receiver may be gone (the wizard quit): nothing left to tell.
+            let _ = events.send(ReplicatorEvent::Exited(result));
+        })
+    }
+}
+
+impl FailbackEntry {
+    async fn run(
+        &self,
+        plan: &ReplicationPlan,
+        events: &mpsc::UnboundedSender<ReplicatorEvent>,
+    ) -> Result<(), String> {
+        let proxies = proxy_env();
+        let redact = Redactor::new(
+            plan,
+            &proxies.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
+        );
+        let credentials = plan
+            .credentials
+            .clone()
+            .ok_or("no verified credentials to give failback_entry")?;
+        let service = DrsClient::connect(&DrsTarget {
+            region: plan.region.clone(),
+            endpoint: plan.endpoint.clone(),
+            auth: Auth::Static(credentials),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        let before = pairing(&service, &plan.recovery_instance_id).await;
+
+        let mut child = Command::new(&self.program)
+            .args(&self.leading_args)
+            .args(arguments(plan, &self.log_file))
+            .envs(proxies)
+            .envs(self.env.iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Stopping the replicator (an aborted task) stops the program.
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", self.program.display()))?;
+        let _ = events.send(ReplicatorEvent::Log(format!(
+            "Started failback_entry ({}), pid {}",
+            self.program.display(),
+            child.id().unwrap_or(0)
+        )));
+
+        let (lines_tx, mut lines) = mpsc::unbounded_channel();
+        if let Some(out) = child.stdout.take() {
+            tokio::spawn(read_lines(out, lines_tx.clone()));
+        }
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(read_lines(err, lines_tx));
+        }
+        let mut recent: VecDeque<String> = VecDeque::new();
+        let mut paired = false;
+        let mut poll = tokio::time::interval(self.poll_every);
+        let mut streams_open = true;
+        let status = loop {
+            tokio::select! {
+                line = lines.recv(), if streams_open => match line {
+                    Some(line) => {
+                        let line = redact.mask(&line);
+                        if recent.len() == LAST_LINES {
+                            recent.pop_front();
+                        }
+                        recent.push_back(line.clone());
+                        if events.send(ReplicatorEvent::Log(line)).is_err() {
+                            return Err("the wizard stopped listening".into());
+                        }
+                    }
+                    None => streams_open = false,
+                },
+                _ = poll.tick(), if !paired => {
+                    if let Some(now) = pairing(&service, &plan.recovery_instance_id).await
+                        && let Some(client_id) = new_client(&before, &now)
+                    {
+                        paired = true;
+                        let _ = events.send(ReplicatorEvent::Paired { client_id });
+                    }
+                }
+                status = child.wait(), if !streams_open => {
+                    break status.map_err(|e| format!("cannot wait for failback_entry: {e}"))?;
+                }
+            }
+        };
+        let tail = match last_lines(&self.log_file) {
+            Some(lines) if !lines.is_empty() => lines.iter().map(|l| redact.mask(l)).collect(),
+            _ => Vec::from(recent),
+        };
+        describe_exit(status, &tail)
+    }
+}
+
+async fn read_lines(stream: impl AsyncRead + Unpin, tx: mpsc::UnboundedSender<String>) {
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if tx.send(line).is_err() {
+            break;
+        }
+    }
+}
+
+/// The last lines of the program's own log file, if it wrote one.
+fn last_lines(path: &Path) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(LAST_LINES);
+    Some(lines[start..].iter().map(|l| l.to_string()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::mapping::DmValueFormat;
+    use crate::drs::StaticCredentials;
+
+    fn plan() -> ReplicationPlan {
+        ReplicationPlan {
+            recovery_instance_id: "i-0123456789abcdef0".into(),
+            region: "eu-west-1".into(),
+            endpoint: None,
+            credentials: Some(StaticCredentials {
+                access_key_id: "ASIADEMO0000000000AA".into(),
+                secret_access_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+                session_token: Some("FwoGZXIvYXdzEXAMPLETOKEN".into()),
+            }),
+            targets: Vec::new(),
+            device_mapping: "/dev/xvda=pci-0000:00:10.0-scsi-0:0:0:0".into(),
+            value_format: DmValueFormat::ByPath,
+        }
+    }
+
+    #[test]
+    fn arguments_are_the_documented_ones() {
+        let args = arguments(&plan(), Path::new("/var/log/fb.log"));
+        let value = |k: &str| {
+            let i = args
+                .iter()
+                .position(|a| a == k)
+                .unwrap_or_else(|| panic!("{k} in {args:?}"));
+            args[i + 1].clone()
+        };
+        assert!(args.contains(&"--no-prompt".to_string()));
+        assert!(args.contains(&"--default-endpoint".to_string()));
+        assert!(!args.contains(&"--endpoint".to_string()));
+        assert_eq!(value("--region"), "eu-west-1");
+        assert_eq!(value("--aws-access-key-id"), "ASIADEMO0000000000AA");
+        assert_eq!(value("--aws-session-token"), "FwoGZXIvYXdzEXAMPLETOKEN");
+        assert_eq!(value("--recovery-instance-id"), "i-0123456789abcdef0");
+        assert_eq!(value("--dm-value-format"), "by-path");
+        assert_eq!(
+            value("--device-mapping"),
+            "/dev/xvda=pci-0000:00:10.0-scsi-0:0:0:0"
+        );
+        assert_eq!(value("--log-file"), "/var/log/fb.log");
+        assert_eq!(args.iter().filter(|a| *a == "--dm-value-format").count(), 1);
+
+        let mut p = plan();
+        p.endpoint = Some("https://vpce-1.drs.eu-west-1.vpce.amazonaws.com".into());
+        p.credentials.as_mut().unwrap().session_token = None;
+        let args = arguments(&p, Path::new("/l"));
+        assert!(!args.contains(&"--default-endpoint".to_string()));
+        assert!(!args.contains(&"--aws-session-token".to_string()));
+        assert!(args.contains(&"https://vpce-1.drs.eu-west-1.vpce.amazonaws.com".to_string()));
+    }
+
+    #[test]
+    fn secrets_and_proxy_passwords_are_masked() {
+        let r = Redactor::new(&plan(), &["http://ops:pr0xy-pw@10.0.0.1:3128".into()]);
+        let line = "--aws-secret-access-key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY token=FwoGZXIvYXdzEXAMPLETOKEN proxy pr0xy-pw key ASIADEMO0000000000AA";
+        assert_eq!(
+            r.mask(line),
+            format!(
+                "--aws-secret-access-key {MASK} token={MASK} proxy {MASK} key ASIADEMO0000000000AA"
+            )
+        );
+        assert_eq!(proxy_password("http://10.0.0.1:3128"), None);
+    }
+
+    #[test]
+    fn exit_codes_are_said_plainly() {
+        let lines = vec!["ERROR: cannot reach TCP 1500".to_string()];
+        assert_eq!(describe_exit(ExitStatus::from_raw(0), &lines), Ok(()));
+        let one = describe_exit(ExitStatus::from_raw(1 << 8), &lines).unwrap_err();
+        assert!(
+            one.contains("reported an error (exit code 1)")
+                && one.contains("cannot reach TCP 1500"),
+            "{one}"
+        );
+        let three = describe_exit(ExitStatus::from_raw(3 << 8), &[]).unwrap_err();
+        assert_eq!(three, "failback_entry exited with code 3; its log is empty");
+        let killed = describe_exit(ExitStatus::from_raw(libc::SIGKILL), &[]).unwrap_err();
+        assert!(
+            killed.starts_with("failback_entry was killed by signal 9 (SIGKILL)"),
+            "{killed}"
+        );
+    }
+
+    #[test]
+    fn the_new_client_is_the_pairing_that_changed() {
+        let old = (
+            Some("old-client".to_string()),
+            Some("2026-12-01T10:00:00Z".to_string()),
+        );
+        assert_eq!(
+            new_client(&Some(old.clone()), &old),
+            None,
+            "an earlier client's pairing"
+        );
+        let new = (
+            Some("new-client".to_string()),
+            Some("2026-12-01T11:00:00Z".to_string()),
+        );
+        assert_eq!(new_client(&Some(old), &new), Some("new-client".into()));
+        assert_eq!(new_client(&Some((None, None)), &(None, None)), None);
+        assert_eq!(
+            new_client(&None, &new),
+            Some("new-client".into()),
+            "no answer before start"
+        );
+    }
+}
