@@ -261,23 +261,44 @@ impl FailbackEntry {
                     None => streams_open = false,
                 },
                 _ = poll.tick(), if !paired => {
-                    if let Some(now) = pairing(&service, &plan.recovery_instance_id).await
-                        && let Some(client_id) = new_client(&before, &now)
-                    {
-                        paired = true;
-                        let _ = events.send(ReplicatorEvent::Paired { client_id });
-                    }
+                    paired = self.learn_client(&service, plan, &before, events).await;
                 }
                 status = child.wait(), if !streams_open => {
                     break status.map_err(|e| format!("cannot wait for failback_entry: {e}"))?;
                 }
             }
         };
+        // A program that paired and ended between two polls still paired.
+        if !paired {
+            self.learn_client(&service, plan, &before, events).await;
+        }
         let tail = match last_lines(&self.log_file) {
             Some(lines) if !lines.is_empty() => lines.iter().map(|l| redact.mask(l)).collect(),
             _ => Vec::from(recent),
         };
         describe_exit(status, &tail)
+    }
+}
+
+impl FailbackEntry {
+    /// Sends Paired once the service shows the program's failback client; says whether it did.
+    async fn learn_client(
+        &self,
+        service: &DrsClient,
+        plan: &ReplicationPlan,
+        before: &Option<Pairing>,
+        events: &mpsc::UnboundedSender<ReplicatorEvent>,
+    ) -> bool {
+        let Some(now) = pairing(service, &plan.recovery_instance_id).await else {
+            return false;
+        };
+        match new_client(before, &now) {
+            Some(client_id) => {
+                let _ = events.send(ReplicatorEvent::Paired { client_id });
+                true
+            }
+            None => false,
+        }
     }
 }
 

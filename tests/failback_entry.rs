@@ -1,0 +1,346 @@
+//! The failback_entry runner with fake programs (secrets masked, exit codes in words, the
+//! failback client learnt from the service) and the stand-in's command line as a process.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use drs_failback::domain::mapping::DmValueFormat;
+use drs_failback::drs::StaticCredentials;
+use drs_failback::emulator::{Emulator, Scenario};
+use drs_failback::replication::failback_entry::{FailbackEntry, MASK};
+use drs_failback::replication::{ReplicationPlan, Replicator, ReplicatorEvent};
+use drs_failback::standin::devices::DEMO_DISKS_ENV;
+
+const BIN: &str = env!("CARGO_BIN_EXE_drs-failback");
+const SECRET: &str = "Zm9vYmFyYmF6cXV4/secret+key/0123456789ab";
+const TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLE-session-token";
+
+fn scenario_json() -> Value {
+    let mut v: Value =
+        serde_json::from_str(include_str!("../assets/demo-scenario.json")).expect("scenario");
+    v["time_scale"] = json!(1000.0);
+    v["faults"] = json!({});
+    // A key with a session token, so both secrets travel in the plan.
+    v["credentials"][0]["secret_access_key"] = json!(SECRET);
+    v["credentials"][0]["session_token"] = json!(TOKEN);
+    v
+}
+
+async fn emulator(v: &Value) -> Emulator {
+    let s = Scenario::from_json(&v.to_string()).expect("scenario");
+    Emulator::start("127.0.0.1:0".parse().expect("addr"), s)
+        .await
+        .expect("emulator")
+}
+
+fn instance(v: &Value, host: &str) -> String {
+    v["recovery_instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .find(|i| i["hostname"] == host)
+        .and_then(|i| i["id"].as_str())
+        .expect("host")
+        .to_owned()
+}
+
+fn key(emu: &Emulator) -> StaticCredentials {
+    emu.credentials()[0].credentials.clone()
+}
+
+fn plan(emu: &Emulator, id: &str) -> ReplicationPlan {
+    ReplicationPlan {
+        recovery_instance_id: id.into(),
+        region: emu.region(),
+        endpoint: Some(emu.endpoint()),
+        credentials: Some(key(emu)),
+        targets: Vec::new(),
+        device_mapping: "/dev/xvda=/dev/sdb".into(),
+        value_format: DmValueFormat::DevName,
+    }
+}
+
+/// A fake failback_entry: a shell script with `body`.
+fn program(dir: &Path, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("failback_entry");
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("script");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+fn runner(dir: &Path, program: PathBuf, env: Vec<(String, String)>) -> FailbackEntry {
+    FailbackEntry {
+        program,
+        leading_args: Vec::new(),
+        env,
+        log_file: dir.join("failback.log"),
+        poll_every: Duration::from_millis(20),
+    }
+}
+
+/// Every event until Exited (bounded: a hung runner fails the test).
+async fn run(r: &FailbackEntry, plan: ReplicationPlan) -> Vec<ReplicatorEvent> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    r.start(plan, tx);
+    let collect = async {
+        let mut events = Vec::new();
+        while let Some(e) = rx.recv().await {
+            let done = matches!(e, ReplicatorEvent::Exited(_));
+            events.push(e);
+            if done {
+                break;
+            }
+        }
+        events
+    };
+    tokio::time::timeout(Duration::from_secs(60), collect)
+        .await
+        .expect("the runner ends")
+}
+
+fn exit(events: &[ReplicatorEvent]) -> Result<(), String> {
+    match events.last() {
+        Some(ReplicatorEvent::Exited(r)) => r.clone(),
+        other => panic!("no Exited event: {other:?}"),
+    }
+}
+
+fn logs(events: &[ReplicatorEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ReplicatorEvent::Log(l) => Some(l.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_of_the_plan_reaches_the_events() {
+    let v = scenario_json();
+    let emu = emulator(&v).await;
+    let dir = tempfile::tempdir().expect("dir");
+    // Echoes its arguments and environment, on stdout and stderr, then fails with them.
+    let fake = program(
+        dir.path(),
+        r#"for a in "$@"; do echo "arg: $a"; done
+env | sed 's/^/env: /' >&2
+echo "ERROR: giving up with $*"
+exit 1"#,
+    );
+    // As a livecd environment would carry it (AWS_SECRET_KEY, AWS_SESSION_TOKEN).
+    let env = vec![
+        ("AWS_SECRET_KEY".to_string(), SECRET.to_string()),
+        ("AWS_SESSION_TOKEN".to_string(), TOKEN.to_string()),
+    ];
+    let events = run(
+        &runner(dir.path(), fake, env),
+        plan(&emu, &instance(&v, "web-01")),
+    )
+    .await;
+    let text = format!("{events:?}");
+    assert!(!text.contains(SECRET) && !text.contains(TOKEN), "{text}");
+    let lines = logs(&events);
+    let has = |s: &str| lines.iter().any(|l| l == s);
+    // The program did get them: the events show where, masked.
+    assert!(has(&format!("arg: {MASK}")), "{lines:#?}");
+    assert!(has(&format!("env: AWS_SECRET_KEY={MASK}")), "{lines:#?}");
+    assert!(has(&format!("env: AWS_SESSION_TOKEN={MASK}")), "{lines:#?}");
+    assert!(
+        has(&format!("arg: {}", key(&emu).access_key_id)),
+        "the key id is not a secret"
+    );
+    assert!(has("arg: --no-prompt"), "{lines:#?}");
+    // The error carries the last lines, masked too (covered by the whole-events check).
+    let error = exit(&events).expect_err("exit 1");
+    assert!(
+        error.starts_with("failback_entry reported an error (exit code 1)"),
+        "{error}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("ERROR: giving up with") && l.contains(MASK)),
+        "{lines:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_codes_are_mapped() {
+    let v = scenario_json();
+    let emu = emulator(&v).await;
+    let id = instance(&v, "web-01");
+    let dir = tempfile::tempdir().expect("dir");
+    let cases = [
+        ("echo done; exit 0", None),
+        (
+            "echo 'ERROR: cannot reach the recovery instance on TCP 1500'; exit 1",
+            Some(
+                "failback_entry reported an error (exit code 1); the end of its log:\nERROR: cannot reach the recovery instance on TCP 1500",
+            ),
+        ),
+        (
+            "exit 3",
+            Some("failback_entry exited with code 3; its log is empty"),
+        ),
+        (
+            "kill -9 $$",
+            Some("failback_entry was killed by signal 9 (SIGKILL); its log is empty"),
+        ),
+    ];
+    for (body, expected) in cases {
+        let fake = program(dir.path(), body);
+        let events = run(&runner(dir.path(), fake, Vec::new()), plan(&emu, &id)).await;
+        assert_eq!(
+            exit(&events),
+            expected.map_or(Ok(()), |e| Err(e.to_string())),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_carries_the_end_of_the_programs_log_file_masked() {
+    let v = scenario_json();
+    let emu = emulator(&v).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let log = dir.path().join("failback.log");
+    let fake = program(
+        dir.path(),
+        &format!(
+            "for i in 1 2 3 4 5 6 7 8 9 10; do echo \"line $i\" >> {}; done\necho \"secret was {SECRET}\" >> {}\nexit 1",
+            log.display(),
+            log.display()
+        ),
+    );
+    let events = run(
+        &runner(dir.path(), fake, Vec::new()),
+        plan(&emu, &instance(&v, "web-01")),
+    )
+    .await;
+    let error = exit(&events).expect_err("exit 1");
+    assert!(
+        error.ends_with(&format!("line 10\nsecret was {MASK}")),
+        "{error}"
+    );
+    assert!(!error.contains("line 3\n"), "only the last lines: {error}");
+}
+
+/// db-01 starts FAILBACK_READY_FOR_LAUNCH with a client an earlier failback left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_failback_client_is_learnt_from_the_service_never_an_earlier_ones() {
+    let v = scenario_json();
+    let emu = emulator(&v).await;
+    let id = instance(&v, "db-01");
+    let dir = tempfile::tempdir().expect("dir");
+
+    // A program that never pairs: the earlier client is not taken for its own.
+    let idle = program(dir.path(), "echo working; exit 0");
+    let events = run(&runner(dir.path(), idle, Vec::new()), plan(&emu, &id)).await;
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, ReplicatorEvent::Paired { .. })),
+        "{events:?}"
+    );
+
+    // The stand-in pairs (and then fails on its missing target): Paired names its client,
+    // which is the one the service shows now.
+    let r = FailbackEntry {
+        program: BIN.into(),
+        leading_args: vec!["failback-client-standin".into()],
+        env: vec![(DEMO_DISKS_ENV.into(), dir.path().display().to_string())],
+        ..runner(dir.path(), PathBuf::new(), Vec::new())
+    };
+    let before = describe_client(&emu, &id).await;
+    let events = run(&r, plan(&emu, &id)).await;
+    let paired: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            ReplicatorEvent::Paired { client_id } => Some(client_id.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        exit(&events).is_err_and(|e| e.contains("cannot open")),
+        "{events:?}"
+    );
+    let after = describe_client(&emu, &id).await;
+    assert_ne!(before, after);
+    assert_eq!(paired, vec![after.expect("paired")]);
+}
+
+async fn describe_client(emu: &Emulator, id: &str) -> Option<String> {
+    let target = drs_failback::drs::DrsTarget {
+        region: emu.region(),
+        endpoint: Some(emu.endpoint()),
+        auth: drs_failback::drs::Auth::Static(key(emu)),
+    };
+    let client = drs_failback::drs::DrsClient::connect(&target)
+        .await
+        .expect("client");
+    client
+        .recovery_instance(id)
+        .await
+        .expect("instance")
+        .failback
+        .client_id
+}
+
+// ---- the stand-in's command line ----
+
+fn standin(args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("failback-client-standin")
+        .args(args)
+        .env_remove(DEMO_DISKS_ENV)
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn bad_arguments_are_refused_like_failback_entry() {
+    let out = standin(&["--dm-value-format", "by-label"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--dm-value-format") && err.contains("by-label"),
+        "{err}"
+    );
+    assert!(err.contains("all-strict"), "the choices are listed: {err}");
+
+    let out = standin(&["--frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--frobnicate"));
+
+    let out = standin(&["--endpoint", "http://127.0.0.1:1", "--default-endpoint"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_missing_argument_exits_1_with_the_reason_in_its_log() {
+    let dir = tempfile::tempdir().expect("dir");
+    let log = dir.path().join("failback.log");
+    let out = standin(&[
+        "--no-prompt",
+        "--region",
+        "us-east-1",
+        "--endpoint",
+        "http://127.0.0.1:1",
+        "--log-file",
+        log.to_str().expect("path"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = std::fs::read_to_string(&log).expect("log written");
+    assert!(
+        text.contains("ERROR: --aws-access-key-id is required"),
+        "{text}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("see {}", log.display())), "{err}");
+}
