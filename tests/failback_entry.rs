@@ -344,3 +344,88 @@ fn a_missing_argument_exits_1_with_the_reason_in_its_log() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("see {}", log.display())), "{err}");
 }
+
+/// By hand, as an operator would run AWS's program: no --device-mapping, so the service
+/// suggests one for the demo's disk files; exit 0 after the launch, the content intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_standin_by_hand_takes_the_suggested_mapping_and_exits_0_after_the_launch() {
+    let mut v = scenario_json();
+    let n = v["recovery_instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .position(|i| i["hostname"] == "web-02")
+        .expect("web-02");
+    v["recovery_instances"][n]["volumes"] =
+        json!([{"device": "/dev/xvda", "size": "8MiB", "used": "4MiB"}]);
+    let emu = emulator(&v).await;
+    let id = instance(&v, "web-02");
+    let dir = tempfile::tempdir().expect("dir");
+    for (file, bytes) in [("sda.img", 1u64 << 20), ("sdb.img", 8 << 20)] {
+        std::fs::File::create(dir.path().join(file))
+            .and_then(|f| f.set_len(bytes))
+            .expect("disk file");
+    }
+    let log = dir.path().join("failback.log");
+    let k = key(&emu);
+    let mut child = tokio::process::Command::new(BIN)
+        .arg("failback-client-standin")
+        .args(["--aws-access-key-id", &k.access_key_id])
+        .args(["--aws-secret-access-key", &k.secret_access_key])
+        .args([
+            "--aws-session-token",
+            k.session_token.as_deref().expect("token"),
+        ])
+        .args(["--region", &emu.region(), "--endpoint", &emu.endpoint()])
+        .args(["--recovery-instance-id", &id, "--no-prompt"])
+        .arg("--log-file")
+        .arg(&log)
+        .env(DEMO_DISKS_ENV, dir.path())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("stand-in starts");
+    let target = drs_failback::drs::DrsTarget {
+        region: emu.region(),
+        endpoint: Some(emu.endpoint()),
+        auth: drs_failback::drs::Auth::Static(k),
+    };
+    let client = drs_failback::drs::DrsClient::connect(&target)
+        .await
+        .expect("client");
+    let mut ready = false;
+    for _ in 0..2000 {
+        let i = client.recovery_instance(&id).await.expect("instance");
+        if i.failback.state == "FAILBACK_READY_FOR_LAUNCH" {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(ready, "the stand-in reached READY_FOR_LAUNCH");
+    client.start_failback_launch(&id).await.expect("launch");
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("the stand-in ends")
+        .expect("status");
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert_eq!(status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("Using the device mapping the service suggested"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Device mapping: /dev/xvda=/dev/sdb"),
+        "{text}"
+    );
+    let written = std::fs::read(dir.path().join("sdb.img")).expect("target");
+    use sha2::Digest;
+    let hash = format!("{:x}", sha2::Sha256::digest(&written));
+    assert_eq!(Some(hash), emu.volume_sha256(&id, "/dev/xvda", 8 << 20));
+    assert!(
+        std::fs::read(dir.path().join("sda.img"))
+            .expect("other")
+            .iter()
+            .all(|b| *b == 0)
+    );
+}

@@ -16,7 +16,6 @@ pub struct VolumeContent {
     pub volume: String,
     pub total_bytes: u64,
     pub used_bytes: u64,
-    seed: u64,
     /// Built once: per-block byte loops are too slow in debug builds to keep the demo's pace.
     filler: Vec<u8>,
 }
@@ -52,13 +51,8 @@ impl VolumeContent {
             volume: volume.to_owned(),
             total_bytes,
             used_bytes: used_bytes.min(total_bytes),
-            seed,
             filler,
         }
-    }
-
-    pub fn seed(&self) -> u64 {
-        self.seed
     }
 
     pub fn blocks(&self) -> u64 {

@@ -1467,7 +1467,7 @@ mod tests {
         );
 
         let job = w.start_failback_launch(19.0, &[ID.into()], BTreeMap::new());
-        let job = job.ok().expect("launch");
+        let job = job.expect("launch");
         assert_eq!(job["status"], "PENDING");
         assert!(matches!(
             w.start_failback_launch(19.5, &[ID.into()], BTreeMap::new()),
@@ -1514,7 +1514,7 @@ mod tests {
     #[test]
     fn terminate_removes_the_instance_when_the_job_ends() {
         let mut w = world();
-        let job = w.terminate(0.0, &[ID.into()]).ok().expect("terminate");
+        let job = w.terminate(0.0, &[ID.into()]).expect("terminate");
         assert_eq!(job["type"], "TERMINATE");
         assert_eq!(w.instance_json(0, 0.0)["ec2InstanceState"], "SHUTTING-DOWN");
         w.advance(10.0);
