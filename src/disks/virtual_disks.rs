@@ -76,7 +76,8 @@ impl VirtualDisks {
                 ..Default::default()
             });
         }
-        for disk in &disks {
+        // The boot medium has no file: nothing to link.
+        for disk in disks.iter().filter(|d| !d.is_boot_medium) {
             link_persistent_names(dir, disk)?;
         }
         Ok(VirtualDisks { disks })

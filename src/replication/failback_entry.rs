@@ -101,12 +101,12 @@ fn proxy_password(url: &str) -> Option<String> {
     userinfo.split_once(':').map(|(_, p)| p.to_owned())
 }
 
-/// The proxy variables of this process, in both spellings (Java and curl read different ones).
-fn proxy_env() -> Vec<(String, String)> {
+/// The proxy variables `var` gives (this process's environment), in both spellings: programs
+/// differ in which one they read.
+fn proxy_env(var: impl Fn(&str) -> Option<String>) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (upper, lower) in [("HTTPS_PROXY", "https_proxy"), ("NO_PROXY", "no_proxy")] {
-        let value = std::env::var(upper).or_else(|_| std::env::var(lower));
-        if let Some(v) = value.ok().filter(|v| !v.is_empty()) {
+        if let Some(v) = var(upper).or_else(|| var(lower)).filter(|v| !v.is_empty()) {
             out.push((upper.to_owned(), v.clone()));
             out.push((lower.to_owned(), v));
         }
@@ -198,7 +198,7 @@ impl FailbackEntry {
         plan: &ReplicationPlan,
         events: &mpsc::UnboundedSender<ReplicatorEvent>,
     ) -> Result<(), String> {
-        let proxies = proxy_env();
+        let proxies = proxy_env(|k| std::env::var(k).ok());
         let redact = Redactor::new(
             plan,
             &proxies.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
@@ -386,6 +386,25 @@ mod tests {
             )
         );
         assert_eq!(proxy_password("http://10.0.0.1:3128"), None);
+    }
+
+    #[test]
+    fn the_proxy_goes_to_the_program_in_both_spellings() {
+        let env = |k: &str| match k {
+            "https_proxy" => Some("http://10.0.0.1:3128".to_string()),
+            "NO_PROXY" => Some("169.254.169.254".to_string()),
+            _ => None,
+        };
+        let mut got = proxy_env(env);
+        got.sort();
+        let want = [
+            ("HTTPS_PROXY", "http://10.0.0.1:3128"),
+            ("NO_PROXY", "169.254.169.254"),
+            ("https_proxy", "http://10.0.0.1:3128"),
+            ("no_proxy", "169.254.169.254"),
+        ];
+        assert_eq!(got, want.map(|(k, v)| (k.to_string(), v.to_string())));
+        assert!(proxy_env(|_| Some(String::new())).is_empty());
     }
 
     #[test]
