@@ -204,6 +204,33 @@ async fn exit_codes_are_mapped() {
     }
 }
 
+/// Terminal signals (Ctrl-C, a hangup) go to the terminal's foreground process group: the
+/// program is in a group of its own, so they reach the wizard, which decides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_program_runs_in_its_own_process_group() {
+    let v = scenario_json();
+    let emu = emulator(&v).await;
+    let dir = tempfile::tempdir().expect("dir");
+    // Field 5 of /proc/PID/stat is the process group (the command has no spaces here).
+    let fake = program(
+        dir.path(),
+        "echo \"pid $$ group $(cut -d' ' -f5 /proc/$$/stat)\"; exit 0",
+    );
+    let events = run(
+        &runner(dir.path(), fake, Vec::new()),
+        plan(&emu, &instance(&v, "web-01")),
+    )
+    .await;
+    let line = logs(&events)
+        .into_iter()
+        .find(|l| l.starts_with("pid "))
+        .expect("the program's line");
+    let words: Vec<&str> = line.split(' ').collect();
+    assert_eq!(words[1], words[3], "{line}");
+    let ours = std::fs::read_to_string("/proc/self/stat").expect("stat");
+    assert_ne!(Some(words[3]), ours.split(' ').nth(4), "{line}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_error_carries_the_end_of_the_programs_log_file_masked() {
     let v = scenario_json();

@@ -224,6 +224,9 @@ impl FailbackEntry {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // Its own process group: a key or hangup on the wizard's terminal is the wizard's
+            // to handle, never a signal that ends the copy behind its back.
+            .process_group(0)
             // Stopping the replicator (an aborted task) stops the program.
             .kill_on_drop(true)
             .spawn()
