@@ -8,6 +8,7 @@ pub mod drs;
 pub mod emulator;
 pub mod headless;
 pub mod host;
+pub mod process;
 pub mod replication;
 pub mod standin;
 pub mod terminal;

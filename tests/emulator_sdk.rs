@@ -649,22 +649,19 @@ async fn signature_rejections_match_the_aws_front_door() {
         }
     };
 
-    let err = call(StaticCredentials {
-        access_key_id: "AKIADEMOUNKNOWN00000".into(),
-        ..full.clone()
-    })
-    .await;
+    // StaticCredentials zeroes its secrets on drop: changed copies, not struct updates.
+    let mut unknown = full.clone();
+    unknown.access_key_id = "AKIADEMOUNKNOWN00000".into();
+    let err = call(unknown).await;
     assert_eq!(code(&err), "UnrecognizedClientException");
     assert_eq!(
         message(&err),
         "The security token included in the request is invalid."
     );
 
-    let err = call(StaticCredentials {
-        secret_access_key: "DemoOnly/ThisIsTheWrongSecretKey/0000000".into(),
-        ..full.clone()
-    })
-    .await;
+    let mut wrong = full.clone();
+    wrong.secret_access_key = "DemoOnly/ThisIsTheWrongSecretKey/0000000".into();
+    let err = call(wrong).await;
     assert_eq!(code(&err), "InvalidSignatureException");
     assert!(message(&err).starts_with("The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method."));
 
@@ -676,11 +673,9 @@ async fn signature_rejections_match_the_aws_front_door() {
     );
 
     // A temporary key without its session token is not recognised.
-    let err = call(StaticCredentials {
-        session_token: None,
-        ..credential(&emu, "failback installation policy")
-    })
-    .await;
+    let mut tokenless = credential(&emu, "failback installation policy");
+    tokenless.session_token = None;
+    let err = call(tokenless).await;
     assert_eq!(code(&err), "UnrecognizedClientException");
 }
 

@@ -775,6 +775,136 @@ fn a_failed_endpoint_check_stays_with_its_advice_until_the_url_changes() {
     );
 }
 
+/// At Review with the mapping accepted, the confirmation field empty.
+fn at_review() -> App {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Review);
+    app
+}
+
+#[test]
+fn a_paste_edits_the_field_and_never_presses_enter() {
+    let mut app = at_review();
+    let cmds = update(&mut app, Msg::Paste("OVERWRITE\n".into()));
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(app.step, StepId::Review);
+    assert_eq!(app.review.confirm.value(), "OVERWRITE");
+}
+
+#[test]
+fn a_pretty_printed_mapping_pasted_on_the_mapping_step_waits_in_the_paste_box() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    let json = "{\n  \"/dev/xvda\": \"/dev/sdc\",\n  \"/dev/xvdb\": \"EXCLUDE\"\n}\n";
+    assert!(update(&mut app, Msg::Paste(json.into())).is_empty());
+    assert_eq!(app.step, StepId::Mapping);
+    let paste = app.mapping.paste.as_ref().expect("the paste box opened");
+    assert_eq!(
+        paste.input.value(),
+        "{   \"/dev/xvda\": \"/dev/sdc\",   \"/dev/xvdb\": \"EXCLUDE\" }"
+    );
+    press(&mut app, KeyCode::Enter);
+    let sdc = Choice::of(&app.local_disks()[1]);
+    assert_eq!(app.mapping.choices, vec![sdc, Choice::Exclude]);
+    assert_eq!(app.step, StepId::Mapping, "applying the paste is not Next");
+}
+
+#[test]
+fn pasted_exports_or_assume_role_json_fill_every_key_field() {
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    app.credentials.focus = Field::AccessKeyId;
+    let exports = format!(
+        "export AWS_ACCESS_KEY_ID=ASIADEMO000000000002\nexport AWS_SECRET_ACCESS_KEY=\"{SECRET}\"\nexport AWS_SESSION_TOKEN=FwoGZXIvYXdzEXAMPLE\n"
+    );
+    assert!(update(&mut app, Msg::Paste(exports)).is_empty());
+    let c = &app.credentials;
+    assert_eq!(app.step, StepId::Credentials);
+    assert_eq!(c.access_key_id.value(), "ASIADEMO000000000002");
+    assert_eq!(c.secret.0.value(), SECRET);
+    assert_eq!(c.session_token.0.value(), "FwoGZXIvYXdzEXAMPLE");
+    let notice = app.notice.clone().unwrap();
+    assert!(notice.contains("session token"), "{notice}");
+    assert!(!notice.contains(SECRET), "{notice}");
+
+    app.credentials.focus = Field::Secret;
+    let sts = format!(
+        r#"{{"Credentials": {{"AccessKeyId": "{KEY_ID}", "SecretAccessKey": "{SECRET}", "SessionToken": "tok2", "Expiration": "2030-01-01T00:00:00Z"}}}}"#
+    );
+    update(&mut app, Msg::Paste(sts));
+    assert_eq!(app.credentials.access_key_id.value(), KEY_ID);
+    assert_eq!(app.credentials.session_token.0.value(), "tok2");
+
+    // Other text goes into the focused field, at the cursor, as one edit.
+    app.credentials.focus = Field::AccessKeyId;
+    app.credentials.access_key_id = Input::new("AKIA".into());
+    update(&mut app, Msg::Paste("DEMO000000000001\n".into()));
+    assert_eq!(app.credentials.access_key_id.value(), KEY_ID);
+}
+
+#[test]
+fn below_the_minimum_size_keys_do_nothing_but_the_visible_quit_question() {
+    let mut app = at_review();
+    update(&mut app, Msg::Resize { cols: 40, rows: 10 });
+    assert!(app.too_small());
+    type_text(&mut app, "OVERWRITE");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    update(&mut app, Msg::Paste("OVERWRITE".into()));
+    assert_eq!(app.step, StepId::Review);
+    assert_eq!(app.review.confirm.value(), "");
+    update(&mut app, key(KeyCode::F(1)));
+    assert_eq!(app.modal, None, "no help drawn where it cannot be seen");
+    assert!(matches!(
+        &update(&mut app, ctrl('l'))[..],
+        [Cmd::ClearScreen]
+    ));
+    update(&mut app, ctrl('c'));
+    assert_eq!(app.modal, Some(Modal::ConfirmQuit));
+    press(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.modal, None);
+
+    update(&mut app, Msg::Resize { cols: 80, rows: 24 });
+    type_text(&mut app, "OVERWRITE");
+    assert_eq!(app.review.confirm.value(), "OVERWRITE");
+}
+
+#[test]
+fn ctrl_z_and_sigtstp_suspend_and_sigcont_repaints() {
+    let mut app = app();
+    assert!(matches!(&update(&mut app, ctrl('z'))[..], [Cmd::Suspend]));
+    assert!(matches!(
+        &update(&mut app, Msg::Suspend)[..],
+        [Cmd::Suspend]
+    ));
+    assert!(matches!(
+        &update(&mut app, Msg::Resumed)[..],
+        [Cmd::ClearScreen]
+    ));
+    assert!(!app.quit);
+}
+
+#[test]
+fn an_interruption_ends_the_run_and_says_why() {
+    use drs_failback::app::Interrupt;
+    let mut app = replicating();
+    let cmds = update(&mut app, Msg::Interrupted(Interrupt::Signal(15)));
+    assert!(app.quit);
+    assert_eq!(app.interrupted, Some(Interrupt::Signal(15)));
+    assert!(cmds.iter().any(|c| matches!(c, Cmd::StopMonitoring)));
+}
+
+#[test]
+fn an_invisible_character_in_the_confirmation_is_named() {
+    let mut app = at_review();
+    update(&mut app, Msg::Paste("OVERWRITE\u{200b}".into()));
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let e = app.review.error.clone().unwrap();
+    assert!(e.contains("U+200B (zero-width space)"), "{e}");
+    assert!(e.contains("Type OVERWRITE"), "{e}");
+}
+
 #[test]
 fn a_chosen_disk_follows_a_reread_list_and_a_vanished_one_blocks_next() {
     let mut app = at_instances();
@@ -1157,4 +1287,17 @@ fn end_states_an_earlier_failback_client_left_are_not_this_runs() {
         Bytes::gib(30).get(),
     );
     assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::Ready);
+}
+
+#[test]
+fn a_paste_reopens_the_paste_box_with_the_text_esc_left() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('p'));
+    type_text(&mut app, "/dev/xvda=/dev/sdc,");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.mapping.paste.is_none());
+    update(&mut app, Msg::Paste("/dev/xvdb=EXCLUDE".into()));
+    let paste = app.mapping.paste.as_ref().expect("the paste box opened");
+    assert_eq!(paste.input.value(), "/dev/xvda=/dev/sdc,/dev/xvdb=EXCLUDE");
 }

@@ -40,11 +40,31 @@ pub enum Modal {
     ConfirmQuit,
 }
 
+/// Why the program leaves without the operator asking (each has its own exit status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    /// SIGTERM, SIGHUP, SIGINT or SIGQUIT.
+    Signal(i32),
+    /// The terminal went away (window closed, SSH dropped).
+    TerminalLost,
+    /// A worker thread panicked.
+    Panic,
+}
+
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
-    /// The terminal changed size.
-    Resize,
+    /// A bracketed paste: one edit of the focused field, never a key press.
+    Paste(String),
+    /// The terminal changed size (the size the screen is drawn at).
+    Resize {
+        cols: u16,
+        rows: u16,
+    },
+    /// SIGTSTP: give the terminal back and stop until continued.
+    Suspend,
+    /// SIGCONT: take the terminal again and repaint.
+    Resumed,
     /// The clock moved: `now` in seconds since start, `epoch` in Unix seconds.
     Tick {
         now: f64,
@@ -92,8 +112,8 @@ pub enum Msg {
         req: u64,
         result: Result<(Job, Vec<JobLogItem>), DrsError>,
     },
-    /// SIGTERM or SIGHUP: leave now, restoring the terminal.
-    Terminate,
+    /// Leave now, restoring the terminal.
+    Interrupted(Interrupt),
 }
 
 #[derive(Debug)]
@@ -129,6 +149,8 @@ pub enum Cmd {
     },
     /// Ctrl-L: clear and redraw everything.
     ClearScreen,
+    /// Ctrl-Z or SIGTSTP: restore the terminal, stop, and take it again when continued.
+    Suspend,
     Quit,
 }
 
@@ -154,6 +176,10 @@ pub struct App {
     /// Where the log file is written, shown on failures.
     pub log_path: Option<String>,
     pub quit: bool,
+    /// Set when a signal, a panic or the terminal's loss ended the program.
+    pub interrupted: Option<Interrupt>,
+    /// The size the screen is drawn at: below the minimum only a few keys work.
+    pub size: (u16, u16),
     /// Something visible changed since the last draw.
     pub dirty: bool,
     next_req: u64,
@@ -179,6 +205,8 @@ impl App {
             epoch: 0,
             log_path: None,
             quit: false,
+            interrupted: None,
+            size: (crate::ui::MIN_WIDTH, crate::ui::MIN_HEIGHT),
             dirty: true,
             next_req: 1,
         }
@@ -253,6 +281,11 @@ impl App {
         }
     }
 
+    /// The screen shows only "terminal too small": keys must not act on what is not shown.
+    pub fn too_small(&self) -> bool {
+        self.size.0 < crate::ui::MIN_WIDTH || self.size.1 < crate::ui::MIN_HEIGHT
+    }
+
     fn go(&mut self, step: StepId) {
         // A confirmation belongs to the Review it was typed on.
         if self.step == StepId::Review && step != StepId::Review {
@@ -276,7 +309,18 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             app.dirty = was_dirty;
             vec![]
         }
-        Msg::Resize => vec![],
+        Msg::Paste(mut text) => {
+            let cmds = on_paste(app, &text);
+            // It may hold a secret: no copy left behind in freed memory.
+            zeroize::Zeroize::zeroize(&mut text);
+            cmds
+        }
+        Msg::Resize { cols, rows } => {
+            app.size = (cols, rows);
+            vec![]
+        }
+        Msg::Suspend => vec![Cmd::Suspend],
+        Msg::Resumed => vec![Cmd::ClearScreen],
         Msg::Tick { now, epoch } => {
             app.now = now;
             app.epoch = epoch;
@@ -370,9 +414,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
-        Msg::Terminate => {
-            app.quit = true;
-            vec![Cmd::StopMonitoring, Cmd::Quit]
+        Msg::Interrupted(why) => {
+            app.interrupted = Some(why);
+            quit(app)
         }
     }
 }
@@ -381,6 +425,9 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     app.notice = None;
     if is_ctrl(&key, 'l') {
         return vec![Cmd::ClearScreen];
+    }
+    if is_ctrl(&key, 'z') {
+        return vec![Cmd::Suspend];
     }
     if is_ctrl(&key, 'c') {
         // Ctrl-C twice quits: the second one answers the question.
@@ -399,6 +446,8 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             }
             return vec![];
         }
+        // Only the "too small" message is shown: Ctrl-C's question is all that works.
+        _ if app.too_small() => return vec![],
         Some(Modal::Help) => {
             if matches!(
                 key.code,
@@ -457,6 +506,27 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         },
     };
     on_action(app, action)
+}
+
+/// A paste edits the focused field of the step once; it never presses a key, and it does
+/// nothing where keys do nothing (a modal, the "too small" screen).
+fn on_paste(app: &mut App, text: &str) -> Vec<Cmd> {
+    if app.modal.is_some() || app.too_small() {
+        return vec![];
+    }
+    app.notice = None;
+    match app.step {
+        StepId::Credentials => app.notice = app.credentials.paste(text),
+        StepId::Endpoint => app.endpoint.paste(text),
+        StepId::Instance => app.instance.paste(text),
+        StepId::Mapping => app.mapping.paste(text),
+        StepId::Review => {
+            let plan = plan_key(app);
+            app.review.paste(text, plan);
+        }
+        StepId::Welcome | StepId::Replication | StepId::Result => {}
+    }
+    vec![]
 }
 
 /// Fills the form with the demo's next credential and says what it demonstrates.

@@ -31,6 +31,11 @@ pub trait Frontend {
     fn draw(&mut self, app: &App) -> io::Result<()>;
     /// Ctrl-L: forget what is on screen so the next draw repaints everything.
     fn clear(&mut self) -> io::Result<()>;
+    /// Ctrl-Z, SIGTSTP: stop until continued (a terminal is given back meanwhile).
+    fn suspend(&mut self) -> io::Result<()> {
+        crate::terminal::stop_process();
+        Ok(())
+    }
     /// Keys to act on the new state (the headless autopilot); a terminal has none.
     fn keys_for(&mut self, _app: &App) -> Vec<KeyEvent> {
         Vec::new()
@@ -187,7 +192,7 @@ impl Runtime {
                 });
             }
             // Handled by the loop, which owns the frontend.
-            Cmd::ClearScreen | Cmd::Quit => {}
+            Cmd::ClearScreen | Cmd::Suspend | Cmd::Quit => {}
         }
     }
 
@@ -435,7 +440,7 @@ pub async fn run(
             }
         });
     }
-    spawn_signals(tx.clone());
+    crate::terminal::signals::spawn(tx.clone());
     if let Some(mut input) = input {
         let tx = tx.clone();
         tokio::spawn(async move {
@@ -466,6 +471,10 @@ pub async fn run(
                         frontend.clear()?;
                         app.dirty = true;
                     }
+                    Cmd::Suspend => {
+                        frontend.suspend()?;
+                        app.dirty = true;
+                    }
                     Cmd::Quit => {}
                     cmd => rt.execute(cmd, &app),
                 }
@@ -480,22 +489,4 @@ pub async fn run(
         }
     }
     Ok(app)
-}
-
-fn spawn_signals(tx: UnboundedSender<Msg>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    for kind in [
-        SignalKind::terminate(),
-        SignalKind::hangup(),
-        SignalKind::interrupt(),
-    ] {
-        let tx = tx.clone();
-        if let Ok(mut s) = signal(kind) {
-            tokio::spawn(async move {
-                if s.recv().await.is_some() {
-                    Runtime::send(&tx, Msg::Terminate);
-                }
-            });
-        }
-    }
 }

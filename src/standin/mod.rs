@@ -58,15 +58,10 @@ pub async fn run(args: StandinArgs) -> u8 {
         .log_file
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_LOG));
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path);
+    // The wizard's own rules: no symbolic link, no file of someone else's.
+    let file = crate::process::open_log(Some(&path)).map(|(f, _)| f);
     if let Err(e) = &file {
-        eprintln!(
-            "failback_entry: cannot write the log {}: {e}",
-            path.display()
-        );
+        eprintln!("failback_entry: {e}");
     }
     let mut log = Log {
         file: file.ok(),

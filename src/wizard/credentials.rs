@@ -1,6 +1,7 @@
 //! Step 2: access key, secret, session token and region, or the default credential chain.
 
-use super::{Action, Loadable, SecretInput, edit, focus_move, is_ctrl, is_toggle};
+use super::{Action, Loadable, SecretInput, edit, focus_move, is_ctrl, is_toggle, paste};
+use crate::domain::access_keys::{self, AccessKeys};
 use crate::domain::regions::{self, Region};
 use crate::domain::validate;
 use crate::drs::{Auth, ClockSkew, DrsError, DrsErrorKind, StaticCredentials};
@@ -174,6 +175,82 @@ impl CredentialsForm {
         self.check = Loadable::NotAsked;
     }
 
+    /// A paste: access keys in any usual form (export lines, the JSON of `aws sts
+    /// assume-role`, ...) fill the key fields at once; other text goes into the focused field.
+    /// Returns what to tell the operator.
+    pub fn paste(&mut self, text: &str) -> Option<String> {
+        if self.check.is_loading() {
+            return None;
+        }
+        let on_keys = self.focus != Field::Region;
+        let (changed, notice) = match access_keys::parse(text).filter(|_| on_keys) {
+            Some(keys) => {
+                let parts = self.fill_keys(&keys);
+                (
+                    true,
+                    parts.map(|p| format!("Filled the {p} from the pasted text.")),
+                )
+            }
+            None => {
+                let changed = match self.focus {
+                    Field::Source => false,
+                    Field::AccessKeyId => paste(&mut self.access_key_id, text),
+                    Field::Secret => paste(&mut self.secret.0, text),
+                    Field::SessionToken => paste(&mut self.session_token.0, text),
+                    Field::Region => {
+                        let edited = paste(&mut self.region_filter, text);
+                        if edited {
+                            self.region_filter_changed();
+                        }
+                        edited
+                    }
+                };
+                (changed, None)
+            }
+        };
+        if changed {
+            self.check = Loadable::NotAsked;
+        }
+        notice
+    }
+
+    /// Types in the parts found (pasted, or from the environment); says which, None if none.
+    pub fn fill_keys(&mut self, keys: &AccessKeys) -> Option<String> {
+        if *keys == AccessKeys::default() {
+            return None;
+        }
+        self.source = Source::Typed;
+        self.check = Loadable::NotAsked;
+        let mut filled = Vec::new();
+        if let Some(id) = &keys.access_key_id {
+            self.access_key_id = Input::new(id.clone());
+            filled.push("access key id");
+            // Another key: a token kept from the last one would not belong to it.
+            if keys.session_token.is_none() {
+                self.session_token.0 = Input::default();
+            }
+        }
+        if let Some(secret) = &keys.secret_access_key {
+            self.secret.0 = Input::new(secret.to_string());
+            filled.push("secret");
+        }
+        if let Some(token) = &keys.session_token {
+            self.session_token.0 = Input::new(token.to_string());
+            filled.push("session token");
+        }
+        Some(filled.join(", "))
+    }
+
+    /// Keep the chosen region if the filter still lists it, else take the first match.
+    fn region_filter_changed(&mut self) {
+        let choices = self.region_choices();
+        if !choices.iter().any(|r| r.code == self.region)
+            && let Some(first) = choices.first()
+        {
+            self.region = first.code.clone();
+        }
+    }
+
     /// After a failed verification, put the cursor where the fix is.
     pub fn focus_for(&mut self, err: &DrsError) {
         let field = match err.kind {
@@ -253,13 +330,7 @@ impl CredentialsForm {
             Field::Region => {
                 let edited = edit(&mut self.region_filter, key);
                 if edited {
-                    // Keep the choice if still listed, else take the first match.
-                    let choices = self.region_choices();
-                    if !choices.iter().any(|r| r.code == self.region) {
-                        if let Some(first) = choices.first() {
-                            self.region = first.code.clone();
-                        }
-                    }
+                    self.region_filter_changed();
                 }
                 edited
             }

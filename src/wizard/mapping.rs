@@ -101,6 +101,20 @@ impl MappingForm {
         }
     }
 
+    /// A paste is a mapping: it goes into the paste box, opened for it; applying it stays
+    /// the operator's Enter.
+    pub fn paste(&mut self, text: &str) {
+        if self.picker.is_some() {
+            return;
+        }
+        // As `p` would open it: with the text Esc left, so nothing typed is lost.
+        let closed = &mut self.closed_paste;
+        let paste_box = self.paste.get_or_insert_with(|| std::mem::take(closed));
+        if super::paste(&mut paste_box.input, text) {
+            paste_box.error = None;
+        }
+    }
+
     pub fn on_key(
         &mut self,
         key: KeyEvent,

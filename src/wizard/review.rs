@@ -1,7 +1,7 @@
 //! Step 6: everything chosen, the disks that will be overwritten, and a typed confirmation
 //! that belongs to the one plan it was typed for.
 
-use super::{Action, edit};
+use super::{Action, edit, paste};
 use crate::domain::mapping::Choice;
 use crate::domain::model::RecoveryInstance;
 use crate::replication::ReplicationPlan;
@@ -54,7 +54,10 @@ impl ReviewForm {
     pub fn validate(&mut self, current: Option<&PlanKey>) -> Result<(), String> {
         if !self.confirmed() {
             let typed = self.confirm.value();
-            return Err(if typed.trim().eq_ignore_ascii_case(CONFIRM_WORD) {
+            let unseen = crate::domain::validate::invisible("The confirmation", typed);
+            return Err(if let Some(unseen) = unseen {
+                format!("{unseen} Type {CONFIRM_WORD} exactly.")
+            } else if typed.trim().eq_ignore_ascii_case(CONFIRM_WORD) {
                 format!(
                     "`{typed}` is not {CONFIRM_WORD}: type the word exactly, in capitals, nothing around it."
                 )
@@ -71,6 +74,14 @@ impl ReviewForm {
             ));
         }
         Ok(())
+    }
+
+    /// A paste is one edit of the confirmation, for `plan` as typing is.
+    pub fn paste(&mut self, text: &str, plan: Option<PlanKey>) {
+        if paste(&mut self.confirm, text) {
+            self.error = None;
+            self.typed_for = plan;
+        }
     }
 
     /// `plan` is the plan on screen now: an edit confirms (or unconfirms) that one.
