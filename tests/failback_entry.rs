@@ -176,31 +176,32 @@ async fn exit_codes_are_mapped() {
     let emu = emulator(&v).await;
     let id = instance(&v, "web-01");
     let dir = tempfile::tempdir().expect("dir");
+    let log = dir.path().join("failback.log").display().to_string();
     let cases = [
         ("echo done; exit 0", None),
         (
-            "echo 'ERROR: cannot reach the recovery instance on TCP 1500'; exit 1",
-            Some(
-                "failback_entry reported an error (exit code 1); the end of its log:\nERROR: cannot reach the recovery instance on TCP 1500",
-            ),
+            "echo 'ERROR: cannot reach the recovery instance on TCP 1500'; echo bye; exit 1",
+            Some(format!(
+                "failback_entry reported an error (exit code 1): ERROR: cannot reach the recovery instance on TCP 1500. Its log: {log}"
+            )),
         ),
         (
             "exit 3",
-            Some("failback_entry exited with code 3; its log is empty"),
+            Some(format!(
+                "failback_entry exited with code 3, which it does not document. Its log: {log}"
+            )),
         ),
         (
             "kill -9 $$",
-            Some("failback_entry was killed by signal 9 (SIGKILL); its log is empty"),
+            Some(format!(
+                "failback_entry was killed by signal 9 (SIGKILL). Its log: {log}"
+            )),
         ),
     ];
     for (body, expected) in cases {
         let fake = program(dir.path(), body);
         let events = run(&runner(dir.path(), fake, Vec::new()), plan(&emu, &id)).await;
-        assert_eq!(
-            exit(&events),
-            expected.map_or(Ok(()), |e| Err(e.to_string())),
-            "{body}"
-        );
+        assert_eq!(exit(&events), expected.map_or(Ok(()), Err), "{body}");
     }
 }
 
@@ -252,10 +253,20 @@ async fn an_error_carries_the_end_of_the_programs_log_file_masked() {
     .await;
     let error = exit(&events).expect_err("exit 1");
     assert!(
-        error.ends_with(&format!("line 10\nsecret was {MASK}")),
+        error.contains(&format!(": secret was {MASK}. Its log: ")),
         "{error}"
     );
-    assert!(!error.contains("line 3\n"), "only the last lines: {error}");
+    // Lines only in the file reach the log pane: the last ones, masked.
+    let lines = logs(&events);
+    let tail: Vec<String> = (4..=10)
+        .map(|i| format!("line {i}"))
+        .chain([format!("secret was {MASK}")])
+        .collect();
+    assert!(lines.ends_with(&tail), "{lines:#?}");
+    assert!(
+        !lines.contains(&"line 3".to_string()),
+        "only the last lines: {lines:#?}"
+    );
 }
 
 /// db-01 starts FAILBACK_READY_FOR_LAUNCH with a client an earlier failback left.

@@ -114,33 +114,31 @@ fn proxy_env(var: impl Fn(&str) -> Option<String>) -> Vec<(String, String)> {
     out
 }
 
-/// The exit status in the operator's words; Ok for 0.
-pub fn describe_exit(status: ExitStatus, last_lines: &[String]) -> Result<(), String> {
-    let tail = || {
-        if last_lines.is_empty() {
-            "its log is empty".to_owned()
-        } else {
-            format!("the end of its log:\n{}", last_lines.join("\n"))
-        }
-    };
+/// The exit status in the operator's words, with the reason from its last lines (an ERROR
+/// line if there is one, else the last line); Ok for 0.
+pub fn describe_exit(status: ExitStatus, last_lines: &[String], log: &Path) -> Result<(), String> {
+    let reason = last_lines
+        .iter()
+        .rev()
+        .find(|l| l.contains("ERROR"))
+        .or(last_lines.last())
+        .map(|l| format!(": {}", l.trim()))
+        .unwrap_or_default();
+    let log = log.display();
     match (status.code(), status.signal()) {
         (Some(0), _) => Ok(()),
         (Some(1), _) => Err(format!(
-            "failback_entry reported an error (exit code 1); {}",
-            tail()
+            "failback_entry reported an error (exit code 1){reason}. Its log: {log}"
         )),
         (Some(code), _) => Err(format!(
-            "failback_entry exited with code {code}; {}",
-            tail()
+            "failback_entry exited with code {code}, which it does not document{reason}. Its log: {log}"
         )),
         (None, Some(signal)) => Err(format!(
-            "failback_entry was killed by signal {signal} ({}); {}",
-            signal_name(signal),
-            tail()
+            "failback_entry was killed by signal {signal} ({}){reason}. Its log: {log}",
+            signal_name(signal)
         )),
         (None, None) => Err(format!(
-            "failback_entry ended without an exit code; {}",
-            tail()
+            "failback_entry ended without an exit code{reason}. Its log: {log}"
         )),
     }
 }
@@ -275,11 +273,27 @@ impl FailbackEntry {
         if !paired {
             self.learn_client(&service, plan, &before, events).await;
         }
-        let tail = match last_lines(&self.log_file) {
+        // The end of its log file, where the operator has not seen it yet (a program may log
+        // more there than on its console).
+        let tail: Vec<String> = match last_lines(&self.log_file) {
             Some(lines) if !lines.is_empty() => lines.iter().map(|l| redact.mask(l)).collect(),
-            _ => Vec::from(recent),
+            _ => Vec::from(recent.clone()),
         };
-        describe_exit(status, &tail)
+        for line in &tail {
+            if !recent
+                .iter()
+                .any(|r| !r.is_empty() && line.ends_with(r.as_str()))
+            {
+                let _ = events.send(ReplicatorEvent::Log(line.clone()));
+            }
+        }
+        // The reason in its console's words when it printed any (no file timestamps).
+        let reason_from = if recent.is_empty() {
+            tail
+        } else {
+            Vec::from(recent)
+        };
+        describe_exit(status, &reason_from, &self.log_file)
     }
 }
 
@@ -412,20 +426,24 @@ mod tests {
 
     #[test]
     fn exit_codes_are_said_plainly() {
-        let lines = vec!["ERROR: cannot reach TCP 1500".to_string()];
-        assert_eq!(describe_exit(ExitStatus::from_raw(0), &lines), Ok(()));
-        let one = describe_exit(ExitStatus::from_raw(1 << 8), &lines).unwrap_err();
-        assert!(
-            one.contains("reported an error (exit code 1)")
-                && one.contains("cannot reach TCP 1500"),
-            "{one}"
+        let log = Path::new("/tmp/fb.log");
+        let lines = vec![
+            "2026-12-01T10:00:00Z ERROR: cannot reach TCP 1500".to_string(),
+            "2026-12-01T10:00:01Z shutting down".to_string(),
+        ];
+        assert_eq!(describe_exit(ExitStatus::from_raw(0), &lines, log), Ok(()));
+        assert_eq!(
+            describe_exit(ExitStatus::from_raw(1 << 8), &lines, log),
+            Err("failback_entry reported an error (exit code 1): 2026-12-01T10:00:00Z ERROR: cannot reach TCP 1500. Its log: /tmp/fb.log".into())
         );
-        let three = describe_exit(ExitStatus::from_raw(3 << 8), &[]).unwrap_err();
-        assert_eq!(three, "failback_entry exited with code 3; its log is empty");
-        let killed = describe_exit(ExitStatus::from_raw(libc::SIGKILL), &[]).unwrap_err();
-        assert!(
-            killed.starts_with("failback_entry was killed by signal 9 (SIGKILL)"),
-            "{killed}"
+        assert_eq!(
+            describe_exit(ExitStatus::from_raw(3 << 8), &[], log),
+            Err("failback_entry exited with code 3, which it does not document. Its log: /tmp/fb.log".into())
+        );
+        let killed = describe_exit(ExitStatus::from_raw(libc::SIGKILL), &lines[1..], log);
+        assert_eq!(
+            killed,
+            Err("failback_entry was killed by signal 9 (SIGKILL): 2026-12-01T10:00:01Z shutting down. Its log: /tmp/fb.log".into())
         );
     }
 
