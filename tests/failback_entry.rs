@@ -330,6 +330,31 @@ async fn describe_client(emu: &Emulator, id: &str) -> Option<String> {
         .client_id
 }
 
+/// Without the pairing before the start, an earlier client's could be taken for the
+/// program's: the runner refuses to start the program rather than guess.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_program_is_not_started_when_the_instance_cannot_be_read_first() {
+    let v = scenario_json();
+    let emu = emulator(&v).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let marker = dir.path().join("started");
+    let fake = program(dir.path(), &format!("touch {}; exit 0", marker.display()));
+    // An instance the service does not know: its pairing cannot be read.
+    let events = run(
+        &runner(dir.path(), fake, Vec::new()),
+        plan(&emu, "i-00000000deadbeef"),
+    )
+    .await;
+    let error = exit(&events).expect_err("refused");
+    assert!(
+        error.starts_with(
+            "cannot read recovery instance i-00000000deadbeef before starting failback_entry"
+        ),
+        "{error}"
+    );
+    assert!(!marker.exists(), "the program never ran");
+}
+
 // ---- the stand-in's command line ----
 
 fn standin(args: &[&str]) -> std::process::Output {

@@ -395,7 +395,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                             d.instance_id, e.detail
                         ))
                     }
-                    Err(e) => Launch::Failed(e.to_string()),
+                    Err(e) => {
+                        d.push_log(format!("The failback launch failed: {e}"));
+                        Launch::Failed(e.to_string())
+                    }
                 };
             }
             vec![]

@@ -159,20 +159,29 @@ fn signal_name(signal: i32) -> &'static str {
 /// The failback client the service shows for the instance: (client id, initiation time).
 type Pairing = (Option<String>, Option<String>);
 
-async fn pairing(client: &DrsClient, id: &str) -> Option<Pairing> {
-    let instance = client.recovery_instance(id).await.ok()?;
-    Some((instance.failback.client_id, instance.failback.initiated))
+async fn pairing(client: &DrsClient, id: &str) -> Result<Pairing, String> {
+    let instance = client
+        .recovery_instance(id)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((instance.failback.client_id, instance.failback.initiated))
+}
+
+/// The pairing before the program starts. Required: without it an earlier client's pairing
+/// could be taken for the program's, and the dashboard would watch the wrong client. (The
+/// SDK already retries throttling, server errors and dropped connections.)
+async fn baseline(client: &DrsClient, id: &str) -> Result<Pairing, String> {
+    pairing(client, id).await.map_err(|e| {
+        format!("cannot read recovery instance {id} before starting failback_entry: {e}")
+    })
 }
 
 /// The program's failback client: the first pairing the service shows that differs from the
 /// one before the program started (a newer id or initiation time). Compared with the
 /// service's own earlier answer, not this machine's clock, so clock skew cannot confuse it.
-pub fn new_client(before: &Option<Pairing>, now: &Pairing) -> Option<String> {
+pub fn new_client(before: &Pairing, now: &Pairing) -> Option<String> {
     let id = now.0.clone()?;
-    match before {
-        Some(before) if before == now => None,
-        _ => Some(id),
-    }
+    (before != now).then_some(id)
 }
 
 impl Replicator for FailbackEntry {
@@ -212,7 +221,7 @@ impl FailbackEntry {
         })
         .await
         .map_err(|e| e.to_string())?;
-        let before = pairing(&service, &plan.recovery_instance_id).await;
+        let before = baseline(&service, &plan.recovery_instance_id).await?;
 
         let mut child = Command::new(&self.program)
             .args(&self.leading_args)
@@ -303,10 +312,10 @@ impl FailbackEntry {
         &self,
         service: &DrsClient,
         plan: &ReplicationPlan,
-        before: &Option<Pairing>,
+        before: &Pairing,
         events: &mpsc::UnboundedSender<ReplicatorEvent>,
     ) -> bool {
-        let Some(now) = pairing(service, &plan.recovery_instance_id).await else {
+        let Ok(now) = pairing(service, &plan.recovery_instance_id).await else {
             return false;
         };
         match new_client(before, &now) {
@@ -453,21 +462,13 @@ mod tests {
             Some("old-client".to_string()),
             Some("2026-12-01T10:00:00Z".to_string()),
         );
-        assert_eq!(
-            new_client(&Some(old.clone()), &old),
-            None,
-            "an earlier client's pairing"
-        );
+        assert_eq!(new_client(&old, &old), None, "an earlier client's pairing");
         let new = (
             Some("new-client".to_string()),
             Some("2026-12-01T11:00:00Z".to_string()),
         );
-        assert_eq!(new_client(&Some(old), &new), Some("new-client".into()));
-        assert_eq!(new_client(&Some((None, None)), &(None, None)), None);
-        assert_eq!(
-            new_client(&None, &new),
-            Some("new-client".into()),
-            "no answer before start"
-        );
+        assert_eq!(new_client(&old, &new), Some("new-client".into()));
+        assert_eq!(new_client(&(None, None), &(None, None)), None);
+        assert_eq!(new_client(&(None, None), &new), Some("new-client".into()));
     }
 }
