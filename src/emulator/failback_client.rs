@@ -175,3 +175,138 @@ pub(crate) fn handle(
         _ => Err(ApiError::UnknownOperation),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::scenario::Scenario;
+
+    const ID: &str = "i-0123456789abcdef0";
+
+    fn world(deny: &str) -> World {
+        let scenario = format!(
+            r#"{{
+          "region": "us-east-1", "account_id": "123456789012",
+          "demo_host": {{"hostname": "h"}}, "demo_disks": [],
+          "credentials": [{{"label": "fb", "description": "d", "access_key_id": "AKIADEMO0000000000FB",
+            "secret_access_key": "0000000000000000000000000000000000000000",
+            "policy": "failback-installation", "principal": "arn:aws:iam::123456789012:user/fb"}}],
+          "timings": {{"initiation_step_seconds": [0,0,0,0,0,0,0], "launch_job_seconds": 20,
+            "terminate_job_seconds": 10, "replication_rate_per_second": "1MiB"}},
+          "recovery_instances": [{{"id": "{ID}", "source_server_id": "s-0123456789abcdef0",
+            "os": "Linux", "ram": "1GiB", "deny": [{deny}],
+            "volumes": [{{"device": "/dev/xvda", "size": "10GiB", "used": "1MiB", "content_seed": 9}},
+                        {{"device": "/dev/xvdb", "size": "2GiB"}}]}}]
+        }}"#
+        );
+        World::new(
+            Scenario::from_json(&scenario).expect("scenario"),
+            1_795_419_120.0,
+        )
+    }
+
+    fn call(w: &mut World, op: &str, req: Value) -> Result<Value, ApiError> {
+        let caller = w.scenario.credentials[0].clone();
+        let Value::Object(req) = req else {
+            panic!("an object")
+        };
+        handle(w, 1.0, &caller, op, &req)
+    }
+
+    fn associate(w: &mut World) -> String {
+        let v = call(
+            w,
+            "AssociateFailbackClientToRecoveryInstanceForDrs",
+            json!({"recoveryInstanceID": ID}),
+        )
+        .expect("associate");
+        v["failbackClientID"].as_str().expect("id").to_string()
+    }
+
+    #[test]
+    fn the_installation_policy_may_pair_and_a_deny_still_refuses() {
+        let mut w = world("");
+        associate(&mut w);
+        let mut denied = world(r#""AssociateFailbackClientToRecoveryInstanceForDrs""#);
+        let err = call(
+            &mut denied,
+            "AssociateFailbackClientToRecoveryInstanceForDrs",
+            json!({"recoveryInstanceID": ID}),
+        )
+        .unwrap_err();
+        assert_eq!(err.error_type(), "AccessDeniedException");
+    }
+
+    #[test]
+    fn the_suggestion_fits_each_volume_in_order_and_excludes_what_fits_nowhere() {
+        let mut w = world("");
+        let client = associate(&mut w);
+        let local = json!([
+            {"deviceName": "/dev/sdb", "bytes": 1u64 << 30},
+            // 9.75 GiB: the fractional-GiB rule lets it take the 10 GiB volume.
+            {"deviceName": "/dev/sdc", "bytes": 10_468_982_784u64},
+        ]);
+        let v = call(
+            &mut w,
+            "GetSuggestedFailbackClientDeviceMappingForDrs",
+            json!({"recoveryInstanceID": ID, "failbackClientID": client, "localDevices": local}),
+        )
+        .expect("suggestion");
+        assert_eq!(
+            v["deviceMapping"],
+            json!([
+                {"recoveryInstanceDeviceName": "/dev/xvda", "failbackClientDeviceName": "/dev/sdc"},
+                {"recoveryInstanceDeviceName": "/dev/xvdb", "failbackClientDeviceName": "EXCLUDE"},
+            ])
+        );
+    }
+
+    #[test]
+    fn the_mapping_answers_the_volumes_content_and_skips_excluded_ones() {
+        let mut w = world("");
+        let client = associate(&mut w);
+        let v = call(
+            &mut w,
+            "UpdateFailbackClientDeviceMappingForDrs",
+            json!({"recoveryInstanceID": ID, "failbackClientID": client, "deviceMapping": [
+                {"recoveryInstanceDeviceName": "/dev/xvda", "failbackClientDeviceName": "/dev/sdb"},
+                {"recoveryInstanceDeviceName": "/dev/xvdb", "failbackClientDeviceName": "exclude"},
+            ]}),
+        )
+        .expect("mapping");
+        assert_eq!(
+            v["volumes"],
+            json!([{"recoveryInstanceDeviceName": "/dev/xvda", "failbackClientDeviceName": "/dev/sdb",
+                    "totalStorageBytes": 10u64 << 30, "usedStorageBytes": 1u64 << 20, "contentSeed": 9}])
+        );
+        let status = call(
+            &mut w,
+            "SendClientMetricsForDrs",
+            json!({"recoveryInstanceID": ID, "failbackClientID": client}),
+        )
+        .expect("heartbeat");
+        assert_eq!(status["dataReplicationState"], "INITIAL_SYNC");
+        assert_eq!(status["bytesPerSecond"], 1 << 20);
+        assert_eq!(status["steps"].as_array().map(Vec::len), Some(7));
+        assert!(status.get("failbackJobID").is_none());
+        let err = call(
+            &mut w,
+            "UpdateAgentReplicationInfoForDrs",
+            json!({"recoveryInstanceID": ID, "failbackClientID": client,
+                   "replicatedDisks": [{"deviceName": "/dev/xvdb", "replicatedStorageBytes": 1}]}),
+        )
+        .unwrap_err();
+        assert_eq!(err.error_type(), "ValidationException", "xvdb was excluded");
+        let err = call(
+            &mut w,
+            "SendClientMetricsForDrs",
+            json!({"recoveryInstanceID": ID}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.error_type(),
+            "ValidationException",
+            "no failbackClientID"
+        );
+    }
+}

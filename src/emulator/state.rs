@@ -207,7 +207,7 @@ fn fraction(total: u64, percent: f64) -> u64 {
 }
 
 impl World {
-    fn new(scenario: Scenario, start_unix: f64) -> World {
+    pub(crate) fn new(scenario: Scenario, start_unix: f64) -> World {
         let mut world = World {
             instances: Vec::new(),
             jobs: Vec::new(),
