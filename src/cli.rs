@@ -47,6 +47,11 @@ pub struct Cli {
     #[arg(long, env = "AWS_DRS_ENDPOINT", value_name = "URL")]
     pub endpoint: Option<String>,
 
+    /// An S3 endpoint to download AWS's replication software from (an S3 VPC endpoint, the
+    /// emulator) instead of S3's regional hosts: every request goes there, path-style.
+    #[arg(long, env = "S3_ENDPOINT", value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+
     /// Access key id to fill in (else from AWS_ACCESS_KEY_ID or AWS_ACCESS_KEY). The secret
     /// and session token come only from the environment, never the command line where `ps`
     /// shows them: AWS_SECRET_ACCESS_KEY or AWS_SECRET_KEY, and AWS_SESSION_TOKEN. Both

@@ -115,6 +115,10 @@ async fn serve_emulator(listen: SocketAddr, scenario: Option<&Path>) -> Result<E
         emulator.endpoint(),
         emulator.region()
     );
+    println!(
+        "AWS's replication software (a stand-in) is served from the same address: --s3-endpoint {}",
+        emulator.endpoint()
+    );
     println!("Ctrl-C stops it.");
     tokio::signal::ctrl_c()
         .await

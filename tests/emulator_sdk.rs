@@ -1345,15 +1345,43 @@ async fn replicator_refuses_missing_targets_and_stops_when_aborted() {
         "{result:?}"
     );
 
-    // Aborting the task stops it: the channel closes without an Exited event.
+    // Aborting the task mid-copy stops it: the channel closes without an Exited event.
     let files = targets(&[("/dev/xvda", "/dev/sdb", 30 << 30)]);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let handle = standin(&files).start(plan(&emu, &id, &files), tx);
+    // Wait until it is copying, so the abort interrupts real work.
+    let mut pid = None;
+    loop {
+        match rx
+            .recv()
+            .await
+            .expect("the replicator reports before it ends")
+        {
+            ReplicatorEvent::Log(line) if line.starts_with("Replicating ") => break,
+            ReplicatorEvent::Log(line) if line.starts_with("Started failback_entry") => {
+                pid = line.rsplit(' ').next().and_then(|p| p.parse::<u32>().ok());
+            }
+            ReplicatorEvent::Exited(result) => panic!("ended before copying: {result:?}"),
+            _ => {}
+        }
+    }
+    let pid = pid.expect("the program's pid");
     handle.abort();
     assert!(handle.await.is_err_and(|e| e.is_cancelled()));
     while let Some(event) = rx.recv().await {
         assert!(!matches!(event, ReplicatorEvent::Exited(_)), "{event:?}");
     }
+    assert!(rx.is_closed(), "the aborted task dropped its sender");
+    // And the program with it: gone, or a zombie waiting to be reaped, never still copying.
+    eventually("the program to end", || async {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next());
+        matches!(state, None | Some("Z" | "X")).then_some(())
+    })
+    .await;
 }
 
 /// One private action, signed with `creds`; answers (status, error type, body).

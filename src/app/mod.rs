@@ -154,6 +154,7 @@ pub enum Cmd {
     Quit,
 }
 
+#[derive(Clone)]
 pub struct App {
     pub mode: Mode,
     pub step: StepId,
@@ -304,7 +305,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
     let was_dirty = app.dirty;
     app.dirty = true;
     match msg {
-        Msg::Key(key) if key.kind == KeyEventKind::Press => on_key(app, key),
+        // The screen's key table decides which keys work: the footer and help read it too.
+        Msg::Key(key) if key.kind == KeyEventKind::Press && keys::handles(app, &key) => {
+            on_key(app, key)
+        }
         Msg::Key(_) => {
             app.dirty = was_dirty;
             vec![]
@@ -449,8 +453,6 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             }
             return vec![];
         }
-        // Only the "too small" message is shown: Ctrl-C's question is all that works.
-        _ if app.too_small() => return vec![],
         Some(Modal::Help) => {
             if matches!(
                 key.code,
@@ -819,7 +821,9 @@ fn on_endpoint_checked(app: &mut App, req: u64, result: Result<(), DrsError>) ->
     match result {
         Ok(()) => {
             check.outcome = Some(Ok(()));
+            let summary = check.summary();
             app.go(StepId::Instance);
+            app.notice = Some(summary);
             list_instances(app)
         }
         Err(e) => {

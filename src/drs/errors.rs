@@ -1,5 +1,6 @@
 //! Every way a DRS call fails, as a kind the UI can act on and a sentence that says what to do.
 
+use crate::net::{error_chain as chain, is_tls_failure};
 use aws_sdk_drs::config::http::HttpResponse;
 use aws_sdk_drs::error::{ProvideErrorMetadata, SdkError};
 use std::fmt;
@@ -21,6 +22,8 @@ pub enum DrsErrorKind {
     NoCredentials,
     UnknownAccessKey,
     WrongSecret,
+    /// The request was signed for another region than the endpoint serves.
+    WrongRegion,
     ExpiredToken,
     /// SigV4 "Signature expired": the local clock is too far from AWS's.
     ClockSkew,
@@ -35,6 +38,8 @@ pub enum DrsErrorKind {
     /// DNS, refused or timed-out connection: the endpoint cannot be reached.
     Unreachable,
     Tls,
+    /// HTTPS_PROXY, NO_PROXY or AWS_CA_BUNDLE cannot be used; the detail names which.
+    NetworkSettings,
     Other,
 }
 
@@ -63,6 +68,7 @@ impl DrsError {
             NoCredentials => "No AWS credentials were found in the environment, the profile files or instance metadata. Type an access key instead, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and retry.".into(),
             UnknownAccessKey => "AWS does not know this access key id. Check it for typos (it is 20 characters, AKIA... or ASIA...), or that the session token belongs to it.".into(),
             WrongSecret => "The secret access key does not match the access key id. Retype the secret (Ctrl-R reveals it).".into(),
+            WrongRegion => "The endpoint serves another region than the one chosen. Pick the endpoint's region, or use this region's own endpoint.".into(),
             ExpiredToken => "The session token has expired. Temporary credentials last about an hour: get fresh ones (aws sts assume-role) and type them again.".into(),
             ClockSkew => "This machine's clock is more than 5 minutes away from AWS's time, so requests are refused. Set the clock (date -s, or fix NTP/UDP 123) and retry.".into(),
             AccessDenied { action: Some(action) } if !INSTALLATION_POLICY_ACTIONS.contains(&action.as_str()) => format!(
@@ -79,6 +85,7 @@ impl DrsError {
             ServiceUnavailable => "DRS answered with a server error. Retry in a moment; if it persists, check the AWS Health Dashboard.".into(),
             Unreachable => "The DRS endpoint cannot be reached. Check the network (DHCP or static address, DNS, proxy, TCP 443 outbound) and the endpoint URL.".into(),
             Tls => "The secure connection to the endpoint failed. Check the endpoint URL, any TLS-inspecting proxy, and the clock (certificates depend on it).".into(),
+            NetworkSettings => "A network setting in the environment cannot be used; fix or unset the variable the details name, then start again.".into(),
             Other => "The DRS call failed; see the details.".into(),
         }
     }
@@ -92,30 +99,8 @@ impl fmt::Display for DrsError {
 
 impl std::error::Error for DrsError {}
 
-/// The error's whole `source()` chain as one line: connector errors hide the useful part deep.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut cur = err.source();
-    while let Some(e) = cur {
-        let s = e.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = e.source();
-    }
-    parts.join(": ")
-}
-
 fn network_kind(text: &str) -> DrsErrorKind {
-    let lower = text.to_lowercase();
-    let tls_words = [
-        "tls",
-        "certificate",
-        "handshake",
-        "invalid peer",
-        "unknownissuer",
-    ];
-    if tls_words.iter().any(|w| lower.contains(w)) {
+    if is_tls_failure(text) {
         DrsErrorKind::Tls
     } else {
         DrsErrorKind::Unreachable
@@ -131,6 +116,14 @@ pub fn kind_for_code(code: &str, message: &str, status: u16) -> DrsErrorKind {
             if message.contains("Signature expired") =>
         {
             ClockSkew
+        }
+        // AWS says "scoped to a valid region" (or "correct region") when the scope's region is
+        // not the endpoint's: the secret is fine.
+        "InvalidSignatureException" | "SignatureDoesNotMatch"
+            if message.contains("scoped to a valid region")
+                || message.contains("scoped to correct region") =>
+        {
+            WrongRegion
         }
         "InvalidSignatureException" | "SignatureDoesNotMatch" => WrongSecret,
         "ExpiredTokenException" | "ExpiredToken" => ExpiredToken,
@@ -217,6 +210,14 @@ mod tests {
                 403
             ),
             DrsErrorKind::WrongSecret
+        );
+        assert_eq!(
+            kind_for_code(
+                "InvalidSignatureException",
+                "Credential should be scoped to a valid region. ",
+                403
+            ),
+            DrsErrorKind::WrongRegion
         );
         assert_eq!(
             kind_for_code("UnrecognizedClientException", "", 403),
