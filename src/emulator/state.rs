@@ -431,7 +431,22 @@ impl World {
     }
 
     /// The live state of an instance paired with our failback client.
-    fn link_view(&self, c: &ClientLink, t: f64) -> LinkView {
+    /// The scripted fault the client's next check-in trips, if one is due.
+    fn due_fault(&self, idx: usize, c: &ClientLink, t: f64) -> Option<(HoldKind, HoldSpec)> {
+        let mapped_at = c.mapped_at?;
+        if c.hold.is_some() || t - mapped_at < self.initiation_total() {
+            return None;
+        }
+        let spec = &self.instances[idx].spec;
+        let percent = Self::percent(c);
+        let due =
+            |h: Option<HoldSpec>, fired: bool| h.filter(|h| !fired && percent >= h.at_percent);
+        due(spec.stall, c.stall_fired)
+            .map(|h| (HoldKind::Stall, h))
+            .or_else(|| due(spec.disconnect, c.disconnect_fired).map(|h| (HoldKind::Disconnect, h)))
+    }
+
+    fn link_view(&self, idx: usize, c: &ClientLink, t: f64) -> LinkView {
         let Some(mapped_at) = c.mapped_at else {
             // Associated, waiting for the device mapping.
             let steps = FAILBACK_INITIATION_STEPS
@@ -478,7 +493,8 @@ impl World {
             match c.hold.map(|h| h.kind) {
                 Some(HoldKind::Stall) => ("STALLED", Some("UNSTABLE_NETWORK")),
                 Some(HoldKind::Disconnect) => ("DISCONNECTED", Some("FAILBACK_CLIENT_NOT_SEEN")),
-                None if complete => ("CONTINUOUS", None),
+                // A fault still due has not happened yet: not ready before it has.
+                None if complete && self.due_fault(idx, c, t).is_none() => ("CONTINUOUS", None),
                 None => ("INITIAL_SYNC", None),
             }
         };
@@ -506,7 +522,7 @@ impl World {
     pub fn failback_state(&self, idx: usize, t: f64) -> String {
         let inst = &self.instances[idx];
         match &inst.client {
-            Some(c) if !c.completed => self.link_view(c, t).failback_state.into(),
+            Some(c) if !c.completed => self.link_view(idx, c, t).failback_state.into(),
             _ => inst.failback_state.clone(),
         }
     }
@@ -651,43 +667,26 @@ impl World {
 
     /// The client was seen: refresh last-seen (unless cut off) and fire scripted faults.
     fn touch(&mut self, idx: usize, t: f64) {
-        let initiated = self.initiation_total();
-        let (stall, disconnect) = (
-            self.instances[idx].spec.stall,
-            self.instances[idx].spec.disconnect,
-        );
+        let due = match self.instances[idx].client.as_ref() {
+            Some(c) if !c.completed => self.due_fault(idx, c, t),
+            _ => None,
+        };
         let Some(c) = self.instances[idx].client.as_mut() else {
             return;
         };
-        if c.completed {
-            c.last_seen = t;
-            return;
-        }
         // The request that trips a cut-off was itself seen.
-        if c.hold.map(|h| h.kind) != Some(HoldKind::Disconnect) {
+        if c.completed || c.hold.map(|h| h.kind) != Some(HoldKind::Disconnect) {
             c.last_seen = t;
         }
-        let Some(mapped_at) = c.mapped_at else {
-            return;
-        };
-        let percent = Self::percent(c);
-        let due = |h: Option<HoldSpec>, fired: bool| {
-            h.filter(|h| !fired && percent >= h.at_percent && t - mapped_at >= initiated)
-        };
-        if c.hold.is_none() {
-            if let Some(h) = due(stall, c.stall_fired) {
-                c.stall_fired = true;
-                c.hold = Some(Hold {
-                    kind: HoldKind::Stall,
-                    until: t + h.seconds,
-                });
-            } else if let Some(h) = due(disconnect, c.disconnect_fired) {
-                c.disconnect_fired = true;
-                c.hold = Some(Hold {
-                    kind: HoldKind::Disconnect,
-                    until: t + h.seconds,
-                });
+        if let Some((kind, h)) = due {
+            match kind {
+                HoldKind::Stall => c.stall_fired = true,
+                HoldKind::Disconnect => c.disconnect_fired = true,
             }
+            c.hold = Some(Hold {
+                kind,
+                until: t + h.seconds,
+            });
         }
     }
 
@@ -713,7 +712,7 @@ impl World {
                 failback_job_id: inst.failback_job_id.clone(),
             });
         }
-        let view = self.link_view(c, t);
+        let view = self.link_view(idx, c, t);
         let sending = matches!(view.state, "INITIAL_SYNC" | "CONTINUOUS");
         let bytes_per_second = if sending {
             (self.effective_rate(idx) as f64 * self.scenario.time_scale).min(u64::MAX as f64) as u64
@@ -1030,7 +1029,7 @@ impl World {
         let error: Option<&str>;
         match inst.client.as_ref().filter(|c| !c.completed) {
             Some(c) => {
-                let view = self.link_view(c, t);
+                let view = self.link_view(idx, c, t);
                 state = view.state.into();
                 error = view.error;
                 replication.insert(
@@ -1488,6 +1487,32 @@ mod tests {
         assert_eq!(events.last().map(String::as_str), Some("JOB_END"));
         let s = w.client_status(40.0, ID, &a).expect("status");
         assert_eq!(s.failback_state, "FAILBACK_COMPLETED");
+    }
+
+    /// A report that jumps past both scripted faults at once: the second fault is still to
+    /// come, so the instance is never shown ready (for launch) in between.
+    #[test]
+    fn a_scripted_fault_still_due_keeps_the_failback_from_ready() {
+        let mut w = world();
+        let a = w.associate(0.0, ID).expect("associate");
+        w.map_devices(0.0, ID, &a, &[("/dev/xvda".into(), "/dev/sdb".into())])
+            .expect("mapping");
+        w.report_progress(8.0, ID, &a, &[disk(10 << 20)])
+            .expect("report");
+        assert_eq!(state(&w, 8.0).0, "STALLED");
+        w.advance(13.5);
+        // The stall is over; the disconnect (80%) is due but has not happened yet.
+        assert_eq!(
+            state(&w, 13.5),
+            ("INITIAL_SYNC".into(), "FAILBACK_IN_PROGRESS".into())
+        );
+        w.client_status(13.5, ID, &a).expect("status");
+        assert_eq!(state(&w, 13.5).0, "DISCONNECTED");
+        w.advance(19.0);
+        assert_eq!(
+            state(&w, 19.0),
+            ("CONTINUOUS".into(), "FAILBACK_READY_FOR_LAUNCH".into())
+        );
     }
 
     #[test]
