@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 
 use super::{ReplicationPlan, Replicator, ReplicatorEvent};
 use crate::drs::{Auth, DrsClient, DrsTarget};
+use crate::net::NetSettings;
 
 /// What replaces a secret in every line that leaves the program.
 pub const MASK: &str = "********";
@@ -94,24 +95,12 @@ impl Redactor {
     }
 }
 
-/// `http://user:password@proxy:3128` -> `password`
+/// `http://user:password@proxy:3128` -> `password` (the userinfo ends at the last `@`, as
+/// `net::redact_proxy` reads it).
 fn proxy_password(url: &str) -> Option<String> {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let userinfo = rest.split('@').next().filter(|_| rest.contains('@'))?;
+    let (userinfo, _) = rest.rsplit_once('@')?;
     userinfo.split_once(':').map(|(_, p)| p.to_owned())
-}
-
-/// The proxy variables `var` gives (this process's environment), in both spellings: programs
-/// differ in which one they read.
-fn proxy_env(var: impl Fn(&str) -> Option<String>) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (upper, lower) in [("HTTPS_PROXY", "https_proxy"), ("NO_PROXY", "no_proxy")] {
-        if let Some(v) = var(upper).or_else(|| var(lower)).filter(|v| !v.is_empty()) {
-            out.push((upper.to_owned(), v.clone()));
-            out.push((lower.to_owned(), v));
-        }
-    }
-    out
 }
 
 /// The exit status in the operator's words, with the reason from its last lines (an ERROR
@@ -205,11 +194,13 @@ impl FailbackEntry {
         plan: &ReplicationPlan,
         events: &mpsc::UnboundedSender<ReplicatorEvent>,
     ) -> Result<(), String> {
-        let proxies = proxy_env(|k| std::env::var(k).ok());
-        let redact = Redactor::new(
-            plan,
-            &proxies.iter().map(|(_, v)| v.clone()).collect::<Vec<_>>(),
-        );
+        let net = NetSettings::from_env();
+        let proxies: Vec<String> = [&net.https_proxy, &net.http_proxy]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        let redact = Redactor::new(plan, &proxies);
         let credentials = plan
             .credentials
             .clone()
@@ -226,7 +217,8 @@ impl FailbackEntry {
         let mut child = Command::new(&self.program)
             .args(&self.leading_args)
             .args(arguments(plan, &self.log_file))
-            .envs(proxies)
+            // The proxy and AWS_CA_BUNDLE, as every request of ours obeys them.
+            .envs(net.child_env())
             .envs(self.env.iter().cloned())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -412,25 +404,10 @@ mod tests {
             )
         );
         assert_eq!(proxy_password("http://10.0.0.1:3128"), None);
-    }
-
-    #[test]
-    fn the_proxy_goes_to_the_program_in_both_spellings() {
-        let env = |k: &str| match k {
-            "https_proxy" => Some("http://10.0.0.1:3128".to_string()),
-            "NO_PROXY" => Some("169.254.169.254".to_string()),
-            _ => None,
-        };
-        let mut got = proxy_env(env);
-        got.sort();
-        let want = [
-            ("HTTPS_PROXY", "http://10.0.0.1:3128"),
-            ("NO_PROXY", "169.254.169.254"),
-            ("https_proxy", "http://10.0.0.1:3128"),
-            ("no_proxy", "169.254.169.254"),
-        ];
-        assert_eq!(got, want.map(|(k, v)| (k.to_string(), v.to_string())));
-        assert!(proxy_env(|_| Some(String::new())).is_empty());
+        assert_eq!(
+            proxy_password("http://ops:p@ss@10.0.0.1:3128").as_deref(),
+            Some("p@ss")
+        );
     }
 
     #[test]
