@@ -492,3 +492,123 @@ async fn the_standin_by_hand_takes_the_suggested_mapping_and_exits_0_after_the_l
             .all(|b| *b == 0)
     );
 }
+
+/// The path the demo is heading to: the emulator as its own process, AWS's software fetched
+/// from its S3 buckets and unpacked, and the tarball's failback_entry (a script that runs the
+/// stand-in) driven by the runner to FAILBACK_COMPLETED, content intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runner_drives_the_failback_entry_of_the_emulators_tarball() {
+    use drs_failback::emulator::content::VolumeContent;
+    use drs_failback::failback_software::{self, SoftwareSource};
+    use drs_failback::net::{NetSettings, Network};
+    use tokio::io::AsyncBufReadExt;
+
+    let mut v = scenario_json();
+    let n = v["recovery_instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .position(|i| i["hostname"] == "web-02")
+        .expect("web-02");
+    v["recovery_instances"][n]["volumes"] =
+        json!([{"device": "/dev/xvda", "size": "6MiB", "used": "3MiB"}]);
+    let dir = tempfile::tempdir().expect("dir");
+    let scenario = dir.path().join("scenario.json");
+    std::fs::write(&scenario, v.to_string()).expect("scenario file");
+    let mut emulator = tokio::process::Command::new(BIN)
+        .args(["emulator", "--listen", "127.0.0.1:0", "--scenario"])
+        .arg(&scenario)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("emulator process");
+    let mut lines = tokio::io::BufReader::new(emulator.stdout.take().expect("stdout")).lines();
+    let endpoint = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(url) = line.strip_prefix("DRS emulator listening on ") {
+                return url.trim().to_owned();
+            }
+        }
+        panic!("the emulator said no address")
+    })
+    .await
+    .expect("the emulator starts");
+    let region = v["region"].as_str().expect("region").to_owned();
+    let c = &v["credentials"][0];
+    let credentials = StaticCredentials {
+        access_key_id: c["access_key_id"].as_str().expect("key").into(),
+        secret_access_key: SECRET.into(),
+        session_token: Some(TOKEN.into()),
+    };
+
+    let source = SoftwareSource::new(&region, Some(&endpoint)).expect("source");
+    let network = Network::new(NetSettings::default()).expect("network");
+    let (progress, _seen) = mpsc::unbounded_channel();
+    let installed =
+        failback_software::install(&source, &network, &dir.path().join("sw"), &progress)
+            .await
+            .expect("the software installs");
+
+    let disks = dir.path().join("disks");
+    std::fs::create_dir_all(&disks).expect("disks dir");
+    std::fs::File::create(disks.join("sdb.img"))
+        .and_then(|f| f.set_len(6 << 20))
+        .expect("target");
+    let runner = FailbackEntry {
+        program: installed.unpacked.failback_entry.clone(),
+        leading_args: Vec::new(),
+        env: vec![(DEMO_DISKS_ENV.into(), disks.display().to_string())],
+        log_file: dir.path().join("failback.log"),
+        poll_every: Duration::from_millis(20),
+    };
+    let id = instance(&v, "web-02");
+    let plan = ReplicationPlan {
+        recovery_instance_id: id.clone(),
+        region: region.clone(),
+        endpoint: Some(endpoint.clone()),
+        credentials: Some(credentials.clone()),
+        targets: Vec::new(),
+        device_mapping: "/dev/xvda=/dev/sdb".into(),
+        value_format: DmValueFormat::DevName,
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    runner.start(plan, tx);
+    let client = drs_failback::drs::DrsClient::connect(&drs_failback::drs::DrsTarget {
+        region,
+        endpoint: Some(endpoint),
+        auth: drs_failback::drs::Auth::Static(credentials),
+    })
+    .await
+    .expect("client");
+    let mut ready = false;
+    for _ in 0..2000 {
+        let i = client.recovery_instance(&id).await.expect("instance");
+        if i.failback.state == "FAILBACK_READY_FOR_LAUNCH" {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(ready, "READY_FOR_LAUNCH");
+    client.start_failback_launch(&id).await.expect("launch");
+    let end = tokio::time::timeout(Duration::from_secs(60), async {
+        let mut paired = false;
+        while let Some(e) = rx.recv().await {
+            match e {
+                ReplicatorEvent::Paired { .. } => paired = true,
+                ReplicatorEvent::Exited(r) => return (paired, r),
+                ReplicatorEvent::Log(_) => {}
+            }
+        }
+        panic!("no Exited event")
+    })
+    .await
+    .expect("the runner ends");
+    assert_eq!(end, (true, Ok(())));
+    let seed = v["seed"].as_u64().expect("seed");
+    let expected = VolumeContent::new(&id, "/dev/xvda", 6 << 20, 3 << 20, seed).sha256(6 << 20);
+    use sha2::Digest;
+    let written = std::fs::read(disks.join("sdb.img")).expect("target");
+    assert_eq!(format!("{:x}", sha2::Sha256::digest(&written)), expected);
+    emulator.kill().await.expect("emulator stops");
+}
