@@ -41,7 +41,7 @@ impl Target {
         }
     }
 
-    fn as_str(&self) -> &str {
+    pub fn as_str(&self) -> &str {
         match self {
             Target::Disk(name) => name,
             Target::Exclude => EXCLUDE,
