@@ -125,6 +125,9 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         log: Option<String>,
     },
+    /// The demo's stand-in for AWS's failback_entry (its arguments; see `standin`).
+    #[command(hide = true)]
+    FailbackClientStandin(crate::standin::args::StandinArgs),
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use drs_failback::disks::report;
 use drs_failback::emulator::Emulator;
 use drs_failback::headless::Headless;
 use drs_failback::process::{self, EXIT_CANNOT_START, EXIT_FAILED};
+use drs_failback::standin;
 use drs_failback::terminal::{self, TerminalUi};
 use drs_failback::ui::Theme;
 use drs_failback::wizard::result::Outcome;
@@ -39,6 +40,9 @@ fn main() -> ExitCode {
             }
             Some(Command::Worker { ref log }) => run_worker(&cli, log.clone()).await,
             Some(Command::Status { json }) => print_status(&cli, json).await,
+            Some(Command::FailbackClientStandin(args)) => {
+                Ok(ExitCode::from(standin::run(args).await))
+            }
             None if cli.demo => demo(&cli).await,
             None => real(&cli).await,
         }

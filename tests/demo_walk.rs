@@ -1,7 +1,8 @@
 //! Every recovery instance of the embedded scenario, walked through the real runtime with the
-//! demo's services (emulator, virtual disks, demo replicator) by the `--no-prompt` autopilot:
-//! each one that fits this host's disks ends FAILBACK_COMPLETED or in the failure its scenario
-//! means to show, explained; each one that cannot fit is refused on the instance step.
+//! demo's services (a failback worker serving the emulator and running the stand-in failback
+//! client as failback_entry, virtual disks) by the `--no-prompt` autopilot: each one that fits
+//! this host's disks ends FAILBACK_COMPLETED or in the failure its scenario means to show,
+//! explained; each one that cannot fit is refused on the instance step.
 
 use drs_failback::app::App;
 use drs_failback::app::demo::{self, DemoStart};

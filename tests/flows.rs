@@ -526,38 +526,6 @@ fn launch_denied(app: &mut App, kind: DrsErrorKind) {
 }
 
 #[test]
-fn a_launch_refused_as_not_ready_yet_is_offered_again_when_ready() {
-    let mut app = replicating();
-    polled(
-        &mut app,
-        1.0,
-        "CONTINUOUS",
-        "FAILBACK_READY_FOR_LAUNCH",
-        Bytes::gib(30).get(),
-    );
-    press(&mut app, KeyCode::Char('l'));
-    press(&mut app, KeyCode::Char('y'));
-    let run = run_of(&app);
-    let moved_on = DrsError::new(DrsErrorKind::Conflict, "not ready for failback launch");
-    update(
-        &mut app,
-        Msg::LaunchStarted {
-            run,
-            result: Err(moved_on),
-        },
-    );
-    assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::NotReady);
-    polled(
-        &mut app,
-        2.0,
-        "CONTINUOUS",
-        "FAILBACK_READY_FOR_LAUNCH",
-        Bytes::gib(30).get(),
-    );
-    assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::Ready);
-}
-
-#[test]
 fn stopping_the_failback_asks_first_and_then_asks_the_worker() {
     let mut app = replicating();
     assert!(press(&mut app, KeyCode::Char('s')).is_empty());
@@ -595,6 +563,45 @@ fn launch_denied_says_to_use_the_console_and_keeps_watching() {
         Bytes::gib(30).get(),
     );
     assert_eq!(app.step, StepId::Result);
+}
+
+/// The state moved between the poll and the launch (a scripted stall, a real hiccup): DRS
+/// refuses; once it is ready again the launch is offered again, and the refusal stays logged.
+#[test]
+fn a_refused_launch_is_offered_again_once_ready() {
+    let mut app = replicating();
+    launch_denied(&mut app, DrsErrorKind::Conflict);
+    let d = app.dashboard.as_ref().unwrap();
+    assert!(matches!(&d.launch, Launch::Failed(_)), "{:?}", d.launch);
+    polled(
+        &mut app,
+        2.0,
+        "STALLED",
+        "FAILBACK_IN_PROGRESS",
+        Bytes::gib(30).get(),
+    );
+    assert!(matches!(
+        &app.dashboard.as_ref().unwrap().launch,
+        Launch::Failed(_)
+    ));
+    polled(
+        &mut app,
+        3.0,
+        "CONTINUOUS",
+        "FAILBACK_READY_FOR_LAUNCH",
+        Bytes::gib(30).get(),
+    );
+    let d = app.dashboard.as_ref().unwrap();
+    assert_eq!(d.launch, Launch::Ready);
+    assert!(
+        d.log
+            .iter()
+            .any(|l| l.contains("The failback launch failed")),
+        "{:?}",
+        d.log
+    );
+    press(&mut app, KeyCode::Char('l'));
+    assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::Confirming);
 }
 
 #[test]

@@ -14,7 +14,7 @@ use crate::domain::backoff::{PollOutcome, next_poll_delay};
 use crate::domain::model::{Job, JobLogItem, RecoveryInstance};
 use crate::drs::{Auth, DrsClient, DrsError, DrsErrorKind, DrsTarget};
 use crate::emulator::{Emulator, Scenario};
-use crate::replication::demo::DemoReplicator;
+use crate::replication::failback_entry::FailbackEntry;
 use crate::replication::{ReplicationPlan, Replicator, ReplicatorEvent, RunId, VolumeTarget};
 use crate::wizard::replication::{Dashboard, Launch, Verdict};
 use protocol::{
@@ -169,16 +169,32 @@ impl PipeLines {
     }
 }
 
-/// The replication software this worker runs: the one place it is chosen.
-fn replicator(emulator: Option<&Emulator>) -> Result<Arc<dyn Replicator>, String> {
-    match emulator {
-        Some(e) => Ok(Arc::new(DemoReplicator::new(e.failback_client()))),
-        None => Err(
+/// The replication software this worker runs: the one place it is chosen. The demo runs the
+/// stand-in for AWS's failback_entry (this program's hidden subcommand) against the emulator.
+fn replicator(setup: &Setup, log_file: Option<&str>) -> Result<Arc<dyn Replicator>, String> {
+    let Some(demo) = &setup.demo else {
+        return Err(
             "this build runs the demo's replication software only: AWS's \
-                     failback_entry is not included yet. Use drs-failback --demo."
+                    failback_entry is not included yet. Use drs-failback --demo."
                 .into(),
-        ),
-    }
+        );
+    };
+    let program = std::env::current_exe()
+        .map_err(|e| format!("cannot find this program to run its failback client: {e}"))?;
+    let log_file = log_file.map_or_else(
+        || std::env::temp_dir().join("drs-failback-failback_entry.log"),
+        |l| Path::new(l).with_extension("failback_entry.log"),
+    );
+    Ok(Arc::new(FailbackEntry {
+        program,
+        leading_args: vec!["failback-client-standin".into()],
+        env: vec![(
+            crate::standin::devices::DEMO_DISKS_ENV.into(),
+            demo.disk_dir.display().to_string(),
+        )],
+        log_file,
+        poll_every: Duration::from_millis(setup.poll_every_ms.clamp(10, 500)),
+    }))
 }
 
 /// Sum of the target disks' write counters: a file's allocated blocks, a device's sectors
@@ -421,7 +437,7 @@ impl Worker {
             mut plan,
             credentials,
         } = handoff;
-        let replicator = replicator(self.emulator.as_ref())?;
+        let replicator = replicator(&self.setup, self.log_file.as_deref())?;
         let target = DrsTarget {
             region: plan.region.clone(),
             endpoint: plan.endpoint.clone(),

@@ -202,6 +202,7 @@ mod tests {
                 write_path: "/dev/sdb".into(),
             }],
             device_mapping: "/dev/xvda=/dev/sdb".into(),
+            value_format: crate::domain::mapping::DmValueFormat::DevName,
         }
     }
 
@@ -227,6 +228,7 @@ mod tests {
         assert_eq!(value["started_by"]["terminal"], "/dev/tty1");
         assert_eq!(value["plan"]["recovery_instance_id"], "i-0f552cc5023d8319a");
         assert_eq!(value["plan"]["targets"][0]["write_path"], "/dev/sdb");
+        assert_eq!(value["plan"]["value_format"], "dev-name");
         let back: Event = serde_json::from_str(&text).unwrap();
         let Event::Hello { plan: p, .. } = &back else {
             panic!("{back:?}")
