@@ -156,7 +156,10 @@ impl Headless {
                 _ => (String::new(), vec![]),
             },
             StepId::Instance => match &app.instance.list {
-                Loadable::Loaded(_) if matches!(app.disks, Loadable::Loaded(_)) => {
+                // Every page first: the best match may be on the last one.
+                Loadable::Loaded(_)
+                    if matches!(app.disks, Loadable::Loaded(_)) && app.instance.more.is_none() =>
+                {
                     if let Some(e) = &app.instance.error {
                         self.failure = Some(e.clone());
                         return (here, vec![]);
