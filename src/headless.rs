@@ -71,7 +71,8 @@ impl Headless {
                 }
             }
             StepId::Instance => {
-                if let Some(row) = app.instance.selected_row() {
+                let listed = app.instance.more.is_none();
+                if let Some(row) = app.instance.selected_row().filter(|_| listed) {
                     let why = if row.report.reasons.is_empty() {
                         "first that fits".to_owned()
                     } else {

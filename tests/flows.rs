@@ -239,6 +239,23 @@ fn the_best_match_is_reevaluated_as_pages_arrive() {
 }
 
 #[test]
+fn the_no_prompt_autopilot_waits_for_the_last_page() {
+    use drs_failback::app::runtime::Frontend;
+    let (mut app, req) = listing();
+    let mut autopilot = drs_failback::headless::Headless::default();
+    update(&mut app, page(req, others(0, 100), true));
+    assert!(
+        autopilot.keys_for(&app).is_empty(),
+        "the best match may come later"
+    );
+    let last = vec![instance(WEB, "web-01", &[("/dev/xvda", 30)])];
+    update(&mut app, page(req, last, false));
+    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(autopilot.keys_for(&app), vec![enter]);
+    assert_eq!(app.instance.selected.as_deref(), Some(WEB));
+}
+
+#[test]
 fn pages_of_an_abandoned_listing_are_ignored() {
     let (mut app, req) = listing();
     update(&mut app, page(req, others(0, 100), true));
