@@ -1,5 +1,5 @@
 """What the bench scripts share: the binary to measure and a program driven in an 80x24 PTY."""
-import fcntl, os, pty, select, struct, subprocess, sys, termios, time
+import fcntl, os, pty, re, select, struct, subprocess, sys, termios, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -55,7 +55,9 @@ class Session:
         return got
 
     def wait_for(self, needle, timeout=120):
-        """Reads until `needle` shows in the output; returns the time it took, or None."""
+        """Reads until `needle` (bytes, or a regex over them) shows in the output; returns the
+        time it took, or None. ratatui skips unchanged blanks: words may be split by cursor moves."""
+        found = needle.search if isinstance(needle, re.Pattern) else lambda b: needle in b
         t0, buf = time.time(), b""
         while time.time() - t0 < timeout:
             r, _, _ = select.select([self.fd], [], [], 0.5)
@@ -66,7 +68,7 @@ class Session:
                     return None
                 self.bytes += len(chunk)
                 buf += chunk
-                if needle in buf:
+                if found(buf):
                     return time.time() - t0
         return None
 
