@@ -634,6 +634,45 @@ fn launch_denied_says_to_use_the_console_and_keeps_watching() {
     assert_eq!(app.step, StepId::Result);
 }
 
+/// The state moved between the poll and the launch (a scripted stall, a real hiccup): DRS
+/// refuses; once it is ready again the launch is offered again, and the refusal stays logged.
+#[test]
+fn a_refused_launch_is_offered_again_once_ready() {
+    let mut app = replicating();
+    launch_denied(&mut app, DrsErrorKind::Conflict);
+    let d = app.dashboard.as_ref().unwrap();
+    assert!(matches!(&d.launch, Launch::Failed(_)), "{:?}", d.launch);
+    polled(
+        &mut app,
+        2.0,
+        "STALLED",
+        "FAILBACK_IN_PROGRESS",
+        Bytes::gib(30).get(),
+    );
+    assert!(matches!(
+        &app.dashboard.as_ref().unwrap().launch,
+        Launch::Failed(_)
+    ));
+    polled(
+        &mut app,
+        3.0,
+        "CONTINUOUS",
+        "FAILBACK_READY_FOR_LAUNCH",
+        Bytes::gib(30).get(),
+    );
+    let d = app.dashboard.as_ref().unwrap();
+    assert_eq!(d.launch, Launch::Ready);
+    assert!(
+        d.log
+            .iter()
+            .any(|l| l.contains("The failback launch failed")),
+        "{:?}",
+        d.log
+    );
+    press(&mut app, KeyCode::Char('l'));
+    assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::Confirming);
+}
+
 #[test]
 fn completion_fetches_the_job_log_and_stops_sampling() {
     let mut app = replicating();

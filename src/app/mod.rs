@@ -29,7 +29,7 @@ pub enum Mode {
         disk_dir: String,
         /// The emulator's credentials, offered by F2 on the Credentials step.
         keys: Vec<EmulatorCredential>,
-        /// The embedded emulator's URL: the demo replicator works with it and no other.
+        /// The embedded emulator's URL: the demo's failback client works with it and no other.
         endpoint: String,
     },
 }
@@ -407,7 +407,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                             d.instance_id, e.detail
                         ))
                     }
-                    Err(e) => Launch::Failed(e.to_string()),
+                    Err(e) => {
+                        d.push_log(format!("The failback launch failed: {e}"));
+                        Launch::Failed(e.to_string())
+                    }
                 };
             }
             vec![]
@@ -682,11 +685,11 @@ fn next(app: &mut App) -> Vec<Cmd> {
                     && url.trim_end_matches('/') != endpoint.trim_end_matches('/')
                 {
                     // One service per journey: the dashboard must watch the service the
-                    // demo replicator reports to.
+                    // demo's failback client reports to.
                     app.endpoint.error = Some(format!(
                         "The demo replicates with its embedded emulator, so the wizard must \
                          use it too: set the custom endpoint back to {endpoint}. (A separate \
-                         `drs-failback emulator` never sees the demo replicator's work.)"
+                         `drs-failback emulator` never sees the demo failback client's work.)"
                     ));
                     app.endpoint.focus = crate::wizard::endpoint::Field::Url;
                     return vec![];
@@ -792,6 +795,7 @@ fn replication_plan(app: &App) -> Option<ReplicationPlan> {
         credentials: None,
         targets,
         device_mapping: mapping::format_mapping(&m, mapping::MappingFormat::CsvEquals),
+        value_format,
     })
 }
 

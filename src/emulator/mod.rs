@@ -2,6 +2,8 @@
 //! SigV4-checked) and plays a scenario. It powers `--demo` and the tests; the product talks to
 //! it through the real `aws-sdk-drs` client like to any other endpoint.
 
+pub mod content;
+mod failback_client;
 mod ops;
 mod s3;
 mod scenario;
@@ -10,7 +12,6 @@ mod state;
 
 pub use s3::EMULATOR_INSTALLER_VERSION;
 pub use scenario::Scenario;
-pub use state::{AssociatedVolume, Association, ClientStatus, FailbackClientLink};
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -160,9 +161,14 @@ impl Emulator {
         self.credentials.clone()
     }
 
-    /// The failback client's private channel to this emulator, for the demo replicator.
-    pub fn failback_client(&self) -> FailbackClientLink {
-        FailbackClientLink::new(self.engine.clone())
+    /// SHA-256 (hex) of the first `len` bytes of a recovery-instance volume's content (the
+    /// whole volume when `len` is larger): what a target disk holds after a lossless failback.
+    /// None for an unknown instance or volume.
+    pub fn volume_sha256(&self, instance_id: &str, volume: &str, len: u64) -> Option<String> {
+        let content = self
+            .engine
+            .with(|w, _| w.volume_content(instance_id, volume))?;
+        Some(content.sha256(len))
     }
 }
 

@@ -11,6 +11,7 @@ use crate::disks::virtual_disks::VirtualDiskSpec;
 use crate::domain::model::{FAILBACK_INITIATION_STEPS, HostIdentity};
 use crate::drs::StaticCredentials;
 
+use super::failback_client;
 use super::ops::OPERATIONS;
 
 #[derive(Clone)]
@@ -117,6 +118,8 @@ pub(crate) struct VolumeSpec {
     /// Size of the original source disk (smaller when it was a fractional GiB).
     pub original_bytes: u64,
     pub ebs_volume_id: String,
+    /// Seeds the volume's content pattern (`content::VolumeContent`).
+    pub content_seed: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -403,6 +406,8 @@ struct RawVolume {
     used: Option<Size>,
     original_size: Option<Size>,
     ebs_volume_id: Option<String>,
+    /// Seeds the volume's content; the scenario's `seed` when absent.
+    content_seed: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -619,7 +624,7 @@ fn hold(raw: &Option<RawHold>, field: &str) -> Result<Option<HoldSpec>, String> 
 }
 
 fn known_operation(op: &str, field: &str) -> Result<(), String> {
-    if OPERATIONS.contains(&op) {
+    if OPERATIONS.contains(&op) || failback_client::OPERATIONS.contains(&op) {
         Ok(())
     } else {
         Err(format!("{field}: unknown operation '{op}'"))
@@ -832,6 +837,7 @@ impl RawScenario {
                         let hex: String = r.id[2..].chars().rev().take(16).collect();
                         format!("vol-{hex}{j:x}")
                     }),
+                    content_seed: v.content_seed.unwrap_or(self.seed),
                 });
             }
             let progress_percent = r.progress_percent.unwrap_or(0.0);
