@@ -74,7 +74,9 @@ class Session:
 
     def key_latency(self, keys, quiet=0.05):
         """Writes `keys`; returns the seconds to the first byte of the answering frame, then
-        drains the frame (until `quiet` seconds pass without output)."""
+        drains the frame (until `quiet` seconds pass without output). None when nothing changed
+        on screen (a frame that changes no cell writes nothing)."""
+        self.pump(quiet)  # what an earlier frame or page left unread
         os.write(self.fd, keys.encode())
         t0 = time.time()
         first = None
