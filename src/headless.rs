@@ -71,7 +71,8 @@ impl Headless {
                 }
             }
             StepId::Instance => {
-                if let Some(row) = app.instance.selected_row() {
+                let listed = app.instance.more.is_none();
+                if let Some(row) = app.instance.selected_row().filter(|_| listed) {
                     let why = if row.report.reasons.is_empty() {
                         "first that fits".to_owned()
                     } else {
@@ -156,7 +157,10 @@ impl Headless {
                 _ => (String::new(), vec![]),
             },
             StepId::Instance => match &app.instance.list {
-                Loadable::Loaded(_) if matches!(app.disks, Loadable::Loaded(_)) => {
+                // Every page first: the best match may be on the last one.
+                Loadable::Loaded(_)
+                    if matches!(app.disks, Loadable::Loaded(_)) && app.instance.more.is_none() =>
+                {
                     if let Some(e) = &app.instance.error {
                         self.failure = Some(e.clone());
                         return (here, vec![]);

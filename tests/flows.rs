@@ -145,6 +145,127 @@ fn verified_with(result: Result<Verified, DrsError>) -> App {
     app
 }
 
+/// Walks to the instance list and returns the listing's request, before any page came.
+fn listing() -> (App, u64) {
+    let mut app = verified_with(Ok(verified()));
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    let cmds = update(
+        &mut app,
+        Msg::EndpointChecked {
+            req,
+            result: Ok(()),
+        },
+    );
+    let req = req_of(&cmds);
+    (app, req)
+}
+
+/// Recovery instances that match nothing on this machine and fit its disks.
+fn others(from: usize, n: usize) -> Vec<RecoveryInstance> {
+    (from..from + n)
+        .map(|k| {
+            instance(
+                &format!("i-0aaaa{k:012x}"),
+                &format!("svc-{k}"),
+                &[("/dev/xvda", 8)],
+            )
+        })
+        .collect()
+}
+
+fn page(req: u64, list: Vec<RecoveryInstance>, more: bool) -> Msg {
+    Msg::Instances {
+        req,
+        result: Ok(list),
+        more,
+    }
+}
+
+#[test]
+fn the_first_page_is_filterable_and_selectable_before_the_last_arrives() {
+    let (mut app, req) = listing();
+    update(&mut app, page(req, others(0, 100), true));
+    assert_eq!(app.instance.rows().len(), 100);
+    assert_eq!(app.instance.more, Some(req));
+    type_text(&mut app, "svc-42");
+    assert_eq!(app.instance.visible().len(), 1);
+    assert_eq!(
+        app.instance.selected.as_deref(),
+        Some("i-0aaaa00000000002a")
+    );
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Mapping, "{:?}", app.instance.error);
+}
+
+#[test]
+fn arriving_pages_never_move_the_operators_selection() {
+    let (mut app, req) = listing();
+    update(&mut app, page(req, others(0, 100), true));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    let chosen = app.instance.selected.clone();
+    let mut last = others(100, 99);
+    last.push(instance(WEB, "web-01", &[("/dev/xvda", 30)]));
+    update(&mut app, page(req, last, false));
+    assert_eq!(app.instance.rows().len(), 200);
+    assert_eq!(app.instance.best.as_deref(), Some(WEB));
+    assert_eq!(app.instance.selected, chosen);
+    assert_eq!(app.instance.more, None);
+}
+
+#[test]
+fn the_best_match_is_reevaluated_as_pages_arrive() {
+    let (mut app, req) = listing();
+    update(&mut app, page(req, others(0, 100), true));
+    assert_eq!(app.instance.best, None);
+    assert_eq!(
+        app.instance.selected.as_deref(),
+        Some("i-0aaaa000000000000")
+    );
+    update(
+        &mut app,
+        page(
+            req,
+            vec![instance(WEB, "web-01", &[("/dev/xvda", 30)])],
+            true,
+        ),
+    );
+    assert_eq!(app.instance.best.as_deref(), Some(WEB));
+    assert_eq!(app.instance.selected.as_deref(), Some(WEB));
+    // A second instance as good as the first: no best match any more (a tie is no answer).
+    let twin = instance("i-0bbbb000000000000", "web-01", &[("/dev/xvda", 30)]);
+    update(&mut app, page(req, vec![twin], false));
+    assert_eq!(app.instance.best, None);
+}
+
+#[test]
+fn the_no_prompt_autopilot_waits_for_the_last_page() {
+    use drs_failback::app::runtime::Frontend;
+    let (mut app, req) = listing();
+    let mut autopilot = drs_failback::headless::Headless::default();
+    update(&mut app, page(req, others(0, 100), true));
+    assert!(
+        autopilot.keys_for(&app).is_empty(),
+        "the best match may come later"
+    );
+    let last = vec![instance(WEB, "web-01", &[("/dev/xvda", 30)])];
+    update(&mut app, page(req, last, false));
+    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(autopilot.keys_for(&app), vec![enter]);
+    assert_eq!(app.instance.selected.as_deref(), Some(WEB));
+}
+
+#[test]
+fn pages_of_an_abandoned_listing_are_ignored() {
+    let (mut app, req) = listing();
+    update(&mut app, page(req, others(0, 100), true));
+    let again = req_of(&update(&mut app, ctrl('r')));
+    update(&mut app, page(req, others(100, 100), false));
+    assert!(app.instance.list.is_loading());
+    update(&mut app, page(again, others(0, 10), false));
+    assert_eq!(app.instance.rows().len(), 10);
+}
+
 /// Walks to the instance list with the two test instances loaded.
 fn at_instances() -> App {
     let mut app = verified_with(Ok(verified()));
@@ -166,6 +287,7 @@ fn at_instances() -> App {
         Msg::Instances {
             req,
             result: Ok(list),
+            more: false,
         },
     );
     assert_eq!(app.step, StepId::Instance);

@@ -8,7 +8,7 @@ pub mod runtime;
 
 pub use msg::{Cmd, Msg};
 
-use crate::domain::model::{HostFacts, LocalDisk, RecoveryInstance, RecoveryVolume};
+use crate::domain::model::{HostFacts, HostIdentity, LocalDisk, RecoveryInstance, RecoveryVolume};
 use crate::drs::{DrsError, DrsErrorKind, DrsTarget};
 use crate::emulator::EmulatorCredential;
 use crate::replication::{ReplicationPlan, ReplicatorEvent, RunId, VolumeTarget};
@@ -263,10 +263,16 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             vec![]
         }
         Msg::EndpointChecked { req, result } => on_endpoint_checked(app, req, result),
-        Msg::Instances { req, result } => {
-            if app.instance.list.awaits(req) {
+        Msg::Instances { req, result, more } => {
+            let first = app.instance.list.awaits(req);
+            if first || app.instance.more == Some(req) {
+                app.instance.more = more.then_some(req);
                 match result {
-                    Ok(list) => load_instances(app, list),
+                    Ok(page) if first => load_instances(app, page),
+                    Ok(page) => {
+                        let (host, disks) = match_context(app);
+                        app.instance.append(page, &host, &disks);
+                    }
                     Err(e) => app.instance.list = Loadable::Failed(e),
                 }
             }
@@ -589,13 +595,18 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
     }
 }
 
-fn load_instances(app: &mut App, list: Vec<RecoveryInstance>) {
+/// What rows are matched and fitted against: this machine's identity and disks.
+fn match_context(app: &App) -> (HostIdentity, Vec<LocalDisk>) {
     let host = app
         .host
         .as_ref()
         .map(|h| h.identity.clone())
         .unwrap_or_default();
-    let disks = app.local_disks().to_vec();
+    (host, app.local_disks().to_vec())
+}
+
+fn load_instances(app: &mut App, list: Vec<RecoveryInstance>) {
+    let (host, disks) = match_context(app);
     app.instance.load(list, &host, &disks);
 }
 
@@ -624,6 +635,7 @@ fn launch(app: &mut App, as_console: bool) -> Vec<Cmd> {
 fn list_instances(app: &mut App) -> Vec<Cmd> {
     let req = app.req();
     app.instance.list = Loadable::Loading(req);
+    app.instance.more = None;
     app.instance.error = None;
     vec![Cmd::ListInstances { req }]
 }

@@ -45,9 +45,11 @@ pub enum Msg {
         req: u64,
         result: Result<(), DrsError>,
     },
+    /// One page of the listing `req`; `more` while further pages follow.
     Instances {
         req: u64,
         result: Result<Vec<RecoveryInstance>, DrsError>,
+        more: bool,
     },
     /// The runtime's own: the worker's socket answered (never reaches `update`).
     Connected(Connection),

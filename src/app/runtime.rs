@@ -142,17 +142,29 @@ impl Runtime<'_> {
             }
             Cmd::ListInstances { req } => {
                 tokio::spawn(async move {
+                    // Each page as it comes: the first is on screen while the rest load.
+                    let page = |page, more| {
+                        let result = Ok(page);
+                        Self::send(&tx, Msg::Instances { req, result, more });
+                    };
                     let result = match client.get() {
-                        Ok(c) => c.recovery_instances().await,
+                        Ok(c) => c.recovery_instance_pages(page).await,
                         Err(e) => Err(e),
                     };
-                    Self::send(
-                        &tx,
-                        Msg::Instances {
-                            req,
-                            result: logged("listing recovery instances", result),
-                        },
-                    );
+                    match logged("listing recovery instances", result) {
+                        Ok(count) => tracing::info!(count, "recovery instances listed"),
+                        Err(e) => {
+                            let result = Err(e);
+                            Self::send(
+                                &tx,
+                                Msg::Instances {
+                                    req,
+                                    result,
+                                    more: false,
+                                },
+                            );
+                        }
+                    }
                 });
             }
             Cmd::StartReplication { plan } => self.hand_off(plan),

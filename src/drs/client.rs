@@ -224,6 +224,18 @@ impl DrsClient {
     /// Every recovery instance, following nextToken to the end.
     pub async fn recovery_instances(&self) -> Result<Vec<RecoveryInstance>, DrsError> {
         let mut out = Vec::new();
+        self.recovery_instance_pages(|page, _| out.extend(page))
+            .await?;
+        Ok(out)
+    }
+
+    /// Every recovery instance, handed over a page at a time with whether more follow;
+    /// returns how many there were.
+    pub async fn recovery_instance_pages(
+        &self,
+        mut each: impl FnMut(Vec<RecoveryInstance>, bool),
+    ) -> Result<usize, DrsError> {
+        let mut count = 0;
         let mut token: Option<String> = None;
         loop {
             let page = self
@@ -234,10 +246,21 @@ impl DrsClient {
                 .send()
                 .await
                 .map_err(classify)?;
-            out.extend(page.items().iter().map(convert::recovery_instance));
+            let items: Vec<_> = page
+                .items()
+                .iter()
+                .map(convert::recovery_instance)
+                .collect();
+            count += items.len();
             match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => return Ok(out),
+                Some(t) if !t.is_empty() => {
+                    token = Some(t.to_owned());
+                    each(items, true);
+                }
+                _ => {
+                    each(items, false);
+                    return Ok(count);
+                }
             }
         }
     }

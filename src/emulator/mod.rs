@@ -346,9 +346,13 @@ async fn respond(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes
         hyper::Method::POST => parts.uri.path().trim_start_matches('/'),
         _ => "",
     };
-    let result = shared
-        .engine
-        .with(|world, t| ops::handle(world, t, caller, op, &body));
+    let result = if ops::changes_nothing(op) {
+        let read = |world: &_, t| ops::handle_read(world, t, caller, op, &body);
+        shared.engine.read(read)
+    } else {
+        let write = |world: &mut _, t| ops::handle(world, t, caller, op, &body);
+        shared.engine.with(write)
+    };
     match result {
         Ok(value) => {
             tracing::debug!(op, "DRS emulator answered");

@@ -386,14 +386,19 @@ pub(super) fn authorize(
     Ok(())
 }
 
-/// Answers one request from an authenticated caller.
-pub(crate) fn handle(
-    world: &mut World,
-    t: f64,
-    caller: &CredentialSpec,
-    op: &str,
-    body: &[u8],
-) -> Result<Value, ApiError> {
+/// The operations that change nothing: answered under a shared lock, side by side.
+pub(crate) fn changes_nothing(op: &str) -> bool {
+    matches!(
+        op,
+        "DescribeRecoveryInstances"
+            | "DescribeSourceServers"
+            | "DescribeJobs"
+            | "DescribeJobLogItems"
+    )
+}
+
+/// Counts the request, plays the scenario's faults, parses the body.
+fn admit(world: &World, op: &str, body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     if !OPERATIONS.contains(&op) && !failback_client::OPERATIONS.contains(&op) {
         return Err(ApiError::UnknownOperation);
     }
@@ -419,12 +424,43 @@ pub(crate) fn handle(
             "The request body must be a JSON object".into(),
         ));
     };
+    Ok(req)
+}
+
+/// Answers one request that `changes_nothing`.
+pub(crate) fn handle_read(
+    world: &World,
+    t: f64,
+    caller: &CredentialSpec,
+    op: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let req = admit(world, op, body)?;
+    match op {
+        "DescribeRecoveryInstances" => describe_recovery_instances(world, t, caller, &req),
+        "DescribeSourceServers" => describe_source_servers(world, caller, &req),
+        "DescribeJobs" => describe_jobs(world, t, caller, &req),
+        "DescribeJobLogItems" => describe_job_log_items(world, t, caller, &req),
+        _ => Err(ApiError::UnknownOperation),
+    }
+}
+
+/// Answers one request from an authenticated caller.
+pub(crate) fn handle(
+    world: &mut World,
+    t: f64,
+    caller: &CredentialSpec,
+    op: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    if changes_nothing(op) {
+        return handle_read(world, t, caller, op, body);
+    }
+    let req = admit(world, op, body)?;
     if failback_client::OPERATIONS.contains(&op) {
         return failback_client::handle(world, t, caller, op, &req);
     }
     match op {
-        "DescribeRecoveryInstances" => describe_recovery_instances(world, t, caller, &req),
-        "DescribeSourceServers" => describe_source_servers(world, caller, &req),
         "GetFailbackReplicationConfiguration" => {
             let id = required_instance_id(&req)?;
             authorize(world, caller, op, std::slice::from_ref(&id))?;
@@ -450,8 +486,6 @@ pub(crate) fn handle(
             world.stop_failback(t, &id)?;
             Ok(json!({}))
         }
-        "DescribeJobs" => describe_jobs(world, t, caller, &req),
-        "DescribeJobLogItems" => describe_job_log_items(world, t, caller, &req),
         "TerminateRecoveryInstances" => {
             let ids = required_ids(&req, "recoveryInstanceIDs")?;
             authorize(world, caller, op, &ids)?;

@@ -1,7 +1,7 @@
 //! What the emulator plays: account, credentials, recovery instances, timings and faults.
 //! Read from hand-written JSON; sizes may be byte counts or strings such as "9.75GiB".
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
@@ -781,12 +781,14 @@ impl RawScenario {
         };
 
         let mut instances: Vec<InstanceSpec> = Vec::new();
+        // A set, not a scan of the instances so far: a scenario may hold tens of thousands.
+        let mut ids = HashSet::new();
         for (i, r) in self.recovery_instances.into_iter().enumerate() {
             let field = format!("recovery_instances[{i}]");
             if !is_recovery_instance_id(&r.id) {
                 return Err(format!("{field}.id: '{}' is not i- and hex digits", r.id));
             }
-            if instances.iter().any(|o| o.id == r.id) {
+            if !ids.insert(r.id.clone()) {
                 return Err(format!("{field}.id: '{}' used twice", r.id));
             }
             if !is_source_server_id(&r.source_server_id) {
@@ -1030,6 +1032,17 @@ mod tests {
         assert!(err.contains("64 TiB"), "{err}");
         let err = error_with(|j| j["recovery_instances"][0]["ram"] = u64::MAX.into());
         assert!(err.starts_with("recovery_instances[0].ram: "), "{err}");
+    }
+
+    #[test]
+    fn recovery_instances_need_distinct_ids() {
+        let err = error_with(|j| {
+            j["recovery_instances"][3]["id"] = j["recovery_instances"][1]["id"].clone()
+        });
+        assert_eq!(
+            err,
+            "recovery_instances[3].id: 'i-0de956fe5d1483d7a' used twice"
+        );
     }
 
     #[test]
