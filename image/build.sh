@@ -54,6 +54,7 @@ if [ ! -s "$base" ]; then
         echo "deb $mirror bookworm-updates main"
         [ -z "$security" ] || echo "deb $security bookworm-security main"
     } >"$sources"
+    rm -rf "$base.tmp"
     packages=$(grep -v '^#' "$here/packages.txt" | grep -v '^$' | paste -sd,)
     mmdebstrap --mode=root --variant=apt --format=tar --include="$packages" \
         --dpkgopt='path-exclude=/usr/share/man/*' \
@@ -80,6 +81,7 @@ mkdir -p "$rootfs"
 tar -xf "$base" -C "$rootfs"
 cp -rT "$here/rootfs" "$rootfs"
 install -m 0755 "$binary" "$rootfs/usr/local/bin/drs-failback"
+ln -sf ../run/systemd/resolve/stub-resolv.conf "$rootfs/etc/resolv.conf"
 chown -R root:root "$rootfs/etc/systemd" "$rootfs/usr/local" "$rootfs/etc/udev" "$rootfs/etc/ssh"
 sysctl_root() { systemctl --root="$rootfs" --quiet "$@"; }
 sysctl_root enable drs-failback@tty1.service drs-failback@ttyS0.service \
