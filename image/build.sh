@@ -16,7 +16,8 @@ image=$repo/target/image
 work=$image/work
 out=$image/out
 name=drs-failback-live
-SQUASHFS_LEVEL=${SQUASHFS_LEVEL:-15}
+# zstd 9: 4 s for a 110 MiB squashfs here; 15 gives 6% less in 70 s.
+SQUASHFS_LEVEL=${SQUASHFS_LEVEL:-9}
 
 step() {
     echo "build.sh: $* (at ${SECONDS}s)" >&2
@@ -67,6 +68,7 @@ if [ ! -s "$base" ]; then
     mv "$base.tmp" "$base"
     # Older bases are of no use any more.
     find "$image" -maxdepth 1 -name 'base-*.tar' ! -name "$(basename "$base")" -delete
+    rm -rf "${base%.tar}"
 fi
 
 # --- Our layer: the binary, units, config -----------------------------------------------
@@ -75,14 +77,24 @@ step "release binary"
 binary=$repo/target/release/drs-failback
 
 step "root file system"
+# The base is unpacked once next to its tarball; each build hard-links it (seconds, no copy)
+# and our layer only adds or replaces files, never writes into a linked one.
+unpacked=${base%.tar}
+if [ ! -d "$unpacked" ]; then
+    rm -rf "$unpacked.tmp"
+    mkdir -p "$unpacked.tmp"
+    tar -xf "$base" -C "$unpacked.tmp"
+    mv "$unpacked.tmp" "$unpacked"
+fi
+find "$image" -maxdepth 1 -name 'base-*' -type d ! -name "$(basename "$unpacked")" \
+    -exec rm -rf {} +
 rootfs=$work/rootfs
 rm -rf "$work"
-mkdir -p "$rootfs"
-tar -xf "$base" -C "$rootfs"
-cp -rT "$here/rootfs" "$rootfs"
+mkdir -p "$work"
+cp -al "$unpacked" "$rootfs"
+cp -rT --remove-destination "$here/rootfs" "$rootfs"
 install -m 0755 "$binary" "$rootfs/usr/local/bin/drs-failback"
 ln -sf ../run/systemd/resolve/stub-resolv.conf "$rootfs/etc/resolv.conf"
-chown -R root:root "$rootfs/etc/systemd" "$rootfs/usr/local" "$rootfs/etc/udev" "$rootfs/etc/ssh"
 sysctl_root() { systemctl --root="$rootfs" --quiet "$@"; }
 sysctl_root enable drs-failback@tty1.service drs-failback@ttyS0.service \
     drs-ssh-hostkeys.service drs-ssh-authorized-key.service \
