@@ -1,15 +1,22 @@
 //! Command line: the wizard, the demo, the standalone emulator. Options and environment
 //! variables follow the official failback client's where they overlap.
 
+use crate::domain::access_keys::{self, AccessKeys};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+
+/// How each way of ending shows in the exit status (`process::exit_status` makes them).
+pub const EXIT_STATUS: &str = "Exit status: 0 failback completed (or the operator quit), 1 the \
+failback failed, 2 it could not start, 101 internal error, 128+N ended by signal N (129 SIGHUP \
+or the terminal went away, 130 SIGINT, 131 SIGQUIT, 143 SIGTERM).";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "drs-failback",
     version,
-    about = "Fail back AWS Elastic Disaster Recovery recovery instances onto this machine's disks"
+    about = "Fail back AWS Elastic Disaster Recovery recovery instances onto this machine's disks",
+    after_help = EXIT_STATUS
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -40,13 +47,17 @@ pub struct Cli {
     #[arg(long, env = "AWS_DRS_ENDPOINT", value_name = "URL")]
     pub endpoint: Option<String>,
 
-    /// Access key id (the secret and session token are read only from AWS_SECRET_KEY and
-    /// AWS_SESSION_TOKEN, never from the command line where `ps` would show them).
-    #[arg(
-        long = "aws-access-key-id",
-        env = "AWS_ACCESS_KEY",
-        value_name = "KEY_ID"
-    )]
+    /// An S3 endpoint to download AWS's replication software from (an S3 VPC endpoint, the
+    /// emulator) instead of S3's regional hosts: every request goes there, path-style.
+    #[arg(long, env = "S3_ENDPOINT", value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+
+    /// Access key id to fill in (else from AWS_ACCESS_KEY_ID or AWS_ACCESS_KEY). The secret
+    /// and session token come only from the environment, never the command line where `ps`
+    /// shows them: AWS_SECRET_ACCESS_KEY or AWS_SECRET_KEY, and AWS_SESSION_TOKEN. Both
+    /// spellings work, the AWS CLI's and the failback client's; in the demo, given keys replace
+    /// the emulator's first.
+    #[arg(long = "aws-access-key-id", value_name = "KEY_ID")]
     pub access_key_id: Option<String>,
 
     /// Draw with ASCII only (serial consoles without Unicode).
@@ -57,9 +68,23 @@ pub struct Cli {
     #[arg(long)]
     pub no_color: bool,
 
-    /// Where to write the log (default: /tmp/drs-failback-<pid>.log).
+    /// Where to write the log (default: a new drs-failback-<pid>-<random>.log in $TMPDIR or
+    /// /tmp, mode 0600). An existing FILE is appended to when it is a regular file of yours;
+    /// a symbolic link is refused.
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
+}
+
+impl Cli {
+    /// The access keys given: the flag's key id, else the environment's, with its secret and
+    /// token.
+    pub fn access_keys(&self, env: impl Fn(&str) -> Option<String>) -> AccessKeys {
+        let mut keys = access_keys::from_env(env);
+        if let Some(id) = self.access_key_id.as_deref().map(str::trim) {
+            keys.access_key_id = Some(id.to_owned()).filter(|i| !i.is_empty());
+        }
+        keys
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,4 +105,44 @@ pub enum Command {
         #[arg(long)]
         include_loop: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |n| {
+            vars.iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn keys_come_from_the_flag_and_either_spelling_of_the_environment() {
+        let cli = Cli::parse_from(["drs-failback", "--aws-access-key-id", "AKIAFLAG"]);
+        let keys = cli.access_keys(env(&[
+            ("AWS_ACCESS_KEY", "AKIAENV"),
+            ("AWS_SECRET_KEY", "S"),
+        ]));
+        assert_eq!(keys.access_key_id.as_deref(), Some("AKIAFLAG"));
+        assert_eq!(
+            keys.secret_access_key.as_deref().map(String::as_str),
+            Some("S")
+        );
+        let cli = Cli::parse_from(["drs-failback"]);
+        let keys = cli.access_keys(env(&[("AWS_ACCESS_KEY_ID", "AKIAENV")]));
+        assert_eq!(keys.access_key_id.as_deref(), Some("AKIAENV"));
+    }
+
+    #[test]
+    fn help_names_every_variable_read_and_the_exit_statuses() {
+        let help = Cli::command().render_long_help().to_string();
+        for (name, _) in access_keys::ENV_NAMES {
+            assert!(help.contains(name), "--help does not name {name}:\n{help}");
+        }
+        assert!(help.contains("143 SIGTERM"), "{help}");
+    }
 }

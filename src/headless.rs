@@ -35,8 +35,9 @@ fn typed(word: &str) -> Vec<KeyEvent> {
 impl Headless {
     fn say(&mut self, line: String) {
         if self.printed.as_deref() != Some(line.as_str()) {
-            println!("{line}");
-            let _ = io::stdout().flush();
+            // A closed output (a pipe's reader gone) must not stop the failback.
+            let mut out = io::stdout();
+            let _ = writeln!(out, "{line}").and_then(|()| out.flush());
             self.printed = Some(line);
         }
     }

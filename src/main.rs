@@ -1,24 +1,31 @@
 use clap::Parser;
 use drs_failback::app::runtime::{self, Frontend, Services};
-use drs_failback::app::{App, Mode};
+use drs_failback::app::{App, Interrupt, Mode};
 use drs_failback::cli::{Cli, Command};
 use drs_failback::disks::report;
 use drs_failback::disks::virtual_disks::VirtualDisks;
 use drs_failback::emulator::{Emulator, Scenario};
 use drs_failback::headless::Headless;
+use drs_failback::process::{self, EXIT_CANNOT_START, EXIT_FAILED};
 use drs_failback::replication::demo::DemoReplicator;
 use drs_failback::terminal::{self, TerminalUi};
 use drs_failback::ui::Theme;
 use drs_failback::wizard::endpoint::EndpointForm;
 use drs_failback::wizard::result::Outcome;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Exit codes: 0 failback completed (or the operator quit), 1 failback failed, 2 cannot start.
+/// Exit statuses are listed in `--help` (`cli::EXIT_STATUS`).
 fn main() -> ExitCode {
+    // Before anything can hold a secret.
+    if let Err(e) = process::forbid_core_dumps() {
+        return fatal(&format!("cannot turn core dumps off: {e}"));
+    }
+    terminal::install_panic_hook();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -52,8 +59,22 @@ fn main() -> ExitCode {
 
 fn fatal(message: &str) -> ExitCode {
     terminal::restore();
-    eprintln!("drs-failback: {message}");
-    ExitCode::from(2)
+    tracing::error!("{message}");
+    // The terminal may be gone: a message that cannot be shown is not another error.
+    let _ = writeln!(std::io::stderr(), "drs-failback: {message}");
+    ExitCode::from(EXIT_CANNOT_START)
+}
+
+/// The exit status of a finished run: how it was interrupted, else how the failback went.
+fn exit_code(app: &App) -> ExitCode {
+    if let Some(why) = app.interrupted {
+        tracing::warn!(?why, "the wizard was interrupted");
+        return ExitCode::from(process::exit_status(why));
+    }
+    match app.outcome {
+        Some(Outcome::Failed(_)) => ExitCode::from(EXIT_FAILED),
+        _ => ExitCode::SUCCESS,
+    }
 }
 
 fn load_scenario(path: Option<&Path>) -> Result<Scenario, String> {
@@ -90,6 +111,10 @@ async fn serve_emulator(listen: SocketAddr, scenario: Option<&Path>) -> Result<E
         emulator.endpoint(),
         emulator.region()
     );
+    println!(
+        "AWS's replication software (a stand-in) is served from the same address: --s3-endpoint {}",
+        emulator.endpoint()
+    );
     println!("Ctrl-C stops it.");
     tokio::signal::ctrl_c()
         .await
@@ -97,22 +122,17 @@ async fn serve_emulator(listen: SocketAddr, scenario: Option<&Path>) -> Result<E
     Ok(ExitCode::SUCCESS)
 }
 
-fn init_logging(path: &Path) -> Result<(), String> {
-    let file = std::fs::File::create(path)
-        .map_err(|e| format!("cannot write the log file {}: {e}", path.display()))?;
+fn init_logging(explicit: Option<&Path>) -> Result<PathBuf, String> {
+    let (file, path) = process::open_log(explicit)?;
     tracing_subscriber::fmt()
         .with_writer(std::sync::Mutex::new(file))
         .with_ansi(false)
         .init();
-    Ok(())
+    Ok(path)
 }
 
 async fn demo(cli: &Cli) -> Result<ExitCode, String> {
-    let log_path = cli
-        .log_file
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("/tmp/drs-failback-{}.log", std::process::id())));
-    init_logging(&log_path)?;
+    let log_path = init_logging(cli.log_file.as_deref())?;
     let scenario = load_scenario(cli.scenario.as_deref())?;
     let host_identity = scenario.demo_host();
     let specs = scenario.demo_disks();
@@ -143,9 +163,16 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
     let mut app = App::new(Mode::Demo {
         disk_dir: dir.display().to_string(),
         keys,
+        endpoint: emulator.endpoint(),
     });
     app.log_path = Some(log_path.display().to_string());
     app.credentials.fill(&first.credentials);
+    if let Some(parts) = app
+        .credentials
+        .fill_keys(&cli.access_keys(|k| std::env::var(k).ok()))
+    {
+        tracing::info!("the {parts} came from the command line or the environment");
+    }
     app.credentials.region = emulator.region();
     app.endpoint = EndpointForm::with_custom(&emulator.endpoint());
 
@@ -157,19 +184,23 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
     };
     if cli.no_prompt {
         let mut headless = Headless::default();
-        println!(
+        let _ = writeln!(
+            std::io::stdout(),
             "drs-failback demo: emulator at {}, virtual disks in {} (no AWS account, no real disk)",
             emulator.endpoint(),
             dir.display()
         );
         let app = run(app, services, &mut headless, None).await?;
+        if app.interrupted.is_some() {
+            return Ok(exit_code(&app));
+        }
         return Ok(match (&app.outcome, &headless.failure) {
             (Some(Outcome::Completed(_)), _) => ExitCode::SUCCESS,
             (_, Some(why)) => {
-                eprintln!("drs-failback: stopped: {why}");
-                ExitCode::from(1)
+                let _ = writeln!(std::io::stderr(), "drs-failback: stopped: {why}");
+                ExitCode::from(EXIT_FAILED)
             }
-            _ => ExitCode::from(1),
+            _ => ExitCode::from(EXIT_FAILED),
         });
     }
     let mut theme = Theme::detect(|k| std::env::var(k).ok());
@@ -177,12 +208,16 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
     theme.color &= !cli.no_color;
     let (mut ui, keys) =
         TerminalUi::enter(theme).map_err(|e| format!("cannot use this terminal: {e}"))?;
-    let app = run(app, services, &mut ui, Some(keys)).await;
+    app.size = terminal::screen_size();
+    let app = runtime::run(app, services, &mut ui, Some(keys)).await;
     drop(ui);
-    let app = app?;
-    Ok(match app.outcome {
-        Some(Outcome::Failed(_)) => ExitCode::from(1),
-        _ => ExitCode::SUCCESS,
+    Ok(match app {
+        Ok(app) => exit_code(&app),
+        // Drawing failed: the terminal is gone (the demo's directory is still removed).
+        Err(e) => {
+            tracing::warn!("the terminal went away: {e}");
+            ExitCode::from(process::exit_status(Interrupt::TerminalLost))
+        }
     })
 }
 

@@ -2,15 +2,16 @@
 
 use drs_failback::app::{App, Cmd, Modal, Mode, Msg, update};
 use drs_failback::domain::bytes::Bytes;
-use drs_failback::domain::mapping::Choice;
+use drs_failback::domain::mapping::{Choice, RowStatus};
 use drs_failback::domain::model::*;
 use drs_failback::drs::{Auth, DrsError, DrsErrorKind, StaticCredentials};
 use drs_failback::emulator::EmulatorCredential;
-use drs_failback::replication::ReplicatorEvent;
+use drs_failback::replication::{ReplicatorEvent, RunId};
 use drs_failback::wizard::credentials::{Field, Verified};
 use drs_failback::wizard::endpoint::EndpointForm;
 use drs_failback::wizard::replication::Launch;
 use drs_failback::wizard::result::Outcome;
+use drs_failback::wizard::review;
 use drs_failback::wizard::{Loadable, StepId};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_input::Input;
@@ -97,6 +98,8 @@ fn instance(id: &str, hostname: &str, volumes: &[(&str, u64)]) -> RecoveryInstan
 }
 
 const WEB: &str = "i-0123456789abcdef0";
+/// The demo's embedded emulator.
+const EMULATOR: &str = "http://127.0.0.1:4000";
 const BIG: &str = "i-0fedcba9876543210";
 
 /// A demo-like app with host facts, disks and credentials typed in.
@@ -104,6 +107,7 @@ fn app() -> App {
     let mut app = App::new(Mode::Demo {
         disk_dir: "/tmp/x".into(),
         keys: vec![],
+        endpoint: EMULATOR.into(),
     });
     update(&mut app, Msg::HostFacts(host()));
     update(
@@ -112,7 +116,7 @@ fn app() -> App {
     );
     app.credentials.access_key_id = Input::new(KEY_ID.into());
     app.credentials.secret.0 = Input::new(SECRET.into());
-    app.endpoint = EndpointForm::with_custom("http://127.0.0.1:4000");
+    app.endpoint = EndpointForm::with_custom(EMULATOR);
     app
 }
 
@@ -250,15 +254,18 @@ fn back_never_loses_what_was_typed() {
     type_text(&mut app, "web");
     press(&mut app, KeyCode::Esc); // clears the filter first
     assert_eq!(app.step, StepId::Instance);
+    assert_eq!(app.instance.filter.value(), "");
     type_text(&mut app, "web");
-    app.instance.filter = Input::new("web".into());
+    assert_eq!(app.instance.selected.as_deref(), Some(WEB));
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.step, StepId::Mapping);
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.step, StepId::Instance);
     assert_eq!(app.instance.filter.value(), "web");
-    app.instance.filter = Input::default();
+    press(&mut app, KeyCode::Esc); // the filter
+    assert_eq!(app.step, StepId::Instance);
     press(&mut app, KeyCode::Esc);
+    assert_eq!(app.step, StepId::Endpoint);
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.step, StepId::Credentials);
     assert_eq!(app.credentials.access_key_id.value(), KEY_ID);
@@ -299,7 +306,11 @@ fn mapping_refuses_next_while_a_volume_is_unmapped_then_review_needs_the_word() 
     let mut app = at_instances();
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.step, StepId::Mapping);
-    assert_eq!(app.mapping.choices, vec![Choice::Disk(0), Choice::Disk(1)]);
+    let disks = app.local_disks().to_vec();
+    assert_eq!(
+        app.mapping.choices,
+        vec![Choice::of(&disks[0]), Choice::of(&disks[1])]
+    );
     press(&mut app, KeyCode::Char('u'));
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.step, StepId::Mapping);
@@ -309,11 +320,11 @@ fn mapping_refuses_next_while_a_volume_is_unmapped_then_review_needs_the_word() 
     assert_eq!(app.step, StepId::Review);
     assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert!(app.review.error.is_some());
-    type_text(&mut app, "overwrite");
+    type_text(&mut app, "OVERWRITE");
     let cmds = press(&mut app, KeyCode::Enter);
     assert_eq!(app.step, StepId::Replication);
     match &cmds[..] {
-        [Cmd::StartReplication(plan)] => {
+        [Cmd::StartReplication { plan, .. }] => {
             assert_eq!(plan.recovery_instance_id, WEB);
             assert_eq!(plan.device_mapping, "/dev/xvda=/dev/sdb,/dev/xvdb=/dev/sdc");
             assert_eq!(plan.targets.len(), 2);
@@ -348,7 +359,8 @@ fn pasting_a_mapping_replaces_the_choices_and_errors_keep_the_text() {
     type_text(&mut app, "=EXCLUDE");
     press(&mut app, KeyCode::Enter);
     assert!(app.mapping.paste.is_none());
-    assert_eq!(app.mapping.choices, vec![Choice::Disk(1), Choice::Exclude]);
+    let sdc = Choice::of(&app.local_disks()[1]);
+    assert_eq!(app.mapping.choices, vec![sdc, Choice::Exclude]);
 }
 
 fn replicating() -> App {
@@ -358,7 +370,30 @@ fn replicating() -> App {
     type_text(&mut app, "OVERWRITE");
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.step, StepId::Replication);
+    paired(&mut app);
     app
+}
+
+/// The failback client id the test replicator pairs as, and the service reports.
+const CLIENT: &str = "fc-0123";
+
+fn paired(app: &mut App) {
+    replicator_says(
+        app,
+        ReplicatorEvent::Paired {
+            client_id: CLIENT.into(),
+        },
+    );
+}
+
+fn run_of(app: &App) -> RunId {
+    app.dashboard.as_ref().expect("a dashboard").run
+}
+
+/// An event from the current run's replicator.
+fn replicator_says(app: &mut App, event: ReplicatorEvent) -> Vec<Cmd> {
+    let run = run_of(app);
+    update(app, Msg::Replicator { run, event })
 }
 
 fn polled(app: &mut App, now: f64, replication: &str, failback: &str, done: u64) {
@@ -366,6 +401,7 @@ fn polled(app: &mut App, now: f64, replication: &str, failback: &str, done: u64)
     i.replication.state = replication.into();
     i.failback.state = failback.into();
     i.failback.job_id = Some("drsjob-0123456789abcdefg".into());
+    i.failback.client_id = Some(CLIENT.into());
     i.replication.disks = vec![ReplicatedDisk {
         device_name: "/dev/xvda".into(),
         total: Bytes::gib(30).get(),
@@ -373,7 +409,15 @@ fn polled(app: &mut App, now: f64, replication: &str, failback: &str, done: u64)
         backlogged: 0,
         rescanned: 0,
     }];
-    update(app, Msg::Polled { now, result: Ok(i) });
+    let run = run_of(app);
+    update(
+        app,
+        Msg::Polled {
+            run,
+            now,
+            result: Ok(i),
+        },
+    );
 }
 
 #[test]
@@ -406,7 +450,7 @@ fn dashboard_measures_throughput_and_offers_the_launch_when_ready() {
     let cmds = press(&mut app, KeyCode::Char('y'));
     assert!(matches!(
         &cmds[..],
-        [Cmd::StartFailbackLaunch { instance_id, as_console: None }] if instance_id == WEB
+        [Cmd::StartFailbackLaunch { instance_id, as_console: None, .. }] if instance_id == WEB
     ));
 }
 
@@ -422,7 +466,14 @@ fn launch_denied(app: &mut App, kind: DrsErrorKind) {
     press(app, KeyCode::Char('l'));
     press(app, KeyCode::Char('y'));
     let denied = DrsError::new(kind, "AccessDeniedException");
-    update(app, Msg::LaunchStarted(Err(denied)));
+    let run = run_of(app);
+    update(
+        app,
+        Msg::LaunchStarted {
+            run,
+            result: Err(denied),
+        },
+    );
 }
 
 #[test]
@@ -461,9 +512,11 @@ fn completion_fetches_the_job_log_and_stops_sampling() {
         );
         let mut i = app.dashboard.as_ref().unwrap().instance.clone().unwrap();
         i.failback.state = "FAILBACK_COMPLETED".into();
+        let run = run_of(&app);
         update(
             &mut app,
             Msg::Polled {
+                run,
                 now: 60.0,
                 result: Ok(i),
             },
@@ -488,13 +541,10 @@ fn completion_fetches_the_job_log_and_stops_sampling() {
 #[test]
 fn a_replicator_failure_shows_what_failed_and_retry_goes_back_to_review() {
     let mut app = replicating();
-    update(
+    replicator_says(&mut app, ReplicatorEvent::Log("Pairing with agent".into()));
+    replicator_says(
         &mut app,
-        Msg::Replicator(ReplicatorEvent::Log("Pairing with agent".into())),
-    );
-    update(
-        &mut app,
-        Msg::Replicator(ReplicatorEvent::Exited(Err("cannot reach TCP 1500".into()))),
+        ReplicatorEvent::Exited(Err("cannot reach TCP 1500".into())),
     );
     assert_eq!(app.step, StepId::Result);
     match &app.outcome {
@@ -611,6 +661,7 @@ fn f2_cycles_the_demo_keys_and_says_what_each_shows() {
             demo_key("AKIADEMOEXAMPLE00001", None),
             demo_key("ASIADEMOEXAMPLE00002", Some("token")),
         ],
+        endpoint: EMULATOR.into(),
     });
     press(&mut app, KeyCode::Enter);
     let f2 = || key(KeyCode::F(2));
@@ -658,6 +709,7 @@ fn the_demo_plays_the_consoles_failback_button_when_the_launch_is_denied() {
             description: "everything allowed".into(),
             credentials: console.clone(),
         }],
+        endpoint: EMULATOR.into(),
     };
     launch_denied(&mut app, DrsErrorKind::AccessDenied { action: None });
     let cmds = press(&mut app, KeyCode::Char('c'));
@@ -666,6 +718,7 @@ fn the_demo_plays_the_consoles_failback_button_when_the_launch_is_denied() {
             Cmd::StartFailbackLaunch {
                 instance_id,
                 as_console: Some(target),
+                ..
             },
         ] => {
             assert_eq!(instance_id, WEB);
@@ -675,6 +728,24 @@ fn the_demo_plays_the_consoles_failback_button_when_the_launch_is_denied() {
         other => panic!("expected the console's launch, got {other:?}"),
     }
     assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::Starting);
+    // A policy that denies everyone: the console is refused too, and the screen says so.
+    let run = run_of(&app);
+    update(
+        &mut app,
+        Msg::LaunchStarted {
+            run,
+            result: Err(DrsError::new(
+                DrsErrorKind::AccessDenied { action: None },
+                "with an explicit deny",
+            )),
+        },
+    );
+    assert!(
+        matches!(&app.dashboard.as_ref().unwrap().launch, Launch::Denied(m)
+            if m.contains("console's Failback is refused too") && !m.contains("press c")),
+        "{:?}",
+        app.dashboard.as_ref().unwrap().launch
+    );
 }
 
 #[test]
@@ -702,4 +773,531 @@ fn a_failed_endpoint_check_stays_with_its_advice_until_the_url_changes() {
         app.endpoint.check.is_none(),
         "an edited URL needs a new check"
     );
+}
+
+/// At Review with the mapping accepted, the confirmation field empty.
+fn at_review() -> App {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Review);
+    app
+}
+
+#[test]
+fn a_paste_edits_the_field_and_never_presses_enter() {
+    let mut app = at_review();
+    let cmds = update(&mut app, Msg::Paste("OVERWRITE\n".into()));
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(app.step, StepId::Review);
+    assert_eq!(app.review.confirm.value(), "OVERWRITE");
+}
+
+#[test]
+fn a_pretty_printed_mapping_pasted_on_the_mapping_step_waits_in_the_paste_box() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    let json = "{\n  \"/dev/xvda\": \"/dev/sdc\",\n  \"/dev/xvdb\": \"EXCLUDE\"\n}\n";
+    assert!(update(&mut app, Msg::Paste(json.into())).is_empty());
+    assert_eq!(app.step, StepId::Mapping);
+    let paste = app.mapping.paste.as_ref().expect("the paste box opened");
+    assert_eq!(
+        paste.input.value(),
+        "{   \"/dev/xvda\": \"/dev/sdc\",   \"/dev/xvdb\": \"EXCLUDE\" }"
+    );
+    press(&mut app, KeyCode::Enter);
+    let sdc = Choice::of(&app.local_disks()[1]);
+    assert_eq!(app.mapping.choices, vec![sdc, Choice::Exclude]);
+    assert_eq!(app.step, StepId::Mapping, "applying the paste is not Next");
+}
+
+#[test]
+fn pasted_exports_or_assume_role_json_fill_every_key_field() {
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    app.credentials.focus = Field::AccessKeyId;
+    let exports = format!(
+        "export AWS_ACCESS_KEY_ID=ASIADEMO000000000002\nexport AWS_SECRET_ACCESS_KEY=\"{SECRET}\"\nexport AWS_SESSION_TOKEN=FwoGZXIvYXdzEXAMPLE\n"
+    );
+    assert!(update(&mut app, Msg::Paste(exports)).is_empty());
+    let c = &app.credentials;
+    assert_eq!(app.step, StepId::Credentials);
+    assert_eq!(c.access_key_id.value(), "ASIADEMO000000000002");
+    assert_eq!(c.secret.0.value(), SECRET);
+    assert_eq!(c.session_token.0.value(), "FwoGZXIvYXdzEXAMPLE");
+    let notice = app.notice.clone().unwrap();
+    assert!(notice.contains("session token"), "{notice}");
+    assert!(!notice.contains(SECRET), "{notice}");
+
+    app.credentials.focus = Field::Secret;
+    let sts = format!(
+        r#"{{"Credentials": {{"AccessKeyId": "{KEY_ID}", "SecretAccessKey": "{SECRET}", "SessionToken": "tok2", "Expiration": "2030-01-01T00:00:00Z"}}}}"#
+    );
+    update(&mut app, Msg::Paste(sts));
+    assert_eq!(app.credentials.access_key_id.value(), KEY_ID);
+    assert_eq!(app.credentials.session_token.0.value(), "tok2");
+
+    // Other text goes into the focused field, at the cursor, as one edit.
+    app.credentials.focus = Field::AccessKeyId;
+    app.credentials.access_key_id = Input::new("AKIA".into());
+    update(&mut app, Msg::Paste("DEMO000000000001\n".into()));
+    assert_eq!(app.credentials.access_key_id.value(), KEY_ID);
+}
+
+#[test]
+fn below_the_minimum_size_keys_do_nothing_but_the_visible_quit_question() {
+    let mut app = at_review();
+    update(&mut app, Msg::Resize { cols: 40, rows: 10 });
+    assert!(app.too_small());
+    type_text(&mut app, "OVERWRITE");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    update(&mut app, Msg::Paste("OVERWRITE".into()));
+    assert_eq!(app.step, StepId::Review);
+    assert_eq!(app.review.confirm.value(), "");
+    update(&mut app, key(KeyCode::F(1)));
+    assert_eq!(app.modal, None, "no help drawn where it cannot be seen");
+    assert!(matches!(
+        &update(&mut app, ctrl('l'))[..],
+        [Cmd::ClearScreen]
+    ));
+    update(&mut app, ctrl('c'));
+    assert_eq!(app.modal, Some(Modal::ConfirmQuit));
+    press(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.modal, None);
+
+    update(&mut app, Msg::Resize { cols: 80, rows: 24 });
+    type_text(&mut app, "OVERWRITE");
+    assert_eq!(app.review.confirm.value(), "OVERWRITE");
+}
+
+#[test]
+fn ctrl_z_and_sigtstp_suspend_and_sigcont_repaints() {
+    let mut app = app();
+    assert!(matches!(&update(&mut app, ctrl('z'))[..], [Cmd::Suspend]));
+    assert!(matches!(
+        &update(&mut app, Msg::Suspend)[..],
+        [Cmd::Suspend]
+    ));
+    assert!(matches!(
+        &update(&mut app, Msg::Resumed)[..],
+        [Cmd::ClearScreen]
+    ));
+    assert!(!app.quit);
+}
+
+#[test]
+fn an_interruption_ends_the_run_and_says_why() {
+    use drs_failback::app::Interrupt;
+    let mut app = replicating();
+    let cmds = update(&mut app, Msg::Interrupted(Interrupt::Signal(15)));
+    assert!(app.quit);
+    assert_eq!(app.interrupted, Some(Interrupt::Signal(15)));
+    assert!(cmds.iter().any(|c| matches!(c, Cmd::StopMonitoring)));
+}
+
+#[test]
+fn an_invisible_character_in_the_confirmation_is_named() {
+    let mut app = at_review();
+    update(&mut app, Msg::Paste("OVERWRITE\u{200b}".into()));
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let e = app.review.error.clone().unwrap();
+    assert!(e.contains("U+200B (zero-width space)"), "{e}");
+    assert!(e.contains("Type OVERWRITE"), "{e}");
+}
+
+#[test]
+fn a_chosen_disk_follows_a_reread_list_and_a_vanished_one_blocks_next() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    let (sdb, sdc) = (disk("/dev/sdb", 40), disk("/dev/sdc", 100));
+    // A rescan lists a hot-plugged disk first: positions move, the choices do not.
+    update(
+        &mut app,
+        Msg::Disks(Ok(vec![disk("/dev/sda", 500), sdb.clone(), sdc.clone()])),
+    );
+    let statuses = app
+        .mapping
+        .statuses(&app.chosen_instance().unwrap().volumes, app.local_disks());
+    assert_eq!(statuses, vec![RowStatus::Fits, RowStatus::Fits]);
+    let volumes = app.chosen_instance().unwrap().volumes.clone();
+    assert_eq!(
+        app.mapping.printed(&volumes, app.local_disks()),
+        "/dev/xvda=/dev/sdb,/dev/xvdb=/dev/sdc"
+    );
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Review);
+    type_text(&mut app, "OVERWRITE");
+    // sdc is unplugged while the confirmation is typed: Next refuses and says why.
+    update(&mut app, Msg::Disks(Ok(vec![disk("/dev/sda", 500), sdb])));
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.step, StepId::Review);
+    let error = app.review.error.clone().unwrap();
+    assert!(error.contains("/dev/sdc is no longer listed"), "{error}");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.step, StepId::Mapping);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Mapping);
+    assert!(
+        app.mapping
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("/dev/xvdb: /dev/sdc is no longer listed")
+    );
+}
+
+/// Types `text` into the confirmation, presses Enter, and says whether replication started.
+fn confirm_with(app: &mut App, text: &str) -> bool {
+    while !app.review.confirm.value().is_empty() {
+        press(app, KeyCode::Backspace);
+    }
+    type_text(app, text);
+    press(app, KeyCode::Enter)
+        .iter()
+        .any(|c| matches!(c, Cmd::StartReplication { .. }))
+}
+
+#[test]
+fn the_confirmation_is_the_exact_word() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    for near in ["overwrite", " OVERWRITE", "OVERWRITE ", "Overwrite"] {
+        assert!(!confirm_with(&mut app, near), "{near:?} must not start");
+        assert_eq!(app.step, StepId::Review);
+        let error = app.review.error.clone().unwrap();
+        assert!(error.contains("exactly, in capitals"), "{error}");
+    }
+    assert!(confirm_with(&mut app, "OVERWRITE"));
+    assert_eq!(app.step, StepId::Replication);
+}
+
+#[test]
+fn leaving_review_clears_the_confirmation() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "OVERWRITE");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.step, StepId::Mapping);
+    // Another plan: /dev/xvda onto sdc (the picker opens on sdb; Down is sdc), xvdb excluded.
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char('x'));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Review);
+    assert_eq!(
+        app.review.confirm.value(),
+        "",
+        "the word was for the old plan"
+    );
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.step, StepId::Review);
+}
+
+#[test]
+fn a_plan_that_changes_under_a_typed_confirmation_is_refused() {
+    let named = |device: &str, gib: u64, by_path: &str| LocalDisk {
+        by_path: Some(by_path.into()),
+        ..disk(device, gib)
+    };
+    let mut app = at_instances();
+    update(
+        &mut app,
+        Msg::Disks(Ok(vec![
+            named("/dev/sdb", 40, "pci-1"),
+            named("/dev/sdc", 100, "pci-2"),
+        ])),
+    );
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('v')); // by-path names
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Review);
+    type_text(&mut app, "OVERWRITE");
+    // The disks are re-read: the same disks, but sdc now has another by-path name.
+    update(
+        &mut app,
+        Msg::Disks(Ok(vec![
+            named("/dev/sdb", 40, "pci-1"),
+            named("/dev/sdc", 100, "pci-7"),
+        ])),
+    );
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.step, StepId::Review);
+    assert!(
+        app.review
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("changed after OVERWRITE")
+    );
+    assert_eq!(app.review.confirm.value(), "");
+    type_text(&mut app, "OVERWRITE");
+    match &press(&mut app, KeyCode::Enter)[..] {
+        [Cmd::StartReplication { plan, .. }] => {
+            assert_eq!(plan.device_mapping, "/dev/xvda=pci-1,/dev/xvdb=pci-7")
+        }
+        other => panic!("expected replication to start, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_queued_completion_poll_after_a_replicator_failure_keeps_the_failure() {
+    let mut app = replicating();
+    replicator_says(
+        &mut app,
+        ReplicatorEvent::Exited(Err("cannot reach TCP 1500".into())),
+    );
+    assert!(matches!(app.outcome, Some(Outcome::Failed(_))));
+    // The sampler's poll was already queued when the failure arrived.
+    polled(
+        &mut app,
+        9.0,
+        "STOPPED",
+        "FAILBACK_COMPLETED",
+        Bytes::gib(30).get(),
+    );
+    assert!(
+        matches!(app.outcome, Some(Outcome::Failed(_))),
+        "{:?}",
+        app.outcome
+    );
+    assert_eq!(app.step, StepId::Result);
+}
+
+#[test]
+fn after_retry_the_earlier_runs_answers_are_dropped() {
+    let mut app = replicating();
+    let old = run_of(&app);
+    replicator_says(&mut app, ReplicatorEvent::Exited(Err("stopped".into())));
+    press(&mut app, KeyCode::Char('r'));
+    type_text(&mut app, "OVERWRITE");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Replication);
+    let new = run_of(&app);
+    assert_ne!(old, new);
+
+    let mut done = instance(WEB, "web-01", &[("/dev/xvda", 30), ("/dev/xvdb", 80)]);
+    done.failback.state = "FAILBACK_COMPLETED".into();
+    let late = [
+        Msg::Replicator {
+            run: old,
+            event: ReplicatorEvent::Log("old run's line".into()),
+        },
+        Msg::Replicator {
+            run: old,
+            event: ReplicatorEvent::Exited(Err("old run's failure".into())),
+        },
+        Msg::Polled {
+            run: old,
+            now: 5.0,
+            result: Ok(done),
+        },
+        Msg::Writes {
+            run: old,
+            now: 5.0,
+            total: 1 << 30,
+        },
+        Msg::LaunchStarted {
+            run: old,
+            result: Ok(Job::default()),
+        },
+    ];
+    for msg in late {
+        assert!(update(&mut app, msg).is_empty());
+    }
+    assert_eq!(app.step, StepId::Replication);
+    assert!(app.outcome.is_none());
+    let d = app.dashboard.as_ref().unwrap();
+    assert!(d.log.is_empty(), "{:?}", d.log);
+    assert!(d.instance.is_none());
+    assert_eq!(d.written_base, None);
+    assert_eq!(d.launch, Launch::NotReady);
+
+    replicator_says(&mut app, ReplicatorEvent::Log("new run's line".into()));
+    assert_eq!(app.dashboard.as_ref().unwrap().log, ["new run's line"]);
+}
+
+#[test]
+fn excluding_the_boot_volume_is_warned_and_the_result_does_not_say_reboot() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('x')); // /dev/xvda, the boot volume
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Review);
+    let warning = review::boot_warning(app.chosen_instance().unwrap(), &app.mapping.choices);
+    assert!(
+        warning
+            .as_deref()
+            .is_some_and(|w| w.contains("boot volume /dev/xvda is excluded")),
+        "{warning:?}"
+    );
+    type_text(&mut app, "OVERWRITE");
+    press(&mut app, KeyCode::Enter);
+    paired(&mut app);
+    polled(
+        &mut app,
+        9.0,
+        "STOPPED",
+        "FAILBACK_COMPLETED",
+        Bytes::gib(30).get(),
+    );
+    let Some(Outcome::Completed(summary)) = &app.outcome else {
+        panic!("expected completion, got {:?}", app.outcome);
+    };
+    let next = summary.next_steps();
+    assert!(!next[0].contains("reboot"), "{next:?}");
+    assert!(next[0].contains("/dev/sdc"), "{next:?}");
+}
+
+#[test]
+fn the_demo_refuses_an_endpoint_other_than_its_emulator() {
+    let mut app = verified_with(Ok(verified()));
+    assert_eq!(app.step, StepId::Endpoint);
+    app.endpoint.focus = drs_failback::wizard::endpoint::Field::Url;
+    press(&mut app, KeyCode::Backspace);
+    type_text(&mut app, "1"); // http://127.0.0.1:4001, a separate emulator
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.step, StepId::Endpoint);
+    let error = app.endpoint.error.clone().unwrap();
+    assert!(error.contains(&format!("back to {EMULATOR}")), "{error}");
+    press(&mut app, KeyCode::Backspace);
+    type_text(&mut app, "0");
+    assert!(matches!(
+        &press(&mut app, KeyCode::Enter)[..],
+        [Cmd::CheckEndpoint { target, .. }] if target.endpoint.as_deref() == Some(EMULATOR)
+    ));
+}
+
+fn to_secret(app: &mut App) {
+    while app.credentials.focus != Field::Secret {
+        press(app, KeyCode::Tab);
+    }
+}
+
+#[test]
+fn a_revealed_secret_is_masked_again_when_it_loses_focus_or_the_step_is_left() {
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    to_secret(&mut app);
+    update(&mut app, ctrl('r'));
+    assert!(app.credentials.revealed(Field::Secret));
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::BackTab);
+    assert!(!app.credentials.revealed(Field::Secret), "focus left it");
+
+    update(&mut app, ctrl('r'));
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req,
+            result: Ok(verified()),
+        },
+    );
+    assert_eq!(app.step, StepId::Endpoint);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.step, StepId::Credentials);
+    assert_eq!(app.credentials.focus, Field::Secret);
+    assert!(
+        !app.credentials.revealed(Field::Secret),
+        "the step was left"
+    );
+}
+
+#[test]
+fn the_next_demo_key_is_masked() {
+    let demo_key = |id: &str| EmulatorCredential {
+        label: id.to_lowercase(),
+        description: String::new(),
+        credentials: StaticCredentials {
+            access_key_id: id.into(),
+            secret_access_key: SECRET.into(),
+            session_token: None,
+        },
+    };
+    let mut app = App::new(Mode::Demo {
+        disk_dir: "/tmp/x".into(),
+        keys: vec![
+            demo_key("AKIADEMOEXAMPLE00001"),
+            demo_key("AKIADEMOEXAMPLE00002"),
+        ],
+        endpoint: EMULATOR.into(),
+    });
+    press(&mut app, KeyCode::Enter);
+    to_secret(&mut app);
+    update(&mut app, ctrl('r'));
+    assert!(app.credentials.revealed(Field::Secret));
+    update(&mut app, key(KeyCode::F(2)));
+    assert!(!app.credentials.revealed(Field::Secret));
+}
+
+#[test]
+fn esc_keeps_the_pasted_text_until_it_is_applied() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('p'));
+    type_text(&mut app, "/dev/xvda=/dev/sdc,/dev/xvdb=EXC");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.mapping.paste.is_none());
+    press(&mut app, KeyCode::Char('p'));
+    let paste = app.mapping.paste.as_ref().expect("the box reopens");
+    assert_eq!(paste.input.value(), "/dev/xvda=/dev/sdc,/dev/xvdb=EXC");
+    type_text(&mut app, "LUDE");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.mapping.paste.is_none(), "applied");
+    press(&mut app, KeyCode::Char('p'));
+    assert_eq!(
+        app.mapping.paste.as_ref().unwrap().input.value(),
+        "",
+        "an applied mapping starts the next paste afresh"
+    );
+}
+
+#[test]
+fn end_states_an_earlier_failback_client_left_are_not_this_runs() {
+    let mut app = replicating();
+    let left_over = |state: &str| {
+        let mut i = instance(WEB, "web-01", &[("/dev/xvda", 30), ("/dev/xvdb", 80)]);
+        i.failback.state = state.into();
+        i.failback.client_id = Some("fc-earlier".into());
+        i
+    };
+    let run = run_of(&app);
+    for state in ["FAILBACK_READY_FOR_LAUNCH", "FAILBACK_COMPLETED"] {
+        update(
+            &mut app,
+            Msg::Polled {
+                run,
+                now: 1.0,
+                result: Ok(left_over(state)),
+            },
+        );
+        assert_eq!(app.step, StepId::Replication, "{state}");
+        assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::NotReady);
+    }
+    // This run's own client reaches the same states: now they count.
+    polled(
+        &mut app,
+        2.0,
+        "CONTINUOUS",
+        "FAILBACK_READY_FOR_LAUNCH",
+        Bytes::gib(30).get(),
+    );
+    assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::Ready);
+}
+
+#[test]
+fn a_paste_reopens_the_paste_box_with_the_text_esc_left() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('p'));
+    type_text(&mut app, "/dev/xvda=/dev/sdc,");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.mapping.paste.is_none());
+    update(&mut app, Msg::Paste("/dev/xvdb=EXCLUDE".into()));
+    let paste = app.mapping.paste.as_ref().expect("the paste box opened");
+    assert_eq!(paste.input.value(), "/dev/xvda=/dev/sdc,/dev/xvdb=EXCLUDE");
 }

@@ -1,9 +1,11 @@
 //! End to end: the real binary in a pseudo-terminal, driven by keystrokes and read back through
 //! a terminal emulator, from Welcome to FAILBACK_COMPLETED; and the headless `--no-prompt` run.
 
-use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
-use std::io::{Read, Write};
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use std::io::Write;
+use std::os::fd::RawFd;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,23 +29,80 @@ fn quick_scenario(dir: &Path) -> String {
     path.display().to_string()
 }
 
+#[derive(Default)]
+struct Seen {
+    ended: bool,
+    /// Every screen shown, in order (consecutive repeats once).
+    history: Vec<String>,
+}
+
 struct Screen {
-    parser: Mutex<(vt100::Parser, bool)>,
+    state: Mutex<(vt100::Parser, Seen)>,
     changed: Condvar,
 }
 
 struct Session {
     screen: Arc<Screen>,
-    writer: Box<dyn Write + Send>,
+    writer: Option<Box<dyn Write + Send>>,
+    /// The terminal's side of the pty; dropping it (with the writer) is closing the window.
+    master: Option<Box<dyn MasterPty + Send>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    closing: Arc<AtomicBool>,
     child: Box<dyn Child + Send + Sync>,
+    /// TMPDIR of the run, so that a default log file is removed with it.
+    _tmp: tempfile::TempDir,
+}
+
+fn spawn_reader(
+    fd: RawFd,
+    screen: Arc<Screen>,
+    closing: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while !closing.load(Ordering::SeqCst) {
+            let mut pfd = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // A bounded wait only so that `close` can stop this thread.
+            // SAFETY: one valid pollfd; the master outlives this thread (joined before drop).
+            if unsafe { libc::poll(&mut pfd, 1, 50) } <= 0 {
+                continue;
+            }
+            // SAFETY: reads into a buffer of its length.
+            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+            let mut guard = screen.state.lock().unwrap();
+            if n <= 0 {
+                guard.1.ended = true;
+            } else {
+                guard.0.process(&buf[..n as usize]);
+                let now = guard.0.screen().contents();
+                if guard.1.history.last() != Some(&now) {
+                    guard.1.history.push(now);
+                }
+            }
+            screen.changed.notify_all();
+            if n <= 0 {
+                break;
+            }
+        }
+    })
 }
 
 impl Session {
     fn start(args: &[&str], env: &[(&str, &str)]) -> Session {
+        Session::start_sized(args, env, 24, 80)
+    }
+
+    /// The binary on a pty reporting `rows` x `cols` (0x0 as serial lines do); the screen
+    /// is read back through an 80x24 terminal emulator when the pty reports no size.
+    fn start_sized(args: &[&str], env: &[(&str, &str)], rows: u16, cols: u16) -> Session {
         let pty = native_pty_system()
             .openpty(PtySize {
-                rows: 24,
-                cols: 80,
+                rows,
+                cols,
                 pixel_width: 0,
                 pixel_height: 0,
             })
@@ -51,79 +110,165 @@ impl Session {
         let mut cmd = CommandBuilder::new(BIN);
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
+        let tmp = tempfile::tempdir().unwrap();
+        cmd.env("TMPDIR", tmp.path());
         for (k, v) in env {
             cmd.env(k, v);
         }
         let child = pty.slave.spawn_command(cmd).unwrap();
         drop(pty.slave);
+        let (rows, cols) = if rows == 0 { (24, 80) } else { (rows, cols) };
         let screen = Arc::new(Screen {
-            parser: Mutex::new((vt100::Parser::new(24, 80, 0), false)),
+            state: Mutex::new((vt100::Parser::new(rows, cols, 0), Seen::default())),
             changed: Condvar::new(),
         });
-        let mut reader = pty.master.try_clone_reader().unwrap();
-        let feed = screen.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            loop {
-                let n = reader.read(&mut buf).unwrap_or(0);
-                let mut guard = feed.parser.lock().unwrap();
-                if n == 0 {
-                    guard.1 = true;
-                } else {
-                    guard.0.process(&buf[..n]);
-                }
-                feed.changed.notify_all();
-                if n == 0 {
-                    break;
-                }
-            }
-        });
+        let closing = Arc::new(AtomicBool::new(false));
+        let fd = pty.master.as_raw_fd().unwrap();
+        let reader = spawn_reader(fd, screen.clone(), closing.clone());
         let writer = pty.master.take_writer().unwrap();
-        // The master must outlive the child's output: leak it with the session's lifetime.
-        std::mem::forget(pty.master);
         Session {
             screen,
-            writer,
+            writer: Some(writer),
+            master: Some(pty.master),
+            reader: Some(reader),
+            closing,
             child,
+            _tmp: tmp,
         }
     }
 
-    /// Waits until the screen shows `text`; returns the screen.
-    fn wait_for(&self, text: &str) -> String {
+    /// Waits until the screen satisfies `ok`; returns the screen.
+    fn wait_until(&self, what: &str, ok: impl Fn(&vt100::Screen) -> bool) -> String {
         let deadline = Instant::now() + PATIENCE;
-        let mut guard = self.screen.parser.lock().unwrap();
+        let mut guard = self.screen.state.lock().unwrap();
         loop {
             let contents = guard.0.screen().contents();
-            if contents.contains(text) {
+            if ok(guard.0.screen()) {
                 return contents;
             }
             let left = deadline.saturating_duration_since(Instant::now());
             assert!(
-                !left.is_zero() && !guard.1,
-                "never saw {text:?}; the screen was:\n{contents}"
+                !left.is_zero() && !guard.1.ended,
+                "never saw {what}; the screen was:\n{contents}"
             );
             guard = self.screen.changed.wait_timeout(guard, left).unwrap().0;
         }
     }
 
+    /// Waits until the screen shows `text`; returns the screen.
+    fn wait_for(&self, text: &str) -> String {
+        self.wait_until(&format!("{text:?}"), |s| s.contents().contains(text))
+    }
+
+    /// Every screen shown so far.
+    fn history(&self) -> Vec<String> {
+        self.screen.state.lock().unwrap().1.history.clone()
+    }
+
+    /// Writes into the emulator as if the program had: garbage for Ctrl-L to repair.
+    fn scribble(&self, bytes: &[u8]) {
+        self.screen.state.lock().unwrap().0.process(bytes);
+    }
+
     /// The demo on the quick scenario, its virtual disks in `dir`.
     fn demo(dir: &Path, env: &[(&str, &str)]) -> Session {
         let scenario = quick_scenario(dir);
-        let disks = dir.to_str().unwrap();
+        let disks = dir.join("disks");
+        let log = dir.join("drs-failback.log");
         Session::start(
-            &["--demo", "--scenario", &scenario, "--demo-dir", disks],
+            &[
+                "--demo",
+                "--scenario",
+                &scenario,
+                "--demo-dir",
+                disks.to_str().unwrap(),
+                "--log-file",
+                log.to_str().unwrap(),
+            ],
             env,
         )
     }
 
-    fn send(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
+    /// The demo with its default temporary disk directory, under `tmp` (TMPDIR).
+    fn demo_in_tmp(dir: &Path, tmp: &Path) -> Session {
+        let scenario = quick_scenario(dir);
+        let tmp = tmp.to_str().unwrap();
+        Session::start(
+            &["--demo", "--scenario", &scenario],
+            &[("LANG", "C.UTF-8"), ("TMPDIR", tmp)],
+        )
     }
 
-    fn exit_code(&mut self) -> u32 {
-        self.child.wait().unwrap().exit_code()
+    fn send(&mut self, keys: &str) {
+        self.send_bytes(keys.as_bytes());
     }
+
+    fn send_bytes(&mut self, bytes: &[u8]) {
+        let w = self.writer.as_mut().unwrap();
+        w.write_all(bytes).unwrap();
+        w.flush().unwrap();
+    }
+
+    fn pid(&self) -> String {
+        self.child.process_id().unwrap().to_string()
+    }
+
+    fn kill(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the exit, then for the last of its output to reach the screen.
+    fn exit_code(&mut self) -> u32 {
+        let code = self.child.wait().unwrap().exit_code();
+        if self.reader.is_some() {
+            let mut guard = self.screen.state.lock().unwrap();
+            while !guard.1.ended {
+                guard = self.screen.changed.wait(guard).unwrap();
+            }
+        }
+        code
+    }
+
+    /// Waits until Review's confirmation field shows `text`.
+    fn confirmation_shows(&self, text: &str) {
+        self.wait_until(&format!("{text:?} in the confirmation field"), |sc| {
+            sc.contents().lines().any(|l| {
+                l.split_once("to start:")
+                    .is_some_and(|(_, f)| f.contains(text))
+            })
+        });
+    }
+
+    /// Closes the terminal's side, as closing the window or losing SSH does.
+    fn close(&mut self) {
+        self.closing.store(true, Ordering::SeqCst);
+        self.reader.take().unwrap().join().unwrap();
+        self.writer = None;
+        self.master = None;
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.closing.store(true, Ordering::SeqCst);
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+    }
+}
+
+/// What `dir` holds (names), sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
 }
 
 #[test]
@@ -161,7 +306,7 @@ fn operator_walks_the_demo_from_welcome_to_failback_completed() {
     assert_eq!(s.exit_code(), 0);
 
     // Real bytes reached the virtual target disks.
-    let written: u64 = std::fs::read_dir(dir.path())
+    let written: u64 = std::fs::read_dir(dir.path().join("disks"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "img"))
@@ -182,7 +327,7 @@ fn ctrl_c_asks_then_quits_and_restores_the_terminal() {
     s.wait_for("Quit");
     s.send("y");
     assert_eq!(s.exit_code(), 0);
-    let guard = s.screen.parser.lock().unwrap();
+    let guard = s.screen.state.lock().unwrap();
     assert!(
         !guard.0.screen().alternate_screen(),
         "left the alternate screen"
@@ -194,18 +339,31 @@ fn ctrl_c_asks_then_quits_and_restores_the_terminal() {
 }
 
 #[test]
-fn sigterm_restores_the_terminal() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
-    s.wait_for("web-01");
-    let pid = s.child.process_id().unwrap();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    s.exit_code();
-    let guard = s.screen.parser.lock().unwrap();
-    assert!(!guard.0.screen().alternate_screen());
+fn ending_signals_restore_the_terminal_exit_128_plus_n_and_remove_the_demo_disks() {
+    for (signal, status) in [("TERM", 143), ("HUP", 129), ("INT", 130), ("QUIT", 131)] {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).unwrap();
+        let mut s = Session::demo_in_tmp(dir.path(), &tmp);
+        s.wait_for("web-01");
+        assert!(
+            names(&tmp)
+                .iter()
+                .any(|n| n.starts_with("drs-failback-demo-")),
+            "the demo made its disks in TMPDIR: {:?}",
+            names(&tmp)
+        );
+        s.kill(signal);
+        assert_eq!(s.exit_code(), status, "SIG{signal}");
+        let left = names(&tmp);
+        assert!(
+            left.iter().all(|n| n.ends_with(".log")),
+            "SIG{signal} left {left:?}"
+        );
+        let guard = s.screen.state.lock().unwrap();
+        assert!(!guard.0.screen().alternate_screen(), "SIG{signal}");
+        assert!(!guard.0.screen().hide_cursor(), "SIG{signal}");
+    }
 }
 
 #[test]
@@ -215,6 +373,7 @@ fn no_prompt_runs_the_journey_with_defaults_and_exits_zero() {
     let out = std::process::Command::new(BIN)
         .args(["--demo", "--no-prompt", "--scenario", &scenario])
         .args(["--demo-dir", dir.path().to_str().unwrap()])
+        .env("TMPDIR", dir.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -237,4 +396,442 @@ fn no_prompt_runs_the_journey_with_defaults_and_exits_zero() {
         !stdout.contains("\x1b["),
         "no escape sequences without a screen"
     );
+}
+
+/// The log file the demo writes into TMPDIR.
+fn log_in(tmp: &Path) -> String {
+    let name = names(tmp)
+        .into_iter()
+        .find(|n| n.starts_with("drs-failback-") && n.ends_with(".log"))
+        .expect("a log file");
+    std::fs::read_to_string(tmp.join(name)).unwrap()
+}
+
+#[test]
+fn losing_the_terminal_ends_cleanly_logs_and_removes_the_demo_disks() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let mut s = Session::demo_in_tmp(dir.path(), &tmp);
+    s.wait_for("web-01");
+    s.close();
+    // 129, as for the hangup it is: not 101 (a panic in the restore code).
+    assert_eq!(s.exit_code(), 129);
+    let left = names(&tmp);
+    assert!(left.iter().all(|n| n.ends_with(".log")), "left {left:?}");
+    let log = log_in(&tmp);
+    assert!(
+        log.contains("terminal went away") || log.contains("interrupted"),
+        "{log}"
+    );
+    assert!(!log.contains("panic"), "{log}");
+}
+
+/// Raw mode is on when the terminal neither echoes nor waits for a line.
+fn raw(s: &Session) -> bool {
+    let fd = s.master.as_ref().unwrap().as_raw_fd().unwrap();
+    // SAFETY: a zeroed termios filled by tcgetattr on a valid descriptor.
+    let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
+    t.c_lflag & (libc::ICANON | libc::ECHO) == 0
+}
+
+/// Waits until the process has stopped itself (SIGCONT before that would be lost).
+fn wait_stopped(pid: &str) {
+    let stopped = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        // The state follows the command name in parentheses.
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('T'))
+    };
+    let deadline = Instant::now() + PATIENCE;
+    while !stopped() {
+        assert!(Instant::now() < deadline, "never stopped");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
+    s.wait_for("web-01");
+    assert!(raw(&s));
+    s.kill("TSTP");
+    s.wait_until("the shell's screen", |sc| !sc.alternate_screen());
+    wait_stopped(&s.pid());
+    assert!(!raw(&s), "the tty is cooked while suspended");
+
+    s.kill("CONT");
+    s.wait_until("the wizard again", |sc| {
+        sc.alternate_screen() && sc.contents().contains("web-01")
+    });
+    assert!(raw(&s), "raw mode again after fg");
+    // A key acts at once, unechoed.
+    s.send("\x1bOP");
+    s.wait_for("Ctrl-Z");
+
+    // Ctrl-Z inside the wizard suspends the same way.
+    s.send("\x1b");
+    s.send("\x1a");
+    s.wait_until("the shell's screen", |sc| !sc.alternate_screen());
+    wait_stopped(&s.pid());
+    s.kill("CONT");
+    s.wait_until("the wizard again", |sc| sc.alternate_screen());
+    s.send("\x03");
+    s.wait_for("Quit");
+    s.send("y");
+    assert_eq!(s.exit_code(), 0);
+}
+
+#[test]
+fn a_pty_reporting_no_size_gets_80x24() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = quick_scenario(dir.path());
+    let disks = dir.path().join("disks");
+    let s = Session::start_sized(
+        &[
+            "--demo",
+            "--scenario",
+            &scenario,
+            "--demo-dir",
+            disks.to_str().unwrap(),
+        ],
+        &[("LANG", "C")],
+        0,
+        0,
+    );
+    let screen = s.wait_for("web-01");
+    assert!(!screen.contains("too small"), "{screen}");
+}
+
+#[test]
+fn function_keys_of_vt100_and_the_linux_console_work() {
+    // F1 as each terminal sends it.
+    for (term, f1) in [("vt100", "\x1bOP"), ("linux", "\x1b[[A")] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8"), ("TERM", term)]);
+        s.wait_for("web-01");
+        s.send(f1);
+        s.wait_for("Ctrl-Z");
+        s.send("\x1b");
+        s.send("\r");
+        s.wait_for("Access key");
+        s.send("\x03");
+        s.wait_for("Quit");
+        s.send("y");
+        assert_eq!(s.exit_code(), 0, "TERM={term}");
+    }
+}
+
+#[test]
+fn ctrl_l_repaints_a_scribbled_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
+    s.wait_for("web-01");
+    s.scribble(b"\x1b[2J\x1b[Hgarbage");
+    s.wait_until("the scribble", |sc| !sc.contents().contains("web-01"));
+    s.send("\x0c");
+    let screen = s.wait_for("web-01");
+    assert!(!screen.contains("garbage"), "{screen}");
+}
+
+/// Walks the demo to Review (the confirmation field has focus).
+fn to_review(s: &mut Session) {
+    s.wait_for("web-01");
+    s.send("\r");
+    s.wait_for("Access key");
+    s.send("\r");
+    s.wait_for("Custom");
+    s.send("\r");
+    s.wait_for("i-0f552cc5023d8319a");
+    s.send("\r");
+    s.wait_for("/dev/xvdb");
+    s.send("\r");
+    s.wait_for("OVERWRITE");
+}
+
+#[test]
+fn pastes_are_whole_at_once_and_never_press_enter() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
+    to_review(&mut s);
+    // A newline in a paste is not Enter: OVERWRITE lands in the field, nothing starts.
+    s.send("\x1b[200~OVERWRITE\r\x1b[201~");
+    // Ctrl-C's question shows only once everything before it was handled.
+    s.send("\x03");
+    let screen = s.wait_for("Quit drs-failback?");
+    assert!(screen.contains("6/8 Review"), "{screen}");
+    s.send("n");
+    s.confirmation_shows("OVERWRITE");
+
+    // 20,000 characters, then a key: with input held back in 1 KiB blocks the key never came.
+    let long = format!("{}END", "x".repeat(20_000));
+    s.send(&format!("\x1b[200~{long}\x1b[201~"));
+    s.send("\x03");
+    s.wait_for("Quit drs-failback?");
+    s.send("n");
+    s.confirmation_shows("xxxxEND");
+    s.send("\x03");
+    s.wait_for("Quit drs-failback?");
+    s.send("y");
+    assert_eq!(s.exit_code(), 0);
+}
+
+#[test]
+fn unknown_sequences_and_invalid_bytes_never_eat_later_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
+    to_review(&mut s);
+    // A private-mode sequence: crossterm swallowed every key after it until a `c` or `u`.
+    s.send_bytes(b"\x1b[?1049l");
+    s.send("\x03");
+    s.wait_for("Quit drs-failback?");
+    s.send("n");
+    // A bracketed-paste start that never ends: after a quiet second, keys count again.
+    s.send_bytes(b"\x1b[200~ab");
+    s.confirmation_shows("ab");
+    // Invalid UTF-8 around valid text: only the invalid bytes go.
+    s.send_bytes(b"cd\xffe\xc3fg");
+    s.confirmation_shows("abcdefg");
+    s.send("\x03");
+    s.wait_for("Quit drs-failback?");
+    s.send("y");
+    assert_eq!(s.exit_code(), 0);
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    let tmp = tempfile::tempdir().unwrap();
+    std::process::Command::new(BIN)
+        .args(args)
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap()
+}
+
+fn assert_no_escape_codes(out: &std::process::Output) {
+    for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        assert!(
+            !bytes.contains(&0x1b),
+            "{name} holds escape codes: {:?}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+}
+
+#[test]
+fn errors_before_the_screen_exit_2_without_escape_codes() {
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--demo"));
+    assert_no_escape_codes(&out);
+
+    let out = run(&["--demo", "--scenario", "/nonexistent/scenario.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/scenario.json"));
+    assert_no_escape_codes(&out);
+
+    // The emulator's port already taken.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = run(&["emulator", "--listen", &addr]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&addr));
+    assert_no_escape_codes(&out);
+}
+
+/// The scenario's credentials, one of them first (the one the demo pre-fills).
+fn scenario_with_first_key(dir: &Path, first: usize) -> (String, Vec<String>) {
+    let path = quick_scenario(dir);
+    let mut s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let creds = s["credentials"].as_array_mut().unwrap();
+    let chosen = creds.remove(first);
+    creds.insert(0, chosen);
+    let secrets = creds
+        .iter()
+        .flat_map(|c| [&c["secret_access_key"], &c["session_token"]])
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    std::fs::write(&path, s.to_string()).unwrap();
+    (path, secrets)
+}
+
+#[test]
+fn a_failing_no_prompt_run_exits_1_and_no_secret_reaches_its_log_or_output() {
+    let dir = tempfile::tempdir().unwrap();
+    // The expired session first: verification fails.
+    let (scenario, secrets) = scenario_with_first_key(dir.path(), 2);
+    let log = dir.path().join("run.log");
+    let out = run(&[
+        "--demo",
+        "--no-prompt",
+        "--scenario",
+        &scenario,
+        "--demo-dir",
+        dir.path().join("disks").to_str().unwrap(),
+        "--log-file",
+        log.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("stopped:"), "{stderr}");
+    assert_no_escape_codes(&out);
+    let log = std::fs::read_to_string(log).unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for secret in &secrets {
+        for (name, text) in [
+            ("log", &log),
+            ("stdout", &stdout.to_string()),
+            ("stderr", &stderr.to_string()),
+        ] {
+            assert!(!text.contains(secret.as_str()), "{name} holds a secret");
+        }
+    }
+}
+
+#[test]
+fn no_secret_of_any_scenario_key_reaches_the_log_or_a_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, secrets) = scenario_with_first_key(dir.path(), 0);
+    let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
+    s.wait_for("web-01");
+    s.send("\r");
+    s.wait_for("Access key");
+    // Verify every demo key (F2 cycles them), back to Credentials after each.
+    for _ in 0..3 {
+        s.send("\x1bOQ");
+        s.wait_for("Demo key");
+        s.send("\r");
+        let answer = s.wait_until("the verification's answer", |sc| {
+            let t = sc.contents();
+            t.contains("3/8 Endpoint") || t.contains("The session token has expired")
+        });
+        if answer.contains("3/8 Endpoint") {
+            s.send("\x1b");
+            s.wait_for("Access key");
+        }
+    }
+    s.send("\x03");
+    s.wait_for("Quit");
+    s.send("y");
+    assert_eq!(s.exit_code(), 0);
+    let log = std::fs::read_to_string(dir.path().join("drs-failback.log")).unwrap();
+    assert!(
+        log.contains("verification") || log.contains("VerifyCredentials"),
+        "{log}"
+    );
+    let screens = s.history();
+    for secret in &secrets {
+        assert!(!log.contains(secret.as_str()), "the log holds a secret");
+        assert!(
+            !screens.iter().any(|sc| sc.contains(secret.as_str())),
+            "a screen showed a secret"
+        );
+    }
+}
+
+#[test]
+fn keys_exported_with_the_failback_clients_names_are_filled_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::demo(
+        dir.path(),
+        &[
+            ("LANG", "C.UTF-8"),
+            ("AWS_ACCESS_KEY", "ASIADEMOEXAMPLE00002"),
+            ("AWS_SECRET_KEY", "DemoOnly/NotARealSecretKey/Installer0002"),
+            (
+                "AWS_SESSION_TOKEN",
+                "DemoOnlySessionToken/NotReal/FailbackInstallationPolicy/0002",
+            ),
+        ],
+    );
+    s.wait_for("web-01");
+    s.send("\r");
+    s.wait_for("ASIADEMOEXAMPLE00002");
+    // They verify against the demo's emulator, whose keys they are.
+    s.send("\r");
+    s.wait_for("Custom");
+    s.send("\x03");
+    s.wait_for("Quit");
+    s.send("y");
+    assert_eq!(s.exit_code(), 0);
+}
+
+#[test]
+fn sigterm_mid_replication_without_a_screen_exits_143_and_removes_the_demo_disks() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let scenario = quick_scenario(dir.path());
+    let mut child = std::process::Command::new(BIN)
+        .args(["--demo", "--no-prompt", "--scenario", &scenario])
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let seen = lines
+        .by_ref()
+        .map(|l| l.unwrap())
+        .find(|l| l.contains("[7/8 Replication]"));
+    assert!(seen.is_some(), "replication never started");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(child.wait().unwrap().code(), Some(143));
+    let left = names(&tmp);
+    assert!(left.iter().all(|n| n.ends_with(".log")), "left {left:?}");
+}
+
+#[test]
+fn below_the_minimum_size_keys_act_on_nothing_and_the_quit_question_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = quick_scenario(dir.path());
+    let disks = dir.path().join("disks");
+    let mut s = Session::start_sized(
+        &[
+            "--demo",
+            "--scenario",
+            &scenario,
+            "--demo-dir",
+            disks.to_str().unwrap(),
+        ],
+        &[("LANG", "C.UTF-8")],
+        10,
+        40,
+    );
+    s.wait_for("too small");
+    // The walk that used to start replication unseen.
+    s.send("\r\r\r\r\rOVERWRITE\r");
+    s.send("\x03");
+    s.wait_for("Quit drs-failback?");
+    s.send("n");
+    s.wait_until("the question gone", |sc| !sc.contents().contains("Quit"));
+    s.master
+        .as_ref()
+        .unwrap()
+        .resize(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    s.screen
+        .state
+        .lock()
+        .unwrap()
+        .0
+        .screen_mut()
+        .set_size(24, 80);
+    let screen = s.wait_for("1/8 Welcome");
+    assert!(!screen.contains("too small"), "{screen}");
+    s.send("\x03");
+    s.wait_for("Quit drs-failback?");
+    s.send("y");
+    assert_eq!(s.exit_code(), 0);
 }

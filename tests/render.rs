@@ -236,3 +236,19 @@ fn footer_never_cuts_a_hint() {
         );
     }
 }
+
+#[test]
+fn the_too_small_screen_shows_the_quit_question_when_asked() {
+    let mut app = common::review();
+    app.modal = Some(drs_failback::app::Modal::ConfirmQuit);
+    let mut t = draw(&app, &Theme::new(false, false), 40, 10);
+    let screen = text(&mut t);
+    assert!(
+        screen.contains("Quit drs-failback? y quits, n stays."),
+        "{screen}"
+    );
+    assert!(screen.contains("Terminal too small"), "{screen}");
+    app.modal = None;
+    let screen = text(&mut draw(&app, &Theme::new(false, false), 40, 10));
+    assert!(!screen.contains("Quit"), "{screen}");
+}

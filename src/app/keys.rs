@@ -66,7 +66,7 @@ fn credentials(app: &App) -> Vec<Hint> {
     if f.source == Source::Typed {
         v.push((
             "Ctrl-R",
-            if f.reveal {
+            if f.revealed(f.focus) {
                 "hide secret"
             } else {
                 "reveal secret"
@@ -139,6 +139,7 @@ pub fn help(app: &App) -> Vec<Hint> {
     let mut v = step_hints(app);
     v.extend([
         ("Ctrl-L", "redraw the screen"),
+        ("Ctrl-Z", "suspend (fg resumes)"),
         ("F1 or ?", "this help (? only outside text fields)"),
         ("Ctrl-C", "quit (asks first)"),
     ]);

@@ -4,17 +4,19 @@
 pub mod keys;
 pub mod runtime;
 
-use crate::domain::model::{HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance};
+use crate::domain::model::{
+    HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance, RecoveryVolume,
+};
 use crate::drs::{Auth, DrsError, DrsErrorKind, DrsTarget};
 use crate::emulator::EmulatorCredential;
-use crate::replication::{ReplicationPlan, ReplicatorEvent, VolumeTarget};
+use crate::replication::{ReplicationPlan, ReplicatorEvent, RunId, VolumeTarget};
 use crate::wizard::credentials::{CredentialsForm, Verified};
 use crate::wizard::endpoint::{ConnectivityCheck, EndpointForm, Stage, StageStatus};
 use crate::wizard::instance::InstanceForm;
 use crate::wizard::mapping::MappingForm;
 use crate::wizard::replication::{Dashboard, Launch};
 use crate::wizard::result::{self, Failure, Outcome, Summary};
-use crate::wizard::review::ReviewForm;
+use crate::wizard::review::{PlanKey, ReviewForm};
 use crate::wizard::{Action, Loadable, StepId, is_ctrl};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
@@ -27,6 +29,8 @@ pub enum Mode {
         disk_dir: String,
         /// The emulator's credentials, offered by F2 on the Credentials step.
         keys: Vec<EmulatorCredential>,
+        /// The embedded emulator's URL: the demo replicator works with it and no other.
+        endpoint: String,
     },
 }
 
@@ -36,11 +40,31 @@ pub enum Modal {
     ConfirmQuit,
 }
 
+/// Why the program leaves without the operator asking (each has its own exit status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    /// SIGTERM, SIGHUP, SIGINT or SIGQUIT.
+    Signal(i32),
+    /// The terminal went away (window closed, SSH dropped).
+    TerminalLost,
+    /// A worker thread panicked.
+    Panic,
+}
+
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
-    /// The terminal changed size.
-    Resize,
+    /// A bracketed paste: one edit of the focused field, never a key press.
+    Paste(String),
+    /// The terminal changed size (the size the screen is drawn at).
+    Resize {
+        cols: u16,
+        rows: u16,
+    },
+    /// SIGTSTP: give the terminal back and stop until continued.
+    Suspend,
+    /// SIGCONT: take the terminal again and repaint.
+    Resumed,
     /// The clock moved: `now` in seconds since start, `epoch` in Unix seconds.
     Tick {
         now: f64,
@@ -66,22 +90,30 @@ pub enum Msg {
         result: Result<Vec<RecoveryInstance>, DrsError>,
     },
     Polled {
+        run: RunId,
         now: f64,
         result: Result<RecoveryInstance, DrsError>,
     },
     /// Sum of the target disks' write counters.
     Writes {
+        run: RunId,
         now: f64,
         total: u64,
     },
-    Replicator(ReplicatorEvent),
-    LaunchStarted(Result<Job, DrsError>),
+    Replicator {
+        run: RunId,
+        event: ReplicatorEvent,
+    },
+    LaunchStarted {
+        run: RunId,
+        result: Result<Job, DrsError>,
+    },
     JobLog {
         req: u64,
         result: Result<(Job, Vec<JobLogItem>), DrsError>,
     },
-    /// SIGTERM or SIGHUP: leave now, restoring the terminal.
-    Terminate,
+    /// Leave now, restoring the terminal.
+    Interrupted(Interrupt),
 }
 
 #[derive(Debug)]
@@ -98,10 +130,14 @@ pub enum Cmd {
         req: u64,
     },
     /// Start the replicator and the samplers (DRS polls, disk write counters).
-    StartReplication(ReplicationPlan),
+    StartReplication {
+        run: RunId,
+        plan: ReplicationPlan,
+    },
     /// Stop the samplers (the replicator stops with them in the demo).
     StopMonitoring,
     StartFailbackLaunch {
+        run: RunId,
         instance_id: String,
         /// None: with the verified credentials. Some: as the DRS console would, with these
         /// (the demo plays the console's Failback button with its full-access key).
@@ -113,6 +149,8 @@ pub enum Cmd {
     },
     /// Ctrl-L: clear and redraw everything.
     ClearScreen,
+    /// Ctrl-Z or SIGTSTP: restore the terminal, stop, and take it again when continued.
+    Suspend,
     Quit,
 }
 
@@ -138,6 +176,10 @@ pub struct App {
     /// Where the log file is written, shown on failures.
     pub log_path: Option<String>,
     pub quit: bool,
+    /// Set when a signal, a panic or the terminal's loss ended the program.
+    pub interrupted: Option<Interrupt>,
+    /// The size the screen is drawn at: below the minimum only a few keys work.
+    pub size: (u16, u16),
     /// Something visible changed since the last draw.
     pub dirty: bool,
     next_req: u64,
@@ -163,6 +205,8 @@ impl App {
             epoch: 0,
             log_path: None,
             quit: false,
+            interrupted: None,
+            size: (crate::ui::MIN_WIDTH, crate::ui::MIN_HEIGHT),
             dirty: true,
             next_req: 1,
         }
@@ -200,6 +244,12 @@ impl App {
         self.instance.selected_row().map(|r| &r.instance)
     }
 
+    fn chosen_volumes(&self) -> Vec<RecoveryVolume> {
+        self.chosen_instance()
+            .map(|i| i.volumes.clone())
+            .unwrap_or_default()
+    }
+
     pub fn local_disks(&self) -> &[LocalDisk] {
         self.disks.loaded().map(Vec::as_slice).unwrap_or_default()
     }
@@ -231,7 +281,19 @@ impl App {
         }
     }
 
+    /// The screen shows only "terminal too small": keys must not act on what is not shown.
+    pub fn too_small(&self) -> bool {
+        self.size.0 < crate::ui::MIN_WIDTH || self.size.1 < crate::ui::MIN_HEIGHT
+    }
+
     fn go(&mut self, step: StepId) {
+        // A confirmation belongs to the Review it was typed on.
+        if self.step == StepId::Review && step != StepId::Review {
+            self.review = ReviewForm::default();
+        }
+        if step != StepId::Credentials {
+            self.credentials.hide();
+        }
         self.step = step;
         self.notice = None;
     }
@@ -247,7 +309,18 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             app.dirty = was_dirty;
             vec![]
         }
-        Msg::Resize => vec![],
+        Msg::Paste(mut text) => {
+            let cmds = on_paste(app, &text);
+            // It may hold a secret: no copy left behind in freed memory.
+            zeroize::Zeroize::zeroize(&mut text);
+            cmds
+        }
+        Msg::Resize { cols, rows } => {
+            app.size = (cols, rows);
+            vec![]
+        }
+        Msg::Suspend => vec![Cmd::Suspend],
+        Msg::Resumed => vec![Cmd::ClearScreen],
         Msg::Tick { now, epoch } => {
             app.now = now;
             app.epoch = epoch;
@@ -284,23 +357,35 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
-        Msg::Polled { now, result } => on_polled(app, now, result),
-        Msg::Writes { now, total } => {
-            if let Some(d) = app.dashboard.as_mut() {
+        Msg::Polled { run, now, result } => on_polled(app, run, now, result),
+        Msg::Writes { run, now, total } => {
+            if let Some(d) = running(app, run) {
                 d.on_writes(now, total);
             }
             vec![]
         }
-        Msg::Replicator(event) => on_replicator(app, event),
-        Msg::LaunchStarted(result) => {
-            if let Some(d) = app.dashboard.as_mut() {
+        Msg::Replicator { run, event } => on_replicator(app, run, event),
+        Msg::LaunchStarted { run, result } => {
+            let demo = app.is_demo();
+            if let Some(d) = running(app, run) {
                 d.launch = match result {
                     Ok(job) => {
                         d.push_log(format!("Failback launch started: job {}", job.id));
                         Launch::Started(job)
                     }
+                    Err(e)
+                        if d.console_launch
+                            && matches!(e.kind, DrsErrorKind::AccessDenied { .. }) =>
+                    {
+                        Launch::Denied(format!(
+                            "The console's Failback is refused too: a policy denies \
+                             drs:StartFailbackLaunch on {} to everyone. Ask the AWS account's \
+                             administrator to lift that deny; this screen keeps watching. ({})",
+                            d.instance_id, e.detail
+                        ))
+                    }
                     Err(e) if matches!(e.kind, DrsErrorKind::AccessDenied { .. }) => {
-                        let demo = if matches!(app.mode, Mode::Demo { .. }) {
+                        let demo = if demo {
                             " In this demo, press c to play the console's Failback button."
                         } else {
                             ""
@@ -329,9 +414,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
-        Msg::Terminate => {
-            app.quit = true;
-            vec![Cmd::StopMonitoring, Cmd::Quit]
+        Msg::Interrupted(why) => {
+            app.interrupted = Some(why);
+            quit(app)
         }
     }
 }
@@ -340,6 +425,9 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     app.notice = None;
     if is_ctrl(&key, 'l') {
         return vec![Cmd::ClearScreen];
+    }
+    if is_ctrl(&key, 'z') {
+        return vec![Cmd::Suspend];
     }
     if is_ctrl(&key, 'c') {
         // Ctrl-C twice quits: the second one answers the question.
@@ -358,6 +446,8 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             }
             return vec![];
         }
+        // Only the "too small" message is shown: Ctrl-C's question is all that works.
+        _ if app.too_small() => return vec![],
         Some(Modal::Help) => {
             if matches!(
                 key.code,
@@ -390,14 +480,14 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         StepId::Endpoint => app.endpoint.on_key(key),
         StepId::Instance => app.instance.on_key(key),
         StepId::Mapping => {
-            let volumes = app
-                .chosen_instance()
-                .map(|i| i.volumes.clone())
-                .unwrap_or_default();
+            let volumes = app.chosen_volumes();
             let disks = app.local_disks().to_vec();
             app.mapping.on_key(key, &volumes, &disks)
         }
-        StepId::Review => app.review.on_key(key),
+        StepId::Review => {
+            let plan = plan_key(app);
+            app.review.on_key(key, plan)
+        }
         StepId::Replication => match app.dashboard.as_mut() {
             Some(d) => {
                 if key.code == KeyCode::Esc {
@@ -416,6 +506,27 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         },
     };
     on_action(app, action)
+}
+
+/// A paste edits the focused field of the step once; it never presses a key, and it does
+/// nothing where keys do nothing (a modal, the "too small" screen).
+fn on_paste(app: &mut App, text: &str) -> Vec<Cmd> {
+    if app.modal.is_some() || app.too_small() {
+        return vec![];
+    }
+    app.notice = None;
+    match app.step {
+        StepId::Credentials => app.notice = app.credentials.paste(text),
+        StepId::Endpoint => app.endpoint.paste(text),
+        StepId::Instance => app.instance.paste(text),
+        StepId::Mapping => app.mapping.paste(text),
+        StepId::Review => {
+            let plan = plan_key(app);
+            app.review.paste(text, plan);
+        }
+        StepId::Welcome | StepId::Replication | StepId::Result => {}
+    }
+    vec![]
 }
 
 /// Fills the form with the demo's next credential and says what it demonstrates.
@@ -478,7 +589,6 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
         Action::Retry => {
             app.outcome = None;
             app.dashboard = None;
-            app.review.confirm = Default::default();
             app.go(StepId::Review);
             vec![]
         }
@@ -507,7 +617,9 @@ fn launch(app: &mut App, as_console: Option<DrsTarget>) -> Vec<Cmd> {
     match app.dashboard.as_mut() {
         Some(d) => {
             d.launch = Launch::Starting;
+            d.console_launch = as_console.is_some();
             vec![Cmd::StartFailbackLaunch {
+                run: d.run,
                 instance_id: d.instance_id.clone(),
                 as_console,
             }]
@@ -533,7 +645,7 @@ fn next(app: &mut App) -> Vec<Cmd> {
         StepId::Credentials => {
             app.credentials.show_errors = true;
             if let Some(field) = app.credentials.first_invalid() {
-                app.credentials.focus = field;
+                app.credentials.focus_on(field);
                 return vec![];
             }
             let req = app.req();
@@ -550,6 +662,19 @@ fn next(app: &mut App) -> Vec<Cmd> {
                 vec![]
             }
             Ok(url) => {
+                if let Mode::Demo { endpoint, .. } = &app.mode
+                    && url.trim_end_matches('/') != endpoint.trim_end_matches('/')
+                {
+                    // One service per journey: the dashboard must watch the service the
+                    // demo replicator reports to.
+                    app.endpoint.error = Some(format!(
+                        "The demo replicates with its embedded emulator, so the wizard must \
+                         use it too: set the custom endpoint back to {endpoint}. (A separate \
+                         `drs-failback emulator` never sees the demo replicator's work.)"
+                    ));
+                    app.endpoint.focus = crate::wizard::endpoint::Field::Url;
+                    return vec![];
+                }
                 app.endpoint.error = None;
                 let req = app.req();
                 app.endpoint.check = Some(ConnectivityCheck::new(req, url));
@@ -579,10 +704,7 @@ fn next(app: &mut App) -> Vec<Cmd> {
             vec![]
         }
         StepId::Mapping => {
-            let volumes = app
-                .chosen_instance()
-                .map(|i| i.volumes.clone())
-                .unwrap_or_default();
+            let volumes = app.chosen_volumes();
             match app.mapping.validate(&volumes, app.local_disks()) {
                 Err(e) => app.mapping.error = Some(e),
                 Ok(()) => app.go(StepId::Review),
@@ -590,20 +712,29 @@ fn next(app: &mut App) -> Vec<Cmd> {
             vec![]
         }
         StepId::Review => {
-            if let Err(e) = app.review.validate() {
+            let volumes = app.chosen_volumes();
+            // The disks may have been re-read since Mapping's Next.
+            if let Err(e) = app.mapping.validate(&volumes, app.local_disks()) {
+                app.review.error = Some(format!("{e} Go back (Esc) to the mapping."));
+                return vec![];
+            }
+            let plan = plan_key(app);
+            if let Err(e) = app.review.validate(plan.as_ref()) {
                 app.review.error = Some(e);
                 return vec![];
             }
             match replication_plan(app) {
                 Some(plan) => {
+                    let run = RunId(app.req());
                     app.dashboard = Some(Dashboard::new(
+                        run,
                         plan.recovery_instance_id.clone(),
                         plan.targets.clone(),
                         app.now,
                     ));
                     app.outcome = None;
                     app.go(StepId::Replication);
-                    vec![Cmd::StartReplication(plan)]
+                    vec![Cmd::StartReplication { run, plan }]
                 }
                 None => {
                     app.review.error =
@@ -627,7 +758,7 @@ fn replication_plan(app: &App) -> Option<ReplicationPlan> {
         .iter()
         .zip(&app.mapping.choices)
         .filter_map(|(v, c)| match c {
-            Choice::Disk(i) => disks.get(*i).map(|d| VolumeTarget {
+            Choice::Disk(_) => c.disk(disks).map(|(_, d)| VolumeTarget {
                 volume: v.device_name.clone(),
                 volume_bytes: v.bytes.get(),
                 device: mapping::local_name(d, value_format).unwrap_or_else(|| d.device.clone()),
@@ -645,6 +776,15 @@ fn replication_plan(app: &App) -> Option<ReplicationPlan> {
         credentials: None,
         targets,
         device_mapping: mapping::format_mapping(&m, mapping::MappingFormat::CsvEquals),
+    })
+}
+
+/// What a confirmation typed now would be for.
+fn plan_key(app: &App) -> Option<PlanKey> {
+    Some(PlanKey {
+        credential: app.credentials.identity(),
+        choices: app.mapping.choices.clone(),
+        plan: replication_plan(app)?,
     })
 }
 
@@ -685,8 +825,26 @@ fn on_endpoint_checked(app: &mut App, req: u64, result: Result<(), DrsError>) ->
     }
 }
 
-fn on_polled(app: &mut App, now: f64, result: Result<RecoveryInstance, DrsError>) -> Vec<Cmd> {
-    let Some(d) = app.dashboard.as_mut() else {
+/// The dashboard of `run` while it has no outcome: answers for another run, or for one that
+/// already ended, change nothing.
+fn running(app: &mut App, run: RunId) -> Option<&mut Dashboard> {
+    if app.outcome.is_some() {
+        return None;
+    }
+    app.dashboard.as_mut().filter(|d| d.run == run)
+}
+
+fn on_polled(
+    app: &mut App,
+    run: RunId,
+    now: f64,
+    result: Result<RecoveryInstance, DrsError>,
+) -> Vec<Cmd> {
+    let boot_volume = app
+        .chosen_instance()
+        .and_then(|i| i.boot_volume())
+        .map(|v| v.device_name.clone());
+    let Some(d) = running(app, run) else {
         return vec![];
     };
     let instance = match result {
@@ -714,6 +872,8 @@ fn on_polled(app: &mut App, now: f64, result: Result<RecoveryInstance, DrsError>
                 written_bytes: d.written,
                 job: None,
                 timeline: Loadable::NotAsked,
+                copied: d.targets.clone(),
+                boot_volume,
             };
             let mut cmds = vec![Cmd::StopMonitoring];
             if let Some(job_id) = job_id {
@@ -733,13 +893,17 @@ fn on_polled(app: &mut App, now: f64, result: Result<RecoveryInstance, DrsError>
     }
 }
 
-fn on_replicator(app: &mut App, event: ReplicatorEvent) -> Vec<Cmd> {
-    let Some(d) = app.dashboard.as_mut() else {
+fn on_replicator(app: &mut App, run: RunId, event: ReplicatorEvent) -> Vec<Cmd> {
+    let Some(d) = running(app, run) else {
         return vec![];
     };
     match event {
         ReplicatorEvent::Log(line) => {
             d.push_log(line);
+            vec![]
+        }
+        ReplicatorEvent::Paired { client_id } => {
+            d.client_id = Some(client_id);
             vec![]
         }
         ReplicatorEvent::Exited(Ok(())) => {

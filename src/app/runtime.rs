@@ -5,7 +5,7 @@ use super::{App, Cmd, Msg, update};
 use crate::disks::DiskSource;
 use crate::domain::model::{HostIdentity, LocalDisk};
 use crate::drs::{DrsClient, DrsError, DrsErrorKind, DrsTarget};
-use crate::replication::{ReplicationPlan, Replicator};
+use crate::replication::{ReplicationPlan, Replicator, ReplicatorEvent, RunId};
 use crate::wizard::credentials::Verified;
 use crate::wizard::endpoint::{Stage, StageStatus};
 use ratatui::crossterm::event::KeyEvent;
@@ -31,6 +31,11 @@ pub trait Frontend {
     fn draw(&mut self, app: &App) -> io::Result<()>;
     /// Ctrl-L: forget what is on screen so the next draw repaints everything.
     fn clear(&mut self) -> io::Result<()>;
+    /// Ctrl-Z, SIGTSTP: stop until continued (a terminal is given back meanwhile).
+    fn suspend(&mut self) -> io::Result<()> {
+        crate::terminal::stop_process();
+        Ok(())
+    }
     /// Keys to act on the new state (the headless autopilot); a terminal has none.
     fn keys_for(&mut self, _app: &App) -> Vec<KeyEvent> {
         Vec::new()
@@ -144,13 +149,14 @@ impl Runtime {
                     );
                 });
             }
-            Cmd::StartReplication(plan) => self.start_replication(plan, app),
+            Cmd::StartReplication { run, plan } => self.start_replication(run, plan, app),
             Cmd::StopMonitoring => {
                 for handle in self.monitors.drain(..) {
                     handle.abort();
                 }
             }
             Cmd::StartFailbackLaunch {
+                run,
                 instance_id,
                 as_console,
             } => {
@@ -163,7 +169,8 @@ impl Runtime {
                         Ok(c) => c.start_failback_launch(&instance_id).await,
                         Err(e) => Err(e),
                     };
-                    Self::send(&tx, Msg::LaunchStarted(logged("failback launch", result)));
+                    let result = logged("failback launch", result);
+                    Self::send(&tx, Msg::LaunchStarted { run, result });
                 });
             }
             Cmd::FetchJobLog { req, job_id } => {
@@ -185,18 +192,16 @@ impl Runtime {
                 });
             }
             // Handled by the loop, which owns the frontend.
-            Cmd::ClearScreen | Cmd::Quit => {}
+            Cmd::ClearScreen | Cmd::Suspend | Cmd::Quit => {}
         }
     }
 
-    fn start_replication(&mut self, mut plan: ReplicationPlan, app: &App) {
+    fn start_replication(&mut self, run: RunId, mut plan: ReplicationPlan, app: &App) {
         let client = match self.client.get() {
             Ok(c) => c,
             Err(e) => {
-                let msg = Msg::Replicator(crate::replication::ReplicatorEvent::Exited(Err(
-                    e.to_string()
-                )));
-                Self::send(&self.tx, msg);
+                let event = ReplicatorEvent::Exited(Err(e.to_string()));
+                Self::send(&self.tx, Msg::Replicator { run, event });
                 return;
             }
         };
@@ -216,7 +221,7 @@ impl Runtime {
         self.monitors.push(tokio::spawn(async move {
             while let Some(event) = events_rx.recv().await {
                 tracing::info!(?event, "replicator");
-                Self::send(&tx, Msg::Replicator(event));
+                Self::send(&tx, Msg::Replicator { run, event });
             }
         }));
 
@@ -227,7 +232,7 @@ impl Runtime {
                 tick.tick().await;
                 let result = logged("poll", client.recovery_instance(&instance_id).await);
                 let now = start.elapsed().as_secs_f64();
-                Self::send(&tx, Msg::Polled { now, result });
+                Self::send(&tx, Msg::Polled { run, now, result });
             }
         }));
 
@@ -246,7 +251,7 @@ impl Runtime {
                 .await
                 .unwrap_or(0);
                 let now = start.elapsed().as_secs_f64();
-                Self::send(&tx, Msg::Writes { now, total });
+                Self::send(&tx, Msg::Writes { run, now, total });
             }
         }));
     }
@@ -435,7 +440,7 @@ pub async fn run(
             }
         });
     }
-    spawn_signals(tx.clone());
+    crate::terminal::signals::spawn(tx.clone());
     if let Some(mut input) = input {
         let tx = tx.clone();
         tokio::spawn(async move {
@@ -466,6 +471,10 @@ pub async fn run(
                         frontend.clear()?;
                         app.dirty = true;
                     }
+                    Cmd::Suspend => {
+                        frontend.suspend()?;
+                        app.dirty = true;
+                    }
                     Cmd::Quit => {}
                     cmd => rt.execute(cmd, &app),
                 }
@@ -480,22 +489,4 @@ pub async fn run(
         }
     }
     Ok(app)
-}
-
-fn spawn_signals(tx: UnboundedSender<Msg>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    for kind in [
-        SignalKind::terminate(),
-        SignalKind::hangup(),
-        SignalKind::interrupt(),
-    ] {
-        let tx = tx.clone();
-        if let Ok(mut s) = signal(kind) {
-            tokio::spawn(async move {
-                if s.recv().await.is_some() {
-                    Runtime::send(&tx, Msg::Terminate);
-                }
-            });
-        }
-    }
 }

@@ -19,7 +19,7 @@ use serde_json::Value;
 use super::bytes::Bytes;
 use super::fit::{Fit, fit};
 use super::local_disks::{Refusal, refusal};
-use super::model::{LocalDisk, RecoveryVolume};
+use super::model::{DiskId, DiskMismatch, LocalDisk, RecoveryVolume};
 
 const EXCLUDE: &str = "EXCLUDE";
 const LIST_DEVICE_KEY: &str = "recoveryInstanceDeviceName";
@@ -477,7 +477,15 @@ pub enum RowStatus {
     UsedTwice {
         other_volume: String,
     },
-    UnknownDisk(String),
+    /// The chosen disk is no longer listed.
+    DiskGone {
+        device: String,
+    },
+    /// The chosen disk's place holds something else now (size, identity), in words.
+    DiskChanged {
+        device: String,
+        what: String,
+    },
     /// The disk is the boot medium, mounted, swap, held or read-only.
     Refused(Refusal),
 }
@@ -501,17 +509,37 @@ impl RowStatus {
             RowStatus::Unmapped => "not mapped: choose a disk or EXCLUDE".into(),
             RowStatus::TooSmall { short_by } => format!("too small by {short_by}"),
             RowStatus::UsedTwice { other_volume } => format!("also chosen for {other_volume}"),
-            RowStatus::UnknownDisk(name) => format!("no local disk {name}"),
+            RowStatus::DiskGone { device } => {
+                format!("{device} is no longer listed (unplugged or renamed): choose a disk again")
+            }
+            RowStatus::DiskChanged { device, what } => {
+                format!("{device} changed since it was chosen ({what}): choose a disk again")
+            }
             RowStatus::Refused(why) => why.describe(),
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Choice {
     Unmapped,
-    Disk(usize),
+    /// Held by identity, not by list position: see `DiskId`.
+    Disk(DiskId),
     Exclude,
+}
+
+impl Choice {
+    pub fn of(disk: &LocalDisk) -> Choice {
+        Choice::Disk(disk.id())
+    }
+
+    /// The listed disk this choice names, when it still names one exactly.
+    pub fn disk<'a>(&self, disks: &'a [LocalDisk]) -> Option<(usize, &'a LocalDisk)> {
+        match self {
+            Choice::Disk(id) => id.find(disks).ok(),
+            _ => None,
+        }
+    }
 }
 
 /// One status per recovery volume, in the order of `volumes`; a missing choice counts as unmapped.
@@ -520,25 +548,35 @@ pub fn check_rows(
     disks: &[LocalDisk],
     choices: &[Choice],
 ) -> Vec<RowStatus> {
-    let choice = |i: usize| choices.get(i).copied().unwrap_or(Choice::Unmapped);
+    let unmapped = Choice::Unmapped;
+    let choice = |i: usize| choices.get(i).unwrap_or(&unmapped);
     volumes
         .iter()
         .enumerate()
         .map(|(i, volume)| {
-            let index = match choice(i) {
+            let id = match choice(i) {
                 Choice::Unmapped => return RowStatus::Unmapped,
                 Choice::Exclude => return RowStatus::Excluded,
-                Choice::Disk(index) => index,
+                Choice::Disk(id) => id,
             };
-            let Some(disk) = disks.get(index) else {
-                return RowStatus::UnknownDisk(format!("#{}", index + 1));
+            let disk = match id.find(disks) {
+                Ok((_, disk)) => disk,
+                Err(DiskMismatch::Gone) => {
+                    return RowStatus::DiskGone {
+                        device: id.device.clone(),
+                    };
+                }
+                Err(DiskMismatch::Changed(what)) => {
+                    return RowStatus::DiskChanged {
+                        device: id.device.clone(),
+                        what,
+                    };
+                }
             };
             if let Some(why) = refusal(disk) {
                 return RowStatus::Refused(why);
             }
-            if let Some(other) =
-                (0..volumes.len()).find(|&k| k != i && choice(k) == Choice::Disk(index))
-            {
+            if let Some(other) = (0..volumes.len()).find(|&k| k != i && choice(k) == choice(i)) {
                 return RowStatus::UsedTwice {
                     other_volume: volumes[other].device_name.clone(),
                 };
@@ -595,7 +633,7 @@ fn assign(volumes: &[RecoveryVolume], disks: &[LocalDisk], names_first: bool) ->
                 .map(|(j, _)| j);
             if let Some(j) = best {
                 taken[j] = true;
-                choices[i] = Choice::Disk(j);
+                choices[i] = Choice::of(&disks[j]);
             }
         }
     }
@@ -655,7 +693,7 @@ pub fn choices_from_mapping(
         choices[i] = match target {
             Target::Exclude => Choice::Exclude,
             Target::Disk(name) => match resolve_target(name, disks) {
-                Some(j) => Choice::Disk(j),
+                Some(j) => Choice::of(&disks[j]),
                 None => {
                     unknown_disks.push(name.as_str());
                     continue;
@@ -741,11 +779,11 @@ pub fn mapping_from_choices(
         .iter()
         .zip(choices)
         .filter_map(|(volume, choice)| {
-            let target = match *choice {
+            let target = match choice {
                 Choice::Unmapped => return None,
                 Choice::Exclude => Target::Exclude,
-                Choice::Disk(j) => {
-                    let disk = disks.get(j)?;
+                Choice::Disk(_) => {
+                    let (_, disk) = choice.disk(disks)?;
                     Target::Disk(local_name(disk, format).unwrap_or_else(|| disk.device.clone()))
                 }
             };
@@ -768,6 +806,10 @@ mod tests {
             by_uuid: Some(uuid.into()),
             ..disk_gib(device, 100)
         }
+    }
+
+    fn on(disks: &[LocalDisk], i: usize) -> Choice {
+        Choice::of(&disks[i])
     }
 
     fn to(name: &str) -> Target {
@@ -1261,7 +1303,7 @@ mod tests {
         let rows = check_rows(
             &volumes,
             &disks,
-            &[Choice::Disk(0), Choice::Disk(0), Choice::Disk(1)],
+            &[on(&disks, 0), on(&disks, 0), on(&disks, 1)],
         );
         assert_eq!(
             rows,
@@ -1280,11 +1322,8 @@ mod tests {
 
     #[test]
     fn row_on_a_smaller_disk_says_by_how_much() {
-        let rows = check_rows(
-            &[vol("/dev/xvda", 10)],
-            &[disk("/dev/sda", Bytes(8 * GIB + GIB / 2))],
-            &[Choice::Disk(0)],
-        );
+        let disks = [disk("/dev/sda", Bytes(8 * GIB + GIB / 2))];
+        let rows = check_rows(&[vol("/dev/xvda", 10)], &disks, &[on(&disks, 0)]);
         assert_eq!(
             rows,
             vec![RowStatus::TooSmall {
@@ -1296,11 +1335,8 @@ mod tests {
 
     #[test]
     fn row_on_a_fractional_disk_fits_by_the_exception() {
-        let rows = check_rows(
-            &[vol("/dev/xvda", 10)],
-            &[disk("/dev/sda", Bytes(9 * GIB + 3 * GIB / 4))],
-            &[Choice::Disk(0)],
-        );
+        let disks = [disk("/dev/sda", Bytes(9 * GIB + 3 * GIB / 4))];
+        let rows = check_rows(&[vol("/dev/xvda", 10)], &disks, &[on(&disks, 0)]);
         assert_eq!(rows, vec![RowStatus::FitsFractional]);
         assert!(!rows[0].blocks_start());
     }
@@ -1310,7 +1346,8 @@ mod tests {
         let mut boot = disk_gib("/dev/sda", 100);
         boot.is_boot_medium = true;
         boot.mounts = vec!["/run/live".into()];
-        let rows = check_rows(&[vol("/dev/xvda", 8)], &[boot], &[Choice::Disk(0)]);
+        let disks = [boot];
+        let rows = check_rows(&[vol("/dev/xvda", 8)], &disks, &[on(&disks, 0)]);
         assert_eq!(rows, vec![RowStatus::Refused(Refusal::BootMedium)]);
         assert_eq!(rows[0].describe(), "is the boot medium");
     }
@@ -1319,7 +1356,8 @@ mod tests {
     fn row_on_a_mounted_disk_lists_the_mount_points() {
         let mut mounted = disk_gib("/dev/sdb", 100);
         mounted.mounts = vec!["/boot".into()];
-        let rows = check_rows(&[vol("/dev/xvda", 8)], &[mounted], &[Choice::Disk(0)]);
+        let disks = [mounted];
+        let rows = check_rows(&[vol("/dev/xvda", 8)], &disks, &[on(&disks, 0)]);
         assert_eq!(
             rows,
             vec![RowStatus::Refused(Refusal::Mounted(vec!["/boot".into()]))]
@@ -1345,8 +1383,9 @@ mod tests {
             vol("/dev/xvdb", 8),
             vol("/dev/xvdc", 8),
         ];
-        let choices = [Choice::Disk(0), Choice::Disk(1), Choice::Disk(2)];
-        let described: Vec<String> = check_rows(&volumes, &unusable_disks(), &choices)
+        let disks = unusable_disks();
+        let choices = [on(&disks, 0), on(&disks, 1), on(&disks, 2)];
+        let described: Vec<String> = check_rows(&volumes, &disks, &choices)
             .iter()
             .map(RowStatus::describe)
             .collect();
@@ -1367,7 +1406,7 @@ mod tests {
         let volumes = [vol("/dev/xvda", 10), vol("/dev/xvdb", 10)];
         assert_eq!(
             auto_map(&volumes, &disks),
-            vec![Choice::Disk(3), Choice::Unmapped]
+            vec![on(&disks, 3), Choice::Unmapped]
         );
     }
 
@@ -1397,13 +1436,71 @@ mod tests {
     }
 
     #[test]
-    fn row_pointing_past_the_disk_list_is_an_unknown_disk() {
-        let rows = check_rows(
-            &[vol("/dev/xvda", 8)],
-            &[disk_gib("/dev/sda", 10)],
-            &[Choice::Disk(3)],
+    fn a_chosen_disk_is_followed_when_the_list_is_reordered() {
+        let before = [disk_gib("/dev/sda", 10), disk_gib("/dev/sdb", 20)];
+        let choice = on(&before, 1);
+        // A rescan lists a hot-plugged disk first: position 1 is now another disk.
+        let after = [
+            disk_gib("/dev/sdz", 30),
+            disk_gib("/dev/sda", 10),
+            disk_gib("/dev/sdb", 20),
+        ];
+        assert_eq!(
+            choice.disk(&after).map(|(i, d)| (i, d.device.as_str())),
+            Some((2, "/dev/sdb"))
         );
-        assert_eq!(rows, vec![RowStatus::UnknownDisk("#4".into())]);
+        let rows = check_rows(&[vol("/dev/xvda", 8)], &after, &[choice]);
+        assert_eq!(rows, vec![RowStatus::Fits]);
+    }
+
+    #[test]
+    fn a_chosen_disk_that_disappears_or_changes_invalidates_its_row() {
+        let mut sdb = disk_gib("/dev/sdb", 20);
+        sdb.serial = Some("SN-1".into());
+        let choice = Choice::of(&sdb);
+        let volumes = [vol("/dev/xvda", 8)];
+
+        let rows = check_rows(
+            &volumes,
+            &[disk_gib("/dev/sda", 20)],
+            std::slice::from_ref(&choice),
+        );
+        assert_eq!(
+            rows,
+            vec![RowStatus::DiskGone {
+                device: "/dev/sdb".into()
+            }]
+        );
+        assert!(rows[0].blocks_start());
+        assert_eq!(
+            rows[0].describe(),
+            "/dev/sdb is no longer listed (unplugged or renamed): choose a disk again"
+        );
+
+        let swapped = LocalDisk {
+            serial: Some("SN-2".into()),
+            ..sdb.clone()
+        };
+        let rows = check_rows(&volumes, &[swapped], std::slice::from_ref(&choice));
+        assert_eq!(
+            rows[0].describe(),
+            "/dev/sdb changed since it was chosen (another disk is there now (serial SN-2)): \
+             choose a disk again"
+        );
+        assert!(rows[0].blocks_start());
+
+        let resized = LocalDisk {
+            bytes: Bytes::gib(40),
+            ..sdb
+        };
+        let rows = check_rows(&volumes, &[resized], &[choice]);
+        assert_eq!(
+            rows,
+            vec![RowStatus::DiskChanged {
+                device: "/dev/sdb".into(),
+                what: "its size went from 20 GiB to 40 GiB".into()
+            }]
+        );
     }
 
     #[test]
@@ -1414,7 +1511,11 @@ mod tests {
             RowStatus::UsedTwice {
                 other_volume: "x".into(),
             },
-            RowStatus::UnknownDisk("x".into()),
+            RowStatus::DiskGone { device: "x".into() },
+            RowStatus::DiskChanged {
+                device: "x".into(),
+                what: "x".into(),
+            },
             RowStatus::Refused(Refusal::BootMedium),
             RowStatus::Refused(Refusal::Mounted(vec!["/".into()])),
         ];
@@ -1463,7 +1564,7 @@ mod tests {
         let disks = [disk_gib("/dev/sda", 100), disk_gib("/dev/sdb", 50)];
         assert_eq!(
             auto_map(&volumes, &disks),
-            vec![Choice::Disk(0), Choice::Disk(1)]
+            vec![on(&disks, 0), on(&disks, 1)]
         );
     }
 
@@ -1473,7 +1574,7 @@ mod tests {
         let disks = [disk_gib("/dev/sda", 10), disk_gib("/dev/sdb", 20)];
         assert_eq!(
             auto_map(&volumes, &disks),
-            vec![Choice::Disk(1), Choice::Disk(0)]
+            vec![on(&disks, 1), on(&disks, 0)]
         );
     }
 
@@ -1487,7 +1588,7 @@ mod tests {
         ];
         assert_eq!(
             auto_map(&volumes, &disks),
-            vec![Choice::Disk(1), Choice::Disk(0)]
+            vec![on(&disks, 1), on(&disks, 0)]
         );
     }
 
@@ -1498,7 +1599,7 @@ mod tests {
             disk_gib("/dev/sda", 20),
             disk("/dev/sdb", Bytes(9 * GIB + 3 * GIB / 4)),
         ];
-        assert_eq!(auto_map(&volumes, &disks), vec![Choice::Disk(1)]);
+        assert_eq!(auto_map(&volumes, &disks), vec![on(&disks, 1)]);
     }
 
     #[test]
@@ -1511,7 +1612,7 @@ mod tests {
         let disks = [boot, mounted, disk_gib("/dev/sdc", 20)];
         assert_eq!(
             auto_map(&volumes, &disks),
-            vec![Choice::Disk(2), Choice::Unmapped]
+            vec![on(&disks, 2), Choice::Unmapped]
         );
     }
 
@@ -1521,7 +1622,7 @@ mod tests {
         let disks = [disk_gib("/dev/sda", 100), disk_gib("/dev/sdb", 100)];
         assert_eq!(
             auto_map(&volumes, &disks),
-            vec![Choice::Unmapped, Choice::Disk(1)]
+            vec![Choice::Unmapped, on(&disks, 1)]
         );
     }
 
@@ -1531,7 +1632,7 @@ mod tests {
         let disks = [disk_gib("/dev/sdb", 100), disk_gib("/dev/sdc", 10)];
         assert_eq!(
             auto_map(&volumes, &disks),
-            vec![Choice::Disk(1), Choice::Disk(0)]
+            vec![on(&disks, 1), on(&disks, 0)]
         );
     }
 
@@ -1554,12 +1655,7 @@ mod tests {
         assert!(rows.iter().all(|r| !r.blocks_start()), "{rows:?}");
         assert_eq!(
             choices,
-            vec![
-                Choice::Disk(1),
-                Choice::Disk(2),
-                Choice::Disk(0),
-                Choice::Disk(3)
-            ]
+            vec![on(&disks, 1), on(&disks, 2), on(&disks, 0), on(&disks, 3)]
         );
     }
 
@@ -1572,17 +1668,18 @@ mod tests {
         let mapping = parse_mapping("/dev/xvdb=/dev/disk/by-id/ata-A,/dev/xvda=EXCLUDE").unwrap();
         assert_eq!(
             choices_from_mapping(&mapping, &volumes, &disks),
-            Ok(vec![Choice::Exclude, Choice::Disk(0)])
+            Ok(vec![Choice::Exclude, on(&disks, 0)])
         );
     }
 
     #[test]
     fn pasted_mapping_may_drop_dev_prefix_and_drive_letter_colon() {
         let volumes = [vol("/dev/xvda", 8), vol("C:", 8)];
+        let disks = id_disks();
         let mapping = parse_mapping("xvda=sda,c:/dev/sdb").unwrap();
         assert_eq!(
-            choices_from_mapping(&mapping, &volumes, &id_disks()),
-            Ok(vec![Choice::Disk(0), Choice::Disk(1)])
+            choices_from_mapping(&mapping, &volumes, &disks),
+            Ok(vec![on(&disks, 0), on(&disks, 1)])
         );
     }
 
@@ -1638,10 +1735,10 @@ mod tests {
             disk_gib("/dev/sdb", 100),
         ];
         let choices = [
-            Choice::Disk(0),
+            on(&disks, 0),
             Choice::Exclude,
             Choice::Unmapped,
-            Choice::Disk(1),
+            on(&disks, 1),
         ];
         let mapping = mapping_from_choices(&volumes, &disks, &choices, DmValueFormat::ByPath);
         assert_eq!(
@@ -1662,7 +1759,7 @@ mod tests {
             vol("/dev/xvdc", 8),
         ];
         let disks = id_disks();
-        let choices = vec![Choice::Disk(1), Choice::Exclude, Choice::Disk(0)];
+        let choices = vec![on(&disks, 1), Choice::Exclude, on(&disks, 0)];
         for dm in DmValueFormat::ALL {
             let mapping = mapping_from_choices(&volumes, &disks, &choices, dm);
             for format in MappingFormat::ALL {

@@ -1,5 +1,6 @@
 //! Domain rules: plain functions and types, no UI and no I/O.
 
+pub mod access_keys;
 pub mod block;
 pub mod bytes;
 pub mod fit;

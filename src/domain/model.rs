@@ -91,6 +91,11 @@ impl RecoveryInstance {
     pub fn total_bytes(&self) -> Bytes {
         self.volumes.iter().map(|v| v.bytes).sum()
     }
+    /// The volume the machine boots from: DRS lists the root volume first, as the source
+    /// server had it.
+    pub fn boot_volume(&self) -> Option<&RecoveryVolume> {
+        self.volumes.first()
+    }
     /// The name an operator knows the machine by.
     pub fn display_name(&self) -> &str {
         self.hints
@@ -161,6 +166,67 @@ pub struct LocalDisk {
     pub read_only: bool,
     /// A USB stick or card: may be the wrong one in a hurry, so it is marked.
     pub removable: bool,
+}
+
+impl LocalDisk {
+    pub fn id(&self) -> DiskId {
+        DiskId {
+            device: self.device.clone(),
+            path: self.path.clone(),
+            serial: self.serial.clone(),
+            by_id: self.by_id.clone(),
+            bytes: self.bytes,
+        }
+    }
+}
+
+/// A chosen disk, independent of its place in the disk list (a rescan or a hot-plug reorders
+/// it). The write path is where the bytes go, so it must not move; serial and by-id (which
+/// carries the WWN) tell a different disk at the same /dev name apart; the size catches a
+/// resize. A kernel device number would add nothing: a new disk at the same name gets it too.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DiskId {
+    /// For messages: the name the operator chose.
+    pub device: String,
+    pub path: std::path::PathBuf,
+    pub serial: Option<String>,
+    pub by_id: Option<String>,
+    pub bytes: Bytes,
+}
+
+impl DiskId {
+    /// The disk this id names now, or why none does.
+    pub fn find<'a>(&self, disks: &'a [LocalDisk]) -> Result<(usize, &'a LocalDisk), DiskMismatch> {
+        if let Some(found) = disks.iter().enumerate().find(|(_, d)| d.id() == *self) {
+            return Ok(found);
+        }
+        let Some(now) = disks.iter().find(|d| d.path == self.path) else {
+            return Err(DiskMismatch::Gone);
+        };
+        let what = if now.serial != self.serial || now.by_id != self.by_id {
+            format!(
+                "another disk is there now{}",
+                now.serial
+                    .as_ref()
+                    .map(|s| format!(" (serial {s})"))
+                    .unwrap_or_default()
+            )
+        } else if now.bytes != self.bytes {
+            format!("its size went from {} to {}", self.bytes, now.bytes)
+        } else {
+            format!("it is now listed as {}", now.device)
+        };
+        Err(DiskMismatch::Changed(what))
+    }
+}
+
+/// Why a chosen disk no longer names a listed disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiskMismatch {
+    /// Nothing is listed at its write path (unplugged, or renamed).
+    Gone,
+    /// Something else is listed there, in words.
+    Changed(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,6 +3,41 @@
 
 const KEY_ID_HINT: &str = "20 characters like AKIA... (long-term keys) or ASIA... (temporary keys)";
 
+/// The name of a character that cannot be seen in a field (zero-width and no-break spaces,
+/// direction marks, control codes other than tab and line breaks), or None for a visible one.
+fn invisible_name(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{00a0}' => "no-break space",
+        '\u{00ad}' => "soft hyphen",
+        '\u{200b}' => "zero-width space",
+        '\u{200c}' => "zero-width non-joiner",
+        '\u{200d}' => "zero-width joiner",
+        '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+            "text direction mark"
+        }
+        '\u{2028}' | '\u{2029}' => "line separator",
+        '\u{2060}'..='\u{2064}' => "word joiner",
+        '\u{feff}' => "byte order mark",
+        '\t' | '\n' | '\r' => return None,
+        c if c.is_control() => "control character",
+        _ => return None,
+    })
+}
+
+/// Names the first invisible character of `s`, which copied text often brings along:
+/// "`what` has an invisible character, U+200B (zero-width space), at character 10; ...".
+pub fn invisible(what: &str, s: &str) -> Option<String> {
+    let (at, c, name) = s
+        .chars()
+        .enumerate()
+        .find_map(|(i, c)| invisible_name(c).map(|n| (i + 1, c, n)))?;
+    Some(format!(
+        "{what} has an invisible character, U+{:04X} ({name}), at character {at}; delete it or \
+         type the value instead of pasting it.",
+        c as u32
+    ))
+}
+
 fn first_whitespace(s: &str) -> Option<usize> {
     s.chars().position(char::is_whitespace).map(|p| p + 1)
 }
@@ -10,6 +45,9 @@ fn first_whitespace(s: &str) -> Option<usize> {
 pub fn access_key_id(s: &str) -> Result<(), String> {
     if s.is_empty() {
         return Err(format!("Enter the access key id: {KEY_ID_HINT}."));
+    }
+    if let Some(e) = invisible("The access key id", s) {
+        return Err(e);
     }
     if let Some(at) = first_whitespace(s) {
         return Err(format!(
@@ -67,6 +105,9 @@ pub fn secret_access_key(s: &str) -> Result<(), String> {
                 .into(),
         );
     }
+    if let Some(e) = invisible("The secret access key", s) {
+        return Err(e);
+    }
     if let Some(at) = first_whitespace(s) {
         return Err(format!(
             "The secret access key has a space or line break at character {at}; remove it."
@@ -115,6 +156,9 @@ pub fn session_token(access_key_id: &str, token: &str) -> Result<(), String> {
                 .into(),
         );
     }
+    if let Some(e) = invisible("The session token", token) {
+        return Err(e);
+    }
     if let Some(at) = first_whitespace(token) {
         return Err(format!(
             "The session token has a space or line break at character {at}; it is one unbroken \
@@ -138,6 +182,9 @@ pub fn session_token(access_key_id: &str, token: &str) -> Result<(), String> {
 /// a trailing slash. A missing scheme means https.
 pub fn endpoint_url(s: &str) -> Result<String, String> {
     let s = s.trim();
+    if let Some(e) = invisible("The endpoint", s) {
+        return Err(e);
+    }
     if s.is_empty() {
         return Err(
             "Enter the endpoint URL, e.g. https://drs.us-east-1.amazonaws.com or a VPC \
@@ -265,6 +312,20 @@ pub fn default_endpoint(region: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invisible_characters_are_named() {
+        let e = endpoint_url("http://127.0.0.1:4000\u{200b}").unwrap_err();
+        assert!(
+            e.contains("U+200B (zero-width space)") && e.contains("character 22"),
+            "{e}"
+        );
+        let e = access_key_id("AKIA\u{feff}IOSFODNN7EXAMPLE").unwrap_err();
+        assert!(e.contains("U+FEFF (byte order mark)"), "{e}");
+        let e = secret_access_key(&format!("{}\u{85}", "a".repeat(40))).unwrap_err();
+        assert!(e.contains("U+0085 (control character)"), "{e}");
+        assert_eq!(invisible("x", "plain text, tabs\tand lines\n"), None);
+    }
 
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 

@@ -3,6 +3,7 @@
 use super::errors::{DrsError, DrsErrorKind, classify};
 use super::{StaticCredentials, convert};
 use crate::domain::model::{Job, JobLogItem, RecoveryInstance};
+use crate::net::Network;
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::credential_feature::AwsCredentialFeature;
@@ -148,10 +149,19 @@ fn source_name(creds: &aws_credential_types::Credentials) -> String {
 }
 
 impl DrsClient {
-    /// Resolves credentials and builds the client. Makes no DRS call.
+    /// Resolves credentials and builds the client, with the environment's network settings
+    /// (proxy, AWS_CA_BUNDLE). Makes no DRS call.
     pub async fn connect(target: &DrsTarget) -> Result<DrsClient, DrsError> {
+        let network =
+            Network::from_env().map_err(|e| DrsError::new(DrsErrorKind::NetworkSettings, e.0))?;
+        DrsClient::connect_via(target, &network).await
+    }
+
+    /// As `connect`, through the given network settings.
+    pub async fn connect_via(target: &DrsTarget, network: &Network) -> Result<DrsClient, DrsError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(target.region.clone()))
+            .http_client(network.sdk_http_client())
             .timeout_config(timeouts());
         if let Some(url) = &target.endpoint {
             loader = loader.endpoint_url(url.clone());

@@ -1,5 +1,6 @@
 //! Every way a DRS call fails, as a kind the UI can act on and a sentence that says what to do.
 
+use crate::net::{error_chain as chain, is_tls_failure};
 use aws_sdk_drs::config::http::HttpResponse;
 use aws_sdk_drs::error::{ProvideErrorMetadata, SdkError};
 use std::fmt;
@@ -35,6 +36,8 @@ pub enum DrsErrorKind {
     /// DNS, refused or timed-out connection: the endpoint cannot be reached.
     Unreachable,
     Tls,
+    /// HTTPS_PROXY, NO_PROXY or AWS_CA_BUNDLE cannot be used; the detail names which.
+    NetworkSettings,
     Other,
 }
 
@@ -79,6 +82,7 @@ impl DrsError {
             ServiceUnavailable => "DRS answered with a server error. Retry in a moment; if it persists, check the AWS Health Dashboard.".into(),
             Unreachable => "The DRS endpoint cannot be reached. Check the network (DHCP or static address, DNS, proxy, TCP 443 outbound) and the endpoint URL.".into(),
             Tls => "The secure connection to the endpoint failed. Check the endpoint URL, any TLS-inspecting proxy, and the clock (certificates depend on it).".into(),
+            NetworkSettings => "A network setting in the environment cannot be used; fix or unset the variable the details name, then start again.".into(),
             Other => "The DRS call failed; see the details.".into(),
         }
     }
@@ -92,30 +96,8 @@ impl fmt::Display for DrsError {
 
 impl std::error::Error for DrsError {}
 
-/// The error's whole `source()` chain as one line: connector errors hide the useful part deep.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut cur = err.source();
-    while let Some(e) = cur {
-        let s = e.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = e.source();
-    }
-    parts.join(": ")
-}
-
 fn network_kind(text: &str) -> DrsErrorKind {
-    let lower = text.to_lowercase();
-    let tls_words = [
-        "tls",
-        "certificate",
-        "handshake",
-        "invalid peer",
-        "unknownissuer",
-    ];
-    if tls_words.iter().any(|w| lower.contains(w)) {
+    if is_tls_failure(text) {
         DrsErrorKind::Tls
     } else {
         DrsErrorKind::Unreachable

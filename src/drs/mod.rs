@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-/// Access key credentials typed by the operator. Debug never shows the secret or the token.
+/// Access key credentials typed by the operator. Debug never shows the secret or the token;
+/// both are zeroed when dropped (every copy: the form's, the client's, the plan's).
 #[derive(Clone, PartialEq, Eq)]
 pub struct StaticCredentials {
     pub access_key_id: String,
@@ -21,6 +22,14 @@ impl fmt::Debug for StaticCredentials {
                 &self.session_token.as_ref().map(|_| "<redacted>"),
             )
             .finish()
+    }
+}
+
+impl Drop for StaticCredentials {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.secret_access_key.zeroize();
+        self.session_token.zeroize();
     }
 }
 

@@ -3,10 +3,12 @@
 //! it through the real `aws-sdk-drs` client like to any other endpoint.
 
 mod ops;
+mod s3;
 mod scenario;
 mod sigv4;
 mod state;
 
+pub use s3::EMULATOR_INSTALLER_VERSION;
 pub use scenario::Scenario;
 pub use state::{AssociatedVolume, Association, ClientStatus, FailbackClientLink};
 
@@ -60,6 +62,8 @@ pub struct Emulator {
 
 struct Shared {
     engine: Arc<Engine>,
+    /// The scenario region's S3 buckets (the replication software), on the same port.
+    s3: Option<s3::Buckets>,
     region: String,
     credentials: Vec<CredentialSpec>,
     requests: AtomicU64,
@@ -86,7 +90,11 @@ impl Emulator {
                 description: c.description.clone(),
             })
             .collect();
+        // The tarball's stand-in failback_entry runs this very program.
+        let program = std::env::current_exe()?;
+        let buckets = s3::Buckets::new(&scenario, &program)?;
         let shared = Arc::new(Shared {
+            s3: buckets,
             region: region.clone(),
             credentials: scenario.credentials.clone(),
             engine: Arc::new(Engine::new(scenario)),
@@ -143,13 +151,16 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: watch
                 continue;
             }
         };
+        // Small pieces (a slow S3 answer) must not wait for delayed ACKs: paused-time tests
+        // never let that real time pass.
+        let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         let mut shutdown = shutdown.clone();
         // One task per connection: the SDK may hold two keep-alive connections at once.
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let shared = shared.clone();
-                async move { Ok::<_, Infallible>(respond(&shared, req).await) }
+                async move { Ok::<_, Infallible>(route(&shared, req).await) }
             });
             let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
             tokio::select! {
@@ -191,6 +202,21 @@ fn reply(
     builder
         .body(Full::new(Bytes::from(body.to_string())))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+/// S3 GETs for the region's buckets go to the buckets; everything else is DRS.
+async fn route(shared: &Shared, req: Request<Incoming>) -> Response<s3::S3Body> {
+    if let Some(buckets) = &shared.s3
+        && let Some((bucket, key)) = buckets.route(req.method(), req.uri().path())
+    {
+        let owner = req
+            .headers()
+            .get("x-amz-expected-bucket-owner")
+            .and_then(|v| v.to_str().ok());
+        tracing::debug!(bucket, key, "S3 emulator answered");
+        return buckets.respond(req.method(), bucket, key, owner);
+    }
+    respond(shared, req).await.map(BodyExt::boxed_unsync)
 }
 
 async fn respond(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {

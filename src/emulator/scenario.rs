@@ -72,6 +72,22 @@ pub(crate) struct Timings {
 pub(crate) struct Faults {
     pub retry_after_ms: u64,
     pub operations: BTreeMap<String, OperationFaults>,
+    pub s3: S3Faults,
+}
+
+/// How the emulated S3 buckets misbehave for the replication software's download.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct S3Faults {
+    /// The tarball's published .sha512 is not the tarball's.
+    pub wrong_hash: bool,
+    /// The tarball is sent this fast (scenario bytes per second); None: at once.
+    pub bytes_per_second: Option<u64>,
+    /// Scenario seconds, from the first request for the manifest pair, during which
+    /// manifest.json.sha512 still describes an older manifest.
+    pub manifest_out_of_step_seconds: f64,
+    /// The buckets belong to this account instead of AWS's (a look-alike bucket): the
+    /// x-amz-expected-bucket-owner check refuses every download.
+    pub bucket_owner: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -295,6 +311,19 @@ struct RawFaults {
     retry_after_ms: u64,
     #[serde(default)]
     operations: BTreeMap<String, RawOperationFaults>,
+    #[serde(default)]
+    s3: RawS3Faults,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawS3Faults {
+    #[serde(default)]
+    wrong_hash: bool,
+    bytes_per_second: Option<Size>,
+    #[serde(default)]
+    manifest_out_of_step_seconds: f64,
+    bucket_owner: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -644,9 +673,30 @@ impl RawScenario {
                 },
             );
         }
+        let raw_s3 = &self.faults.s3;
+        let s3 = S3Faults {
+            wrong_hash: raw_s3.wrong_hash,
+            bytes_per_second: raw_s3
+                .bytes_per_second
+                .as_ref()
+                .map(|b| positive_size(b, "faults.s3.bytes_per_second"))
+                .transpose()?,
+            manifest_out_of_step_seconds: raw_s3.manifest_out_of_step_seconds,
+            bucket_owner: raw_s3.bucket_owner.clone(),
+        };
+        if let Some(owner) = &s3.bucket_owner
+            && (owner.len() != 12 || !owner.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err("faults.s3.bucket_owner: must be 12 digits (an account id)".into());
+        }
+        if !(s3.manifest_out_of_step_seconds.is_finite() && s3.manifest_out_of_step_seconds >= 0.0)
+        {
+            return Err("faults.s3.manifest_out_of_step_seconds: must be zero or more".into());
+        }
         let faults = Faults {
             retry_after_ms: self.faults.retry_after_ms,
             operations,
+            s3,
         };
 
         let mut instances: Vec<InstanceSpec> = Vec::new();
@@ -810,6 +860,27 @@ mod tests {
     }
 
     #[test]
+    fn download_faults_are_off_unless_the_scenario_sets_them() {
+        assert_eq!(Scenario::embedded_default().faults.s3, S3Faults::default());
+        let mut raw: serde_json::Value =
+            serde_json::from_str(include_str!("../../assets/demo-scenario.json")).unwrap();
+        raw["faults"]["s3"] = serde_json::json!({
+            "wrong_hash": true, "bytes_per_second": "1KiB", "manifest_out_of_step_seconds": 12,
+            "bucket_owner": "999988887777"
+        });
+        let s = Scenario::from_json(&raw.to_string()).unwrap();
+        assert_eq!(
+            s.faults.s3,
+            S3Faults {
+                wrong_hash: true,
+                bytes_per_second: Some(1024),
+                manifest_out_of_step_seconds: 12.0,
+                bucket_owner: Some("999988887777".into()),
+            }
+        );
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let base: serde_json::Value =
             serde_json::from_str(include_str!("../../assets/demo-scenario.json")).unwrap();
@@ -824,6 +895,10 @@ mod tests {
         bad["credentials"][1]["policy"] = "admin".into();
         let err = Scenario::from_json(&bad.to_string()).unwrap_err();
         assert!(err.starts_with("credentials[1].policy"), "{err}");
+        let mut bad = base.clone();
+        bad["faults"]["s3"] = serde_json::json!({"bytes_per_second": "fast"});
+        let err = Scenario::from_json(&bad.to_string()).unwrap_err();
+        assert!(err.starts_with("faults.s3.bytes_per_second"), "{err}");
         let mut bad = base;
         bad["timings"]["launch_job_secs"] = 3.into();
         let err = Scenario::from_json(&bad.to_string()).unwrap_err();

@@ -11,6 +11,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::{ReplicationPlan, Replicator, ReplicatorEvent, VolumeTarget};
 use crate::domain::bytes::Bytes;
+use crate::domain::fit::{Fit, fit};
 use crate::emulator::{AssociatedVolume, ClientStatus, FailbackClientLink};
 
 const CHUNK: u64 = 1 << 20;
@@ -57,6 +58,9 @@ impl Replicator for DemoReplicator {
 struct Volume {
     plan: AssociatedVolume,
     file: File,
+    /// The target's size: what lies beyond it (the rounded-up tail of a fractional-GiB disk's
+    /// volume) was never on the original disk, so it counts as replicated without a write.
+    capacity: u64,
     /// Bytes replicated so far (written or skipped as sparse).
     done: u64,
     chunks: u64,
@@ -125,29 +129,32 @@ impl Client {
         self.link.status(&self.instance, &self.client_id)
     }
 
-    async fn open_targets(&self, targets: &[VolumeTarget]) -> Result<Vec<File>, String> {
+    /// Opens each target and measures it; the size rule is `domain::fit`, as on the mapping
+    /// screen, so a fractional-GiB disk takes the volume rounded up from it.
+    async fn open_targets(&self, targets: &[VolumeTarget]) -> Result<Vec<(File, u64)>, String> {
         let mut files = Vec::new();
         for t in targets {
             let path = t.write_path.display();
             // Never create or truncate: the target must already exist (a device or demo file).
-            let file = OpenOptions::new()
+            let mut file = OpenOptions::new()
                 .write(true)
                 .open(&t.write_path)
                 .await
                 .map_err(|e| format!("cannot open {path} for {}: {e}", t.device))?;
-            let meta = file
-                .metadata()
+            // Seeking to the end measures block devices too (their metadata says 0 bytes).
+            let capacity = file
+                .seek(SeekFrom::End(0))
                 .await
-                .map_err(|e| format!("cannot inspect {path}: {e}"))?;
-            if meta.is_file() && meta.len() < t.volume_bytes {
+                .map_err(|e| format!("cannot measure {path}: {e}"))?;
+            if let Fit::TooSmall { short_by } = fit(Bytes(t.volume_bytes), Bytes(capacity)) {
                 return Err(format!(
-                    "{path} holds {} but {} needs {}",
-                    Bytes(meta.len()),
+                    "{path} holds {} but {} needs {} ({short_by} more)",
+                    Bytes(capacity),
                     t.volume,
                     Bytes(t.volume_bytes)
                 ));
             }
-            files.push(file);
+            files.push((file, capacity));
         }
         Ok(files)
     }
@@ -170,17 +177,21 @@ impl Client {
         self.log(format!("Device mapping: {}", plan.device_mapping));
         let association = self.link.associate(&self.instance, &mapping)?;
         self.client_id = association.client_id.clone();
+        let _ = self.events.send(ReplicatorEvent::Paired {
+            client_id: self.client_id.clone(),
+        });
         let mut volumes: Vec<Volume> = association
             .volumes
             .into_iter()
             .zip(files)
-            .map(|(plan, file)| {
+            .map(|(plan, (file, capacity))| {
                 let chunks = plan.total_bytes.div_ceil(CHUNK).max(1);
                 Volume {
                     used_chunks: plan.used_bytes.div_ceil(CHUNK).min(chunks),
                     chunks,
                     plan,
                     file,
+                    capacity,
                     done: 0,
                     next_milestone: 25,
                 }
@@ -310,8 +321,9 @@ impl Client {
                     if budget < len as f64 {
                         break 'fill;
                     }
-                    if chunk_is_used(index, v.chunks, v.used_chunks) {
-                        self.write_chunk(v, index, len).await?;
+                    let writable = len.min(v.capacity.saturating_sub(v.done));
+                    if writable > 0 && chunk_is_used(index, v.chunks, v.used_chunks) {
+                        self.write_chunk(v, index, writable).await?;
                     }
                     v.done += len;
                     budget -= len as f64;

@@ -5,6 +5,11 @@ pub mod demo;
 use std::path::PathBuf;
 use tokio::sync::mpsc;
 
+/// One replication run, from the Review's Next to its outcome: every background answer names
+/// the run it belongs to, so a late answer from an earlier run cannot land on the current one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunId(pub u64);
+
 /// One recovery-instance volume and where it goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VolumeTarget {
@@ -19,7 +24,7 @@ pub struct VolumeTarget {
 
 /// Everything a replicator needs to start. Credentials travel here and nowhere else
 /// (their Debug is redacted).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplicationPlan {
     pub recovery_instance_id: String,
     pub region: String,
@@ -35,6 +40,10 @@ pub struct ReplicationPlan {
 pub enum ReplicatorEvent {
     /// A line of the replicator's own output, for the log pane.
     Log(String),
+    /// The service accepted this failback client. Its id tells this run's failback from one
+    /// an earlier client left (a READY_FOR_LAUNCH or FAILBACK_COMPLETED from before): the
+    /// dashboard acts only on the states of its own client.
+    Paired { client_id: String },
     /// The replicator stopped: Ok when it finished its work, Err with what went wrong.
     Exited(Result<(), String>),
 }

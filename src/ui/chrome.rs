@@ -12,13 +12,23 @@ use ratatui::text::{Line, Span};
 
 const NAME: &str = "drs-failback";
 
-pub fn too_small(theme: &Theme, frame: &mut Frame, area: Rect) {
+/// Only this shows below the minimum size, so the quit question (the one thing keys can do
+/// here) comes first.
+pub fn too_small(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let text = format!(
         "Terminal too small: need {MIN_WIDTH}x{MIN_HEIGHT}, have {}x{}. Resize, or on a serial console run `stty rows {MIN_HEIGHT} cols {MIN_WIDTH}`.",
         area.width, area.height
     );
     let mut w = Writer::new(frame, area);
     let cols = w.cols();
+    if app.modal == Some(Modal::ConfirmQuit) {
+        w.lines(para(
+            "",
+            "Quit drs-failback? y quits, n stays.",
+            cols,
+            theme.title(),
+        ));
+    }
     w.lines(para("", &text, cols, theme.warning()));
 }
 

@@ -20,7 +20,7 @@ pub const MIN_HEIGHT: u16 = 24;
 pub fn view(app: &App, theme: &Theme, frame: &mut Frame) {
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-        chrome::too_small(theme, frame, area);
+        chrome::too_small(app, theme, frame, area);
     } else {
         let banner = u16::from(app.is_demo());
         let [title, demo, body, status, footer] = Layout::vertical([

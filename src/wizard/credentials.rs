@@ -1,6 +1,7 @@
 //! Step 2: access key, secret, session token and region, or the default credential chain.
 
-use super::{Action, Loadable, SecretInput, edit, focus_move, is_ctrl, is_toggle};
+use super::{Action, Loadable, SecretInput, edit, focus_move, is_ctrl, is_toggle, paste};
+use crate::domain::access_keys::{self, AccessKeys};
 use crate::domain::regions::{self, Region};
 use crate::domain::validate;
 use crate::drs::{Auth, ClockSkew, DrsError, DrsErrorKind, StaticCredentials};
@@ -36,8 +37,9 @@ pub struct CredentialsForm {
     pub access_key_id: Input,
     pub secret: SecretInput,
     pub session_token: SecretInput,
-    /// Show the secret and token in clear (Ctrl-R).
-    pub reveal: bool,
+    /// The secret field shown in clear (Ctrl-R), until it loses focus, the step is left or
+    /// the form is refilled.
+    revealed: Option<Field>,
     pub region_filter: Input,
     /// The chosen region's code; kept when the filter hides it.
     pub region: String,
@@ -55,7 +57,7 @@ impl Default for CredentialsForm {
             access_key_id: Input::default(),
             secret: SecretInput::default(),
             session_token: SecretInput::default(),
-            reveal: false,
+            revealed: None,
             region_filter: Input::default(),
             region: "us-east-1".into(),
             focus: Field::AccessKeyId,
@@ -138,13 +140,115 @@ impl CredentialsForm {
         }
     }
 
+    pub fn revealed(&self, field: Field) -> bool {
+        self.revealed == Some(field) && self.focus == field
+    }
+
+    /// Masks every secret again (the step is left).
+    pub fn hide(&mut self) {
+        self.revealed = None;
+    }
+
+    /// Moves the cursor; a revealed secret is masked again when it loses focus.
+    pub fn focus_on(&mut self, field: Field) {
+        if field != self.focus {
+            self.revealed = None;
+        }
+        self.focus = field;
+    }
+
+    /// Which credential is used, without its secret: the access key id, or the chain.
+    pub fn identity(&self) -> String {
+        match self.source {
+            Source::DefaultChain => "default credential chain".into(),
+            Source::Typed => self.access_key_id.value().trim().to_owned(),
+        }
+    }
+
     /// Types these credentials in (the demo's keys, keys given on the command line).
     pub fn fill(&mut self, c: &StaticCredentials) {
+        self.revealed = None;
         self.source = Source::Typed;
         self.access_key_id = Input::new(c.access_key_id.clone());
         self.secret.0 = Input::new(c.secret_access_key.clone());
         self.session_token.0 = Input::new(c.session_token.clone().unwrap_or_default());
         self.check = Loadable::NotAsked;
+    }
+
+    /// A paste: access keys in any usual form (export lines, the JSON of `aws sts
+    /// assume-role`, ...) fill the key fields at once; other text goes into the focused field.
+    /// Returns what to tell the operator.
+    pub fn paste(&mut self, text: &str) -> Option<String> {
+        if self.check.is_loading() {
+            return None;
+        }
+        let on_keys = self.focus != Field::Region;
+        let (changed, notice) = match access_keys::parse(text).filter(|_| on_keys) {
+            Some(keys) => {
+                let parts = self.fill_keys(&keys);
+                (
+                    true,
+                    parts.map(|p| format!("Filled the {p} from the pasted text.")),
+                )
+            }
+            None => {
+                let changed = match self.focus {
+                    Field::Source => false,
+                    Field::AccessKeyId => paste(&mut self.access_key_id, text),
+                    Field::Secret => paste(&mut self.secret.0, text),
+                    Field::SessionToken => paste(&mut self.session_token.0, text),
+                    Field::Region => {
+                        let edited = paste(&mut self.region_filter, text);
+                        if edited {
+                            self.region_filter_changed();
+                        }
+                        edited
+                    }
+                };
+                (changed, None)
+            }
+        };
+        if changed {
+            self.check = Loadable::NotAsked;
+        }
+        notice
+    }
+
+    /// Types in the parts found (pasted, or from the environment); says which, None if none.
+    pub fn fill_keys(&mut self, keys: &AccessKeys) -> Option<String> {
+        if *keys == AccessKeys::default() {
+            return None;
+        }
+        self.source = Source::Typed;
+        self.check = Loadable::NotAsked;
+        let mut filled = Vec::new();
+        if let Some(id) = &keys.access_key_id {
+            self.access_key_id = Input::new(id.clone());
+            filled.push("access key id");
+            // Another key: a token kept from the last one would not belong to it.
+            if keys.session_token.is_none() {
+                self.session_token.0 = Input::default();
+            }
+        }
+        if let Some(secret) = &keys.secret_access_key {
+            self.secret.0 = Input::new(secret.to_string());
+            filled.push("secret");
+        }
+        if let Some(token) = &keys.session_token {
+            self.session_token.0 = Input::new(token.to_string());
+            filled.push("session token");
+        }
+        Some(filled.join(", "))
+    }
+
+    /// Keep the chosen region if the filter still lists it, else take the first match.
+    fn region_filter_changed(&mut self) {
+        let choices = self.region_choices();
+        if !choices.iter().any(|r| r.code == self.region)
+            && let Some(first) = choices.first()
+        {
+            self.region = first.code.clone();
+        }
     }
 
     /// After a failed verification, put the cursor where the fix is.
@@ -156,7 +260,7 @@ impl CredentialsForm {
             _ => return,
         };
         if self.fields().contains(&field) {
-            self.focus = field;
+            self.focus_on(field);
         }
     }
 
@@ -164,7 +268,7 @@ impl CredentialsForm {
         let fields = self.fields();
         let i = fields.iter().position(|f| *f == self.focus).unwrap_or(0) as isize;
         let n = fields.len() as isize;
-        self.focus = fields[((i + delta).rem_euclid(n)) as usize];
+        self.focus_on(fields[((i + delta).rem_euclid(n)) as usize]);
     }
 
     fn move_region(&mut self, delta: isize) {
@@ -190,7 +294,7 @@ impl CredentialsForm {
             return Action::None;
         }
         if is_ctrl(&key, 'r') {
-            self.reveal = !self.reveal;
+            self.revealed = (!self.revealed(self.focus)).then_some(self.focus);
             return Action::None;
         }
         if matches!(self.check, Loadable::Failed(ref e) if e.kind == DrsErrorKind::Unreachable)
@@ -226,13 +330,7 @@ impl CredentialsForm {
             Field::Region => {
                 let edited = edit(&mut self.region_filter, key);
                 if edited {
-                    // Keep the choice if still listed, else take the first match.
-                    let choices = self.region_choices();
-                    if !choices.iter().any(|r| r.code == self.region) {
-                        if let Some(first) = choices.first() {
-                            self.region = first.code.clone();
-                        }
-                    }
+                    self.region_filter_changed();
                 }
                 edited
             }

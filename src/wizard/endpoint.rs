@@ -126,6 +126,18 @@ impl EndpointForm {
         }
     }
 
+    /// A paste goes into the URL field (focused or not, on Custom): it is the only text here.
+    pub fn paste(&mut self, text: &str) {
+        if self.check.as_ref().is_some_and(ConnectivityCheck::running) {
+            return;
+        }
+        if self.choice == Choice::Custom && super::paste(&mut self.custom, text) {
+            self.focus = Field::Url;
+            self.error = None;
+            self.check = None;
+        }
+    }
+
     pub fn on_key(&mut self, key: KeyEvent) -> Action {
         if self.check.as_ref().is_some_and(ConnectivityCheck::running) {
             if key.code == KeyCode::Esc {

@@ -136,6 +136,20 @@ impl InstanceForm {
             .map_err(|why| format!("{} cannot fail back here: {why}", row.instance.id))
     }
 
+    fn filter_changed(&mut self) {
+        self.error = None;
+        if self.cursor(&self.visible()).is_none() {
+            self.move_cursor(0);
+        }
+    }
+
+    /// A paste filters the list, as typing it would.
+    pub fn paste(&mut self, text: &str) {
+        if super::paste(&mut self.filter, text) {
+            self.filter_changed();
+        }
+    }
+
     pub fn on_key(&mut self, key: KeyEvent) -> Action {
         if super::is_ctrl(&key, 'r') || key.code == KeyCode::F(5) {
             return Action::Refresh;
@@ -156,10 +170,7 @@ impl InstanceForm {
             _ => {
                 // A typed full id leaves that one row visible, which the cursor then takes.
                 if edit(&mut self.filter, key) {
-                    self.error = None;
-                    if self.cursor(&self.visible()).is_none() {
-                        self.move_cursor(0);
-                    }
+                    self.filter_changed();
                 }
             }
         }

@@ -24,6 +24,8 @@ pub struct MappingForm {
     /// Open disk list for the current row: cursor over the disks, then EXCLUDE.
     pub picker: Option<usize>,
     pub paste: Option<PasteBox>,
+    /// The paste box as Esc left it: `p` reopens it with the text, until it is applied.
+    closed_paste: PasteBox,
     pub format: MappingFormat,
     pub value_format: DmValueFormat,
     /// Why Next was refused.
@@ -38,6 +40,7 @@ impl Default for MappingForm {
             row: 0,
             picker: None,
             paste: None,
+            closed_paste: PasteBox::default(),
             format: MappingFormat::CsvEquals,
             value_format: DmValueFormat::DevName,
             error: None,
@@ -98,6 +101,20 @@ impl MappingForm {
         }
     }
 
+    /// A paste is a mapping: it goes into the paste box, opened for it; applying it stays
+    /// the operator's Enter.
+    pub fn paste(&mut self, text: &str) {
+        if self.picker.is_some() {
+            return;
+        }
+        // As `p` would open it: with the text Esc left, so nothing typed is lost.
+        let closed = &mut self.closed_paste;
+        let paste_box = self.paste.get_or_insert_with(|| std::mem::take(closed));
+        if super::paste(&mut paste_box.input, text) {
+            paste_box.error = None;
+        }
+    }
+
     pub fn on_key(
         &mut self,
         key: KeyEvent,
@@ -106,7 +123,7 @@ impl MappingForm {
     ) -> Action {
         if let Some(paste) = &mut self.paste {
             match key.code {
-                KeyCode::Esc => self.paste = None,
+                KeyCode::Esc => self.closed_paste = self.paste.take().unwrap_or_default(),
                 KeyCode::Enter => {
                     let parsed = mapping::parse_mapping(paste.input.value())
                         .map_err(|e| e.to_string())
@@ -136,10 +153,9 @@ impl MappingForm {
                 KeyCode::Up => self.picker = Some(cursor.saturating_sub(1)),
                 KeyCode::Down => self.picker = Some((cursor + 1).min(last)),
                 KeyCode::Enter | KeyCode::Char(' ') => {
-                    self.set_choice(if cursor == last {
-                        Choice::Exclude
-                    } else {
-                        Choice::Disk(cursor)
+                    self.set_choice(match disks.get(cursor) {
+                        Some(disk) => Choice::of(disk),
+                        None => Choice::Exclude,
                     });
                     self.picker = None;
                 }
@@ -154,9 +170,11 @@ impl MappingForm {
             KeyCode::Down => self.row = (self.row + 1).min(volumes.len().saturating_sub(1)),
             KeyCode::Char(' ') | KeyCode::Right | KeyCode::Char('c') => {
                 let current = match self.choices.get(self.row) {
-                    Some(Choice::Disk(i)) => *i,
                     Some(Choice::Exclude) => disks.len(),
-                    _ => disks.iter().position(|d| !d.is_boot_medium).unwrap_or(0),
+                    Some(c) => c.disk(disks).map(|(i, _)| i).unwrap_or_else(|| {
+                        disks.iter().position(|d| !d.is_boot_medium).unwrap_or(0)
+                    }),
+                    None => disks.iter().position(|d| !d.is_boot_medium).unwrap_or(0),
                 };
                 self.picker = Some(current);
             }
@@ -166,7 +184,7 @@ impl MappingForm {
                 self.choices = mapping::auto_map(volumes, disks);
                 self.error = None;
             }
-            KeyCode::Char('p') => self.paste = Some(PasteBox::default()),
+            KeyCode::Char('p') => self.paste = Some(std::mem::take(&mut self.closed_paste)),
             KeyCode::Char('f') => self.format = cycle(&MappingFormat::ALL, self.format),
             KeyCode::Char('v') => self.value_format = cycle(&DmValueFormat::ALL, self.value_format),
             _ => {}

@@ -126,6 +126,33 @@ pub fn edit(input: &mut Input, key: KeyEvent) -> bool {
     }
 }
 
+/// Inserts pasted text at the cursor as one edit of a one-line field: line breaks and tabs
+/// become spaces (trailing ones are dropped), other control characters are dropped.
+/// False when nothing was left to insert.
+pub fn paste(input: &mut Input, text: &str) -> bool {
+    let text: String = text
+        .trim_end_matches(['\n', '\r'])
+        .chars()
+        .filter_map(|c| match c {
+            '\n' | '\r' | '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect();
+    if text.is_empty() {
+        return false;
+    }
+    let value = input.value();
+    let at = value
+        .char_indices()
+        .nth(input.cursor())
+        .map_or(value.len(), |(i, _)| i);
+    let cursor = input.cursor() + text.chars().count();
+    let joined = [&value[..at], &text, &value[at..]].concat();
+    *input = Input::new(joined).with_cursor(cursor);
+    true
+}
+
 pub fn is_ctrl(key: &KeyEvent, c: char) -> bool {
     key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char(c)
 }

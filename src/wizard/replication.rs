@@ -5,7 +5,7 @@ use super::Action;
 use crate::domain::model::{Job, RecoveryInstance};
 use crate::domain::throughput::{History, RateWindow};
 use crate::drs::DrsError;
-use crate::replication::VolumeTarget;
+use crate::replication::{RunId, VolumeTarget};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use std::collections::VecDeque;
 
@@ -32,6 +32,7 @@ pub enum Launch {
 
 #[derive(Debug, Clone)]
 pub struct Dashboard {
+    pub run: RunId,
     pub instance_id: String,
     pub targets: Vec<VolumeTarget>,
     /// The last answer of DescribeRecoveryInstances for this instance.
@@ -54,13 +55,18 @@ pub struct Dashboard {
     pub poll_failures: u32,
     pub poll_error: Option<DrsError>,
     pub launch: Launch,
+    /// The launch was last asked for as the console's Failback button (the demo plays it).
+    pub console_launch: bool,
+    /// This run's failback client, once the replicator paired it.
+    pub client_id: Option<String>,
     /// Set when the replicator stopped.
     pub replicator_exit: Option<Result<(), String>>,
 }
 
 impl Dashboard {
-    pub fn new(instance_id: String, targets: Vec<VolumeTarget>, now: f64) -> Self {
+    pub fn new(run: RunId, instance_id: String, targets: Vec<VolumeTarget>, now: f64) -> Self {
         Dashboard {
+            run,
             instance_id,
             targets,
             instance: None,
@@ -78,6 +84,8 @@ impl Dashboard {
             poll_failures: 0,
             poll_error: None,
             launch: Launch::NotReady,
+            console_launch: false,
+            client_id: None,
             replicator_exit: None,
         }
     }
@@ -140,9 +148,12 @@ impl Dashboard {
         }
     }
 
+    /// failback.state of this run's own failback client; empty until the service shows it
+    /// (what an earlier client left is not this run's to launch or complete).
     pub fn failback_state(&self) -> &str {
         self.instance
             .as_ref()
+            .filter(|i| self.client_id.is_some() && i.failback.client_id == self.client_id)
             .map(|i| i.failback.state.as_str())
             .unwrap_or("")
     }

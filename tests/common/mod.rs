@@ -10,7 +10,7 @@ use drs_failback::domain::model::{
     RecoveryVolume, ReplicatedDisk, ReplicationInfo,
 };
 use drs_failback::drs::{DrsError, DrsErrorKind};
-use drs_failback::replication::VolumeTarget;
+use drs_failback::replication::{RunId, VolumeTarget};
 use drs_failback::wizard::credentials::{Field as CredField, Source, Verified};
 use drs_failback::wizard::endpoint::{
     Choice as EndpointChoice, ConnectivityCheck, EndpointForm, Field as EndField, Stage,
@@ -195,6 +195,7 @@ fn app_at(step: StepId) -> App {
     let mut app = App::new(Mode::Demo {
         disk_dir: "/tmp/drs-failback-demo".into(),
         keys: vec![],
+        endpoint: "http://127.0.0.1:4000".into(),
     });
     app.step = step;
     app.now = NOW;
@@ -324,9 +325,26 @@ fn mapping_app() -> App {
 /// xvda → sdd (fractional fit), xvdb → sdb (too small), xvdc excluded; cursor on xvdb.
 pub fn mapping_too_small() -> App {
     let mut app = mapping_app();
-    app.mapping.choices = vec![Choice::Disk(3), Choice::Disk(1), Choice::Exclude];
+    app.mapping.choices = vec![
+        Choice::of(&disks()[3]),
+        Choice::of(&disks()[1]),
+        Choice::Exclude,
+    ];
     app.mapping.row = 1;
     app.mapping.error = Some("Fix these rows first: /dev/xvdb: too small by 30 GiB.".into());
+    app
+}
+
+/// xvda's disk /dev/sdg was unplugged after it was chosen.
+pub fn mapping_disk_gone() -> App {
+    let mut app = mapping_too_small();
+    let mut sdg = disks()[4].clone();
+    sdg.device = "/dev/sdg".into();
+    sdg.path = "/tmp/drs-failback-demo/sdg.img".into();
+    app.mapping.choices[0] = Choice::of(&sdg);
+    app.mapping.choices[1] = Choice::of(&disks()[2]);
+    app.mapping.row = 0;
+    app.mapping.error = None;
     app
 }
 
@@ -366,7 +384,11 @@ pub fn mapping_paste_error() -> App {
 pub fn review() -> App {
     let mut app = mapping_app();
     app.step = StepId::Review;
-    app.mapping.choices = vec![Choice::Disk(3), Choice::Disk(2), Choice::Exclude];
+    app.mapping.choices = vec![
+        Choice::of(&disks()[3]),
+        Choice::of(&disks()[2]),
+        Choice::Exclude,
+    ];
     app.credentials.check = Loadable::Loaded(Verified {
         source: "typed access key".into(),
         clock_skew: None,
@@ -374,6 +396,15 @@ pub fn review() -> App {
     app.review.confirm = Input::new("overwr".into());
     app.review.error =
         Some("Type OVERWRITE to start, or Esc to go back and change something.".into());
+    app
+}
+
+/// The review with the boot volume /dev/xvda excluded.
+pub fn review_boot_excluded() -> App {
+    let mut app = review();
+    app.mapping.choices = vec![Choice::Exclude, Choice::of(&disks()[2]), Choice::Exclude];
+    app.review.confirm = Input::default();
+    app.review.error = None;
     app
 }
 
@@ -398,7 +429,8 @@ fn targets() -> Vec<VolumeTarget> {
 /// polling in the middle), the instance in `state` / `failback`.
 fn dashboard(secs: u64, rate: u64, state: &str, failback: &str, steps_done: usize) -> Dashboard {
     let start = NOW - secs as f64 - 3.0;
-    let mut d = Dashboard::new(WEB01.into(), targets(), start);
+    let mut d = Dashboard::new(RunId(1), WEB01.into(), targets(), start);
+    d.client_id = Some("fc-7d2e9a40".into());
     let total = 50 * GIB;
     let mut done = 0;
     for k in 0..=secs {
@@ -442,6 +474,7 @@ fn dashboard(secs: u64, rate: u64, state: &str, failback: &str, steps_done: usiz
             ],
         };
         i.failback.state = failback.into();
+        i.failback.client_id = d.client_id.clone();
         // DRS heard from the failback client 2 s and from the agent 5 s before the fixture's now.
         i.failback.client_last_seen = Some("2026-03-14T14:05:07Z".into());
         i.failback.agent_last_seen = Some("2026-03-14T14:05:04Z".into());
@@ -552,6 +585,8 @@ pub fn result_completed() -> App {
             event("2026-03-14T14:04:50Z", "LAUNCH_END", None),
             event("2026-03-14T14:04:51Z", "JOB_END", None),
         ]),
+        copied: targets(),
+        boot_volume: Some("/dev/xvda".into()),
     }));
     app
 }
@@ -601,10 +636,12 @@ pub fn all() -> Vec<(&'static str, App)> {
         ("instance_too_large", instance_too_large()),
         ("instance_failed", instance_failed()),
         ("mapping_too_small", mapping_too_small()),
+        ("mapping_disk_gone", mapping_disk_gone()),
         ("mapping_picker", mapping_picker()),
         ("mapping_picker_refused", mapping_picker_refused()),
         ("mapping_paste_error", mapping_paste_error()),
         ("review", review()),
+        ("review_boot_excluded", review_boot_excluded()),
         ("dashboard_initial_sync", dashboard_initial_sync()),
         ("dashboard_ready", dashboard_ready()),
         ("dashboard_confirming", dashboard_confirming()),

@@ -52,7 +52,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
                     mask: bool,
                     cols: usize,
                     suffix: Span<'static>| {
-        let (shown, cursor) = if mask && !f.reveal {
+        let (shown, cursor) = if mask && !f.revealed(fld) {
             ("*".repeat(input.value().chars().count()), input.cursor())
         } else {
             (input.value().to_owned(), input.visual_cursor())

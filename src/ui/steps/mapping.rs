@@ -23,7 +23,8 @@ fn short(status: &RowStatus) -> String {
         RowStatus::Unmapped => "unmapped".into(),
         RowStatus::TooSmall { short_by } => format!("too small by {short_by}"),
         RowStatus::UsedTwice { .. } => "used twice".into(),
-        RowStatus::UnknownDisk(_) => "unknown disk".into(),
+        RowStatus::DiskGone { .. } => "disk gone".into(),
+        RowStatus::DiskChanged { .. } => "disk changed".into(),
         RowStatus::Refused(why) => short_refusal(why).into(),
     }
 }
@@ -76,15 +77,15 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     head.push_str("Check");
     w.line(Line::styled(head, theme.title()));
     for (i, (v, status)) in volumes.iter().zip(&statuses).enumerate() {
-        let choice = f.choices.get(i).copied().unwrap_or(Choice::Unmapped);
+        let choice = f.choices.get(i).unwrap_or(&Choice::Unmapped);
         let (target, size, ident) = match choice {
-            Choice::Disk(d) => match disks.get(d) {
-                Some(disk) => (
+            Choice::Disk(id) => match choice.disk(disks) {
+                Some((_, disk)) => (
                     disk.device.clone(),
                     disk.bytes.to_string(),
                     disk_identity(disk),
                 ),
-                None => (format!("#{}", d + 1), String::new(), String::new()),
+                None => (id.device.clone(), String::new(), String::new()),
             },
             Choice::Exclude => ("EXCLUDE".into(), String::new(), String::new()),
             Choice::Unmapped => ("(none)".into(), String::new(), String::new()),
@@ -118,7 +119,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     if let (Some(v), Some(status)) = (volumes.get(f.row), statuses.get(f.row)) {
         let (_, look) = status_look(theme, status);
         let target = match f.choices.get(f.row) {
-            Some(Choice::Disk(d)) => disks.get(*d).map(|disk| {
+            Some(c) => c.disk(disks).map(|(_, disk)| {
                 let mut t = format!("{} ({})", disk.device, disk_identity(disk));
                 if let Some(name) =
                     mapping::local_name(disk, f.value_format).filter(|n| *n != disk.device)
@@ -127,7 +128,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
                 }
                 t
             }),
-            _ => None,
+            None => None,
         };
         let text = match target {
             Some(t) => format!("{} {} {t}: {}", v.device_name, g.arrow, status.describe()),
@@ -194,7 +195,7 @@ fn picker(
             .choices
             .iter()
             .enumerate()
-            .find(|(k, c)| *k != f.row && **c == Choice::Disk(i))
+            .find(|(k, c)| *k != f.row && c.disk(disks).is_some_and(|(j, _)| j == i))
             .and_then(|(k, _)| app.chosen_instance()?.volumes.get(k));
         let (mark, note, style) = if let Some(why) = refusal(disk) {
             let note = match why {

@@ -51,17 +51,18 @@ fn completed(app: &App, theme: &Theme, s: &Summary, w: &mut Writer) {
         }
         w.lines(para("", &theme.clean(&text), cols, Style::new()));
     }
-    let next = [
-        "Remove the live medium and reboot from the local disk.".to_owned(),
-        format!(
-            "Then in the DRS console terminate or disconnect recovery instance {}.",
-            theme.clean(&s.instance_id)
-        ),
-    ];
-    let next: Vec<Line> = next
+    let next: Vec<Line> = s
+        .next_steps()
         .iter()
         .enumerate()
-        .flat_map(|(i, t)| para(&format!("  {}. ", i + 1), t, cols, theme.emphasis()))
+        .flat_map(|(i, t)| {
+            para(
+                &format!("  {}. ", i + 1),
+                &theme.clean(t),
+                cols,
+                theme.emphasis(),
+            )
+        })
         .collect();
     w.gap();
     let timeline = timeline_lines(app, theme, s, cols);

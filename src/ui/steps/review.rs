@@ -10,7 +10,7 @@ use crate::ui::widgets::{Writer, field, kv, para, problem, set_cursor, width};
 use crate::wizard::Loadable;
 use crate::wizard::credentials::Source;
 use crate::wizard::endpoint::Choice as EndpointChoice;
-use crate::wizard::review::CONFIRM_WORD;
+use crate::wizard::review::{self, CONFIRM_WORD};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -59,10 +59,30 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let disks = app.local_disks();
     let mut overwrite: Vec<Line> = Vec::new();
     let mut excluded: Vec<String> = Vec::new();
-    for (v, choice) in instance.volumes.iter().zip(&app.mapping.choices) {
+    let statuses = app.mapping.statuses(&instance.volumes, disks);
+    for ((v, choice), status) in instance
+        .volumes
+        .iter()
+        .zip(&app.mapping.choices)
+        .zip(&statuses)
+    {
         match choice {
-            Choice::Disk(i) => {
-                let Some(d) = disks.get(*i) else { continue };
+            Choice::Disk(_) => {
+                let Some((_, d)) = choice.disk(disks) else {
+                    // Re-read since the mapping was accepted: Next refuses, saying why.
+                    overwrite.extend(problem(
+                        theme,
+                        2,
+                        &format!(
+                            "{}: {}: go back to the mapping",
+                            v.device_name,
+                            status.describe()
+                        ),
+                        cols,
+                        theme.error(),
+                    ));
+                    continue;
+                };
                 let line = format!(
                     "{} {} ({}) {} gets {} ({})",
                     d.device,
@@ -95,10 +115,13 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
     }
     let confirm_rows = 2 + app.review.error.as_ref().map_or(0, |_| 2);
-    let mut listing = vec![Line::styled(
+    let mut listing = review::boot_warning(instance, &app.mapping.choices)
+        .map(|warning| problem(theme, 0, &warning, cols, theme.warning()))
+        .unwrap_or_default();
+    listing.push(Line::styled(
         "These local disks will be OVERWRITTEN:",
         theme.danger(),
-    )];
+    ));
     listing.extend(overwrite);
     if !excluded.is_empty() {
         listing.extend(para(

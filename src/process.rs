@@ -1,0 +1,179 @@
+//! What the process guarantees around the wizard: no core dump holding secrets, a log file no
+//! one else can plant or read, and one exit status per way of ending.
+
+use crate::app::Interrupt;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// Exit statuses, as `--help` lists them.
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_CANNOT_START: u8 = 2;
+pub const EXIT_PANIC: u8 = 101;
+
+/// How a run that did not end by the operator's choice exits: 128 + the signal's number, as
+/// shells report it; the terminal's loss counts as the hangup it is.
+pub fn exit_status(why: Interrupt) -> u8 {
+    match why {
+        Interrupt::Signal(signo) => 128u8.saturating_add(signo.clamp(0, 127) as u8),
+        Interrupt::TerminalLost => 128 + libc::SIGHUP as u8,
+        Interrupt::Panic => EXIT_PANIC,
+    }
+}
+
+/// No core dump (it would hold every secret typed) and no ptrace by other processes of the
+/// same user. Called first thing in main.
+pub fn forbid_core_dumps() -> io::Result<()> {
+    let none = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain system calls on this process with a valid rlimit.
+    unsafe {
+        if libc::setrlimit(libc::RLIMIT_CORE, &none) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Opens the log: by default a new file with a name no one can guess in the temporary
+/// directory (created exclusively, mode 0600); an explicit path is appended to, refusing a
+/// symbolic link or a file that is not ours.
+pub fn open_log(explicit: Option<&Path>) -> Result<(File, PathBuf), String> {
+    let Some(path) = explicit else {
+        let file = tempfile::Builder::new()
+            .prefix(&format!("drs-failback-{}-", std::process::id()))
+            .suffix(".log")
+            .tempfile()
+            .map_err(|e| format!("cannot create the log file: {e} (choose one with --log-file)"))?;
+        return file
+            .keep()
+            .map_err(|e| format!("cannot keep the log file: {e}"));
+    };
+    let refuse = |why: String| {
+        format!(
+            "refusing the log file {}: {why}. Give --log-file a new path, or a regular file of \
+             your own to append to.",
+            path.display()
+        )
+    };
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => refuse("it is a symbolic link".into()),
+            // A FIFO nobody reads (opened without blocking to find out).
+            Some(libc::ENXIO) => refuse("it is not a regular file".into()),
+            _ => refuse(e.to_string()),
+        })?;
+    let meta = file.metadata().map_err(|e| refuse(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(refuse("it is not a regular file".into()));
+    }
+    // SAFETY: geteuid has no preconditions.
+    if meta.uid() != unsafe { libc::geteuid() } {
+        return Err(refuse(format!("it belongs to user id {}", meta.uid())));
+    }
+    Ok((file, path.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn signals_exit_with_128_plus_their_number() {
+        assert_eq!(exit_status(Interrupt::Signal(libc::SIGHUP)), 129);
+        assert_eq!(exit_status(Interrupt::Signal(libc::SIGINT)), 130);
+        assert_eq!(exit_status(Interrupt::Signal(libc::SIGQUIT)), 131);
+        assert_eq!(exit_status(Interrupt::Signal(libc::SIGTERM)), 143);
+        assert_eq!(exit_status(Interrupt::TerminalLost), 129);
+        assert_eq!(exit_status(Interrupt::Panic), 101);
+    }
+
+    #[test]
+    fn core_dumps_are_off_and_the_process_is_not_dumpable() {
+        forbid_core_dumps().unwrap();
+        let mut limit = libc::rlimit {
+            rlim_cur: 1,
+            rlim_max: 1,
+        };
+        // SAFETY: reads this process's limit and flag.
+        let dumpable = unsafe {
+            libc::getrlimit(libc::RLIMIT_CORE, &mut limit);
+            libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0)
+        };
+        assert_eq!((limit.rlim_cur, limit.rlim_max, dumpable), (0, 0, 0));
+    }
+
+    #[test]
+    fn the_default_log_is_new_private_and_unguessable() {
+        let (_, a) = open_log(None).unwrap();
+        let (_, b) = open_log(None).unwrap();
+        assert_ne!(a, b);
+        let mode = std::fs::metadata(&a).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let name = a.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with(&format!("drs-failback-{}-", std::process::id())),
+            "{name}"
+        );
+        std::fs::remove_file(a).unwrap();
+        std::fs::remove_file(b).unwrap();
+    }
+
+    #[test]
+    fn an_explicit_log_refuses_links_and_appends_to_our_own_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep me").unwrap();
+        let link = dir.path().join("link.log");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let e = open_log(Some(&link)).unwrap_err();
+        assert!(
+            e.contains("symbolic link") && e.contains("--log-file"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(
+            open_log(Some(&fifo))
+                .unwrap_err()
+                .contains("not a regular file")
+        );
+
+        let (mut f, _) = open_log(Some(&victim)).unwrap();
+        f.write_all(b" and this").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "keep me and this"
+        );
+
+        let theirs = dir.path().join("theirs.log");
+        std::fs::write(&theirs, "").unwrap();
+        std::os::unix::fs::chown(&theirs, Some(65534), None).unwrap();
+        assert!(
+            open_log(Some(&theirs))
+                .unwrap_err()
+                .contains("belongs to user id 65534")
+        );
+
+        let (_, new) = open_log(Some(&dir.path().join("new.log"))).unwrap();
+        let mode = std::fs::metadata(new).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}

@@ -1,0 +1,205 @@
+//! Every recovery instance of the embedded scenario, walked through the real runtime with the
+//! demo's services (emulator, virtual disks, demo replicator) by the `--no-prompt` autopilot:
+//! each one that fits this host's disks ends FAILBACK_COMPLETED or in the failure its scenario
+//! means to show, explained; each one that cannot fit is refused on the instance step.
+
+use drs_failback::app::runtime::{self, Frontend, Services};
+use drs_failback::app::{App, Mode};
+use drs_failback::disks::virtual_disks::VirtualDisks;
+use drs_failback::emulator::{Emulator, Scenario};
+use drs_failback::headless::Headless;
+use drs_failback::replication::demo::DemoReplicator;
+use drs_failback::wizard::endpoint::EndpointForm;
+use drs_failback::wizard::replication::Launch;
+use drs_failback::wizard::result::Outcome;
+use drs_failback::wizard::{Loadable, StepId};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde_json::Value;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A safety net against a hung journey, not a timing assertion: the walk waits for outcomes.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+fn scenario_json() -> Value {
+    serde_json::from_str(include_str!("../assets/demo-scenario.json")).unwrap()
+}
+
+/// The embedded scenario as it is (sizes, states, faults, policies), with time 1000x faster
+/// and little data on each volume, so writing the virtual disks stays quick.
+fn quick_scenario() -> Scenario {
+    let mut s = scenario_json();
+    s["time_scale"] = 1000.into();
+    for ri in s["recovery_instances"].as_array_mut().unwrap() {
+        for v in ri["volumes"].as_array_mut().unwrap() {
+            v["used"] = "2MiB".into();
+        }
+    }
+    Scenario::from_json(&s.to_string()).unwrap()
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+/// The `--no-prompt` autopilot, told which recovery instance to take (typing a full id selects
+/// it) and pressing the demo's console Failback button when the launch is denied.
+struct Walker {
+    autopilot: Headless,
+    instance: String,
+    console_pressed: bool,
+    /// The denial the dashboard showed after the console button, if it was denied too.
+    denied: Option<String>,
+}
+
+impl Frontend for Walker {
+    fn draw(&mut self, app: &App) -> io::Result<()> {
+        self.autopilot.draw(app)
+    }
+
+    fn clear(&mut self) -> io::Result<()> {
+        self.autopilot.clear()
+    }
+
+    fn keys_for(&mut self, app: &App) -> Vec<KeyEvent> {
+        if app.step == StepId::Instance
+            && matches!(app.instance.list, Loadable::Loaded(_))
+            && app.instance.filter.value().is_empty()
+            && app.instance.selected.as_deref() != Some(self.instance.as_str())
+        {
+            return self
+                .instance
+                .chars()
+                .map(|c| key(KeyCode::Char(c)))
+                .collect();
+        }
+        if let Some(Launch::Denied(why)) = app.dashboard.as_ref().map(|d| &d.launch) {
+            if !self.console_pressed {
+                self.console_pressed = true;
+                return vec![key(KeyCode::Char('c'))];
+            }
+            // Denied to the console too: nothing more an operator can do here.
+            if self.denied.is_none() {
+                self.denied = Some(why.clone());
+                return vec![KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL); 2];
+            }
+            return vec![];
+        }
+        self.autopilot.keys_for(app)
+    }
+}
+
+/// How a walk ended.
+#[derive(Debug)]
+enum End {
+    Completed,
+    /// The failback failed, with what the Result said.
+    Failed(String),
+    /// The autopilot stopped before replication, with what the step said.
+    Refused(StepId, String),
+    /// The launch was denied even to the console, with the dashboard's explanation.
+    LaunchDenied(String),
+}
+
+async fn walk(instance: &str) -> End {
+    let scenario = quick_scenario();
+    let host_identity = scenario.demo_host();
+    let specs = scenario.demo_disks();
+    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap(), scenario)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let disks = VirtualDisks::create(dir.path(), &specs).unwrap();
+    let keys = emulator.credentials();
+    let mut app = App::new(Mode::Demo {
+        disk_dir: dir.path().display().to_string(),
+        keys: keys.clone(),
+        endpoint: emulator.endpoint(),
+    });
+    app.credentials.fill(&keys[0].credentials);
+    app.credentials.region = emulator.region();
+    app.endpoint = EndpointForm::with_custom(&emulator.endpoint());
+    let services = Services {
+        disks: Arc::new(disks),
+        replicator: Arc::new(DemoReplicator::new(emulator.failback_client())),
+        poll_every: Duration::from_millis(100),
+        host_identity: Some(host_identity),
+    };
+    let mut walker = Walker {
+        autopilot: Headless::default(),
+        instance: instance.to_owned(),
+        console_pressed: false,
+        denied: None,
+    };
+    let app = tokio::time::timeout(PATIENCE, runtime::run(app, services, &mut walker, None))
+        .await
+        .unwrap_or_else(|_| panic!("{instance}: the walk did not end"))
+        .unwrap();
+    match (&app.outcome, walker.denied, walker.autopilot.failure) {
+        (Some(Outcome::Completed(_)), _, _) => End::Completed,
+        (Some(Outcome::Failed(f)), _, _) => End::Failed(f.what.clone()),
+        (None, Some(why), _) => End::LaunchDenied(why),
+        (None, None, Some(why)) => End::Refused(app.step, why),
+        (None, None, None) => panic!("{instance}: ended on {:?} without an outcome", app.step),
+    }
+}
+
+/// What each instance's scenario entry means to show, when it is not a completed failback.
+fn intended(host: &str, end: &End) -> Result<(), String> {
+    let too_large = [
+        "dwh-01",
+        "db-01",
+        "sap-hana-01",
+        "svc-13",
+        "svc-16",
+        "win-22",
+    ];
+    let ok = match (host, end) {
+        (h, End::Refused(StepId::Instance, why)) if too_large.contains(&h) => {
+            why.contains("cannot fail back here")
+        }
+        (h, _) if too_large.contains(&h) => false,
+        // Its policy denies StartFailbackLaunch to everyone: the console's button too.
+        ("payroll-01", End::LaunchDenied(why)) => {
+            why.contains("explicit deny") && why.contains("console's Failback is refused too")
+        }
+        // Its EC2 instance is stopped: the service refuses to pair a failback client.
+        ("cache-01", End::Failed(what)) => what.contains("is STOPPED; failback needs it running"),
+        ("payroll-01" | "cache-01", _) => false,
+        (_, End::Completed) => true,
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{host}: {end:?}"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_instance_ends_as_its_scenario_means() {
+    let scenario = scenario_json();
+    let mut wrong = Vec::new();
+    for ri in scenario["recovery_instances"].as_array().unwrap() {
+        let (id, host) = (ri["id"].as_str().unwrap(), ri["hostname"].as_str().unwrap());
+        if let Err(e) = intended(host, &walk(id).await) {
+            wrong.push(e);
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// /dev/sda 10 GiB came from a 9.75 GiB disk: it goes back onto the 9.75 GiB /dev/sde.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fractional_gib_instance_fails_back_onto_its_fractional_disk() {
+    let scenario = scenario_json();
+    let legacy = scenario["recovery_instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|ri| ri["hostname"] == "legacy-app-03")
+        .unwrap();
+    let end = walk(legacy["id"].as_str().unwrap()).await;
+    assert!(matches!(end, End::Completed), "{end:?}");
+}
