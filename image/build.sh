@@ -32,6 +32,13 @@ for tool in mmdebstrap mksquashfs grub-mkrescue grub-mkimage xorriso mkfs.vfat m
     command -v "$tool" >/dev/null || die "$tool is missing: run image/install-deps.sh"
 done
 
+# The release build's long single-threaded LTO step overlaps the base's making.
+step "release binary"
+cargo build --release --quiet --manifest-path "$repo/Cargo.toml" &
+cargo_pid=$!
+trap '[ -z "$cargo_pid" ] || kill "$cargo_pid" 2>/dev/null' EXIT
+binary=$repo/target/release/drs-failback
+
 # --- The cached Debian base -------------------------------------------------------------
 debian_mirror() {
     # The machine's own mirror (deb822 or one-line sources), never a hard-coded host.
@@ -72,10 +79,8 @@ if [ ! -s "$base" ]; then
 fi
 
 # --- Our layer: the binary, units, config -----------------------------------------------
-step "release binary"
-(cd "$repo" && cargo build --release --quiet)
-binary=$repo/target/release/drs-failback
-
+wait "$cargo_pid" || { cargo_pid=; die "cargo build --release failed"; }
+cargo_pid=
 step "root file system"
 # The base is unpacked once next to its tarball; each build hard-links it (seconds, no copy)
 # and our layer only adds or replaces files, never writes into a linked one.
