@@ -105,6 +105,9 @@ pub enum Command {
         #[arg(long)]
         include_loop: bool,
     },
+    /// The demo's stand-in for AWS's failback_entry (its arguments; see `standin`).
+    #[command(hide = true)]
+    FailbackClientStandin(crate::standin::args::StandinArgs),
 }
 
 #[cfg(test)]

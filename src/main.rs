@@ -7,7 +7,8 @@ use drs_failback::disks::virtual_disks::VirtualDisks;
 use drs_failback::emulator::{Emulator, Scenario};
 use drs_failback::headless::Headless;
 use drs_failback::process::{self, EXIT_CANNOT_START, EXIT_FAILED};
-use drs_failback::replication::demo::DemoReplicator;
+use drs_failback::replication::failback_entry::FailbackEntry;
+use drs_failback::standin;
 use drs_failback::terminal::{self, TerminalUi};
 use drs_failback::ui::Theme;
 use drs_failback::wizard::endpoint::EndpointForm;
@@ -39,6 +40,9 @@ fn main() -> ExitCode {
             }) => serve_emulator(listen, scenario.as_deref()).await,
             Some(Command::Disks { json, include_loop }) => {
                 report::print(json, include_loop).map(|()| ExitCode::SUCCESS)
+            }
+            Some(Command::FailbackClientStandin(args)) => {
+                Ok(ExitCode::from(standin::run(args).await))
             }
             None if cli.demo => demo(&cli).await,
             None => Err(
@@ -176,9 +180,22 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
     app.credentials.region = emulator.region();
     app.endpoint = EndpointForm::with_custom(&emulator.endpoint());
 
+    // The stand-in for AWS's program, until the emulator serves its tarball.
+    let program = std::env::current_exe()
+        .map_err(|e| format!("cannot find this program to run its failback client: {e}"))?;
+    let replicator = FailbackEntry {
+        program,
+        leading_args: vec!["failback-client-standin".into()],
+        env: vec![(
+            standin::devices::DEMO_DISKS_ENV.into(),
+            dir.display().to_string(),
+        )],
+        log_file: log_path.with_extension("failback_entry.log"),
+        poll_every: Duration::from_millis(500),
+    };
     let services = Services {
         disks: Arc::new(disks),
-        replicator: Arc::new(DemoReplicator::new(emulator.failback_client())),
+        replicator: Arc::new(replicator),
         poll_every: Duration::from_secs(1),
         host_identity: Some(host_identity),
     };

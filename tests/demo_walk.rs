@@ -1,6 +1,6 @@
 //! Every recovery instance of the embedded scenario, walked through the real runtime with the
-//! demo's services (emulator, virtual disks, demo replicator) by the `--no-prompt` autopilot:
-//! each one that fits this host's disks ends FAILBACK_COMPLETED or in the failure its scenario
+//! demo's services (emulator, virtual disks, the stand-in failback client run as
+//! failback_entry) by the `--no-prompt` autopilot: each one that fits this host's disks ends FAILBACK_COMPLETED or in the failure its scenario
 //! means to show, explained; each one that cannot fit is refused on the instance step.
 
 use drs_failback::app::runtime::{self, Frontend, Services};
@@ -8,7 +8,8 @@ use drs_failback::app::{App, Mode};
 use drs_failback::disks::virtual_disks::VirtualDisks;
 use drs_failback::emulator::{Emulator, Scenario};
 use drs_failback::headless::Headless;
-use drs_failback::replication::demo::DemoReplicator;
+use drs_failback::replication::failback_entry::FailbackEntry;
+use drs_failback::standin::devices::DEMO_DISKS_ENV;
 use drs_failback::wizard::endpoint::EndpointForm;
 use drs_failback::wizard::replication::Launch;
 use drs_failback::wizard::result::Outcome;
@@ -122,7 +123,13 @@ async fn walk(instance: &str) -> End {
     app.endpoint = EndpointForm::with_custom(&emulator.endpoint());
     let services = Services {
         disks: Arc::new(disks),
-        replicator: Arc::new(DemoReplicator::new(emulator.failback_client())),
+        replicator: Arc::new(FailbackEntry {
+            program: env!("CARGO_BIN_EXE_drs-failback").into(),
+            leading_args: vec!["failback-client-standin".into()],
+            env: vec![(DEMO_DISKS_ENV.into(), dir.path().display().to_string())],
+            log_file: dir.path().join("failback.log"),
+            poll_every: Duration::from_millis(100),
+        }),
         poll_every: Duration::from_millis(100),
         host_identity: Some(host_identity),
     };

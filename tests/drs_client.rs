@@ -91,6 +91,22 @@ async fn wrong_secret_is_named_as_such() {
 }
 
 #[tokio::test]
+async fn a_region_other_than_the_endpoints_is_named_as_such() {
+    let emu = emulator().await;
+    let mut target = target(&emu, credential(&emu, "full access"));
+    target.region = if emu.region() == "eu-west-1" {
+        "us-east-1"
+    } else {
+        "eu-west-1"
+    }
+    .into();
+    let client = DrsClient::connect(&target).await.unwrap();
+    let err = client.verify().await.expect_err("the region is wrong");
+    assert_eq!(err.kind, DrsErrorKind::WrongRegion, "{err}");
+    assert!(!err.advice().contains("secret"), "{}", err.advice());
+}
+
+#[tokio::test]
 async fn expired_session_token_is_named_as_such() {
     let emu = emulator().await;
     let creds = credential(&emu, "expired session");

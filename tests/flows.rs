@@ -211,6 +211,18 @@ fn wrong_secret_keeps_the_input_and_focuses_the_secret() {
 }
 
 #[test]
+fn wrong_region_focuses_the_region() {
+    let err = DrsError::new(
+        DrsErrorKind::WrongRegion,
+        "InvalidSignatureException: Credential should be scoped to a valid region.",
+    );
+    let app = verified_with(Err(err));
+    assert_eq!(app.step, StepId::Credentials);
+    assert_eq!(app.credentials.focus, Field::Region);
+    assert_eq!(app.credentials.secret.0.value(), SECRET);
+}
+
+#[test]
 fn a_late_answer_for_an_abandoned_check_is_dropped() {
     let mut app = app();
     press(&mut app, KeyCode::Enter);
@@ -256,6 +268,7 @@ fn back_never_loses_what_was_typed() {
     assert_eq!(app.step, StepId::Instance);
     assert_eq!(app.instance.filter.value(), "");
     type_text(&mut app, "web");
+    assert_eq!(app.instance.filter.value(), "web");
     assert_eq!(app.instance.selected.as_deref(), Some(WEB));
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.step, StepId::Mapping);
@@ -497,6 +510,45 @@ fn launch_denied_says_to_use_the_console_and_keeps_watching() {
         Bytes::gib(30).get(),
     );
     assert_eq!(app.step, StepId::Result);
+}
+
+/// The state moved between the poll and the launch (a scripted stall, a real hiccup): DRS
+/// refuses; once it is ready again the launch is offered again, and the refusal stays logged.
+#[test]
+fn a_refused_launch_is_offered_again_once_ready() {
+    let mut app = replicating();
+    launch_denied(&mut app, DrsErrorKind::Conflict);
+    let d = app.dashboard.as_ref().unwrap();
+    assert!(matches!(&d.launch, Launch::Failed(_)), "{:?}", d.launch);
+    polled(
+        &mut app,
+        2.0,
+        "STALLED",
+        "FAILBACK_IN_PROGRESS",
+        Bytes::gib(30).get(),
+    );
+    assert!(matches!(
+        &app.dashboard.as_ref().unwrap().launch,
+        Launch::Failed(_)
+    ));
+    polled(
+        &mut app,
+        3.0,
+        "CONTINUOUS",
+        "FAILBACK_READY_FOR_LAUNCH",
+        Bytes::gib(30).get(),
+    );
+    let d = app.dashboard.as_ref().unwrap();
+    assert_eq!(d.launch, Launch::Ready);
+    assert!(
+        d.log
+            .iter()
+            .any(|l| l.contains("The failback launch failed")),
+        "{:?}",
+        d.log
+    );
+    press(&mut app, KeyCode::Char('l'));
+    assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::Confirming);
 }
 
 #[test]
@@ -765,7 +817,7 @@ fn a_failed_endpoint_check_stays_with_its_advice_until_the_url_changes() {
     assert_eq!(app.step, StepId::Endpoint);
     let check = app.endpoint.check.as_ref().unwrap();
     assert!(
-        matches!(&check.outcome, Some(Err(advice)) if advice.contains("TLS") || advice.contains("secure"))
+        matches!(&check.outcome, Some(Err(advice)) if *advice == DrsError::new(DrsErrorKind::Tls, "").advice())
     );
     app.endpoint.focus = drs_failback::wizard::endpoint::Field::Url;
     press(&mut app, KeyCode::Char('x'));
@@ -903,6 +955,91 @@ fn an_invisible_character_in_the_confirmation_is_named() {
     let e = app.review.error.clone().unwrap();
     assert!(e.contains("U+200B (zero-width space)"), "{e}");
     assert!(e.contains("Type OVERWRITE"), "{e}");
+}
+
+#[test]
+fn a_passed_endpoint_check_is_told_on_the_next_screen() {
+    use drs_failback::wizard::endpoint::{Stage, StageStatus};
+    let mut app = verified_with(Ok(verified()));
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    for (stage, status) in [
+        (Stage::Dns, StageStatus::Ok("127.0.0.1".into())),
+        (Stage::Tcp, StageStatus::Ok("connected".into())),
+        (Stage::Tls, StageStatus::Skipped("plain HTTP".into())),
+        (Stage::Api, StageStatus::Ok("answered".into())),
+    ] {
+        update(&mut app, Msg::EndpointStage { req, stage, status });
+    }
+    update(
+        &mut app,
+        Msg::EndpointChecked {
+            req,
+            result: Ok(()),
+        },
+    );
+    assert_eq!(app.step, StepId::Instance);
+    assert_eq!(
+        app.notice.as_deref(),
+        Some("Endpoint checked: DNS ok, TCP ok, TLS skipped (plain HTTP), API ok")
+    );
+}
+
+#[test]
+fn enter_while_the_list_loads_says_to_wait_not_to_clear_a_filter() {
+    let mut app = verified_with(Ok(verified()));
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    update(
+        &mut app,
+        Msg::EndpointChecked {
+            req,
+            result: Ok(()),
+        },
+    );
+    assert_eq!(app.step, StepId::Instance);
+    assert!(app.instance.list.is_loading());
+    press(&mut app, KeyCode::Enter);
+    let error = app.instance.error.as_deref().unwrap();
+    assert!(error.contains("still being listed"), "{error}");
+    assert!(!error.contains("filter"), "{error}");
+}
+
+#[test]
+fn a_filter_that_hides_every_instance_says_esc_clears_it() {
+    let mut app = at_instances();
+    for c in "zzz".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    let error = app.instance.error.as_deref().unwrap();
+    assert!(
+        error.contains("`zzz`") && error.contains("Esc clears"),
+        "{error}"
+    );
+}
+
+#[test]
+fn y_shows_the_mapping_for_copying_and_esc_returns_to_the_rows() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Mapping);
+    let choices = app.mapping.choices.clone();
+    press(&mut app, KeyCode::Char('y'));
+    assert!(app.mapping.copy_view);
+    let before = app.mapping.format;
+    press(&mut app, KeyCode::Char('f'));
+    assert_ne!(app.mapping.format, before, "f still cycles the format");
+    press(&mut app, KeyCode::Char('x'));
+    assert_eq!(
+        app.mapping.choices, choices,
+        "row keys do nothing under the copy view"
+    );
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.mapping.copy_view);
+    assert_eq!(
+        app.step,
+        StepId::Mapping,
+        "Esc closes the view, not the step"
+    );
 }
 
 #[test]

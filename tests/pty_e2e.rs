@@ -285,8 +285,14 @@ fn operator_walks_the_demo_from_welcome_to_failback_completed() {
     s.send("\r");
     s.wait_for("Custom");
     s.send("\r");
+    let scenario: serde_json::Value =
+        serde_json::from_str(include_str!("../assets/demo-scenario.json")).unwrap();
+    let count = scenario["recovery_instances"].as_array().unwrap().len();
     let list = s.wait_for("i-0f552cc5023d8319a");
-    assert!(list.contains("27"), "all pages were listed:\n{list}");
+    assert!(
+        list.contains(&format!("  {count} instances")),
+        "all {count} instances, every page, were listed:\n{list}"
+    );
     s.send("\r");
     s.wait_for("/dev/xvdb");
     s.send("\r");
@@ -297,10 +303,13 @@ fn operator_walks_the_demo_from_welcome_to_failback_completed() {
     s.send("l");
     s.wait_for("Start the failback launch now?");
     s.send("y");
-    let done = s.wait_for("Failback completed");
+    s.wait_for("Failback completed");
+    // The job's timeline arrives after the summary: wait for its last event.
+    let done = s.wait_for("JOB_END");
+    assert!(done.contains("COMPLETED"), "{done}");
     assert!(
-        done.contains("JOB_END") || done.contains("reboot"),
-        "{done}"
+        done.contains("reboot from the local disk"),
+        "the next steps show:\n{done}"
     );
     s.send("q");
     assert_eq!(s.exit_code(), 0);

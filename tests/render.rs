@@ -55,20 +55,18 @@ fn snapshots() {
 }
 
 #[test]
-fn ascii_theme_draws_only_ascii() {
+fn ascii_theme_draws_only_ascii_without_the_last_resort() {
+    // `view` turns any non-ASCII cell into `?` as a last resort: every screen must get by
+    // without it, or a glyph or an uncleaned text reached the ASCII theme.
     let theme = Theme::new(false, true);
     for (name, app) in common::all() {
         for (w, h) in SIZES {
-            let buf = buffer(&app, &theme, w, h);
-            for (i, cell) in buf.content.iter().enumerate() {
-                assert!(
-                    cell.symbol().is_ascii(),
-                    "{name} {w}x{h}: {:?} at {},{}",
-                    cell.symbol(),
-                    i % w as usize,
-                    i / w as usize
-                );
-            }
+            let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+            let mut replaced = 0;
+            terminal
+                .draw(|f| replaced = ui::view_counting(&app, &theme, f))
+                .unwrap();
+            assert_eq!(replaced, 0, "{name} {w}x{h}:\n{}", text(&mut terminal));
         }
     }
 }
@@ -225,16 +223,134 @@ fn footer_never_cuts_a_hint() {
         // Every hint on the footer is whole: each shown key is followed by its whole text.
         for (key, desc) in hints {
             let whole = format!("{key} {desc}");
-            if footer.contains(key) && !footer.contains(&whole) {
+            let more = key == "F1" && footer.ends_with("F1 more");
+            if footer.contains(key) && !footer.contains(&whole) && !more {
                 let starts = footer.split("  ").any(|part| part.starts_with(key));
                 assert!(!starts, "{name}: `{key}` shown without `{desc}`: {footer}");
             }
         }
         assert!(
-            footer.contains("F1 help") || app.modal.is_some(),
+            footer.contains("F1 help") || footer.ends_with("F1 more") || app.modal.is_some(),
             "{name}: {footer}"
         );
     }
+}
+
+#[test]
+fn a_stalled_replication_shows_no_rate_or_eta_and_says_what_to_check() {
+    let mut t = draw(
+        &common::dashboard_stalled(),
+        &Theme::new(true, true),
+        80,
+        24,
+    );
+    let screen = text(&mut t);
+    assert!(screen.contains("No ETA while STALLED"), "{screen}");
+    assert!(screen.contains("DRS -, disk writes -"), "{screen}");
+    assert!(!screen.contains("ETA (DRS)"), "{screen}");
+    assert!(screen.contains("TCP 1500"), "{screen}");
+}
+
+#[test]
+fn a_failed_endpoint_check_is_not_still_checking() {
+    let mut t = draw(&common::endpoint_failed(), &Theme::new(true, true), 80, 24);
+    let screen = text(&mut t);
+    assert!(screen.contains("Check failed"), "{screen}");
+    assert!(!screen.contains("Checking"), "{screen}");
+}
+
+#[test]
+fn a_long_paste_error_keeps_its_advice_in_the_box() {
+    for (w, h) in SIZES {
+        let mut t = draw(
+            &common::mapping_paste_long_error(),
+            &Theme::new(true, true),
+            w,
+            h,
+        );
+        let screen = text(&mut t);
+        let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flat.contains("give each a local disk or EXCLUDE."),
+            "{w}x{h}: {screen}"
+        );
+        assert!(
+            flat.contains("This recovery instance has no"),
+            "{w}x{h}: {screen}"
+        );
+    }
+}
+
+#[test]
+fn a_long_token_count_is_not_cut() {
+    let mut app = common::credentials_inline_error();
+    app.credentials.session_token.0 = tui_input::Input::new("x".repeat(10_020));
+    let mut t = draw(&app, &Theme::new(true, true), 80, 24);
+    let screen = text(&mut t);
+    assert!(screen.contains("] 10020 chars\n"), "{screen}");
+}
+
+#[test]
+fn the_demo_welcome_says_which_facts_are_the_demo_hosts() {
+    let mut t = draw(&common::welcome(), &Theme::new(false, false), 80, 24);
+    let screen = text(&mut t);
+    let line = |label: &str| {
+        screen
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("{label}: {screen}"))
+    };
+    assert!(line("Host ").ends_with("(demo host)"), "{screen}");
+    assert!(line("Network ").ends_with("(demo host)"), "{screen}");
+    assert!(!line("RAM ").contains("demo"), "{screen}");
+    assert!(
+        screen.contains("RAM, CPUs, boot: this computer)"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn the_copy_view_breaks_a_mapping_only_between_entries() {
+    let app = common::mapping_copy_view();
+    let instance = app.chosen_instance().unwrap();
+    let printed = app.mapping.printed(&instance.volumes, app.local_disks());
+    assert!(
+        printed.len() > 80,
+        "the test needs a mapping wider than the screen"
+    );
+    let mut t = draw(&app, &Theme::new(true, true), 80, 24);
+    let screen = text(&mut t);
+    let start = screen
+        .lines()
+        .position(|l| l.starts_with('{'))
+        .expect(&screen);
+    let lines: Vec<&str> = screen
+        .lines()
+        .skip(start)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert!(lines.len() > 1, "{screen}");
+    for l in &lines[..lines.len() - 1] {
+        assert!(l.ends_with(','), "a line breaks mid-entry: {l:?}\n{screen}");
+    }
+    assert_eq!(lines.concat(), printed, "{screen}");
+    assert!(screen.contains("--dm-value-format by-id"), "{screen}");
+}
+
+#[test]
+fn a_disk_without_the_chosen_name_is_named_as_such() {
+    let mut t = draw(
+        &common::mapping_by_uuid_missing(),
+        &Theme::new(true, true),
+        80,
+        24,
+    );
+    let screen = text(&mut t);
+    let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("/dev/sdd, /dev/sdb have no by-uuid name"),
+        "{screen}"
+    );
 }
 
 #[test]

@@ -1,147 +1,427 @@
-//! The keys that work right now, for the footer and the help screen. The same states decide
-//! what `update` does with a key, so the footer never offers a key that does nothing.
+//! Each screen's key table: the keys it handles, how the footer and the help name them. `update`
+//! lets through only keys of the table (and text edits in a focused field), so the footer and
+//! help never miss a key that works, nor offer one that does nothing.
 
-use super::{App, Modal};
+use super::{App, Modal, Mode};
 use crate::wizard::StepId;
-use crate::wizard::credentials::{Field as CredField, Source};
+use crate::wizard::credentials::Field as CredField;
 use crate::wizard::endpoint::{Choice, Field as EndField};
 use crate::wizard::replication::Launch;
 use crate::wizard::result::Outcome;
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use tui_input::backend::crossterm::to_input_request;
 
-/// (key, what it does)
+/// (key, what it does), as the footer shows it.
 pub type Hint = (&'static str, &'static str);
 
-/// The footer's hints, most important first (the footer shows as many as fit).
-pub fn hints(app: &App) -> Vec<Hint> {
-    match app.modal {
-        Some(Modal::ConfirmQuit) => return vec![("y", "quit"), ("n/Esc", "stay")],
-        Some(Modal::Help) => return vec![("Esc", "close help")],
-        None => {}
-    }
-    let mut h = step_hints(app);
-    h.push(("F1", "help"));
-    h.push(("Ctrl-C", "quit"));
-    h
+/// A key as a table names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// The key alone (Shift allowed: it makes capitals and Shift-Tab).
+    Code(KeyCode),
+    Ctrl(char),
+    /// Any edit of the focused text field (typing, Backspace, cursor keys).
+    Text,
 }
 
-fn step_hints(app: &App) -> Vec<Hint> {
+use Key::{Code, Ctrl};
+
+const ENTER: Key = Code(KeyCode::Enter);
+const ESC: Key = Code(KeyCode::Esc);
+const UP: Key = Code(KeyCode::Up);
+const DOWN: Key = Code(KeyCode::Down);
+const LEFT: Key = Code(KeyCode::Left);
+const RIGHT: Key = Code(KeyCode::Right);
+const TAB: Key = Code(KeyCode::Tab);
+const BACKTAB: Key = Code(KeyCode::BackTab);
+const SPACE: Key = Code(KeyCode::Char(' '));
+
+impl Key {
+    pub fn matches(self, key: &KeyEvent) -> bool {
+        match self {
+            Ctrl(c) => {
+                key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char(c)
+            }
+            Code(code) => {
+                !key.modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+                    && key.code == code
+            }
+            Key::Text => is_text_edit(key),
+        }
+    }
+
+    /// The key's name in the help screen.
+    pub fn name(self) -> String {
+        match self {
+            Ctrl(c) => format!("Ctrl-{}", c.to_ascii_uppercase()),
+            Key::Text => "typing".into(),
+            Code(code) => match code {
+                KeyCode::Char(' ') => "Space".into(),
+                KeyCode::Char(c) => c.to_ascii_lowercase().to_string(),
+                KeyCode::BackTab => "Shift-Tab".into(),
+                KeyCode::PageUp => "PgUp".into(),
+                KeyCode::PageDown => "PgDn".into(),
+                KeyCode::F(n) => format!("F{n}"),
+                other => format!("{other:?}"),
+            },
+        }
+    }
+}
+
+/// A key that edits a text field.
+pub fn is_text_edit(key: &KeyEvent) -> bool {
+    to_input_request(&Event::Key(*key)).is_some()
+}
+
+/// One row of a screen's table: its keys, the footer's short label and what it does, and the
+/// help's longer words when the footer's are too short.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub keys: &'static [Key],
+    pub label: &'static str,
+    pub does: &'static str,
+    pub help: Option<&'static str>,
+    /// False: listed by help only (a key every terminal user knows, or one that only explains).
+    pub footer: bool,
+}
+
+const fn b(label: &'static str, does: &'static str, keys: &'static [Key]) -> Binding {
+    Binding {
+        keys,
+        label,
+        does,
+        help: None,
+        footer: true,
+    }
+}
+
+impl Binding {
+    const fn help(self, text: &'static str) -> Binding {
+        Binding {
+            help: Some(text),
+            ..self
+        }
+    }
+    const fn help_only(self) -> Binding {
+        Binding {
+            footer: false,
+            ..self
+        }
+    }
+}
+
+/// The current screen's table, most important first (the footer shows as many as fit).
+pub fn bindings(app: &App) -> Vec<Binding> {
+    match app.modal {
+        Some(Modal::ConfirmQuit) => {
+            return vec![
+                b(
+                    "y",
+                    "quit",
+                    &[
+                        Code(KeyCode::Char('y')),
+                        Code(KeyCode::Char('Y')),
+                        Ctrl('c'),
+                    ],
+                ),
+                b(
+                    "n/Esc",
+                    "stay",
+                    &[Code(KeyCode::Char('n')), Code(KeyCode::Char('N')), ESC],
+                ),
+            ];
+        }
+        // Only "terminal too small" is shown: quitting, redrawing and suspending work.
+        _ if app.too_small() => {
+            return vec![
+                b("Ctrl-C", "quit", &[Ctrl('c')]),
+                b("Ctrl-L", "redraw", &[Ctrl('l')]),
+                b("Ctrl-Z", "suspend", &[Ctrl('z')]),
+            ];
+        }
+        Some(Modal::Help) => {
+            return vec![b(
+                "Esc",
+                "close help",
+                &[
+                    ESC,
+                    Code(KeyCode::F(1)),
+                    ENTER,
+                    Code(KeyCode::Char('?')),
+                    Code(KeyCode::Char('q')),
+                ],
+            )];
+        }
+        None => {}
+    }
+    screen(app)
+}
+
+/// The table of the screen under any modal: the step's keys, then the global ones.
+fn screen(app: &App) -> Vec<Binding> {
+    let mut v = step(app);
+    // `?` is text in a field.
+    let help_keys: &'static [Key] = if app.typing() {
+        &[Code(KeyCode::F(1))]
+    } else {
+        &[Code(KeyCode::F(1)), Code(KeyCode::Char('?'))]
+    };
+    v.push(b("F1", "help", help_keys).help("this help, listing every key"));
+    v.push(b("Ctrl-C", "quit", &[Ctrl('c')]).help("quit (asks first)"));
+    v.push(b("Ctrl-L", "redraw the screen", &[Ctrl('l')]).help_only());
+    v.push(b("Ctrl-Z", "suspend (fg resumes)", &[Ctrl('z')]).help_only());
+    v
+}
+
+/// True when the current screen does something with `key`.
+pub fn handles(app: &App, key: &KeyEvent) -> bool {
+    bindings(app)
+        .iter()
+        .flat_map(|b| b.keys)
+        .any(|k| k.matches(key))
+        || (app.modal.is_none() && !app.too_small() && app.typing() && is_text_edit(key))
+}
+
+/// The footer's hints, in table order.
+pub fn hints(app: &App) -> Vec<Hint> {
+    bindings(app)
+        .iter()
+        .filter(|b| b.footer)
+        .map(|b| (b.label, b.does))
+        .collect()
+}
+
+/// The help screen: every key of the screen's table, each named.
+pub fn help(app: &App) -> Vec<(String, &'static str)> {
+    screen(app)
+        .iter()
+        .map(|b| {
+            let mut names: Vec<String> = Vec::new();
+            for k in b.keys {
+                let name = k.name();
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            (names.join(", "), b.help.unwrap_or(b.does))
+        })
+        .collect()
+}
+
+fn step(app: &App) -> Vec<Binding> {
     match app.step {
-        StepId::Welcome => vec![("Enter", "start")],
+        StepId::Welcome => vec![b("Enter", "start", &[ENTER])],
         StepId::Credentials => credentials(app),
         StepId::Endpoint => endpoint(app),
         StepId::Instance => {
-            let mut v = vec![("Enter", "next"), ("Up/Down", "select"), ("type", "filter")];
-            if !app.instance.filter.value().is_empty() {
-                v.push(("Esc", "clear filter"));
+            let mut v = vec![
+                b("Enter", "next", &[ENTER]),
+                b("Up/Down", "select", &[UP, DOWN]),
+                b("type", "filter", &[Key::Text]),
+            ];
+            if app.instance.filter.value().is_empty() {
+                v.push(b("Esc", "back", &[ESC]));
             } else {
-                v.push(("Esc", "back"));
+                v.push(b("Esc", "clear filter", &[ESC]));
             }
-            v.extend([("PgUp/PgDn", "page"), ("Ctrl-R", "reload")]);
+            v.extend([
+                b("Ctrl-R", "reload", &[Ctrl('r'), Code(KeyCode::F(5))]),
+                b(
+                    "PgUp/PgDn",
+                    "page",
+                    &[Code(KeyCode::PageUp), Code(KeyCode::PageDown)],
+                ),
+                b(
+                    "Home/End",
+                    "first/last",
+                    &[Code(KeyCode::Home), Code(KeyCode::End)],
+                ),
+            ]);
             v
         }
         StepId::Mapping => mapping(app),
-        StepId::Review => vec![("type OVERWRITE, Enter", "start"), ("Esc", "back")],
+        StepId::Review => vec![
+            b("type OVERWRITE, Enter", "start", &[ENTER]),
+            b("Esc", "back", &[ESC]),
+        ],
         StepId::Replication => replication(app),
         StepId::Result => match &app.outcome {
-            Some(Outcome::Completed(_)) => vec![("Enter/q", "quit")],
-            Some(Outcome::Failed(_)) => {
-                vec![("r", "retry"), ("b", "back to mapping"), ("q", "quit")]
+            Some(Outcome::Completed(_)) => {
+                vec![b(
+                    "Enter/q",
+                    "quit",
+                    &[ENTER, Code(KeyCode::Char('q')), Code(KeyCode::Char('Q'))],
+                )]
             }
+            Some(Outcome::Failed(_)) => vec![
+                b(
+                    "r",
+                    "retry",
+                    &[Code(KeyCode::Char('r')), Code(KeyCode::Char('R')), ENTER],
+                ),
+                b(
+                    "b",
+                    "back to mapping",
+                    &[Code(KeyCode::Char('b')), Code(KeyCode::Char('B')), ESC],
+                ),
+                b(
+                    "q",
+                    "quit",
+                    &[Code(KeyCode::Char('q')), Code(KeyCode::Char('Q'))],
+                ),
+            ],
             None => vec![],
         },
     }
 }
 
-fn credentials(app: &App) -> Vec<Hint> {
+fn credentials(app: &App) -> Vec<Binding> {
     let f = &app.credentials;
     if f.check.is_loading() {
-        return vec![("Esc", "cancel check")];
+        return vec![b("Esc", "cancel check", &[ESC])];
     }
-    let mut v = vec![("Enter", "verify & next"), ("Tab", "next field")];
+    let mut v = vec![b("Enter", "verify & next", &[ENTER])];
     match f.focus {
-        CredField::Source => v.push(("Space", "switch source")),
-        CredField::Region => v.push(("Up/Down", "choose region")),
-        _ => {}
+        CredField::Region => v.extend([
+            b("Tab", "next field", &[TAB, BACKTAB]),
+            b("Up/Down", "choose region", &[UP, DOWN]),
+        ]),
+        CredField::Source => v.extend([
+            b("Tab", "next field", &[TAB, BACKTAB, UP, DOWN]),
+            b("Space", "switch source", &[SPACE, LEFT, RIGHT]),
+        ]),
+        _ => v.push(b("Tab", "next field", &[TAB, BACKTAB, UP, DOWN])),
     }
-    if f.source == Source::Typed {
-        v.push((
-            "Ctrl-R",
-            if f.revealed(f.focus) {
-                "hide secret"
-            } else {
-                "reveal secret"
-            },
-        ));
+    // Ctrl-R shows the focused secret: elsewhere it has nothing to show.
+    if matches!(f.focus, CredField::Secret | CredField::SessionToken) {
+        v.push(if f.revealed(f.focus) {
+            b("Ctrl-R", "hide", &[Ctrl('r')]).help("mask the focused secret again")
+        } else {
+            b("Ctrl-R", "reveal", &[Ctrl('r')])
+                .help("show the focused secret until the cursor leaves it")
+        });
+    }
+    if matches!(&app.mode, Mode::Demo { keys, .. } if !keys.is_empty()) {
+        v.push(
+            b("F2", "demo key", &[Code(KeyCode::F(2))])
+                .help("type the demo's next key (full access, policy only, expired)"),
+        );
     }
     if matches!(&f.check, crate::wizard::Loadable::Failed(e) if e.kind == crate::drs::DrsErrorKind::Unreachable)
     {
-        v.push(("Ctrl-E", "set endpoint"));
+        v.push(b("Ctrl-E", "set endpoint", &[Ctrl('e')]));
     }
-    v.push(("Esc", "back"));
-    if app.is_demo() {
-        v.push(("F2", "next demo key"));
-    }
+    v.push(b("Esc", "back", &[ESC]));
     v
 }
 
-fn endpoint(app: &App) -> Vec<Hint> {
+fn endpoint(app: &App) -> Vec<Binding> {
     let f = &app.endpoint;
     if f.check.as_ref().is_some_and(|c| c.running()) {
-        return vec![("Esc", "cancel check")];
+        return vec![b("Esc", "cancel check", &[ESC])];
     }
-    let mut v = vec![("Enter", "check & next")];
+    let mut v = vec![b("Enter", "check & next", &[ENTER])];
     if f.focus == EndField::Choice {
-        v.push(("Space", "default/custom"));
+        v.push(b("Space", "default/custom", &[SPACE, LEFT, RIGHT]));
     }
     if f.choice == Choice::Custom {
-        v.push(("Tab", "next field"));
+        v.push(b("Tab", "next field", &[TAB, BACKTAB, UP, DOWN]));
     }
-    v.push(("Esc", "back"));
+    v.push(b("Esc", "back", &[ESC]));
     v
 }
 
-fn mapping(app: &App) -> Vec<Hint> {
+fn mapping(app: &App) -> Vec<Binding> {
     let f = &app.mapping;
     if f.paste.is_some() {
-        return vec![("Enter", "apply mapping"), ("Esc", "cancel")];
+        return vec![
+            b("Enter", "apply mapping", &[ENTER]),
+            b("Esc", "cancel", &[ESC]),
+        ];
     }
     if f.picker.is_some() {
-        return vec![("Enter", "choose"), ("Up/Down", "move"), ("Esc", "cancel")];
+        return vec![
+            b("Enter", "choose", &[ENTER, SPACE]),
+            b("Up/Down", "move", &[UP, DOWN]),
+            b("Esc", "cancel", &[ESC]),
+        ];
+    }
+    if f.copy_view {
+        return vec![
+            b("Esc", "close", &[ESC, ENTER, Code(KeyCode::Char('y'))]),
+            b("f", "format", &[Code(KeyCode::Char('f'))]),
+            b("v", "value format", &[Code(KeyCode::Char('v'))]),
+        ];
     }
     vec![
-        ("Enter", "next"),
-        ("Space", "choose disk"),
-        ("x", "exclude"),
-        ("a", "auto-map"),
-        ("p", "paste mapping"),
-        ("f", "format"),
-        ("v", "value format"),
-        ("Esc", "back"),
+        b("Enter", "next", &[ENTER]),
+        b(
+            "Space",
+            "choose disk",
+            &[SPACE, RIGHT, Code(KeyCode::Char('c'))],
+        ),
+        b("x", "exclude", &[Code(KeyCode::Char('x'))]),
+        b("a", "auto-map", &[Code(KeyCode::Char('a'))]),
+        b("p", "paste mapping", &[Code(KeyCode::Char('p'))]),
+        b("y", "copy view", &[Code(KeyCode::Char('y'))]),
+        b("Up/Down", "row", &[UP, DOWN]),
+        b(
+            "u",
+            "unmap",
+            &[Code(KeyCode::Char('u')), Code(KeyCode::Delete)],
+        ),
+        b("f", "format", &[Code(KeyCode::Char('f'))]),
+        b("v", "value format", &[Code(KeyCode::Char('v'))]),
+        b("Esc", "back", &[ESC]),
     ]
 }
 
-fn replication(app: &App) -> Vec<Hint> {
+fn replication(app: &App) -> Vec<Binding> {
     let Some(d) = &app.dashboard else {
         return vec![];
     };
     let mut v = match d.launch {
-        Launch::Confirming => return vec![("y", "start failback launch"), ("n/Esc", "not now")],
-        Launch::Ready => vec![("l", "launch failback")],
-        Launch::Denied(_) if app.is_demo() => vec![("c", "console's Failback (demo)")],
+        Launch::Confirming => {
+            return vec![
+                b(
+                    "y",
+                    "start failback launch",
+                    &[Code(KeyCode::Char('y')), Code(KeyCode::Char('Y'))],
+                ),
+                b(
+                    "n/Esc",
+                    "not now",
+                    &[Code(KeyCode::Char('n')), Code(KeyCode::Char('N')), ESC],
+                ),
+            ];
+        }
+        Launch::Ready => vec![b(
+            "l",
+            "launch failback",
+            &[Code(KeyCode::Char('l')), Code(KeyCode::Char('L'))],
+        )],
+        Launch::Denied(_) if app.is_demo() => {
+            vec![b(
+                "c",
+                "console's Failback (demo)",
+                &[Code(KeyCode::Char('c')), Code(KeyCode::Char('C'))],
+            )]
+        }
         _ => vec![],
     };
-    v.push(("PgUp/PgDn", "scroll log"));
-    v
-}
-
-/// The help screen: every key of the current step, plus the global ones.
-pub fn help(app: &App) -> Vec<Hint> {
-    let mut v = step_hints(app);
-    v.extend([
-        ("Ctrl-L", "redraw the screen"),
-        ("Ctrl-Z", "suspend (fg resumes)"),
-        ("F1 or ?", "this help (? only outside text fields)"),
-        ("Ctrl-C", "quit (asks first)"),
-    ]);
+    v.push(
+        b(
+            "PgUp/PgDn",
+            "scroll log",
+            &[
+                Code(KeyCode::PageUp),
+                Code(KeyCode::PageDown),
+                Code(KeyCode::End),
+            ],
+        )
+        .help("scroll the log; End shows the newest lines"),
+    );
+    v.push(b("Esc", "says why there is no going back", &[ESC]).help_only());
     v
 }

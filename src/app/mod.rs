@@ -29,7 +29,7 @@ pub enum Mode {
         disk_dir: String,
         /// The emulator's credentials, offered by F2 on the Credentials step.
         keys: Vec<EmulatorCredential>,
-        /// The embedded emulator's URL: the demo replicator works with it and no other.
+        /// The embedded emulator's URL: the demo's failback client works with it and no other.
         endpoint: String,
     },
 }
@@ -154,6 +154,7 @@ pub enum Cmd {
     Quit,
 }
 
+#[derive(Clone)]
 pub struct App {
     pub mode: Mode,
     pub step: StepId,
@@ -304,7 +305,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
     let was_dirty = app.dirty;
     app.dirty = true;
     match msg {
-        Msg::Key(key) if key.kind == KeyEventKind::Press => on_key(app, key),
+        // The screen's key table decides which keys work: the footer and help read it too.
+        Msg::Key(key) if key.kind == KeyEventKind::Press && keys::handles(app, &key) => {
+            on_key(app, key)
+        }
         Msg::Key(_) => {
             app.dirty = was_dirty;
             vec![]
@@ -395,7 +399,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                             d.instance_id, e.detail
                         ))
                     }
-                    Err(e) => Launch::Failed(e.to_string()),
+                    Err(e) => {
+                        d.push_log(format!("The failback launch failed: {e}"));
+                        Launch::Failed(e.to_string())
+                    }
                 };
             }
             vec![]
@@ -446,8 +453,6 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             }
             return vec![];
         }
-        // Only the "too small" message is shown: Ctrl-C's question is all that works.
-        _ if app.too_small() => return vec![],
         Some(Modal::Help) => {
             if matches!(
                 key.code,
@@ -666,11 +671,11 @@ fn next(app: &mut App) -> Vec<Cmd> {
                     && url.trim_end_matches('/') != endpoint.trim_end_matches('/')
                 {
                     // One service per journey: the dashboard must watch the service the
-                    // demo replicator reports to.
+                    // demo's failback client reports to.
                     app.endpoint.error = Some(format!(
                         "The demo replicates with its embedded emulator, so the wizard must \
                          use it too: set the custom endpoint back to {endpoint}. (A separate \
-                         `drs-failback emulator` never sees the demo replicator's work.)"
+                         `drs-failback emulator` never sees the demo failback client's work.)"
                     ));
                     app.endpoint.focus = crate::wizard::endpoint::Field::Url;
                     return vec![];
@@ -776,6 +781,7 @@ fn replication_plan(app: &App) -> Option<ReplicationPlan> {
         credentials: None,
         targets,
         device_mapping: mapping::format_mapping(&m, mapping::MappingFormat::CsvEquals),
+        value_format,
     })
 }
 
@@ -815,7 +821,9 @@ fn on_endpoint_checked(app: &mut App, req: u64, result: Result<(), DrsError>) ->
     match result {
         Ok(()) => {
             check.outcome = Some(Ok(()));
+            let summary = check.summary();
             app.go(StepId::Instance);
+            app.notice = Some(summary);
             list_instances(app)
         }
         Err(e) => {

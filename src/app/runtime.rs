@@ -7,7 +7,7 @@ use crate::domain::model::{HostIdentity, LocalDisk};
 use crate::drs::{DrsClient, DrsError, DrsErrorKind, DrsTarget};
 use crate::replication::{ReplicationPlan, Replicator, ReplicatorEvent, RunId};
 use crate::wizard::credentials::Verified;
-use crate::wizard::endpoint::{Stage, StageStatus};
+use crate::wizard::endpoint::{Stage, StageStatus, TCP_TIMEOUT};
 use ratatui::crossterm::event::KeyEvent;
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -288,7 +288,7 @@ async fn check_endpoint(
     };
     let skip_rest = |from: usize| {
         for s in &Stage::ALL[from..] {
-            stage(*s, StageStatus::Skipped("not reached".into()));
+            stage(*s, StageStatus::not_reached());
         }
     };
 
@@ -305,21 +305,21 @@ async fn check_endpoint(
         }
     };
     let Some(addr) = addrs.first().copied() else {
-        stage(Stage::Dns, StageStatus::Failed("no address".into()));
+        stage(Stage::Dns, StageStatus::no_address());
         skip_rest(1);
         return Err(DrsError::new(
             DrsErrorKind::Unreachable,
             "DNS gave no address",
         ));
     };
-    stage(Stage::Dns, StageStatus::Ok(addr.ip().to_string()));
+    stage(Stage::Dns, StageStatus::resolved(addr.ip()));
 
     stage(Stage::Tcp, StageStatus::Running);
     let started = Instant::now();
-    match tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr)).await {
+    match tokio::time::timeout(TCP_TIMEOUT, TcpStream::connect(addr)).await {
         Ok(Ok(_)) => stage(
             Stage::Tcp,
-            StageStatus::Ok(format!("{addr} in {} ms", started.elapsed().as_millis())),
+            StageStatus::connected(addr, started.elapsed().as_millis()),
         ),
         Ok(Err(e)) => {
             stage(Stage::Tcp, StageStatus::Failed(e.to_string()));
@@ -330,7 +330,7 @@ async fn check_endpoint(
             ));
         }
         Err(_) => {
-            stage(Stage::Tcp, StageStatus::Failed("no answer in 5 s".into()));
+            stage(Stage::Tcp, StageStatus::no_answer(addr));
             skip_rest(2);
             return Err(DrsError::new(
                 DrsErrorKind::Unreachable,
@@ -345,7 +345,7 @@ async fn check_endpoint(
         if https {
             StageStatus::Running
         } else {
-            StageStatus::Skipped("plain HTTP (loopback)".into())
+            StageStatus::plain_http()
         },
     );
     stage(Stage::Api, StageStatus::Running);
@@ -356,12 +356,9 @@ async fn check_endpoint(
     match result {
         Ok(c) => {
             if https {
-                stage(Stage::Tls, StageStatus::Ok("handshake done".into()));
+                stage(Stage::Tls, StageStatus::handshake_done());
             }
-            stage(
-                Stage::Api,
-                StageStatus::Ok("DescribeRecoveryInstances answered".into()),
-            );
+            stage(Stage::Api, StageStatus::api_answered());
             slot.set(req, c);
             Ok(())
         }
@@ -372,8 +369,8 @@ async fn check_endpoint(
                     Stage::Tls,
                     match (&e.kind, answered) {
                         (DrsErrorKind::Tls, _) => StageStatus::Failed(e.detail.clone()),
-                        (_, true) => StageStatus::Ok("handshake done".into()),
-                        (_, false) => StageStatus::Skipped("not reached".into()),
+                        (_, true) => StageStatus::handshake_done(),
+                        (_, false) => StageStatus::not_reached(),
                     },
                 );
             }

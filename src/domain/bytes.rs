@@ -27,9 +27,10 @@ impl fmt::Display for Bytes {
         let opts = humansize::BINARY.decimal_places(2).decimal_zeroes(0);
         let text = humansize::format_size(self.0, opts);
         match text.split_once(' ') {
-            // "1.50 GiB" reads better as "1.5 GiB".
+            // "1.50 GiB" reads better as "1.5 GiB", "60.00 GiB" as "60 GiB".
             Some((number, unit)) if number.contains('.') => {
-                write!(f, "{} {unit}", number.trim_end_matches('0'))
+                let number = number.trim_end_matches('0').trim_end_matches('.');
+                write!(f, "{number} {unit}")
             }
             _ => f.write_str(&text),
         }
@@ -59,5 +60,8 @@ mod tests {
         assert_eq!(Bytes(9 * GIB + 3 * GIB / 4).to_string(), "9.75 GiB");
         assert_eq!(Bytes(3 * GIB / 2).to_string(), "1.5 GiB");
         assert_eq!(Bytes(512).to_string(), "512 B");
+        // Within 0.005 of a whole number: no dangling point.
+        assert_eq!(Bytes(60 * GIB + 1).to_string(), "60 GiB");
+        assert_eq!(Bytes(3 * GIB - 1).to_string(), "3 GiB");
     }
 }

@@ -41,7 +41,7 @@ impl Target {
         }
     }
 
-    fn as_str(&self) -> &str {
+    pub fn as_str(&self) -> &str {
         match self {
             Target::Disk(name) => name,
             Target::Exclude => EXCLUDE,
@@ -140,6 +140,8 @@ pub enum MappingParseError {
         message: String,
     },
     DuplicateVolume(String),
+    /// A `"` or `'` without its pair, as in `ALL="/dev/xvda=/dev/sda`.
+    UnbalancedQuote(char),
 }
 
 impl fmt::Display for MappingParseError {
@@ -164,6 +166,10 @@ impl fmt::Display for MappingParseError {
                 f,
                 "{device} appears more than once in the mapping; keep one entry for it."
             ),
+            MappingParseError::UnbalancedQuote(q) => write!(
+                f,
+                "The mapping has a {q} without its pair (as in ALL={q}...{q}): close it at the end, or leave both out."
+            ),
         }
     }
 }
@@ -174,6 +180,14 @@ impl std::error::Error for MappingParseError {}
 /// prompt (`ALL="..."`, `ALL='...'`, surrounding quotes).
 pub fn parse_mapping(text: &str) -> Result<Mapping, MappingParseError> {
     let body = unwrap_pasted(text);
+    // JSON holds quotes in pairs of its own; elsewhere an odd count is a quote left open.
+    if !body.starts_with(['{', '['])
+        && let Some(q) = ['"', '\'']
+            .into_iter()
+            .find(|q| body.matches(*q).count() % 2 == 1)
+    {
+        return Err(MappingParseError::UnbalancedQuote(q));
+    }
     let entries = if body.starts_with('{') {
         parse_json_object(body)?
     } else if body.starts_with('[') {
@@ -210,10 +224,24 @@ fn unwrap_pasted(text: &str) -> &str {
     body
 }
 
+/// Characters of an entry quoted back at most: a long paste must not push the advice away.
+const SHOWN_ENTRY: usize = 48;
+
 fn bad_entry(position: usize, entry: &str, problem: String) -> MappingParseError {
+    let chars: Vec<char> = entry.chars().collect();
+    let entry = if chars.len() > SHOWN_ENTRY {
+        let (head, tail) = (&chars[..SHOWN_ENTRY - 16], &chars[chars.len() - 12..]);
+        format!(
+            "{} ... {}",
+            head.iter().collect::<String>(),
+            tail.iter().collect::<String>()
+        )
+    } else {
+        entry.to_string()
+    };
     MappingParseError::BadEntry {
         position,
-        entry: entry.to_string(),
+        entry,
         problem,
     }
 }
@@ -976,6 +1004,39 @@ mod tests {
                 pair("/dev/xvdb", to("/dev/sdb")),
                 pair("/dev/xvdc", Target::Exclude)
             ]
+        );
+    }
+
+    #[test]
+    fn a_long_bad_entry_is_quoted_short_and_the_advice_kept() {
+        let long = format!("/dev/xvda/{}", "x".repeat(3000));
+        let err = parse_mapping(&long).unwrap_err().to_string();
+        assert!(err.chars().count() < 200, "{err}");
+        assert!(
+            err.contains("/dev/xvda/xxx") && err.contains(" ... "),
+            "{err}"
+        );
+        assert!(err.contains("e.g. /dev/xvdb=/dev/sdb"), "{err}");
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_named() {
+        for (text, q) in [
+            (r#"ALL="/dev/xvda=/dev/sda"#, '"'),
+            (r#"ALL="{"/dev/xvda":"/dev/sda"}"#, '"'),
+            ("ALL='/dev/xvda=/dev/sda", '\''),
+            (r#"/dev/xvda=/dev/sda""#, '"'),
+        ] {
+            assert_eq!(
+                parse_mapping(text),
+                Err(MappingParseError::UnbalancedQuote(q)),
+                "{text}"
+            );
+        }
+        assert!(
+            MappingParseError::UnbalancedQuote('"')
+                .to_string()
+                .contains("without its pair")
         );
     }
 
@@ -1770,6 +1831,64 @@ mod tests {
                     Ok(choices.clone()),
                     "{dm:?} {format:?}: {text}"
                 );
+            }
+        }
+    }
+}
+
+/// The parser against any text, and every printed format read back unchanged.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn target() -> impl Strategy<Value = Target> {
+        prop_oneof![
+            Just(Target::Exclude),
+            "/dev/sd[a-z]".prop_map(Target::Disk),
+            "/dev/nvme[0-9]n[1-9]".prop_map(Target::Disk),
+            // by-path names hold colons, the CSV-colon format's separator.
+            "pci-0000:00:[0-9]{2}\\.0-scsi-0:0:[0-9]:0".prop_map(Target::Disk),
+            "wwn-0x[0-9a-f]{16}".prop_map(Target::Disk),
+            "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}".prop_map(Target::Disk),
+        ]
+    }
+
+    fn mapping() -> impl Strategy<Value = Mapping> {
+        let device = prop_oneof!["/dev/xvd[a-z]{1,2}", "/dev/nvme[0-9]{1,2}n1", "[C-Z]:"];
+        prop::collection::vec((device, target()), 1..12).prop_map(|entries| {
+            let mut seen = std::collections::HashSet::new();
+            Mapping {
+                entries: entries
+                    .into_iter()
+                    .filter(|(d, _)| seen.insert(d.clone()))
+                    .collect(),
+            }
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_parsed_or_refused_without_panicking(text in any::<String>()) {
+            let _ = parse_mapping(&text);
+        }
+
+        #[test]
+        fn near_mappings_are_parsed_or_refused_without_panicking(
+            text in "(ALL=)?[\"']?[\\[{]?(\"?/dev/[a-z]{1,4}\"?[=:,]?){0,6}[\\]}]?[\"']?"
+        ) {
+            let _ = parse_mapping(&text);
+        }
+
+        #[test]
+        fn every_format_reads_back_unchanged(m in mapping()) {
+            for format in MappingFormat::ALL {
+                let printed = format_mapping(&m, format);
+                prop_assert_eq!(parse_mapping(&printed), Ok(m.clone()), "{}", printed);
+                let pasted = format!("ALL=\"{printed}\"");
+                if !printed.contains('"') {
+                    prop_assert_eq!(parse_mapping(&pasted), Ok(m.clone()), "{}", pasted);
+                }
             }
         }
     }

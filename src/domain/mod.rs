@@ -11,6 +11,7 @@ pub mod mapping;
 pub mod matching;
 pub mod model;
 pub mod regions;
+pub mod replication;
 pub mod throughput;
 pub mod time;
 pub mod validate;

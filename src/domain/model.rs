@@ -66,6 +66,8 @@ pub struct FailbackInfo {
     pub state: String,
     pub job_id: Option<String>,
     pub client_id: Option<String>,
+    /// failbackInitiationTime, as the service wrote it.
+    pub initiated: Option<String>,
     pub client_last_seen: Option<String>,
     pub agent_last_seen: Option<String>,
     pub to_original_server: Option<bool>,

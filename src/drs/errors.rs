@@ -22,6 +22,8 @@ pub enum DrsErrorKind {
     NoCredentials,
     UnknownAccessKey,
     WrongSecret,
+    /// The request was signed for another region than the endpoint serves.
+    WrongRegion,
     ExpiredToken,
     /// SigV4 "Signature expired": the local clock is too far from AWS's.
     ClockSkew,
@@ -66,6 +68,7 @@ impl DrsError {
             NoCredentials => "No AWS credentials were found in the environment, the profile files or instance metadata. Type an access key instead, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and retry.".into(),
             UnknownAccessKey => "AWS does not know this access key id. Check it for typos (it is 20 characters, AKIA... or ASIA...), or that the session token belongs to it.".into(),
             WrongSecret => "The secret access key does not match the access key id. Retype the secret (Ctrl-R reveals it).".into(),
+            WrongRegion => "The endpoint serves another region than the one chosen. Pick the endpoint's region, or use this region's own endpoint.".into(),
             ExpiredToken => "The session token has expired. Temporary credentials last about an hour: get fresh ones (aws sts assume-role) and type them again.".into(),
             ClockSkew => "This machine's clock is more than 5 minutes away from AWS's time, so requests are refused. Set the clock (date -s, or fix NTP/UDP 123) and retry.".into(),
             AccessDenied { action: Some(action) } if !INSTALLATION_POLICY_ACTIONS.contains(&action.as_str()) => format!(
@@ -113,6 +116,14 @@ pub fn kind_for_code(code: &str, message: &str, status: u16) -> DrsErrorKind {
             if message.contains("Signature expired") =>
         {
             ClockSkew
+        }
+        // AWS says "scoped to a valid region" (or "correct region") when the scope's region is
+        // not the endpoint's: the secret is fine.
+        "InvalidSignatureException" | "SignatureDoesNotMatch"
+            if message.contains("scoped to a valid region")
+                || message.contains("scoped to correct region") =>
+        {
+            WrongRegion
         }
         "InvalidSignatureException" | "SignatureDoesNotMatch" => WrongSecret,
         "ExpiredTokenException" | "ExpiredToken" => ExpiredToken,
@@ -199,6 +210,14 @@ mod tests {
                 403
             ),
             DrsErrorKind::WrongSecret
+        );
+        assert_eq!(
+            kind_for_code(
+                "InvalidSignatureException",
+                "Credential should be scoped to a valid region. ",
+                403
+            ),
+            DrsErrorKind::WrongRegion
         );
         assert_eq!(
             kind_for_code("UnrecognizedClientException", "", 403),

@@ -2,6 +2,8 @@
 //! SigV4-checked) and plays a scenario. It powers `--demo` and the tests; the product talks to
 //! it through the real `aws-sdk-drs` client like to any other endpoint.
 
+pub mod content;
+mod failback_client;
 mod ops;
 mod s3;
 mod scenario;
@@ -10,7 +12,6 @@ mod state;
 
 pub use s3::EMULATOR_INSTALLER_VERSION;
 pub use scenario::Scenario;
-pub use state::{AssociatedVolume, Association, ClientStatus, FailbackClientLink};
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -24,10 +25,10 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
 use crate::domain::time;
@@ -38,6 +39,28 @@ use state::Engine;
 
 /// Requests larger than this are refused (DRS requests are small JSON documents).
 const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// What a front door allows a connection, so idle or slow clients cannot hold it open.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// A request's headers must arrive within this of the connection opening or its last
+    /// answer: it closes idle keep-alive connections and slowloris alike.
+    header_timeout: Duration,
+    /// The whole body must arrive within this once the headers have.
+    body_timeout: Duration,
+    /// Connections served at once; more are closed as soon as accepted.
+    max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(20),
+            body_timeout: Duration::from_secs(20),
+            max_connections: 64,
+        }
+    }
+}
 
 /// A credential the scenario knows, for the demo's credential picker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +85,7 @@ pub struct Emulator {
 
 struct Shared {
     engine: Arc<Engine>,
+    limits: Limits,
     /// The scenario region's S3 buckets (the replication software), on the same port.
     s3: Option<s3::Buckets>,
     region: String,
@@ -72,6 +96,14 @@ struct Shared {
 impl Emulator {
     /// Binds (127.0.0.1:0 for an ephemeral port) and serves in a tokio task.
     pub async fn start(listen: SocketAddr, scenario: Scenario) -> std::io::Result<Emulator> {
+        Emulator::start_with(listen, scenario, Limits::default()).await
+    }
+
+    async fn start_with(
+        listen: SocketAddr,
+        scenario: Scenario,
+        limits: Limits,
+    ) -> std::io::Result<Emulator> {
         if !listen.ip().is_loopback() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
@@ -98,6 +130,7 @@ impl Emulator {
             region: region.clone(),
             credentials: scenario.credentials.clone(),
             engine: Arc::new(Engine::new(scenario)),
+            limits,
             requests: AtomicU64::new(0),
         });
         let engine = shared.engine.clone();
@@ -128,9 +161,14 @@ impl Emulator {
         self.credentials.clone()
     }
 
-    /// The failback client's private channel to this emulator, for the demo replicator.
-    pub fn failback_client(&self) -> FailbackClientLink {
-        FailbackClientLink::new(self.engine.clone())
+    /// SHA-256 (hex) of the first `len` bytes of a recovery-instance volume's content (the
+    /// whole volume when `len` is larger): what a target disk holds after a lossless failback.
+    /// None for an unknown instance or volume.
+    pub fn volume_sha256(&self, instance_id: &str, volume: &str, len: u64) -> Option<String> {
+        let content = self
+            .engine
+            .with(|w, _| w.volume_content(instance_id, volume))?;
+        Some(content.sha256(len))
     }
 }
 
@@ -141,6 +179,7 @@ impl Drop for Emulator {
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: watch::Receiver<()>) {
+    let slots = Arc::new(Semaphore::new(shared.limits.max_connections));
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -151,6 +190,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: watch
                 continue;
             }
         };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::warn!("DRS emulator at its connection limit: closing a new connection");
+            drop(stream);
+            continue;
+        };
         // Small pieces (a slow S3 answer) must not wait for delayed ACKs: paused-time tests
         // never let that real time pass.
         let _ = stream.set_nodelay(true);
@@ -158,11 +202,16 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: watch
         let mut shutdown = shutdown.clone();
         // One task per connection: the SDK may hold two keep-alive connections at once.
         tokio::spawn(async move {
+            let _slot = slot;
+            let header_timeout = shared.limits.header_timeout;
             let service = service_fn(move |req| {
                 let shared = shared.clone();
                 async move { Ok::<_, Infallible>(route(&shared, req).await) }
             });
-            let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(stream), service);
             tokio::select! {
                 result = connection => {
                     if let Err(e) = result {
@@ -221,9 +270,10 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Response<s3::S3Body> 
 
 async fn respond(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
+    let collect = Limited::new(body, MAX_BODY_BYTES).collect();
+    let body = match tokio::time::timeout(shared.limits.body_timeout, collect).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        _ => {
             let now = shared.engine.server_now();
             let body = json!({"message": "The request body could not be read or is too large", "reason": "cannotParse", "fieldList": []});
             return reply(shared, now, 400, &body, Some(("ValidationException", None)));
@@ -309,5 +359,117 @@ async fn respond(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes
                 Some((e.error_type(), e.retry_after_ms())),
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    use tokio::time::Instant;
+
+    async fn emulator(limits: Limits) -> Emulator {
+        let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        Emulator::start_with(listen, Scenario::embedded_default(), limits)
+            .await
+            .unwrap()
+    }
+
+    /// Reads until the server closes the connection; true if it did (EOF or reset).
+    async fn closed_by_server(stream: &mut TcpStream) -> bool {
+        let mut buf = [0u8; 1024];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return true,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_connection_is_closed_after_the_header_timeout() {
+        let limits = Limits::default();
+        let emu = emulator(limits).await;
+        let mut stream = TcpStream::connect(emu.addr).await.unwrap();
+        let opened = Instant::now();
+        // Virtual time: the guard only turns a server that never closes into a failure.
+        let guard = tokio::time::sleep(limits.header_timeout * 10);
+        tokio::select! {
+            closed = closed_by_server(&mut stream) => assert!(closed),
+            _ = guard => panic!("the idle connection was never closed"),
+        }
+        assert!(
+            opened.elapsed() >= limits.header_timeout,
+            "{:?}",
+            opened.elapsed()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slowloris_client_is_cut_off_before_its_headers_end() {
+        let limits = Limits::default();
+        let emu = emulator(limits).await;
+        let mut stream = TcpStream::connect(emu.addr).await.unwrap();
+        stream
+            .write_all(b"POST /ListExtensibleSourceServers HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        // One header byte a second: the headers would take 200 s to arrive.
+        let header = b"x-slow: ".iter().chain([b'a'; 190].iter()).copied();
+        let mut header = header.collect::<Vec<u8>>().into_iter();
+        let opened = Instant::now();
+        let mut buf = [0u8; 256];
+        let cut_off = loop {
+            tokio::select! {
+                read = stream.read(&mut buf) => {
+                    if matches!(read, Ok(0) | Err(_)) {
+                        break true;
+                    }
+                }
+                _ = tokio::time::sleep(Duration::from_secs(1)) => match header.next() {
+                    Some(b) => {
+                        if stream.write_all(&[b]).await.is_err() {
+                            break true;
+                        }
+                    }
+                    None => break false,
+                },
+            }
+        };
+        assert!(cut_off, "the server waited for every header byte");
+        assert!(opened.elapsed() >= limits.header_timeout);
+        assert!(header.len() > 0, "closed before the headers were complete");
+    }
+
+    #[tokio::test]
+    async fn connections_beyond_the_cap_are_closed_at_once() {
+        let limits = Limits {
+            // Nothing times out during this test: only the cap closes connections.
+            header_timeout: Duration::from_secs(3600),
+            max_connections: 2,
+            ..Limits::default()
+        };
+        let emu = emulator(limits).await;
+        let request = b"GET / HTTP/1.1\r\nhost: x\r\n\r\n";
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let mut s = TcpStream::connect(emu.addr).await.unwrap();
+            // Answered, so the server holds a slot for it.
+            s.write_all(request).await.unwrap();
+            let mut buf = [0u8; 12];
+            s.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"HTTP/1.1 403");
+            held.push(s);
+        }
+        let mut extra = TcpStream::connect(emu.addr).await.unwrap();
+        // A closed socket may refuse the write; either way no answer comes.
+        let _ = extra.write_all(request).await;
+        let mut buf = [0u8; 12];
+        let read = extra.read(&mut buf).await;
+        assert!(
+            matches!(read, Ok(0) | Err(_)),
+            "answered past the cap: {read:?}"
+        );
     }
 }

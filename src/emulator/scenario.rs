@@ -11,6 +11,7 @@ use crate::disks::virtual_disks::VirtualDiskSpec;
 use crate::domain::model::{FAILBACK_INITIATION_STEPS, HostIdentity};
 use crate::drs::StaticCredentials;
 
+use super::failback_client;
 use super::ops::OPERATIONS;
 
 #[derive(Clone)]
@@ -117,6 +118,8 @@ pub(crate) struct VolumeSpec {
     /// Size of the original source disk (smaller when it was a fractional GiB).
     pub original_bytes: u64,
     pub ebs_volume_id: String,
+    /// Seeds the volume's content pattern (`content::VolumeContent`).
+    pub content_seed: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -205,7 +208,17 @@ impl Scenario {
 
     /// Parses a scenario; the error names the bad field.
     pub fn from_json(text: &str) -> Result<Scenario, String> {
-        let raw: RawScenario = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if !value.is_object() {
+            return Err(
+                "the scenario must be one JSON object ({\"region\": ..., ...}), shaped as assets/demo-scenario.json"
+                    .into(),
+            );
+        }
+        let raw: RawScenario = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            format!("{path}: {}", e.into_inner())
+        })?;
         raw.validate()
     }
 
@@ -232,15 +245,45 @@ impl Scenario {
 
 // ---- raw JSON shapes ----
 
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// A byte count or a string such as "9.75GiB".
 enum Size {
     Bytes(u64),
     Text(String),
 }
 
+const SIZE_EXPECTED: &str = "a size: a whole number of bytes, or a string such as \"9.75GiB\"";
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Size, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Size;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(SIZE_EXPECTED)
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Size, E> {
+                Ok(Size::Bytes(n))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Size, E> {
+                u64::try_from(n)
+                    .map(Size::Bytes)
+                    .map_err(|_| E::custom(format!("{n} is negative; expected {SIZE_EXPECTED}")))
+            }
+            fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Size, E> {
+                Err(E::custom(format!(
+                    "{n} is not a whole number of bytes; write a string such as \"{n}GiB\""
+                )))
+            }
+            fn visit_str<E: serde::de::Error>(self, t: &str) -> Result<Size, E> {
+                Ok(Size::Text(t.to_owned()))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
 struct RawScenario {
     region: String,
     account_id: String,
@@ -264,7 +307,7 @@ fn one() -> f64 {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
 struct RawHost {
     hostname: String,
     fqdn: Option<String>,
@@ -273,7 +316,7 @@ struct RawHost {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
 struct RawDisk {
     device: String,
     size: Size,
@@ -282,7 +325,7 @@ struct RawDisk {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
 struct RawCredential {
     label: String,
     description: String,
@@ -296,7 +339,7 @@ struct RawCredential {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
 struct RawTimings {
     initiation_step_seconds: Vec<f64>,
     launch_job_seconds: f64,
@@ -305,7 +348,7 @@ struct RawTimings {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
 struct RawFaults {
     #[serde(default)]
     retry_after_ms: u64,
@@ -327,28 +370,28 @@ struct RawS3Faults {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
 struct RawOperationFaults {
     throttle_every: Option<u64>,
     server_error_every: Option<u64>,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
 struct RawHold {
     at_percent: f64,
     seconds: f64,
 }
 
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
 struct RawInstanceFaults {
     stall: Option<RawHold>,
     disconnect: Option<RawHold>,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
 struct RawNic {
     mac: String,
     #[serde(default)]
@@ -356,17 +399,19 @@ struct RawNic {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
 struct RawVolume {
     device: String,
     size: Size,
     used: Option<Size>,
     original_size: Option<Size>,
     ebs_volume_id: Option<String>,
+    /// Seeds the volume's content; the scenario's `seed` when absent.
+    content_seed: Option<u64>,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a JSON object")]
 struct RawInstance {
     id: String,
     source_server_id: String,
@@ -477,11 +522,46 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     u64::try_from(scaled / scale).map_err(|_| format!("'{text}' is too large"))
 }
 
+/// DRS reports sizes as signed 64-bit numbers: a larger one breaks every client.
+const MAX_SIZE: u64 = i64::MAX as u64;
+/// The largest EBS volume.
+const MAX_VOLUME: u64 = 64 << 40;
+
 fn size(value: &Size, field: &str) -> Result<u64, String> {
-    match value {
-        Size::Bytes(n) => Ok(*n),
-        Size::Text(t) => parse_size(t).map_err(|e| format!("{field}: {e}")),
+    let n = match value {
+        Size::Bytes(n) => *n,
+        Size::Text(t) => parse_size(t).map_err(|e| format!("{field}: {e}"))?,
+    };
+    if n > MAX_SIZE {
+        return Err(format!(
+            "{field}: {n} bytes is more than DRS can report (at most {MAX_SIZE})"
+        ));
     }
+    Ok(n)
+}
+
+fn volume_size(value: &Size, field: &str) -> Result<u64, String> {
+    match positive_size(value, field)? {
+        n if n > MAX_VOLUME => Err(format!(
+            "{field}: a volume holds at most 64 TiB (the largest EBS volume)"
+        )),
+        n => Ok(n),
+    }
+}
+
+/// `/dev/` and a plain name: the name becomes the virtual disk's file name.
+fn check_device(device: &str, field: &str) -> Result<(), String> {
+    let name = device.strip_prefix("/dev/").unwrap_or("");
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(format!(
+            "{field}: '{device}' is not a device name such as /dev/sdb"
+        ));
+    }
+    Ok(())
 }
 
 fn positive_size(value: &Size, field: &str) -> Result<u64, String> {
@@ -544,7 +624,7 @@ fn hold(raw: &Option<RawHold>, field: &str) -> Result<Option<HoldSpec>, String> 
 }
 
 fn known_operation(op: &str, field: &str) -> Result<(), String> {
-    if OPERATIONS.contains(&op) {
+    if OPERATIONS.contains(&op) || failback_client::OPERATIONS.contains(&op) {
         Ok(())
     } else {
         Err(format!("{field}: unknown operation '{op}'"))
@@ -574,19 +654,20 @@ impl RawScenario {
             vmware_uuid: None,
             aws_instance_id: None,
         };
-        let disks = self
-            .demo_disks
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                Ok(VirtualDiskSpec {
-                    device: d.device.clone(),
-                    bytes: positive_size(&d.size, &format!("demo_disks[{i}].size"))?,
-                    model: d.model.clone(),
-                    serial: d.serial.clone(),
-                })
-            })
-            .collect::<Result<Vec<_>, String>>()?;
+        let mut disks: Vec<VirtualDiskSpec> = Vec::new();
+        for (i, d) in self.demo_disks.iter().enumerate() {
+            let field = format!("demo_disks[{i}]");
+            check_device(&d.device, &format!("{field}.device"))?;
+            if disks.iter().any(|o| o.device == d.device) {
+                return Err(format!("{field}.device: '{}' used twice", d.device));
+            }
+            disks.push(VirtualDiskSpec {
+                device: d.device.clone(),
+                bytes: positive_size(&d.size, &format!("{field}.size"))?,
+                model: d.model.clone(),
+                serial: d.serial.clone(),
+            });
+        }
 
         if self.credentials.is_empty() {
             return Err("credentials: at least one is needed".into());
@@ -720,7 +801,13 @@ impl RawScenario {
             let mut volumes = Vec::new();
             for (j, v) in r.volumes.iter().enumerate() {
                 let vf = format!("{field}.volumes[{j}]");
-                let bytes = positive_size(&v.size, &format!("{vf}.size"))?;
+                if v.device.trim().is_empty() || v.device.ends_with(['/', '\\']) {
+                    return Err(format!(
+                        "{vf}.device: '{}' names no device (write /dev/xvda, or \\\\.\\PHYSICALDRIVE0 on Windows)",
+                        v.device
+                    ));
+                }
+                let bytes = volume_size(&v.size, &format!("{vf}.size"))?;
                 let used_bytes = match &v.used {
                     Some(u) => size(u, &format!("{vf}.used"))?,
                     None => bytes,
@@ -748,6 +835,7 @@ impl RawScenario {
                         let hex: String = r.id[2..].chars().rev().take(16).collect();
                         format!("vol-{hex}{j:x}")
                     }),
+                    content_seed: v.content_seed.unwrap_or(self.seed),
                 });
             }
             let progress_percent = r.progress_percent.unwrap_or(0.0);
@@ -903,5 +991,57 @@ mod tests {
         bad["timings"]["launch_job_secs"] = 3.into();
         let err = Scenario::from_json(&bad.to_string()).unwrap_err();
         assert!(err.contains("launch_job_secs"), "{err}");
+    }
+
+    fn error_with(edit: impl FnOnce(&mut serde_json::Value)) -> String {
+        let mut json: serde_json::Value =
+            serde_json::from_str(include_str!("../../assets/demo-scenario.json")).unwrap();
+        edit(&mut json);
+        Scenario::from_json(&json.to_string()).unwrap_err()
+    }
+
+    #[test]
+    fn shape_errors_name_the_field_and_what_is_expected() {
+        let err = error_with(|j| j["recovery_instances"][3]["cpus"] = (1u64 << 40).into());
+        assert!(err.starts_with("recovery_instances[3].cpus: "), "{err}");
+        let err = error_with(|j| j["recovery_instances"][1]["volumes"][0]["size"] = (-5).into());
+        assert!(
+            err.starts_with("recovery_instances[1].volumes[0].size: -5 is negative"),
+            "{err}"
+        );
+        let err = error_with(|j| j["demo_disks"][0]["size"] = 1.5.into());
+        assert!(err.starts_with("demo_disks[0].size: "), "{err}");
+        assert!(err.contains("\"1.5GiB\""), "{err}");
+        let err = error_with(|j| j["timings"] = serde_json::json!([]));
+        assert_eq!(err, "timings: invalid length 0, expected a JSON object");
+        let err = Scenario::from_json("[]").unwrap_err();
+        assert!(err.contains("one JSON object"), "{err}");
+    }
+
+    #[test]
+    fn sizes_too_large_for_drs_are_refused() {
+        let err =
+            error_with(|j| j["recovery_instances"][0]["volumes"][0]["size"] = u64::MAX.into());
+        assert!(
+            err.starts_with("recovery_instances[0].volumes[0].size: "),
+            "{err}"
+        );
+        let err = error_with(|j| j["recovery_instances"][0]["volumes"][0]["size"] = "65TiB".into());
+        assert!(err.contains("64 TiB"), "{err}");
+        let err = error_with(|j| j["recovery_instances"][0]["ram"] = u64::MAX.into());
+        assert!(err.starts_with("recovery_instances[0].ram: "), "{err}");
+    }
+
+    #[test]
+    fn demo_disks_need_distinct_device_names() {
+        let err = error_with(|j| j["demo_disks"][1]["device"] = "/dev/sdb".into());
+        assert_eq!(err, "demo_disks[1].device: '/dev/sdb' used twice");
+        for bad in ["/dev/", "/dev/../etc", "sdb", ""] {
+            let err = error_with(|j| j["demo_disks"][0]["device"] = bad.into());
+            assert!(err.starts_with("demo_disks[0].device: "), "{bad}: {err}");
+        }
+        let err =
+            error_with(|j| j["recovery_instances"][0]["volumes"][0]["device"] = "/dev/".into());
+        assert!(err.contains("names no device"), "{err}");
     }
 }

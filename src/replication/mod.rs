@@ -1,6 +1,6 @@
-//! What writes the target disks: the demo replicator now, AWS's `failback_entry` later.
+//! What writes the target disks: a `failback_entry` program (AWS's, or the demo's stand-in).
 
-pub mod demo;
+pub mod failback_entry;
 
 use std::path::PathBuf;
 use tokio::sync::mpsc;
@@ -34,6 +34,8 @@ pub struct ReplicationPlan {
     pub targets: Vec<VolumeTarget>,
     /// The mapping as `--device-mapping` takes it.
     pub device_mapping: String,
+    /// How the mapping names the local side (`--dm-value-format`).
+    pub value_format: crate::domain::mapping::DmValueFormat,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

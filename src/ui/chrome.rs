@@ -115,32 +115,49 @@ pub fn status(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     frame.render_widget(Span::styled(text, style), area);
 }
 
-/// As many hints as fit, whole; "F1 help" stays when some must go, since help lists them all.
+/// The most important hints that fit, whole; when some must go, "F1 more" ends the line, since
+/// help lists every key.
 pub fn footer(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let hints = keys::hints(app);
-    let cols = area.width as usize;
-    let line_width = |h: &[(&str, &str)]| -> usize {
+    let shown = footer_hints(keys::hints(app), area.width as usize);
+    frame.render_widget(Line::from(hint_spans(theme, &shown)), area);
+}
+
+fn footer_hints(hints: Vec<keys::Hint>, cols: usize) -> Vec<keys::Hint> {
+    let line_width = |h: &[keys::Hint]| -> usize {
         h.iter()
             .map(|(k, d)| width(k) + 1 + width(d))
             .sum::<usize>()
             + 2 * h.len().saturating_sub(1)
     };
-    let mut shown: Vec<keys::Hint> = Vec::new();
     if line_width(&hints) <= cols {
-        shown = hints;
-    } else {
-        let help = hints.iter().copied().find(|(k, _)| *k == "F1");
-        let reserve = help.map_or(0, |h| line_width(&[h]) + 2);
-        for h in hints.iter().copied().filter(|h| Some(*h) != help) {
+        return hints;
+    }
+    let Some(f1) = hints.iter().position(|(k, _)| *k == "F1") else {
+        // A modal's own keys: as many as fit.
+        let mut shown = Vec::new();
+        for h in hints {
             shown.push(h);
-            if line_width(&shown) + reserve > cols {
+            if line_width(&shown) > cols {
                 shown.pop();
                 break;
             }
         }
-        shown.extend(help.filter(|h| line_width(&[*h]) <= cols));
+        return shown;
+    };
+    let more = ("F1", "more");
+    let mut shown = Vec::new();
+    for (i, h) in hints.into_iter().enumerate() {
+        if i == f1 {
+            continue;
+        }
+        shown.push(h);
+        if line_width(&shown) + 2 + line_width(&[more]) > cols {
+            shown.pop();
+            break;
+        }
     }
-    frame.render_widget(Line::from(hint_spans(theme, &shown)), area);
+    shown.push(more);
+    shown
 }
 
 /// What the step is for, in the help modal.
@@ -198,7 +215,12 @@ pub fn modal(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             );
             lines.push(Line::default());
             let help = keys::help(app);
-            let key_cols = help.iter().map(|(k, _)| width(k)).max().unwrap_or(0);
+            let key_cols = help
+                .iter()
+                .map(|(k, _)| width(k))
+                .max()
+                .unwrap_or(0)
+                .min(24);
             for (key, desc) in help {
                 let lead = format!("{key:<key_cols$}  ");
                 let mut wrapped = para(&lead, desc, inner_cols, ratatui::style::Style::new());

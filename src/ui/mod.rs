@@ -18,6 +18,12 @@ pub const MIN_HEIGHT: u16 = 24;
 /// Draws the whole screen. Pure: reads `app`, writes only to the frame (and places the text
 /// cursor when a text field has focus).
 pub fn view(app: &App, theme: &Theme, frame: &mut Frame) {
+    view_counting(app, theme, frame);
+}
+
+/// `view`, returning how many cells the ASCII theme had to replace with `?`: text that
+/// `Theme::clean` did not see. Tests require none.
+pub fn view_counting(app: &App, theme: &Theme, frame: &mut Frame) -> usize {
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         chrome::too_small(app, theme, frame, area);
@@ -38,12 +44,15 @@ pub fn view(app: &App, theme: &Theme, frame: &mut Frame) {
         chrome::footer(app, theme, frame, footer);
         chrome::modal(app, theme, frame, body);
     }
+    let mut replaced = 0;
     if !theme.unicode {
         // Last line of defence for text from outside that `Theme::clean` did not see.
         for cell in frame.buffer_mut().content.iter_mut() {
             if !cell.symbol().is_ascii() {
                 cell.set_symbol("?");
+                replaced += 1;
             }
         }
     }
+    replaced
 }

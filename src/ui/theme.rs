@@ -318,14 +318,11 @@ mod tests {
         assert_eq!(t, Theme::new(true, false));
     }
 
-    #[test]
-    fn linux_console_glyphs_are_in_its_fonts() {
-        let t = Theme::detect(env(&[("TERM", "linux"), ("LANG", "C.UTF-8")]));
-        assert!(t.unicode && t.linux_console && t.color);
-        let g = t.glyphs();
+    /// Every glyph of a set, the spinner's frames included.
+    fn every(g: &Glyphs) -> Vec<&'static str> {
         let b = g.border;
         let s = &g.sparkline;
-        let all = [
+        let mut all = vec![
             g.ok,
             g.failed,
             g.skipped,
@@ -345,16 +342,38 @@ mod tests {
             b.bottom_left,
             b.bottom_right,
             b.vertical_left,
+            b.vertical_right,
             b.horizontal_top,
-            s.full,
-            s.three_quarters,
-            s.half,
+            b.horizontal_bottom,
+            s.empty,
             s.one_eighth,
+            s.one_quarter,
+            s.three_eighths,
+            s.half,
+            s.five_eighths,
+            s.three_quarters,
+            s.seven_eighths,
+            s.full,
         ];
-        for glyph in all.iter().chain(g.spinner) {
+        all.extend(g.spinner);
+        all
+    }
+
+    #[test]
+    fn linux_console_glyphs_are_in_its_fonts() {
+        let t = Theme::detect(env(&[("TERM", "linux"), ("LANG", "C.UTF-8")]));
+        assert!(t.unicode && t.linux_console && t.color);
+        for glyph in every(t.glyphs()) {
             for c in glyph.chars().filter(|c| !c.is_ascii()) {
                 assert!(LINUX_CONSOLE_GLYPHS.contains(c), "{c}");
             }
+        }
+    }
+
+    #[test]
+    fn ascii_glyphs_are_ascii() {
+        for glyph in every(Theme::new(false, true).glyphs()) {
+            assert!(glyph.is_ascii(), "{glyph:?}");
         }
     }
 

@@ -72,6 +72,36 @@ pub fn wrap(text: &str, cols: usize) -> Vec<String> {
     lines
 }
 
+/// Wraps `text` only right after `sep` (a mapping after its commas), so every line copies as
+/// whole entries; a piece longer than a line is cut, as nothing else can be done.
+pub fn wrap_after(text: &str, sep: char, cols: usize) -> Vec<String> {
+    let cols = cols.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for piece in text.split_inclusive(sep) {
+        if !line.is_empty() && width(&line) + width(piece) > cols {
+            lines.push(std::mem::take(&mut line));
+        }
+        line.push_str(piece);
+        while width(&line) > cols {
+            let cut = line
+                .char_indices()
+                .scan(0, |w, (i, c)| {
+                    *w += width(c.encode_utf8(&mut [0; 4]));
+                    Some((i, *w))
+                })
+                .find(|(_, w)| *w > cols)
+                .map_or(line.len(), |(i, _)| i);
+            let rest = line.split_off(cut);
+            lines.push(std::mem::replace(&mut line, rest));
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 /// A problem: `indent` spaces, the failure mark, then the text (made safe for the theme),
 /// wrapped under itself.
 pub fn problem(
@@ -277,6 +307,17 @@ mod tests {
         assert_eq!(wrap("abcdefg", 3), ["abc", "def", "g"]);
         assert_eq!(wrap("", 3), [""]);
         assert_eq!(wrap("a\nb", 10), ["a", "b"]);
+    }
+
+    #[test]
+    fn wrap_after_breaks_only_after_the_separator() {
+        assert_eq!(
+            wrap_after("/dev/xvda=/dev/sdb,/dev/xvdb=EXCLUDE", ',', 24),
+            ["/dev/xvda=/dev/sdb,", "/dev/xvdb=EXCLUDE"]
+        );
+        assert_eq!(wrap_after("a,b,c", ',', 10), ["a,b,c"]);
+        assert_eq!(wrap_after("abcdef,g", ',', 4), ["abcd", "ef,g"]);
+        assert_eq!(wrap_after("", ',', 4), [""]);
     }
 
     #[test]

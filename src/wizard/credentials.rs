@@ -256,6 +256,7 @@ impl CredentialsForm {
         let field = match err.kind {
             DrsErrorKind::UnknownAccessKey => Field::AccessKeyId,
             DrsErrorKind::WrongSecret => Field::Secret,
+            DrsErrorKind::WrongRegion => Field::Region,
             DrsErrorKind::ExpiredToken => Field::SessionToken,
             _ => return,
         };

@@ -4,6 +4,8 @@
 use super::{Action, edit, focus_move, is_toggle};
 use crate::domain::validate;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 use tui_input::Input;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +38,14 @@ impl Stage {
             Stage::Api => "DRS API call",
         }
     }
+    fn short(self) -> &'static str {
+        match self {
+            Stage::Dns => "DNS",
+            Stage::Tcp => "TCP",
+            Stage::Tls => "TLS",
+            Stage::Api => "API",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +55,40 @@ pub enum StageStatus {
     Ok(String),
     Failed(String),
     Skipped(String),
+}
+
+/// How long the TCP stage waits for a connection.
+pub const TCP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The stage results the check reports, in its words (tests build their screens from these).
+impl StageStatus {
+    pub fn not_reached() -> Self {
+        StageStatus::Skipped("not reached".into())
+    }
+    pub fn no_address() -> Self {
+        StageStatus::Failed("no address".into())
+    }
+    pub fn resolved(ip: IpAddr) -> Self {
+        StageStatus::Ok(ip.to_string())
+    }
+    pub fn connected(addr: SocketAddr, millis: u128) -> Self {
+        StageStatus::Ok(format!("{addr} in {millis} ms"))
+    }
+    pub fn no_answer(addr: SocketAddr) -> Self {
+        StageStatus::Failed(format!(
+            "no answer from {addr} in {} s",
+            TCP_TIMEOUT.as_secs()
+        ))
+    }
+    pub fn plain_http() -> Self {
+        StageStatus::Skipped("plain HTTP (loopback)".into())
+    }
+    pub fn handshake_done() -> Self {
+        StageStatus::Ok("handshake done".into())
+    }
+    pub fn api_answered() -> Self {
+        StageStatus::Ok("DescribeRecoveryInstances answered".into())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +115,20 @@ impl ConnectivityCheck {
     }
     pub fn running(&self) -> bool {
         self.outcome.is_none()
+    }
+    /// One line for the next screen: a passed check moves on at once, so its stages are
+    /// told there.
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = self
+            .stages
+            .iter()
+            .filter_map(|(stage, status)| match status {
+                StageStatus::Ok(_) => Some(format!("{} ok", stage.short())),
+                StageStatus::Skipped(why) => Some(format!("{} skipped ({why})", stage.short())),
+                _ => None,
+            })
+            .collect();
+        format!("Endpoint checked: {}", parts.join(", "))
     }
     pub fn set(&mut self, stage: Stage, status: StageStatus) {
         if let Some(slot) = self.stages.iter_mut().find(|(s, _)| *s == stage) {

@@ -129,11 +129,32 @@ impl InstanceForm {
         let row = self
             .selected_row()
             .filter(|_| self.cursor(&visible).is_some())
-            .ok_or("Select a recovery instance first (clear the filter to see them all).")?;
+            .ok_or_else(|| self.why_none_selected(&visible))?;
         row.fit
             .as_ref()
             .map(|_| &row.instance)
             .map_err(|why| format!("{} cannot fail back here: {why}", row.instance.id))
+    }
+
+    /// Why Next has no instance to take, and what to do about it.
+    fn why_none_selected(&self, visible: &[usize]) -> String {
+        match &self.list {
+            Loadable::NotAsked | Loadable::Loading(_) => {
+                "The recovery instances are still being listed: press Enter again once they show."
+                    .into()
+            }
+            Loadable::Failed(_) => {
+                "The recovery instances could not be listed: Ctrl-R lists them again.".into()
+            }
+            Loadable::Loaded(rows) if rows.is_empty() => {
+                "DRS lists no recovery instance in this region: Esc goes back to check the region, Ctrl-R lists again.".into()
+            }
+            Loadable::Loaded(_) if visible.is_empty() => format!(
+                "No recovery instance matches `{}`: Esc clears the filter.",
+                self.filter.value()
+            ),
+            Loadable::Loaded(_) => "Select a recovery instance first (Up/Down).".into(),
+        }
     }
 
     fn filter_changed(&mut self) {

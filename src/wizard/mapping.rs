@@ -28,6 +28,8 @@ pub struct MappingForm {
     closed_paste: PasteBox,
     pub format: MappingFormat,
     pub value_format: DmValueFormat,
+    /// The printed mapping fills the screen, for copying whole.
+    pub copy_view: bool,
     /// Why Next was refused.
     pub error: Option<String>,
 }
@@ -43,6 +45,7 @@ impl Default for MappingForm {
             closed_paste: PasteBox::default(),
             format: MappingFormat::CsvEquals,
             value_format: DmValueFormat::DevName,
+            copy_view: false,
             error: None,
         }
     }
@@ -74,6 +77,21 @@ impl MappingForm {
     pub fn printed(&self, volumes: &[RecoveryVolume], disks: &[LocalDisk]) -> String {
         let m = mapping::mapping_from_choices(volumes, disks, &self.choices, self.value_format);
         mapping::format_mapping(&m, self.format)
+    }
+
+    /// The chosen disks that have no name in the value format: the printed mapping names them
+    /// by device instead.
+    pub fn unnamed(&self, disks: &[LocalDisk]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for c in &self.choices {
+            if let Some((_, d)) = c.disk(disks)
+                && mapping::local_name(d, self.value_format).is_none()
+                && !out.contains(&d.device)
+            {
+                out.push(d.device.clone());
+            }
+        }
+        out
     }
 
     /// Ok when every volume is mapped to a fitting disk or excluded, and one at least is mapped.
@@ -145,6 +163,17 @@ impl MappingForm {
             }
             return Action::None;
         }
+        if self.copy_view {
+            match key.code {
+                KeyCode::Char('f') => self.format = cycle(&MappingFormat::ALL, self.format),
+                KeyCode::Char('v') => {
+                    self.value_format = cycle(&DmValueFormat::ALL, self.value_format)
+                }
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('y') => self.copy_view = false,
+                _ => {}
+            }
+            return Action::None;
+        }
         if let Some(cursor) = self.picker {
             // Options: every disk, then EXCLUDE.
             let last = disks.len();
@@ -187,6 +216,7 @@ impl MappingForm {
             KeyCode::Char('p') => self.paste = Some(std::mem::take(&mut self.closed_paste)),
             KeyCode::Char('f') => self.format = cycle(&MappingFormat::ALL, self.format),
             KeyCode::Char('v') => self.value_format = cycle(&DmValueFormat::ALL, self.value_format),
+            KeyCode::Char('y') => self.copy_view = true,
             _ => {}
         }
         Action::None

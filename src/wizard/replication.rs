@@ -123,7 +123,9 @@ impl Dashboard {
         self.poll_error = None;
         let ready = self.failback_state() == "FAILBACK_READY_FOR_LAUNCH";
         match (&self.launch, ready) {
-            (Launch::NotReady, true) => self.launch = Launch::Ready,
+            // A refused launch (the state moved under it) is offered again once ready; its
+            // reason stays in the log.
+            (Launch::NotReady | Launch::Failed(_), true) => self.launch = Launch::Ready,
             (Launch::Ready, false) => self.launch = Launch::NotReady,
             _ => {}
         }

@@ -1,7 +1,7 @@
 //! Deterministic `App` values for every step: fixed clock, no real host, no I/O.
 #![allow(dead_code)]
 
-use drs_failback::app::{App, Modal, Mode};
+use drs_failback::app::{App, Modal, Mode, Msg, update};
 use drs_failback::domain::bytes::{Bytes, GIB, MIB};
 use drs_failback::domain::mapping::Choice;
 use drs_failback::domain::model::{
@@ -9,7 +9,8 @@ use drs_failback::domain::model::{
     IdentificationHints, InitiationStep, Job, JobLogItem, LocalDisk, RecoveryInstance,
     RecoveryVolume, ReplicatedDisk, ReplicationInfo,
 };
-use drs_failback::drs::{DrsError, DrsErrorKind};
+use drs_failback::drs::{DrsError, DrsErrorKind, StaticCredentials};
+use drs_failback::emulator::EmulatorCredential;
 use drs_failback::replication::{RunId, VolumeTarget};
 use drs_failback::wizard::credentials::{Field as CredField, Source, Verified};
 use drs_failback::wizard::endpoint::{
@@ -20,6 +21,7 @@ use drs_failback::wizard::mapping::PasteBox;
 use drs_failback::wizard::replication::{Dashboard, Launch};
 use drs_failback::wizard::result::{Failure, Outcome, Summary};
 use drs_failback::wizard::{Loadable, SecretInput, StepId};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_input::Input;
 
 pub const NOW: f64 = 7265.0;
@@ -191,10 +193,23 @@ pub fn instances() -> Vec<RecoveryInstance> {
         .collect()
 }
 
+/// The demo's keys, as F2 offers them.
+fn demo_keys() -> Vec<EmulatorCredential> {
+    vec![EmulatorCredential {
+        label: "full access".into(),
+        credentials: StaticCredentials {
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+            secret_access_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+            session_token: None,
+        },
+        description: "every DRS action".into(),
+    }]
+}
+
 fn app_at(step: StepId) -> App {
     let mut app = App::new(Mode::Demo {
         disk_dir: "/tmp/drs-failback-demo".into(),
-        keys: vec![],
+        keys: demo_keys(),
         endpoint: "http://127.0.0.1:4000".into(),
     });
     app.step = step;
@@ -261,7 +276,7 @@ pub fn endpoint_checking() -> App {
     app.endpoint = EndpointForm::with_custom(url);
     app.endpoint.focus = EndField::Url;
     let mut check = ConnectivityCheck::new(9, url.into());
-    check.set(Stage::Dns, StageStatus::Ok("10.0.12.34, 10.0.13.34".into()));
+    check.set(Stage::Dns, StageStatus::resolved([10, 0, 12, 34].into()));
     check.set(Stage::Tcp, StageStatus::Running);
     app.endpoint.check = Some(check);
     app
@@ -271,13 +286,13 @@ pub fn endpoint_failed() -> App {
     let mut app = app_at(StepId::Endpoint);
     assert_eq!(app.endpoint.choice, EndpointChoice::Default);
     let mut check = ConnectivityCheck::new(9, "https://drs.eu-west-1.amazonaws.com".into());
-    check.set(Stage::Dns, StageStatus::Ok("3.248.12.7".into()));
+    check.set(Stage::Dns, StageStatus::resolved([3, 248, 12, 7].into()));
     check.set(
         Stage::Tcp,
-        StageStatus::Failed("connection to 3.248.12.7:443 timed out after 10 s".into()),
+        StageStatus::no_answer(([3, 248, 12, 7], 443).into()),
     );
-    check.set(Stage::Tls, StageStatus::Skipped("needs TCP".into()));
-    check.set(Stage::Api, StageStatus::Skipped("needs TLS".into()));
+    check.set(Stage::Tls, StageStatus::not_reached());
+    check.set(Stage::Api, StageStatus::not_reached());
     check.outcome = Some(Err(DrsError::new(DrsErrorKind::Unreachable, "").advice()));
     app.endpoint.check = Some(check);
     app
@@ -331,7 +346,33 @@ pub fn mapping_too_small() -> App {
         Choice::Exclude,
     ];
     app.mapping.row = 1;
-    app.mapping.error = Some("Fix these rows first: /dev/xvdb: too small by 30 GiB.".into());
+    app.mapping.error = app.mapping.validate(&web01().volumes, &disks()).err();
+    assert!(app.mapping.error.is_some());
+    app
+}
+
+/// A by-id JSON mapping shown for copying.
+pub fn mapping_copy_view() -> App {
+    use drs_failback::domain::mapping::{DmValueFormat, MappingFormat};
+    let mut app = mapping_too_small();
+    app.mapping.error = None;
+    app.mapping.choices = vec![
+        Choice::of(&disks()[3]),
+        Choice::of(&disks()[2]),
+        Choice::Exclude,
+    ];
+    app.mapping.format = MappingFormat::JsonObject;
+    app.mapping.value_format = DmValueFormat::ById;
+    app.mapping.copy_view = true;
+    app
+}
+
+/// by-uuid chosen, and the chosen disks carry no UUID.
+pub fn mapping_by_uuid_missing() -> App {
+    use drs_failback::domain::mapping::DmValueFormat;
+    let mut app = mapping_too_small();
+    app.mapping.error = None;
+    app.mapping.value_format = DmValueFormat::ByUuid;
     app
 }
 
@@ -370,14 +411,35 @@ pub fn mapping_picker_refused() -> App {
     app
 }
 
-pub fn mapping_paste_error() -> App {
+/// The paste box after Enter on `text`: the error is the wizard's own.
+fn pasted(text: &str) -> App {
     let mut app = mapping_too_small();
     app.mapping.error = None;
     app.mapping.paste = Some(PasteBox {
-        input: Input::new("/dev/xvda=/dev/sdd,/dev/xvdb=/dev/sdc=x".into()),
-        error: Some("entry 2 `/dev/xvdb=/dev/sdc=x` has a second `=`".into()),
+        input: Input::new(text.into()),
+        error: None,
     });
+    let volumes = web01().volumes;
+    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+    app.mapping.on_key(enter, &volumes, &disks());
+    assert!(
+        app.mapping.paste.as_ref().unwrap().error.is_some(),
+        "{text}"
+    );
     app
+}
+
+pub fn mapping_paste_error() -> App {
+    pasted("/dev/xvda=/dev/sdd,/dev/xvdb=/dev/sdc=x")
+}
+
+/// A paste naming volumes this instance does not have, and a long bad entry: the advice at
+/// the end must stay in the box.
+pub fn mapping_paste_long_error() -> App {
+    let volumes: Vec<String> = (1..=40)
+        .map(|k| format!("/dev/nvme{k}n1=/dev/sdq"))
+        .collect();
+    pasted(&volumes.join(","))
 }
 
 /// xvda → sdd, xvdb → sdc, xvdc excluded: a valid mapping.
@@ -394,8 +456,8 @@ pub fn review() -> App {
         clock_skew: None,
     });
     app.review.confirm = Input::new("overwr".into());
-    app.review.error =
-        Some("Type OVERWRITE to start, or Esc to go back and change something.".into());
+    app.review.error = app.review.validate(None).err();
+    assert!(app.review.error.is_some());
     app
 }
 
@@ -513,6 +575,22 @@ pub fn dashboard_initial_sync() -> App {
     app
 }
 
+/// Copying at 40 MiB/s, then one poll says STALLED on an unstable network (DRS still gives
+/// an ETA): every figure measured before would be stale.
+pub fn dashboard_stalled() -> App {
+    let mut app = dashboard_initial_sync();
+    let d = app.dashboard.as_mut().unwrap();
+    let mut i = d.instance.clone().unwrap();
+    i.replication.state = "STALLED".into();
+    i.replication.error = Some("UNSTABLE_NETWORK".into());
+    i.replication.raw_error = Some("Network instability is preventing data replication".into());
+    i.replication.eta = Some("2026-03-14T15:00:00Z".into());
+    d.on_poll(NOW + 1.0, i);
+    d.on_writes(NOW + 1.0, d.written_base.unwrap() + d.written);
+    app.now = NOW + 1.0;
+    app
+}
+
 pub fn dashboard_ready() -> App {
     let mut app = mapping_app();
     app.step = StepId::Replication;
@@ -531,9 +609,23 @@ pub fn dashboard_confirming() -> App {
 
 pub fn dashboard_denied() -> App {
     let mut app = dashboard_ready();
-    let d = app.dashboard.as_mut().unwrap();
-    d.launch = Launch::Denied(format!(
-        "These credentials may not start the failback launch. In the DRS console, select {WEB01} and choose Failback; this screen keeps watching. (AccessDeniedException: not authorized to perform: drs:StartFailbackLaunch)"
+    let denied = DrsError::new(
+        DrsErrorKind::AccessDenied {
+            action: Some("drs:StartFailbackLaunch".into()),
+        },
+        "AccessDeniedException: not authorized to perform: drs:StartFailbackLaunch",
+    );
+    let run = app.dashboard.as_ref().unwrap().run;
+    update(
+        &mut app,
+        Msg::LaunchStarted {
+            run,
+            result: Err(denied),
+        },
+    );
+    assert!(matches!(
+        app.dashboard.as_ref().unwrap().launch,
+        Launch::Denied(_)
     ));
     app
 }
@@ -619,37 +711,49 @@ pub fn quit_modal() -> App {
     app
 }
 
-/// Every fixture, by snapshot name.
-pub fn all() -> Vec<(&'static str, App)> {
+/// A fixture's snapshot name and builder.
+pub type Builder = (&'static str, fn() -> App);
+
+/// Every fixture's builder, by snapshot name.
+pub fn builders() -> Vec<Builder> {
     vec![
-        ("welcome", welcome()),
-        ("welcome_reading", welcome_reading()),
-        ("credentials_inline_error", credentials_inline_error()),
-        ("credentials_clock_skew", credentials_clock_skew()),
+        ("welcome", welcome),
+        ("welcome_reading", welcome_reading),
+        ("credentials_inline_error", credentials_inline_error),
+        ("credentials_clock_skew", credentials_clock_skew),
         (
             "credentials_default_chain_verifying",
-            credentials_default_chain_verifying(),
+            credentials_default_chain_verifying,
         ),
-        ("endpoint_checking", endpoint_checking()),
-        ("endpoint_failed", endpoint_failed()),
-        ("instance_list", instance_list()),
-        ("instance_too_large", instance_too_large()),
-        ("instance_failed", instance_failed()),
-        ("mapping_too_small", mapping_too_small()),
-        ("mapping_disk_gone", mapping_disk_gone()),
-        ("mapping_picker", mapping_picker()),
-        ("mapping_picker_refused", mapping_picker_refused()),
-        ("mapping_paste_error", mapping_paste_error()),
-        ("review", review()),
-        ("review_boot_excluded", review_boot_excluded()),
-        ("dashboard_initial_sync", dashboard_initial_sync()),
-        ("dashboard_ready", dashboard_ready()),
-        ("dashboard_confirming", dashboard_confirming()),
-        ("dashboard_denied", dashboard_denied()),
-        ("dashboard_launch_started", dashboard_launch_started()),
-        ("result_completed", result_completed()),
-        ("result_failed", result_failed()),
-        ("help_modal", help_modal()),
-        ("quit_modal", quit_modal()),
+        ("endpoint_checking", endpoint_checking),
+        ("endpoint_failed", endpoint_failed),
+        ("instance_list", instance_list),
+        ("instance_too_large", instance_too_large),
+        ("instance_failed", instance_failed),
+        ("mapping_too_small", mapping_too_small),
+        ("mapping_disk_gone", mapping_disk_gone),
+        ("mapping_picker", mapping_picker),
+        ("mapping_picker_refused", mapping_picker_refused),
+        ("mapping_copy_view", mapping_copy_view),
+        ("mapping_by_uuid_missing", mapping_by_uuid_missing),
+        ("mapping_paste_error", mapping_paste_error),
+        ("mapping_paste_long_error", mapping_paste_long_error),
+        ("review", review),
+        ("review_boot_excluded", review_boot_excluded),
+        ("dashboard_initial_sync", dashboard_initial_sync),
+        ("dashboard_stalled", dashboard_stalled),
+        ("dashboard_ready", dashboard_ready),
+        ("dashboard_confirming", dashboard_confirming),
+        ("dashboard_denied", dashboard_denied),
+        ("dashboard_launch_started", dashboard_launch_started),
+        ("result_completed", result_completed),
+        ("result_failed", result_failed),
+        ("help_modal", help_modal),
+        ("quit_modal", quit_modal),
     ]
+}
+
+/// Every fixture, by snapshot name.
+pub fn all() -> Vec<(&'static str, App)> {
+    builders().into_iter().map(|(n, f)| (n, f())).collect()
 }

@@ -20,6 +20,14 @@ fn lead(label: &str, focused: bool) -> Span<'static> {
     Span::raw(format!("{mark} {label:<17} "))
 }
 
+/// "18 chars" after a field; nothing when empty.
+fn chars_note(input: &Input) -> String {
+    match input.value().chars().count() {
+        0 => String::new(),
+        n => format!("{n} chars"),
+    }
+}
+
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let f = &app.credentials;
     let editable = !f.check.is_loading();
@@ -27,7 +35,14 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let verify = verify_lines(app, theme, area.width as usize);
     let mut w = Writer::new(frame, area);
     let cols = w.cols();
-    let field_cols = cols.saturating_sub(LEAD + 10).min(50);
+    // The fields leave room for their longest note ("10020 chars", "optional").
+    let note_cols = [&f.access_key_id, &f.secret.0, &f.session_token.0]
+        .iter()
+        .map(|i| width(&chars_note(i)))
+        .chain([width("optional")])
+        .max()
+        .unwrap_or(0);
+    let field_cols = cols.saturating_sub(LEAD + 2 + note_cols).min(50);
 
     let option = |on: bool, text: &str| {
         let style = if on && focus(Field::Source) {
@@ -71,13 +86,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
 
     match f.source {
         Source::Typed => {
-            let count = |i: &Input| {
-                let text = match i.value().chars().count() {
-                    0 => String::new(),
-                    n => format!("{n} chars"),
-                };
-                Span::styled(text, theme.muted())
-            };
+            let count = |i: &Input| Span::styled(chars_note(i), theme.muted());
             let key = &f.access_key_id;
             text_row(
                 &mut w,

@@ -77,7 +77,12 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         ));
         return;
     };
-    w.line(Line::styled("Checking", theme.title()));
+    let heading = match &check.outcome {
+        None => "Checking",
+        Some(Ok(())) => "Checked",
+        Some(Err(_)) => "Check failed: Enter checks again, Esc goes back",
+    };
+    w.line(Line::styled(heading, theme.title()));
     w.lines(para("  ", &theme.clean(&check.url), cols, Style::new()));
     for (stage, status) in &check.stages {
         let (mark, detail, style) = match status {

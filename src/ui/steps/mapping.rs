@@ -8,7 +8,7 @@ use crate::domain::local_disks::{Refusal, refusal};
 use crate::domain::mapping::{self, Choice, RowStatus};
 use crate::domain::model::RecoveryVolume;
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{Writer, field, pad, para, popup, problem, set_cursor, width};
+use crate::ui::widgets::{Writer, field, pad, para, popup, problem, set_cursor, width, wrap_after};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -137,22 +137,30 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         w.lines(para("  ", &theme.clean(&text), cols, look));
     }
     w.gap();
-    w.line(Line::from(vec![
-        Span::styled("As --device-mapping", theme.title()),
-        Span::raw(format!(
-            " ({}; local names: {})",
+    let mut heading = para(
+        "As --device-mapping ",
+        &format!(
+            "({}; local names: {}; y shows it for copying)",
             f.format.label(),
             f.value_format.label()
-        )),
-    ]));
+        ),
+        cols,
+        Style::new(),
+    );
+    if let Some(first) = heading.first_mut() {
+        first.spans[0].style = theme.title();
+    }
+    w.lines(heading);
     let printed = f.printed(volumes, disks);
-    let error = f
-        .error
-        .as_ref()
-        .map(|e| problem(theme, 0, e, cols, theme.error()))
-        .unwrap_or_default();
+    let mut error: Vec<Line> = unnamed_lines(app, theme, cols);
+    if let Some(e) = &f.error {
+        error.extend(problem(theme, 0, e, cols, theme.error()));
+    }
     let room = w.left().saturating_sub(error.len() + 1).max(1);
-    let mut lines = para("  ", &theme.clean(&printed), cols, Style::new());
+    let mut lines: Vec<Line> = wrap_after(&theme.clean(&printed), ',', cols.saturating_sub(2))
+        .into_iter()
+        .map(|l| Line::from(format!("  {l}")))
+        .collect();
     if lines.len() > room {
         lines.truncate(room);
         lines.push(Line::styled(
@@ -166,7 +174,9 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         w.lines(error);
     }
 
-    if let Some(cursor) = f.picker {
+    if f.copy_view {
+        copy_view(app, theme, frame, area, &printed);
+    } else if let Some(cursor) = f.picker {
         if let Some(v) = volumes.get(f.row) {
             picker(app, theme, frame, area, v, cursor);
         }
@@ -288,25 +298,36 @@ fn paste(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         inner,
         Style::new(),
     );
+    let mut examples = Vec::new();
     for example in [
         "/dev/xvda=/dev/sdb,/dev/xvdb=EXCLUDE",
         r#"{"/dev/xvda":"/dev/sdb","/dev/xvdb":"EXCLUDE"}"#,
         r#"[{"recoveryInstanceDeviceName":"/dev/xvda","failbackClientDeviceName":"/dev/sdb"}]"#,
     ] {
-        lines.extend(para(
+        examples.extend(para(
             &format!("  {} ", g.bullet),
             example,
             inner,
             theme.muted(),
         ));
     }
-    lines.push(Line::default());
+    let error = p
+        .error
+        .as_ref()
+        .map(|e| problem(theme, 0, e, inner, theme.error()))
+        .unwrap_or_default();
+    // The error says what to fix: when the box cannot hold everything the examples give way.
+    let rows = (area.height as usize).saturating_sub(2);
+    if lines.len() + examples.len() + 2 + error.len() <= rows {
+        lines.extend(examples);
+        lines.push(Line::default());
+    } else {
+        lines = vec![Line::from("Correct the mapping, then Enter:")];
+    }
     let input_row = lines.len();
     let (spans, cur) = field(theme, p.input.value(), p.input.visual_cursor(), true, inner);
     lines.push(Line::from(spans));
-    if let Some(e) = &p.error {
-        lines.extend(problem(theme, 0, e, inner, theme.error()));
-    }
+    lines.extend(error);
     let body = popup(
         theme,
         frame,
@@ -320,4 +341,57 @@ fn paste(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     if let Some(x) = cur.filter(|_| input_row < rows) {
         set_cursor(app, frame, body.x + x, body.y + input_row as u16);
     }
+}
+
+/// Disks the value format cannot name: the printed mapping falls back to their device name,
+/// which `--dm-value-format` would then not find.
+fn unnamed_lines(app: &App, theme: &Theme, cols: usize) -> Vec<Line<'static>> {
+    let f = &app.mapping;
+    let unnamed = f.unnamed(app.local_disks());
+    if unnamed.is_empty() {
+        return vec![];
+    }
+    let text = format!(
+        "{} {} no {} name, so the mapping names {} by device: press v for another value format.",
+        unnamed.join(", "),
+        if unnamed.len() == 1 { "has" } else { "have" },
+        f.value_format.as_arg(),
+        if unnamed.len() == 1 { "it" } else { "them" },
+    );
+    problem(theme, 0, &text, cols, theme.warning())
+}
+
+/// The mapping alone on a cleared screen, no border, so a mouse selection copies only it.
+fn copy_view(app: &App, theme: &Theme, frame: &mut Frame, area: Rect, printed: &str) {
+    let f = &app.mapping;
+    frame.render_widget(ratatui::widgets::Clear, area);
+    let mut w = Writer::new(frame, area);
+    let cols = w.cols();
+    w.line(Line::styled("Device mapping, for copying", theme.title()));
+    let mut how = format!(
+        "{}; local names: {}",
+        f.format.label(),
+        f.value_format.label()
+    );
+    if f.value_format != mapping::DmValueFormat::DevName {
+        how.push_str(&format!(
+            "; give --dm-value-format {}",
+            f.value_format.as_arg()
+        ));
+    }
+    w.lines(para("", &how, cols, theme.muted()));
+    w.lines(para(
+        "",
+        "Select it with the mouse (Shift+drag where the mouse is captured) and copy. Lines break only after a comma: join them before pasting into a shell; the p paste box takes them as they are.",
+        cols,
+        theme.muted(),
+    ));
+    w.gap();
+    w.lines(
+        wrap_after(&theme.clean(printed), ',', cols)
+            .into_iter()
+            .map(Line::from),
+    );
+    w.gap();
+    w.lines(unnamed_lines(app, theme, cols));
 }

@@ -5,6 +5,7 @@
 use crate::app::App;
 use crate::domain::bytes::Bytes;
 use crate::domain::model::InitiationStep;
+use crate::domain::replication;
 use crate::domain::throughput::{GAP_SECS, eta_seconds, format_duration, format_rate};
 use crate::domain::time::{self, parse_iso_duration};
 use crate::ui::theme::Theme;
@@ -135,16 +136,25 @@ fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line
         )));
     }
     if let Some(err) = &r.error {
-        let text = match &r.raw_error {
+        let what = match &r.raw_error {
             Some(raw) => format!("{err}: {raw}"),
             None => err.clone(),
         };
+        let text = format!(
+            "{}. {}",
+            what.trim_end_matches('.'),
+            replication::next_step(err)
+        );
         lines.extend(problem(theme, 0, &text, cols, theme.error()));
     }
     let (done, total) = d.progress();
-    let rate = d.service_rate.rate();
+    // Figures measured before a stall describe data that no longer flows.
+    let flows = replication::data_flows(&r.state);
+    let rate = d.service_rate.rate().filter(|_| flows);
     let mut text = if total > 0 && done >= total {
         "Copy complete".to_owned()
+    } else if !flows {
+        format!("No ETA while {}", r.state)
     } else if let Some(secs) = eta_seconds(total - done, rate) {
         format!("ETA {}", format_duration(secs))
     } else if let Some(service) = &r.eta {
@@ -160,7 +170,7 @@ fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line
     text.push_str(&format!(
         "; DRS {}, disk writes {}; {} written here",
         rate_of(rate),
-        rate_of(d.write_rate.rate()),
+        rate_of(d.write_rate.rate().filter(|_| flows)),
         Bytes(d.written)
     ));
     lines.extend(para("", &theme.clean(&text), cols, Style::new()));

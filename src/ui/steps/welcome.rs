@@ -50,7 +50,21 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         w.lines(para(&b, &need, cols, plain));
     }
     w.gap();
-    w.line(Line::styled("This machine", theme.title()));
+    // The demo plays a host from its scenario on this computer's hardware: say which is which.
+    let demo = app.is_demo();
+    let mut heading = vec![Span::styled("This machine", theme.title())];
+    if demo {
+        heading.push(Span::styled(
+            "  (name and network: demo host; RAM, CPUs, boot: this computer)",
+            theme.muted(),
+        ));
+    }
+    w.line(Line::from(heading));
+    let demo_tag = |spans: &mut Vec<Span<'static>>| {
+        if demo {
+            spans.push(Span::styled("  (demo host)", theme.muted()));
+        }
+    };
     match &app.host {
         None => {
             w.line(format!("reading{}", g.ellipsis));
@@ -61,11 +75,9 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
                 Some(fqdn) if fqdn != &id.hostname => format!("{} ({fqdn})", id.hostname),
                 _ => id.hostname.clone(),
             };
-            w.line(kv(
-                "Host",
-                LABEL,
-                vec![Span::raw(theme.clean(&name).into_owned())],
-            ));
+            let mut host = vec![Span::raw(theme.clean(&name).into_owned())];
+            demo_tag(&mut host);
+            w.line(kv("Host", LABEL, host));
             let mut ram = vec![Span::raw(h.ram.to_string())];
             if h.ram < MIN_RAM {
                 ram.push(Span::styled(
@@ -109,7 +121,10 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            let nics = theme.clean(&nics);
+            let mut nics = theme.clean(&nics).into_owned();
+            if demo {
+                nics.push_str(" (demo host)");
+            }
             w.lines(para(&format!("{:<LABEL$} ", "Network"), &nics, cols, plain));
         }
     }
