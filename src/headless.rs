@@ -182,7 +182,14 @@ impl Headless {
                 (here, keys)
             }
             StepId::Replication => match app.dashboard.as_ref().map(|d| &d.launch) {
-                Some(Launch::Ready) => ("launch".into(), typed("l")),
+                // Named by the log's length: offered again after a refusal, pressed again.
+                Some(Launch::Ready) => (
+                    format!(
+                        "launch {}",
+                        app.dashboard.as_ref().map_or(0, |d| d.log.len())
+                    ),
+                    typed("l"),
+                ),
                 Some(Launch::Confirming) => ("confirm".into(), typed("y")),
                 _ => (String::new(), vec![]),
             },

@@ -16,3 +16,4 @@ pub mod standin;
 pub mod terminal;
 pub mod ui;
 pub mod wizard;
+pub mod worker;

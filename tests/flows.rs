@@ -381,10 +381,46 @@ fn replicating() -> App {
     press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Enter);
     type_text(&mut app, "OVERWRITE");
-    press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, StepId::Replication);
+    confirm_and_attach(&mut app);
     paired(&mut app);
     app
+}
+
+/// Review's Enter hands the plan over; the worker answers with its run, as its Hello does.
+fn confirm_and_attach(app: &mut App) {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let plan = match press(app, KeyCode::Enter).pop() {
+        Some(Cmd::StartReplication { plan }) => plan,
+        other => panic!("expected replication to start, got {other:?}"),
+    };
+    assert_eq!(app.step, StepId::Replication);
+    let run = RunId(RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+    let started_at = app.now;
+    update(
+        app,
+        Msg::Attached {
+            run,
+            plan,
+            started_at,
+            started_by: None,
+            worker_pid: 4242,
+            log_file: None,
+        },
+    );
+}
+
+/// A message of the worker's, then its verdict when the state now has one: the worker decides
+/// with the same `Dashboard::verdict` from the same events.
+fn from_worker(app: &mut App, msg: Msg) -> Vec<Cmd> {
+    let mut cmds = update(app, msg);
+    if app.outcome.is_none()
+        && let Some(d) = app.dashboard.as_ref()
+        && let Some(verdict) = d.verdict()
+    {
+        let run = d.run;
+        cmds.extend(update(app, Msg::Outcome { run, verdict }));
+    }
+    cmds
 }
 
 /// The failback client id the test replicator pairs as, and the service reports.
@@ -406,7 +442,7 @@ fn run_of(app: &App) -> RunId {
 /// An event from the current run's replicator.
 fn replicator_says(app: &mut App, event: ReplicatorEvent) -> Vec<Cmd> {
     let run = run_of(app);
-    update(app, Msg::Replicator { run, event })
+    from_worker(app, Msg::Replicator { run, event })
 }
 
 fn polled(app: &mut App, now: f64, replication: &str, failback: &str, done: u64) {
@@ -423,7 +459,7 @@ fn polled(app: &mut App, now: f64, replication: &str, failback: &str, done: u64)
         rescanned: 0,
     }];
     let run = run_of(app);
-    update(
+    from_worker(
         app,
         Msg::Polled {
             run,
@@ -463,7 +499,7 @@ fn dashboard_measures_throughput_and_offers_the_launch_when_ready() {
     let cmds = press(&mut app, KeyCode::Char('y'));
     assert!(matches!(
         &cmds[..],
-        [Cmd::StartFailbackLaunch { instance_id, as_console: None, .. }] if instance_id == WEB
+        [Cmd::StartFailbackLaunch { as_console: false, run }] if *run == run_of(&app)
     ));
 }
 
@@ -487,6 +523,23 @@ fn launch_denied(app: &mut App, kind: DrsErrorKind) {
             result: Err(denied),
         },
     );
+}
+
+#[test]
+fn stopping_the_failback_asks_first_and_then_asks_the_worker() {
+    let mut app = replicating();
+    assert!(press(&mut app, KeyCode::Char('s')).is_empty());
+    assert!(app.dashboard.as_ref().unwrap().stopping);
+    press(&mut app, KeyCode::Char('n'));
+    assert!(!app.dashboard.as_ref().unwrap().stopping);
+    press(&mut app, KeyCode::Char('s'));
+    let run = run_of(&app);
+    let cmds = press(&mut app, KeyCode::Char('y'));
+    assert!(
+        matches!(&cmds[..], [Cmd::StopFailback { run: r }] if *r == run),
+        "{cmds:?}"
+    );
+    assert!(!app.dashboard.as_ref().unwrap().stopping);
 }
 
 #[test]
@@ -552,9 +605,9 @@ fn a_refused_launch_is_offered_again_once_ready() {
 }
 
 #[test]
-fn completion_fetches_the_job_log_and_stops_sampling() {
+fn completion_awaits_the_job_log_and_quitting_acknowledges_the_result() {
     let mut app = replicating();
-    let cmds = {
+    {
         polled(
             &mut app,
             1.0,
@@ -565,20 +618,16 @@ fn completion_fetches_the_job_log_and_stops_sampling() {
         let mut i = app.dashboard.as_ref().unwrap().instance.clone().unwrap();
         i.failback.state = "FAILBACK_COMPLETED".into();
         let run = run_of(&app);
-        update(
+        from_worker(
             &mut app,
             Msg::Polled {
                 run,
                 now: 60.0,
                 result: Ok(i),
             },
-        )
-    };
+        );
+    }
     assert_eq!(app.step, StepId::Result);
-    assert!(matches!(cmds[0], Cmd::StopMonitoring));
-    assert!(
-        matches!(&cmds[1], Cmd::FetchJobLog { job_id, .. } if job_id == "drsjob-0123456789abcdefg")
-    );
     match &app.outcome {
         Some(Outcome::Completed(s)) => {
             assert_eq!(s.replicated_bytes, Bytes::gib(30).get());
@@ -586,8 +635,24 @@ fn completion_fetches_the_job_log_and_stops_sampling() {
         }
         other => panic!("expected completion, got {other:?}"),
     }
-    press(&mut app, KeyCode::Enter);
+    let run = run_of(&app);
+    let job = Job {
+        id: "drsjob-0123456789abcdefg".into(),
+        ..Job::default()
+    };
+    update(
+        &mut app,
+        Msg::JobLog {
+            run,
+            result: Ok((job, vec![])),
+        },
+    );
+    assert!(
+        matches!(&app.outcome, Some(Outcome::Completed(s)) if matches!(s.timeline, Loadable::Loaded(_)))
+    );
+    let cmds = press(&mut app, KeyCode::Enter);
     assert!(app.quit);
+    assert!(matches!(&cmds[..], [Cmd::Acknowledge { run: r }, Cmd::Quit] if *r == run));
 }
 
 #[test]
@@ -768,15 +833,9 @@ fn the_demo_plays_the_consoles_failback_button_when_the_launch_is_denied() {
     match &cmds[..] {
         [
             Cmd::StartFailbackLaunch {
-                instance_id,
-                as_console: Some(target),
-                ..
+                as_console: true, ..
             },
-        ] => {
-            assert_eq!(instance_id, WEB);
-            assert_eq!(target.auth, Auth::Static(console));
-            assert_eq!(target.endpoint.as_deref(), Some("http://127.0.0.1:4000"));
-        }
+        ] => {}
         other => panic!("expected the console's launch, got {other:?}"),
     }
     assert_eq!(app.dashboard.as_ref().unwrap().launch, Launch::Starting);
@@ -944,7 +1003,8 @@ fn an_interruption_ends_the_run_and_says_why() {
     let cmds = update(&mut app, Msg::Interrupted(Interrupt::Signal(15)));
     assert!(app.quit);
     assert_eq!(app.interrupted, Some(Interrupt::Signal(15)));
-    assert!(cmds.iter().any(|c| matches!(c, Cmd::StopMonitoring)));
+    // A signal is not the operator seeing a result: the worker is not told to end.
+    assert!(matches!(&cmds[..], [Cmd::Quit]), "{cmds:?}");
 }
 
 #[test]
@@ -1209,10 +1269,11 @@ fn after_retry_the_earlier_runs_answers_are_dropped() {
     let mut app = replicating();
     let old = run_of(&app);
     replicator_says(&mut app, ReplicatorEvent::Exited(Err("stopped".into())));
-    press(&mut app, KeyCode::Char('r'));
+    // Retry tells the worker the failure was seen.
+    let cmds = press(&mut app, KeyCode::Char('r'));
+    assert!(matches!(&cmds[..], [Cmd::Acknowledge { run }] if *run == old));
     type_text(&mut app, "OVERWRITE");
-    press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, StepId::Replication);
+    confirm_and_attach(&mut app);
     let new = run_of(&app);
     assert_ne!(old, new);
 
@@ -1272,7 +1333,7 @@ fn excluding_the_boot_volume_is_warned_and_the_result_does_not_say_reboot() {
         "{warning:?}"
     );
     type_text(&mut app, "OVERWRITE");
-    press(&mut app, KeyCode::Enter);
+    confirm_and_attach(&mut app);
     paired(&mut app);
     polled(
         &mut app,

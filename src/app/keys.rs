@@ -381,6 +381,20 @@ fn replication(app: &App) -> Vec<Binding> {
     let Some(d) = &app.dashboard else {
         return vec![];
     };
+    if d.stopping {
+        return vec![
+            b(
+                "y",
+                "stop the failback",
+                &[Code(KeyCode::Char('y')), Code(KeyCode::Char('Y'))],
+            ),
+            b(
+                "n/Esc",
+                "keep it going",
+                &[Code(KeyCode::Char('n')), Code(KeyCode::Char('N')), ESC],
+            ),
+        ];
+    }
     let mut v = match d.launch {
         Launch::Confirming => {
             return vec![
@@ -410,6 +424,14 @@ fn replication(app: &App) -> Vec<Binding> {
         }
         _ => vec![],
     };
+    v.push(
+        b(
+            "s",
+            "stop failback",
+            &[Code(KeyCode::Char('s')), Code(KeyCode::Char('S'))],
+        )
+        .help("stop the failback (StopFailback), after a confirmation"),
+    );
     v.push(
         b(
             "PgUp/PgDn",

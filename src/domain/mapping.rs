@@ -81,8 +81,10 @@ impl MappingFormat {
     }
 }
 
-/// How the local side is named, as `--dm-value-format` takes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the local side is named, as `--dm-value-format` takes it (serialized as its value,
+/// e.g. `dev-name`, in the worker's protocol).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum DmValueFormat {
     DevName,
     ByPath,

@@ -265,6 +265,29 @@ impl DrsClient {
             })
     }
 
+    /// UpdateFailbackReplicationConfiguration: the bandwidth throttle in Mbps (0: none).
+    pub async fn set_bandwidth(&self, id: &str, mbps: u32) -> Result<(), DrsError> {
+        self.client
+            .update_failback_replication_configuration()
+            .recovery_instance_id(id)
+            .bandwidth_throttling(i64::from(mbps))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// StopFailback: DRS stops replicating to this machine's failback client.
+    pub async fn stop_failback(&self, id: &str) -> Result<(), DrsError> {
+        self.client
+            .stop_failback()
+            .recovery_instance_id(id)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
     pub async fn start_failback_launch(&self, id: &str) -> Result<Job, DrsError> {
         let out = self
             .client

@@ -72,6 +72,19 @@ pub struct EmulatorCredential {
     pub description: String,
 }
 
+/// Every credential `scenario` knows, as the demo offers them; the first is the default.
+pub fn credentials_of(scenario: &Scenario) -> Vec<EmulatorCredential> {
+    scenario
+        .credentials
+        .iter()
+        .map(|c| EmulatorCredential {
+            label: c.label.clone(),
+            credentials: c.credentials.clone(),
+            description: c.description.clone(),
+        })
+        .collect()
+}
+
 /// A running emulator; dropping it stops serving.
 pub struct Emulator {
     addr: SocketAddr,
@@ -113,15 +126,7 @@ impl Emulator {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let region = scenario.region.clone();
-        let credentials = scenario
-            .credentials
-            .iter()
-            .map(|c| EmulatorCredential {
-                label: c.label.clone(),
-                credentials: c.credentials.clone(),
-                description: c.description.clone(),
-            })
-            .collect();
+        let credentials = credentials_of(&scenario);
         // The tarball's stand-in failback_entry runs this very program.
         let program = std::env::current_exe()?;
         let buckets = s3::Buckets::new(&scenario, &program)?;

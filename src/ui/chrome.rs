@@ -189,11 +189,11 @@ fn step_help(step: StepId) -> &'static str {
 /// What quitting does to work in progress, per step and mode.
 fn quit_note(app: &App) -> Option<&'static str> {
     match app.step {
-        StepId::Replication if app.is_demo() => Some(
-            "Replication continues on the recovery instance side; the demo stops its replicator and its virtual disks stay partly written.",
+        StepId::Replication if app.dashboard.is_some() => Some(
+            "Replication goes on in the failback worker: quitting only closes this screen. Run drs-failback again, on any console or over SSH, to come back to it.",
         ),
         StepId::Replication => Some(
-            "Replication continues on the recovery instance side, but this machine stops receiving: its disks stay partly written until a new failback is started.",
+            "The failback worker has not answered yet: quitting now may leave no failback running.",
         ),
         _ => None,
     }

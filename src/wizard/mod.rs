@@ -99,6 +99,8 @@ pub enum Action {
     Launch,
     /// The launch was denied: press the console's Failback button (the demo plays it).
     ConsoleLaunch,
+    /// The operator confirmed stopping the failback (StopFailback).
+    StopFailback,
     Retry,
     /// Credentials unreachable: go set a custom endpoint without verifying.
     SkipToEndpoint,

@@ -27,7 +27,7 @@ const MAX_CHART: usize = 8;
 
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let Some(d) = &app.dashboard else {
-        Writer::new(frame, area).line("Replication has not started.");
+        Writer::new(frame, area).line("Handing the plan to the failback worker...");
         return;
     };
     let cols = area.width as usize;
@@ -78,8 +78,28 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     w.lines(launch);
     log(theme, d, &mut w);
 
-    if d.launch == Launch::Confirming && app.modal.is_none() {
-        confirm(theme, frame, area);
+    // A modal (help, quit) goes over these.
+    if app.modal.is_some() {
+        return;
+    }
+    if d.stopping {
+        confirm(
+            theme,
+            frame,
+            area,
+            ("Stop failback", "Stop the failback now?"),
+            "DRS stops replicating to this machine (StopFailback) and forgets this failback client; the target disks stay partly written and do not boot. Starting a new failback copies them again.",
+            ("y", "stop"),
+        );
+    } else if d.launch == Launch::Confirming {
+        confirm(
+            theme,
+            frame,
+            area,
+            ("Failback launch", "Start the failback launch now?"),
+            "This stops replication and converts the replicated data for this machine (StartFailbackLaunch). When DRS reports FAILBACK_COMPLETED, this machine boots from its local disk.",
+            ("y", "start"),
+        );
     }
 }
 
@@ -90,6 +110,9 @@ fn age(now: f64, then: f64) -> String {
 fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line<'static>> {
     let g = theme.glyphs();
     let mut lines = Vec::new();
+    if let Some(by) = &d.started_by {
+        lines.extend(para("", by, cols, theme.muted()));
+    }
     let Some(i) = &d.instance else {
         lines.push(Line::from(format!(
             "{} Waiting for the first answer from DRS{}  elapsed {}",
@@ -416,32 +439,22 @@ fn log(theme: &Theme, d: &Dashboard, w: &mut Writer) {
     }
 }
 
-fn confirm(theme: &Theme, frame: &mut Frame, area: Rect) {
+/// A question over the dashboard: `(title, question)`, what it means, the yes key.
+fn confirm(
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+    (title, question): (&str, &str),
+    meaning: &str,
+    yes: (&'static str, &'static str),
+) {
     let cols = area.width.saturating_sub(4).min(66);
     let inner = cols.saturating_sub(2) as usize;
-    let mut lines = vec![Line::styled(
-        "Start the failback launch now?",
-        theme.title(),
-    )];
+    let mut lines = vec![Line::styled(question.to_owned(), theme.title())];
     lines.push(Line::default());
-    lines.extend(para(
-        "",
-        "This stops replication and converts the replicated data for this machine (StartFailbackLaunch). When DRS reports FAILBACK_COMPLETED, this machine boots from its local disk.",
-        inner,
-        Style::new(),
-    ));
+    lines.extend(para("", meaning, inner, Style::new()));
     lines.push(Line::default());
-    lines.push(Line::from(hint_spans(
-        theme,
-        &[("y", "start"), ("n", "not now")],
-    )));
-    let body = popup(
-        theme,
-        frame,
-        area,
-        "Failback launch",
-        cols,
-        lines.len() as u16 + 2,
-    );
+    lines.push(Line::from(hint_spans(theme, &[yes, ("n", "not now")])));
+    let body = popup(theme, frame, area, title, cols, lines.len() as u16 + 2);
     Writer::new(frame, body).lines(lines);
 }
