@@ -448,25 +448,7 @@ async fn the_standin_by_hand_takes_the_suggested_mapping_and_exits_0_after_the_l
         .kill_on_drop(true)
         .spawn()
         .expect("stand-in starts");
-    let target = drs_failback::drs::DrsTarget {
-        region: emu.region(),
-        endpoint: Some(emu.endpoint()),
-        auth: drs_failback::drs::Auth::Static(k),
-    };
-    let client = drs_failback::drs::DrsClient::connect(&target)
-        .await
-        .expect("client");
-    let mut ready = false;
-    for _ in 0..2000 {
-        let i = client.recovery_instance(&id).await.expect("instance");
-        if i.failback.state == "FAILBACK_READY_FOR_LAUNCH" {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(ready, "the stand-in reached READY_FOR_LAUNCH");
-    client.start_failback_launch(&id).await.expect("launch");
+    launch_when_ready(emu.region(), emu.endpoint(), k, &id).await;
     let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
         .await
         .expect("the stand-in ends")
@@ -573,24 +555,7 @@ async fn the_runner_drives_the_failback_entry_of_the_emulators_tarball() {
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     runner.start(plan, tx);
-    let client = drs_failback::drs::DrsClient::connect(&drs_failback::drs::DrsTarget {
-        region,
-        endpoint: Some(endpoint),
-        auth: drs_failback::drs::Auth::Static(credentials),
-    })
-    .await
-    .expect("client");
-    let mut ready = false;
-    for _ in 0..2000 {
-        let i = client.recovery_instance(&id).await.expect("instance");
-        if i.failback.state == "FAILBACK_READY_FOR_LAUNCH" {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(ready, "READY_FOR_LAUNCH");
-    client.start_failback_launch(&id).await.expect("launch");
+    launch_when_ready(region, endpoint, credentials, &id).await;
     let end = tokio::time::timeout(Duration::from_secs(60), async {
         let mut paired = false;
         while let Some(e) = rx.recv().await {
@@ -611,4 +576,32 @@ async fn the_runner_drives_the_failback_entry_of_the_emulators_tarball() {
     let written = std::fs::read(disks.join("sdb.img")).expect("target");
     assert_eq!(format!("{:x}", sha2::Sha256::digest(&written)), expected);
     emulator.kill().await.expect("emulator stops");
+}
+
+/// As the console's Failback button would: waits for READY_FOR_LAUNCH (polling the service, a
+/// bounded number of times), then starts the failback launch.
+async fn launch_when_ready(
+    region: String,
+    endpoint: String,
+    credentials: drs_failback::drs::StaticCredentials,
+    id: &str,
+) {
+    let client = drs_failback::drs::DrsClient::connect(&drs_failback::drs::DrsTarget {
+        region,
+        endpoint: Some(endpoint),
+        auth: drs_failback::drs::Auth::Static(credentials),
+    })
+    .await
+    .expect("client");
+    let mut ready = false;
+    for _ in 0..2000 {
+        let i = client.recovery_instance(id).await.expect("instance");
+        if i.failback.state == "FAILBACK_READY_FOR_LAUNCH" {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(ready, "the failback client reached READY_FOR_LAUNCH");
+    client.start_failback_launch(id).await.expect("launch");
 }
