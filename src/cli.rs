@@ -60,6 +60,10 @@ pub struct Cli {
     #[arg(long = "aws-access-key-id", value_name = "KEY_ID")]
     pub access_key_id: Option<String>,
 
+    /// Also offer loop, ram and zram devices as target disks (rehearsals on files).
+    #[arg(long, conflicts_with = "demo")]
+    pub include_loop: bool,
+
     /// Draw with ASCII only (serial consoles without Unicode).
     #[arg(long)]
     pub ascii: bool,

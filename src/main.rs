@@ -1,20 +1,25 @@
 use clap::Parser;
-use drs_failback::app::runtime::{self, Services};
+use drs_failback::app::runtime::{self, Services, WorkerStart};
 use drs_failback::app::{self, App, Interrupt, Mode};
 use drs_failback::cli::{Cli, Command};
 use drs_failback::disks::report;
+use drs_failback::disks::udev_disks::UdevDisks;
 use drs_failback::emulator::Emulator;
+use drs_failback::failback_software::S3Endpoint;
 use drs_failback::headless::Headless;
 use drs_failback::process::{self, EXIT_CANNOT_START, EXIT_FAILED};
 use drs_failback::standin;
 use drs_failback::terminal::{self, TerminalUi};
 use drs_failback::ui::Theme;
+use drs_failback::wizard::endpoint::EndpointForm;
 use drs_failback::wizard::result::Outcome;
+use drs_failback::worker::protocol::Setup;
 use drs_failback::worker::{self, client, status};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Exit statuses are listed in `--help` (`cli::EXIT_STATUS`).
@@ -196,28 +201,72 @@ fn attach(
             host_identity,
             state_dir: state_dir.to_owned(),
             worker: None,
+            start_worker: None,
             attach: Some(attach),
         }
     }))
 }
 
-/// Without --demo: attach to a running failback; starting one on real disks is not in this
-/// build yet.
+/// Without --demo: attach to a running failback, else the wizard on this machine's disks; the
+/// worker starts when the plan is confirmed.
 async fn real(cli: &Cli) -> Result<ExitCode, String> {
     let state_dir = cli
         .state_dir
         .clone()
         .unwrap_or_else(|| worker::default_state_dir(false));
-    let Some(services) = attach(&state_dir, None)? else {
+    if let Some(services) = attach(&state_dir, None)? {
+        let log_path = init_logging(cli.log_file.as_deref())?;
+        return wizard(cli, App::new(Mode::Real), services, log_path).await;
+    }
+    if cli.no_prompt {
         return Err(
-            "failing back onto real disks needs the udev disk discovery and AWS's replication \
-             software, which this build does not include yet. Run `drs-failback --demo` to \
-             rehearse the whole failback against the embedded emulator."
+            "--no-prompt without --demo is not in this build yet: run drs-failback without \
+             --no-prompt to fail back from the screens, or --demo --no-prompt to rehearse."
                 .to_owned(),
         );
-    };
+    }
+    let s3_endpoint = cli.s3_endpoint.clone().filter(|e| !e.trim().is_empty());
+    if let Some(e) = &s3_endpoint {
+        S3Endpoint::parse(e).map_err(|e| format!("--s3-endpoint / S3_ENDPOINT: {e}"))?;
+    }
     let log_path = init_logging(cli.log_file.as_deref())?;
-    wizard(cli, App::new(Mode::Real), services, log_path).await
+    let program =
+        std::env::current_exe().map_err(|e| format!("cannot find this program's file: {e}"))?;
+    let mut app = App::new(Mode::Real);
+    if let Some(region) = cli
+        .region
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
+        app.credentials.region = region.to_owned();
+    }
+    if let Some(url) = cli.endpoint.as_deref().filter(|u| !u.trim().is_empty()) {
+        app.endpoint = EndpointForm::with_custom(url.trim());
+    }
+    if let Some(parts) = app
+        .credentials
+        .fill_keys(&cli.access_keys(|k| std::env::var(k).ok()))
+    {
+        tracing::info!("the {parts} came from the command line or the environment");
+    }
+    let services = Services {
+        disks: Some(Arc::new(UdevDisks::new(cli.include_loop))),
+        host_identity: None,
+        state_dir,
+        worker: None,
+        start_worker: Some(WorkerStart {
+            program,
+            setup: Setup {
+                started_by: worker::started_by(),
+                poll_every_ms: 1000,
+                s3_endpoint,
+                demo: None,
+            },
+        }),
+        attach: None,
+    };
+    wizard(cli, app, services, log_path).await
 }
 
 async fn demo(cli: &Cli) -> Result<ExitCode, String> {
