@@ -329,8 +329,12 @@ async fn wizard(
         let mut theme = Theme::detect(|k| std::env::var(k).ok());
         theme.unicode &= !cli.ascii;
         theme.color &= !cli.no_color;
-        let (mut ui, keys) =
-            TerminalUi::enter(theme).map_err(|e| format!("cannot use this terminal: {e}"))?;
+        let (mut ui, keys) = TerminalUi::enter(theme).map_err(|e| {
+            format!(
+                "cannot use this terminal ({e}): run drs-failback on a console, a serial line \
+                 or in an SSH session with a terminal (ssh -t)"
+            )
+        })?;
         app.size = terminal::screen_size();
         let app = runtime::run(app, &mut services, &mut ui, Some(keys)).await;
         drop(ui);
