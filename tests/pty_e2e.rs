@@ -1436,6 +1436,12 @@ fn without_demo_the_wizard_fails_back_onto_loop_devices_from_an_outside_emulator
     let worker = running["worker_pid"].as_u64().expect("a worker pid");
     assert_ne!(worker.to_string(), w.pid());
     w.wait_for("Press l");
+    // The loop devices' own write counters saw the data (24 + 8 MiB) arrive.
+    let deadline = Instant::now() + PATIENCE;
+    while status(state).0["written_bytes"].as_u64() < Some(32 * MIB) {
+        assert!(Instant::now() < deadline, "{}", status(state).0);
+        std::thread::sleep(Duration::from_millis(20));
+    }
     w.send("l");
     w.wait_for("Start the failback launch now?");
     w.send("y");

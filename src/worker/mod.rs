@@ -229,9 +229,7 @@ fn written(targets: &[VolumeTarget]) -> u64 {
         .iter()
         .filter_map(|t| match std::fs::metadata(&t.write_path) {
             Ok(m) if m.is_file() => Some(m.blocks() * 512),
-            _ => t.write_path.file_name().and_then(|name| {
-                crate::disks::sysfs::written_bytes(Path::new("/sys"), &name.to_string_lossy()).ok()
-            }),
+            _ => crate::disks::udev_disks::device_written_bytes(Path::new("/"), &t.write_path).ok(),
         })
         .sum()
 }
