@@ -930,14 +930,31 @@ fn status(state: &Path) -> (serde_json::Value, Option<i32>) {
     (json, out.status.code())
 }
 
-/// Ends a worker a failed test left running.
+/// Ends a worker a failed test left running, and the replication software it runs (in a
+/// process group of its own, so it would outlive the worker).
 struct EndWorker(u64);
 
 impl Drop for EndWorker {
     fn drop(&mut self) {
-        if alive(self.0) {
-            // SAFETY: a signal to the worker this test started.
-            unsafe { libc::kill(self.0 as i32, libc::SIGKILL) };
+        if !alive(self.0) {
+            return;
+        }
+        let children: Vec<i32> = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                    s.rsplit_once(')')
+                        .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u64>().ok())
+                        == Some(self.0)
+                })
+            })
+            .collect();
+        for pid in children.into_iter().chain([self.0 as i32]) {
+            // SAFETY: a signal to the worker this test started, or to its child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
         }
     }
 }
@@ -1407,10 +1424,19 @@ impl RealRig {
         w.send("\r");
         w.wait_for("Custom");
         w.send("\r");
-        w.wait_for(&self.id);
+        // Until this machine's disks are read, no instance fits them.
+        w.wait_until("the instance, fitting the loop devices", |sc| {
+            let c = sc.contents();
+            c.contains(&self.id) && !c.contains("cannot fit the local disks")
+        });
         w.send(&self.id);
         w.send("\r");
-        w.wait_for("/dev/xvdb");
+        w.wait_until("the mapping step", |sc| {
+            sc.contents()
+                .lines()
+                .next()
+                .is_some_and(|l| l.contains("Volume mapping"))
+        });
         w.send("p");
         w.send(&format!(
             "/dev/xvda={},/dev/xvdb={}\r",
@@ -1497,4 +1523,33 @@ fn without_demo_an_unreachable_s3_endpoint_is_explained_on_the_result() {
     assert!(result.contains(&closed.to_string()), "{result}");
     w.send("q");
     assert_eq!(w.exit_code(), 1);
+}
+
+#[test]
+fn without_demo_a_failback_refused_by_the_lock_says_who_holds_it() {
+    use std::os::fd::AsRawFd;
+    let Some(rig) = RealRig::new("the lock refusal on the real path") else {
+        return;
+    };
+    // Another worker holds the lock and serves nothing yet: this wizard did not attach.
+    std::fs::create_dir_all(&rig.state).unwrap();
+    let lock = std::fs::File::create(rig.state.join("lock")).unwrap();
+    // SAFETY: flock on a descriptor this test owns.
+    assert_eq!(
+        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+        0
+    );
+    let holder = serde_json::json!({"worker_pid": 4242, "started_by":
+        {"terminal": "/dev/ttyS0", "pid": 4241, "started_at": 0}});
+    std::fs::write(rig.state.join("lock"), holder.to_string()).unwrap();
+    let mut w = rig.confirmed_wizard(&rig.emulator.endpoint);
+    let refused = w.wait_for("another failback is running");
+    let words = refused.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("worker pid 4242, started from /dev/ttyS0"),
+        "{refused}"
+    );
+    w.send("q");
+    assert_eq!(w.exit_code(), 1);
+    drop(lock);
 }

@@ -163,9 +163,15 @@ fn last_error(log: &Path) -> String {
     let error = std::fs::read_to_string(log)
         .ok()
         .and_then(|l| {
-            l.lines()
-                .rev()
-                .find_map(|l| l.split_once(" ERROR ").map(|(_, e)| format!(": {e}")))
+            l.lines().rev().find_map(|l| {
+                let (_, e) = l.split_once(" ERROR ")?;
+                // Without the logger's `module: ` and the sentence's own full stop.
+                let e = e
+                    .split_once(": ")
+                    .filter(|(t, _)| !t.contains(' '))
+                    .map_or(e, |(_, m)| m);
+                Some(format!(": {}", e.trim_end_matches('.')))
+            })
         })
         .unwrap_or_default();
     format!("{error}. Its log: {}", log.display())
