@@ -54,6 +54,10 @@ pub(crate) struct CredentialSpec {
     pub description: String,
     pub credentials: StaticCredentials,
     pub expired: bool,
+    /// Scenario seconds after the first failback client pairs (mid-run) when this session
+    /// token expires: the public operations then answer ExpiredTokenException. The private
+    /// actions go on, as AWS's agent replicates under its own identity once paired.
+    pub session_ends_after_pairing: Option<f64>,
     pub policy: Policy,
     /// The caller as AccessDenied messages name it.
     pub principal: String,
@@ -334,6 +338,7 @@ struct RawCredential {
     session_token: Option<String>,
     #[serde(default)]
     expired: bool,
+    session_ends_after_pairing_seconds: Option<f64>,
     policy: String,
     principal: String,
 }
@@ -685,6 +690,20 @@ impl RawScenario {
             {
                 return Err(format!("{field}.access_key_id: used twice"));
             }
+            match c.session_ends_after_pairing_seconds {
+                Some(_) if c.session_token.is_none() => {
+                    return Err(format!(
+                        "{field}.session_ends_after_pairing_seconds: only temporary keys (with a \
+                         session_token) have a session that ends"
+                    ));
+                }
+                Some(s) if !(s.is_finite() && s >= 0.0) => {
+                    return Err(format!(
+                        "{field}.session_ends_after_pairing_seconds: must be 0 or more seconds"
+                    ));
+                }
+                _ => {}
+            }
             let policy = match c.policy.as_str() {
                 "full" => Policy::Full,
                 "failback-installation" => Policy::FailbackInstallation,
@@ -703,6 +722,7 @@ impl RawScenario {
                     session_token: c.session_token,
                 },
                 expired: c.expired,
+                session_ends_after_pairing: c.session_ends_after_pairing_seconds,
                 policy,
                 principal: c.principal,
             });
