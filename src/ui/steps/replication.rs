@@ -247,9 +247,8 @@ fn configuration_lines(theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line<'s
         // The prompt for fresh credentials says it; the configuration is read again after.
         Some(Err(e)) if e.kind == DrsErrorKind::ExpiredToken => return vec![],
         Some(Err(e)) if matches!(e.kind, DrsErrorKind::AccessDenied { .. }) => {
-            "Bandwidth and route: these credentials may not read them (the failback \
-             installation policy does not include GetFailbackReplicationConfiguration); the DRS \
-             console shows and changes them."
+            "Bandwidth and route: not readable with the failback installation policy \
+             (GetFailbackReplicationConfiguration); the DRS console shows and changes them."
                 .to_owned()
         }
         Some(Err(e)) => format!("Bandwidth and route could not be read: {}", e.advice()),
