@@ -1671,7 +1671,10 @@ fn the_throttle_is_validated_keeps_what_was_typed_and_every_terminal_sees_the_ch
         },
     );
     let t = throttle(&app).unwrap();
-    assert_eq!(t.error.as_deref(), Some("The throttle was not changed: not allowed"));
+    assert_eq!(
+        t.error.as_deref(),
+        Some("The throttle was not changed: not allowed")
+    );
     assert_eq!((t.input.value(), t.sending), ("250", None));
     press(&mut app, KeyCode::Enter);
     // Accepted: the editor closes and the figure is the new one; another terminal, with
@@ -1683,7 +1686,10 @@ fn the_throttle_is_validated_keeps_what_was_typed_and_every_terminal_sees_the_ch
         let d = app.dashboard.as_ref().unwrap();
         assert!(d.throttle.is_none());
         assert!(matches!(&d.configuration, Some(Ok(c)) if c.bandwidth_mbps == 250));
-        assert_eq!(app.notice.as_deref(), Some("Bandwidth throttled to 250 Mbps."));
+        assert_eq!(
+            app.notice.as_deref(),
+            Some("Bandwidth throttled to 250 Mbps.")
+        );
     }
 }
 
@@ -1705,7 +1711,13 @@ fn expired_credentials_are_asked_for_on_the_dashboard_and_the_prompt_closes_once
     // A half-typed key is refused where it is, nothing sent.
     type_text(&mut app, "ASIA");
     assert!(press(&mut app, KeyCode::Enter).is_empty());
-    assert!(prompt(&app).unwrap().form.visible_error(Field::AccessKeyId).is_some());
+    assert!(
+        prompt(&app)
+            .unwrap()
+            .form
+            .visible_error(Field::AccessKeyId)
+            .is_some()
+    );
     // Esc puts it aside as typed; k brings it back.
     press(&mut app, KeyCode::Esc);
     assert!(app.dashboard.as_ref().unwrap().prompt().is_none());
@@ -1724,7 +1736,13 @@ fn expired_credentials_are_asked_for_on_the_dashboard_and_the_prompt_closes_once
         )),
     );
     let cmds = press(&mut app, KeyCode::Enter);
-    let [Cmd::SendCredentials { run: r, credentials }] = &cmds[..] else {
+    let [
+        Cmd::SendCredentials {
+            run: r,
+            credentials,
+        },
+    ] = &cmds[..]
+    else {
         panic!("{cmds:?}")
     };
     assert_eq!(*r, run);

@@ -1146,3 +1146,117 @@ fn a_second_failback_is_refused_and_says_which_worker_and_terminal_hold_the_lock
     first.send("y");
     assert_eq!(first.exit_code(), 0);
 }
+
+/// The pid in the worker log's "Started failback_entry (...), pid N" lines, one per start.
+fn replication_software_pids(log: &str) -> Vec<u64> {
+    log.lines()
+        .filter(|l| l.contains("Started failback_entry"))
+        .filter_map(|l| l.rsplit("pid ").next()?.trim().parse().ok())
+        .collect()
+}
+
+#[test]
+fn an_expired_session_is_answered_from_any_terminal_without_stopping_the_replication_software() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = quick_scenario(dir.path());
+    // The demo's first key (the one the wizard offers) becomes a session that ends a little
+    // after the failback client pairs (time enough for the runner to see the pairing); a
+    // fresh one is added for the operator to paste.
+    let mut s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&scenario).unwrap()).unwrap();
+    let creds = s["credentials"].as_array_mut().unwrap();
+    creds[0]["access_key_id"] = "ASIADEMOEXAMPLE00010".into();
+    creds[0]["session_token"] = "DemoOnlySessionToken/NotReal/Ending/0010".into();
+    creds[0]["session_ends_after_pairing_seconds"] = 60.into();
+    let fresh = serde_json::json!({
+        "label": "fresh session",
+        "description": "Fresh temporary keys for the expired session.",
+        "access_key_id": "ASIADEMOEXAMPLE00011",
+        "secret_access_key": "DemoOnly/NotARealSecretKey/FreshKeys0011",
+        "session_token": "DemoOnlySessionToken/NotReal/Fresh/0011",
+        "policy": "full",
+        "principal": "arn:aws:sts::123456789012:assumed-role/DRSOperator/fresh"
+    });
+    creds.push(fresh.clone());
+    std::fs::write(&scenario, s.to_string()).unwrap();
+    let state = dir.path().join("state");
+    let disks = dir.path().join("disks");
+    let args = [
+        "--demo",
+        "--scenario",
+        &scenario,
+        "--demo-dir",
+        disks.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+    ];
+    let env = [("LANG", "C.UTF-8")];
+    let mut first = Session::start(&args, &env);
+    to_review(&mut first);
+    first.send("OVERWRITE\r");
+    first.wait_for("Fresh credentials");
+    let running = status(&state).0;
+    let _guard = EndWorker(running["worker_pid"].as_u64().expect("a worker"));
+    let log_file = running["log_file"]
+        .as_str()
+        .expect("the worker's log")
+        .to_owned();
+    let mut second = Session::start(&args, &env);
+    second.wait_for("Started from");
+
+    // Both terminals ask; the replication software runs on meanwhile.
+    for s in [&first, &second] {
+        s.wait_for("Fresh credentials");
+        s.wait_for("Any attached terminal may give them");
+    }
+    let pids = replication_software_pids(&std::fs::read_to_string(&log_file).unwrap());
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    assert!(alive(pids[0]), "the replication software stopped");
+
+    // The second terminal pastes them (masked on screen), the first sees its prompt close.
+    let paste = format!(
+        "\x1b[200~export AWS_ACCESS_KEY_ID={}\nexport AWS_SECRET_ACCESS_KEY={}\nexport \
+         AWS_SESSION_TOKEN={}\n\x1b[201~",
+        fresh["access_key_id"].as_str().unwrap(),
+        fresh["secret_access_key"].as_str().unwrap(),
+        fresh["session_token"].as_str().unwrap(),
+    );
+    second.send(&paste);
+    let shown = second.wait_for("ASIADEMOEXAMPLE00011");
+    assert!(
+        !shown.contains(fresh["secret_access_key"].as_str().unwrap()),
+        "the secret is shown: {shown}"
+    );
+    second.send("\r");
+    for s in [&first, &second] {
+        s.wait_for("Fresh credentials accepted");
+        s.wait_until("the prompt gone", |sc| {
+            !sc.contents()
+                .contains("Any attached terminal may give them")
+        });
+    }
+
+    // Polling goes on with them: the launch and the result, the same program throughout.
+    first.wait_for("Press l");
+    first.send("l");
+    first.wait_for("Start the failback launch now?");
+    first.send("y");
+    first.wait_for("Failback completed");
+    second.wait_for("Failback completed");
+    let log = std::fs::read_to_string(&log_file).unwrap();
+    assert_eq!(
+        replication_software_pids(&log),
+        pids,
+        "it was started again"
+    );
+    for secret in [&fresh["secret_access_key"], &fresh["session_token"]] {
+        assert!(
+            !log.contains(secret.as_str().unwrap()),
+            "a secret in the worker's log"
+        );
+    }
+    second.send("q");
+    assert_eq!(second.exit_code(), 0);
+    first.send("q");
+    assert_eq!(first.exit_code(), 0);
+}
