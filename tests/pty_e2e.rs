@@ -1213,6 +1213,44 @@ fn an_expired_session_is_answered_from_any_terminal_without_stopping_the_replica
     assert_eq!(pids.len(), 1, "{pids:?}");
     assert!(alive(pids[0]), "the replication software stopped");
 
+    // Credentials DRS refuses are answered to their sender only, and the question stays for
+    // every terminal, also one that attaches after.
+    let socket = state.join("worker.sock");
+    let events = |stream: &std::os::unix::net::UnixStream| {
+        use std::io::BufRead;
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        std::io::BufReader::new(stream.try_clone().unwrap())
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(&l.unwrap()).unwrap())
+    };
+    let mut client = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    let mut seen = events(&client);
+    assert!(seen.by_ref().any(|e| e["event"] == "live"));
+    use std::io::Write;
+    client
+        .write_all(
+            b"{\"request\": \"credentials\", \"credentials\": {\"access_key_id\": \
+              \"ASIAUNKNOWNEXAMPLE01\", \"secret_access_key\": \
+              \"DemoOnly/NotARealSecretKey/Unknown00001\", \"session_token\": \"T\"}}\n",
+        )
+        .unwrap();
+    let refused = seen.find(|e| e["event"] == "error").unwrap();
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("not accepted"),
+        "{refused}"
+    );
+    let late = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    let snapshot: Vec<_> = events(&late).take_while(|e| e["event"] != "live").collect();
+    assert!(
+        snapshot.iter().any(|e| e["event"] == "credentials_expired"),
+        "{snapshot:?}"
+    );
+    assert!(snapshot.iter().any(|e| e["event"] == "configuration"));
+    drop((client, late));
+
     // The second terminal pastes them (masked on screen), the first sees its prompt close.
     let paste = format!(
         "\x1b[200~export AWS_ACCESS_KEY_ID={}\nexport AWS_SECRET_ACCESS_KEY={}\nexport \

@@ -1041,6 +1041,22 @@ mod tests {
     }
 
     #[test]
+    fn only_a_temporary_key_has_a_session_that_ends() {
+        let ends = "session_ends_after_pairing_seconds";
+        let err = error_with(|j| j["credentials"][0][ends] = 30.into());
+        assert!(err.starts_with("credentials[0].session_ends"), "{err}");
+        assert!(err.contains("only temporary keys"), "{err}");
+        let err = error_with(|j| j["credentials"][1][ends] = (-1).into());
+        assert!(err.contains("must be 0 or more"), "{err}");
+        let mut json: serde_json::Value =
+            serde_json::from_str(include_str!("../../assets/demo-scenario.json")).unwrap();
+        json["credentials"][1][ends] = 30.into();
+        let s = Scenario::from_json(&json.to_string()).unwrap();
+        assert_eq!(s.credentials[1].session_ends_after_pairing, Some(30.0));
+        assert_eq!(s.credentials[0].session_ends_after_pairing, None);
+    }
+
+    #[test]
     fn sizes_too_large_for_drs_are_refused() {
         let err =
             error_with(|j| j["recovery_instances"][0]["volumes"][0]["size"] = u64::MAX.into());
