@@ -1769,3 +1769,27 @@ fn expired_credentials_are_asked_for_on_the_dashboard_and_the_prompt_closes_once
         assert_eq!(app.step, StepId::Replication);
     }
 }
+
+#[test]
+fn the_unattended_autopilot_types_nothing_into_the_credentials_prompt() {
+    use drs_failback::app::runtime::Frontend;
+    let mut app = replicating();
+    polled(
+        &mut app,
+        5.0,
+        "CONTINUOUS",
+        "FAILBACK_READY_FOR_LAUNCH",
+        Bytes::gib(30).get(),
+    );
+    let run = run_of(&app);
+    let detail = DrsError::new(DrsErrorKind::ExpiredToken, "ExpiredTokenException").advice();
+    update(&mut app, Msg::CredentialsExpired { run, detail });
+    let mut autopilot = drs_failback::headless::Headless::default();
+    // Ready to launch, but its l would be typed into the access key id.
+    assert_eq!(autopilot.keys_for(&app), vec![]);
+    update(&mut app, Msg::CredentialsAccepted { run });
+    assert_eq!(
+        autopilot.keys_for(&app),
+        vec![KeyEvent::new(KeyCode::Char('l'), KeyModifiers::NONE)]
+    );
+}
