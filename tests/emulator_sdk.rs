@@ -1270,10 +1270,7 @@ async fn a_session_that_ends_after_pairing_refuses_public_calls_while_the_standi
     let (tx, rx) = mpsc::unbounded_channel();
     let handle = standin(&files).start(plan_as(&emu, &id, &files, label), tx);
     let expired = eventually("the session to end", || async {
-        match cli.describe_recovery_instances().send().await {
-            Err(e) => Some(e),
-            Ok(_) => None,
-        }
+        cli.describe_recovery_instances().send().await.err()
     })
     .await;
     assert_eq!(code(&expired), "ExpiredTokenException");
