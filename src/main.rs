@@ -40,6 +40,7 @@ fn main() -> ExitCode {
             Some(Command::Disks { json, include_loop }) => {
                 report::print(json, include_loop).map(|()| ExitCode::SUCCESS)
             }
+            Some(Command::Preflight { json }) => preflight(&cli, json).await,
             None if cli.demo => demo(&cli).await,
             None => Err(
                 "failing back onto real disks needs the udev disk discovery and AWS's replication \
@@ -120,6 +121,28 @@ async fn serve_emulator(listen: SocketAddr, scenario: Option<&Path>) -> Result<E
         .await
         .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `drs-failback preflight`: the checks that need no recovery instance, printed.
+async fn preflight(cli: &Cli, json: bool) -> Result<ExitCode, String> {
+    use drs_failback::domain::preflight::{Verdict, worst};
+    let region = cli.region.clone().unwrap_or_else(|| "us-east-1".to_owned());
+    let targets = drs_failback::preflight::Targets::new(
+        &region,
+        cli.endpoint.as_deref(),
+        cli.s3_endpoint.as_deref(),
+    );
+    let report = drs_failback::preflight::measure(&targets).await;
+    let text = if json {
+        drs_failback::preflight::json(&region, &report)
+    } else {
+        drs_failback::preflight::text(&region, &report)
+    };
+    let _ = writeln!(std::io::stdout(), "{text}");
+    Ok(match worst(&report.checks) {
+        Verdict::Fail => ExitCode::from(EXIT_CANNOT_START),
+        _ => ExitCode::SUCCESS,
+    })
 }
 
 fn init_logging(explicit: Option<&Path>) -> Result<PathBuf, String> {

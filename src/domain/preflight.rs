@@ -64,7 +64,7 @@ pub fn ram(total: Bytes) -> Check {
     if total < MIN_RAM {
         check("ram", "RAM", Verdict::Fail, measured).fix(
             "The failback client requires at least 4GiB of RAM: give this machine more memory, \
-             or override with o if you accept the risk.",
+             or override on the Pre-flight screen if you accept the risk.",
         )
     } else {
         check("ram", "RAM", Verdict::Pass, measured)
@@ -252,6 +252,19 @@ pub struct HostProbe {
     pub tcp: Option<Result<String, String>>,
     /// None when not reached, or not HTTPS.
     pub tls: Option<Result<(), String>>,
+    /// The HTTP answer ("answered (HTTP 404)": any answer proves the way), None when not reached.
+    pub answer: Option<Result<String, String>>,
+}
+
+/// A host that could not be checked at all (bad network settings, an unknown region).
+pub fn not_checked(id: &'static str, title: &'static str, host: &str, why: &str) -> Check {
+    check(
+        id,
+        title,
+        Verdict::Fail,
+        format!("{host}: not checked: {why}"),
+    )
+    .fix("Correct what the message names, then re-run the checks with r.")
 }
 
 /// DNS, TCP and TLS to the DRS endpoint or S3.
@@ -262,20 +275,22 @@ pub fn host(id: &'static str, title: &'static str, p: &HostProbe) -> Check {
     };
     let name = format!("{}{via}", p.host);
     let c = |v, m: String| check(id, title, v, m);
-    match (&p.dns, &p.tcp, &p.tls) {
-        (Err(e), _, _) => c(Verdict::Fail, format!("{name}: DNS failed ({e})")).fix(
+    match (&p.dns, &p.tcp, &p.tls, &p.answer) {
+        (Err(e), ..) => c(Verdict::Fail, format!("{name}: DNS failed ({e})")).fix(
             "Check the DNS servers (/etc/resolv.conf) and that this name resolves from here.",
         ),
-        (Ok(_), Some(Err(e)), _) => c(Verdict::Fail, format!("{name}: TCP failed ({e})"))
+        (Ok(_), Some(Err(e)), ..) => c(Verdict::Fail, format!("{name}: TCP failed ({e})"))
             .fix("Open TCP 443 outbound to this host (firewall, security group), or set HTTPS_PROXY."),
-        (Ok(_), Some(Ok(_)), Some(Err(e))) => c(Verdict::Fail, format!("{name}: TLS failed ({e})"))
+        (Ok(_), Some(Ok(_)), Some(Err(e)), _) => c(Verdict::Fail, format!("{name}: TLS failed ({e})"))
             .fix("A proxy or firewall intercepts TLS: trust its CA with AWS_CA_BUNDLE, or exempt AWS from inspection."),
-        (Ok(ip), Some(Ok(tcp)), tls) => {
+        (Ok(_), Some(Ok(_)), _, Some(Err(e))) => c(Verdict::Fail, format!("{name}: connected, but {e}"))
+            .fix("Something between here and the host holds the connection: check the firewall, proxy or custom endpoint."),
+        (Ok(ip), Some(Ok(tcp)), tls, Some(Ok(answer))) => {
             let tls = if tls.is_some() { ", TLS ok" } else { "" };
-            c(Verdict::Pass, format!("{name}: {ip}, TCP {tcp}{tls}"))
+            c(Verdict::Pass, format!("{name}: {ip}, TCP {tcp}{tls}, {answer}"))
         }
-        (Ok(ip), None, _) => c(Verdict::Fail, format!("{name}: {ip}, TCP not tried"))
-            .fix("Re-run the checks."),
+        (Ok(ip), ..) => c(Verdict::Fail, format!("{name}: {ip}, not reached"))
+            .fix("Re-run the checks with r."),
     }
 }
 
@@ -415,6 +430,7 @@ mod tests {
             dns: Ok("52.0.0.1".into()),
             tcp: Some(Ok("52.0.0.1:443 in 12 ms".into())),
             tls: Some(Ok(())),
+            answer: Some(Ok("answered (HTTP 404)".into())),
         }
     }
 
@@ -424,7 +440,7 @@ mod tests {
         assert_eq!(ok.verdict, Verdict::Pass);
         assert_eq!(
             ok.measured,
-            "drs.us-east-1.amazonaws.com:443: 52.0.0.1, TCP 52.0.0.1:443 in 12 ms, TLS ok"
+            "drs.us-east-1.amazonaws.com:443: 52.0.0.1, TCP 52.0.0.1:443 in 12 ms, TLS ok, answered (HTTP 404)"
         );
         let dns = HostProbe {
             dns: Err("no such host".into()),
