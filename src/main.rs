@@ -198,12 +198,14 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
     }
     app.credentials.region = emulator.region();
     app.endpoint = EndpointForm::with_custom(&emulator.endpoint());
+    app.s3_endpoint = cli.s3_endpoint.clone();
 
     let services = Services {
         disks: Arc::new(disks),
         replicator: Arc::new(DemoReplicator::new(emulator.failback_client())),
         poll_every: Duration::from_secs(1),
         host_identity: Some(host_identity),
+        set_clock: drs_failback::preflight::set_system_clock,
     };
     if cli.no_prompt {
         let mut headless = Headless::default();
@@ -219,6 +221,10 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
         }
         return Ok(match (&app.outcome, &headless.failure) {
             (Some(Outcome::Completed(_)), _) => ExitCode::SUCCESS,
+            (_, Some(why)) if headless.cannot_start => {
+                let _ = writeln!(std::io::stderr(), "drs-failback: cannot start: {why}");
+                ExitCode::from(EXIT_CANNOT_START)
+            }
             (_, Some(why)) => {
                 let _ = writeln!(std::io::stderr(), "drs-failback: stopped: {why}");
                 ExitCode::from(EXIT_FAILED)

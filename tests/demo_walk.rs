@@ -125,6 +125,7 @@ async fn walk(instance: &str) -> End {
         replicator: Arc::new(DemoReplicator::new(emulator.failback_client())),
         poll_every: Duration::from_millis(100),
         host_identity: Some(host_identity),
+        set_clock: |_| Err("tests never set the clock".into()),
     };
     let mut walker = Walker {
         autopilot: Headless::default(),

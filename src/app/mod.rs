@@ -14,6 +14,7 @@ use crate::wizard::credentials::{CredentialsForm, Verified};
 use crate::wizard::endpoint::{ConnectivityCheck, EndpointForm, Stage, StageStatus};
 use crate::wizard::instance::InstanceForm;
 use crate::wizard::mapping::MappingForm;
+use crate::wizard::preflight::PreflightForm;
 use crate::wizard::replication::{Dashboard, Launch};
 use crate::wizard::result::{self, Failure, Outcome, Summary};
 use crate::wizard::review::{PlanKey, ReviewForm};
@@ -114,6 +115,15 @@ pub enum Msg {
     },
     /// Leave now, restoring the terminal.
     Interrupted(Interrupt),
+    // Pre-flight.
+    Preflight {
+        req: u64,
+        report: crate::preflight::Report,
+    },
+    ClockSet {
+        req: u64,
+        result: Result<(), String>,
+    },
 }
 
 #[derive(Debug)]
@@ -147,6 +157,19 @@ pub enum Cmd {
         req: u64,
         job_id: String,
     },
+    // Pre-flight: the checks that need no recovery instance, and setting the clock.
+    RunPreflight {
+        req: u64,
+        region: String,
+        /// A custom DRS endpoint; None for the region's default.
+        drs_endpoint: Option<String>,
+        s3_endpoint: Option<String>,
+    },
+    /// Set the clock to this machine's time plus `skew_seconds` (from the endpoint's `Date`).
+    SetClock {
+        req: u64,
+        skew_seconds: i64,
+    },
     /// Ctrl-L: clear and redraw everything.
     ClearScreen,
     /// Ctrl-Z or SIGTSTP: restore the terminal, stop, and take it again when continued.
@@ -160,6 +183,7 @@ pub struct App {
     pub step: StepId,
     pub host: Option<HostFacts>,
     pub disks: Loadable<Vec<LocalDisk>>,
+    pub preflight: PreflightForm,
     pub credentials: CredentialsForm,
     pub endpoint: EndpointForm,
     pub instance: InstanceForm,
@@ -176,6 +200,8 @@ pub struct App {
     pub epoch: i64,
     /// Where the log file is written, shown on failures.
     pub log_path: Option<String>,
+    /// `--s3-endpoint` (the demo: its emulator), for the pre-flight's S3 check.
+    pub s3_endpoint: Option<String>,
     pub quit: bool,
     /// Set when a signal, a panic or the terminal's loss ended the program.
     pub interrupted: Option<Interrupt>,
@@ -193,6 +219,7 @@ impl App {
             step: StepId::Welcome,
             host: None,
             disks: Loadable::Loading(0),
+            preflight: PreflightForm::default(),
             credentials: CredentialsForm::default(),
             endpoint: EndpointForm::default(),
             instance: InstanceForm::default(),
@@ -205,6 +232,7 @@ impl App {
             now: 0.0,
             epoch: 0,
             log_path: None,
+            s3_endpoint: None,
             quit: false,
             interrupted: None,
             size: (crate::ui::MIN_WIDTH, crate::ui::MIN_HEIGHT),
@@ -258,6 +286,7 @@ impl App {
     /// True while something on screen moves with time (spinners, ages, rates).
     pub fn animating(&self) -> bool {
         self.credentials.check.is_loading()
+            || self.preflight.running()
             || self
                 .endpoint
                 .check
@@ -422,7 +451,61 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             app.interrupted = Some(why);
             quit(app)
         }
+        Msg::Preflight { req, report } => {
+            if app.preflight.report.awaits(req) {
+                app.preflight.report = Loadable::Loaded(report);
+                app.preflight.error = None;
+            }
+            vec![]
+        }
+        Msg::ClockSet { req, result } => {
+            if !app.preflight.clock_set.awaits(req) {
+                return vec![];
+            }
+            match result {
+                Ok(()) => {
+                    app.preflight.clock_set = Loadable::Loaded(());
+                    run_preflight(app)
+                }
+                Err(e) => {
+                    app.preflight.clock_set = Loadable::Failed(e);
+                    vec![]
+                }
+            }
+        }
     }
+}
+
+/// Runs the checks that need no recovery instance, for the region and endpoint the wizard has.
+fn run_preflight(app: &mut App) -> Vec<Cmd> {
+    let req = app.req();
+    app.preflight.report = Loadable::Loading(req);
+    let target = app.target();
+    vec![Cmd::RunPreflight {
+        req,
+        region: target.region,
+        drs_endpoint: target.endpoint,
+        s3_endpoint: app.s3_endpoint.clone().or(match &app.mode {
+            // The demo's emulator serves the replication software's buckets too.
+            Mode::Demo { endpoint, .. } => Some(endpoint.clone()),
+            Mode::Real => None,
+        }),
+    }]
+}
+
+/// The confirmed clock setting, from the last measured skew.
+fn set_clock(app: &mut App) -> Vec<Cmd> {
+    let Some(skew_seconds) = app
+        .preflight
+        .report
+        .loaded()
+        .and_then(|r| r.clock_skew_seconds)
+    else {
+        return vec![];
+    };
+    let req = app.req();
+    app.preflight.clock_set = Loadable::Loading(req);
+    vec![Cmd::SetClock { req, skew_seconds }]
 }
 
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
@@ -478,6 +561,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             KeyCode::Enter => Action::Next,
             _ => Action::None,
         },
+        StepId::Preflight => app.preflight.on_key(key),
         StepId::Credentials => app.credentials.on_key(key),
         StepId::Endpoint => app.endpoint.on_key(key),
         StepId::Instance => app.instance.on_key(key),
@@ -526,7 +610,7 @@ fn on_paste(app: &mut App, text: &str) -> Vec<Cmd> {
             let plan = plan_key(app);
             app.review.paste(text, plan);
         }
-        StepId::Welcome | StepId::Replication | StepId::Result => {}
+        StepId::Welcome | StepId::Preflight | StepId::Replication | StepId::Result => {}
     }
     vec![]
 }
@@ -572,7 +656,9 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
             app.go(StepId::Endpoint);
             vec![]
         }
+        Action::Refresh if app.step == StepId::Preflight => run_preflight(app),
         Action::Refresh => list_instances(app),
+        Action::SetClock => set_clock(app),
         Action::Launch => launch(app, None),
         Action::ConsoleLaunch => {
             // Only the demo has a console to play: its scenario's full-access key.
@@ -641,7 +727,20 @@ fn list_instances(app: &mut App) -> Vec<Cmd> {
 fn next(app: &mut App) -> Vec<Cmd> {
     match app.step {
         StepId::Welcome => {
-            app.go(StepId::Credentials);
+            app.go(StepId::Preflight);
+            if matches!(app.preflight.report, Loadable::NotAsked) {
+                return run_preflight(app);
+            }
+            vec![]
+        }
+        StepId::Preflight => {
+            match app.preflight.validate() {
+                Ok(()) => {
+                    app.preflight.error = None;
+                    app.go(StepId::Credentials);
+                }
+                Err(e) => app.preflight.error = Some(e),
+            }
             vec![]
         }
         StepId::Credentials => {

@@ -24,6 +24,8 @@ pub struct Services {
     pub poll_every: Duration,
     /// The identity this host takes instead of its own (the demo's scenario host).
     pub host_identity: Option<HostIdentity>,
+    /// Sets the system clock (the pre-flight's confirmed action; tests inject a fake).
+    pub set_clock: fn(SystemTime) -> Result<(), String>,
 }
 
 /// The screen side: a terminal, or the headless printer that also answers for the operator.
@@ -190,6 +192,34 @@ impl Runtime {
                         },
                     );
                 });
+            }
+            Cmd::RunPreflight {
+                req,
+                region,
+                drs_endpoint,
+                s3_endpoint,
+            } => {
+                tokio::spawn(async move {
+                    let targets = crate::preflight::Targets::new(
+                        &region,
+                        drs_endpoint.as_deref(),
+                        s3_endpoint.as_deref(),
+                    );
+                    let report = crate::preflight::measure(&targets).await;
+                    tracing::info!(?report, "pre-flight");
+                    Self::send(&tx, Msg::Preflight { req, report });
+                });
+            }
+            Cmd::SetClock { req, skew_seconds } => {
+                let set = self.services.set_clock;
+                let to = if skew_seconds >= 0 {
+                    SystemTime::now() + Duration::from_secs(skew_seconds.unsigned_abs())
+                } else {
+                    SystemTime::now() - Duration::from_secs(skew_seconds.unsigned_abs())
+                };
+                let result = set(to);
+                tracing::info!(skew_seconds, ?result, "clock set from the endpoint's time");
+                Self::send(&tx, Msg::ClockSet { req, result });
             }
             // Handled by the loop, which owns the frontend.
             Cmd::ClearScreen | Cmd::Suspend | Cmd::Quit => {}

@@ -171,3 +171,24 @@ pub fn text(region: &str, report: &Report) -> String {
     }
     out
 }
+
+/// Sets the system clock (CLOCK_REALTIME); needs root (CAP_SYS_TIME).
+pub fn set_system_clock(to: std::time::SystemTime) -> Result<(), String> {
+    let since = to
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| "that time is before 1970".to_owned())?;
+    let ts = libc::timespec {
+        tv_sec: since.as_secs() as libc::time_t,
+        tv_nsec: since.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: clock_settime reads the timespec we pass and nothing else.
+    let rc = unsafe { libc::clock_settime(libc::CLOCK_REALTIME, &ts) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "the clock could not be set ({}): run as root, or set it with `date -s`",
+            std::io::Error::last_os_error()
+        ))
+    }
+}

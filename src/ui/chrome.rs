@@ -164,6 +164,9 @@ fn footer_hints(hints: Vec<keys::Hint>, cols: usize) -> Vec<keys::Hint> {
 fn step_help(step: StepId) -> &'static str {
     match step {
         StepId::Welcome => "What the wizard does and needs, and what this machine has.",
+        StepId::Preflight => {
+            "What AWS's failback client needs, checked now: RAM, boot mode, Secure Boot, the clock, the way to DRS and S3."
+        }
         StepId::Credentials => {
             "AWS credentials that may use Elastic Disaster Recovery in the recovery region. They are checked with one read-only call before going on."
         }
