@@ -68,6 +68,12 @@ pub struct Cli {
     #[arg(long)]
     pub no_color: bool,
 
+    /// Where the failback worker keeps its lock and socket (default /run/drs-failback, or for
+    /// the demo drs-failback-demo in $TMPDIR). A wizard started again with the same directory
+    /// attaches to the failback running there.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub state_dir: Option<PathBuf>,
+
     /// Where to write the log (default: a new drs-failback-<pid>-<random>.log in $TMPDIR or
     /// /tmp, mode 0600). An existing FILE is appended to when it is a regular file of yours;
     /// a symbolic link is refused.
@@ -115,6 +121,23 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the running failback's state (from the worker's socket). Exit status 0 when a
+    /// failback runs, 1 when none does.
+    Status {
+        /// One JSON object (field names are stable; see the README).
+        #[arg(long)]
+        json: bool,
+    },
+    /// The failback worker, started detached by the wizard (reads its setup on descriptor 3).
+    #[command(hide = true)]
+    Worker {
+        /// The log its output goes to (told, for the terminals that attach).
+        #[arg(long, value_name = "FILE")]
+        log: Option<String>,
+    },
+    /// The demo's stand-in for AWS's failback_entry (its arguments; see `standin`).
+    #[command(hide = true)]
+    FailbackClientStandin(crate::standin::args::StandinArgs),
 }
 
 #[cfg(test)]

@@ -99,7 +99,8 @@ impl Headless {
                 }
             }
             StepId::Instance => {
-                if let Some(row) = app.instance.selected_row() {
+                let listed = app.instance.more.is_none();
+                if let Some(row) = app.instance.selected_row().filter(|_| listed) {
                     let why = if row.report.reasons.is_empty() {
                         "first that fits".to_owned()
                     } else {
@@ -194,7 +195,10 @@ impl Headless {
                 _ => (String::new(), vec![]),
             },
             StepId::Instance => match &app.instance.list {
-                Loadable::Loaded(_) if matches!(app.disks, Loadable::Loaded(_)) => {
+                // Every page first: the best match may be on the last one.
+                Loadable::Loaded(_)
+                    if matches!(app.disks, Loadable::Loaded(_)) && app.instance.more.is_none() =>
+                {
                     if let Some(e) = &app.instance.error {
                         self.failure = Some(e.clone());
                         return (here, vec![]);
@@ -220,7 +224,14 @@ impl Headless {
                 (here, keys)
             }
             StepId::Replication => match app.dashboard.as_ref().map(|d| &d.launch) {
-                Some(Launch::Ready) => ("launch".into(), typed("l")),
+                // Named by the log's length: offered again after a refusal, pressed again.
+                Some(Launch::Ready) => (
+                    format!(
+                        "launch {}",
+                        app.dashboard.as_ref().map_or(0, |d| d.log.len())
+                    ),
+                    typed("l"),
+                ),
                 Some(Launch::Confirming) => ("confirm".into(), typed("y")),
                 _ => (String::new(), vec![]),
             },

@@ -13,6 +13,8 @@ pub mod net;
 pub mod preflight;
 pub mod process;
 pub mod replication;
+pub mod standin;
 pub mod terminal;
 pub mod ui;
 pub mod wizard;
+pub mod worker;

@@ -46,14 +46,7 @@ pub fn forbid_core_dumps() -> io::Result<()> {
 /// symbolic link or a file that is not ours.
 pub fn open_log(explicit: Option<&Path>) -> Result<(File, PathBuf), String> {
     let Some(path) = explicit else {
-        let file = tempfile::Builder::new()
-            .prefix(&format!("drs-failback-{}-", std::process::id()))
-            .suffix(".log")
-            .tempfile()
-            .map_err(|e| format!("cannot create the log file: {e} (choose one with --log-file)"))?;
-        return file
-            .keep()
-            .map_err(|e| format!("cannot keep the log file: {e}"));
+        return new_log("drs-failback");
     };
     let refuse = |why: String| {
         format!(
@@ -83,6 +76,18 @@ pub fn open_log(explicit: Option<&Path>) -> Result<(File, PathBuf), String> {
         return Err(refuse(format!("it belongs to user id {}", meta.uid())));
     }
     Ok((file, path.to_owned()))
+}
+
+/// A new log `<name>-<pid>-<random>.log` in the temporary directory (created exclusively,
+/// mode 0600): the wizard's, or the worker's it starts.
+pub fn new_log(name: &str) -> Result<(File, PathBuf), String> {
+    let file = tempfile::Builder::new()
+        .prefix(&format!("{name}-{}-", std::process::id()))
+        .suffix(".log")
+        .tempfile()
+        .map_err(|e| format!("cannot create the log file: {e} (choose one with --log-file)"))?;
+    file.keep()
+        .map_err(|e| format!("cannot keep the log file: {e}"))
 }
 
 #[cfg(test)]

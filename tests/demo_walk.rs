@@ -1,22 +1,20 @@
 //! Every recovery instance of the embedded scenario, walked through the real runtime with the
-//! demo's services (emulator, virtual disks, demo replicator) by the `--no-prompt` autopilot:
-//! each one that fits this host's disks ends FAILBACK_COMPLETED or in the failure its scenario
-//! means to show, explained; each one that cannot fit is refused on the instance step.
+//! demo's services (a failback worker serving the emulator and running the stand-in failback
+//! client as failback_entry, virtual disks) by the `--no-prompt` autopilot: each one that fits
+//! this host's disks ends FAILBACK_COMPLETED or in the failure its scenario means to show,
+//! explained; each one that cannot fit is refused on the instance step.
 
-use drs_failback::app::runtime::{self, Frontend, Services};
-use drs_failback::app::{App, Mode};
-use drs_failback::disks::virtual_disks::VirtualDisks;
-use drs_failback::emulator::{Emulator, Scenario};
+use drs_failback::app::App;
+use drs_failback::app::demo::{self, DemoStart};
+use drs_failback::app::runtime::{self, Frontend};
 use drs_failback::headless::Headless;
-use drs_failback::replication::demo::DemoReplicator;
-use drs_failback::wizard::endpoint::EndpointForm;
 use drs_failback::wizard::replication::Launch;
 use drs_failback::wizard::result::Outcome;
 use drs_failback::wizard::{Loadable, StepId};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::Value;
 use std::io;
-use std::sync::Arc;
+use std::path::Path;
 use std::time::Duration;
 
 /// A safety net against a hung journey, not a timing assertion: the walk waits for outcomes.
@@ -28,7 +26,7 @@ fn scenario_json() -> Value {
 
 /// The embedded scenario as it is (sizes, states, faults, policies), with time 1000x faster
 /// and little data on each volume, so writing the virtual disks stays quick.
-fn quick_scenario() -> Scenario {
+fn quick_scenario() -> Value {
     let mut s = scenario_json();
     s["time_scale"] = 1000.into();
     for ri in s["recovery_instances"].as_array_mut().unwrap() {
@@ -36,7 +34,7 @@ fn quick_scenario() -> Scenario {
             v["used"] = "2MiB".into();
         }
     }
-    Scenario::from_json(&s.to_string()).unwrap()
+    s
 }
 
 fn key(code: KeyCode) -> KeyEvent {
@@ -103,40 +101,38 @@ enum End {
 }
 
 async fn walk(instance: &str) -> End {
-    let scenario = quick_scenario();
-    let host_identity = scenario.demo_host();
-    let specs = scenario.demo_disks();
-    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap(), scenario)
-        .await
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let disks = VirtualDisks::create(dir.path(), &specs).unwrap();
-    let keys = emulator.credentials();
-    let mut app = App::new(Mode::Demo {
-        disk_dir: dir.path().display().to_string(),
-        keys: keys.clone(),
-        endpoint: emulator.endpoint(),
-    });
-    app.credentials.fill(&keys[0].credentials);
-    app.credentials.region = emulator.region();
-    app.endpoint = EndpointForm::with_custom(&emulator.endpoint());
-    let services = Services {
-        disks: Arc::new(disks),
-        replicator: Arc::new(DemoReplicator::new(emulator.failback_client())),
-        poll_every: Duration::from_millis(100),
-        host_identity: Some(host_identity),
-        set_clock: |_| Err("tests never set the clock".into()),
-    };
+    let scenario = dir.path().join("scenario.json");
+    std::fs::write(&scenario, quick_scenario().to_string()).unwrap();
+    let (app, mut services, _) = demo::start(DemoStart {
+        program: Path::new(env!("CARGO_BIN_EXE_drs-failback")),
+        state_dir: dir.path().join("state"),
+        scenario: Some(scenario),
+        disk_dir: Some(dir.path().join("disks")),
+        poll_every_ms: 100,
+    })
+    .unwrap();
     let mut walker = Walker {
         autopilot: Headless::default(),
         instance: instance.to_owned(),
         console_pressed: false,
         denied: None,
     };
-    let app = tokio::time::timeout(PATIENCE, runtime::run(app, services, &mut walker, None))
-        .await
-        .unwrap_or_else(|_| panic!("{instance}: the walk did not end"))
-        .unwrap();
+    let app = tokio::time::timeout(
+        PATIENCE,
+        runtime::run(app, &mut services, &mut walker, None),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{instance}: the walk did not end"))
+    .unwrap();
+    // The worker ends with the acknowledged result, or without a plan; a failback left
+    // waiting for a launch no one may start would wait for ever: this test ends it.
+    let worker = services.worker.take().unwrap();
+    if app.outcome.is_none() && app.worker.is_some() {
+        // SAFETY: a signal to the worker this test started.
+        unsafe { libc::kill(worker.worker_pid() as i32, libc::SIGKILL) };
+    }
+    worker.finish(true);
     match (&app.outcome, walker.denied, walker.autopilot.failure) {
         (Some(Outcome::Completed(_)), _, _) => End::Completed,
         (Some(Outcome::Failed(f)), _, _) => End::Failed(f.what.clone()),

@@ -19,10 +19,12 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+use drs_failback::domain::mapping::DmValueFormat;
 use drs_failback::drs::StaticCredentials;
 use drs_failback::emulator::{Emulator, Scenario};
-use drs_failback::replication::demo::DemoReplicator;
+use drs_failback::replication::failback_entry::FailbackEntry;
 use drs_failback::replication::{ReplicationPlan, Replicator, ReplicatorEvent, VolumeTarget};
+use drs_failback::standin::devices::DEMO_DISKS_ENV;
 
 const DEFAULT: &str = include_str!("../assets/demo-scenario.json");
 const MIB: u64 = 1 << 20;
@@ -857,7 +859,9 @@ async fn raw_requests_get_aws_shaped_answers() {
     assert!(body["items"].is_array());
 }
 
-// ---- lifecycle with the demo replicator ----
+// ---- lifecycle with the stand-in failback client, run as failback_entry ----
+
+const BIN: &str = env!("CARGO_BIN_EXE_drs-failback");
 
 /// A scenario where `host`'s volumes are a few MiB, so the replicator writes them quickly.
 fn small_volumes(host: &str, volumes: Value) -> Scenario {
@@ -866,60 +870,102 @@ fn small_volumes(host: &str, volumes: Value) -> Scenario {
 }
 
 struct Target {
-    file: tempfile::NamedTempFile,
+    path: std::path::PathBuf,
     volume: &'static str,
     device: &'static str,
     bytes: u64,
 }
 
-fn targets(list: &[(&'static str, &'static str, u64)]) -> Vec<Target> {
-    list.iter()
+/// Target files in a demo disk directory, named as the stand-in resolves `device`.
+struct Disks {
+    dir: tempfile::TempDir,
+    list: Vec<Target>,
+}
+
+fn targets(list: &[(&'static str, &'static str, u64)]) -> Disks {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let list = list
+        .iter()
         .map(|&(volume, device, bytes)| {
-            let file = tempfile::NamedTempFile::new().expect("temp file");
-            file.as_file().set_len(bytes).expect("set_len");
+            let path = dir
+                .path()
+                .join(drs_failback::disks::virtual_disks::file_name(device));
+            std::fs::File::create(&path)
+                .and_then(|f| f.set_len(bytes))
+                .expect("target file");
             Target {
-                file,
+                path,
                 volume,
                 device,
                 bytes,
             }
         })
-        .collect()
+        .collect();
+    Disks { dir, list }
 }
 
-fn plan(emu: &Emulator, id: &str, targets: &[Target]) -> ReplicationPlan {
+/// The stand-in run as failback_entry, on `disks`' directory.
+fn standin(disks: &Disks) -> FailbackEntry {
+    FailbackEntry {
+        program: BIN.into(),
+        leading_args: vec!["failback-client-standin".into()],
+        env: vec![(
+            DEMO_DISKS_ENV.into(),
+            disks.dir.path().display().to_string(),
+        )],
+        log_file: disks.dir.path().join("failback.log"),
+        poll_every: Duration::from_millis(20),
+    }
+}
+
+fn plan_as(emu: &Emulator, id: &str, disks: &Disks, label: &str) -> ReplicationPlan {
     ReplicationPlan {
         recovery_instance_id: id.to_string(),
         region: emu.region(),
         endpoint: Some(emu.endpoint()),
-        credentials: Some(credential(emu, "full access")),
-        targets: targets
+        credentials: Some(credential(emu, label)),
+        targets: disks
+            .list
             .iter()
             .map(|t| VolumeTarget {
                 volume: t.volume.into(),
                 volume_bytes: t.bytes,
                 device: t.device.into(),
-                write_path: t.file.path().to_path_buf(),
+                write_path: t.path.clone(),
             })
             .collect(),
-        device_mapping: targets
+        device_mapping: disks
+            .list
             .iter()
             .map(|t| format!("{}={}", t.volume, t.device))
             .collect::<Vec<_>>()
             .join(","),
+        value_format: DmValueFormat::DevName,
     }
 }
 
-/// Collects log lines until the replicator exits.
+fn plan(emu: &Emulator, id: &str, disks: &Disks) -> ReplicationPlan {
+    plan_as(emu, id, disks, "full access")
+}
+
+/// Collects log lines until the replicator exits; also the failback client it paired.
 async fn exit_of(
     rx: &mut mpsc::UnboundedReceiver<ReplicatorEvent>,
 ) -> (Vec<String>, Result<(), String>) {
+    let (logs, result, _) = exit_and_client(rx).await;
+    (logs, result)
+}
+
+async fn exit_and_client(
+    rx: &mut mpsc::UnboundedReceiver<ReplicatorEvent>,
+) -> (Vec<String>, Result<(), String>, Option<String>) {
     let mut logs = Vec::new();
+    let mut client = None;
     let wait = async {
         while let Some(event) = rx.recv().await {
             match event {
                 ReplicatorEvent::Log(line) => logs.push(line),
-                ReplicatorEvent::Paired { .. } => {}
+                ReplicatorEvent::Paired { client_id } => client = Some(client_id),
                 ReplicatorEvent::Exited(result) => return Some(result),
             }
         }
@@ -929,15 +975,38 @@ async fn exit_of(
         .await
         .expect("replicator exits in time")
         .expect("Exited event");
-    (logs, result)
+    (logs, result, client)
+}
+
+fn sha256_of(path: &std::path::Path) -> String {
+    use sha2::{Digest, Sha256};
+    format!(
+        "{:x}",
+        Sha256::digest(std::fs::read(path).expect("read target"))
+    )
+}
+
+async fn launch_when_ready(client: &Client, id: &str) {
+    eventually("FAILBACK_READY_FOR_LAUNCH", || async {
+        describe(client, id)
+            .await
+            .filter(|i| failback_state(i) == "FAILBACK_READY_FOR_LAUNCH")
+    })
+    .await;
+    client
+        .start_failback_launch()
+        .recovery_instance_ids(id)
+        .send()
+        .await
+        .expect("launch");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn full_failback_with_the_demo_replicator() {
+async fn full_failback_with_the_standin_failback_client() {
     let emu = start(small_volumes(
         "web-01",
         json!([{"device": "/dev/xvda", "size": "8MiB", "used": "3MiB"},
-               {"device": "/dev/xvdb", "size": "12MiB", "used": "5MiB"}]),
+               {"device": "/dev/xvdb", "size": "12MiB", "used": "5MiB", "content_seed": 42}]),
     ))
     .await;
     let client = full_client(&emu);
@@ -947,7 +1016,7 @@ async fn full_failback_with_the_demo_replicator() {
         ("/dev/xvdb", "/dev/sdc", 12 * MIB),
     ]);
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let handle = DemoReplicator::new(emu.failback_client()).start(plan(&emu, &id, &files), tx);
+    let handle = standin(&files).start(plan(&emu, &id, &files), tx);
 
     let ready = eventually("FAILBACK_READY_FOR_LAUNCH", || async {
         describe(&client, &id)
@@ -979,7 +1048,8 @@ async fn full_failback_with_the_demo_replicator() {
         assert_eq!(d.replicated_storage_bytes(), d.total_storage_bytes());
     }
     let failback = ready.failback().expect("failback");
-    assert!(failback.failback_client_id().is_some());
+    let paired_id = failback.failback_client_id().map(str::to_owned);
+    assert!(paired_id.is_some());
     assert!(
         failback
             .failback_client_last_seen_by_service_date_time()
@@ -1047,9 +1117,13 @@ async fn full_failback_with_the_demo_replicator() {
         Some("LAUNCHED")
     );
 
-    let (logs, result) = exit_of(&mut rx).await;
-    assert_eq!(result, Ok(()));
+    let (logs, result, paired) = exit_and_client(&mut rx).await;
+    assert_eq!(result, Ok(()), "{logs:#?}");
     handle.await.expect("task ends");
+    assert_eq!(
+        paired, paired_id,
+        "the runner learnt the client id from the service"
+    );
     let has = |s: &str| logs.iter().any(|l| l.contains(s));
     assert!(
         has(&format!(
@@ -1062,13 +1136,112 @@ async fn full_failback_with_the_demo_replicator() {
     assert!(has("Replicating /dev/xvda -> /dev/sdb"), "{logs:#?}");
     assert!(has("Failback complete"), "{logs:#?}");
 
-    // The bytes are really there: exactly the used part written, the rest left sparse.
-    for (t, used) in files.iter().zip([3 * MIB, 5 * MIB]) {
-        let data = std::fs::read(t.file.path()).expect("read target");
+    // Nothing lost: each target holds its volume's content, hash for hash; exactly the used
+    // part written, the rest left sparse.
+    for (t, used) in files.list.iter().zip([3 * MIB, 5 * MIB]) {
+        let data = std::fs::read(&t.path).expect("read target");
         assert_eq!(data.len() as u64, t.bytes);
         let header = format!("DRS-FAILBACK-DEMO {id} {} offset 0\n", t.volume);
         assert!(data.starts_with(header.as_bytes()));
         assert_eq!(data.iter().filter(|b| **b != 0).count() as u64, used);
+        assert_eq!(
+            Some(sha256_of(&t.path)),
+            emu.volume_sha256(&id, t.volume, t.bytes),
+            "{}",
+            t.volume
+        );
+    }
+}
+
+/// The fractional-GiB case, small: a 5.75 MiB target takes a 1 GiB volume (the size rule
+/// accepts any target the volume is the whole-GiB round-up of); the target holds the part of
+/// the volume that fits, checked by hash. The volume is all data, so the part is too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fractional_target_holds_the_part_of_its_volume_that_fits() {
+    let target_bytes = 5 * MIB + 3 * MIB / 4;
+    let emu = start(small_volumes(
+        "legacy-app-03",
+        json!([{"device": "/dev/sda", "size": "1GiB", "used": "1GiB", "original_size": "5.75MiB"}]),
+    ))
+    .await;
+    let client = full_client(&emu);
+    let id = instance_id(index_of_host("legacy-app-03"));
+    let files = targets(&[("/dev/sda", "/dev/sde", target_bytes)]);
+    let mut p = plan(&emu, &id, &files);
+    p.targets[0].volume_bytes = 1 << 30;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    standin(&files).start(p, tx);
+    launch_when_ready(&client, &id).await;
+    let (logs, result) = exit_of(&mut rx).await;
+    assert_eq!(result, Ok(()), "{logs:#?}");
+    let path = &files.list[0].path;
+    assert_eq!(std::fs::metadata(path).expect("target").len(), target_bytes);
+    let data = std::fs::read(path).expect("target");
+    assert!(!data.contains(&0), "every byte that fits is written");
+    let expected = emu.volume_sha256(&id, "/dev/sda", target_bytes);
+    assert_eq!(Some(sha256_of(path)), expected);
+    // A longer prefix of the volume hashes differently: the check is of the part that fits.
+    assert_ne!(expected, emu.volume_sha256(&id, "/dev/sda", 6 * MIB));
+}
+
+/// What any client (the AWS CLI included) sees while the stand-in runs, with only the
+/// installation policy's key: replicatedStorageBytes growing to the total.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_sees_replication_grow_while_the_standin_runs() {
+    let n = index_of_host("web-02");
+    let emu = start(scenario(|v| {
+        v["timings"]["initiation_step_seconds"] = json!([0, 0, 0, 0, 0, 0, 0]);
+        v["recovery_instances"][n]["volumes"] =
+            json!([{"device": "/dev/xvda", "size": "64MiB", "used": "64MiB"}]);
+        // 16 MiB a second at time scale 1000: four seconds of copying to watch.
+        v["recovery_instances"][n]["rate_per_second"] = json!("16KiB");
+    }))
+    .await;
+    let cli = client_with(
+        &emu,
+        &credential(&emu, "failback installation policy"),
+        fast_retries(),
+    );
+    let id = instance_id(n);
+    let files = targets(&[("/dev/xvda", "/dev/sdb", 64 * MIB)]);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let handle = standin(&files).start(
+        plan_as(&emu, &id, &files, "failback installation policy"),
+        tx,
+    );
+    let replicated = |i: &RecoveryInstance| {
+        i.data_replication_info()
+            .and_then(|d| {
+                d.replicated_disks()
+                    .first()
+                    .map(|r| r.replicated_storage_bytes())
+            })
+            .unwrap_or(0)
+    };
+    let first = eventually("some bytes replicated", || async {
+        describe(&cli, &id)
+            .await
+            .map(|i| replicated(&i))
+            .filter(|b| *b > 0 && *b < 64 * MIB as i64)
+    })
+    .await;
+    let later = eventually("more bytes replicated", || async {
+        describe(&cli, &id)
+            .await
+            .map(|i| replicated(&i))
+            .filter(|b| *b > first)
+    })
+    .await;
+    assert!(later <= 64 * MIB as i64);
+    eventually("all bytes replicated", || async {
+        describe(&cli, &id)
+            .await
+            .filter(|i| replicated(i) == 64 * MIB as i64 && replication_state(i) == "CONTINUOUS")
+    })
+    .await;
+    handle.abort();
+    while let Some(event) = rx.recv().await {
+        assert!(!matches!(event, ReplicatorEvent::Exited(_)), "{event:?}");
     }
 }
 
@@ -1083,7 +1256,7 @@ async fn stop_failback_ends_the_replicator_with_an_error() {
     let id = instance_id(index_of_host("legacy-app-03"));
     let files = targets(&[("/dev/sda", "/dev/sde", 6 * MIB)]);
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let handle = DemoReplicator::new(emu.failback_client()).start(plan(&emu, &id, &files), tx);
+    let handle = standin(&files).start(plan(&emu, &id, &files), tx);
 
     eventually("FAILBACK_READY_FOR_LAUNCH", || async {
         describe(&client, &id)
@@ -1098,7 +1271,12 @@ async fn stop_failback_ends_the_replicator_with_an_error() {
         .await
         .expect("stop");
     let (_, result) = exit_of(&mut rx).await;
-    assert_eq!(result, Err("failback stopped from the console".to_string()));
+    let error = result.expect_err("stopped");
+    assert!(
+        error.starts_with("failback_entry reported an error (exit code 1)")
+            && error.contains("failback stopped from the console"),
+        "{error}"
+    );
     handle.await.expect("task ends");
     let stopped = describe(&client, &id).await.expect("instance");
     assert_eq!(failback_state(&stopped), "FAILBACK_NOT_STARTED");
@@ -1122,26 +1300,14 @@ async fn a_fractional_gib_target_takes_its_rounded_up_volume_to_failback_complet
     let mut p = plan(&emu, &id, &files);
     p.targets[0].volume_bytes = 10 * GIB;
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let handle = DemoReplicator::new(emu.failback_client()).start(p, tx);
-
-    eventually("FAILBACK_READY_FOR_LAUNCH", || async {
-        describe(&client, &id)
-            .await
-            .filter(|i| failback_state(i) == "FAILBACK_READY_FOR_LAUNCH")
-    })
-    .await;
-    client
-        .start_failback_launch()
-        .recovery_instance_ids(&id)
-        .send()
-        .await
-        .expect("launch");
+    let handle = standin(&files).start(p, tx);
+    launch_when_ready(&client, &id).await;
     let (logs, result) = exit_of(&mut rx).await;
     assert_eq!(result, Ok(()), "{logs:#?}");
     handle.await.expect("task ends");
     let done = describe(&client, &id).await.expect("instance");
     assert_eq!(failback_state(&done), "FAILBACK_COMPLETED");
-    let len = std::fs::metadata(files[0].file.path())
+    let len = std::fs::metadata(&files.list[0].path)
         .expect("target")
         .len();
     assert_eq!(len, target_bytes, "the target is written, never extended");
@@ -1152,18 +1318,13 @@ async fn replicator_refuses_missing_targets_and_stops_when_aborted() {
     let emu = start(scenario(|_| {})).await;
     let id = instance_id(0);
 
-    // A missing write path is an error and is never created.
-    let dir = tempfile::tempdir().expect("dir");
-    let missing = dir.path().join("absent.img");
-    let mut p = plan(&emu, &id, &[]);
-    p.targets = vec![VolumeTarget {
-        volume: "/dev/xvda".into(),
-        volume_bytes: 30 << 30,
-        device: "/dev/sdb".into(),
-        write_path: missing.clone(),
-    }];
+    // A missing target is an error and is never created.
+    let files = targets(&[]);
+    let missing = files.dir.path().join("sdb.img");
+    let mut p = plan(&emu, &id, &files);
+    p.device_mapping = "/dev/xvda=/dev/sdb".into();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let handle = DemoReplicator::new(emu.failback_client()).start(p, tx);
+    let handle = standin(&files).start(p, tx);
     let (_, result) = exit_of(&mut rx).await;
     assert!(
         result.as_ref().is_err_and(|e| e.contains("cannot open")),
@@ -1175,7 +1336,7 @@ async fn replicator_refuses_missing_targets_and_stops_when_aborted() {
     // An unknown volume is refused by the service side.
     let files = targets(&[("/dev/xvdz", "/dev/sdb", MIB)]);
     let (tx, mut rx) = mpsc::unbounded_channel();
-    DemoReplicator::new(emu.failback_client()).start(plan(&emu, &id, &files), tx);
+    standin(&files).start(plan(&emu, &id, &files), tx);
     let (_, result) = exit_of(&mut rx).await;
     assert!(
         result
@@ -1187,8 +1348,9 @@ async fn replicator_refuses_missing_targets_and_stops_when_aborted() {
     // Aborting the task mid-copy stops it: the channel closes without an Exited event.
     let files = targets(&[("/dev/xvda", "/dev/sdb", 30 << 30)]);
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let handle = DemoReplicator::new(emu.failback_client()).start(plan(&emu, &id, &files), tx);
+    let handle = standin(&files).start(plan(&emu, &id, &files), tx);
     // Wait until it is copying, so the abort interrupts real work.
+    let mut pid = None;
     loop {
         match rx
             .recv()
@@ -1196,16 +1358,171 @@ async fn replicator_refuses_missing_targets_and_stops_when_aborted() {
             .expect("the replicator reports before it ends")
         {
             ReplicatorEvent::Log(line) if line.starts_with("Replicating ") => break,
+            ReplicatorEvent::Log(line) if line.starts_with("Started failback_entry") => {
+                pid = line.rsplit(' ').next().and_then(|p| p.parse::<u32>().ok());
+            }
             ReplicatorEvent::Exited(result) => panic!("ended before copying: {result:?}"),
             _ => {}
         }
     }
+    let pid = pid.expect("the program's pid");
     handle.abort();
     assert!(handle.await.is_err_and(|e| e.is_cancelled()));
     while let Some(event) = rx.recv().await {
         assert!(!matches!(event, ReplicatorEvent::Exited(_)), "{event:?}");
     }
     assert!(rx.is_closed(), "the aborted task dropped its sender");
+    // And the program with it: gone, or a zombie waiting to be reaped, never still copying.
+    eventually("the program to end", || async {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next());
+        matches!(state, None | Some("Z" | "X")).then_some(())
+    })
+    .await;
+}
+
+/// One private action, signed with `creds`; answers (status, error type, body).
+async fn private(
+    emu: &Emulator,
+    creds: &StaticCredentials,
+    action: &str,
+    body: Value,
+) -> (u16, Option<String>, Value) {
+    let (status, headers, body) =
+        raw_request(emu, &format!("/{action}"), &body.to_string(), Some(creds)).await;
+    (
+        status,
+        header(&headers, "x-amzn-errortype").map(str::to_owned),
+        body,
+    )
+}
+
+/// Pairs a client over HTTP and maps one volume; answers the client id.
+async fn pair(emu: &Emulator, creds: &StaticCredentials, id: &str, volume: &str) -> String {
+    let (status, _, body) = private(
+        emu,
+        creds,
+        "AssociateFailbackClientToRecoveryInstanceForDrs",
+        json!({"recoveryInstanceID": id}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let client = body["failbackClientID"]
+        .as_str()
+        .expect("client id")
+        .to_string();
+    let (status, _, body) = private(
+        emu,
+        creds,
+        "UpdateFailbackClientDeviceMappingForDrs",
+        json!({"recoveryInstanceID": id, "failbackClientID": client,
+               "deviceMapping": [{"recoveryInstanceDeviceName": volume, "failbackClientDeviceName": "/dev/sde"}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    client
+}
+
+async fn report(
+    emu: &Emulator,
+    creds: &StaticCredentials,
+    id: &str,
+    client: &str,
+    volume: &str,
+    bytes: u64,
+) -> Value {
+    let (status, _, body) = private(
+        emu,
+        creds,
+        "UpdateAgentReplicationInfoForDrs",
+        json!({"recoveryInstanceID": id, "failbackClientID": client,
+               "replicatedDisks": [{"deviceName": volume, "replicatedStorageBytes": bytes,
+                                    "backloggedStorageBytes": 7, "rescannedStorageBytes": 0}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_actions_answer_signed_requests_of_the_installation_policy() {
+    let emu = start(scenario(|_| {})).await;
+    let key = credential(&emu, "failback installation policy");
+    let id = instance_id(index_of_host("web-02"));
+    let (status, error, _) = private(
+        &emu,
+        &key,
+        "AssociateFailbackClientToRecoveryInstanceForDrs",
+        json!({"recoveryInstanceID": "nope"}),
+    )
+    .await;
+    assert_eq!(
+        (status, error.as_deref()),
+        (400, Some("ValidationException"))
+    );
+    let (status, _, _) = raw_request(
+        &emu,
+        "/SendClientMetricsForDrs",
+        &json!({"recoveryInstanceID": id}).to_string(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403, "unsigned");
+
+    let client = pair(&emu, &key, &id, "/dev/xvda").await;
+    let (status, _, body) = private(
+        &emu,
+        &key,
+        "GetSuggestedFailbackClientDeviceMappingForDrs",
+        json!({"recoveryInstanceID": id, "failbackClientID": client,
+               "localDevices": [{"deviceName": "/dev/sdb", "bytes": MIB}, {"deviceName": "/dev/sdc", "bytes": 40u64 << 30}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["deviceMapping"],
+        json!([{"recoveryInstanceDeviceName": "/dev/xvda", "failbackClientDeviceName": "/dev/sdc"}])
+    );
+    // A second mapping is refused; a stranger's client id is not this pairing.
+    let (status, error, _) = private(
+        &emu,
+        &key,
+        "UpdateFailbackClientDeviceMappingForDrs",
+        json!({"recoveryInstanceID": id, "failbackClientID": client, "deviceMapping": []}),
+    )
+    .await;
+    assert_eq!(
+        (status, error.as_deref()),
+        (400, Some("ValidationException"))
+    );
+    let (status, error, body) = private(
+        &emu,
+        &key,
+        "SendClientMetricsForDrs",
+        json!({"recoveryInstanceID": id, "failbackClientID": "someone-else"}),
+    )
+    .await;
+    assert_eq!(
+        (status, error.as_deref()),
+        (409, Some("ConflictException")),
+        "{body}"
+    );
+
+    let status = report(&emu, &key, &id, &client, "/dev/xvda", 5 * MIB).await;
+    assert!(
+        status["failbackState"].is_string() && status["steps"].is_array(),
+        "{status}"
+    );
+    let seen = describe(&full_client(&emu), &id).await.expect("instance");
+    let disk = &seen
+        .data_replication_info()
+        .expect("info")
+        .replicated_disks()[0];
+    assert_eq!(disk.replicated_storage_bytes(), 5 * MIB as i64);
+    assert_eq!(disk.backlogged_storage_bytes(), 7);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1225,33 +1542,34 @@ async fn scripted_stall_and_disconnect_show_in_the_api() {
     }))
     .await;
     let client = full_client(&emu);
-    let link = emu.failback_client();
+    let key = credential(&emu, "failback installation policy");
+    let heartbeat = |id: String, c: String| {
+        let (emu, key) = (&emu, &key);
+        async move {
+            private(
+                emu,
+                key,
+                "SendClientMetricsForDrs",
+                json!({"recoveryInstanceID": id, "failbackClientID": c}),
+            )
+            .await
+        }
+    };
 
     let id = instance_id(index_of_host("legacy-app-03"));
-    let a = link
-        .associate(&id, &[("/dev/sda".into(), "/dev/sde".into())])
-        .expect("associate");
-    assert_eq!(a.volumes[0].total_bytes, 10 << 30);
-    let status = link.status(&id, &a.client_id).expect("status");
-    assert_eq!(status.replication_state, "INITIAL_SYNC");
-    assert!(status.bytes_per_second > 0);
-    link.report_progress(&id, &a.client_id, "/dev/sda", 4 << 30)
-        .expect("report");
+    let a = pair(&emu, &key, &id, "/dev/sda").await;
+    let (_, _, status) = heartbeat(id.clone(), a.clone()).await;
+    assert_eq!(status["dataReplicationState"], "INITIAL_SYNC");
+    assert!(status["bytesPerSecond"].as_u64() > Some(0));
+    report(&emu, &key, &id, &a, "/dev/sda", 4 << 30).await;
     let stalled = describe(&client, &id).await.expect("instance");
     assert_eq!(replication_state(&stalled), "STALLED");
-    assert_eq!(
-        link.status(&id, &a.client_id)
-            .expect("status")
-            .bytes_per_second,
-        0
-    );
+    let (_, _, status) = heartbeat(id.clone(), a.clone()).await;
+    assert_eq!(status["bytesPerSecond"], 0);
 
     let id2 = instance_id(index_of_host("app-02"));
-    let b = link
-        .associate(&id2, &[("/dev/xvda".into(), "/dev/sdb".into())])
-        .expect("associate");
-    link.report_progress(&id2, &b.client_id, "/dev/xvda", 8 << 30)
-        .expect("report");
+    let b = pair(&emu, &key, &id2, "/dev/xvda").await;
+    report(&emu, &key, &id2, &b, "/dev/xvda", 8 << 30).await;
     let cut = describe(&client, &id2).await.expect("instance");
     assert_eq!(replication_state(&cut), "DISCONNECTED");
     let error = cut
@@ -1269,9 +1587,13 @@ async fn scripted_stall_and_disconnect_show_in_the_api() {
         .send()
         .await
         .expect("disconnect");
+    let (status, error, body) = heartbeat(id2.clone(), b.clone()).await;
+    assert_eq!((status, error.as_deref()), (409, Some("ConflictException")));
     assert!(
-        link.status(&id2, &b.client_id)
-            .is_err_and(|e| e.contains("disconnected"))
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("disconnected")),
+        "{body}"
     );
     let err = client
         .start_failback_launch()

@@ -417,7 +417,11 @@ fn no_prompt_runs_the_journey_with_defaults_and_exits_zero() {
 fn log_in(tmp: &Path) -> String {
     let name = names(tmp)
         .into_iter()
-        .find(|n| n.starts_with("drs-failback-") && n.ends_with(".log"))
+        .find(|n| {
+            n.starts_with("drs-failback-")
+                && !n.starts_with("drs-failback-worker-")
+                && n.ends_with(".log")
+        })
         .expect("a log file");
     std::fs::read_to_string(tmp.join(name)).unwrap()
 }
@@ -782,7 +786,7 @@ fn keys_exported_with_the_failback_clients_names_are_filled_in() {
 }
 
 #[test]
-fn sigterm_mid_replication_without_a_screen_exits_143_and_removes_the_demo_disks() {
+fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_the_result() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let tmp = dir.path().join("tmp");
@@ -792,6 +796,7 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_removes_the_demo_disks
         .args(["--demo", "--no-prompt", "--scenario", &scenario])
         .env("TMPDIR", &tmp)
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
@@ -800,12 +805,41 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_removes_the_demo_disks
         .map(|l| l.unwrap())
         .find(|l| l.contains("[8/9 Replication]"));
     assert!(seen.is_some(), "replication never started");
-    let status = std::process::Command::new("kill")
+    let state = tmp.join("drs-failback-demo");
+    let worker = status(&state).0["worker_pid"].as_u64().expect("a worker");
+    let _guard = EndWorker(worker);
+    let status_of = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    assert!(status.success());
-    assert_eq!(child.wait().unwrap().code(), Some(143));
+    assert!(status_of.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("goes on in its worker") && said.contains("drs-failback --demo"),
+        "{said}"
+    );
+    assert!(alive(worker), "the failback ended with its wizard");
+
+    // Run again (same TMPDIR, so the same demo state directory): it attaches, launches,
+    // reports the result, and the acknowledged worker removes the demo's disks.
+    let again = std::process::Command::new(BIN)
+        .args(["--demo", "--no-prompt", "--scenario", &scenario])
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(again.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("[9/9 Result] FAILBACK_COMPLETED"),
+        "{stdout}"
+    );
+    let deadline = Instant::now() + PATIENCE;
+    while alive(worker) {
+        assert!(Instant::now() < deadline, "the worker did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let left = names(&tmp);
     assert!(left.iter().all(|n| n.ends_with(".log")), "left {left:?}");
 }
@@ -857,4 +891,272 @@ fn below_the_minimum_size_keys_act_on_nothing_and_the_quit_question_shows() {
     s.wait_for("Quit drs-failback?");
     s.send("y");
     assert_eq!(s.exit_code(), 0);
+}
+
+/// `drs-failback status --json` for the failback in `state`: its parsed answer and exit code.
+fn status(state: &Path) -> (serde_json::Value, Option<i32>) {
+    let out = run(&["status", "--json", "--state-dir", state.to_str().unwrap()]);
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "status --json: {e}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    (json, out.status.code())
+}
+
+/// Ends a worker a failed test left running.
+struct EndWorker(u64);
+
+impl Drop for EndWorker {
+    fn drop(&mut self) {
+        if alive(self.0) {
+            // SAFETY: a signal to the worker this test started.
+            unsafe { libc::kill(self.0 as i32, libc::SIGKILL) };
+        }
+    }
+}
+
+/// Alive and not a zombie (a worker whose wizard was killed has no parent waiting for it).
+fn alive(pid: u64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+    })
+}
+
+#[test]
+fn a_failback_outlives_its_wizards_and_a_third_one_attaches_and_sees_it_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = quick_scenario(dir.path());
+    let state = dir.path().join("state");
+    let disks = dir.path().join("disks");
+    let args = [
+        "--demo",
+        "--scenario",
+        &scenario,
+        "--demo-dir",
+        disks.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+    ];
+    let env = [("LANG", "C.UTF-8")];
+
+    let (none, code) = status(&state);
+    assert_eq!((none["running"].as_bool(), code), (Some(false), Some(1)));
+
+    let mut first = Session::start(&args, &env);
+    to_review(&mut first);
+    first.send("OVERWRITE\r");
+    first.wait_for("INITIAL_SYNC");
+    let (running, code) = status(&state);
+    assert_eq!(code, Some(0), "{running}");
+    assert_eq!(running["running"], true);
+    assert_eq!(running["recovery_instance_id"], "i-0f552cc5023d8319a");
+    assert_eq!(
+        running["started_by"]["pid"].as_u64(),
+        Some(first.pid().parse().unwrap())
+    );
+    let worker = running["worker_pid"].as_u64().expect("a worker pid");
+    let _guard = EndWorker(worker);
+    assert_ne!(worker.to_string(), first.pid());
+
+    // SIGKILL: the wizard gets no chance to clean up or say anything.
+    first.kill("KILL");
+    first.exit_code();
+    assert!(alive(worker), "the worker died with its wizard");
+
+    let mut second = Session::start(&args, &env);
+    let attached = second.wait_for("Started from");
+    assert!(attached.contains("failback FAILBACK_"), "{attached}");
+    assert_eq!(status(&state).0["worker_pid"].as_u64(), Some(worker));
+    second.kill("HUP");
+    assert_eq!(second.exit_code(), 129);
+    assert!(alive(worker), "the worker died with a hung-up wizard");
+
+    // Without --demo too: any wizard given the state directory attaches.
+    let mut third = Session::start(&["--state-dir", state.to_str().unwrap()], &env);
+    third.wait_for("Started from");
+    third.wait_for("Press l");
+    third.send("l");
+    third.wait_for("Start the failback launch now?");
+    third.send("y");
+    third.wait_for("Failback completed");
+    assert_eq!(status(&state).0["worker_pid"].as_u64(), Some(worker));
+    third.send("q");
+    assert_eq!(third.exit_code(), 0);
+
+    // Acknowledged: the worker ends and takes its socket with it.
+    let deadline = Instant::now() + PATIENCE;
+    while alive(worker) {
+        assert!(Instant::now() < deadline, "the worker did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(status(&state).1, Some(1));
+
+    // The credentials crossed the pipe: none reached the worker's log.
+    let log =
+        std::fs::read_to_string(running["log_file"].as_str().expect("the worker's log")).unwrap();
+    assert!(log.contains("failback started"), "{log}");
+    let scenario: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&scenario).unwrap()).unwrap();
+    for c in scenario["credentials"].as_array().unwrap() {
+        for secret in [&c["secret_access_key"], &c["session_token"]] {
+            if let Some(secret) = secret.as_str() {
+                assert!(!log.contains(secret), "the worker's log holds a secret");
+            }
+        }
+    }
+}
+
+/// The demo on the quick scenario with its worker's state in `state`, at Review.
+fn demo_at_review(dir: &Path, state: &Path) -> Session {
+    let scenario = quick_scenario(dir);
+    let disks = dir.join("disks");
+    let mut s = Session::start(
+        &[
+            "--demo",
+            "--scenario",
+            &scenario,
+            "--demo-dir",
+            disks.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+        &[("LANG", "C.UTF-8")],
+    );
+    to_review(&mut s);
+    s
+}
+
+#[test]
+fn a_client_attaching_mid_run_gets_the_state_so_far_then_live_events_and_bad_requests_get_errors() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let mut s = demo_at_review(dir.path(), &state);
+    s.send("OVERWRITE\r");
+    s.wait_for("INITIAL_SYNC");
+    let socket = state.join("worker.sock");
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    // A safety net against a silent worker, not a pace.
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut events = BufReader::new(stream.try_clone().unwrap())
+        .lines()
+        .map(|l| {
+            let l = l.expect("an event line");
+            serde_json::from_str::<serde_json::Value>(&l).unwrap()
+        });
+    let hello = events.next().unwrap();
+    assert_eq!(hello["event"], "hello", "{hello}");
+    assert_eq!(hello["plan"]["recovery_instance_id"], "i-0f552cc5023d8319a");
+    let _guard = EndWorker(hello["worker_pid"].as_u64().unwrap());
+    let snapshot: Vec<_> = events
+        .by_ref()
+        .take_while(|e| e["event"] != "live")
+        .collect();
+    let kinds: Vec<&str> = snapshot
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    for kind in ["log", "paired", "writes", "polled"] {
+        assert!(
+            kinds.contains(&kind),
+            "no {kind} in the snapshot: {kinds:?}"
+        );
+    }
+    // Live from here: the next poll or write sample comes as it happens.
+    let live = events.next().unwrap();
+    assert!(
+        ["log", "writes", "polled"].contains(&live["event"].as_str().unwrap()),
+        "{live}"
+    );
+
+    use std::io::Write;
+    stream
+        .write_all(b"{\"request\": \"format_disks\"}\nnot json\n")
+        .unwrap();
+    stream
+        .write_all(b"{\"request\": \"acknowledge\"}\n")
+        .unwrap();
+    let errors: Vec<String> = events
+        .by_ref()
+        .filter(|e| e["event"] == "error")
+        .take(3)
+        .map(|e| e["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        errors[0].contains("not a request") && errors[1].contains("not a request"),
+        "{errors:?}"
+    );
+    assert!(errors[2].contains("no result yet"), "{errors:?}");
+    // The connection stays: events keep coming.
+    assert!(events.next().is_some());
+    s.send("\x03");
+    assert!(
+        s.wait_for("Quit")
+            .contains("goes on in the failback worker")
+    );
+    s.send("n");
+
+    // Any client may throttle the replication; every terminal hears of it.
+    stream
+        .write_all(b"{\"request\": \"set_bandwidth\", \"mbps\": 100}\n")
+        .unwrap();
+    let throttled = events
+        .find(|e| e["event"] == "bandwidth" || e["event"] == "error")
+        .unwrap();
+    assert_eq!(throttled["mbps"], 100, "{throttled}");
+    s.wait_for("throttled to 100 Mbps");
+
+    // Any client may stop the failback: every terminal gets the outcome.
+    stream
+        .write_all(b"{\"request\": \"stop_failback\"}\n")
+        .unwrap();
+    let outcome = events.find(|e| e["event"] == "outcome").unwrap();
+    assert_eq!(outcome["verdict"]["result"], "failed", "{outcome}");
+    assert!(
+        outcome["verdict"]["what"]
+            .as_str()
+            .unwrap()
+            .contains("StopFailback")
+    );
+    s.wait_for("StopFailback");
+    s.send("q");
+    // A stopped failback did not complete.
+    assert_eq!(s.exit_code(), 1);
+    assert!(events.any(|e| e["event"] == "ending"));
+}
+
+#[test]
+fn a_second_failback_is_refused_and_says_which_worker_and_terminal_hold_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    // The first wizard's worker holds the lock from the start (no failback handed yet).
+    let mut first = demo_at_review(dir.path(), &state);
+    let scenario = quick_scenario(dir.path());
+    let out = run(&[
+        "--demo",
+        "--no-prompt",
+        "--scenario",
+        &scenario,
+        "--state-dir",
+        state.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("another failback is running")
+            && stderr.contains(&format!("(pid {})", first.pid()).replace("(pid", "(wizard pid"))
+            && stderr.contains("/dev/pts/"),
+        "{stderr}"
+    );
+    first.send("\x03");
+    first.wait_for("Quit");
+    first.send("y");
+    assert_eq!(first.exit_code(), 0);
 }

@@ -294,6 +294,13 @@ fn preflight(app: &App) -> Vec<Binding> {
         ];
     }
     let mut v = vec![b("Enter", "next", &[ENTER])];
+    if !f.checks().is_empty() {
+        v.push(
+            b("Up/Down", "select", &[UP, DOWN])
+                .help("choose the check whose fix is shown when not all rows fit")
+                .help_only(),
+        );
+    }
     if !f.running() {
         v.push(
             b(
@@ -433,6 +440,20 @@ fn replication(app: &App) -> Vec<Binding> {
     let Some(d) = &app.dashboard else {
         return vec![];
     };
+    if d.stopping {
+        return vec![
+            b(
+                "y",
+                "stop the failback",
+                &[Code(KeyCode::Char('y')), Code(KeyCode::Char('Y'))],
+            ),
+            b(
+                "n/Esc",
+                "keep it going",
+                &[Code(KeyCode::Char('n')), Code(KeyCode::Char('N')), ESC],
+            ),
+        ];
+    }
     let mut v = match d.launch {
         Launch::Confirming => {
             return vec![
@@ -462,6 +483,14 @@ fn replication(app: &App) -> Vec<Binding> {
         }
         _ => vec![],
     };
+    v.push(
+        b(
+            "s",
+            "stop failback",
+            &[Code(KeyCode::Char('s')), Code(KeyCode::Char('S'))],
+        )
+        .help("stop the failback (StopFailback), after a confirmation"),
+    );
     v.push(
         b(
             "PgUp/PgDn",

@@ -1,21 +1,23 @@
 //! One owned `App` state; `update(&mut App, Msg) -> Vec<Cmd>` does no I/O. The runtime
 //! executes the commands in tokio tasks and feeds their results back as messages.
 
+pub mod demo;
 pub mod keys;
+pub mod msg;
 pub mod runtime;
 
-use crate::domain::model::{
-    HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance, RecoveryVolume,
-};
-use crate::drs::{Auth, DrsError, DrsErrorKind, DrsTarget};
+pub use msg::{Cmd, Msg};
+
+use crate::domain::model::{HostFacts, HostIdentity, LocalDisk, RecoveryInstance, RecoveryVolume};
+use crate::drs::{DrsError, DrsErrorKind, DrsTarget};
 use crate::emulator::EmulatorCredential;
 use crate::replication::{ReplicationPlan, ReplicatorEvent, RunId, VolumeTarget};
 use crate::wizard::credentials::{CredentialsForm, Verified};
-use crate::wizard::endpoint::{ConnectivityCheck, EndpointForm, Stage, StageStatus};
+use crate::wizard::endpoint::{ConnectivityCheck, EndpointForm};
 use crate::wizard::instance::InstanceForm;
 use crate::wizard::mapping::MappingForm;
 use crate::wizard::preflight::PreflightForm;
-use crate::wizard::replication::{Dashboard, Launch};
+use crate::wizard::replication::{Dashboard, Launch, Verdict};
 use crate::wizard::result::{self, Failure, Outcome, Summary};
 use crate::wizard::review::{PlanKey, ReviewForm};
 use crate::wizard::{Action, Loadable, StepId, is_ctrl};
@@ -30,7 +32,7 @@ pub enum Mode {
         disk_dir: String,
         /// The emulator's credentials, offered by F2 on the Credentials step.
         keys: Vec<EmulatorCredential>,
-        /// The embedded emulator's URL: the demo replicator works with it and no other.
+        /// The embedded emulator's URL: the demo's failback client works with it and no other.
         endpoint: String,
     },
 }
@@ -50,131 +52,6 @@ pub enum Interrupt {
     TerminalLost,
     /// A worker thread panicked.
     Panic,
-}
-
-#[derive(Debug)]
-pub enum Msg {
-    Key(KeyEvent),
-    /// A bracketed paste: one edit of the focused field, never a key press.
-    Paste(String),
-    /// The terminal changed size (the size the screen is drawn at).
-    Resize {
-        cols: u16,
-        rows: u16,
-    },
-    /// SIGTSTP: give the terminal back and stop until continued.
-    Suspend,
-    /// SIGCONT: take the terminal again and repaint.
-    Resumed,
-    /// The clock moved: `now` in seconds since start, `epoch` in Unix seconds.
-    Tick {
-        now: f64,
-        epoch: i64,
-    },
-    HostFacts(HostFacts),
-    Disks(Result<Vec<LocalDisk>, String>),
-    CredentialsChecked {
-        req: u64,
-        result: Result<Verified, DrsError>,
-    },
-    EndpointStage {
-        req: u64,
-        stage: Stage,
-        status: StageStatus,
-    },
-    EndpointChecked {
-        req: u64,
-        result: Result<(), DrsError>,
-    },
-    Instances {
-        req: u64,
-        result: Result<Vec<RecoveryInstance>, DrsError>,
-    },
-    Polled {
-        run: RunId,
-        now: f64,
-        result: Result<RecoveryInstance, DrsError>,
-    },
-    /// Sum of the target disks' write counters.
-    Writes {
-        run: RunId,
-        now: f64,
-        total: u64,
-    },
-    Replicator {
-        run: RunId,
-        event: ReplicatorEvent,
-    },
-    LaunchStarted {
-        run: RunId,
-        result: Result<Job, DrsError>,
-    },
-    JobLog {
-        req: u64,
-        result: Result<(Job, Vec<JobLogItem>), DrsError>,
-    },
-    /// Leave now, restoring the terminal.
-    Interrupted(Interrupt),
-    // Pre-flight.
-    Preflight {
-        req: u64,
-        report: crate::preflight::Report,
-    },
-    ClockSet {
-        req: u64,
-        result: Result<(), String>,
-    },
-}
-
-#[derive(Debug)]
-pub enum Cmd {
-    VerifyCredentials {
-        req: u64,
-        target: DrsTarget,
-    },
-    CheckEndpoint {
-        req: u64,
-        target: DrsTarget,
-    },
-    ListInstances {
-        req: u64,
-    },
-    /// Start the replicator and the samplers (DRS polls, disk write counters).
-    StartReplication {
-        run: RunId,
-        plan: ReplicationPlan,
-    },
-    /// Stop the samplers (the replicator stops with them in the demo).
-    StopMonitoring,
-    StartFailbackLaunch {
-        run: RunId,
-        instance_id: String,
-        /// None: with the verified credentials. Some: as the DRS console would, with these
-        /// (the demo plays the console's Failback button with its full-access key).
-        as_console: Option<DrsTarget>,
-    },
-    FetchJobLog {
-        req: u64,
-        job_id: String,
-    },
-    // Pre-flight: the checks that need no recovery instance, and setting the clock.
-    RunPreflight {
-        req: u64,
-        region: String,
-        /// A custom DRS endpoint; None for the region's default.
-        drs_endpoint: Option<String>,
-        s3_endpoint: Option<String>,
-    },
-    /// Set the clock to this machine's time plus `skew_seconds` (from the endpoint's `Date`).
-    SetClock {
-        req: u64,
-        skew_seconds: i64,
-    },
-    /// Ctrl-L: clear and redraw everything.
-    ClearScreen,
-    /// Ctrl-Z or SIGTSTP: restore the terminal, stop, and take it again when continued.
-    Suspend,
-    Quit,
 }
 
 #[derive(Clone)]
@@ -209,7 +86,17 @@ pub struct App {
     pub size: (u16, u16),
     /// Something visible changed since the last draw.
     pub dirty: bool,
+    /// The failback worker this wizard is attached to.
+    pub worker: Option<WorkerInfo>,
+    /// This terminal told the worker the result was seen.
+    pub acknowledged: bool,
     next_req: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerInfo {
+    pub pid: u32,
+    pub log_file: Option<String>,
 }
 
 impl App {
@@ -237,6 +124,8 @@ impl App {
             interrupted: None,
             size: (crate::ui::MIN_WIDTH, crate::ui::MIN_HEIGHT),
             dirty: true,
+            worker: None,
+            acknowledged: false,
             next_req: 1,
         }
     }
@@ -381,23 +270,64 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             vec![]
         }
         Msg::EndpointChecked { req, result } => on_endpoint_checked(app, req, result),
-        Msg::Instances { req, result } => {
-            if app.instance.list.awaits(req) {
+        Msg::Instances { req, result, more } => {
+            let first = app.instance.list.awaits(req);
+            if first || app.instance.more == Some(req) {
+                app.instance.more = more.then_some(req);
                 match result {
-                    Ok(list) => load_instances(app, list),
+                    Ok(page) if first => load_instances(app, page),
+                    Ok(page) => {
+                        let (host, disks) = match_context(app);
+                        app.instance.append(page, &host, &disks);
+                    }
                     Err(e) => app.instance.list = Loadable::Failed(e),
                 }
             }
             vec![]
         }
-        Msg::Polled { run, now, result } => on_polled(app, run, now, result),
+        Msg::Connected(_) => {
+            app.dirty = was_dirty;
+            vec![]
+        }
+        Msg::Attached {
+            run,
+            plan,
+            started_at,
+            started_by,
+            worker_pid,
+            log_file,
+        } => {
+            let mut d = Dashboard::new(run, plan.recovery_instance_id, plan.targets, started_at);
+            d.started_by = started_by;
+            app.dashboard = Some(d);
+            app.outcome = None;
+            app.acknowledged = false;
+            app.worker = Some(WorkerInfo {
+                pid: worker_pid,
+                log_file,
+            });
+            app.go(StepId::Replication);
+            vec![]
+        }
+        Msg::Polled { run, now, result } => {
+            if let Some(d) = running(app, run) {
+                match result {
+                    Ok(instance) => d.on_poll(now, instance),
+                    Err(e) => d.on_poll_error(e),
+                }
+            }
+            vec![]
+        }
         Msg::Writes { run, now, total } => {
             if let Some(d) = running(app, run) {
                 d.on_writes(now, total);
             }
             vec![]
         }
-        Msg::Replicator { run, event } => on_replicator(app, run, event),
+        Msg::Replicator { run, event } => {
+            on_replicator(app, run, event);
+            vec![]
+        }
         Msg::LaunchStarted { run, result } => {
             let demo = app.is_demo();
             if let Some(d) = running(app, run) {
@@ -428,22 +358,53 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                             d.instance_id, e.detail
                         ))
                     }
-                    Err(e) => Launch::Failed(e.to_string()),
+                    Err(e) => {
+                        d.push_log(format!("The failback launch failed: {e}"));
+                        Launch::Failed(e.to_string())
+                    }
                 };
             }
             vec![]
         }
-        Msg::JobLog { req, result } => {
-            if let Some(Outcome::Completed(s)) = app.outcome.as_mut() {
-                if s.timeline.awaits(req) {
-                    s.timeline = match result {
-                        Ok((job, items)) => {
-                            s.job = Some(job);
-                            Loadable::Loaded(items)
-                        }
-                        Err(e) => Loadable::Failed(e),
-                    };
-                }
+        Msg::Outcome { run, verdict } => {
+            on_outcome(app, run, verdict);
+            vec![]
+        }
+        Msg::JobLog { run, result } => {
+            if let Some(Outcome::Completed(s)) = app.outcome.as_mut()
+                && app.dashboard.as_ref().is_some_and(|d| d.run == run)
+                && s.timeline.is_loading()
+            {
+                s.timeline = match result {
+                    Ok((job, items)) => {
+                        s.job = Some(job);
+                        Loadable::Loaded(items)
+                    }
+                    Err(e) => Loadable::Failed(e),
+                };
+            }
+            vec![]
+        }
+        Msg::WorkerNotice { run, message } => {
+            if let Some(d) = app.dashboard.as_mut().filter(|d| d.run == run) {
+                d.push_log(message.clone());
+                app.notice = Some(message);
+            }
+            vec![]
+        }
+        Msg::WorkerGone { run, why } => {
+            let ours = match run {
+                Some(run) => app.dashboard.as_ref().is_some_and(|d| d.run == run),
+                None => app.step == StepId::Replication,
+            };
+            if ours && app.outcome.is_none() {
+                let log = app
+                    .worker
+                    .as_ref()
+                    .and_then(|w| w.log_file.clone())
+                    .map(|l| format!(" Its log: {l}."))
+                    .unwrap_or_default();
+                fail(app, &format!("The failback worker is gone: {why}.{log}"));
             }
             vec![]
         }
@@ -453,8 +414,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         }
         Msg::Preflight { req, report } => {
             if app.preflight.report.awaits(req) {
-                app.preflight.report = Loadable::Loaded(report);
-                app.preflight.error = None;
+                app.preflight.show(report);
             }
             vec![]
         }
@@ -633,7 +593,25 @@ fn next_demo_key(app: &mut App) {
 
 fn quit(app: &mut App) -> Vec<Cmd> {
     app.quit = true;
-    vec![Cmd::StopMonitoring, Cmd::Quit]
+    // Quitting the result screen is seeing it; a signal or a lost terminal is not.
+    let mut cmds = if app.interrupted.is_none() {
+        acknowledge(app)
+    } else {
+        vec![]
+    };
+    cmds.push(Cmd::Quit);
+    cmds
+}
+
+/// Tells the worker the result was seen, once: it ends that failback.
+fn acknowledge(app: &mut App) -> Vec<Cmd> {
+    match (&app.outcome, &app.dashboard) {
+        (Some(_), Some(d)) if !app.acknowledged && app.worker.is_some() => {
+            app.acknowledged = true;
+            vec![Cmd::Acknowledge { run: d.run }]
+        }
+        _ => vec![],
+    }
 }
 
 fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
@@ -659,37 +637,39 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
         Action::Refresh if app.step == StepId::Preflight => run_preflight(app),
         Action::Refresh => list_instances(app),
         Action::SetClock => set_clock(app),
-        Action::Launch => launch(app, None),
-        Action::ConsoleLaunch => {
-            // Only the demo has a console to play: its scenario's full-access key.
-            let console = match &app.mode {
-                Mode::Demo { keys, .. } => keys.first().map(|k| DrsTarget {
-                    auth: Auth::Static(k.credentials.clone()),
-                    ..app.target()
-                }),
-                Mode::Real => None,
-            };
-            match console {
-                Some(target) => launch(app, Some(target)),
-                None => vec![],
+        Action::Launch => launch(app, false),
+        // Only the demo has a console to play (the worker holds its full-access key).
+        Action::ConsoleLaunch if app.is_demo() => launch(app, true),
+        Action::ConsoleLaunch => vec![],
+        Action::StopFailback => match app.dashboard.as_mut() {
+            Some(d) => {
+                d.push_log("Stopping the failback (StopFailback)...".into());
+                vec![Cmd::StopFailback { run: d.run }]
             }
-        }
+            None => vec![],
+        },
         Action::Retry => {
+            let cmds = acknowledge(app);
             app.outcome = None;
             app.dashboard = None;
             app.go(StepId::Review);
-            vec![]
+            cmds
         }
     }
 }
 
-fn load_instances(app: &mut App, list: Vec<RecoveryInstance>) {
+/// What rows are matched and fitted against: this machine's identity and disks.
+fn match_context(app: &App) -> (HostIdentity, Vec<LocalDisk>) {
     let host = app
         .host
         .as_ref()
         .map(|h| h.identity.clone())
         .unwrap_or_default();
-    let disks = app.local_disks().to_vec();
+    (host, app.local_disks().to_vec())
+}
+
+fn load_instances(app: &mut App, list: Vec<RecoveryInstance>) {
+    let (host, disks) = match_context(app);
     app.instance.load(list, &host, &disks);
 }
 
@@ -701,14 +681,13 @@ fn reload_instance_rows(app: &mut App) {
     }
 }
 
-fn launch(app: &mut App, as_console: Option<DrsTarget>) -> Vec<Cmd> {
+fn launch(app: &mut App, as_console: bool) -> Vec<Cmd> {
     match app.dashboard.as_mut() {
         Some(d) => {
             d.launch = Launch::Starting;
-            d.console_launch = as_console.is_some();
+            d.console_launch = as_console;
             vec![Cmd::StartFailbackLaunch {
                 run: d.run,
-                instance_id: d.instance_id.clone(),
                 as_console,
             }]
         }
@@ -719,6 +698,7 @@ fn launch(app: &mut App, as_console: Option<DrsTarget>) -> Vec<Cmd> {
 fn list_instances(app: &mut App) -> Vec<Cmd> {
     let req = app.req();
     app.instance.list = Loadable::Loading(req);
+    app.instance.more = None;
     app.instance.error = None;
     vec![Cmd::ListInstances { req }]
 }
@@ -767,11 +747,11 @@ fn next(app: &mut App) -> Vec<Cmd> {
                     && url.trim_end_matches('/') != endpoint.trim_end_matches('/')
                 {
                     // One service per journey: the dashboard must watch the service the
-                    // demo replicator reports to.
+                    // demo's failback client reports to.
                     app.endpoint.error = Some(format!(
                         "The demo replicates with its embedded emulator, so the wizard must \
                          use it too: set the custom endpoint back to {endpoint}. (A separate \
-                         `drs-failback emulator` never sees the demo replicator's work.)"
+                         `drs-failback emulator` never sees the demo failback client's work.)"
                     ));
                     app.endpoint.focus = crate::wizard::endpoint::Field::Url;
                     return vec![];
@@ -826,16 +806,11 @@ fn next(app: &mut App) -> Vec<Cmd> {
             }
             match replication_plan(app) {
                 Some(plan) => {
-                    let run = RunId(app.req());
-                    app.dashboard = Some(Dashboard::new(
-                        run,
-                        plan.recovery_instance_id.clone(),
-                        plan.targets.clone(),
-                        app.now,
-                    ));
+                    // The dashboard comes with the worker's first answer.
+                    app.dashboard = None;
                     app.outcome = None;
                     app.go(StepId::Replication);
-                    vec![Cmd::StartReplication { run, plan }]
+                    vec![Cmd::StartReplication { plan }]
                 }
                 None => {
                     app.review.error =
@@ -877,6 +852,7 @@ fn replication_plan(app: &App) -> Option<ReplicationPlan> {
         credentials: None,
         targets,
         device_mapping: mapping::format_mapping(&m, mapping::MappingFormat::CsvEquals),
+        value_format,
     })
 }
 
@@ -937,100 +913,59 @@ fn running(app: &mut App, run: RunId) -> Option<&mut Dashboard> {
     app.dashboard.as_mut().filter(|d| d.run == run)
 }
 
-fn on_polled(
-    app: &mut App,
-    run: RunId,
-    now: f64,
-    result: Result<RecoveryInstance, DrsError>,
-) -> Vec<Cmd> {
-    let boot_volume = app
-        .chosen_instance()
-        .and_then(|i| i.boot_volume())
-        .map(|v| v.device_name.clone());
+/// The worker's verdict, shown as the result screen.
+fn on_outcome(app: &mut App, run: RunId, verdict: Verdict) {
+    let now = app.now;
     let Some(d) = running(app, run) else {
-        return vec![];
+        return;
     };
-    let instance = match result {
-        Err(e) => {
-            d.on_poll_error(e);
-            return vec![];
-        }
-        Ok(instance) => instance,
-    };
-    d.on_poll(now, instance);
-    match d.failback_state() {
-        "FAILBACK_COMPLETED" => {
-            let job_id = d
+    app.outcome = Some(match verdict {
+        Verdict::Completed { job_id } => Outcome::Completed(Summary {
+            instance_id: d.instance_id.clone(),
+            duration_secs: (now - d.started_at).max(0.0) as u64,
+            replicated_bytes: d.replicated,
+            written_bytes: d.written,
+            job: None,
+            timeline: match job_id {
+                Some(_) => Loadable::Loading(run.0),
+                None => Loadable::NotAsked,
+            },
+            copied: d.targets.clone(),
+            boot_volume: d
                 .instance
                 .as_ref()
-                .and_then(|i| i.failback.job_id.clone())
-                .or(match &d.launch {
-                    Launch::Started(job) => Some(job.id.clone()),
-                    _ => None,
-                });
-            let mut summary = Summary {
-                instance_id: d.instance_id.clone(),
-                duration_secs: (now - d.started_at).max(0.0) as u64,
-                replicated_bytes: d.replicated,
-                written_bytes: d.written,
-                job: None,
-                timeline: Loadable::NotAsked,
-                copied: d.targets.clone(),
-                boot_volume,
-            };
-            let mut cmds = vec![Cmd::StopMonitoring];
-            if let Some(job_id) = job_id {
-                let req = app.req();
-                summary.timeline = Loadable::Loading(req);
-                cmds.push(Cmd::FetchJobLog { req, job_id });
-            }
-            app.outcome = Some(Outcome::Completed(summary));
-            app.go(StepId::Result);
-            cmds
-        }
-        "FAILBACK_ERROR" => fail(
-            app,
-            "DRS reports FAILBACK_ERROR for this recovery instance.",
-        ),
-        _ => vec![],
-    }
+                .and_then(|i| i.boot_volume())
+                .map(|v| v.device_name.clone()),
+        }),
+        Verdict::Failed { what, last_log } => Outcome::Failed(Failure { what, last_log }),
+    });
+    app.go(StepId::Result);
 }
 
-fn on_replicator(app: &mut App, run: RunId, event: ReplicatorEvent) -> Vec<Cmd> {
+fn on_replicator(app: &mut App, run: RunId, event: ReplicatorEvent) {
     let Some(d) = running(app, run) else {
-        return vec![];
+        return;
     };
     match event {
-        ReplicatorEvent::Log(line) => {
-            d.push_log(line);
-            vec![]
-        }
-        ReplicatorEvent::Paired { client_id } => {
-            d.client_id = Some(client_id);
-            vec![]
-        }
+        ReplicatorEvent::Log(line) => d.push_log(line),
+        ReplicatorEvent::Paired { client_id } => d.client_id = Some(client_id),
         ReplicatorEvent::Exited(Ok(())) => {
             d.push_log("The replication software finished.".into());
             d.replicator_exit = Some(Ok(()));
-            vec![]
         }
-        ReplicatorEvent::Exited(Err(e)) => {
-            d.replicator_exit = Some(Err(e.clone()));
-            fail(app, &format!("The replication software stopped: {e}"))
-        }
+        ReplicatorEvent::Exited(Err(e)) => d.replicator_exit = Some(Err(e)),
     }
 }
 
-fn fail(app: &mut App, what: &str) -> Vec<Cmd> {
-    let last_log = app
-        .dashboard
-        .as_ref()
-        .map(|d| d.log.iter().rev().take(8).rev().cloned().collect())
-        .unwrap_or_default();
+/// A failure the wizard sees itself (the worker gone), with the log's last lines.
+fn fail(app: &mut App, what: &str) {
     app.outcome = Some(Outcome::Failed(Failure {
         what: what.to_owned(),
-        last_log,
+        last_log: app
+            .dashboard
+            .as_ref()
+            .map(Dashboard::last_lines)
+            .unwrap_or_default(),
     }));
     app.go(StepId::Result);
-    vec![Cmd::StopMonitoring]
 }

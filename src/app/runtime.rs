@@ -3,29 +3,35 @@
 
 use super::{App, Cmd, Msg, update};
 use crate::disks::DiskSource;
-use crate::domain::model::{HostIdentity, LocalDisk};
+use crate::domain::model::HostIdentity;
 use crate::drs::{DrsClient, DrsError, DrsErrorKind, DrsTarget};
-use crate::replication::{ReplicationPlan, Replicator, ReplicatorEvent, RunId};
 use crate::wizard::credentials::Verified;
 use crate::wizard::endpoint::{Stage, StageStatus, TCP_TIMEOUT};
+use crate::worker::client::{self, Connection, Spawned};
+use crate::worker::protocol::{Handoff, Request};
 use ratatui::crossterm::event::KeyEvent;
 use std::io;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
-use tokio::net::{TcpStream, lookup_host};
+use tokio::net::{TcpStream, UnixStream, lookup_host};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
-use tokio::task::JoinHandle;
 
 /// What the wizard works with: real machine pieces, or the demo's.
 pub struct Services {
-    pub disks: Arc<dyn DiskSource>,
-    pub replicator: Arc<dyn Replicator>,
-    /// How often DRS is asked for the instance's progress on the dashboard.
-    pub poll_every: Duration,
+    /// None when attaching to a running failback: no disk is chosen then.
+    pub disks: Option<Arc<dyn DiskSource>>,
     /// The identity this host takes instead of its own (the demo's scenario host).
     pub host_identity: Option<HostIdentity>,
     /// Sets the system clock (the pre-flight's confirmed action; tests inject a fake).
     pub set_clock: fn(SystemTime) -> Result<(), String>,
+    /// Where the failback worker serves its socket.
+    pub state_dir: PathBuf,
+    /// The worker this wizard started (the demo's, which serves its emulator): confirmed
+    /// plans go down its pipe.
+    pub worker: Option<Spawned>,
+    /// A running failback to attach to at once.
+    pub attach: Option<(Connection, UnixStream)>,
 }
 
 /// The screen side: a terminal, or the headless printer that also answers for the operator.
@@ -77,16 +83,16 @@ fn epoch() -> i64 {
     crate::domain::time::unix_seconds(SystemTime::now()) as i64
 }
 
-struct Runtime {
-    services: Services,
+struct Runtime<'a> {
+    services: &'a mut Services,
     tx: UnboundedSender<Msg>,
     client: Arc<ClientSlot>,
     start: Instant,
-    /// Replicator and samplers of the running replication.
-    monitors: Vec<JoinHandle<()>>,
+    /// Requests to the worker go here once attached.
+    connection: Option<Connection>,
 }
 
-impl Runtime {
+impl Runtime<'_> {
     fn now(&self) -> f64 {
         self.start.elapsed().as_secs_f64()
     }
@@ -96,7 +102,7 @@ impl Runtime {
         let _ = tx.send(msg);
     }
 
-    fn execute(&mut self, cmd: Cmd, app: &App) {
+    fn execute(&mut self, cmd: Cmd) {
         // Debug of commands redacts credentials.
         tracing::info!(?cmd, "run");
         let tx = self.tx.clone();
@@ -138,61 +144,37 @@ impl Runtime {
             }
             Cmd::ListInstances { req } => {
                 tokio::spawn(async move {
+                    // Each page as it comes: the first is on screen while the rest load.
+                    let page = |page, more| {
+                        let result = Ok(page);
+                        Self::send(&tx, Msg::Instances { req, result, more });
+                    };
                     let result = match client.get() {
-                        Ok(c) => c.recovery_instances().await,
+                        Ok(c) => c.recovery_instance_pages(page).await,
                         Err(e) => Err(e),
                     };
-                    Self::send(
-                        &tx,
-                        Msg::Instances {
-                            req,
-                            result: logged("listing recovery instances", result),
-                        },
-                    );
+                    match logged("listing recovery instances", result) {
+                        Ok(count) => tracing::info!(count, "recovery instances listed"),
+                        Err(e) => {
+                            let result = Err(e);
+                            Self::send(
+                                &tx,
+                                Msg::Instances {
+                                    req,
+                                    result,
+                                    more: false,
+                                },
+                            );
+                        }
+                    }
                 });
             }
-            Cmd::StartReplication { run, plan } => self.start_replication(run, plan, app),
-            Cmd::StopMonitoring => {
-                for handle in self.monitors.drain(..) {
-                    handle.abort();
-                }
+            Cmd::StartReplication { plan } => self.hand_off(plan),
+            Cmd::StartFailbackLaunch { run, as_console } => {
+                self.request(run, &Request::StartLaunch { as_console })
             }
-            Cmd::StartFailbackLaunch {
-                run,
-                instance_id,
-                as_console,
-            } => {
-                tokio::spawn(async move {
-                    let client = match as_console {
-                        Some(target) => DrsClient::connect(&target).await,
-                        None => client.get(),
-                    };
-                    let result = match client {
-                        Ok(c) => c.start_failback_launch(&instance_id).await,
-                        Err(e) => Err(e),
-                    };
-                    let result = logged("failback launch", result);
-                    Self::send(&tx, Msg::LaunchStarted { run, result });
-                });
-            }
-            Cmd::FetchJobLog { req, job_id } => {
-                tokio::spawn(async move {
-                    let result = match client.get() {
-                        Ok(c) => match c.job(&job_id).await {
-                            Ok(job) => c.job_log(&job_id).await.map(|log| (job, log)),
-                            Err(e) => Err(e),
-                        },
-                        Err(e) => Err(e),
-                    };
-                    Self::send(
-                        &tx,
-                        Msg::JobLog {
-                            req,
-                            result: logged("job log", result),
-                        },
-                    );
-                });
-            }
+            Cmd::Acknowledge { run } => self.request(run, &Request::Acknowledge),
+            Cmd::StopFailback { run } => self.request(run, &Request::StopFailback),
             Cmd::RunPreflight {
                 req,
                 region,
@@ -226,64 +208,51 @@ impl Runtime {
         }
     }
 
-    fn start_replication(&mut self, run: RunId, mut plan: ReplicationPlan, app: &App) {
-        let client = match self.client.get() {
-            Ok(c) => c,
-            Err(e) => {
-                let event = ReplicatorEvent::Exited(Err(e.to_string()));
-                Self::send(&self.tx, Msg::Replicator { run, event });
-                return;
-            }
+    fn request(&mut self, run: crate::replication::RunId, request: &Request) {
+        let sent = match self.connection.as_mut() {
+            Some(c) => c.send(request).map_err(|e| e.to_string()),
+            None => Err("not attached to a failback worker".to_owned()),
         };
-        plan.credentials = Some(client.credentials.clone());
-        let targets: Vec<LocalDisk> = app
-            .local_disks()
-            .iter()
-            .filter(|d| plan.targets.iter().any(|t| t.write_path == d.path))
-            .cloned()
-            .collect();
-        let instance_id = plan.recovery_instance_id.clone();
+        if let Err(why) = sent {
+            Self::send(
+                &self.tx,
+                Msg::WorkerGone {
+                    run: Some(run),
+                    why,
+                },
+            );
+        }
+    }
 
-        let (events_tx, mut events_rx) = unbounded_channel();
-        self.monitors
-            .push(self.services.replicator.start(plan, events_tx));
+    /// Gives the confirmed plan, with the verified credentials, to the worker this wizard
+    /// started, then attaches to it.
+    fn hand_off(&mut self, plan: crate::replication::ReplicationPlan) {
+        let handed = self.client.get().map_err(|e| e.to_string()).and_then(|c| {
+            let worker = self.services.worker.as_mut().ok_or_else(|| {
+                "this wizard has no failback worker of its own to hand the plan to (it attached \
+                 to one another terminal started): start drs-failback again for a new failback"
+                    .to_owned()
+            })?;
+            worker.hand_off(&Handoff {
+                plan,
+                credentials: c.credentials.clone(),
+            })
+        });
         let tx = self.tx.clone();
-        self.monitors.push(tokio::spawn(async move {
-            while let Some(event) = events_rx.recv().await {
-                tracing::info!(?event, "replicator");
-                Self::send(&tx, Msg::Replicator { run, event });
+        if let Err(why) = handed {
+            Self::send(&tx, Msg::WorkerGone { run: None, why });
+            return;
+        }
+        let (dir, start) = (self.services.state_dir.clone(), self.start);
+        tokio::spawn(async move {
+            match client::connect_when_ready(&dir).await {
+                Ok((connection, reader)) => {
+                    Self::send(&tx, Msg::Connected(connection));
+                    client::relay(reader, tx, move || start.elapsed().as_secs_f64()).await;
+                }
+                Err(why) => Self::send(&tx, Msg::WorkerGone { run: None, why }),
             }
-        }));
-
-        let (tx, start, every) = (self.tx.clone(), self.start, self.services.poll_every);
-        self.monitors.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tick.tick().await;
-                let result = logged("poll", client.recovery_instance(&instance_id).await);
-                let now = start.elapsed().as_secs_f64();
-                Self::send(&tx, Msg::Polled { run, now, result });
-            }
-        }));
-
-        let (tx, disks) = (self.tx.clone(), self.services.disks.clone());
-        self.monitors.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                tick.tick().await;
-                let (source, targets) = (disks.clone(), targets.clone());
-                let total = tokio::task::spawn_blocking(move || {
-                    targets
-                        .iter()
-                        .filter_map(|d| source.written_bytes(d).ok())
-                        .sum::<u64>()
-                })
-                .await
-                .unwrap_or(0);
-                let now = start.elapsed().as_secs_f64();
-                Self::send(&tx, Msg::Writes { run, now, total });
-            }
-        }));
+        });
     }
 }
 
@@ -413,7 +382,7 @@ async fn check_endpoint(
 /// Runs the wizard until it quits; returns the final state (its outcome decides the exit code).
 pub async fn run(
     mut app: App,
-    services: Services,
+    services: &mut Services,
     frontend: &mut dyn Frontend,
     input: Option<tokio::sync::mpsc::UnboundedReceiver<Msg>>,
 ) -> io::Result<App> {
@@ -423,8 +392,25 @@ pub async fn run(
         tx: tx.clone(),
         client: Arc::default(),
         start: Instant::now(),
-        monitors: Vec::new(),
+        connection: None,
     };
+    // Attaching: the running failback comes first, so nothing of the journey's start (Welcome,
+    // Pre-flight) acts before it is on screen.
+    let mut early = std::collections::VecDeque::new();
+    if let Some((connection, reader)) = rt.services.attach.take() {
+        rt.connection = Some(connection);
+        let (tx, start) = (tx.clone(), rt.start);
+        tokio::spawn(client::relay(reader, tx, move || {
+            start.elapsed().as_secs_f64()
+        }));
+        while let Some(msg) = rx.recv().await {
+            let settled = matches!(msg, Msg::Attached { .. } | Msg::WorkerGone { .. });
+            early.push_back(msg);
+            if settled {
+                break;
+            }
+        }
+    }
 
     // Startup facts, off the loop.
     {
@@ -446,7 +432,8 @@ pub async fn run(
     {
         let (tx, disks) = (tx.clone(), rt.services.disks.clone());
         tokio::task::spawn_blocking(move || {
-            Runtime::send(&tx, Msg::Disks(disks.list().map_err(|e| e.to_string())));
+            let list = disks.map_or(Ok(vec![]), |d| d.list().map_err(|e| e.to_string()));
+            Runtime::send(&tx, Msg::Disks(list));
         });
     }
     // The clock: a Tick redraws only while something on screen moves.
@@ -484,14 +471,25 @@ pub async fn run(
             frontend.draw(&app)?;
             app.dirty = false;
         }
-        let Some(first) = rx.recv().await else { break };
+        let first = match early.pop_front() {
+            Some(msg) => msg,
+            None => match rx.recv().await {
+                Some(msg) => msg,
+                None => break,
+            },
+        };
         // Handle everything already queued before drawing once.
         let mut pending = vec![first];
+        pending.extend(early.drain(..));
         while let Ok(more) = rx.try_recv() {
             pending.push(more);
         }
         let mut queue: std::collections::VecDeque<Msg> = pending.into();
         while let Some(msg) = queue.pop_front() {
+            if let Msg::Connected(connection) = msg {
+                rt.connection = Some(connection);
+                continue;
+            }
             for cmd in update(&mut app, msg) {
                 match cmd {
                     Cmd::ClearScreen => {
@@ -503,7 +501,7 @@ pub async fn run(
                         app.dirty = true;
                     }
                     Cmd::Quit => {}
-                    cmd => rt.execute(cmd, &app),
+                    cmd => rt.execute(cmd),
                 }
             }
             if app.quit {

@@ -251,28 +251,15 @@ mod tests {
 
     fn system() -> BlockSystem {
         let disk = |name: &str, minor: u32| BlockDisk {
-            name: name.into(),
-            devnode: format!("/dev/{name}"),
-            devnum: DevNum { major: 8, minor },
-            kind: DiskKind::Disk,
             bytes: 10 << 30,
-            logical_sector: 512,
             physical_sector: 4096,
             model: Some("QEMU HARDDISK".into()),
             vendor: Some("ATA".into()),
             serial: Some("QM00002".into()),
-            wwn: None,
             transport: Some("ata".into()),
             rotational: Some(true),
-            removable: false,
-            read_only: false,
-            table: None,
-            filesystem: None,
-            partitions: Vec::new(),
-            holders: Vec::new(),
             links: vec![format!("by-id/ata-QEMU_HARDDISK_{name}")],
-            contents_known: true,
-            backing_file: None,
+            ..BlockDisk::sample(name, DevNum { major: 8, minor })
         };
         let mut sda = disk("sda", 0);
         sda.table = Some("gpt".into());

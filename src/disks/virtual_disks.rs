@@ -20,7 +20,8 @@ pub struct VirtualDisks {
     disks: Vec<LocalDisk>,
 }
 
-fn file_name(device: &str) -> String {
+/// The file that plays the disk named `device` (`/dev/sdb` -> `sdb.img`).
+pub fn file_name(device: &str) -> String {
     format!(
         "{}.img",
         device.trim_start_matches("/dev/").replace('/', "_")
@@ -75,8 +76,33 @@ impl VirtualDisks {
                 ..Default::default()
             });
         }
+        // The boot medium has no file: nothing to link.
+        for disk in disks.iter().filter(|d| !d.is_boot_medium) {
+            link_persistent_names(dir, disk)?;
+        }
         Ok(VirtualDisks { disks })
     }
+}
+
+/// `dir/disk/by-*/<name>` links to each disk's file, as udev makes `/dev/disk/by-*/`, so a
+/// failback client given persistent names finds the files the way it finds real devices.
+fn link_persistent_names(dir: &Path, disk: &LocalDisk) -> io::Result<()> {
+    for (kind, name) in [
+        ("by-path", &disk.by_path),
+        ("by-id", &disk.by_id),
+        ("by-uuid", &disk.by_uuid),
+    ] {
+        let Some(name) = name else { continue };
+        let links = dir.join("disk").join(kind);
+        std::fs::create_dir_all(&links)?;
+        let link = links.join(name);
+        // Reused directories keep their links; a stale one is replaced.
+        if std::fs::symlink_metadata(&link).is_ok() {
+            std::fs::remove_file(&link)?;
+        }
+        std::os::unix::fs::symlink(&disk.path, &link)?;
+    }
+    Ok(())
 }
 
 impl DiskSource for VirtualDisks {
@@ -124,6 +150,29 @@ mod tests {
         f.write_all(&vec![7u8; 1 << 20]).unwrap();
         f.sync_all().unwrap();
         assert!(disks.written_bytes(sdb).unwrap() >= 1 << 20);
+    }
+
+    #[test]
+    fn persistent_names_link_to_the_disk_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let disks = VirtualDisks::create(dir.path(), &[spec("/dev/sdb", 1 << 20)]).unwrap();
+        let sdb = disks.list().unwrap()[1].clone();
+        let by_id = dir
+            .path()
+            .join("disk/by-id")
+            .join(sdb.by_id.as_ref().unwrap());
+        assert_eq!(
+            std::fs::canonicalize(&by_id).unwrap(),
+            std::fs::canonicalize(&sdb.path).unwrap()
+        );
+        // Creating again over the same directory keeps working.
+        VirtualDisks::create(dir.path(), &[spec("/dev/sdb", 1 << 20)]).unwrap();
+        assert!(
+            dir.path()
+                .join("disk/by-path")
+                .join(sdb.by_path.unwrap())
+                .exists()
+        );
     }
 
     #[test]

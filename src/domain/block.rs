@@ -143,3 +143,34 @@ pub struct BlockSystem {
     /// when udevd is not running.
     pub missing: Vec<String>,
 }
+
+#[cfg(test)]
+impl BlockDisk {
+    /// A plain 100 GiB disk for tests; each test sets what it is about.
+    pub fn sample(name: &str, devnum: DevNum) -> BlockDisk {
+        BlockDisk {
+            name: name.into(),
+            devnode: format!("/dev/{name}"),
+            devnum,
+            kind: DiskKind::Disk,
+            bytes: 100 << 30,
+            logical_sector: 512,
+            physical_sector: 512,
+            model: None,
+            vendor: None,
+            serial: None,
+            wwn: None,
+            transport: None,
+            rotational: None,
+            removable: false,
+            read_only: false,
+            table: None,
+            filesystem: None,
+            partitions: Vec::new(),
+            holders: Vec::new(),
+            links: Vec::new(),
+            contents_known: true,
+            backing_file: None,
+        }
+    }
+}

@@ -7,7 +7,20 @@ pub const MIB: u64 = 1 << 20;
 
 /// A size in bytes. Displays in binary units (GiB, MiB) as operators read disk sizes, with
 /// two decimals at most so that a 9.75 GiB disk never reads as 9.8 GiB.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Bytes(pub u64);
 
 impl Bytes {

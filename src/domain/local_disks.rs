@@ -287,30 +287,7 @@ mod tests {
     }
 
     fn block(name: &str, devnum: DevNum) -> BlockDisk {
-        BlockDisk {
-            name: name.into(),
-            devnode: format!("/dev/{name}"),
-            devnum,
-            kind: DiskKind::Disk,
-            bytes: 100 << 30,
-            logical_sector: 512,
-            physical_sector: 512,
-            model: None,
-            vendor: None,
-            serial: None,
-            wwn: None,
-            transport: None,
-            rotational: None,
-            removable: false,
-            read_only: false,
-            table: None,
-            filesystem: None,
-            partitions: Vec::new(),
-            holders: Vec::new(),
-            links: Vec::new(),
-            contents_known: true,
-            backing_file: None,
-        }
+        BlockDisk::sample(name, devnum)
     }
 
     fn part(name: &str, devnum: DevNum, bytes: u64, fs: Option<(&str, Option<&str>)>) -> Partition {

@@ -41,7 +41,7 @@ impl Target {
         }
     }
 
-    fn as_str(&self) -> &str {
+    pub fn as_str(&self) -> &str {
         match self {
             Target::Disk(name) => name,
             Target::Exclude => EXCLUDE,
@@ -81,8 +81,10 @@ impl MappingFormat {
     }
 }
 
-/// How the local side is named, as `--dm-value-format` takes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the local side is named, as `--dm-value-format` takes it (serialized as its value,
+/// e.g. `dev-name`, in the worker's protocol).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum DmValueFormat {
     DevName,
     ByPath,
@@ -1831,6 +1833,64 @@ mod tests {
                     Ok(choices.clone()),
                     "{dm:?} {format:?}: {text}"
                 );
+            }
+        }
+    }
+}
+
+/// The parser against any text, and every printed format read back unchanged.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn target() -> impl Strategy<Value = Target> {
+        prop_oneof![
+            Just(Target::Exclude),
+            "/dev/sd[a-z]".prop_map(Target::Disk),
+            "/dev/nvme[0-9]n[1-9]".prop_map(Target::Disk),
+            // by-path names hold colons, the CSV-colon format's separator.
+            "pci-0000:00:[0-9]{2}\\.0-scsi-0:0:[0-9]:0".prop_map(Target::Disk),
+            "wwn-0x[0-9a-f]{16}".prop_map(Target::Disk),
+            "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}".prop_map(Target::Disk),
+        ]
+    }
+
+    fn mapping() -> impl Strategy<Value = Mapping> {
+        let device = prop_oneof!["/dev/xvd[a-z]{1,2}", "/dev/nvme[0-9]{1,2}n1", "[C-Z]:"];
+        prop::collection::vec((device, target()), 1..12).prop_map(|entries| {
+            let mut seen = std::collections::HashSet::new();
+            Mapping {
+                entries: entries
+                    .into_iter()
+                    .filter(|(d, _)| seen.insert(d.clone()))
+                    .collect(),
+            }
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_parsed_or_refused_without_panicking(text in any::<String>()) {
+            let _ = parse_mapping(&text);
+        }
+
+        #[test]
+        fn near_mappings_are_parsed_or_refused_without_panicking(
+            text in "(ALL=)?[\"']?[\\[{]?(\"?/dev/[a-z]{1,4}\"?[=:,]?){0,6}[\\]}]?[\"']?"
+        ) {
+            let _ = parse_mapping(&text);
+        }
+
+        #[test]
+        fn every_format_reads_back_unchanged(m in mapping()) {
+            for format in MappingFormat::ALL {
+                let printed = format_mapping(&m, format);
+                prop_assert_eq!(parse_mapping(&printed), Ok(m.clone()), "{}", printed);
+                let pasted = format!("ALL=\"{printed}\"");
+                if !printed.contains('"') {
+                    prop_assert_eq!(parse_mapping(&pasted), Ok(m.clone()), "{}", pasted);
+                }
             }
         }
     }

@@ -131,18 +131,37 @@ fn same_vmware_uuid(a: &str, b: &str) -> bool {
 /// The instance that is clearly this machine: the single highest positive score. A tie is no
 /// answer: picking the wrong instance overwrites disks with another machine's data.
 pub fn best_match(host: &HostIdentity, instances: &[RecoveryInstance]) -> Option<usize> {
-    let scores: Vec<u32> = instances
-        .iter()
-        .map(|i| match_instance(host, i).score)
-        .collect();
-    let best = *scores.iter().max()?;
-    if best == 0 {
-        return None;
+    let mut best = BestMatch::default();
+    for (index, i) in instances.iter().enumerate() {
+        best.offer(index, match_instance(host, i).score);
     }
-    let mut at_best = scores.iter().enumerate().filter(|&(_, s)| *s == best);
-    match (at_best.next(), at_best.next()) {
-        (Some((index, _)), None) => Some(index),
-        _ => None,
+    best.index()
+}
+
+/// `best_match` kept up to date as instances arrive a page at a time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BestMatch {
+    score: u32,
+    first: usize,
+    ties: usize,
+}
+
+impl BestMatch {
+    pub fn offer(&mut self, index: usize, score: u32) {
+        if score > self.score {
+            *self = BestMatch {
+                score,
+                first: index,
+                ties: 1,
+            };
+        } else if score == self.score && score > 0 {
+            self.ties += 1;
+        }
+    }
+
+    /// The index of the single best-scoring instance, if one stands out.
+    pub fn index(&self) -> Option<usize> {
+        (self.ties == 1).then_some(self.first)
     }
 }
 

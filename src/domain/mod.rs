@@ -1,6 +1,7 @@
 //! Domain rules: plain functions and types, no UI and no I/O.
 
 pub mod access_keys;
+pub mod backoff;
 pub mod block;
 pub mod bytes;
 pub mod fit;

@@ -4,14 +4,14 @@
 use super::bytes::Bytes;
 
 /// One volume of a recovery instance, named as on the machine itself (`internalDeviceName`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecoveryVolume {
     pub device_name: String,
     pub bytes: Bytes,
 }
 
 /// Identification hints DRS keeps about the original source machine.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IdentificationHints {
     pub hostname: Option<String>,
     pub fqdn: Option<String>,
@@ -19,7 +19,7 @@ pub struct IdentificationHints {
     pub aws_instance_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReplicatedDisk {
     pub device_name: String,
     pub total: u64,
@@ -39,7 +39,7 @@ pub const FAILBACK_INITIATION_STEPS: [&str; 7] = [
     "ESTABLISH_AGENT_REPLICATOR_SOFTWARE_COMMUNICATION",
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InitiationStep {
     /// e.g. `PAIR_AGENT_WITH_REPLICATION_SOFTWARE`
     pub name: String,
@@ -47,7 +47,7 @@ pub struct InitiationStep {
     pub status: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReplicationInfo {
     /// dataReplicationState, e.g. `INITIAL_SYNC`; empty when the service gave none.
     pub state: String,
@@ -60,18 +60,20 @@ pub struct ReplicationInfo {
     pub disks: Vec<ReplicatedDisk>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FailbackInfo {
     /// failback.state, e.g. `FAILBACK_READY_FOR_LAUNCH`; empty when the service gave none.
     pub state: String,
     pub job_id: Option<String>,
     pub client_id: Option<String>,
+    /// failbackInitiationTime, as the service wrote it.
+    pub initiated: Option<String>,
     pub client_last_seen: Option<String>,
     pub agent_last_seen: Option<String>,
     pub to_original_server: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecoveryInstance {
     pub id: String,
     pub source_server_id: String,
@@ -107,7 +109,7 @@ impl RecoveryInstance {
 }
 
 /// A DRS job (failback launch, terminate) and its log.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Job {
     pub id: String,
     /// LAUNCH, TERMINATE, CREATE_CONVERTED_SNAPSHOT
@@ -119,7 +121,7 @@ pub struct Job {
     pub ended: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JobLogItem {
     pub time: String,
     pub event: String,

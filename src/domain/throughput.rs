@@ -70,6 +70,43 @@ pub fn format_duration(secs: u64) -> String {
     }
 }
 
+/// A duration on a screen that redraws each second, in steps the eye can follow there: to the
+/// second under a minute, to ten seconds under ten minutes, then to the minute. On a serial
+/// line every changed cell costs bytes.
+pub fn format_duration_coarse(secs: u64) -> String {
+    match secs {
+        0..60 => format_duration(secs),
+        60..600 => format_duration(secs / 10 * 10),
+        600..3600 => format!("{}m", secs / 60),
+        _ => format_duration(secs),
+    }
+}
+
+/// How long ago, coarsely: "just now" under ten seconds.
+pub fn format_age(secs: u64) -> String {
+    match secs {
+        0..10 => "just now".to_owned(),
+        10..60 => format!("{}s ago", secs / 10 * 10),
+        _ => format!("{} ago", format_duration_coarse(secs)),
+    }
+}
+
+/// A rate rounded to two significant digits: "39 MiB/s", "1.5 MiB/s". Measured rates jitter in
+/// the third digit, which would rewrite the figure at every sample.
+pub fn format_rate_coarse(bytes_per_sec: f64) -> String {
+    if !(bytes_per_sec.is_finite() && bytes_per_sec >= 1.0) {
+        return format_rate(0.0);
+    }
+    let unit = 1024f64.powi((bytes_per_sec.log2() / 10.0).floor() as i32);
+    let scaled = bytes_per_sec / unit;
+    let rounded = if scaled >= 10.0 {
+        scaled.round()
+    } else {
+        (scaled * 10.0).round() / 10.0
+    };
+    format_rate(rounded * unit)
+}
+
 /// "12.5 MiB/s"; anything not a positive number reads "0 B/s".
 pub fn format_rate(bytes_per_sec: f64) -> String {
     let bytes = if bytes_per_sec.is_finite() && bytes_per_sec > 0.0 {
@@ -260,6 +297,37 @@ mod tests {
         ] {
             assert_eq!(format_duration(secs), text, "{secs}");
         }
+    }
+
+    #[test]
+    fn coarse_figures_change_at_most_every_ten_seconds_after_the_first_minute() {
+        for (secs, text) in [
+            (42, "42s"),
+            (65, "1m 00s"),
+            (185, "3m 00s"),
+            (599, "9m 50s"),
+            (754, "12m"),
+            (7800, "2h 10m"),
+        ] {
+            assert_eq!(format_duration_coarse(secs), text, "{secs}");
+        }
+        for (secs, text) in [
+            (0, "just now"),
+            (9, "just now"),
+            (27, "20s ago"),
+            (185, "3m 00s ago"),
+        ] {
+            assert_eq!(format_age(secs), text, "{secs}");
+        }
+    }
+
+    #[test]
+    fn coarse_rates_keep_two_significant_digits() {
+        assert_eq!(format_rate_coarse(38.7 * M as f64), "39 MiB/s");
+        assert_eq!(format_rate_coarse(1.53 * M as f64), "1.5 MiB/s");
+        assert_eq!(format_rate_coarse(9.96 * M as f64), "10 MiB/s");
+        assert_eq!(format_rate_coarse(512.4), "512 B/s");
+        assert_eq!(format_rate_coarse(f64::NAN), "0 B/s");
     }
 
     #[test]

@@ -226,6 +226,18 @@ impl DrsClient {
     /// Every recovery instance, following nextToken to the end.
     pub async fn recovery_instances(&self) -> Result<Vec<RecoveryInstance>, DrsError> {
         let mut out = Vec::new();
+        self.recovery_instance_pages(|page, _| out.extend(page))
+            .await?;
+        Ok(out)
+    }
+
+    /// Every recovery instance, handed over a page at a time with whether more follow;
+    /// returns how many there were.
+    pub async fn recovery_instance_pages(
+        &self,
+        mut each: impl FnMut(Vec<RecoveryInstance>, bool),
+    ) -> Result<usize, DrsError> {
+        let mut count = 0;
         let mut token: Option<String> = None;
         loop {
             let page = self
@@ -236,10 +248,21 @@ impl DrsClient {
                 .send()
                 .await
                 .map_err(classify)?;
-            out.extend(page.items().iter().map(convert::recovery_instance));
+            let items: Vec<_> = page
+                .items()
+                .iter()
+                .map(convert::recovery_instance)
+                .collect();
+            count += items.len();
             match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => return Ok(out),
+                Some(t) if !t.is_empty() => {
+                    token = Some(t.to_owned());
+                    each(items, true);
+                }
+                _ => {
+                    each(items, false);
+                    return Ok(count);
+                }
             }
         }
     }
@@ -265,6 +288,29 @@ impl DrsClient {
                     format!("recovery instance {id} is no longer listed"),
                 )
             })
+    }
+
+    /// UpdateFailbackReplicationConfiguration: the bandwidth throttle in Mbps (0: none).
+    pub async fn set_bandwidth(&self, id: &str, mbps: u32) -> Result<(), DrsError> {
+        self.client
+            .update_failback_replication_configuration()
+            .recovery_instance_id(id)
+            .bandwidth_throttling(i64::from(mbps))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// StopFailback: DRS stops replicating to this machine's failback client.
+    pub async fn stop_failback(&self, id: &str) -> Result<(), DrsError> {
+        self.client
+            .stop_failback()
+            .recovery_instance_id(id)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 
     pub async fn start_failback_launch(&self, id: &str) -> Result<Job, DrsError> {

@@ -97,6 +97,7 @@ fn failback_info(f: &t::RecoveryInstanceFailback) -> FailbackInfo {
         state: f.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
         job_id: owned(f.failback_job_id()),
         client_id: owned(f.failback_client_id()),
+        initiated: owned(f.failback_initiation_time()),
         client_last_seen: owned(f.failback_client_last_seen_by_service_date_time()),
         agent_last_seen: owned(f.agent_last_seen_by_service_date_time()),
         to_original_server: f.failback_to_original_server(),

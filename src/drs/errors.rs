@@ -16,7 +16,8 @@ const INSTALLATION_POLICY_ACTIONS: [&str; 3] = [
     "drs:TagResource",
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DrsErrorKind {
     /// No credentials found by the default chain.
     NoCredentials,
@@ -43,7 +44,7 @@ pub enum DrsErrorKind {
     Other,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DrsError {
     pub kind: DrsErrorKind,
     /// What the service or the network said, for the log and the details line.

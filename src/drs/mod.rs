@@ -4,8 +4,9 @@
 use std::fmt;
 
 /// Access key credentials typed by the operator. Debug never shows the secret or the token;
-/// both are zeroed when dropped (every copy: the form's, the client's, the plan's).
-#[derive(Clone, PartialEq, Eq)]
+/// both are zeroed when dropped (every copy: the form's, the client's, the plan's). Serialized
+/// only onto the worker's pipe and socket (`worker::protocol`).
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StaticCredentials {
     pub access_key_id: String,
     pub secret_access_key: String,

@@ -2,6 +2,8 @@
 //! SigV4-checked) and plays a scenario. It powers `--demo` and the tests; the product talks to
 //! it through the real `aws-sdk-drs` client like to any other endpoint.
 
+pub mod content;
+mod failback_client;
 mod ops;
 mod s3;
 mod scenario;
@@ -10,7 +12,6 @@ mod state;
 
 pub use s3::EMULATOR_INSTALLER_VERSION;
 pub use scenario::Scenario;
-pub use state::{AssociatedVolume, Association, ClientStatus, FailbackClientLink};
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -71,6 +72,19 @@ pub struct EmulatorCredential {
     pub description: String,
 }
 
+/// Every credential `scenario` knows, as the demo offers them; the first is the default.
+pub fn credentials_of(scenario: &Scenario) -> Vec<EmulatorCredential> {
+    scenario
+        .credentials
+        .iter()
+        .map(|c| EmulatorCredential {
+            label: c.label.clone(),
+            credentials: c.credentials.clone(),
+            description: c.description.clone(),
+        })
+        .collect()
+}
+
 /// A running emulator; dropping it stops serving.
 pub struct Emulator {
     addr: SocketAddr,
@@ -112,15 +126,7 @@ impl Emulator {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let region = scenario.region.clone();
-        let credentials = scenario
-            .credentials
-            .iter()
-            .map(|c| EmulatorCredential {
-                label: c.label.clone(),
-                credentials: c.credentials.clone(),
-                description: c.description.clone(),
-            })
-            .collect();
+        let credentials = credentials_of(&scenario);
         // The tarball's stand-in failback_entry runs this very program.
         let program = std::env::current_exe()?;
         let buckets = s3::Buckets::new(&scenario, &program)?;
@@ -160,9 +166,14 @@ impl Emulator {
         self.credentials.clone()
     }
 
-    /// The failback client's private channel to this emulator, for the demo replicator.
-    pub fn failback_client(&self) -> FailbackClientLink {
-        FailbackClientLink::new(self.engine.clone())
+    /// SHA-256 (hex) of the first `len` bytes of a recovery-instance volume's content (the
+    /// whole volume when `len` is larger): what a target disk holds after a lossless failback.
+    /// None for an unknown instance or volume.
+    pub fn volume_sha256(&self, instance_id: &str, volume: &str, len: u64) -> Option<String> {
+        let content = self
+            .engine
+            .with(|w, _| w.volume_content(instance_id, volume))?;
+        Some(content.sha256(len))
     }
 }
 
@@ -335,9 +346,13 @@ async fn respond(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes
         hyper::Method::POST => parts.uri.path().trim_start_matches('/'),
         _ => "",
     };
-    let result = shared
-        .engine
-        .with(|world, t| ops::handle(world, t, caller, op, &body));
+    let result = if ops::changes_nothing(op) {
+        let read = |world: &_, t| ops::handle_read(world, t, caller, op, &body);
+        shared.engine.read(read)
+    } else {
+        let write = |world: &mut _, t| ops::handle(world, t, caller, op, &body);
+        shared.engine.with(write)
+    };
     match result {
         Ok(value) => {
             tracing::debug!(op, "DRS emulator answered");

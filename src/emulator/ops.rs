@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use super::failback_client;
 use super::scenario::{CredentialSpec, Policy, is_recovery_instance_id, is_source_server_id};
 use super::sigv4::{hex, sha256_hex};
 use super::state::{Refusal, World};
@@ -22,7 +23,8 @@ pub(crate) const OPERATIONS: &[&str] = &[
     "DisconnectRecoveryInstance",
 ];
 
-/// What the failback installation policy allows among the public operations.
+/// What the failback installation policy allows among the public operations (it allows
+/// every private action of `failback_client`).
 const INSTALLATION_POLICY_OPERATIONS: &[&str] =
     &["DescribeRecoveryInstances", "DescribeSourceServers"];
 
@@ -122,11 +124,16 @@ impl From<Refusal> for ApiError {
         match r {
             Refusal::NotFound(id) => ApiError::NotFound(id),
             Refusal::Conflict(id, message) => ApiError::Conflict(id, message),
+            Refusal::Invalid(message) => ApiError::Validation {
+                message,
+                reason: "other",
+                fields: Vec::new(),
+            },
         }
     }
 }
 
-fn invalid(field: &str, constraint: &str, value: &str) -> ApiError {
+pub(super) fn invalid(field: &str, constraint: &str, value: &str) -> ApiError {
     ApiError::Validation {
         message: format!(
             "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {constraint}"
@@ -150,7 +157,10 @@ fn wrong_type(field: &str, expected: &str) -> ApiError {
 
 // ---- typed access to the JSON request ----
 
-fn get_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>, ApiError> {
+pub(super) fn get_str<'a>(
+    obj: &'a Map<String, Value>,
+    field: &str,
+) -> Result<Option<&'a str>, ApiError> {
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -231,7 +241,7 @@ fn required_ids(obj: &Map<String, Value>, field: &str) -> Result<Vec<String>, Ap
     Ok(ids)
 }
 
-fn required_instance_id(obj: &Map<String, Value>) -> Result<String, ApiError> {
+pub(super) fn required_instance_id(obj: &Map<String, Value>) -> Result<String, ApiError> {
     let field = "recoveryInstanceID";
     let id =
         get_str(obj, field)?.ok_or_else(|| invalid(field, "Member must not be null", "null"))?;
@@ -343,7 +353,7 @@ fn with_token(mut out: Value, op: &str, next: Option<usize>, fp: &str) -> Value 
 
 // ---- permissions ----
 
-fn authorize(
+pub(super) fn authorize(
     world: &World,
     caller: &CredentialSpec,
     op: &str,
@@ -362,6 +372,7 @@ fn authorize(
     }
     if caller.policy == Policy::FailbackInstallation
         && !INSTALLATION_POLICY_OPERATIONS.contains(&op)
+        && !failback_client::OPERATIONS.contains(&op)
     {
         let on = ids
             .first()
@@ -375,15 +386,20 @@ fn authorize(
     Ok(())
 }
 
-/// Answers one request from an authenticated caller.
-pub(crate) fn handle(
-    world: &mut World,
-    t: f64,
-    caller: &CredentialSpec,
-    op: &str,
-    body: &[u8],
-) -> Result<Value, ApiError> {
-    if !OPERATIONS.contains(&op) {
+/// The operations that change nothing: answered under a shared lock, side by side.
+pub(crate) fn changes_nothing(op: &str) -> bool {
+    matches!(
+        op,
+        "DescribeRecoveryInstances"
+            | "DescribeSourceServers"
+            | "DescribeJobs"
+            | "DescribeJobLogItems"
+    )
+}
+
+/// Counts the request, plays the scenario's faults, parses the body.
+fn admit(world: &World, op: &str, body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if !OPERATIONS.contains(&op) && !failback_client::OPERATIONS.contains(&op) {
         return Err(ApiError::UnknownOperation);
     }
     let n = world.count_request(op);
@@ -408,9 +424,43 @@ pub(crate) fn handle(
             "The request body must be a JSON object".into(),
         ));
     };
+    Ok(req)
+}
+
+/// Answers one request that `changes_nothing`.
+pub(crate) fn handle_read(
+    world: &World,
+    t: f64,
+    caller: &CredentialSpec,
+    op: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let req = admit(world, op, body)?;
     match op {
         "DescribeRecoveryInstances" => describe_recovery_instances(world, t, caller, &req),
         "DescribeSourceServers" => describe_source_servers(world, caller, &req),
+        "DescribeJobs" => describe_jobs(world, t, caller, &req),
+        "DescribeJobLogItems" => describe_job_log_items(world, t, caller, &req),
+        _ => Err(ApiError::UnknownOperation),
+    }
+}
+
+/// Answers one request from an authenticated caller.
+pub(crate) fn handle(
+    world: &mut World,
+    t: f64,
+    caller: &CredentialSpec,
+    op: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    if changes_nothing(op) {
+        return handle_read(world, t, caller, op, body);
+    }
+    let req = admit(world, op, body)?;
+    if failback_client::OPERATIONS.contains(&op) {
+        return failback_client::handle(world, t, caller, op, &req);
+    }
+    match op {
         "GetFailbackReplicationConfiguration" => {
             let id = required_instance_id(&req)?;
             authorize(world, caller, op, std::slice::from_ref(&id))?;
@@ -436,8 +486,6 @@ pub(crate) fn handle(
             world.stop_failback(t, &id)?;
             Ok(json!({}))
         }
-        "DescribeJobs" => describe_jobs(world, t, caller, &req),
-        "DescribeJobLogItems" => describe_job_log_items(world, t, caller, &req),
         "TerminateRecoveryInstances" => {
             let ids = required_ids(&req, "recoveryInstanceIDs")?;
             authorize(world, caller, op, &ids)?;

@@ -1,7 +1,7 @@
 //! What the emulator plays: account, credentials, recovery instances, timings and faults.
 //! Read from hand-written JSON; sizes may be byte counts or strings such as "9.75GiB".
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
@@ -11,6 +11,7 @@ use crate::disks::virtual_disks::VirtualDiskSpec;
 use crate::domain::model::{FAILBACK_INITIATION_STEPS, HostIdentity};
 use crate::drs::StaticCredentials;
 
+use super::failback_client;
 use super::ops::OPERATIONS;
 
 #[derive(Clone)]
@@ -117,6 +118,8 @@ pub(crate) struct VolumeSpec {
     /// Size of the original source disk (smaller when it was a fractional GiB).
     pub original_bytes: u64,
     pub ebs_volume_id: String,
+    /// Seeds the volume's content pattern (`content::VolumeContent`).
+    pub content_seed: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -403,6 +406,8 @@ struct RawVolume {
     used: Option<Size>,
     original_size: Option<Size>,
     ebs_volume_id: Option<String>,
+    /// Seeds the volume's content; the scenario's `seed` when absent.
+    content_seed: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -619,7 +624,7 @@ fn hold(raw: &Option<RawHold>, field: &str) -> Result<Option<HoldSpec>, String> 
 }
 
 fn known_operation(op: &str, field: &str) -> Result<(), String> {
-    if OPERATIONS.contains(&op) {
+    if OPERATIONS.contains(&op) || failback_client::OPERATIONS.contains(&op) {
         Ok(())
     } else {
         Err(format!("{field}: unknown operation '{op}'"))
@@ -776,12 +781,14 @@ impl RawScenario {
         };
 
         let mut instances: Vec<InstanceSpec> = Vec::new();
+        // A set, not a scan of the instances so far: a scenario may hold tens of thousands.
+        let mut ids = HashSet::new();
         for (i, r) in self.recovery_instances.into_iter().enumerate() {
             let field = format!("recovery_instances[{i}]");
             if !is_recovery_instance_id(&r.id) {
                 return Err(format!("{field}.id: '{}' is not i- and hex digits", r.id));
             }
-            if instances.iter().any(|o| o.id == r.id) {
+            if !ids.insert(r.id.clone()) {
                 return Err(format!("{field}.id: '{}' used twice", r.id));
             }
             if !is_source_server_id(&r.source_server_id) {
@@ -830,6 +837,7 @@ impl RawScenario {
                         let hex: String = r.id[2..].chars().rev().take(16).collect();
                         format!("vol-{hex}{j:x}")
                     }),
+                    content_seed: v.content_seed.unwrap_or(self.seed),
                 });
             }
             let progress_percent = r.progress_percent.unwrap_or(0.0);
@@ -1024,6 +1032,17 @@ mod tests {
         assert!(err.contains("64 TiB"), "{err}");
         let err = error_with(|j| j["recovery_instances"][0]["ram"] = u64::MAX.into());
         assert!(err.starts_with("recovery_instances[0].ram: "), "{err}");
+    }
+
+    #[test]
+    fn recovery_instances_need_distinct_ids() {
+        let err = error_with(|j| {
+            j["recovery_instances"][3]["id"] = j["recovery_instances"][1]["id"].clone()
+        });
+        assert_eq!(
+            err,
+            "recovery_instances[3].id: 'i-0de956fe5d1483d7a' used twice"
+        );
     }
 
     #[test]

@@ -4,12 +4,12 @@
 //! scenario's `time_scale`. Timestamps shown to clients are wall-clock: start + t / scale.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Mutex, RwLock};
 use std::time::{Instant, SystemTime};
 
 use serde_json::{Map, Value, json};
 
+use super::content::VolumeContent;
 use super::scenario::{HoldSpec, InstanceSpec, Scenario};
 use crate::domain::model::FAILBACK_INITIATION_STEPS;
 use crate::domain::time;
@@ -18,7 +18,7 @@ pub(crate) struct Engine {
     started: Instant,
     scale: f64,
     offset_seconds: i64,
-    world: Mutex<World>,
+    world: RwLock<World>,
 }
 
 impl Engine {
@@ -29,7 +29,7 @@ impl Engine {
             started: Instant::now(),
             scale: scenario.time_scale,
             offset_seconds,
-            world: Mutex::new(World::new(scenario, start_unix)),
+            world: RwLock::new(World::new(scenario, start_unix)),
         }
     }
 
@@ -42,9 +42,15 @@ impl Engine {
     pub fn with<R>(&self, f: impl FnOnce(&mut World, f64) -> R) -> R {
         let t = self.started.elapsed().as_secs_f64() * self.scale;
         // A panic elsewhere must not take the emulator down with it.
-        let mut world = self.world.lock().unwrap_or_else(|e| e.into_inner());
+        let mut world = self.world.write().unwrap_or_else(|e| e.into_inner());
         world.advance(t);
         f(&mut world, t)
+    }
+
+    /// As `with` for what only reads: readers share the lock and do not wait for each other.
+    pub fn read<R>(&self, f: impl FnOnce(&World, f64) -> R) -> R {
+        let t = self.with(|_, t| t);
+        f(&self.world.read().unwrap_or_else(|e| e.into_inner()), t)
     }
 }
 
@@ -53,7 +59,8 @@ pub(crate) struct World {
     pub instances: Vec<Instance>,
     /// Oldest first; the index is the job's ordinal.
     pub jobs: Vec<Job>,
-    op_counts: HashMap<String, u64>,
+    /// Behind its own lock: reads count too.
+    op_counts: Mutex<HashMap<String, u64>>,
     rng: u64,
     start_unix: f64,
 }
@@ -84,7 +91,10 @@ pub(crate) struct FailbackConfig {
 
 struct ClientLink {
     id: String,
-    linked_at: f64,
+    /// When the client associated (failbackInitiationTime).
+    associated_at: f64,
+    /// When the device mapping arrived: the initiation steps run from here. None until then.
+    mapped_at: Option<f64>,
     volumes: Vec<LinkedVolume>,
     first_byte: Option<f64>,
     last_seen: f64,
@@ -99,6 +109,8 @@ struct LinkedVolume {
     name: String,
     total: u64,
     replicated: u64,
+    backlogged: u64,
+    rescanned: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -136,31 +148,38 @@ struct JobEvent {
 }
 
 /// Why an operation on an instance was refused.
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Refusal {
     NotFound(String),
     Conflict(String, String),
+    /// A request that cannot be right whatever the state (a volume mapped twice).
+    Invalid(String),
 }
 
-/// What the failback client learns when it associates.
+/// A recovery-instance volume as the failback client learns it from its device mapping.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Association {
-    pub client_id: String,
-    pub volumes: Vec<AssociatedVolume>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AssociatedVolume {
+pub(crate) struct MappedVolume {
     /// Recovery-instance device, e.g. `/dev/xvda`.
     pub volume: String,
     pub device: String,
     pub total_bytes: u64,
     /// Bytes holding data; the rest is sparse and never written.
     pub used_bytes: u64,
+    pub content_seed: u64,
 }
 
-/// What the failback client sees on each poll.
+/// One disk's figures in a progress report.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientStatus {
+pub(crate) struct DiskReport {
+    pub volume: String,
+    pub replicated: u64,
+    pub backlogged: u64,
+    pub rescanned: u64,
+}
+
+/// What the failback client is told on each report and heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClientStatus {
     pub failback_state: String,
     pub replication_state: String,
     /// (step name, status), in order.
@@ -170,54 +189,13 @@ pub struct ClientStatus {
     pub failback_job_id: Option<String>,
 }
 
-/// The failback client's side of the service: stands in for the private `*ForDrs` actions
-/// (AssociateFailbackClientToRecoveryInstanceForDrs, UpdateAgentReplicationInfoForDrs).
-#[derive(Clone)]
-pub struct FailbackClientLink {
-    engine: Arc<Engine>,
-}
-
-impl fmt::Debug for FailbackClientLink {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("FailbackClientLink")
-    }
-}
-
-impl FailbackClientLink {
-    pub(crate) fn new(engine: Arc<Engine>) -> Self {
-        FailbackClientLink { engine }
-    }
-
-    /// Pairs a failback client with the instance; `mapping` is (recovery volume, local device).
-    pub fn associate(
-        &self,
-        instance_id: &str,
-        mapping: &[(String, String)],
-    ) -> Result<Association, String> {
-        self.engine
-            .with(|w, t| w.associate(t, instance_id, mapping))
-    }
-
-    /// Polls the service; also counts as the client being seen. Err once the pairing is gone.
-    pub fn status(&self, instance_id: &str, client_id: &str) -> Result<ClientStatus, String> {
-        self.engine
-            .with(|w, t| w.client_status(t, instance_id, client_id))
-    }
-
-    /// Reports how many bytes of `volume` are replicated (written or skipped as sparse).
-    pub fn report_progress(
-        &self,
-        instance_id: &str,
-        client_id: &str,
-        volume: &str,
-        replicated_bytes: u64,
-    ) -> Result<(), String> {
-        self.engine
-            .with(|w, t| w.report_progress(t, instance_id, client_id, volume, replicated_bytes))
-    }
-}
-
 const STATIC_CLIENT_SEEN_AGO: f64 = 4.0;
+
+fn stopped(instance_id: &str) -> String {
+    format!(
+        "This failback client is no longer paired with recovery instance {instance_id}: failback stopped from the console"
+    )
+}
 
 fn raw_error(error: &str) -> &'static str {
     match error {
@@ -236,16 +214,17 @@ fn fraction(total: u64, percent: f64) -> u64 {
 }
 
 impl World {
-    fn new(scenario: Scenario, start_unix: f64) -> World {
+    pub(crate) fn new(scenario: Scenario, start_unix: f64) -> World {
         let mut world = World {
             instances: Vec::new(),
             jobs: Vec::new(),
-            op_counts: HashMap::new(),
+            op_counts: Mutex::default(),
             rng: scenario.seed ^ 0x5eed_d125_fa11_bacc,
             start_unix,
             scenario,
         };
-        for spec in world.scenario.instances.clone() {
+        // Moved, not copied: 20,000 instances are held once.
+        for spec in std::mem::take(&mut world.scenario.instances) {
             let scenario_client_id =
                 (spec.failback_state != "FAILBACK_NOT_STARTED").then(|| world.uuid());
             world.instances.push(Instance {
@@ -418,8 +397,9 @@ impl World {
     }
 
     /// Counts a request to `op`; the count decides scripted faults.
-    pub fn count_request(&mut self, op: &str) -> u64 {
-        let n = self.op_counts.entry(op.to_string()).or_insert(0);
+    pub fn count_request(&self, op: &str) -> u64 {
+        let mut counts = self.op_counts.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(op.to_string()).or_insert(0);
         *n += 1;
         *n
     }
@@ -460,8 +440,45 @@ impl World {
     }
 
     /// The live state of an instance paired with our failback client.
-    fn link_view(&self, c: &ClientLink, t: f64) -> LinkView {
-        let elapsed = t - c.linked_at;
+    /// The scripted fault the client's next check-in trips, if one is due.
+    fn due_fault(&self, idx: usize, c: &ClientLink, t: f64) -> Option<(HoldKind, HoldSpec)> {
+        let mapped_at = c.mapped_at?;
+        if c.hold.is_some() || t - mapped_at < self.initiation_total() {
+            return None;
+        }
+        let spec = &self.instances[idx].spec;
+        let percent = Self::percent(c);
+        let due =
+            |h: Option<HoldSpec>, fired: bool| h.filter(|h| !fired && percent >= h.at_percent);
+        due(spec.stall, c.stall_fired)
+            .map(|h| (HoldKind::Stall, h))
+            .or_else(|| due(spec.disconnect, c.disconnect_fired).map(|h| (HoldKind::Disconnect, h)))
+    }
+
+    fn link_view(&self, idx: usize, c: &ClientLink, t: f64) -> LinkView {
+        let Some(mapped_at) = c.mapped_at else {
+            // Associated, waiting for the device mapping.
+            let steps = FAILBACK_INITIATION_STEPS
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    (
+                        *n,
+                        ["SUCCEEDED", "IN_PROGRESS"]
+                            .get(i)
+                            .copied()
+                            .unwrap_or("NOT_STARTED"),
+                    )
+                })
+                .collect();
+            return LinkView {
+                state: "INITIATING",
+                error: None,
+                steps,
+                failback_state: "FAILBACK_IN_PROGRESS",
+            };
+        };
+        let elapsed = t - mapped_at;
         let mut steps = Vec::new();
         let mut start = 0.0;
         for (name, d) in FAILBACK_INITIATION_STEPS
@@ -485,7 +502,8 @@ impl World {
             match c.hold.map(|h| h.kind) {
                 Some(HoldKind::Stall) => ("STALLED", Some("UNSTABLE_NETWORK")),
                 Some(HoldKind::Disconnect) => ("DISCONNECTED", Some("FAILBACK_CLIENT_NOT_SEEN")),
-                None if complete => ("CONTINUOUS", None),
+                // A fault still due has not happened yet: not ready before it has.
+                None if complete && self.due_fault(idx, c, t).is_none() => ("CONTINUOUS", None),
                 None => ("INITIAL_SYNC", None),
             }
         };
@@ -513,81 +531,41 @@ impl World {
     pub fn failback_state(&self, idx: usize, t: f64) -> String {
         let inst = &self.instances[idx];
         match &inst.client {
-            Some(c) if !c.completed => self.link_view(c, t).failback_state.into(),
+            Some(c) if !c.completed => self.link_view(idx, c, t).failback_state.into(),
             _ => inst.failback_state.clone(),
         }
     }
 
     // ---- the failback client's actions ----
 
-    fn associate(
-        &mut self,
-        t: f64,
-        instance_id: &str,
-        mapping: &[(String, String)],
-    ) -> Result<Association, String> {
-        let idx = self.find(instance_id).ok_or_else(|| {
-            format!(
-                "recovery instance {instance_id} not found in {}",
-                self.scenario.region
-            )
-        })?;
+    /// Pairs a new failback client with the instance (any earlier client loses its pairing).
+    pub fn associate(&mut self, t: f64, instance_id: &str) -> Result<String, Refusal> {
+        let idx = self.require(instance_id)?;
         let inst = &self.instances[idx];
+        let conflict = |m: String| Err(Refusal::Conflict(instance_id.to_string(), m));
         if inst.disconnected {
-            return Err(format!(
-                "recovery instance {instance_id} was disconnected from DRS"
+            return conflict(format!(
+                "Recovery instance {instance_id} was disconnected from DRS"
             ));
         }
         if inst.ec2_state != "RUNNING" || self.terminating(idx) {
-            return Err(format!(
-                "recovery instance {instance_id} is {}; failback needs it running",
+            return conflict(format!(
+                "Recovery instance {instance_id} is {}; failback needs it running",
                 inst.ec2_state
             ));
         }
         if self.running_launch_job(idx).is_some() {
-            return Err(format!(
-                "a failback launch job is running for recovery instance {instance_id}"
+            return conflict(format!(
+                "A failback launch job is running for recovery instance {instance_id}"
             ));
-        }
-        if mapping.is_empty() {
-            return Err("the volume mapping maps no volume".into());
-        }
-        let mut volumes = Vec::new();
-        for (i, (volume, device)) in mapping.iter().enumerate() {
-            let spec = inst
-                .spec
-                .volumes
-                .iter()
-                .find(|v| &v.device == volume)
-                .ok_or_else(|| format!("recovery instance {instance_id} has no volume {volume}"))?;
-            if mapping[..i].iter().any(|(v, _)| v == volume) {
-                return Err(format!("volume {volume} is mapped twice"));
-            }
-            if mapping[..i].iter().any(|(_, d)| d == device) {
-                return Err(format!(
-                    "local device {device} is the target of two volumes"
-                ));
-            }
-            volumes.push(AssociatedVolume {
-                volume: volume.clone(),
-                device: device.clone(),
-                total_bytes: spec.bytes,
-                used_bytes: spec.used_bytes,
-            });
         }
         let client_id = self.uuid();
         let inst = &mut self.instances[idx];
         inst.client = Some(ClientLink {
             id: client_id.clone(),
-            linked_at: t,
-            volumes: volumes
-                .iter()
-                .map(|v| LinkedVolume {
-                    name: v.volume.clone(),
-                    total: v.total_bytes,
-                    replicated: 0,
-                })
-                .collect(),
+            associated_at: t,
+            mapped_at: None,
+            volumes: Vec::new(),
             first_byte: None,
             last_seen: t,
             hold: None,
@@ -598,81 +576,141 @@ impl World {
         inst.failback_job_id = None;
         inst.launch_type = None;
         inst.replication_error = None;
-        Ok(Association { client_id, volumes })
+        Ok(client_id)
+    }
+
+    /// Takes the client's device mapping, (recovery volume, local device); answers what each
+    /// mapped volume holds. Unmapped volumes are excluded.
+    pub fn map_devices(
+        &mut self,
+        t: f64,
+        instance_id: &str,
+        client_id: &str,
+        mapping: &[(String, String)],
+    ) -> Result<Vec<MappedVolume>, Refusal> {
+        let idx = self.client_index(instance_id, client_id)?;
+        let inst = &self.instances[idx];
+        if mapping.is_empty() {
+            return Err(Refusal::Invalid("The device mapping maps no volume".into()));
+        }
+        let mut volumes = Vec::new();
+        for (i, (volume, device)) in mapping.iter().enumerate() {
+            let spec = inst
+                .spec
+                .volumes
+                .iter()
+                .find(|v| &v.device == volume)
+                .ok_or_else(|| {
+                    Refusal::Invalid(format!(
+                        "Recovery instance {instance_id} has no volume {volume}"
+                    ))
+                })?;
+            if mapping[..i].iter().any(|(v, _)| v == volume) {
+                return Err(Refusal::Invalid(format!("Volume {volume} is mapped twice")));
+            }
+            if mapping[..i].iter().any(|(_, d)| d == device) {
+                return Err(Refusal::Invalid(format!(
+                    "Local device {device} is the target of two volumes"
+                )));
+            }
+            volumes.push(MappedVolume {
+                volume: volume.clone(),
+                device: device.clone(),
+                total_bytes: spec.bytes,
+                used_bytes: spec.used_bytes,
+                content_seed: spec.content_seed,
+            });
+        }
+        let Some(c) = self.instances[idx].client.as_mut() else {
+            return Err(Refusal::Conflict(instance_id.into(), stopped(instance_id)));
+        };
+        if c.mapped_at.is_some() {
+            return Err(Refusal::Conflict(
+                instance_id.into(),
+                "The device mapping is already set for this failback client".into(),
+            ));
+        }
+        c.mapped_at = Some(t);
+        c.last_seen = t;
+        c.volumes = volumes
+            .iter()
+            .map(|v| LinkedVolume {
+                name: v.volume.clone(),
+                total: v.total_bytes,
+                replicated: 0,
+                backlogged: 0,
+                rescanned: 0,
+            })
+            .collect();
+        Ok(volumes)
+    }
+
+    /// What a volume holds, for the content check.
+    pub fn volume_content(&self, instance_id: &str, volume: &str) -> Option<VolumeContent> {
+        let inst = self.instances.iter().find(|i| i.spec.id == instance_id)?;
+        let v = inst.spec.volumes.iter().find(|v| v.device == volume)?;
+        Some(VolumeContent::new(
+            instance_id,
+            volume,
+            v.bytes,
+            v.used_bytes,
+            v.content_seed,
+        ))
     }
 
     /// The paired client's link, or why there is none any more.
-    fn client_index(&self, instance_id: &str, client_id: &str) -> Result<usize, String> {
-        let idx = self
-            .instances
-            .iter()
-            .position(|i| i.spec.id == instance_id)
-            .ok_or_else(|| format!("recovery instance {instance_id} not found"))?;
+    fn client_index(&self, instance_id: &str, client_id: &str) -> Result<usize, Refusal> {
+        let idx = self.require(instance_id)?;
         let inst = &self.instances[idx];
-        if inst.removed {
-            return Err(format!("recovery instance {instance_id} was terminated"));
-        }
         if inst.disconnected {
-            return Err(format!(
-                "recovery instance {instance_id} was disconnected from DRS"
+            return Err(Refusal::Conflict(
+                instance_id.into(),
+                format!("Recovery instance {instance_id} was disconnected from DRS"),
             ));
         }
         match &inst.client {
             Some(c) if c.id == client_id => Ok(idx),
-            _ => Err("failback stopped from the console".into()),
+            _ => Err(Refusal::Conflict(instance_id.into(), stopped(instance_id))),
         }
     }
 
     /// The client was seen: refresh last-seen (unless cut off) and fire scripted faults.
     fn touch(&mut self, idx: usize, t: f64) {
-        let initiated = self.initiation_total();
-        let (stall, disconnect) = (
-            self.instances[idx].spec.stall,
-            self.instances[idx].spec.disconnect,
-        );
+        let due = match self.instances[idx].client.as_ref() {
+            Some(c) if !c.completed => self.due_fault(idx, c, t),
+            _ => None,
+        };
         let Some(c) = self.instances[idx].client.as_mut() else {
             return;
         };
-        if c.completed {
-            c.last_seen = t;
-            return;
-        }
         // The request that trips a cut-off was itself seen.
-        if c.hold.map(|h| h.kind) != Some(HoldKind::Disconnect) {
+        if c.completed || c.hold.map(|h| h.kind) != Some(HoldKind::Disconnect) {
             c.last_seen = t;
         }
-        let (percent, linked_at) = (Self::percent(c), c.linked_at);
-        let due = |h: Option<HoldSpec>, fired: bool| {
-            h.filter(|h| !fired && percent >= h.at_percent && t - linked_at >= initiated)
-        };
-        if c.hold.is_none() {
-            if let Some(h) = due(stall, c.stall_fired) {
-                c.stall_fired = true;
-                c.hold = Some(Hold {
-                    kind: HoldKind::Stall,
-                    until: t + h.seconds,
-                });
-            } else if let Some(h) = due(disconnect, c.disconnect_fired) {
-                c.disconnect_fired = true;
-                c.hold = Some(Hold {
-                    kind: HoldKind::Disconnect,
-                    until: t + h.seconds,
-                });
+        if let Some((kind, h)) = due {
+            match kind {
+                HoldKind::Stall => c.stall_fired = true,
+                HoldKind::Disconnect => c.disconnect_fired = true,
             }
+            c.hold = Some(Hold {
+                kind,
+                until: t + h.seconds,
+            });
         }
     }
 
-    fn client_status(
+    /// The client checked in: counts as seen; answers what it should do now.
+    pub fn client_status(
         &mut self,
         t: f64,
         instance_id: &str,
         client_id: &str,
-    ) -> Result<ClientStatus, String> {
+    ) -> Result<ClientStatus, Refusal> {
         let idx = self.client_index(instance_id, client_id)?;
         self.touch(idx, t);
         let inst = &self.instances[idx];
         let Some(c) = inst.client.as_ref() else {
-            return Err("failback stopped from the console".into());
+            return Err(Refusal::Conflict(instance_id.into(), stopped(instance_id)));
         };
         if c.completed {
             return Ok(ClientStatus {
@@ -683,7 +721,7 @@ impl World {
                 failback_job_id: inst.failback_job_id.clone(),
             });
         }
-        let view = self.link_view(c, t);
+        let view = self.link_view(idx, c, t);
         let sending = matches!(view.state, "INITIAL_SYNC" | "CONTINUOUS");
         let bytes_per_second = if sending {
             (self.effective_rate(idx) as f64 * self.scenario.time_scale).min(u64::MAX as f64) as u64
@@ -703,26 +741,32 @@ impl World {
         })
     }
 
-    fn report_progress(
+    /// Takes the client's figures for its disks; each only grows (a late report cannot undo).
+    pub fn report_progress(
         &mut self,
         t: f64,
         instance_id: &str,
         client_id: &str,
-        volume: &str,
-        replicated: u64,
-    ) -> Result<(), String> {
+        disks: &[DiskReport],
+    ) -> Result<(), Refusal> {
         let idx = self.client_index(instance_id, client_id)?;
         let Some(c) = self.instances[idx].client.as_mut() else {
-            return Err("failback stopped from the console".into());
+            return Err(Refusal::Conflict(instance_id.into(), stopped(instance_id)));
         };
-        let v = c
-            .volumes
-            .iter_mut()
-            .find(|v| v.name == volume)
-            .ok_or_else(|| format!("volume {volume} is not part of this failback"))?;
-        v.replicated = v.replicated.max(replicated.min(v.total));
-        if c.first_byte.is_none() && replicated > 0 {
-            c.first_byte = Some(t);
+        for d in disks {
+            let v = c
+                .volumes
+                .iter_mut()
+                .find(|v| v.name == d.volume)
+                .ok_or_else(|| {
+                    Refusal::Invalid(format!("Volume {} is not part of this failback", d.volume))
+                })?;
+            v.replicated = v.replicated.max(d.replicated.min(v.total));
+            v.backlogged = d.backlogged;
+            v.rescanned = d.rescanned;
+            if c.first_byte.is_none() && d.replicated > 0 {
+                c.first_byte = Some(t);
+            }
         }
         self.touch(idx, t);
         Ok(())
@@ -994,13 +1038,13 @@ impl World {
         let error: Option<&str>;
         match inst.client.as_ref().filter(|c| !c.completed) {
             Some(c) => {
-                let view = self.link_view(c, t);
+                let view = self.link_view(idx, c, t);
                 state = view.state.into();
                 error = view.error;
                 replication.insert(
                     "dataReplicationInitiation".into(),
                     json!({
-                        "startDateTime": self.iso_at(c.linked_at),
+                        "startDateTime": self.iso_at(c.mapped_at.unwrap_or(c.associated_at)),
                         "steps": view.steps.iter().map(|(n, s)| json!({"name": n, "status": s})).collect::<Vec<_>>(),
                     }),
                 );
@@ -1013,8 +1057,8 @@ impl World {
                                 "deviceName": v.name,
                                 "totalStorageBytes": v.total,
                                 "replicatedStorageBytes": v.replicated,
-                                "backloggedStorageBytes": 0,
-                                "rescannedStorageBytes": 0,
+                                "backloggedStorageBytes": v.backlogged,
+                                "rescannedStorageBytes": v.rescanned,
                             })
                         })
                         .collect(),
@@ -1029,7 +1073,7 @@ impl World {
                     replication.insert("etaDateTime".into(), json!(self.iso_at(eta)));
                     replication.insert(
                         "lagDuration".into(),
-                        json!(time::iso_duration(self.real_seconds(t - c.linked_at))),
+                        json!(time::iso_duration(self.real_seconds(t - c.associated_at))),
                     );
                 } else if view.state == "CONTINUOUS" {
                     replication.insert("lagDuration".into(), json!("PT0S"));
@@ -1038,7 +1082,7 @@ impl World {
                 failback.insert("failbackClientID".into(), json!(c.id));
                 failback.insert(
                     "failbackInitiationTime".into(),
-                    json!(self.iso_at(c.linked_at)),
+                    json!(self.iso_at(c.associated_at)),
                 );
                 failback.insert(
                     "failbackClientLastSeenByServiceDateTime".into(),
@@ -1331,6 +1375,26 @@ mod tests {
 
     const ID: &str = "i-0123456789abcdef0";
 
+    #[test]
+    fn readers_do_not_wait_for_each_other() {
+        let engine = Engine::new(Scenario::from_json(SCENARIO).expect("scenario"));
+        engine.read(|_, _| {
+            assert!(
+                engine.world.try_read().is_ok(),
+                "a second reader would wait"
+            );
+        });
+    }
+
+    fn disk(replicated: u64) -> DiskReport {
+        DiskReport {
+            volume: "/dev/xvda".into(),
+            replicated,
+            backlogged: 0,
+            rescanned: 0,
+        }
+    }
+
     fn world() -> World {
         World::new(
             Scenario::from_json(SCENARIO).expect("scenario"),
@@ -1359,39 +1423,45 @@ mod tests {
             state(&w, 0.0),
             ("NOT_STARTED".into(), "FAILBACK_NOT_STARTED".into())
         );
+        let a = w.associate(0.0, ID).expect("associate");
+        // Paired, waiting for the mapping: the volume-mapping step is in progress.
+        let s = w.client_status(0.0, ID, &a).expect("status");
+        assert_eq!(s.replication_state, "INITIATING");
+        assert_eq!(s.initiation_steps[0].1, "SUCCEEDED");
+        assert_eq!(s.initiation_steps[1].1, "IN_PROGRESS");
+        assert!(matches!(
+            w.map_devices(0.0, ID, &a, &[("/dev/nope".into(), "/dev/sdb".into())]),
+            Err(Refusal::Invalid(_))
+        ));
+        let volumes = w
+            .map_devices(0.0, ID, &a, &[("/dev/xvda".into(), "/dev/sdb".into())])
+            .expect("mapping");
+        assert_eq!(volumes[0].used_bytes, 1 << 20);
         assert!(
-            w.associate(0.0, ID, &[("/dev/nope".into(), "/dev/sdb".into())])
-                .is_err()
+            w.map_devices(0.1, ID, &a, &[("/dev/xvda".into(), "/dev/sdb".into())])
+                .is_err(),
+            "the mapping is set once"
         );
-        let a = w
-            .associate(0.0, ID, &[("/dev/xvda".into(), "/dev/sdb".into())])
-            .expect("associate");
-        assert_eq!(a.volumes[0].used_bytes, 1 << 20);
-        let s = w.client_status(2.5, ID, &a.client_id).expect("status");
+        let s = w.client_status(2.5, ID, &a).expect("status");
         assert_eq!(s.replication_state, "INITIATING");
         assert_eq!(s.bytes_per_second, 0);
         assert_eq!(s.initiation_steps[2].1, "IN_PROGRESS");
         assert_eq!(s.initiation_steps[1].1, "SUCCEEDED");
         assert_eq!(s.initiation_steps[3].1, "NOT_STARTED");
-        let s = w.client_status(7.0, ID, &a.client_id).expect("status");
+        let s = w.client_status(7.0, ID, &a).expect("status");
         assert_eq!(
             (s.replication_state.as_str(), s.bytes_per_second),
             ("INITIAL_SYNC", 1 << 20)
         );
 
         // Crossing 50% stalls replication for 5 scenario seconds.
-        w.report_progress(8.0, ID, &a.client_id, "/dev/xvda", 6 << 20)
+        w.report_progress(8.0, ID, &a, &[disk(6 << 20)])
             .expect("report");
         assert_eq!(state(&w, 8.0).0, "STALLED");
-        assert_eq!(
-            w.client_status(9.0, ID, &a.client_id)
-                .expect("s")
-                .bytes_per_second,
-            0
-        );
+        assert_eq!(w.client_status(9.0, ID, &a).expect("s").bytes_per_second, 0);
         w.advance(13.5);
         // Then 80% cuts the client off: DISCONNECTED, last seen frozen.
-        w.report_progress(13.5, ID, &a.client_id, "/dev/xvda", 9 << 20)
+        w.report_progress(13.5, ID, &a, &[disk(9 << 20)])
             .expect("report");
         let v = w.instance_json(0, 15.0);
         assert_eq!(
@@ -1402,13 +1472,13 @@ mod tests {
             v["dataReplicationInfo"]["dataReplicationError"]["error"],
             "FAILBACK_CLIENT_NOT_SEEN"
         );
-        w.client_status(15.0, ID, &a.client_id).expect("status");
+        w.client_status(15.0, ID, &a).expect("status");
         assert_eq!(
             w.instance_json(0, 15.0)["failback"]["failbackClientLastSeenByServiceDateTime"],
             w.iso_at(13.5)
         );
         w.advance(19.0);
-        w.report_progress(19.0, ID, &a.client_id, "/dev/xvda", 10 << 20)
+        w.report_progress(19.0, ID, &a, &[disk(10 << 20)])
             .expect("report");
         assert_eq!(
             state(&w, 19.0),
@@ -1416,7 +1486,7 @@ mod tests {
         );
 
         let job = w.start_failback_launch(19.0, &[ID.into()], BTreeMap::new());
-        let job = job.ok().expect("launch");
+        let job = job.expect("launch");
         assert_eq!(job["status"], "PENDING");
         assert!(matches!(
             w.start_failback_launch(19.5, &[ID.into()], BTreeMap::new()),
@@ -1435,16 +1505,42 @@ mod tests {
             .collect();
         assert_eq!(events.first().map(String::as_str), Some("JOB_START"));
         assert_eq!(events.last().map(String::as_str), Some("JOB_END"));
-        let s = w.client_status(40.0, ID, &a.client_id).expect("status");
+        let s = w.client_status(40.0, ID, &a).expect("status");
         assert_eq!(s.failback_state, "FAILBACK_COMPLETED");
+    }
+
+    /// A report that jumps past both scripted faults at once: the second fault is still to
+    /// come, so the instance is never shown ready (for launch) in between.
+    #[test]
+    fn a_scripted_fault_still_due_keeps_the_failback_from_ready() {
+        let mut w = world();
+        let a = w.associate(0.0, ID).expect("associate");
+        w.map_devices(0.0, ID, &a, &[("/dev/xvda".into(), "/dev/sdb".into())])
+            .expect("mapping");
+        w.report_progress(8.0, ID, &a, &[disk(10 << 20)])
+            .expect("report");
+        assert_eq!(state(&w, 8.0).0, "STALLED");
+        w.advance(13.5);
+        // The stall is over; the disconnect (80%) is due but has not happened yet.
+        assert_eq!(
+            state(&w, 13.5),
+            ("INITIAL_SYNC".into(), "FAILBACK_IN_PROGRESS".into())
+        );
+        w.client_status(13.5, ID, &a).expect("status");
+        assert_eq!(state(&w, 13.5).0, "DISCONNECTED");
+        w.advance(19.0);
+        assert_eq!(
+            state(&w, 19.0),
+            ("CONTINUOUS".into(), "FAILBACK_READY_FOR_LAUNCH".into())
+        );
     }
 
     #[test]
     fn stop_failback_ends_the_pairing() {
         let mut w = world();
-        let a = w
-            .associate(0.0, ID, &[("/dev/xvda".into(), "/dev/sdb".into())])
-            .expect("associate");
+        let a = w.associate(0.0, ID).expect("associate");
+        w.map_devices(0.0, ID, &a, &[("/dev/xvda".into(), "/dev/sdb".into())])
+            .expect("mapping");
         assert!(matches!(
             w.start_failback_launch(1.0, &[ID.into()], BTreeMap::new()),
             Err(Refusal::Conflict(..))
@@ -1455,15 +1551,15 @@ mod tests {
             ("STOPPED".into(), "FAILBACK_NOT_STARTED".into())
         );
         assert_eq!(
-            w.client_status(1.0, ID, &a.client_id),
-            Err("failback stopped from the console".into())
+            w.client_status(1.0, ID, &a),
+            Err(Refusal::Conflict(ID.into(), stopped(ID)))
         );
     }
 
     #[test]
     fn terminate_removes_the_instance_when_the_job_ends() {
         let mut w = world();
-        let job = w.terminate(0.0, &[ID.into()]).ok().expect("terminate");
+        let job = w.terminate(0.0, &[ID.into()]).expect("terminate");
         assert_eq!(job["type"], "TERMINATE");
         assert_eq!(w.instance_json(0, 0.0)["ec2InstanceState"], "SHUTTING-DOWN");
         w.advance(10.0);

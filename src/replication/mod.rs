@@ -1,17 +1,18 @@
-//! What writes the target disks: the demo replicator now, AWS's `failback_entry` later.
+//! What writes the target disks: a `failback_entry` program (AWS's, or the demo's stand-in).
 
-pub mod demo;
+pub mod failback_entry;
 
 use std::path::PathBuf;
 use tokio::sync::mpsc;
 
 /// One replication run, from the Review's Next to its outcome: every background answer names
 /// the run it belongs to, so a late answer from an earlier run cannot land on the current one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct RunId(pub u64);
 
 /// One recovery-instance volume and where it goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VolumeTarget {
     /// Recovery-instance device name, e.g. `/dev/xvda`.
     pub volume: String,
@@ -23,17 +24,20 @@ pub struct VolumeTarget {
 }
 
 /// Everything a replicator needs to start. Credentials travel here and nowhere else
-/// (their Debug is redacted).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// (their Debug is redacted; serialized, as the worker shows the plan, they are left out).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReplicationPlan {
     pub recovery_instance_id: String,
     pub region: String,
     pub endpoint: Option<String>,
+    #[serde(skip)]
     pub credentials: Option<crate::drs::StaticCredentials>,
     /// Volumes mapped to a local disk; excluded volumes are absent.
     pub targets: Vec<VolumeTarget>,
     /// The mapping as `--device-mapping` takes it.
     pub device_mapping: String,
+    /// How the mapping names the local side (`--dm-value-format`).
+    pub value_format: crate::domain::mapping::DmValueFormat,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,12 +3,14 @@
 //! was changed is put back, and a terminal that is gone is not an error.
 
 pub mod input;
+mod quiet;
 pub mod signals;
 
 use crate::app::runtime::Frontend;
 use crate::app::{Interrupt, Msg};
 use crate::ui::{self, Theme};
 use input::{Decoder, Input};
+use quiet::Quiet;
 use ratatui::crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use ratatui::crossterm::{cursor, execute, terminal};
 use ratatui::layout::Rect;
@@ -111,7 +113,7 @@ pub(crate) fn set_panic_listener(tx: UnboundedSender<Msg>) {
 pub struct TerminalUi {
     /// Never dropped: ratatui's Drop shows the cursor and reports failure with `eprintln!`,
     /// which panics when the terminal is gone. `restore` does that job instead.
-    terminal: ManuallyDrop<Terminal<CrosstermBackend<Stdout>>>,
+    terminal: ManuallyDrop<Terminal<Quiet<CrosstermBackend<Stdout>>>>,
     theme: Theme,
 }
 
@@ -133,7 +135,7 @@ impl TerminalUi {
         let fd = tty()?;
         TTY.store(fd, Ordering::SeqCst);
         enter_modes()?;
-        let backend = CrosstermBackend::new(io::stdout());
+        let backend = Quiet::new(CrosstermBackend::new(io::stdout()));
         let viewport = match terminal::size() {
             Ok((w, h)) if w > 0 && h > 0 => Viewport::Fullscreen,
             _ => Viewport::Fixed(Rect::new(0, 0, ui::MIN_WIDTH, ui::MIN_HEIGHT)),
@@ -225,6 +227,7 @@ impl Frontend for TerminalUi {
         enter_modes()?;
         // Not `Terminal::clear`: it asks the terminal where the cursor is and reads the answer
         // through crossterm's reader, which would compete with ours for the operator's keys.
+        self.terminal.backend_mut().forget();
         let area = self.terminal.get_frame().area();
         self.terminal.resize(area)
     }

@@ -2,10 +2,11 @@
 //! visible with the reason; type-to-filter; a typed full id selects that instance.
 
 use super::{Action, Loadable, edit};
-use crate::domain::matching::{self, MatchReport};
+use crate::domain::matching::{self, BestMatch, MatchReport};
 use crate::domain::model::{HostIdentity, LocalDisk, RecoveryInstance};
 use crate::drs::DrsError;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use std::collections::HashMap;
 use tui_input::Input;
 
 /// Rows moved by PgUp/PgDn.
@@ -17,6 +18,29 @@ pub struct Row {
     pub report: MatchReport,
     /// Err with the reason when its volumes cannot fit the local disks.
     pub fit: Result<(), String>,
+    /// What the filter searches, lower-cased once: id, source server, hostname, FQDN, OS.
+    search: String,
+}
+
+impl Row {
+    fn new(instance: RecoveryInstance, host: &HostIdentity, disks: &[LocalDisk]) -> Row {
+        let i = &instance;
+        let search = format!(
+            "{} {} {} {} {}",
+            i.id,
+            i.source_server_id,
+            i.hints.hostname.as_deref().unwrap_or(""),
+            i.hints.fqdn.as_deref().unwrap_or(""),
+            i.os.as_deref().unwrap_or("")
+        )
+        .to_lowercase();
+        Row {
+            report: matching::match_instance(host, &instance),
+            fit: matching::instance_fit(&instance, disks),
+            search,
+            instance,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -29,6 +53,15 @@ pub struct InstanceForm {
     pub best: Option<String>,
     /// Why Next was refused.
     pub error: Option<String>,
+    /// The listing whose further pages are still coming (the rows so far are shown).
+    pub more: Option<u64>,
+    /// The operator moved the cursor: arriving pages no longer move the selection.
+    picked: bool,
+    /// The rows the filter shows, in list order (computed when the filter or the rows change).
+    shown: Vec<usize>,
+    /// Row index by recovery instance id.
+    by_id: HashMap<String, usize>,
+    top: BestMatch,
 }
 
 impl InstanceForm {
@@ -39,21 +72,34 @@ impl InstanceForm {
         host: &HostIdentity,
         disks: &[LocalDisk],
     ) {
-        let best = matching::best_match(host, &instances).map(|i| instances[i].id.clone());
-        let rows: Vec<Row> = instances
-            .into_iter()
-            .map(|instance| Row {
-                report: matching::match_instance(host, &instance),
-                fit: matching::instance_fit(&instance, disks),
-                instance,
-            })
-            .collect();
-        let keep = self
-            .selected
-            .as_ref()
-            .is_some_and(|id| rows.iter().any(|r| &r.instance.id == id));
+        self.list = Loadable::Loaded(Vec::new());
+        self.by_id.clear();
+        self.top = BestMatch::default();
+        self.append(instances, host, disks);
+    }
+
+    /// Adds a page of rows; the selection follows the best match until the operator moves it.
+    pub fn append(
+        &mut self,
+        instances: Vec<RecoveryInstance>,
+        host: &HostIdentity,
+        disks: &[LocalDisk],
+    ) {
+        let Loadable::Loaded(rows) = &mut self.list else {
+            return;
+        };
+        for instance in instances {
+            let row = Row::new(instance, host, disks);
+            self.top.offer(rows.len(), row.report.score);
+            self.by_id.insert(row.instance.id.clone(), rows.len());
+            rows.push(row);
+        }
+        self.best = self.top.index().map(|i| rows[i].instance.id.clone());
+        let keep = self.picked && self.selected_row().is_some();
         if !keep {
-            self.selected = best
+            let rows = self.rows();
+            self.selected = self
+                .best
                 .clone()
                 .or_else(|| {
                     rows.iter()
@@ -62,53 +108,54 @@ impl InstanceForm {
                 })
                 .or_else(|| rows.first().map(|r| r.instance.id.clone()));
         }
-        self.best = best;
-        self.list = Loadable::Loaded(rows);
+        self.refilter();
     }
 
     pub fn rows(&self) -> &[Row] {
         self.list.loaded().map(Vec::as_slice).unwrap_or_default()
     }
 
-    /// Indices of the rows the filter shows.
-    pub fn visible(&self) -> Vec<usize> {
+    fn refilter(&mut self) {
         let words: Vec<String> = self
             .filter
             .value()
             .split_whitespace()
             .map(str::to_lowercase)
             .collect();
-        self.rows()
+        let shown = self
+            .rows()
             .iter()
             .enumerate()
-            .filter(|(_, r)| {
-                let i = &r.instance;
-                let hay = format!(
-                    "{} {} {} {} {}",
-                    i.id,
-                    i.source_server_id,
-                    i.hints.hostname.as_deref().unwrap_or(""),
-                    i.hints.fqdn.as_deref().unwrap_or(""),
-                    i.os.as_deref().unwrap_or("")
-                )
-                .to_lowercase();
-                words.iter().all(|w| hay.contains(w.as_str()))
-            })
+            .filter(|(_, r)| words.iter().all(|w| r.search.contains(w.as_str())))
             .map(|(i, _)| i)
-            .collect()
+            .collect();
+        self.shown = shown;
+    }
+
+    /// Indices of the rows the filter shows, in list order.
+    pub fn visible(&self) -> &[usize] {
+        if self.list.loaded().is_some() {
+            &self.shown
+        } else {
+            &[]
+        }
+    }
+
+    fn selected_index(&self) -> Option<usize> {
+        let id = self.selected.as_ref()?;
+        let index = *self.by_id.get(id)?;
+        let row = self.rows().get(index)?;
+        (&row.instance.id == id).then_some(index)
     }
 
     pub fn selected_row(&self) -> Option<&Row> {
-        let id = self.selected.as_ref()?;
-        self.rows().iter().find(|r| &r.instance.id == id)
+        self.selected_index().map(|i| &self.rows()[i])
     }
 
     /// Position of the selection among the visible rows.
     pub fn cursor(&self, visible: &[usize]) -> Option<usize> {
-        let id = self.selected.as_ref()?;
-        visible
-            .iter()
-            .position(|i| &self.rows()[*i].instance.id == id)
+        let index = self.selected_index()?;
+        visible.binary_search(&index).ok()
     }
 
     fn move_cursor(&mut self, delta: isize) {
@@ -116,11 +163,12 @@ impl InstanceForm {
         if visible.is_empty() {
             return;
         }
-        let pos = match self.cursor(&visible) {
+        let pos = match self.cursor(visible) {
             Some(p) => (p as isize + delta).clamp(0, visible.len() as isize - 1) as usize,
             None => 0,
         };
         self.selected = Some(self.rows()[visible[pos]].instance.id.clone());
+        self.picked = true;
     }
 
     /// The selected instance, if Next may commit it; else the reason.
@@ -128,8 +176,8 @@ impl InstanceForm {
         let visible = self.visible();
         let row = self
             .selected_row()
-            .filter(|_| self.cursor(&visible).is_some())
-            .ok_or_else(|| self.why_none_selected(&visible))?;
+            .filter(|_| self.cursor(visible).is_some())
+            .ok_or_else(|| self.why_none_selected(visible))?;
         row.fit
             .as_ref()
             .map(|_| &row.instance)
@@ -159,7 +207,8 @@ impl InstanceForm {
 
     fn filter_changed(&mut self) {
         self.error = None;
-        if self.cursor(&self.visible()).is_none() {
+        self.refilter();
+        if self.cursor(self.visible()).is_none() {
             self.move_cursor(0);
         }
     }
@@ -179,6 +228,7 @@ impl InstanceForm {
             KeyCode::Enter => return Action::Next,
             KeyCode::Esc if !self.filter.value().is_empty() => {
                 self.filter = Input::default();
+                self.refilter();
                 return Action::None;
             }
             KeyCode::Esc => return Action::Back,

@@ -55,6 +55,15 @@ impl StepId {
         }
     }
 
+    /// The step bar's name when every full title does not fit.
+    pub fn short_title(self) -> &'static str {
+        match self {
+            StepId::Instance => "Instance",
+            StepId::Mapping => "Mapping",
+            s => s.title(),
+        }
+    }
+
     pub fn number(self) -> usize {
         self as usize + 1
     }
@@ -103,6 +112,8 @@ pub enum Action {
     Launch,
     /// The launch was denied: press the console's Failback button (the demo plays it).
     ConsoleLaunch,
+    /// The operator confirmed stopping the failback (StopFailback).
+    StopFailback,
     Retry,
     /// Credentials unreachable: go set a custom endpoint without verifying.
     SkipToEndpoint,

@@ -25,6 +25,8 @@ pub struct PreflightForm {
     pub clock_set: Loadable<(), String>,
     /// Why Next did not move on.
     pub error: Option<String>,
+    /// The check whose fix is shown when the rows do not all fit (Up/Down move it).
+    pub selected: usize,
 }
 
 impl PreflightForm {
@@ -33,6 +35,16 @@ impl PreflightForm {
             .loaded()
             .map(|r| r.checks.as_slice())
             .unwrap_or_default()
+    }
+
+    /// A new report, with the first failure (else warning) selected.
+    pub fn show(&mut self, report: Report) {
+        let first = |v| report.checks.iter().position(|c| c.verdict == v);
+        self.selected = first(Verdict::Fail)
+            .or_else(|| first(Verdict::Warning))
+            .unwrap_or_default();
+        self.report = Loadable::Loaded(report);
+        self.error = None;
     }
 
     pub fn running(&self) -> bool {
@@ -97,6 +109,15 @@ impl PreflightForm {
             KeyCode::Enter => Action::Next,
             KeyCode::Esc => Action::Back,
             KeyCode::Char('r') | KeyCode::Char('R') => Action::Refresh,
+            KeyCode::Up => {
+                self.selected = self.selected.saturating_sub(1);
+                Action::None
+            }
+            KeyCode::Down => {
+                let last = self.checks().len().saturating_sub(1);
+                self.selected = (self.selected + 1).min(last);
+                Action::None
+            }
             KeyCode::Char('o') | KeyCode::Char('O') if self.ram_refused() => {
                 self.confirm = Some(Confirm::RamOverride);
                 Action::None

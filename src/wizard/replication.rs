@@ -30,6 +30,16 @@ pub enum Launch {
     Failed(String),
 }
 
+/// How a failback ended, as the worker decided it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Verdict {
+    /// FAILBACK_COMPLETED, with the launch job when one is known.
+    Completed { job_id: Option<String> },
+    /// What went wrong and the replication software's last lines.
+    Failed { what: String, last_log: Vec<String> },
+}
+
 #[derive(Debug, Clone)]
 pub struct Dashboard {
     pub run: RunId,
@@ -61,6 +71,11 @@ pub struct Dashboard {
     pub client_id: Option<String>,
     /// Set when the replicator stopped.
     pub replicator_exit: Option<Result<(), String>>,
+    /// The stop-failback question is open.
+    pub stopping: bool,
+    /// Who started this failback, when and from which terminal (shown when another terminal
+    /// attached to it).
+    pub started_by: Option<String>,
 }
 
 impl Dashboard {
@@ -87,6 +102,8 @@ impl Dashboard {
             console_launch: false,
             client_id: None,
             replicator_exit: None,
+            stopping: false,
+            started_by: None,
         }
     }
 
@@ -123,7 +140,9 @@ impl Dashboard {
         self.poll_error = None;
         let ready = self.failback_state() == "FAILBACK_READY_FOR_LAUNCH";
         match (&self.launch, ready) {
-            (Launch::NotReady, true) => self.launch = Launch::Ready,
+            // A refused launch (the state moved under it) is offered again once ready; its
+            // reason stays in the log.
+            (Launch::NotReady | Launch::Failed(_), true) => self.launch = Launch::Ready,
             (Launch::Ready, false) => self.launch = Launch::NotReady,
             _ => {}
         }
@@ -158,7 +177,55 @@ impl Dashboard {
             .unwrap_or("")
     }
 
+    /// The failback's result once its own client's state shows one: the worker decides with
+    /// this and tells every terminal.
+    pub fn verdict(&self) -> Option<Verdict> {
+        match self.failback_state() {
+            "FAILBACK_COMPLETED" => Some(Verdict::Completed {
+                job_id: self
+                    .instance
+                    .as_ref()
+                    .and_then(|i| i.failback.job_id.clone())
+                    .or(match &self.launch {
+                        Launch::Started(job) => Some(job.id.clone()),
+                        _ => None,
+                    }),
+            }),
+            "FAILBACK_ERROR" => {
+                Some(self.failed("DRS reports FAILBACK_ERROR for this recovery instance.".into()))
+            }
+            _ => match &self.replicator_exit {
+                Some(Err(e)) => Some(self.failed(format!("The replication software stopped: {e}"))),
+                _ => None,
+            },
+        }
+    }
+
+    /// A failure, with the log's last lines.
+    pub fn failed(&self, what: String) -> Verdict {
+        Verdict::Failed {
+            what,
+            last_log: self.last_lines(),
+        }
+    }
+
+    /// The log's last lines, shown with a failure.
+    pub fn last_lines(&self) -> Vec<String> {
+        self.log.iter().rev().take(8).rev().cloned().collect()
+    }
+
     pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        if self.stopping {
+            match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => {
+                    self.stopping = false;
+                    return Action::StopFailback;
+                }
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => self.stopping = false,
+                _ => {}
+            }
+            return Action::None;
+        }
         if self.launch == Launch::Confirming {
             match key.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => return Action::Launch,
@@ -176,6 +243,7 @@ impl Dashboard {
             KeyCode::Char('c') | KeyCode::Char('C') if matches!(self.launch, Launch::Denied(_)) => {
                 return Action::ConsoleLaunch;
             }
+            KeyCode::Char('s') | KeyCode::Char('S') => self.stopping = true,
             KeyCode::PageUp => {
                 self.log_scroll = (self.log_scroll + 5).min(self.log.len().saturating_sub(1))
             }

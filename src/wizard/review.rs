@@ -116,6 +116,7 @@ mod tests {
                 credentials: None,
                 targets: vec![],
                 device_mapping: "/dev/xvda=EXCLUDE".into(),
+                value_format: crate::domain::mapping::DmValueFormat::DevName,
             },
         }
     }

@@ -4,19 +4,11 @@
 Budgets: under 1 KiB/s written to the terminal, under 1% of one core, under 30 MiB RSS, and
 nothing written at all while an idle screen has nothing changing.
 
-Usage: tests/bench/dashboard_budget.py [path/to/drs-failback]   (default: a release build)
+Usage: tests/bench/dashboard_budget.py [path/to/drs-failback]   (default: a bench-release build)
 """
-import fcntl, json, os, pty, select, struct, subprocess, sys, tempfile, termios, time
+import json, os, sys, tempfile, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def binary():
-    if len(sys.argv) > 1:
-        return sys.argv[1]
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    return os.path.join(ROOT, "target", "release", "drs-failback")
+from ptyrun import ROOT, Session, binary
 
 
 def scenario(dirname):
@@ -31,54 +23,6 @@ def scenario(dirname):
     with open(path, "w") as f:
         json.dump(s, f)
     return path
-
-
-class Session:
-    def __init__(self, args, env):
-        pid, fd = pty.fork()
-        if pid == 0:
-            os.execve(args[0], args, env)
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-        self.pid, self.fd, self.bytes = pid, fd, 0
-
-    def pump(self, seconds):
-        """Reads for `seconds`; returns the bytes the program wrote meanwhile."""
-        end, got = time.time() + seconds, 0
-        self.seen = b""
-        while (left := end - time.time()) > 0:
-            r, _, _ = select.select([self.fd], [], [], left)
-            if r:
-                try:
-                    chunk = os.read(self.fd, 65536)
-                except OSError:
-                    break
-                got += len(chunk)
-                self.seen += chunk
-        self.bytes += got
-        return got
-
-    def send(self, text, settle=1.5):
-        os.write(self.fd, text.encode())
-        self.pump(settle)
-
-    def cpu_seconds(self):
-        with open(f"/proc/{self.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
-
-    def rss_kib(self):
-        with open(f"/proc/{self.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        return 0
-
-    def close(self):
-        try:
-            os.kill(self.pid, 15)
-            os.waitpid(self.pid, 0)
-        except OSError:
-            pass
 
 
 def measure(exe, label, extra_env):
@@ -100,12 +44,14 @@ def measure(exe, label, extra_env):
         cpu = (s.cpu_seconds() - cpu0) / elapsed * 100
         rss = s.rss_kib() / 1024
         s.close()
+    rate = written / elapsed
     print(f"{label:<22} idle Welcome: {idle} B in 5 s | dashboard: "
-          f"{written / elapsed / 1024:.2f} KiB/s written, {cpu:.2f}% of a core, {rss:.1f} MiB RSS")
+          f"{rate:.0f} B/s written, {cpu:.2f}% of a core, {rss:.1f} MiB RSS")
+    return rate
 
 
 if __name__ == "__main__":
     exe = binary()
-    print("budgets: < 1 KiB/s, < 1% of a core, < 30 MiB RSS, 0 B when idle")
+    print("budgets: < 300 B/s (a 9,600-baud line carries 960), < 1% of a core, < 30 MiB RSS, 0 B when idle")
     measure(exe, "unicode + colour", {})
     measure(exe, "ascii + NO_COLOR", {"NO_COLOR": "1", "LANG": "C"})

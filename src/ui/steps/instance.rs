@@ -85,11 +85,14 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let cols = w.cols();
     let rows = f.rows();
     let visible = f.visible();
-    let count = match &f.list {
+    let mut count = match &f.list {
         Loadable::Loaded(_) if visible.len() == rows.len() => format!("{} instances", rows.len()),
         Loadable::Loaded(_) => format!("{} of {} instances", visible.len(), rows.len()),
         _ => String::new(),
     };
+    if f.more.is_some() {
+        count.push_str(&format!(" so far, listing more{}", g.ellipsis));
+    }
     let (mut spans, cur) = field(theme, f.filter.value(), f.filter.visual_cursor(), true, 32);
     spans.insert(0, Span::raw("> Filter  "));
     spans.push(Span::styled(format!("  {count}"), theme.muted()));
@@ -151,7 +154,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
 
     let detail = f
         .selected_row()
-        .filter(|_| f.cursor(&visible).is_some())
+        .filter(|_| f.cursor(visible).is_some())
         .map(|r| detail_lines(app, theme, r, cols))
         .unwrap_or_default();
     // Header, paging line, error and a fixed-height detail pane: the page size must not change
@@ -167,7 +170,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         cols,
         theme.title(),
     ));
-    let cursor = f.cursor(&visible);
+    let cursor = f.cursor(visible);
     let first = cursor.map_or(0, |c| c / page * page);
     if visible.is_empty() {
         w.line(Line::styled(

@@ -6,7 +6,9 @@ use crate::app::App;
 use crate::domain::bytes::Bytes;
 use crate::domain::model::InitiationStep;
 use crate::domain::replication;
-use crate::domain::throughput::{GAP_SECS, eta_seconds, format_duration, format_rate};
+use crate::domain::throughput::{
+    GAP_SECS, eta_seconds, format_age, format_duration_coarse, format_rate_coarse,
+};
 use crate::domain::time::{self, parse_iso_duration};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{Writer, bar, fit, hint_spans, pad, para, percent, popup, problem, width};
@@ -27,7 +29,7 @@ const MAX_CHART: usize = 8;
 
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let Some(d) = &app.dashboard else {
-        Writer::new(frame, area).line("Replication has not started.");
+        Writer::new(frame, area).line("Handing the plan to the failback worker...");
         return;
     };
     let cols = area.width as usize;
@@ -78,24 +80,47 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     w.lines(launch);
     log(theme, d, &mut w);
 
-    if d.launch == Launch::Confirming && app.modal.is_none() {
-        confirm(theme, frame, area);
+    // A modal (help, quit) goes over these.
+    if app.modal.is_some() {
+        return;
+    }
+    if d.stopping {
+        confirm(
+            theme,
+            frame,
+            area,
+            ("Stop failback", "Stop the failback now?"),
+            "DRS stops replicating to this machine (StopFailback) and forgets this failback client; the target disks stay partly written and do not boot. Starting a new failback copies them again.",
+            ("y", "stop"),
+        );
+    } else if d.launch == Launch::Confirming {
+        confirm(
+            theme,
+            frame,
+            area,
+            ("Failback launch", "Start the failback launch now?"),
+            "This stops replication and converts the replicated data for this machine (StartFailbackLaunch). When DRS reports FAILBACK_COMPLETED, this machine boots from its local disk.",
+            ("y", "start"),
+        );
     }
 }
 
-fn age(now: f64, then: f64) -> String {
-    format_duration((now - then).max(0.0) as u64)
+fn elapsed(now: f64, then: f64) -> String {
+    format_duration_coarse((now - then).max(0.0) as u64)
 }
 
 fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line<'static>> {
     let g = theme.glyphs();
     let mut lines = Vec::new();
+    if let Some(by) = &d.started_by {
+        lines.extend(para("", by, cols, theme.muted()));
+    }
     let Some(i) = &d.instance else {
         lines.push(Line::from(format!(
             "{} Waiting for the first answer from DRS{}  elapsed {}",
             theme.spinner(app.now),
             g.ellipsis,
-            age(app.now, d.started_at)
+            elapsed(app.now, d.started_at)
         )));
         return lines;
     };
@@ -108,7 +133,7 @@ fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line
         }
     };
     let polled = d.last_poll.map_or("not polled yet".to_owned(), |t| {
-        format!("polled {} ago", age(app.now, t))
+        format!("polled {}", format_age((app.now - t).max(0.0) as u64))
     });
     lines.push(Line::from(vec![
         Span::styled(dash(&r.state), theme.title()),
@@ -116,7 +141,7 @@ fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line
         Span::styled(dash(&i.failback.state), theme.title()),
         Span::raw(format!(
             "  elapsed {}  {polled}",
-            age(app.now, d.started_at)
+            elapsed(app.now, d.started_at)
         )),
     ]));
     // When DRS last heard from each end: a stale one explains a stall before any error does.
@@ -124,7 +149,7 @@ fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line
         at.as_deref()
             .and_then(time::parse_iso8601)
             .map_or("never".to_owned(), |t| {
-                format!("{} ago", format_duration((app.epoch - t).max(0) as u64))
+                format_age((app.epoch - t).max(0) as u64)
             })
     };
     let (client, agent) = (&i.failback.client_last_seen, &i.failback.agent_last_seen);
@@ -156,17 +181,17 @@ fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line
     } else if !flows {
         format!("No ETA while {}", r.state)
     } else if let Some(secs) = eta_seconds(total - done, rate) {
-        format!("ETA {}", format_duration(secs))
+        format!("ETA {}", format_duration_coarse(secs))
     } else if let Some(service) = &r.eta {
         format!("ETA (DRS) {service}")
     } else {
         "ETA unknown until data flows".to_owned()
     };
     if let Some(lag) = &r.lag {
-        let lag = parse_iso_duration(lag).map_or_else(|| lag.clone(), format_duration);
+        let lag = parse_iso_duration(lag).map_or_else(|| lag.clone(), format_duration_coarse);
         text.push_str(&format!(", lag {lag}"));
     }
-    let rate_of = |r: Option<f64>| r.map_or("-".to_owned(), format_rate);
+    let rate_of = |r: Option<f64>| r.map_or("-".to_owned(), format_rate_coarse);
     text.push_str(&format!(
         "; DRS {}, disk writes {}; {} written here",
         rate_of(rate),
@@ -258,12 +283,15 @@ fn chart(theme: &Theme, frame: &mut Frame, area: Rect, points: &[(f64, f64)]) {
         }
         bars.push(Some(v));
     }
-    let shown = &bars[bars.len().saturating_sub(plot_cols)..];
+    // New bars fill the plot left to right; a full plot jumps half a width at once rather than
+    // scrolling a column a second (which rewrites every cell of it on a serial line).
+    let shown = &bars[window_start(bars.len(), plot_cols)..];
     let peak = shown.iter().flatten().copied().fold(0.0, f64::max);
-    // Headroom above the peak, so a steady rate reads as a line, not a wall.
-    let max = peak * 1.25;
-    let span =
-        points.last().map_or(0.0, |l| l.0) - points[points.len().saturating_sub(plot_cols)].0;
+    // Headroom above the peak, so a steady rate reads as a line, not a wall; a round scale
+    // that moves seldom, since each move redraws every bar.
+    let max = round_scale(peak * 1.25);
+    let first = shown.iter().flatten().count();
+    let span = points.last().map_or(0.0, |l| l.0) - points[points.len().saturating_sub(first)].0;
     // Tenths of MiB/s: Sparkline takes integers.
     let data: Vec<SparklineBar> = shown
         .iter()
@@ -272,7 +300,7 @@ fn chart(theme: &Theme, frame: &mut Frame, area: Rect, points: &[(f64, f64)]) {
     let labels = [
         format!("peak {peak:.1}"),
         "MiB/s DRS".to_owned(),
-        format!("last {}", format_duration(span.max(0.0) as u64)),
+        format!("last {}", format_duration_coarse(span.max(0.0) as u64)),
     ];
     let mut w = Writer::new(
         frame,
@@ -292,6 +320,25 @@ fn chart(theme: &Theme, frame: &mut Frame, area: Rect, points: &[(f64, f64)]) {
             .bar_set(theme.glyphs().sparkline.clone()),
         plot,
     );
+}
+
+/// Where the shown bars start: 0 until the plot is full, then in steps of half its width.
+fn window_start(bars: usize, cols: usize) -> usize {
+    let step = (cols / 2).max(1);
+    bars.saturating_sub(cols).div_ceil(step) * step
+}
+
+/// The next round number (1, 1.5, 2, 3, 4, 5, 6 or 8 times a power of ten) at or above `v`.
+fn round_scale(v: f64) -> f64 {
+    if !(v.is_finite() && v > 0.0) {
+        return 0.0;
+    }
+    let tens = 10f64.powf(v.log10().floor());
+    [1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
+        .into_iter()
+        .map(|m| m * tens)
+        .find(|&s| s >= v)
+        .unwrap_or(10.0 * tens)
 }
 
 /// "PAIR_AGENT_WITH_REPLICATION_SOFTWARE" → "Pair agent with replication software"
@@ -416,32 +463,48 @@ fn log(theme: &Theme, d: &Dashboard, w: &mut Writer) {
     }
 }
 
-fn confirm(theme: &Theme, frame: &mut Frame, area: Rect) {
+/// A question over the dashboard: `(title, question)`, what it means, the yes key.
+fn confirm(
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+    (title, question): (&str, &str),
+    meaning: &str,
+    yes: (&'static str, &'static str),
+) {
     let cols = area.width.saturating_sub(4).min(66);
     let inner = cols.saturating_sub(2) as usize;
-    let mut lines = vec![Line::styled(
-        "Start the failback launch now?",
-        theme.title(),
-    )];
+    let mut lines = vec![Line::styled(question.to_owned(), theme.title())];
     lines.push(Line::default());
-    lines.extend(para(
-        "",
-        "This stops replication and converts the replicated data for this machine (StartFailbackLaunch). When DRS reports FAILBACK_COMPLETED, this machine boots from its local disk.",
-        inner,
-        Style::new(),
-    ));
+    lines.extend(para("", meaning, inner, Style::new()));
     lines.push(Line::default());
-    lines.push(Line::from(hint_spans(
-        theme,
-        &[("y", "start"), ("n", "not now")],
-    )));
-    let body = popup(
-        theme,
-        frame,
-        area,
-        "Failback launch",
-        cols,
-        lines.len() as u16 + 2,
-    );
+    lines.push(Line::from(hint_spans(theme, &[yes, ("n", "not now")])));
+    let body = popup(theme, frame, area, title, cols, lines.len() as u16 + 2);
     Writer::new(frame, body).lines(lines);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chart_fills_then_jumps_half_a_width_instead_of_scrolling() {
+        assert_eq!(window_start(10, 68), 0);
+        assert_eq!(window_start(68, 68), 0);
+        assert_eq!(window_start(69, 68), 34);
+        assert_eq!(window_start(102, 68), 34);
+        assert_eq!(window_start(103, 68), 68);
+        // Between jumps a new bar leaves every earlier column where it was.
+        let moves = (1..1000).filter(|&n| window_start(n, 68) != window_start(n + 1, 68));
+        assert_eq!(moves.count(), 1000 / 34 - 1);
+    }
+
+    #[test]
+    fn the_chart_scale_moves_in_round_steps() {
+        assert_eq!(round_scale(0.0), 0.0);
+        assert_eq!(round_scale(1.3), 1.5);
+        assert_eq!(round_scale(48.4), 50.0);
+        assert_eq!(round_scale(50.0), 50.0);
+        assert_eq!(round_scale(66.6), 80.0);
+    }
 }

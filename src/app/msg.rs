@@ -1,0 +1,167 @@
+//! What reaches `update` (`Msg`: keys, signals, answers of the tasks and of the failback
+//! worker) and what it asks the runtime to do (`Cmd`).
+
+use super::Interrupt;
+use crate::domain::model::{HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance};
+use crate::drs::{DrsError, DrsTarget};
+use crate::replication::{ReplicationPlan, ReplicatorEvent, RunId};
+use crate::wizard::credentials::Verified;
+use crate::wizard::endpoint::{Stage, StageStatus};
+use crate::wizard::replication::Verdict;
+use crate::worker::client::Connection;
+use ratatui::crossterm::event::KeyEvent;
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// A bracketed paste: one edit of the focused field, never a key press.
+    Paste(String),
+    /// The terminal changed size (the size the screen is drawn at).
+    Resize {
+        cols: u16,
+        rows: u16,
+    },
+    /// SIGTSTP: give the terminal back and stop until continued.
+    Suspend,
+    /// SIGCONT: take the terminal again and repaint.
+    Resumed,
+    /// The clock moved: `now` in seconds since start, `epoch` in Unix seconds.
+    Tick {
+        now: f64,
+        epoch: i64,
+    },
+    HostFacts(HostFacts),
+    Disks(Result<Vec<LocalDisk>, String>),
+    CredentialsChecked {
+        req: u64,
+        result: Result<Verified, DrsError>,
+    },
+    EndpointStage {
+        req: u64,
+        stage: Stage,
+        status: StageStatus,
+    },
+    EndpointChecked {
+        req: u64,
+        result: Result<(), DrsError>,
+    },
+    /// One page of the listing `req`; `more` while further pages follow.
+    Instances {
+        req: u64,
+        result: Result<Vec<RecoveryInstance>, DrsError>,
+        more: bool,
+    },
+    /// The runtime's own: the worker's socket answered (never reaches `update`).
+    Connected(Connection),
+    /// The worker's failback `run`, as a worker tells a client that attaches.
+    Attached {
+        run: RunId,
+        plan: ReplicationPlan,
+        /// On this wizard's clock.
+        started_at: f64,
+        /// Who started it, when another wizard did.
+        started_by: Option<String>,
+        worker_pid: u32,
+        log_file: Option<String>,
+    },
+    Polled {
+        run: RunId,
+        now: f64,
+        result: Result<RecoveryInstance, DrsError>,
+    },
+    /// Sum of the target disks' write counters.
+    Writes {
+        run: RunId,
+        now: f64,
+        total: u64,
+    },
+    Replicator {
+        run: RunId,
+        event: ReplicatorEvent,
+    },
+    LaunchStarted {
+        run: RunId,
+        result: Result<Job, DrsError>,
+    },
+    /// The worker decided the failback's result.
+    Outcome {
+        run: RunId,
+        verdict: Verdict,
+    },
+    JobLog {
+        run: RunId,
+        result: Result<(Job, Vec<JobLogItem>), DrsError>,
+    },
+    /// Something the worker says to every terminal (or this one refused).
+    WorkerNotice {
+        run: RunId,
+        message: String,
+    },
+    /// The worker's connection ended without the failback's end (or it refused us).
+    WorkerGone {
+        run: Option<RunId>,
+        why: String,
+    },
+    /// Leave now, restoring the terminal.
+    Interrupted(Interrupt),
+    // Pre-flight.
+    Preflight {
+        req: u64,
+        report: crate::preflight::Report,
+    },
+    ClockSet {
+        req: u64,
+        result: Result<(), String>,
+    },
+}
+
+#[derive(Debug)]
+pub enum Cmd {
+    VerifyCredentials {
+        req: u64,
+        target: DrsTarget,
+    },
+    CheckEndpoint {
+        req: u64,
+        target: DrsTarget,
+    },
+    ListInstances {
+        req: u64,
+    },
+    /// Hand the confirmed plan to the failback worker and attach to it.
+    StartReplication {
+        plan: ReplicationPlan,
+    },
+    /// Ask the worker for the failback launch.
+    StartFailbackLaunch {
+        run: RunId,
+        /// As the DRS console's Failback button (the demo plays it with its full-access key).
+        as_console: bool,
+    },
+    /// Ask the worker to stop the failback (StopFailback).
+    StopFailback {
+        run: RunId,
+    },
+    /// Tell the worker the result was seen: it ends that failback.
+    Acknowledge {
+        run: RunId,
+    },
+    // Pre-flight: the checks that need no recovery instance, and setting the clock.
+    RunPreflight {
+        req: u64,
+        region: String,
+        /// A custom DRS endpoint; None for the region's default.
+        drs_endpoint: Option<String>,
+        s3_endpoint: Option<String>,
+    },
+    /// Set the clock to this machine's time plus `skew_seconds` (from the endpoint's `Date`).
+    SetClock {
+        req: u64,
+        skew_seconds: i64,
+    },
+    /// Ctrl-L: clear and redraw everything.
+    ClearScreen,
+    /// Ctrl-Z or SIGTSTP: restore the terminal, stop, and take it again when continued.
+    Suspend,
+    Quit,
+}

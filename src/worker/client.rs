@@ -1,0 +1,330 @@
+//! The wizard's side of the worker: starting one detached, handing it the confirmed plan on
+//! its pipe, attaching to its socket, and turning its events into the wizard's messages.
+
+use super::PIPE_FD;
+use super::protocol::{DEMO_READY, DemoReady, Event, Handoff, Request, SOCKET, Setup, line};
+use crate::app::msg::Msg;
+use crate::replication::{ReplicatorEvent, RunId};
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc::UnboundedSender;
+use zeroize::Zeroize;
+
+/// How long a new worker may take to answer (a safety net, not a pace).
+const START_PATIENCE: Duration = Duration::from_secs(30);
+
+/// A worker this wizard started: the pipe is how its plans reach it.
+#[derive(Debug)]
+pub struct Spawned {
+    child: Child,
+    pipe: Option<File>,
+    /// The worker's log file.
+    pub log: PathBuf,
+    /// A plan went down the pipe: the worker now lives on its own.
+    pub handed_off: bool,
+}
+
+/// Starts `program worker` in its own session (no controlling terminal: hangups and Ctrl-C
+/// never reach it), stdin /dev/null, output to a new log file, no credentials in its
+/// environment; writes the setup on its pipe.
+pub fn spawn(program: &Path, state_dir: &Path, setup: &Setup) -> Result<Spawned, String> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two descriptors this function then owns.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(format!(
+            "cannot make a pipe for the worker: {}",
+            io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: fresh descriptors from pipe2.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
+    let (log, log_path) = crate::process::new_log("drs-failback-worker")
+        .map_err(|e| format!("the worker's log: {e}"))?;
+    let err = log
+        .try_clone()
+        .map_err(|e| format!("the worker's log: {e}"))?;
+    let mut cmd = Command::new(program);
+    cmd.arg("worker")
+        .arg("--state-dir")
+        .arg(state_dir)
+        .arg("--log")
+        .arg(&log_path)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err);
+    for (name, _) in crate::domain::access_keys::ENV_NAMES {
+        cmd.env_remove(name);
+    }
+    let fd = read.as_raw_fd();
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let ok = if fd == PIPE_FD {
+                libc::fcntl(fd, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, PIPE_FD)
+            };
+            if ok < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start the failback worker: {e}"))?;
+    drop(read);
+    let mut spawned = Spawned {
+        child,
+        pipe: Some(write),
+        log: log_path,
+        handed_off: false,
+    };
+    spawned
+        .write(&line(setup))
+        .map_err(|e| spawned.stopped(&format!("cannot give the worker its setup: {e}")))?;
+    Ok(spawned)
+}
+
+impl Spawned {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self.pipe.as_mut() {
+            Some(p) => p.write_all(bytes).and_then(|()| p.flush()),
+            None => Err(io::ErrorKind::BrokenPipe.into()),
+        }
+    }
+
+    /// Why the worker is not there: its exit status and its last error, and its log.
+    fn stopped(&mut self, what: &str) -> String {
+        let status = match self.child.try_wait() {
+            Ok(Some(s)) => format!(" (it exited: {s})"),
+            _ => String::new(),
+        };
+        let error = std::fs::read_to_string(&self.log)
+            .ok()
+            .and_then(|l| {
+                l.lines()
+                    .rev()
+                    .find_map(|l| l.split_once(" ERROR ").map(|(_, e)| format!(": {e}")))
+            })
+            .unwrap_or_default();
+        format!("{what}{status}{error}. Its log: {}", self.log.display())
+    }
+
+    /// Sends the confirmed plan with its credentials; the line is zeroed after.
+    pub fn hand_off(&mut self, handoff: &Handoff) -> Result<(), String> {
+        let mut bytes = line(handoff);
+        let sent = self.write(&bytes);
+        bytes.zeroize();
+        sent.map_err(|e| self.stopped(&format!("cannot hand the plan to the worker: {e}")))?;
+        self.handed_off = true;
+        Ok(())
+    }
+
+    /// Waits until the demo worker's emulator listens, or says why it will not.
+    pub fn demo_ready(&mut self, state_dir: &Path) -> Result<DemoReady, String> {
+        let path = state_dir.join(DEMO_READY);
+        let deadline = Instant::now() + START_PATIENCE;
+        loop {
+            if let Some(ready) = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| serde_json::from_str::<DemoReady>(&t).ok())
+                .filter(|r| r.worker_pid == self.child.id())
+            {
+                return Ok(ready);
+            }
+            if matches!(self.child.try_wait(), Ok(Some(_))) || Instant::now() > deadline {
+                return Err(self.stopped("the failback worker did not start"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The wizard leaves: closing the pipe tells the worker; a worker that has no failback
+    /// to run then ends, and is waited for so that what it cleans up is gone when we exit.
+    pub fn finish(mut self, acknowledged: bool) {
+        self.pipe = None;
+        if !self.handed_off || acknowledged {
+            let _ = self.child.wait();
+        }
+    }
+
+    pub fn worker_pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// A connection to the running worker's socket: requests are written here.
+#[derive(Debug)]
+pub struct Connection {
+    writer: UnixStream,
+}
+
+/// Connects to the worker serving `state_dir`, if one does: None when no failback runs.
+pub fn connect(state_dir: &Path) -> io::Result<Option<(Connection, tokio::net::UnixStream)>> {
+    let stream = match UnixStream::connect(state_dir.join(SOCKET)) {
+        Ok(s) => s,
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let reader = stream.try_clone()?;
+    reader.set_nonblocking(true)?;
+    let reader = tokio::net::UnixStream::from_std(reader)?;
+    Ok(Some((Connection { writer: stream }, reader)))
+}
+
+/// Waits (bounded) until a worker that was just handed a plan serves its socket.
+pub async fn connect_when_ready(
+    state_dir: &Path,
+) -> Result<(Connection, tokio::net::UnixStream), String> {
+    let deadline = tokio::time::Instant::now() + START_PATIENCE;
+    loop {
+        match connect(state_dir) {
+            Ok(Some(c)) => return Ok(c),
+            Ok(None) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            Ok(None) => {
+                return Err(format!(
+                    "the failback worker did not open {}",
+                    state_dir.join(SOCKET).display()
+                ));
+            }
+            Err(e) => return Err(format!("cannot reach the failback worker: {e}")),
+        }
+    }
+}
+
+impl Connection {
+    /// Sends a request; the line is zeroed after (it may hold credentials).
+    pub fn send(&mut self, request: &Request) -> io::Result<()> {
+        let mut bytes = line(request);
+        let sent = self.writer.write_all(&bytes);
+        bytes.zeroize();
+        sent
+    }
+}
+
+/// Reads the worker's events and sends them to the wizard as messages. `now` is the wizard's
+/// clock: the worker's times are turned into it.
+pub async fn relay(
+    reader: tokio::net::UnixStream,
+    tx: UnboundedSender<Msg>,
+    now: impl Fn() -> f64,
+) {
+    let mut lines = BufReader::new(reader).lines();
+    let mut run = None;
+    let mut offset = 0.0;
+    let mut ended = false;
+    while let Ok(Some(text)) = lines.next_line().await {
+        let event = match serde_json::from_str::<Event>(&text) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!("an event of the worker was not understood: {e}");
+                continue;
+            }
+        };
+        if let Event::Hello {
+            run_id, elapsed, ..
+        } = &event
+        {
+            run = Some(*run_id);
+            offset = now() - elapsed;
+        }
+        ended |= matches!(event, Event::Ending);
+        let msg = match run {
+            Some(run) => to_msg(run, offset, event),
+            None => match event {
+                Event::Error { message } => Some(Msg::WorkerGone {
+                    run: None,
+                    why: message,
+                }),
+                _ => None,
+            },
+        };
+        if let Some(msg) = msg
+            && tx.send(msg).is_err()
+        {
+            return;
+        }
+    }
+    if !ended {
+        let _ = tx.send(Msg::WorkerGone {
+            run,
+            why: "the failback worker closed the connection".into(),
+        });
+    }
+}
+
+/// One event as the wizard's message; times shifted by `offset` onto the wizard's clock.
+pub fn to_msg(run: RunId, offset: f64, event: Event) -> Option<Msg> {
+    let replicator = |event| Some(Msg::Replicator { run, event });
+    match event {
+        Event::Hello {
+            started_by,
+            plan,
+            worker_pid,
+            log_file,
+            ..
+        } => Some(Msg::Attached {
+            run,
+            plan,
+            started_at: offset,
+            // Said only to the terminals that did not start it.
+            started_by: (started_by.pid != std::process::id())
+                .then(|| super::describe(&started_by)),
+            worker_pid,
+            log_file,
+        }),
+        Event::Log { line } => replicator(ReplicatorEvent::Log(line)),
+        Event::Paired { client_id } => replicator(ReplicatorEvent::Paired { client_id }),
+        Event::ReplicatorExited { result } => replicator(ReplicatorEvent::Exited(result)),
+        Event::Writes { at, total } => Some(Msg::Writes {
+            run,
+            now: offset + at,
+            total,
+        }),
+        Event::Polled { at, result } => Some(Msg::Polled {
+            run,
+            now: offset + at,
+            result,
+        }),
+        Event::LaunchStarted { result, .. } => Some(Msg::LaunchStarted { run, result }),
+        Event::Outcome { verdict } => Some(Msg::Outcome { run, verdict }),
+        Event::JobLog { result } => Some(Msg::JobLog { run, result }),
+        Event::CredentialsExpired { detail } => Some(Msg::WorkerNotice {
+            run,
+            message: format!("{detail} The replication software keeps running."),
+        }),
+        Event::CredentialsAccepted => Some(Msg::WorkerNotice {
+            run,
+            message: "Fresh credentials accepted: the dashboard's figures are live again.".into(),
+        }),
+        Event::Bandwidth { mbps } => Some(Msg::WorkerNotice {
+            run,
+            message: match mbps {
+                0 => "Bandwidth throttling lifted.".into(),
+                n => format!("Bandwidth throttled to {n} Mbps."),
+            },
+        }),
+        Event::Error { message } => Some(Msg::WorkerNotice { run, message }),
+        Event::Live | Event::Ending => None,
+    }
+}

@@ -1,0 +1,864 @@
+//! The failback worker: the process that runs a confirmed failback whatever happens to the
+//! terminals. A wizard starts it detached (`drs-failback worker`, its own session, stdin
+//! /dev/null, its own log) and writes the setup and the plan on a pipe; the worker takes the
+//! machine's lock, runs the replication software, polls DRS, samples the target disks' write
+//! counters, launches when asked, decides the outcome, and tells every attached client
+//! (`protocol` documents the wire; `client` is the wizard's side).
+
+pub mod client;
+pub mod lock;
+pub mod protocol;
+pub mod status;
+
+use crate::domain::backoff::{PollOutcome, next_poll_delay};
+use crate::domain::model::{Job, JobLogItem, RecoveryInstance};
+use crate::drs::{Auth, DrsClient, DrsError, DrsErrorKind, DrsTarget};
+use crate::emulator::{Emulator, Scenario};
+use crate::replication::failback_entry::FailbackEntry;
+use crate::replication::{ReplicationPlan, Replicator, ReplicatorEvent, RunId, VolumeTarget};
+use crate::wizard::replication::{Dashboard, Launch, Verdict};
+use protocol::{
+    DEMO_READY, DemoReady, Event, Handoff, LockHolder, Request, SOCKET, Setup, StartedBy, line,
+};
+use std::io::BufRead;
+use std::os::fd::{FromRawFd, RawFd};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::sync::{broadcast, oneshot, watch};
+use tokio::task::JoinHandle;
+use zeroize::Zeroize;
+
+/// The pipe the starting wizard writes on.
+pub const PIPE_FD: RawFd = 3;
+
+/// Where the worker keeps its lock and socket: `/run/drs-failback`, or for the demo a
+/// directory of its own under the temporary directory, so a rehearsal never meets a real run.
+pub fn default_state_dir(demo: bool) -> PathBuf {
+    if demo {
+        std::env::temp_dir().join("drs-failback-demo")
+    } else {
+        PathBuf::from("/run/drs-failback")
+    }
+}
+
+/// Creates the state directory (0700) if needed.
+pub fn prepare_state_dir(dir: &Path) -> Result<(), String> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| format!("cannot create the state directory {}: {e}", dir.display()))
+}
+
+/// The terminal this process talks to, for "started from": its tty, and the SSH client.
+pub fn this_terminal() -> String {
+    // SAFETY: ttyname returns a pointer to a static buffer or null.
+    let tty = [0, 1, 2].into_iter().find_map(|fd| unsafe {
+        let p = libc::ttyname(fd);
+        (!p.is_null()).then(|| std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned())
+    });
+    let ssh = std::env::var("SSH_CONNECTION")
+        .ok()
+        .and_then(|c| c.split_whitespace().next().map(str::to_owned));
+    match (tty, ssh) {
+        (Some(t), Some(s)) => format!("{t} (ssh from {s})"),
+        (Some(t), None) => t,
+        (None, Some(s)) => format!("ssh from {s}"),
+        (None, None) => "no terminal".into(),
+    }
+}
+
+enum Input {
+    /// A line of the pipe: None at its end.
+    Pipe(Option<Result<Handoff, String>>),
+    Replicator(RunId, ReplicatorEvent),
+    Polled(RunId, Result<RecoveryInstance, DrsError>),
+    Writes(RunId, u64),
+    Launched(RunId, bool, Result<Job, DrsError>),
+    JobLog(RunId, Result<(Job, Vec<JobLogItem>), DrsError>),
+    /// StopFailback's answer, and who asked.
+    Stopped(RunId, Result<(), DrsError>, UnboundedSender<Event>),
+    Throttled(RunId, Result<u32, DrsError>, UnboundedSender<Event>),
+    Attach(oneshot::Sender<(Vec<Event>, broadcast::Receiver<Event>)>),
+    Request(Request, UnboundedSender<Event>),
+}
+
+/// One confirmed failback.
+struct Run {
+    id: RunId,
+    plan: ReplicationPlan,
+    started: Instant,
+    /// The dashboard's state kept by the worker: the snapshot and the verdict come from it.
+    dashboard: Dashboard,
+    first_writes: Option<(f64, u64)>,
+    last_writes: Option<(f64, u64)>,
+    last_poll: Option<(f64, Result<RecoveryInstance, DrsError>)>,
+    launch: Option<(bool, Result<Job, DrsError>)>,
+    expired: Option<String>,
+    /// The bandwidth throttle last set, in Mbps.
+    bandwidth: Option<u32>,
+    verdict: Option<Verdict>,
+    job_log: Option<Result<(Job, Vec<JobLogItem>), DrsError>>,
+    client: watch::Sender<DrsClient>,
+    /// Replicator, poller, write sampler: stopped at the outcome.
+    tasks: Vec<JoinHandle<()>>,
+    server: JoinHandle<()>,
+}
+
+impl Run {
+    fn at(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+}
+
+struct Worker {
+    dir: PathBuf,
+    setup: Setup,
+    emulator: Option<Emulator>,
+    log_file: Option<String>,
+    spawner_gone: bool,
+    runs: u64,
+    run: Option<Run>,
+    events: broadcast::Sender<Event>,
+    tx: UnboundedSender<Input>,
+}
+
+/// Reads the pipe in a thread: the setup first, then each handoff.
+fn read_pipe(fd: RawFd) -> Result<(Setup, PipeLines), String> {
+    // SAFETY: descriptor 3 is the pipe the wizard passed; nothing else in this process owns it.
+    let file = unsafe { std::fs::File::from_raw_fd(fd) };
+    let mut reader = std::io::BufReader::new(file);
+    let mut first = String::new();
+    reader
+        .read_line(&mut first)
+        .map_err(|e| format!("cannot read the setup from the wizard: {e}"))?;
+    let setup = serde_json::from_str(&first).map_err(|e| {
+        format!("the wizard's setup is not understood ({e}): start the worker from drs-failback")
+    })?;
+    Ok((setup, PipeLines(reader)))
+}
+
+struct PipeLines(std::io::BufReader<std::fs::File>);
+
+impl PipeLines {
+    fn spawn(mut self, tx: UnboundedSender<Input>) {
+        std::thread::spawn(move || {
+            loop {
+                let mut text = String::new();
+                let read = self.0.read_line(&mut text);
+                let input = match read {
+                    Ok(0) | Err(_) => None,
+                    Ok(_) => Some(
+                        serde_json::from_str::<Handoff>(&text)
+                            .map_err(|e| format!("a handoff was not understood: {e}")),
+                    ),
+                };
+                // It held credentials.
+                text.zeroize();
+                let end = input.is_none();
+                if tx.send(Input::Pipe(input)).is_err() || end {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+/// The replication software this worker runs: the one place it is chosen. The demo runs the
+/// stand-in for AWS's failback_entry (this program's hidden subcommand) against the emulator.
+fn replicator(setup: &Setup, log_file: Option<&str>) -> Result<Arc<dyn Replicator>, String> {
+    let Some(demo) = &setup.demo else {
+        return Err(
+            "this build runs the demo's replication software only: AWS's \
+                    failback_entry is not included yet. Use drs-failback --demo."
+                .into(),
+        );
+    };
+    let program = std::env::current_exe()
+        .map_err(|e| format!("cannot find this program to run its failback client: {e}"))?;
+    let log_file = log_file.map_or_else(
+        || std::env::temp_dir().join("drs-failback-failback_entry.log"),
+        |l| Path::new(l).with_extension("failback_entry.log"),
+    );
+    Ok(Arc::new(FailbackEntry {
+        program,
+        leading_args: vec!["failback-client-standin".into()],
+        env: vec![(
+            crate::standin::devices::DEMO_DISKS_ENV.into(),
+            demo.disk_dir.display().to_string(),
+        )],
+        log_file,
+        poll_every: Duration::from_millis(setup.poll_every_ms.clamp(10, 500)),
+    }))
+}
+
+/// Sum of the target disks' write counters: a file's allocated blocks, a device's sectors
+/// written.
+fn written(targets: &[VolumeTarget]) -> u64 {
+    targets
+        .iter()
+        .filter_map(|t| match std::fs::metadata(&t.write_path) {
+            Ok(m) if m.is_file() => Some(m.blocks() * 512),
+            _ => t.write_path.file_name().and_then(|name| {
+                crate::disks::sysfs::written_bytes(Path::new("/sys"), &name.to_string_lossy()).ok()
+            }),
+        })
+        .sum()
+}
+
+/// Runs the worker until its failbacks are over. `pipe` is the wizard's pipe descriptor.
+pub async fn run(dir: &Path, pipe: RawFd, log_file: Option<String>) -> Result<(), String> {
+    let (setup, lines) = read_pipe(pipe)?;
+    prepare_state_dir(dir)?;
+    let holder = LockHolder {
+        worker_pid: std::process::id(),
+        started_by: setup.started_by.clone(),
+    };
+    let _lock = lock::Lock::acquire(dir, &holder)?;
+    tracing::info!(dir = %dir.display(), ?holder, "failback worker started");
+    let emulator = match &setup.demo {
+        Some(demo) => {
+            let scenario = match &demo.scenario {
+                Some(p) => {
+                    Scenario::load(p).map_err(|e| format!("scenario {}: {e}", p.display()))?
+                }
+                None => Scenario::embedded_default(),
+            };
+            let emulator = Emulator::start(([127, 0, 0, 1], 0).into(), scenario)
+                .await
+                .map_err(|e| format!("cannot start the DRS emulator: {e}"))?;
+            let ready = DemoReady {
+                worker_pid: std::process::id(),
+                endpoint: emulator.endpoint(),
+                region: emulator.region(),
+            };
+            let tmp = dir.join(format!("{DEMO_READY}.tmp"));
+            std::fs::write(&tmp, line(&ready))
+                .and_then(|()| std::fs::rename(&tmp, dir.join(DEMO_READY)))
+                .map_err(|e| format!("cannot write {}: {e}", dir.join(DEMO_READY).display()))?;
+            Some(emulator)
+        }
+        None => None,
+    };
+    let (tx, mut rx) = unbounded_channel();
+    lines.spawn(tx.clone());
+    let (events, _) = broadcast::channel(1024);
+    let mut worker = Worker {
+        dir: dir.to_owned(),
+        setup,
+        emulator,
+        log_file,
+        spawner_gone: false,
+        runs: 0,
+        run: None,
+        events,
+        tx,
+    };
+    while let Some(input) = rx.recv().await {
+        if worker.on_input(input).await {
+            break;
+        }
+    }
+    worker.leave();
+    Ok(())
+}
+
+impl Worker {
+    fn emit(&mut self, event: Event) {
+        if let Event::Log { line } = &event {
+            tracing::info!("replication software: {line}");
+        } else {
+            tracing::info!(?event, "event");
+        }
+        // No client attached is fine: the snapshot has it for the next one.
+        let _ = self.events.send(event);
+    }
+
+    /// Removes what the worker made; the lock goes with the process.
+    fn leave(&mut self) {
+        let _ = std::fs::remove_file(self.dir.join(SOCKET));
+        let _ = std::fs::remove_file(self.dir.join(DEMO_READY));
+        // Best effort: the directory goes when nothing else is in it.
+        let _ = std::fs::remove_file(self.dir.join(protocol::LOCK));
+        let _ = std::fs::remove_dir(&self.dir);
+        if let Some(demo) = self.setup.demo.as_ref().filter(|d| d.remove_disk_dir) {
+            let _ = std::fs::remove_dir_all(&demo.disk_dir);
+        }
+        tracing::info!("failback worker ends");
+    }
+
+    /// Handles one input; true when the worker should end.
+    async fn on_input(&mut self, input: Input) -> bool {
+        match input {
+            Input::Pipe(None) => {
+                self.spawner_gone = true;
+                return self.run.is_none();
+            }
+            Input::Pipe(Some(Err(e))) => tracing::warn!("{e}"),
+            Input::Pipe(Some(Ok(handoff))) => {
+                if self.run.is_some() {
+                    tracing::warn!("a second plan while a failback runs: ignored");
+                } else if let Err(e) = self.start(handoff).await {
+                    tracing::error!("cannot start the failback: {e}");
+                    return self.spawner_gone;
+                }
+            }
+            Input::Attach(reply) => {
+                let snapshot = self.snapshot();
+                let _ = reply.send((snapshot, self.events.subscribe()));
+            }
+            Input::Request(request, reply) => return self.on_request(request, reply),
+            Input::Replicator(id, event) => {
+                let Some(run) = self.current(id) else {
+                    return false;
+                };
+                let out = match event {
+                    ReplicatorEvent::Log(line) => {
+                        run.dashboard.push_log(line.clone());
+                        Event::Log { line }
+                    }
+                    ReplicatorEvent::Paired { client_id } => {
+                        run.dashboard.client_id = Some(client_id.clone());
+                        Event::Paired { client_id }
+                    }
+                    ReplicatorEvent::Exited(result) => {
+                        run.dashboard.replicator_exit = Some(result.clone());
+                        Event::ReplicatorExited { result }
+                    }
+                };
+                self.emit(out);
+                self.decide();
+            }
+            Input::Polled(id, result) => {
+                let Some(run) = self.current(id) else {
+                    return false;
+                };
+                let at = run.at();
+                match &result {
+                    Ok(instance) => run.dashboard.on_poll(at, instance.clone()),
+                    Err(e) => run.dashboard.on_poll_error(e.clone()),
+                }
+                let expired = match &result {
+                    Err(e) if e.kind == DrsErrorKind::ExpiredToken && run.expired.is_none() => {
+                        run.expired = Some(e.advice());
+                        run.expired.clone()
+                    }
+                    _ => None,
+                };
+                run.last_poll = Some((at, result.clone()));
+                self.emit(Event::Polled { at, result });
+                if let Some(detail) = expired {
+                    self.emit(Event::CredentialsExpired { detail });
+                }
+                self.decide();
+            }
+            Input::Writes(id, total) => {
+                let Some(run) = self.current(id) else {
+                    return false;
+                };
+                let at = run.at();
+                run.dashboard.on_writes(at, total);
+                run.first_writes.get_or_insert((at, total));
+                run.last_writes = Some((at, total));
+                self.emit(Event::Writes { at, total });
+            }
+            Input::Launched(id, as_console, result) => {
+                let Some(run) = self.run.as_mut().filter(|r| r.id == id) else {
+                    return false;
+                };
+                if let Ok(job) = &result {
+                    run.dashboard.launch = Launch::Started(job.clone());
+                }
+                run.launch = Some((as_console, result.clone()));
+                self.emit(Event::LaunchStarted { result, as_console });
+            }
+            Input::Stopped(id, result, reply) => {
+                if self.current(id).is_none() {
+                    return false;
+                }
+                match result {
+                    Ok(()) => {
+                        let what = "The failback was stopped (StopFailback): DRS no longer \
+                                    replicates to this machine, and the target disks stay \
+                                    partly written. Start a new failback to copy them again.";
+                        if let Some(run) = self.run.as_ref() {
+                            let verdict = run.dashboard.failed(what.into());
+                            self.conclude(verdict);
+                        }
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Event::Error {
+                            message: format!("StopFailback failed: {}", e.advice()),
+                        });
+                    }
+                }
+            }
+            Input::Throttled(id, result, reply) => {
+                let Some(run) = self.current(id) else {
+                    return false;
+                };
+                match result {
+                    Ok(mbps) => {
+                        run.bandwidth = Some(mbps);
+                        self.emit(Event::Bandwidth { mbps });
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Event::Error {
+                            message: format!("the throttle was not changed: {}", e.advice()),
+                        });
+                    }
+                }
+            }
+            Input::JobLog(id, result) => {
+                let Some(run) = self.run.as_mut().filter(|r| r.id == id) else {
+                    return false;
+                };
+                run.job_log = Some(result.clone());
+                self.emit(Event::JobLog { result });
+            }
+        }
+        false
+    }
+
+    /// The running failback `id` while it has no outcome.
+    fn current(&mut self, id: RunId) -> Option<&mut Run> {
+        self.run
+            .as_mut()
+            .filter(|r| r.id == id && r.verdict.is_none())
+    }
+
+    async fn start(&mut self, handoff: Handoff) -> Result<(), String> {
+        let Handoff {
+            mut plan,
+            credentials,
+        } = handoff;
+        let replicator = replicator(&self.setup, self.log_file.as_deref())?;
+        let target = DrsTarget {
+            region: plan.region.clone(),
+            endpoint: plan.endpoint.clone(),
+            auth: Auth::Static(credentials.clone()),
+        };
+        let client = DrsClient::connect(&target).await.map_err(|e| e.advice())?;
+        self.runs += 1;
+        let id = RunId(u64::from(std::process::id()) << 16 | self.runs);
+        let (client_tx, client_rx) = watch::channel(client);
+        let (rtx, mut rrx) = unbounded_channel();
+        plan.credentials = Some(credentials);
+        let mut tasks = vec![replicator.start(plan.clone(), rtx)];
+        plan.credentials = None;
+        let tx = self.tx.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(event) = rrx.recv().await {
+                let _ = tx.send(Input::Replicator(id, event));
+            }
+        }));
+        tasks.push(tokio::spawn(poll(
+            id,
+            plan.recovery_instance_id.clone(),
+            client_rx,
+            Duration::from_millis(self.setup.poll_every_ms.max(10)),
+            self.tx.clone(),
+        )));
+        let (tx, targets) = (self.tx.clone(), plan.targets.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let t = targets.clone();
+                let total = tokio::task::spawn_blocking(move || written(&t))
+                    .await
+                    .unwrap_or(0);
+                if tx.send(Input::Writes(id, total)).is_err() {
+                    return;
+                }
+            }
+        }));
+        let server = serve(&self.dir, self.tx.clone())?;
+        let mut dashboard = Dashboard::new(
+            id,
+            plan.recovery_instance_id.clone(),
+            plan.targets.clone(),
+            0.0,
+        );
+        dashboard.started_by = Some(describe(&self.setup.started_by));
+        tracing::info!(?plan, run = id.0, "failback started");
+        self.run = Some(Run {
+            id,
+            plan,
+            started: Instant::now(),
+            dashboard,
+            first_writes: None,
+            last_writes: None,
+            last_poll: None,
+            launch: None,
+            expired: None,
+            bandwidth: None,
+            verdict: None,
+            job_log: None,
+            client: client_tx,
+            tasks,
+            server,
+        });
+        Ok(())
+    }
+
+    /// The outcome, once the failback's state shows one.
+    fn decide(&mut self) {
+        if let Some(verdict) = self
+            .run
+            .as_ref()
+            .filter(|r| r.verdict.is_none())
+            .and_then(|r| r.dashboard.verdict())
+        {
+            self.conclude(verdict);
+        }
+    }
+
+    /// The failback has its result: stop replicating, fetch the job log, tell everyone.
+    fn conclude(&mut self, verdict: Verdict) {
+        let Some(run) = self.run.as_mut().filter(|r| r.verdict.is_none()) else {
+            return;
+        };
+        for task in run.tasks.drain(..) {
+            task.abort();
+        }
+        run.verdict = Some(verdict.clone());
+        if let Verdict::Completed {
+            job_id: Some(job_id),
+        } = &verdict
+        {
+            let (client, tx, id, job_id) = (
+                run.client.borrow().clone(),
+                self.tx.clone(),
+                run.id,
+                job_id.clone(),
+            );
+            tokio::spawn(async move {
+                let result = match client.job(&job_id).await {
+                    Ok(job) => client.job_log(&job_id).await.map(|log| (job, log)),
+                    Err(e) => Err(e),
+                };
+                let _ = tx.send(Input::JobLog(id, result));
+            });
+        }
+        self.emit(Event::Outcome { verdict });
+    }
+
+    fn on_request(&mut self, request: Request, reply: UnboundedSender<Event>) -> bool {
+        let refuse = |message: &str| {
+            let _ = reply.send(Event::Error {
+                message: message.to_owned(),
+            });
+        };
+        let Some(run) = self.run.as_mut() else {
+            refuse("no failback is running");
+            return false;
+        };
+        match request {
+            Request::StartLaunch { as_console } => {
+                let client = if as_console {
+                    let console = self
+                        .emulator
+                        .as_ref()
+                        .and_then(|e| e.credentials().into_iter().next());
+                    let Some(console) = console else {
+                        refuse(
+                            "only the demo has a DRS console to play: launch from the DRS console",
+                        );
+                        return false;
+                    };
+                    Err(console.credentials)
+                } else {
+                    Ok(run.client.borrow().clone())
+                };
+                let (tx, id) = (self.tx.clone(), run.id);
+                let (region, endpoint) = (run.plan.region.clone(), run.plan.endpoint.clone());
+                let instance = run.plan.recovery_instance_id.clone();
+                tokio::spawn(async move {
+                    let client = match client {
+                        Ok(c) => Ok(c),
+                        Err(credentials) => {
+                            DrsClient::connect(&DrsTarget {
+                                region,
+                                endpoint,
+                                auth: Auth::Static(credentials),
+                            })
+                            .await
+                        }
+                    };
+                    let result = match client {
+                        Ok(c) => c.start_failback_launch(&instance).await,
+                        Err(e) => Err(e),
+                    };
+                    let _ = tx.send(Input::Launched(id, as_console, result));
+                });
+            }
+            Request::Credentials { credentials } => {
+                let target = DrsTarget {
+                    region: run.plan.region.clone(),
+                    endpoint: run.plan.endpoint.clone(),
+                    auth: Auth::Static(credentials),
+                };
+                let sender = run.client.clone();
+                let events = self.events.clone();
+                tokio::spawn(async move {
+                    match DrsClient::connect(&target).await {
+                        Ok(c) => match c.verify().await {
+                            Ok(()) => {
+                                sender.send_replace(c);
+                                let _ = events.send(Event::CredentialsAccepted);
+                            }
+                            Err(e) => {
+                                let _ = reply.send(Event::Error {
+                                    message: e.advice(),
+                                });
+                            }
+                        },
+                        Err(e) => {
+                            let _ = reply.send(Event::Error {
+                                message: e.advice(),
+                            });
+                        }
+                    }
+                });
+                run.expired = None;
+            }
+            Request::SetBandwidth { mbps } => {
+                let (client, tx, id) = (run.client.borrow().clone(), self.tx.clone(), run.id);
+                let instance = run.plan.recovery_instance_id.clone();
+                tokio::spawn(async move {
+                    let result = client.set_bandwidth(&instance, mbps).await.map(|()| mbps);
+                    let _ = tx.send(Input::Throttled(id, result, reply));
+                });
+            }
+            Request::StopFailback => {
+                if run.verdict.is_some() {
+                    refuse("the failback already has its result: nothing to stop");
+                    return false;
+                }
+                let (client, tx, id) = (run.client.borrow().clone(), self.tx.clone(), run.id);
+                let instance = run.plan.recovery_instance_id.clone();
+                tokio::spawn(async move {
+                    let result = client.stop_failback(&instance).await;
+                    let _ = tx.send(Input::Stopped(id, result, reply));
+                });
+            }
+            Request::Acknowledge => {
+                if run.verdict.is_none() {
+                    refuse("the failback has no result yet: nothing to acknowledge");
+                    return false;
+                }
+                self.emit(Event::Ending);
+                if let Some(run) = self.run.take() {
+                    run.server.abort();
+                }
+                let _ = std::fs::remove_file(self.dir.join(SOCKET));
+                return self.spawner_gone;
+            }
+        }
+        false
+    }
+
+    /// The state so far, as the events that made it.
+    fn snapshot(&self) -> Vec<Event> {
+        let Some(run) = &self.run else {
+            return vec![Event::Error {
+                message: "no failback is running".into(),
+            }];
+        };
+        let mut out = vec![Event::Hello {
+            run_id: run.id,
+            worker_pid: std::process::id(),
+            started_by: self.setup.started_by.clone(),
+            plan: run.plan.clone(),
+            elapsed: run.at(),
+            log_file: self.log_file.clone(),
+        }];
+        out.extend(
+            run.dashboard
+                .log
+                .iter()
+                .map(|l| Event::Log { line: l.clone() }),
+        );
+        if let Some(client_id) = &run.dashboard.client_id {
+            out.push(Event::Paired {
+                client_id: client_id.clone(),
+            });
+        }
+        for (at, total) in run.first_writes.iter().chain(&run.last_writes) {
+            out.push(Event::Writes {
+                at: *at,
+                total: *total,
+            });
+        }
+        if let Some((at, result)) = &run.last_poll {
+            out.push(Event::Polled {
+                at: *at,
+                result: result.clone(),
+            });
+        }
+        if let Some((as_console, result)) = &run.launch {
+            out.push(Event::LaunchStarted {
+                result: result.clone(),
+                as_console: *as_console,
+            });
+        }
+        if let Some(result) = &run.dashboard.replicator_exit {
+            out.push(Event::ReplicatorExited {
+                result: result.clone(),
+            });
+        }
+        if let Some(mbps) = run.bandwidth {
+            out.push(Event::Bandwidth { mbps });
+        }
+        if let Some(detail) = &run.expired {
+            out.push(Event::CredentialsExpired {
+                detail: detail.clone(),
+            });
+        }
+        if let Some(verdict) = &run.verdict {
+            out.push(Event::Outcome {
+                verdict: verdict.clone(),
+            });
+        }
+        if let Some(result) = &run.job_log {
+            out.push(Event::JobLog {
+                result: result.clone(),
+            });
+        }
+        out.push(Event::Live);
+        out
+    }
+}
+
+/// "started from /dev/tty1 by pid 812 at 2026-12-01T20:00:00Z"
+pub fn describe(by: &StartedBy) -> String {
+    format!(
+        "Started from {} (pid {}) at {}.",
+        by.terminal,
+        by.pid,
+        crate::domain::time::iso8601(by.started_at)
+    )
+}
+
+/// Polls the recovery instance: at once, then with back-off while nothing changes or DRS
+/// throttles; after ExpiredToken it waits for fresh credentials.
+async fn poll(
+    id: RunId,
+    instance: String,
+    mut client: watch::Receiver<DrsClient>,
+    base: Duration,
+    tx: UnboundedSender<Input>,
+) {
+    let mut delay = base;
+    let mut last: Option<RecoveryInstance> = None;
+    loop {
+        let c = client.borrow_and_update().clone();
+        let result = c.recovery_instance(&instance).await;
+        let outcome = match &result {
+            Ok(i) if last.as_ref() == Some(i) => PollOutcome::Unchanged,
+            Ok(_) => PollOutcome::Changed,
+            Err(e) if e.kind == DrsErrorKind::Throttled => PollOutcome::Throttled,
+            Err(_) => PollOutcome::Failed,
+        };
+        let expired = matches!(&result, Err(e) if e.kind == DrsErrorKind::ExpiredToken);
+        if let Ok(i) = &result {
+            last = Some(i.clone());
+        }
+        if tx.send(Input::Polled(id, result)).is_err() {
+            return;
+        }
+        if expired {
+            if client.changed().await.is_err() {
+                return;
+            }
+            delay = base;
+            continue;
+        }
+        delay = next_poll_delay(base, delay, outcome);
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Binds the socket (0600) and serves each client in its own task.
+fn serve(dir: &Path, core: UnboundedSender<Input>) -> Result<JoinHandle<()>, String> {
+    let path = dir.join(SOCKET);
+    // A socket left by a worker that died: the lock says no one else serves it.
+    let _ = std::fs::remove_file(&path);
+    // SAFETY: umask only changes this process's file creation mask; restored below.
+    let old = unsafe { libc::umask(0o177) };
+    let listener = UnixListener::bind(&path);
+    unsafe { libc::umask(old) };
+    let listener = listener.map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
+    Ok(tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(serve_client(stream, core.clone()));
+        }
+    }))
+}
+
+async fn serve_client(stream: UnixStream, core: UnboundedSender<Input>) {
+    let (read, mut write) = stream.into_split();
+    let (reply, answer) = oneshot::channel();
+    if core.send(Input::Attach(reply)).is_err() {
+        return;
+    }
+    let Ok((snapshot, mut live)) = answer.await else {
+        return;
+    };
+    let (private, mut private_rx) = unbounded_channel();
+    let reader = tokio::spawn({
+        let (core, private) = (core.clone(), private.clone());
+        async move {
+            let mut lines = BufReader::new(read).lines();
+            while let Ok(Some(mut text)) = lines.next_line().await {
+                match serde_json::from_str::<Request>(&text) {
+                    Ok(request) => {
+                        let _ = core.send(Input::Request(request, private.clone()));
+                    }
+                    // The text is not repeated: it may hold a secret.
+                    Err(e) => {
+                        let _ = private.send(Event::Error {
+                            message: format!(
+                                "not a request this worker knows (line {}, column {}): the \
+                                 requests are start_launch, stop_failback, set_bandwidth, \
+                                 acknowledge and credentials",
+                                e.line(),
+                                e.column()
+                            ),
+                        });
+                    }
+                }
+                text.zeroize();
+            }
+        }
+    });
+    drop(private);
+    let mut ended = snapshot.iter().any(|e| matches!(e, Event::Error { .. }));
+    for event in &snapshot {
+        if write.write_all(&line(event)).await.is_err() {
+            ended = true;
+            break;
+        }
+    }
+    while !ended {
+        let event = tokio::select! {
+            e = live.recv() => match e {
+                Ok(e) => e,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            Some(e) = private_rx.recv() => e,
+        };
+        ended = matches!(event, Event::Ending);
+        if write.write_all(&line(&event)).await.is_err() {
+            break;
+        }
+    }
+    reader.abort();
+}

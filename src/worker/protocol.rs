@@ -1,0 +1,284 @@
+//! The failback worker's protocol, documented in one place.
+//!
+//! # The pipe (wizard → the worker it starts)
+//! The worker reads file descriptor 3, a pipe from the wizard that started it, one JSON object
+//! a line: first a [`Setup`], then a [`Handoff`] each time the operator confirms a failback.
+//! Credentials travel only there (or in a [`Request::Credentials`]): never in argv, the
+//! environment or a file. The pipe's end (EOF) means that wizard is gone: the worker then ends
+//! as soon as no failback needs it (none handed off, or the last one acknowledged).
+//!
+//! # The socket (worker ↔ any number of clients)
+//! `<state-dir>/worker.sock`, mode 0600, exists while a failback runs. JSON lines both ways.
+//! A client that connects receives the state so far as ordinary [`Event`]s — first
+//! [`Event::Hello`], then the log lines, the first and latest write counters, the latest poll,
+//! the launch, the replication software's exit, a pending credentials question, the outcome and
+//! the job log, whichever exist — then [`Event::Live`], then every event as it happens. It may
+//! send [`Request`]s at any time. A request the worker cannot parse or act on gets
+//! [`Event::Error`] (to that client only); the connection stays open.
+//!
+//! Times (`at`, `elapsed`) are seconds since the worker's failback started; `started_at` is Unix
+//! seconds. `Result` values are `{"Ok": …}` or `{"Err": …}` as serde writes them.
+
+use crate::domain::model::{Job, JobLogItem, RecoveryInstance};
+use crate::drs::{DrsError, StaticCredentials};
+use crate::replication::{ReplicationPlan, RunId};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+pub use crate::wizard::replication::Verdict;
+
+/// The socket's file name in the state directory.
+pub const SOCKET: &str = "worker.sock";
+/// The lock's file name: it holds the [`LockHolder`] of the worker that has it.
+pub const LOCK: &str = "lock";
+/// Written by a demo worker once its emulator listens: a [`DemoReady`].
+pub const DEMO_READY: &str = "demo.json";
+
+/// Who started the failback, for every terminal that attaches later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartedBy {
+    /// The wizard's terminal (`/dev/tty1`, `/dev/pts/0`), with `ssh from ADDR` when it came
+    /// over SSH; `no terminal` for `--no-prompt` without one.
+    pub terminal: String,
+    /// The wizard's process id.
+    pub pid: u32,
+    /// Unix seconds when the worker was started.
+    pub started_at: i64,
+}
+
+/// What the lock file holds, so that a refused second worker can say who has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockHolder {
+    /// The worker's process id.
+    pub worker_pid: u32,
+    pub started_by: StartedBy,
+}
+
+/// Pipe, first line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Setup {
+    pub started_by: StartedBy,
+    /// How often DRS is asked for the recovery instance, in milliseconds, before any back-off.
+    pub poll_every_ms: u64,
+    /// Present in the demo: the worker serves the emulator itself.
+    pub demo: Option<DemoSetup>,
+}
+
+/// The demo's part of the setup.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoSetup {
+    /// The emulator's scenario file (None: the embedded one).
+    pub scenario: Option<PathBuf>,
+    /// The virtual disks' directory, and whether the worker removes it when it ends (the
+    /// wizard made it as a temporary directory).
+    pub disk_dir: PathBuf,
+    pub remove_disk_dir: bool,
+}
+
+/// Written to [`DEMO_READY`] by a demo worker: where its emulator listens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoReady {
+    /// The worker that wrote it (a refused second worker must not be taken for it).
+    pub worker_pid: u32,
+    pub endpoint: String,
+    pub region: String,
+}
+
+/// Pipe, each later line: a confirmed failback.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Handoff {
+    /// The confirmed plan (its own `credentials` field never travels: see `credentials`).
+    pub plan: ReplicationPlan,
+    /// The credentials the wizard verified (zeroed when dropped).
+    pub credentials: StaticCredentials,
+}
+
+/// Worker → client. Tagged by `"event"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// First on every connection.
+    Hello {
+        /// Names this failback: every later answer belongs to it.
+        run_id: RunId,
+        worker_pid: u32,
+        started_by: StartedBy,
+        /// The confirmed plan, without credentials.
+        plan: ReplicationPlan,
+        /// Seconds since the failback started, when this was sent.
+        elapsed: f64,
+        /// The worker's log file.
+        log_file: Option<String>,
+    },
+    /// A line of the replication software's output.
+    Log { line: String },
+    /// The service accepted this failback's client: its states are this run's.
+    Paired { client_id: String },
+    /// The sum of the target disks' write counters, in bytes.
+    Writes { at: f64, total: u64 },
+    /// One DescribeRecoveryInstances answer for the plan's recovery instance.
+    Polled {
+        at: f64,
+        result: Result<RecoveryInstance, DrsError>,
+    },
+    /// The answer to a [`Request::StartLaunch`] (asked by any client).
+    LaunchStarted {
+        result: Result<Job, DrsError>,
+        /// Asked as the DRS console's Failback button (the demo plays it).
+        as_console: bool,
+    },
+    /// The replication software stopped: Ok when it finished, Err with what went wrong.
+    ReplicatorExited { result: Result<(), String> },
+    /// A DRS call answered ExpiredToken: the worker waits for a [`Request::Credentials`];
+    /// the replication software keeps running.
+    CredentialsExpired { detail: String },
+    /// Fresh credentials were accepted; polling goes on.
+    CredentialsAccepted,
+    /// The bandwidth throttle was changed, in Mbps (0: none).
+    Bandwidth { mbps: u32 },
+    /// The failback reached its result (the worker stops its replicator and samplers).
+    Outcome { verdict: Verdict },
+    /// The launch job and its log, fetched once the failback completed.
+    JobLog {
+        result: Result<(Job, Vec<JobLogItem>), DrsError>,
+    },
+    /// The state so far has been sent; what follows happens live.
+    Live,
+    /// A request was malformed, unknown or not possible now.
+    Error { message: String },
+    /// A client acknowledged the result: this failback is over and the socket closes.
+    Ending,
+}
+
+/// Client → worker. Tagged by `"request"`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum Request {
+    /// Start the failback launch (StartFailbackLaunch), once FAILBACK_READY_FOR_LAUNCH.
+    StartLaunch {
+        /// As the DRS console's Failback button: only the demo has one to play.
+        as_console: bool,
+    },
+    /// Stop the failback (StopFailback): DRS stops replicating here; the outcome is a
+    /// failure that says who stopped it. Refused once there is a result.
+    StopFailback,
+    /// Throttle the replication (UpdateFailbackReplicationConfiguration), in Mbps; 0 lifts
+    /// the throttle. Answered with [`Event::Bandwidth`] to every client, or an error (the
+    /// installation policy does not allow it).
+    SetBandwidth { mbps: u32 },
+    /// The result was seen: end this failback (refused before there is a result).
+    Acknowledge,
+    /// Fresh credentials after [`Event::CredentialsExpired`] (zeroed when dropped).
+    Credentials { credentials: StaticCredentials },
+}
+
+/// One JSON line of `value`, newline included.
+pub fn line<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = serde_json::to_vec(value).expect("protocol values always serialize");
+    out.push(b'\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replication::VolumeTarget;
+    use serde_json::json;
+
+    fn plan() -> ReplicationPlan {
+        ReplicationPlan {
+            recovery_instance_id: "i-0f552cc5023d8319a".into(),
+            region: "us-east-1".into(),
+            endpoint: Some("http://127.0.0.1:1".into()),
+            credentials: Some(StaticCredentials {
+                access_key_id: "AKIAEXAMPLE".into(),
+                secret_access_key: "SECRET-NEVER-SENT".into(),
+                session_token: None,
+            }),
+            targets: vec![VolumeTarget {
+                volume: "/dev/xvda".into(),
+                volume_bytes: 1 << 30,
+                device: "/dev/sdb".into(),
+                write_path: "/dev/sdb".into(),
+            }],
+            device_mapping: "/dev/xvda=/dev/sdb".into(),
+            value_format: crate::domain::mapping::DmValueFormat::DevName,
+        }
+    }
+
+    #[test]
+    fn events_keep_their_documented_names_and_the_plan_travels_without_secrets() {
+        let hello = Event::Hello {
+            run_id: RunId(7),
+            worker_pid: 42,
+            started_by: StartedBy {
+                terminal: "/dev/tty1".into(),
+                pid: 41,
+                started_at: 1_700_000_000,
+            },
+            plan: plan(),
+            elapsed: 1.5,
+            log_file: None,
+        };
+        let text = String::from_utf8(line(&hello)).unwrap();
+        assert!(!text.contains("SECRET-NEVER-SENT"), "{text}");
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["event"], "hello");
+        assert_eq!(value["run_id"], 7);
+        assert_eq!(value["started_by"]["terminal"], "/dev/tty1");
+        assert_eq!(value["plan"]["recovery_instance_id"], "i-0f552cc5023d8319a");
+        assert_eq!(value["plan"]["targets"][0]["write_path"], "/dev/sdb");
+        assert_eq!(value["plan"]["value_format"], "dev-name");
+        let back: Event = serde_json::from_str(&text).unwrap();
+        let Event::Hello { plan: p, .. } = &back else {
+            panic!("{back:?}")
+        };
+        assert_eq!(p.credentials, None);
+
+        for (event, tag) in [
+            (Event::Writes { at: 1.0, total: 2 }, "writes"),
+            (Event::Live, "live"),
+            (Event::Ending, "ending"),
+            (
+                Event::Outcome {
+                    verdict: Verdict::Completed { job_id: None },
+                },
+                "outcome",
+            ),
+            (
+                Event::CredentialsExpired {
+                    detail: "ExpiredToken".into(),
+                },
+                "credentials_expired",
+            ),
+        ] {
+            let text = String::from_utf8(line(&event)).unwrap();
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(value["event"], tag, "{text}");
+            assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), event);
+        }
+    }
+
+    #[test]
+    fn requests_parse_from_their_documented_shapes() {
+        let r: Request =
+            serde_json::from_value(json!({"request": "start_launch", "as_console": false}))
+                .unwrap();
+        assert!(matches!(r, Request::StartLaunch { as_console: false }));
+        let r: Request =
+            serde_json::from_value(json!({"request": "set_bandwidth", "mbps": 100})).unwrap();
+        assert!(matches!(r, Request::SetBandwidth { mbps: 100 }));
+        let r: Request = serde_json::from_value(json!({"request": "stop_failback"})).unwrap();
+        assert!(matches!(r, Request::StopFailback));
+        let r: Request = serde_json::from_value(json!({"request": "acknowledge"})).unwrap();
+        assert!(matches!(r, Request::Acknowledge));
+        let r: Request = serde_json::from_value(json!({"request": "credentials", "credentials":
+            {"access_key_id": "ASIA", "secret_access_key": "S", "session_token": "T"}}))
+        .unwrap();
+        let Request::Credentials { credentials } = r else {
+            panic!()
+        };
+        assert_eq!(credentials.session_token.as_deref(), Some("T"));
+        assert!(serde_json::from_value::<Request>(json!({"request": "format_disks"})).is_err());
+    }
+}

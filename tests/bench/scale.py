@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Measures issue 9's figures with 5,000 and 20,000 recovery instances (not a test: it prints).
+
+- emulator start to listening: `drs-failback emulator --scenario FILE` until it prints its address
+- first Welcome frame, instance list shown after Endpoint: `--demo --scenario FILE` in an 80x24
+  PTY (the wizard and its in-process emulator: `--demo` takes no other endpoint)
+- filter keystroke / PageDown / End / Home: from writing the key to the first byte of the frame
+- CPU while typing: the demo process's CPU over the typing phase
+- RSS on the list: the demo process (wizard + emulator), the emulator alone in its own process,
+  and the difference as the wizard's own share
+- DescribeRecoveryInstances(maxResults 100): 4 processes, one keep-alive connection each, signed
+  once with botocore's SigV4 (pip install botocore); throttling faults off for this run
+- dashboard bytes/s at 80x24, rich and basic: tests/bench/dashboard_budget.py's walk
+
+Usage: [SIZES="5000 20000"] tests/bench/scale.py [path/to/drs-failback]
+       (default: a bench-release build)
+"""
+import http.client, json, multiprocessing, os, re, statistics, subprocess, sys, tempfile, time
+
+from ptyrun import ROOT, Session, binary, rss_kib
+import dashboard_budget
+
+SIZES = tuple(int(n) for n in os.environ.get("SIZES", "5000 20000").split())
+ENV = {**os.environ, "TERM": "xterm-256color", "LANG": "C.UTF-8"}
+
+
+def scenario(dirname, n, throttle=True):
+    """The default scenario with generated instances added up to `n` (none matches the host)."""
+    with open(os.path.join(ROOT, "assets", "demo-scenario.json")) as f:
+        s = json.load(f)
+    template = next(r for r in s["recovery_instances"] if r["hostname"] == "svc-11")
+    for k in range(n - len(s["recovery_instances"])):
+        r = json.loads(json.dumps(template))
+        r["id"] = f"i-{0xb0000000000000000 + k:017x}"
+        r["source_server_id"] = f"s-{0xc0000000000000000 + k:017x}"
+        r["hostname"] = f"bulk-{k:05d}"
+        r.pop("fqdn", None)
+        r["nics"] = [{"mac": f"02:00:{k >> 16 & 255:02x}:{k >> 8 & 255:02x}:{k & 255:02x}:01",
+                      "ips": ["10.99.0.1"]}]
+        r.get("tags", {}).pop("Name", None)
+        s["recovery_instances"].append(r)
+    if not throttle:
+        s["faults"]["operations"] = {}
+    path = os.path.join(dirname, f"scenario-{n}-{int(throttle)}.json")
+    with open(path, "w") as f:
+        json.dump(s, f)
+    return path, s
+
+
+def emulator(exe, path):
+    """Starts the emulator; returns (process, seconds to listening, endpoint)."""
+    t0 = time.time()
+    p = subprocess.Popen([exe, "emulator", "--scenario", path, "--listen", "127.0.0.1:0"],
+                         stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    took = time.time() - t0
+    endpoint = re.search(r"(http://\S+)", line).group(1)
+    return p, took, endpoint
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def load_worker(args):
+    endpoint, key, secret, region, seconds = args
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    host = endpoint.split("//")[1]
+    body = json.dumps({"maxResults": 100})
+    req = AWSRequest("POST", f"{endpoint}/DescribeRecoveryInstances", data=body,
+                     headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials(key, secret), "drs", region).add_auth(req)
+    headers = dict(req.headers.items())
+    conn = http.client.HTTPConnection(host)
+    lat, errors, end = [], 0, time.time() + seconds
+    while time.time() < end:
+        t = time.perf_counter()
+        conn.request("POST", "/DescribeRecoveryInstances", body=body, headers=headers)
+        r = conn.getresponse()
+        r.read()
+        lat.append(time.perf_counter() - t)
+        errors += r.status != 200
+    return lat, errors
+
+
+def emulator_load(exe, tmp, n, seconds=10):
+    path, s = scenario(tmp, n, throttle=False)
+    p, _, endpoint = emulator(exe, path)
+    c = s["credentials"][0]
+    with multiprocessing.Pool(4) as pool:
+        results = pool.map(load_worker, [(endpoint, c["access_key_id"], c["secret_access_key"],
+                                          s["region"], seconds)] * 4)
+    p.terminate()
+    p.wait()
+    lat = [x for r, _ in results for x in r]
+    errors = sum(e for _, e in results)
+    return len(lat) / seconds, pct(lat, 0.99) * 1000, errors
+
+
+def listed(log, t0, timeout=120):
+    """Seconds from t0 until the log says every page is in (builds that list a page at a time
+    log it); None when the log never says so."""
+    while time.time() - t0 < timeout:
+        with open(log, errors="replace") as f:
+            if "recovery instances listed" in f.read():
+                return time.time() - t0
+        time.sleep(0.05)
+    return None
+
+
+def walk(exe, tmp, path, n):
+    """The demo up to the instance list, then keys on it."""
+    out = {}
+    log = os.path.join(tmp, f"walk-{n}.log")
+    s = Session([exe, "--demo", "--scenario", path, "--demo-dir", tmp, "--log-file", log], ENV)
+    out["welcome"] = s.wait_for(b"Welcome")
+    s.pump(1)
+    s.send("\r", 2.0)  # Credentials (demo keys prefilled)
+    s.send("\r", 3.0)  # verified -> Endpoint
+    os.write(s.fd, b"\r")  # Endpoint checked -> the instance list
+    t0 = time.time()
+    out["list"] = s.wait_for(re.compile(rb"rows(?:\x1b\[\d+;\d+H| )1-"))
+    with open(exe, "rb") as f:
+        paged = b"recovery instances listed" in f.read()
+    out["all"] = listed(log, t0) if paged else None
+    s.pump(2)
+    cpu0, t0 = s.cpu_seconds(), time.time()
+    typing = []
+    for _ in range(25):
+        for key in ("9", "\x7f"):
+            typing.append(s.key_latency(key))
+    out["cpu"] = (s.cpu_seconds() - cpu0) / (time.time() - t0) * 100
+    out["typing"] = [t for t in typing if t is not None]
+    # Alternating, so each key moves the cursor and draws.
+    moves = {"PageDown": [], "End": [], "Home": []}
+    for _ in range(10):
+        for name, key in (("PageDown", "\x1b[6~"), ("End", "\x1b[F"), ("Home", "\x1b[H")):
+            if (t := s.key_latency(key)) is not None:
+                moves[name].append(t)
+    out.update(moves)
+    out["rss"] = s.rss_kib() / 1024
+    s.close()
+    return out
+
+
+def ms(values):
+    if not values:
+        return "no frame"
+    return (f"p50 {statistics.median(values) * 1000:.1f} ms, p99 {pct(values, 0.99) * 1000:.1f} ms, "
+            f"max {max(values) * 1000:.1f} ms")
+
+
+def main():
+    exe = binary()
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in SIZES:
+            path, _ = scenario(tmp, n)
+            p, start, _ = emulator(exe, path)
+            time.sleep(1)
+            emu_rss = rss_kib(p.pid) / 1024
+            p.terminate()
+            p.wait()
+            w = walk(exe, tmp, path, n)
+            rate, p99, errors = emulator_load(exe, tmp, n)
+            print(f"== {n} recovery instances")
+            print(f"emulator start to listening     {start:.2f} s")
+            print(f"first Welcome frame (--demo)    {w['welcome']:.2f} s" if w["welcome"] else
+                  "first Welcome frame             never")
+            print(f"instance list after Endpoint    {w['list']:.2f} s" if w["list"] else
+                  "instance list after Endpoint    never")
+            print(f"all {n} listed after Endpoint  {w['all']:.2f} s" if w["all"] is not None
+                  else "all listed after Endpoint       (all at once: as above)")
+            print(f"filter keystroke -> frame       {ms(w['typing'])}")
+            for name in ("PageDown", "End", "Home"):
+                print(f"{name:<31} {ms(w[name])}")
+            print(f"CPU while typing                {w['cpu']:.0f} %")
+            print(f"RSS on the list                 {w['rss']:.0f} MiB (wizard + emulator), "
+                  f"emulator alone {emu_rss:.0f} MiB, wizard ~{w['rss'] - emu_rss:.0f} MiB")
+            print(f"DescribeRecoveryInstances(100)  {rate:.0f} req/s, p99 {p99:.1f} ms, "
+                  f"4 connections, {errors} non-200")
+    print("== dashboard at 80x24 (default demo)")
+    dashboard_budget.measure(exe, "rich", {})
+    dashboard_budget.measure(exe, "basic", {"NO_COLOR": "1", "LANG": "C"})
+
+
+if __name__ == "__main__":
+    main()
