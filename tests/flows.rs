@@ -1798,3 +1798,20 @@ fn the_clock_is_set_from_the_endpoint_only_when_confirmed_then_checked_again() {
     );
     assert!(matches!(&app.preflight.clock_set, Loadable::Failed(e) if e.contains("run as root")));
 }
+
+#[test]
+fn a_new_report_selects_its_first_failure_and_up_down_move_the_selection() {
+    let mut report = passing_preflight();
+    report.checks[2] = drs_failback::domain::preflight::secure_boot(BootMode::Uefi, Some(true));
+    let last = report.checks.len() - 1;
+    let mut app = preflight_with(report);
+    assert_eq!(app.preflight.selected, 2, "the failed Secure Boot row");
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.preflight.selected, 0, "stops at the first row");
+    for _ in 0..=last + 1 {
+        press(&mut app, KeyCode::Down);
+    }
+    assert_eq!(app.preflight.selected, last, "stops at the last row");
+}
