@@ -77,6 +77,14 @@ impl S3Endpoint {
         &self.base
     }
 
+    /// The name and address to resolve it to, when given as a bare IP (for `region`).
+    pub fn pin(&self, region: &str) -> Option<Pin> {
+        self.pinned.map(|ip| Pin {
+            name: regional_host(region),
+            ip,
+        })
+    }
+
     fn uri(&self) -> http::Uri {
         self.base.parse().expect("checked by parse")
     }
@@ -90,13 +98,49 @@ impl S3Endpoint {
 }
 
 /// S3's regional name, which an endpoint given as an IP stands for.
-fn regional_host(region: &Region) -> String {
-    format!("s3.{}.amazonaws.com", region.code)
+fn regional_host(region: &str) -> String {
+    format!("s3.{region}.amazonaws.com")
+}
+
+/// Path-style on an override (a bare IP standing for S3's regional name); else
+/// virtual-hosted on the regional host, then dual-stack.
+pub(super) fn urls(
+    region: &Region,
+    endpoint: Option<&S3Endpoint>,
+    bucket: &str,
+    key: &str,
+) -> Vec<Target> {
+    if let Some((e, ip)) = endpoint.and_then(|e| Some((e, e.pinned?))) {
+        let uri = e.uri();
+        let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
+        let path = uri.path().trim_end_matches('/');
+        let name = regional_host(&region.code);
+        return vec![Target {
+            url: format!("https://{name}{port}{path}/{bucket}/{key}"),
+            host: format!("{name}{port} (S3_ENDPOINT's {ip})"),
+        }];
+    }
+    match endpoint {
+        Some(e) => vec![Target {
+            url: format!("{}/{bucket}/{key}", e.as_str()),
+            host: e.host(),
+        }],
+        None => ["s3", "s3.dualstack"]
+            .iter()
+            .map(|prefix| {
+                let host = format!("{bucket}.{prefix}.{}.amazonaws.com", region.code);
+                Target {
+                    url: format!("https://{host}/{key}"),
+                    host,
+                }
+            })
+            .collect(),
+    }
 }
 
 /// One candidate host for a request.
-struct Target {
-    url: String,
+pub(super) struct Target {
+    pub(super) url: String,
     /// host[:port], as messages name it.
     host: String,
 }
@@ -114,10 +158,7 @@ impl<'a> S3<'a> {
             .connect_timeout(REQUEST_TIMEOUT)
             .read_timeout(REQUEST_TIMEOUT)
             .build();
-        let pin = endpoint.as_ref().and_then(|e| e.pinned).map(|ip| Pin {
-            name: regional_host(region),
-            ip,
-        });
+        let pin = endpoint.as_ref().and_then(|e| e.pin(&region.code));
         S3 {
             region,
             endpoint,
@@ -126,35 +167,8 @@ impl<'a> S3<'a> {
         }
     }
 
-    /// Path-style on an override (a bare IP standing for S3's regional name); else
-    /// virtual-hosted on the regional host, then dual-stack.
     fn targets(&self, bucket: &str, key: &str) -> Vec<Target> {
-        if let Some((e, ip)) = self.endpoint.as_ref().and_then(|e| Some((e, e.pinned?))) {
-            let uri = e.uri();
-            let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
-            let path = uri.path().trim_end_matches('/');
-            let name = regional_host(self.region);
-            return vec![Target {
-                url: format!("https://{name}{port}{path}/{bucket}/{key}"),
-                host: format!("{name}{port} (S3_ENDPOINT's {ip})"),
-            }];
-        }
-        match &self.endpoint {
-            Some(e) => vec![Target {
-                url: format!("{}/{bucket}/{key}", e.as_str()),
-                host: e.host(),
-            }],
-            None => ["s3", "s3.dualstack"]
-                .iter()
-                .map(|prefix| {
-                    let host = format!("{bucket}.{prefix}.{}.amazonaws.com", self.region.code);
-                    Target {
-                        url: format!("https://{host}/{key}"),
-                        host,
-                    }
-                })
-                .collect(),
-        }
+        urls(self.region, self.endpoint.as_ref(), bucket, key)
     }
 
     pub async fn get_small(&self, bucket: &str, key: &str) -> Result<Vec<u8>, SoftwareError> {
