@@ -1113,6 +1113,17 @@ fn a_client_attaching_mid_run_gets_the_state_so_far_then_live_events_and_bad_req
     assert_eq!(throttled["mbps"], 100, "{throttled}");
     s.wait_for("throttled to 100 Mbps");
 
+    // Watchers attached when the worker ends each get its last word before it goes.
+    let watchers: Vec<_> = (0..12)
+        .map(|_| {
+            let w = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+            w.set_read_timeout(Some(PATIENCE)).unwrap();
+            let mut lines = BufReader::new(w).lines().map_while(Result::ok);
+            assert!(lines.by_ref().any(|l| l.contains("\"live\"")));
+            lines
+        })
+        .collect();
+
     // Any client may stop the failback: every terminal gets the outcome.
     stream
         .write_all(b"{\"request\": \"stop_failback\"}\n")
@@ -1130,6 +1141,12 @@ fn a_client_attaching_mid_run_gets_the_state_so_far_then_live_events_and_bad_req
     // A stopped failback did not complete.
     assert_eq!(s.exit_code(), 1);
     assert!(events.any(|e| e["event"] == "ending"));
+    for (n, mut watcher) in watchers.into_iter().enumerate() {
+        assert!(
+            watcher.any(|l| l.contains("\"ending\"")),
+            "watcher {n} lost the ending"
+        );
+    }
 }
 
 #[test]

@@ -133,6 +133,8 @@ struct Worker {
     run: Option<Run>,
     events: broadcast::Sender<Event>,
     tx: UnboundedSender<Input>,
+    /// Cloned into every client's task; all gone when every client is served to its end.
+    clients: tokio::sync::mpsc::Sender<()>,
 }
 
 /// Reads the pipe in a thread: the setup first, then each handoff.
@@ -255,7 +257,9 @@ pub async fn run(dir: &Path, pipe: RawFd, log_file: Option<String>) -> Result<()
     let (tx, mut rx) = unbounded_channel();
     lines.spawn(tx.clone());
     let (events, _) = broadcast::channel(1024);
+    let (clients, mut clients_gone) = tokio::sync::mpsc::channel::<()>(1);
     let mut worker = Worker {
+        clients,
         dir: dir.to_owned(),
         setup,
         emulator,
@@ -272,6 +276,12 @@ pub async fn run(dir: &Path, pipe: RawFd, log_file: Option<String>) -> Result<()
         }
     }
     worker.leave();
+    // Attached clients get their last events (the ending) out before the process goes.
+    if let Some(run) = worker.run.take() {
+        run.server.abort();
+    }
+    drop(worker);
+    let _ = tokio::time::timeout(Duration::from_secs(2), clients_gone.recv()).await;
     Ok(())
 }
 
@@ -549,7 +559,7 @@ impl Worker {
                 }
             }
         }));
-        let server = serve(&self.dir, self.tx.clone())?;
+        let server = serve(&self.dir, self.tx.clone(), self.clients.clone())?;
         let mut dashboard = Dashboard::new(
             id,
             plan.recovery_instance_id.clone(),
@@ -849,7 +859,11 @@ async fn poll(
 }
 
 /// Binds the socket (0600) and serves each client in its own task.
-fn serve(dir: &Path, core: UnboundedSender<Input>) -> Result<JoinHandle<()>, String> {
+fn serve(
+    dir: &Path,
+    core: UnboundedSender<Input>,
+    clients: tokio::sync::mpsc::Sender<()>,
+) -> Result<JoinHandle<()>, String> {
     let path = dir.join(SOCKET);
     // A socket left by a worker that died: the lock says no one else serves it.
     let _ = std::fs::remove_file(&path);
@@ -860,12 +874,17 @@ fn serve(dir: &Path, core: UnboundedSender<Input>) -> Result<JoinHandle<()>, Str
     let listener = listener.map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
     Ok(tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(serve_client(stream, core.clone()));
+            tokio::spawn(serve_client(stream, core.clone(), clients.clone()));
         }
     }))
 }
 
-async fn serve_client(stream: UnixStream, core: UnboundedSender<Input>) {
+/// `_attached` is held while the client is served: the worker waits for all of them to go.
+async fn serve_client(
+    stream: UnixStream,
+    core: UnboundedSender<Input>,
+    _attached: tokio::sync::mpsc::Sender<()>,
+) {
     let (read, mut write) = stream.into_split();
     let (reply, answer) = oneshot::channel();
     if core.send(Input::Attach(reply)).is_err() {
