@@ -1329,3 +1329,37 @@ fn an_expired_session_is_answered_from_any_terminal_without_stopping_the_replica
     first.send("q");
     assert_eq!(first.exit_code(), 0);
 }
+
+#[test]
+fn the_throttle_is_typed_on_the_dashboard_checked_and_changed_for_every_client() {
+    use std::io::{BufRead, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let mut s = demo_at_review(dir.path(), &state);
+    s.send("OVERWRITE\r");
+    s.wait_for("Replication: no bandwidth throttle, over the recovery instance's public IP");
+    let stream = std::os::unix::net::UnixStream::connect(state.join("worker.sock")).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut events = std::io::BufReader::new(stream.try_clone().unwrap())
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(&l.unwrap()).unwrap());
+    let hello = events.next().unwrap();
+    let _guard = EndWorker(hello["worker_pid"].as_u64().unwrap());
+    assert!(events.by_ref().any(|e| e["event"] == "live"));
+
+    s.send("b");
+    s.wait_for("Bandwidth throttle");
+    // The 0 it shows is replaced; a fraction is refused where it was typed.
+    s.send("\x7f2.5\r");
+    let screen = s.wait_for("not a whole number of Mbps");
+    assert!(screen.contains("[2.5"), "the typed value is kept: {screen}");
+    s.send("\x7f\x7f\x7f25\r");
+    s.wait_for("Replication: throttled to 25 Mbps");
+    let changed = events.find(|e| e["event"] == "bandwidth").unwrap();
+    assert_eq!(changed["mbps"], 25);
+    drop(stream);
+    s.send("\x03");
+    s.wait_for("Quit");
+    s.send("y");
+    s.exit_code();
+}
