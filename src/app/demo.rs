@@ -35,6 +35,15 @@ pub fn load_scenario(path: Option<&Path>) -> Result<Scenario, String> {
     }
 }
 
+/// A rehearsal never changes this machine's clock.
+fn refuse_clock(_: std::time::SystemTime) -> Result<(), String> {
+    Err(
+        "the demo does not change this machine's clock; on a real run this sets it from the \
+         DRS endpoint's time"
+            .to_owned(),
+    )
+}
+
 pub fn start(opts: DemoStart) -> Result<(App, Services, DemoReady), String> {
     let scenario = load_scenario(opts.scenario.as_deref())?;
     let (dir, remove) = match opts.disk_dir {
@@ -103,6 +112,7 @@ pub fn start(opts: DemoStart) -> Result<(App, Services, DemoReady), String> {
         worker: Some(spawned),
         start_worker: None,
         attach: None,
+        set_clock: refuse_clock,
     };
     Ok((
         app,
