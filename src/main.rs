@@ -313,6 +313,7 @@ async fn demo(cli: &Cli, hidden: Option<std::io::Result<usize>>) -> Result<ExitC
         scenario: cli.scenario.clone(),
         disk_dir: cli.demo_dir.clone(),
         poll_every_ms: 1000,
+        region: cli.region.clone(),
     })?;
     if let Err(stop) = prefill(cli, &mut app) {
         if let Some(worker) = services.worker.take() {
@@ -340,6 +341,7 @@ async fn wizard(
 ) -> Result<ExitCode, Stop> {
     app.log_path = Some(log_path.display().to_string());
     let mut headless = Headless::new(cli.output, cli.launch_when_ready);
+    headless.attaching = services.attach.is_some();
     // Err: drawing failed, the terminal is gone.
     let result = if cli.no_prompt {
         headless.started(&app, about);

@@ -101,6 +101,7 @@ async fn walk(instance: &str) -> End {
         scenario: Some(scenario),
         disk_dir: Some(dir.path().join("disks")),
         poll_every_ms: 100,
+        region: None,
     })
     .unwrap();
     Prefill {

@@ -135,14 +135,6 @@ fn each_bad_argument_or_variable_stops_with_its_exit_status_and_names_what_to_fi
             Some("AWS_REGION"),
         ),
         (
-            "the endpoint's region is another",
-            vec!["--region", "eu-west-1"],
-            vec![],
-            4,
-            "--region",
-            None,
-        ),
-        (
             "malformed endpoint",
             vec!["--endpoint", "ftp://x"],
             vec![],

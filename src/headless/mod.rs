@@ -28,6 +28,9 @@ pub struct Headless {
     printer: Printer,
     /// `--launch-when-ready`: start the failback launch once ready, instead of waiting for it.
     pub launch_when_ready: bool,
+    /// This run attaches to a failback already running: it waits for its dashboard, and its
+    /// own (empty) forms are not checked.
+    pub attaching: bool,
     /// The last state the autopilot acted on, so it presses each key once.
     acted: Option<String>,
     /// Replication progress already reported: tenths and failback state.
@@ -132,6 +135,7 @@ impl Headless {
         Headless {
             printer: Printer::new(output),
             launch_when_ready,
+            attaching: false,
             acted: None,
             reported: None,
             worker_told: false,
@@ -365,6 +369,7 @@ impl Headless {
         let enter = vec![key(KeyCode::Enter)];
         let here = format!("{:?}", app.step);
         match app.step {
+            StepId::Welcome if self.attaching => (String::new(), vec![]),
             StepId::Welcome if app.host.is_some() => match check_start(app) {
                 Ok(()) => (here, enter),
                 Err(stop) => self.stop_with(stop),
@@ -611,5 +616,42 @@ impl Frontend for Headless {
         }
         self.acted = Some(state);
         keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_failed_call_names_the_setting_to_fix_and_its_exit_status() {
+        use DrsErrorKind::*;
+        let cases = [
+            (UnknownAccessKey, 3, Some("--aws-access-key-id")),
+            (
+                AccessDenied { action: None },
+                3,
+                Some("--aws-access-key-id"),
+            ),
+            (WrongSecret, 3, Some("--aws-secret-access-key")),
+            (ExpiredToken, 3, Some("--aws-session-token")),
+            (WrongRegion, 4, Some("--region")),
+            (Unreachable, 5, Some("--endpoint")),
+            (Tls, 5, Some("--endpoint")),
+            (ClockSkew, 2, None),
+            (NetworkSettings, 2, None),
+            (Throttled, 9, None),
+            (ServiceUnavailable, 9, None),
+        ];
+        for (kind, code, argument) in cases {
+            let stop = stop_for(&DrsError::new(kind.clone(), "the service said so"));
+            assert_eq!(stop.exit.code(), code, "{kind:?}");
+            assert_eq!(stop.setting.map(|s| s.argument), argument, "{kind:?}");
+            let said = stop.to_string();
+            assert!(said.contains("the service said so"), "{said}");
+            if let Some(a) = argument {
+                assert!(said.starts_with(a), "{said}");
+            }
+        }
     }
 }
