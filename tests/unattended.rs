@@ -307,8 +307,19 @@ fn without_the_demo_missing_or_bad_settings_stop_before_anything_runs() {
 fn json_lines_parse_and_end_with_the_outcome_of_a_completed_failback() {
     let dir = tempfile::tempdir().unwrap();
     let s = scenario(dir.path(), |_| {});
-    let r = demo(dir.path(), &s, &["--launch-when-ready"], &[]);
+    let r = demo(
+        dir.path(),
+        &s,
+        &["--launch-when-ready", "--log-console"],
+        &[],
+    );
     assert_eq!(r.code, Some(0), "{}", r.stderr);
+    // --log-console: the log's lines on standard error, standard output stays JSON.
+    assert!(
+        r.stderr.contains(" INFO ") && r.stderr.contains("recovery instances listed"),
+        "{}",
+        r.stderr
+    );
     for line in &r.lines {
         for field in ["event", "step", "time", "message"] {
             assert!(line[field].is_string(), "no {field} in {line}");
