@@ -1808,3 +1808,85 @@ fn invalid_given_values_are_shown_with_their_errors_not_dropped() {
         "{e}"
     );
 }
+
+/// What a headless run printed, shared with the test.
+#[derive(Clone, Default)]
+struct Printed(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Printed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Printed {
+    fn events(&self) -> Vec<serde_json::Value> {
+        String::from_utf8(self.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+#[test]
+fn headless_once_ready_waits_unless_told_to_launch_and_tells_the_workers_notices_once() {
+    use drs_failback::app::runtime::Frontend;
+    use drs_failback::cli::Output;
+    use drs_failback::headless::Headless;
+    for launch_when_ready in [false, true] {
+        let printed = Printed::default();
+        let mut headless =
+            Headless::new(Output::Json, launch_when_ready).printing_to(Box::new(printed.clone()));
+        let mut app = replicating();
+        let run = run_of(&app);
+        let notice = "The session token expired: replication goes on.".to_owned();
+        update(
+            &mut app,
+            Msg::WorkerNotice {
+                run,
+                message: notice.clone(),
+            },
+        );
+        for _ in 0..3 {
+            headless.draw(&app).unwrap();
+        }
+        polled(
+            &mut app,
+            2.0,
+            "CONTINUOUS",
+            "FAILBACK_READY_FOR_LAUNCH",
+            Bytes::gib(30).get(),
+        );
+        let keys = headless.keys_for(&app);
+        headless.draw(&app).unwrap();
+        let events = printed.events();
+        let notices: Vec<_> = events.iter().filter(|e| e["event"] == "notice").collect();
+        assert_eq!(notices.len(), 1, "{events:?}");
+        assert_eq!(notices[0]["message"], notice.as_str());
+        let ready = events
+            .iter()
+            .find(|e| e["event"] == "ready_for_launch")
+            .expect("ready_for_launch");
+        if launch_when_ready {
+            assert_eq!(ready["launch"], "starting");
+            assert_eq!(
+                keys,
+                vec![KeyEvent::new(KeyCode::Char('l'), KeyModifiers::NONE)]
+            );
+        } else {
+            assert_eq!(ready["launch"], "waiting");
+            assert!(keys.is_empty(), "it waits: {keys:?}");
+            assert!(
+                ready["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("--launch-when-ready")
+            );
+        }
+    }
+}

@@ -37,6 +37,8 @@ pub struct Headless {
     reported: Option<(u64, String)>,
     /// The worker running the failback was named.
     worker_told: bool,
+    /// The worker's last notice reported (expired credentials, a refused request...).
+    noticed: Option<String>,
     /// Set when the journey cannot go on without an operator.
     pub stop: Option<Stop>,
 }
@@ -139,8 +141,15 @@ impl Headless {
             acted: None,
             reported: None,
             worker_told: false,
+            noticed: None,
             stop: None,
         }
+    }
+
+    /// The same, printing to `out` instead of standard output.
+    pub fn printing_to(mut self, out: Box<dyn Write + Send>) -> Self {
+        self.printer = Printer::to(self.printer.output, out);
+        self
     }
 
     pub fn output(&self) -> Output {
@@ -304,6 +313,14 @@ impl Headless {
                 .with("worker_pid", w.pid)
                 .with("log_file", &w.log_file),
             );
+        }
+        if let Some(notice) = app
+            .notice
+            .as_ref()
+            .filter(|n| self.noticed.as_ref() != Some(*n))
+        {
+            self.noticed = Some(notice.clone());
+            self.emit(app, Report::new("notice", step, notice.clone()));
         }
         let (done, total) = d.progress();
         let tenth = (done * 10).checked_div(total).unwrap_or(0);

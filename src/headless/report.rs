@@ -20,6 +20,8 @@
 //!   API client, or `starting` with `--launch-when-ready`);
 //! - `launch_started`: `job_id`;
 //! - `launch_refused`: the message says what to do (the run keeps waiting);
+//! - `notice`: what the failback worker says meanwhile (expired credentials: replication goes
+//!   on, and any terminal can give fresh ones with `drs-failback`);
 //! - `completed`: `recovery_instance_id`, `duration_seconds`, `replicated_bytes`,
 //!   `written_bytes`, `job_id`;
 //! - `problem`: what a step could not do (an `outcome` follows);
@@ -95,16 +97,29 @@ impl Report {
     }
 }
 
-/// Prints each event once (the same state is drawn many times).
-#[derive(Debug, Default)]
+/// Prints each event once (the same state is drawn many times), on standard output unless
+/// told otherwise.
 pub struct Printer {
     pub output: Output,
     last: Option<String>,
+    out: Box<dyn Write + Send>,
 }
 
 impl Printer {
     pub fn new(output: Output) -> Self {
-        Printer { output, last: None }
+        Printer {
+            output,
+            last: None,
+            out: Box::new(io::stdout()),
+        }
+    }
+
+    pub fn to(output: Output, out: Box<dyn Write + Send>) -> Self {
+        Printer {
+            output,
+            last: None,
+            out,
+        }
     }
 
     pub fn emit(&mut self, report: &Report, epoch: i64) {
@@ -117,8 +132,7 @@ impl Printer {
             Output::Json => report.json(epoch),
         };
         // A closed output (a pipe's reader gone) must not stop the failback.
-        let mut out = io::stdout();
-        let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+        let _ = writeln!(self.out, "{line}").and_then(|()| self.out.flush());
         self.last = Some(text);
     }
 }
