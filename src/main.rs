@@ -49,6 +49,7 @@ fn main() -> ExitCode {
             Some(Command::Disks { json, include_loop }) => report::print(json, include_loop)
                 .map(|()| ExitCode::SUCCESS)
                 .map_err(Stop::from),
+            Some(Command::Preflight { json }) => preflight(&cli, json).await,
             Some(Command::Worker { ref log }) => run_worker(&cli, log.clone()).await,
             Some(Command::Status { json }) => print_status(&cli, json).await,
             Some(Command::FailbackClientStandin(args)) => {
@@ -128,6 +129,28 @@ async fn serve_emulator(listen: SocketAddr, scenario: Option<&Path>) -> Result<E
         .await
         .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `drs-failback preflight`: the checks that need no recovery instance, printed.
+async fn preflight(cli: &Cli, json: bool) -> Result<ExitCode, Stop> {
+    use drs_failback::domain::preflight::{Verdict, worst};
+    let region = cli.region.clone().unwrap_or_else(|| "us-east-1".to_owned());
+    let targets = drs_failback::preflight::Targets::new(
+        &region,
+        cli.endpoint.as_deref(),
+        cli.s3_endpoint.as_deref(),
+    );
+    let report = drs_failback::preflight::measure(&targets).await;
+    let text = if json {
+        drs_failback::preflight::json(&region, &report)
+    } else {
+        drs_failback::preflight::text(&region, &report)
+    };
+    let _ = writeln!(std::io::stdout(), "{text}");
+    Ok(match worst(&report.checks) {
+        Verdict::Fail => ExitCode::from(Exit::CannotStart.code()),
+        _ => ExitCode::SUCCESS,
+    })
 }
 
 /// The log file; with `--no-prompt --log-console` its lines also go to standard error (a
@@ -239,6 +262,7 @@ fn attach(
             state_dir: state_dir.to_owned(),
             worker: None,
             attach: Some(attach),
+            set_clock: drs_failback::preflight::set_system_clock,
         }
     }))
 }
@@ -321,6 +345,7 @@ async fn demo(cli: &Cli, hidden: Option<std::io::Result<usize>>) -> Result<ExitC
         }
         return Err(stop);
     }
+    app.s3_endpoint = cli.s3_endpoint.clone();
     let about = [
         ("endpoint", ready.endpoint.clone()),
         ("region", app.region().to_owned()),

@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_drs-failback");
 /// A safety net against a hung program, not a timing assertion: every wait is for a condition.
 const PATIENCE: Duration = Duration::from_secs(180);
+/// The pre-flight screen's summary once its checks ran with none failed (warnings allowed:
+/// these machines reach no NTP server).
+const PREFLIGHT_PASSED: &str = "warnings, 0 failed";
 
 /// The embedded scenario, made quick and light for a test: time runs 20x faster and each
 /// volume carries little data.
@@ -281,6 +284,8 @@ fn operator_walks_the_demo_from_welcome_to_failback_completed() {
         "the demo banner shows:\n{welcome}"
     );
     s.send("\r");
+    s.wait_for(PREFLIGHT_PASSED);
+    s.send("\r");
     s.wait_for("Access key");
     s.send("\r");
     s.wait_for("Custom");
@@ -398,10 +403,11 @@ fn no_prompt_runs_the_journey_with_defaults_and_exits_zero() {
         String::from_utf8_lossy(&out.stderr)
     );
     for step in [
-        "[1/8 Welcome]",
-        "[4/8 Recovery instance]",
-        "[5/8 Volume mapping]",
-        "[8/8 Result]",
+        "[1/9 Welcome]",
+        "[2/9 Pre-flight]",
+        "[5/9 Recovery instance]",
+        "[6/9 Volume mapping]",
+        "[9/9 Result]",
     ] {
         assert!(stdout.contains(step), "no {step} line in:\n{stdout}");
     }
@@ -535,6 +541,8 @@ fn function_keys_of_vt100_and_the_linux_console_work() {
         s.wait_for("Ctrl-Z");
         s.send("\x1b");
         s.send("\r");
+        s.wait_for(PREFLIGHT_PASSED);
+        s.send("\r");
         s.wait_for("Access key");
         s.send("\x03");
         s.wait_for("Quit");
@@ -559,6 +567,8 @@ fn ctrl_l_repaints_a_scribbled_screen() {
 fn to_review(s: &mut Session) {
     s.wait_for("web-01");
     s.send("\r");
+    s.wait_for(PREFLIGHT_PASSED);
+    s.send("\r");
     s.wait_for("Access key");
     s.send("\r");
     s.wait_for("Custom");
@@ -580,7 +590,7 @@ fn pastes_are_whole_at_once_and_never_press_enter() {
     // Ctrl-C's question shows only once everything before it was handled.
     s.send("\x03");
     let screen = s.wait_for("Quit drs-failback?");
-    assert!(screen.contains("6/8 Review"), "{screen}");
+    assert!(screen.contains("7/9 Review"), "{screen}");
     s.send("n");
     s.confirmation_shows("OVERWRITE");
 
@@ -720,6 +730,8 @@ fn no_secret_of_any_scenario_key_reaches_the_log_or_a_screen() {
     let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
     s.wait_for("web-01");
     s.send("\r");
+    s.wait_for(PREFLIGHT_PASSED);
+    s.send("\r");
     s.wait_for("Access key");
     // Verify every demo key (F2 cycles them), back to Credentials after each.
     for _ in 0..3 {
@@ -728,9 +740,9 @@ fn no_secret_of_any_scenario_key_reaches_the_log_or_a_screen() {
         s.send("\r");
         let answer = s.wait_until("the verification's answer", |sc| {
             let t = sc.contents();
-            t.contains("3/8 Endpoint") || t.contains("The session token has expired")
+            t.contains("4/9 Endpoint") || t.contains("The session token has expired")
         });
-        if answer.contains("3/8 Endpoint") {
+        if answer.contains("4/9 Endpoint") {
             s.send("\x1b");
             s.wait_for("Access key");
         }
@@ -758,35 +770,47 @@ fn no_secret_of_any_scenario_key_reaches_the_log_or_a_screen() {
 fn region_and_endpoint_on_the_command_line_fill_the_screens() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = quick_scenario(dir.path());
-    let mut s = Session::start(
-        &[
+    let disks = dir.path().join("disks");
+    let demo = |args: &[&str]| {
+        let mut all = vec![
             "--demo",
             "--scenario",
             &scenario,
             "--demo-dir",
-            dir.path().join("disks").to_str().unwrap(),
-            "--region",
-            "eu-west-3",
-            "--endpoint",
-            "http://127.0.0.1:9",
-        ],
-        &[
-            ("LANG", "C.UTF-8"),
-            ("TMPDIR", dir.path().to_str().unwrap()),
-        ],
-    );
+            disks.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        Session::start(
+            &all,
+            &[
+                ("LANG", "C.UTF-8"),
+                ("TMPDIR", dir.path().to_str().unwrap()),
+            ],
+        )
+    };
+    let quit = |mut s: Session| {
+        s.send("\x03");
+        s.wait_for("Quit");
+        s.send("y");
+        assert_eq!(s.exit_code(), 0);
+    };
+    // The endpoint given is the one the pre-flight checks: nothing listens there.
+    let mut s = demo(&["--endpoint", "http://127.0.0.1:9"]);
     s.wait_for("web-01");
     s.send("\r");
-    s.wait_for("eu-west-3");
-    // Verified where it was told: nothing listens there.
+    s.wait_for("127.0.0.1:9: TCP failed");
+    quit(s);
+    // The region given is the Credentials step's (and the demo's emulator plays it).
+    let mut s = demo(&["--region", "eu-west-3"]);
+    s.wait_for("web-01");
     s.send("\r");
-    s.wait_for("cannot be reached");
-    s.send("\x05");
-    s.wait_for("http://127.0.0.1:9");
-    s.send("\x03");
-    s.wait_for("Quit");
-    s.send("y");
-    assert_eq!(s.exit_code(), 0);
+    s.wait_for(" passed, ");
+    s.send("\r");
+    s.wait_for("eu-west-3");
+    s.send("\r");
+    // Verified in that region, and the endpoint step offers its default.
+    s.wait_for("drs.eu-west-3.amazonaws.com");
+    quit(s);
 }
 
 #[test]
@@ -805,6 +829,8 @@ fn keys_exported_with_the_failback_clients_names_are_filled_in() {
         ],
     );
     s.wait_for("web-01");
+    s.send("\r");
+    s.wait_for(PREFLIGHT_PASSED);
     s.send("\r");
     s.wait_for("ASIADEMOEXAMPLE00002");
     // They verify against the demo's emulator, whose keys they are.
@@ -840,7 +866,7 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
     let seen = lines
         .by_ref()
         .map(|l| l.unwrap())
-        .find(|l| l.contains("[7/8 Replication]"));
+        .find(|l| l.contains("[8/9 Replication]"));
     assert!(seen.is_some(), "replication never started");
     let state = tmp.join("drs-failback-demo");
     let worker = status(&state).0["worker_pid"].as_u64().expect("a worker");
@@ -875,7 +901,7 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
     let stdout = String::from_utf8_lossy(&again.stdout);
     assert_eq!(again.status.code(), Some(0), "{stdout}");
     assert!(
-        stdout.contains("[8/8 Result] FAILBACK_COMPLETED"),
+        stdout.contains("[9/9 Result] FAILBACK_COMPLETED"),
         "{stdout}"
     );
     let deadline = Instant::now() + PATIENCE;
@@ -928,7 +954,7 @@ fn below_the_minimum_size_keys_act_on_nothing_and_the_quit_question_shows() {
         .0
         .screen_mut()
         .set_size(24, 80);
-    let screen = s.wait_for("1/8 Welcome");
+    let screen = s.wait_for("1/9 Welcome");
     assert!(!screen.contains("too small"), "{screen}");
     s.send("\x03");
     s.wait_for("Quit drs-failback?");

@@ -198,6 +198,26 @@ impl Headless {
                 .with("ram_bytes", h.ram.get())
                 .with("cpus", h.cpus)
             }),
+            StepId::Preflight => app.preflight.report.loaded().map(|r| {
+                use crate::domain::preflight::Verdict;
+                let passed = r.checks.iter().filter(|c| c.verdict == Verdict::Pass).count();
+                let rest: String = r
+                    .checks
+                    .iter()
+                    .filter(|c| c.verdict != Verdict::Pass)
+                    .map(|c| {
+                        let tag = if c.verdict == Verdict::Fail { "FAIL" } else { "warning" };
+                        format!("; {tag} {}: {}", c.title, c.measured)
+                    })
+                    .collect();
+                Report::new(
+                    "preflight",
+                    step,
+                    format!("{passed} of {} checks passed{rest}", r.checks.len()),
+                )
+                .with("passed", passed)
+                .with("checks", &r.checks)
+            }),
             StepId::Credentials => Some(match &app.credentials.check {
                 Loadable::Failed(e) => Report::new("problem", step, format!("failed: {}", e.advice())),
                 _ => Report::new(
@@ -391,6 +411,13 @@ impl Headless {
                 Ok(()) => (here, enter),
                 Err(stop) => self.stop_with(stop),
             },
+            // A failed check stops the run: exit 2, as `drs-failback preflight` does.
+            StepId::Preflight if app.preflight.report.loaded().is_some() => {
+                match app.preflight.validate() {
+                    Ok(()) => (here, enter),
+                    Err(e) => self.stop_with(Stop::new(Exit::CannotStart, None, e)),
+                }
+            }
             StepId::Credentials => match &app.credentials.check {
                 Loadable::NotAsked => (here, enter),
                 Loadable::Failed(e) => self.stop_with(stop_for(e)),

@@ -1,12 +1,14 @@
 //! What `--no-prompt` prints on standard output: one event a line, as text for people, or as
 //! JSON lines for scripts (`--output json`). The JSON field names are stable:
 //!
-//! Every object has `event` (below), `step` (`welcome`, `credentials`, `endpoint`,
+//! Every object has `event` (below), `step` (`welcome`, `preflight`, `credentials`, `endpoint`,
 //! `recovery_instance`, `device_mapping`, `review`, `replication`, `result`), `time` (UTC,
 //! ISO 8601) and `message` (the text line's words). Events and their own fields:
 //! - `started`: `mode` (`demo` | `real`), `log_file`; in the demo also `endpoint`, `region`,
 //!   `disk_dir` (where the emulator listens and the virtual disks are);
 //! - `host`: `hostname`, `ram_bytes`, `cpus`;
+//! - `preflight`: `passed` (how many), `checks` (each `id`, `title`, `verdict` (`pass` |
+//!   `warning` | `fail`), `measured`, `fix`, as `drs-failback preflight --json` has them);
 //! - `verifying_credentials`: `region`;
 //! - `checking_endpoint`: `url`;
 //! - `recovery_instance`: `recovery_instance_id`, `name`, `listed` (how many DRS lists),
@@ -39,6 +41,7 @@ use std::io::{self, Write};
 pub fn step_name(step: StepId) -> &'static str {
     match step {
         StepId::Welcome => "welcome",
+        StepId::Preflight => "preflight",
         StepId::Credentials => "credentials",
         StepId::Endpoint => "endpoint",
         StepId::Instance => "recovery_instance",
