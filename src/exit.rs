@@ -30,7 +30,8 @@ pub const TABLE: [(Exit, u8, &str); 11] = [
     (
         Exit::CannotStart,
         2,
-        "it could not start: a bad option, a failed pre-flight check (RAM, clock...), a \
+        "it could not start: a bad option, a failed pre-flight check (RAM, clock, the way to \
+         DRS or S3: the message names --endpoint or --s3-endpoint when they point it), a \
          network setting, the local disks",
     ),
     (
@@ -47,7 +48,7 @@ pub const TABLE: [(Exit, u8, &str); 11] = [
     (
         Exit::Endpoint,
         5,
-        "the DRS endpoint is malformed or cannot be reached (--endpoint, --default-endpoint)",
+        "the DRS endpoint is malformed, or its check fails (--endpoint, --default-endpoint)",
     ),
     (
         Exit::RecoveryInstance,
@@ -116,6 +117,7 @@ impl Setting {
     pub const INSTANCE: Setting =
         Setting::new("--recovery-instance-id", Some("RECOVERY_INSTANCE_ID"));
     pub const MAPPING: Setting = Setting::new("--device-mapping", Some("DEVICE_MAPPING"));
+    pub const S3_ENDPOINT: Setting = Setting::new("--s3-endpoint", Some("S3_ENDPOINT"));
     pub const STATE_DIR: Setting = Setting::new("--state-dir", None);
 }
 

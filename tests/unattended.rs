@@ -143,10 +143,11 @@ fn each_bad_argument_or_variable_stops_with_its_exit_status_and_names_what_to_fi
             None,
         ),
         (
+            // The pre-flight finds it first: its exit status, naming the setting.
             "unreachable endpoint from the environment",
             vec![],
             vec![("AWS_DRS_ENDPOINT", "http://127.0.0.1:9")],
-            5,
+            2,
             "--endpoint",
             Some("AWS_DRS_ENDPOINT"),
         ),

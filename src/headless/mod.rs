@@ -415,7 +415,19 @@ impl Headless {
             StepId::Preflight if app.preflight.report.loaded().is_some() => {
                 match app.preflight.validate() {
                     Ok(()) => (here, enter),
-                    Err(e) => self.stop_with(Stop::new(Exit::CannotStart, None, e)),
+                    Err(e) => {
+                        let blocking = crate::domain::preflight::blocking(
+                            app.preflight.checks(),
+                            app.preflight.ram_overridden,
+                        );
+                        // A network check names the setting that points it somewhere.
+                        let setting = match blocking.first().map(|c| c.id) {
+                            Some("drs_endpoint") => Some(Setting::ENDPOINT),
+                            Some("s3") => Some(Setting::S3_ENDPOINT),
+                            _ => None,
+                        };
+                        self.stop_with(Stop::new(Exit::CannotStart, setting, e))
+                    }
                 }
             }
             StepId::Credentials => match &app.credentials.check {
