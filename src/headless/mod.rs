@@ -342,6 +342,18 @@ impl Headless {
             self.noticed = Some(notice.clone());
             self.emit(app, Report::new("notice", step, notice.clone()));
         }
+        if let Some(p) = d.prompt() {
+            // Nobody types here: another terminal answers (the worker asks them all).
+            return Some(Report::new(
+                "credentials_needed",
+                step,
+                format!(
+                    "{} Give fresh credentials from a wizard on any console (drs-failback \
+                     again): the replication software keeps running.",
+                    p.detail
+                ),
+            ));
+        }
         let (done, total) = d.progress();
         let tenth = (done * 10).checked_div(total).unwrap_or(0);
         let (replication, failback) = d
@@ -477,6 +489,10 @@ impl Headless {
                     (here, keys)
                 }
             },
+            // The prompt takes every key: the autopilot waits for another terminal's answer.
+            StepId::Replication if app.dashboard.as_ref().is_some_and(|d| d.prompt().is_some()) => {
+                (String::new(), vec![])
+            }
             StepId::Replication => match app.dashboard.as_ref().map(|d| &d.launch) {
                 // Named by the log's length: offered again after a refusal, pressed again.
                 Some(Launch::Ready) if self.launch_when_ready => (

@@ -22,6 +22,8 @@
 //!   API client, or `starting` with `--launch-when-ready`);
 //! - `launch_started`: `job_id`;
 //! - `launch_refused`: the message says what to do (the run keeps waiting);
+//! - `credentials_needed`: DRS answered ExpiredToken; the replication software keeps running
+//!   and a wizard on any console (`drs-failback` again) gives fresh credentials;
 //! - `notice`: what the failback worker says meanwhile (expired credentials: replication goes
 //!   on, and any terminal can give fresh ones with `drs-failback`);
 //! - `completed`: `recovery_instance_id`, `duration_seconds`, `replicated_bytes`,
