@@ -2096,7 +2096,9 @@ fn the_unattended_autopilot_types_nothing_into_the_credentials_prompt() {
     let run = run_of(&app);
     let detail = DrsError::new(DrsErrorKind::ExpiredToken, "ExpiredTokenException").advice();
     update(&mut app, Msg::CredentialsExpired { run, detail });
-    let mut autopilot = drs_failback::headless::Headless::default();
+    // --launch-when-ready: it would launch now, but for the prompt.
+    let mut autopilot =
+        drs_failback::headless::Headless::new(drs_failback::cli::Output::Text, true);
     // Ready to launch, but its l would be typed into the access key id.
     assert_eq!(autopilot.keys_for(&app), vec![]);
     update(&mut app, Msg::CredentialsAccepted { run });
