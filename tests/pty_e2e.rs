@@ -385,7 +385,13 @@ fn no_prompt_runs_the_journey_with_defaults_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = quick_scenario(dir.path());
     let out = std::process::Command::new(BIN)
-        .args(["--demo", "--no-prompt", "--scenario", &scenario])
+        .args([
+            "--demo",
+            "--no-prompt",
+            "--launch-when-ready",
+            "--scenario",
+            &scenario,
+        ])
         .args(["--demo-dir", dir.path().to_str().unwrap()])
         .env("TMPDIR", dir.path())
         .output()
@@ -720,7 +726,7 @@ fn scenario_with_first_key(dir: &Path, first: usize) -> (String, Vec<String>) {
 }
 
 #[test]
-fn a_failing_no_prompt_run_exits_1_and_no_secret_reaches_its_log_or_output() {
+fn a_refused_no_prompt_run_exits_3_and_no_secret_reaches_its_log_or_output() {
     let dir = tempfile::tempdir().unwrap();
     // The expired session first: verification fails.
     let (scenario, secrets) = scenario_with_first_key(dir.path(), 2);
@@ -736,8 +742,12 @@ fn a_failing_no_prompt_run_exits_1_and_no_secret_reaches_its_log_or_output() {
         log.to_str().unwrap(),
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("stopped:"), "{stderr}");
+    // The expired session: the credentials' exit status, naming the session token.
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("stopped:") && stderr.contains("--aws-session-token"),
+        "{stderr}"
+    );
     assert_no_escape_codes(&out);
     let log = std::fs::read_to_string(log).unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -796,6 +806,53 @@ fn no_secret_of_any_scenario_key_reaches_the_log_or_a_screen() {
 }
 
 #[test]
+fn region_and_endpoint_on_the_command_line_fill_the_screens() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = quick_scenario(dir.path());
+    let disks = dir.path().join("disks");
+    let demo = |args: &[&str]| {
+        let mut all = vec![
+            "--demo",
+            "--scenario",
+            &scenario,
+            "--demo-dir",
+            disks.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        Session::start(
+            &all,
+            &[
+                ("LANG", "C.UTF-8"),
+                ("TMPDIR", dir.path().to_str().unwrap()),
+            ],
+        )
+    };
+    let quit = |mut s: Session| {
+        s.send("\x03");
+        s.wait_for("Quit");
+        s.send("y");
+        assert_eq!(s.exit_code(), 0);
+    };
+    // The endpoint given is the one the pre-flight checks: nothing listens there.
+    let mut s = demo(&["--endpoint", "http://127.0.0.1:9"]);
+    s.wait_for("web-01");
+    s.send("\r");
+    s.wait_for("127.0.0.1:9: TCP failed");
+    quit(s);
+    // The region given is the Credentials step's (and the demo's emulator plays it).
+    let mut s = demo(&["--region", "eu-west-3"]);
+    s.wait_for("web-01");
+    s.send("\r");
+    s.wait_for(" passed, ");
+    s.send("\r");
+    s.wait_for("eu-west-3");
+    s.send("\r");
+    // Verified in that region, and the endpoint step offers its default.
+    s.wait_for("drs.eu-west-3.amazonaws.com");
+    quit(s);
+}
+
+#[test]
 fn keys_exported_with_the_failback_clients_names_are_filled_in() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Session::demo(
@@ -832,7 +889,13 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
     std::fs::create_dir(&tmp).unwrap();
     let scenario = quick_scenario(dir.path());
     let mut child = std::process::Command::new(BIN)
-        .args(["--demo", "--no-prompt", "--scenario", &scenario])
+        .args([
+            "--demo",
+            "--no-prompt",
+            "--launch-when-ready",
+            "--scenario",
+            &scenario,
+        ])
         .env("TMPDIR", &tmp)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -864,7 +927,13 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
     // Run again (same TMPDIR, so the same demo state directory): it attaches, launches,
     // reports the result, and the acknowledged worker removes the demo's disks.
     let again = std::process::Command::new(BIN)
-        .args(["--demo", "--no-prompt", "--scenario", &scenario])
+        .args([
+            "--demo",
+            "--no-prompt",
+            "--launch-when-ready",
+            "--scenario",
+            &scenario,
+        ])
         .env("TMPDIR", &tmp)
         .output()
         .unwrap();
@@ -1221,7 +1290,7 @@ fn a_second_failback_is_refused_and_says_which_worker_and_terminal_hold_the_lock
         state.to_str().unwrap(),
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(out.status.code(), Some(8), "{stderr}");
     assert!(
         stderr.contains("another failback is running")
             && stderr.contains(&format!("(pid {})", first.pid()).replace("(pid", "(wizard pid"))
@@ -1439,6 +1508,11 @@ impl RealRig {
     /// The wizard without --demo, pointed at the emulator (S3 at `s3_endpoint`), walked to
     /// the confirmation with the keys typed and the mapping pasted, and confirmed.
     fn confirmed_wizard(&self, s3_endpoint: &str) -> Session {
+        self.confirmed_wizard_then(s3_endpoint, || {})
+    }
+
+    /// The same, with `started` run once the wizard shows Welcome.
+    fn confirmed_wizard_then(&self, s3_endpoint: &str, started: impl FnOnce()) -> Session {
         let mut w = Session::start(
             &[
                 "--endpoint",
@@ -1453,6 +1527,7 @@ impl RealRig {
         );
         let welcome = w.wait_for("Welcome");
         assert!(!welcome.contains("DEMO"), "{welcome}");
+        started();
         w.send("\r");
         w.wait_for(PREFLIGHT_PASSED);
         w.send("\r");
@@ -1576,18 +1651,21 @@ fn without_demo_a_failback_refused_by_the_lock_says_who_holds_it() {
     let Some(rig) = RealRig::new("the lock refusal on the real path") else {
         return;
     };
-    // Another worker holds the lock and serves nothing yet: this wizard did not attach.
+    // Another worker takes the lock after this wizard started, and serves nothing yet.
     std::fs::create_dir_all(&rig.state).unwrap();
-    let lock = std::fs::File::create(rig.state.join("lock")).unwrap();
-    // SAFETY: flock on a descriptor this test owns.
-    assert_eq!(
-        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
-        0
-    );
-    let holder = serde_json::json!({"worker_pid": 4242, "started_by":
-        {"terminal": "/dev/ttyS0", "pid": 4241, "started_at": 0}});
-    std::fs::write(rig.state.join("lock"), holder.to_string()).unwrap();
-    let mut w = rig.confirmed_wizard(&rig.emulator.endpoint);
+    let lock = std::fs::File::create(rig.state.join("lock"));
+    let take = || {
+        let lock = lock.as_ref().unwrap();
+        // SAFETY: flock on a descriptor this test owns.
+        assert_eq!(
+            unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+            0
+        );
+        let holder = serde_json::json!({"worker_pid": 4242, "started_by":
+            {"terminal": "/dev/ttyS0", "pid": 4241, "started_at": 0}});
+        std::fs::write(rig.state.join("lock"), holder.to_string()).unwrap();
+    };
+    let mut w = rig.confirmed_wizard_then(&rig.emulator.endpoint, take);
     let refused = w.wait_for("another failback is running");
     let words = refused.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
