@@ -65,20 +65,7 @@ impl Headless {
                 if let Some(r) = app.preflight.report.loaded() {
                     use crate::domain::preflight::Verdict;
                     let passed = r.checks.iter().filter(|c| c.verdict == Verdict::Pass).count();
-                    let rest: Vec<String> = r
-                        .checks
-                        .iter()
-                        .filter(|c| c.verdict != Verdict::Pass)
-                        .map(|c| {
-                            let tag = if c.verdict == Verdict::Fail { "FAIL" } else { "warning" };
-                            format!("{tag} {}: {}", c.title, c.measured)
-                        })
-                        .collect();
-                    let rest = if rest.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; {}", rest.join("; "))
-                    };
+                    let rest = not_passed(&r.checks);
                     self.say(format!("{step} {passed} of {} checks passed{rest}", r.checks.len()));
                 }
             }
@@ -122,7 +109,14 @@ impl Headless {
                     self.say(format!("{step} --device-mapping {printed}"));
                 }
             }
-            StepId::Review => self.say(format!("{step} confirmed with {CONFIRM_WORD}")),
+            StepId::Review if app.preflight.replication_port.is_loading() => {}
+            StepId::Review => {
+                let notes = not_passed(&app.instance_checks());
+                match &app.review.error {
+                    Some(_) => self.say(format!("{step} refused{notes}")),
+                    None => self.say(format!("{step} confirmed with {CONFIRM_WORD}{notes}")),
+                }
+            }
             StepId::Replication => self.report_replication(app, &step),
             StepId::Result => match &app.outcome {
                 Some(Outcome::Completed(s)) if !s.timeline.is_loading() => self.say(format!(
@@ -218,6 +212,16 @@ impl Headless {
                 }
                 None => (here, enter),
             },
+            // Next waits for TCP 1500's answer.
+            StepId::Review if app.preflight.replication_port.is_loading() => {
+                (String::new(), vec![])
+            }
+            // Refused (an instance check failed, the disks changed): nothing was written yet.
+            StepId::Review if app.review.error.is_some() => {
+                self.failure = app.review.error.clone();
+                self.cannot_start = true;
+                (here, vec![])
+            }
             StepId::Review => {
                 let mut keys = typed(CONFIRM_WORD);
                 keys.push(key(KeyCode::Enter));
@@ -246,6 +250,23 @@ impl Headless {
             _ => (String::new(), vec![]),
         }
     }
+}
+
+/// "; FAIL title: measured; warning title: measured" for the checks that did not pass.
+fn not_passed(checks: &[crate::domain::preflight::Check]) -> String {
+    use crate::domain::preflight::Verdict;
+    checks
+        .iter()
+        .filter(|c| c.verdict != Verdict::Pass)
+        .map(|c| {
+            let tag = if c.verdict == Verdict::Fail {
+                "FAIL"
+            } else {
+                "warning"
+            };
+            format!("; {tag} {}: {}", c.title, c.measured)
+        })
+        .collect()
 }
 
 impl Frontend for Headless {

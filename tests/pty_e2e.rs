@@ -302,6 +302,7 @@ fn operator_walks_the_demo_from_welcome_to_failback_completed() {
     s.wait_for("/dev/xvdb");
     s.send("\r");
     s.wait_for("OVERWRITE");
+    s.wait_for("TCP 1500  ");
     s.send("OVERWRITE\r");
     s.wait_for("INITIAL_SYNC");
     s.wait_for("Press l");
@@ -572,6 +573,8 @@ fn to_review(s: &mut Session) {
     s.wait_for("/dev/xvdb");
     s.send("\r");
     s.wait_for("OVERWRITE");
+    // Review's Next waits for TCP 1500's row (its padded title; "TCP 1500 to" while checking).
+    s.wait_for("TCP 1500  ");
 }
 
 #[test]

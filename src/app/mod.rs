@@ -168,6 +168,30 @@ impl App {
             .unwrap_or_default()
     }
 
+    /// The checks that need the chosen recovery instance (on Review): the boot mode for its OS,
+    /// the local disks for its volumes, TCP 1500 to it once measured. The demo measures this
+    /// machine's boot mode, not the emulator's: there a failure only warns.
+    pub fn instance_checks(&self) -> Vec<crate::domain::preflight::Check> {
+        use crate::domain::preflight as rules;
+        let Some(instance) = self.chosen_instance() else {
+            return vec![];
+        };
+        let mut checks = Vec::new();
+        if let Some(host) = &self.host {
+            let boot = rules::boot_mode(host.boot_mode, Some(instance.os.as_deref().unwrap_or("")));
+            checks.push(if self.is_demo() {
+                rules::rehearsed(boot)
+            } else {
+                boot
+            });
+        }
+        checks.push(rules::local_disks(instance, self.local_disks()));
+        if let Loadable::Loaded(c) = &self.preflight.replication_port {
+            checks.push(c.clone());
+        }
+        checks
+    }
+
     pub fn local_disks(&self) -> &[LocalDisk] {
         self.disks.loaded().map(Vec::as_slice).unwrap_or_default()
     }
@@ -176,6 +200,7 @@ impl App {
     pub fn animating(&self) -> bool {
         self.credentials.check.is_loading()
             || self.preflight.running()
+            || self.preflight.replication_port.is_loading()
             || self
                 .endpoint
                 .check
@@ -418,6 +443,12 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
+        Msg::ReplicationPort { req, check } => {
+            if app.preflight.replication_port.awaits(req) {
+                app.preflight.replication_port = Loadable::Loaded(check);
+            }
+            vec![]
+        }
         Msg::ClockSet { req, result } => {
             if !app.preflight.clock_set.awaits(req) {
                 return vec![];
@@ -649,10 +680,10 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
             None => vec![],
         },
         Action::Retry => {
-            let cmds = acknowledge(app);
+            let mut cmds = acknowledge(app);
             app.outcome = None;
             app.dashboard = None;
-            app.go(StepId::Review);
+            cmds.extend(to_review(app));
             cmds
         }
     }
@@ -787,16 +818,22 @@ fn next(app: &mut App) -> Vec<Cmd> {
         StepId::Mapping => {
             let volumes = app.chosen_volumes();
             match app.mapping.validate(&volumes, app.local_disks()) {
-                Err(e) => app.mapping.error = Some(e),
-                Ok(()) => app.go(StepId::Review),
+                Err(e) => {
+                    app.mapping.error = Some(e);
+                    vec![]
+                }
+                Ok(()) => to_review(app),
             }
-            vec![]
         }
         StepId::Review => {
             let volumes = app.chosen_volumes();
             // The disks may have been re-read since Mapping's Next.
             if let Err(e) = app.mapping.validate(&volumes, app.local_disks()) {
                 app.review.error = Some(format!("{e} Go back (Esc) to the mapping."));
+                return vec![];
+            }
+            if let Err(e) = instance_checks_pass(app) {
+                app.review.error = Some(e);
                 return vec![];
             }
             let plan = plan_key(app);
@@ -820,6 +857,39 @@ fn next(app: &mut App) -> Vec<Cmd> {
             }
         }
         StepId::Replication | StepId::Result => vec![],
+    }
+}
+
+/// Review, with TCP 1500 to the chosen recovery instance measured again.
+fn to_review(app: &mut App) -> Vec<Cmd> {
+    app.go(StepId::Review);
+    let Some(instance) = app.chosen_instance() else {
+        return vec![];
+    };
+    let (instance_id, private_ips) = (instance.id.clone(), instance.private_ips.clone());
+    let req = app.req();
+    app.preflight.replication_port = Loadable::Loading(req);
+    vec![Cmd::CheckReplicationPort {
+        req,
+        instance_id,
+        private_ips,
+        connect: !app.is_demo(),
+    }]
+}
+
+/// Review's Next waits for TCP 1500 and refuses while an instance check fails.
+fn instance_checks_pass(app: &App) -> Result<(), String> {
+    if app.preflight.replication_port.is_loading() {
+        return Err("TCP 1500 to the recovery instance is still being checked: press Enter again once it shows.".into());
+    }
+    let checks = app.instance_checks();
+    match crate::domain::preflight::blocking(&checks, false).first() {
+        None => Ok(()),
+        Some(c) => Err(format!(
+            "{} failed: {} Then go back (Esc) and forward to check again.",
+            c.title,
+            c.fix.as_deref().unwrap_or_default()
+        )),
     }
 }
 

@@ -113,6 +113,11 @@ pub enum Msg {
         req: u64,
         result: Result<(), String>,
     },
+    /// TCP 1500 to the chosen recovery instance, judged.
+    ReplicationPort {
+        req: u64,
+        check: crate::domain::preflight::Check,
+    },
 }
 
 #[derive(Debug)]
@@ -158,6 +163,14 @@ pub enum Cmd {
     SetClock {
         req: u64,
         skew_seconds: i64,
+    },
+    /// Read usePrivateIP for the recovery instance, then try TCP 1500 to that address (not in
+    /// the demo, whose emulator runs no agent).
+    CheckReplicationPort {
+        req: u64,
+        instance_id: String,
+        private_ips: Vec<String>,
+        connect: bool,
     },
     /// Ctrl-L: clear and redraw everything.
     ClearScreen,

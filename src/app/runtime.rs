@@ -79,6 +79,16 @@ fn logged<T>(what: &str, result: Result<T, DrsError>) -> Result<T, DrsError> {
     result
 }
 
+/// Why usePrivateIP could not be read, in the row's words.
+fn port_unknown(e: &DrsError) -> String {
+    match &e.kind {
+        DrsErrorKind::AccessDenied { .. } => {
+            "these credentials may not call GetFailbackReplicationConfiguration".into()
+        }
+        _ => format!("GetFailbackReplicationConfiguration failed: {}", e.detail),
+    }
+}
+
 fn epoch() -> i64 {
     crate::domain::time::unix_seconds(SystemTime::now()) as i64
 }
@@ -190,6 +200,31 @@ impl Runtime<'_> {
                     let report = crate::preflight::measure(&targets).await;
                     tracing::info!(?report, "pre-flight");
                     Self::send(&tx, Msg::Preflight { req, report });
+                });
+            }
+            Cmd::CheckReplicationPort {
+                req,
+                instance_id,
+                private_ips,
+                connect,
+            } => {
+                tokio::spawn(async move {
+                    let use_private_ip = match client.get() {
+                        Ok(c) => c.uses_private_ip(&instance_id).await,
+                        Err(e) => Err(e),
+                    };
+                    let use_private_ip =
+                        logged("GetFailbackReplicationConfiguration", use_private_ip)
+                            .map_err(|e| port_unknown(&e));
+                    let check = crate::preflight::replication_port(
+                        use_private_ip,
+                        &private_ips,
+                        connect,
+                        crate::domain::preflight::REPLICATION_PORT,
+                        crate::preflight::TIMEOUT,
+                    )
+                    .await;
+                    Self::send(&tx, Msg::ReplicationPort { req, check });
                 });
             }
             Cmd::SetClock { req, skew_seconds } => {

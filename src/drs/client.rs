@@ -290,6 +290,19 @@ impl DrsClient {
             })
     }
 
+    /// GetFailbackReplicationConfiguration's usePrivateIP: whether the failback client pairs
+    /// with the recovery instance over its private IP.
+    pub async fn uses_private_ip(&self, id: &str) -> Result<bool, DrsError> {
+        let out = self
+            .client
+            .get_failback_replication_configuration()
+            .recovery_instance_id(id)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.use_private_ip().unwrap_or(false))
+    }
+
     /// UpdateFailbackReplicationConfiguration: the bandwidth throttle in Mbps (0: none).
     pub async fn set_bandwidth(&self, id: &str, mbps: u32) -> Result<(), DrsError> {
         self.client

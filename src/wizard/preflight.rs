@@ -27,6 +27,8 @@ pub struct PreflightForm {
     pub error: Option<String>,
     /// The check whose fix is shown when the rows do not all fit (Up/Down move it).
     pub selected: usize,
+    /// TCP 1500 to the chosen recovery instance (run on the way to Review).
+    pub replication_port: Loadable<Check>,
 }
 
 impl PreflightForm {
