@@ -109,7 +109,7 @@ impl Headless {
                     self.say(format!("{step} --device-mapping {printed}"));
                 }
             }
-            StepId::Review if app.preflight.replication_port.is_loading() => {}
+            StepId::Review if app.review_checking() => {}
             StepId::Review => {
                 let notes = not_passed(&app.instance_checks());
                 match &app.review.error {
@@ -213,9 +213,7 @@ impl Headless {
                 None => (here, enter),
             },
             // Next waits for TCP 1500's answer.
-            StepId::Review if app.preflight.replication_port.is_loading() => {
-                (String::new(), vec![])
-            }
+            StepId::Review if app.review_checking() => (String::new(), vec![]),
             // Refused (an instance check failed, the disks changed): nothing was written yet.
             StepId::Review if app.review.error.is_some() => {
                 self.failure = app.review.error.clone();

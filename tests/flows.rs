@@ -1875,7 +1875,7 @@ fn review_waits_for_tcp_1500_and_refuses_while_an_instance_check_fails() {
             .error
             .as_deref()
             .unwrap()
-            .contains("still being checked"),
+            .contains("still running"),
         "{:?}",
         app.review.error
     );
@@ -1928,4 +1928,69 @@ fn the_instances_boot_mode_fails_a_real_run_and_only_warns_in_the_demo() {
             .unwrap()
             .starts_with("Source boot mode failed")
     );
+}
+
+/// Pre-flight measured (r) for the wizard's region and endpoint, then Credentials and Endpoint
+/// passed with `region`: the commands the endpoint's answer gives.
+fn past_endpoint_in(region: &str) -> (App, Vec<Cmd>) {
+    let mut app = preflight_with(passing_preflight());
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Credentials);
+    app.credentials.region = region.into();
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req,
+            result: Ok(verified()),
+        },
+    );
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    let cmds = update(
+        &mut app,
+        Msg::EndpointChecked {
+            req,
+            result: Ok(()),
+        },
+    );
+    (app, cmds)
+}
+
+#[test]
+fn the_preflight_runs_again_when_the_region_changed_after_it_and_review_waits_for_it() {
+    let region = app().credentials.region.clone();
+    let (_, cmds) = past_endpoint_in(&region);
+    assert!(
+        matches!(&cmds[..], [Cmd::ListInstances { .. }]),
+        "same region and endpoint: nothing to re-run: {cmds:?}"
+    );
+
+    let (mut app, cmds) = past_endpoint_in("ap-southeast-2");
+    let req = match &cmds[..] {
+        [
+            Cmd::ListInstances { .. },
+            Cmd::RunPreflight {
+                req,
+                region,
+                drs_endpoint: Some(e),
+                ..
+            },
+        ] if region == "ap-southeast-2" && e == EMULATOR => *req,
+        other => panic!("expected the pre-flight again: {other:?}"),
+    };
+    assert!(app.review_checking());
+    // Its S3 row fails for the new region: Review shows it and refuses.
+    let mut report = passing_preflight();
+    report
+        .checks
+        .push(drs_failback::domain::preflight::not_checked(
+            "s3",
+            "S3",
+            "aws-elastic-disaster-recovery-ap-southeast-2.s3.ap-southeast-2.amazonaws.com:443",
+            "DNS failed",
+        ));
+    update(&mut app, Msg::Preflight { req, report });
+    assert!(!app.review_checking());
+    let titles: Vec<_> = app.instance_checks().iter().map(|c| c.title).collect();
+    assert_eq!(titles.first(), Some(&"S3"), "{titles:?}");
 }

@@ -168,15 +168,21 @@ impl App {
             .unwrap_or_default()
     }
 
-    /// The checks that need the chosen recovery instance (on Review): the boot mode for its OS,
-    /// the local disks for its volumes, TCP 1500 to it once measured. The demo measures this
-    /// machine's boot mode, not the emulator's: there a failure only warns.
+    /// Review's checks: a pre-flight row failing now, then those that need the chosen recovery
+    /// instance (the boot mode for its OS, the local disks for its volumes, TCP 1500 to it once
+    /// measured). The demo measures this machine's boot mode, not the emulator's: there a
+    /// failure only warns.
     pub fn instance_checks(&self) -> Vec<crate::domain::preflight::Check> {
         use crate::domain::preflight as rules;
+        // A pre-flight row that fails now (run again for a new region or endpoint) first.
+        let mut checks: Vec<_> =
+            rules::blocking(self.preflight.checks(), self.preflight.ram_overridden)
+                .into_iter()
+                .cloned()
+                .collect();
         let Some(instance) = self.chosen_instance() else {
-            return vec![];
+            return checks;
         };
-        let mut checks = Vec::new();
         if let Some(host) = &self.host {
             let boot = rules::boot_mode(host.boot_mode, Some(instance.os.as_deref().unwrap_or("")));
             checks.push(if self.is_demo() {
@@ -190,6 +196,11 @@ impl App {
             checks.push(c.clone());
         }
         checks
+    }
+
+    /// Review's checks are still being measured (Next waits for them).
+    pub fn review_checking(&self) -> bool {
+        self.preflight.replication_port.is_loading() || self.preflight.report.is_loading()
     }
 
     pub fn local_disks(&self) -> &[LocalDisk] {
@@ -471,17 +482,35 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
 fn run_preflight(app: &mut App) -> Vec<Cmd> {
     let req = app.req();
     app.preflight.report = Loadable::Loading(req);
-    let target = app.target();
+    let (region, drs_endpoint, s3_endpoint) = preflight_target(app);
+    app.preflight.measured_for = Some((region.clone(), drs_endpoint.clone(), s3_endpoint.clone()));
     vec![Cmd::RunPreflight {
         req,
-        region: target.region,
-        drs_endpoint: target.endpoint,
-        s3_endpoint: app.s3_endpoint.clone().or(match &app.mode {
-            // The demo's emulator serves the replication software's buckets too.
-            Mode::Demo { endpoint, .. } => Some(endpoint.clone()),
-            Mode::Real => None,
-        }),
+        region,
+        drs_endpoint,
+        s3_endpoint,
     }]
+}
+
+/// What the network rows measure: the region, the DRS endpoint, the S3 endpoint.
+fn preflight_target(app: &App) -> crate::wizard::preflight::Target {
+    let target = app.target();
+    let s3 = app.s3_endpoint.clone().or(match &app.mode {
+        // The demo's emulator serves the replication software's buckets too.
+        Mode::Demo { endpoint, .. } => Some(endpoint.clone()),
+        Mode::Real => None,
+    });
+    (target.region, target.endpoint, s3)
+}
+
+/// The region or endpoint changed since the checks ran: run them again for the new ones.
+fn rerun_if_moved(app: &mut App) -> Vec<Cmd> {
+    let moved = app
+        .preflight
+        .measured_for
+        .as_ref()
+        .is_some_and(|t| *t != preflight_target(app));
+    if moved { run_preflight(app) } else { vec![] }
 }
 
 /// The confirmed clock setting, from the last measured skew.
@@ -879,8 +908,8 @@ fn to_review(app: &mut App) -> Vec<Cmd> {
 
 /// Review's Next waits for TCP 1500 and refuses while an instance check fails.
 fn instance_checks_pass(app: &App) -> Result<(), String> {
-    if app.preflight.replication_port.is_loading() {
-        return Err("TCP 1500 to the recovery instance is still being checked: press Enter again once it shows.".into());
+    if app.review_checking() {
+        return Err("The checks are still running (TCP 1500 to the recovery instance, or the pre-flight for a new region or endpoint): press Enter again once they show.".into());
     }
     let checks = app.instance_checks();
     match crate::domain::preflight::blocking(&checks, false).first() {
@@ -965,7 +994,9 @@ fn on_endpoint_checked(app: &mut App, req: u64, result: Result<(), DrsError>) ->
             let summary = check.summary();
             app.go(StepId::Instance);
             app.notice = Some(summary);
-            list_instances(app)
+            let mut cmds = list_instances(app);
+            cmds.extend(rerun_if_moved(app));
+            cmds
         }
         Err(e) => {
             check.outcome = Some(Err(e.advice()));

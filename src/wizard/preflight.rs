@@ -29,7 +29,12 @@ pub struct PreflightForm {
     pub selected: usize,
     /// TCP 1500 to the chosen recovery instance (run on the way to Review).
     pub replication_port: Loadable<Check>,
+    /// The region, DRS endpoint and S3 endpoint the report was measured for.
+    pub measured_for: Option<Target>,
 }
+
+/// Region, custom DRS endpoint, custom S3 endpoint.
+pub type Target = (String, Option<String>, Option<String>);
 
 impl PreflightForm {
     pub fn checks(&self) -> &[Check] {

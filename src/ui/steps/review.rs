@@ -62,6 +62,13 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             w.lines(para("    ", &theme.clean(fix), cols, theme.muted()));
         }
     }
+    if app.preflight.report.is_loading() {
+        w.line(Line::from(format!(
+            "  {} Pre-flight again, for this region and endpoint{}",
+            theme.running(app.now),
+            g.ellipsis
+        )));
+    }
     if app.preflight.replication_port.is_loading() {
         w.line(Line::from(format!(
             "  {} TCP 1500 to the recovery instance: checking{}",
