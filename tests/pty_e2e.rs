@@ -382,6 +382,38 @@ fn ending_signals_restore_the_terminal_exit_128_plus_n_and_remove_the_demo_disks
 }
 
 #[test]
+fn no_prompt_stops_at_a_failed_preflight_with_exit_2_before_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = quick_scenario(dir.path());
+    // The emulator's clock (its `Date`) 6 minutes ahead of this machine's.
+    let mut s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    s["clock_offset_seconds"] = 360.into();
+    std::fs::write(&path, s.to_string()).unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["--demo", "--no-prompt", "--scenario", &path])
+        .args(["--state-dir", dir.path().join("state").to_str().unwrap()])
+        .env("TMPDIR", dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stdout.contains("[2/9 Pre-flight]") && stdout.contains("FAIL Clock: 6m 00s behind"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("[3/9 Credentials]"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "drs-failback: cannot start: Clock failed: AWS refuses requests signed more than 5 \
+             minutes off"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn no_prompt_runs_the_journey_with_defaults_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = quick_scenario(dir.path());
