@@ -1994,3 +1994,54 @@ fn the_preflight_runs_again_when_the_region_changed_after_it_and_review_waits_fo
     let titles: Vec<_> = app.instance_checks().iter().map(|c| c.title).collect();
     assert_eq!(titles.first(), Some(&"S3"), "{titles:?}");
 }
+
+#[test]
+fn the_target_disks_are_checked_again_at_the_hand_over_and_a_changed_one_stops_it() {
+    let start = || {
+        let mut app = at_review();
+        type_text(&mut app, "OVERWRITE");
+        let plan = match &press(&mut app, KeyCode::Enter)[..] {
+            [Cmd::StartReplication { plan }] => plan.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(app.step, StepId::Replication);
+        (app, plan)
+    };
+    let disks = || vec![disk("/dev/sdb", 40), disk("/dev/sdc", 100)];
+
+    // The same disks: the plan goes to the worker.
+    let (mut app, plan) = start();
+    let cmds = update(
+        &mut app,
+        Msg::TargetsRechecked {
+            plan: plan.clone(),
+            disks: Ok(disks()),
+        },
+    );
+    assert!(
+        matches!(&cmds[..], [Cmd::HandOff { plan: p }] if *p == plan),
+        "{cmds:?}"
+    );
+
+    // /dev/sdb was mounted meanwhile: nothing is handed over, Review says which and why.
+    let (mut app, plan) = start();
+    let mut now = disks();
+    now[0].mounts = vec!["/mnt/backup".into()];
+    let cmds = update(
+        &mut app,
+        Msg::TargetsRechecked {
+            plan,
+            disks: Ok(now),
+        },
+    );
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(app.step, StepId::Review);
+    let e = app.review.error.clone().unwrap();
+    assert!(
+        e.starts_with("A target disk changed just before the start (/dev/xvda: ")
+            && e.contains("/mnt/backup")
+            && e.contains("Nothing was written."),
+        "{e}"
+    );
+    assert_eq!(app.local_disks()[0].mounts, vec!["/mnt/backup".to_owned()]);
+}

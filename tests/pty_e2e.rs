@@ -398,7 +398,11 @@ fn no_prompt_stops_at_a_failed_preflight_with_exit_2_before_credentials() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     assert!(
         stdout.contains("[2/9 Pre-flight]") && stdout.contains("FAIL Clock: 6m 00s behind"),
         "{stdout}"

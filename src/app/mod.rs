@@ -454,6 +454,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
+        Msg::TargetsRechecked { plan, disks } => on_targets_rechecked(app, plan, disks),
         Msg::ReplicationPort { req, check } => {
             if app.preflight.replication_port.awaits(req) {
                 app.preflight.replication_port = Loadable::Loaded(check);
@@ -886,6 +887,52 @@ fn next(app: &mut App) -> Vec<Cmd> {
             }
         }
         StepId::Replication | StepId::Result => vec![],
+    }
+}
+
+/// The disks read again at the hand-over: the plan goes to the worker only when every chosen
+/// target disk is still there, the same, and free; else back to Review, saying which and why.
+fn on_targets_rechecked(
+    app: &mut App,
+    plan: ReplicationPlan,
+    disks: Result<Vec<LocalDisk>, String>,
+) -> Vec<Cmd> {
+    // Only for the hand-over on screen (no dashboard yet).
+    if app.step != StepId::Replication || app.dashboard.is_some() {
+        return vec![];
+    }
+    let problem = match disks {
+        Err(e) => Some(format!(
+            "The disks could not be read again before starting ({e})."
+        )),
+        Ok(fresh) => {
+            let volumes = app.chosen_volumes();
+            let statuses =
+                crate::domain::mapping::check_rows(&volumes, &fresh, &app.mapping.choices);
+            app.disks = Loadable::Loaded(fresh);
+            let changed: Vec<String> = volumes
+                .iter()
+                .zip(&statuses)
+                .filter(|(_, s)| s.blocks_start())
+                .map(|(v, s)| format!("{}: {}", v.device_name, s.describe()))
+                .collect();
+            (!changed.is_empty()).then(|| {
+                format!(
+                    "A target disk changed just before the start ({}).",
+                    changed.join("; ")
+                )
+            })
+        }
+    };
+    match problem {
+        None => vec![Cmd::HandOff { plan }],
+        Some(why) => {
+            app.go(StepId::Review);
+            app.review.error = Some(format!(
+                "{why} Nothing was written. Go back (Esc) to the mapping, then confirm again."
+            ));
+            vec![]
+        }
     }
 }
 

@@ -113,6 +113,11 @@ pub enum Msg {
         req: u64,
         result: Result<(), String>,
     },
+    /// The disks as they are at the hand-over of `plan` (its target disks are checked again).
+    TargetsRechecked {
+        plan: ReplicationPlan,
+        disks: Result<Vec<LocalDisk>, String>,
+    },
     /// TCP 1500 to the chosen recovery instance, judged.
     ReplicationPort {
         req: u64,
@@ -133,8 +138,13 @@ pub enum Cmd {
     ListInstances {
         req: u64,
     },
-    /// Hand the confirmed plan to the failback worker and attach to it.
+    /// Read the disks again, so the confirmed plan's target disks are checked just before it
+    /// is handed over (answered with `TargetsRechecked`).
     StartReplication {
+        plan: ReplicationPlan,
+    },
+    /// Hand the confirmed, rechecked plan to the failback worker and attach to it.
+    HandOff {
         plan: ReplicationPlan,
     },
     /// Ask the worker for the failback launch.

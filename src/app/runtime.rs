@@ -179,7 +179,17 @@ impl Runtime<'_> {
                     }
                 });
             }
-            Cmd::StartReplication { plan } => self.hand_off(plan),
+            Cmd::StartReplication { plan } => match self.services.disks.clone() {
+                Some(source) => {
+                    tokio::task::spawn_blocking(move || {
+                        let disks = source.list().map_err(|e| e.to_string());
+                        Self::send(&tx, Msg::TargetsRechecked { plan, disks });
+                    });
+                }
+                // Attached to another terminal's failback: hand_off says why it cannot.
+                None => self.hand_off(plan),
+            },
+            Cmd::HandOff { plan } => self.hand_off(plan),
             Cmd::StartFailbackLaunch { run, as_console } => {
                 self.request(run, &Request::StartLaunch { as_console })
             }
