@@ -237,14 +237,19 @@ async fn use_private_ip_is_read_where_the_credentials_may_and_refused_where_not(
         .await
         .unwrap();
     let id = full.recovery_instances().await.unwrap()[0].id.clone();
-    assert_eq!(full.uses_private_ip(&id).await, Ok(false));
+    assert_eq!(
+        full.failback_configuration(&id)
+            .await
+            .map(|f| f.use_private_ip),
+        Ok(false)
+    );
     let installer = DrsClient::connect(&target(
         &emu,
         credential(&emu, "failback installation policy"),
     ))
     .await
     .unwrap();
-    let err = installer.uses_private_ip(&id).await.unwrap_err();
+    let err = installer.failback_configuration(&id).await.unwrap_err();
     assert_eq!(
         err.kind,
         DrsErrorKind::AccessDenied {

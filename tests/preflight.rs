@@ -303,3 +303,36 @@ async fn tcp_1500_is_tried_at_the_private_ip_when_use_private_ip_says_so() {
     assert_eq!(c.verdict, Verdict::Warning);
     assert!(c.measured.starts_with("demo: 127.0.0.1:1500"), "{c:?}");
 }
+
+/// S3_ENDPOINT given as an IP is checked where the download goes: S3's regional name,
+/// resolved to that address (here a listener that is not TLS, so the check gets as far as TLS).
+#[tokio::test]
+async fn an_s3_endpoint_given_as_an_ip_is_checked_under_s3s_regional_name() {
+    let listener = TcpListener::bind(SocketAddr::from(LOOPBACK)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            drop(stream);
+        }
+    });
+    let emu = emulator_with(|_| {}).await;
+    let (_ntp, ntp) = silent_ntp().await;
+    let t = targets(
+        &emu.endpoint(),
+        Some(&addr.to_string()),
+        vec![ntp],
+        Duration::from_secs(2),
+    );
+    assert_eq!(
+        t.s3_url.as_deref().unwrap().split('/').nth(2),
+        Some(format!("s3.us-east-1.amazonaws.com:{}", addr.port()).as_str())
+    );
+    let s3 = row(&run(&t).await, "s3").clone();
+    assert!(
+        s3.measured.starts_with(&format!(
+            "s3.us-east-1.amazonaws.com:{}: TLS failed",
+            addr.port()
+        )),
+        "{s3:?}"
+    );
+}

@@ -2,8 +2,10 @@
 //! worker) and what it asks the runtime to do (`Cmd`).
 
 use super::Interrupt;
-use crate::domain::model::{HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance};
-use crate::drs::{DrsError, DrsTarget};
+use crate::domain::model::{
+    FailbackReplicationConfiguration, HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance,
+};
+use crate::drs::{DrsError, DrsTarget, StaticCredentials};
 use crate::replication::{ReplicationPlan, ReplicatorEvent, RunId};
 use crate::wizard::credentials::Verified;
 use crate::wizard::endpoint::{Stage, StageStatus};
@@ -92,7 +94,26 @@ pub enum Msg {
         run: RunId,
         result: Result<(Job, Vec<JobLogItem>), DrsError>,
     },
-    /// Something the worker says to every terminal (or this one refused).
+    /// The throttle and the route the worker read.
+    Configuration {
+        run: RunId,
+        result: Result<FailbackReplicationConfiguration, DrsError>,
+    },
+    /// The throttle was changed (by any terminal), in Mbps.
+    Bandwidth {
+        run: RunId,
+        mbps: u32,
+    },
+    /// DRS answered ExpiredToken: every terminal asks for fresh credentials.
+    CredentialsExpired {
+        run: RunId,
+        detail: String,
+    },
+    /// The worker accepted fresh credentials (from any terminal).
+    CredentialsAccepted {
+        run: RunId,
+    },
+    /// The worker refused a request of this terminal's.
     WorkerNotice {
         run: RunId,
         message: String,
@@ -156,6 +177,16 @@ pub enum Cmd {
     /// Ask the worker to stop the failback (StopFailback).
     StopFailback {
         run: RunId,
+    },
+    /// Ask the worker to change the bandwidth throttle, in Mbps (0: none).
+    SetBandwidth {
+        run: RunId,
+        mbps: u32,
+    },
+    /// Fresh credentials for the worker after ExpiredToken (Debug redacts them).
+    SendCredentials {
+        run: RunId,
+        credentials: StaticCredentials,
     },
     /// Tell the worker the result was seen: it ends that failback.
     Acknowledge {

@@ -195,6 +195,10 @@ impl Runtime<'_> {
             }
             Cmd::Acknowledge { run } => self.request(run, &Request::Acknowledge),
             Cmd::StopFailback { run } => self.request(run, &Request::StopFailback),
+            Cmd::SetBandwidth { run, mbps } => self.request(run, &Request::SetBandwidth { mbps }),
+            Cmd::SendCredentials { run, credentials } => {
+                self.request(run, &Request::Credentials { credentials })
+            }
             Cmd::RunPreflight {
                 req,
                 region,
@@ -220,7 +224,10 @@ impl Runtime<'_> {
             } => {
                 tokio::spawn(async move {
                     let use_private_ip = match client.get() {
-                        Ok(c) => c.uses_private_ip(&instance_id).await,
+                        Ok(c) => c
+                            .failback_configuration(&instance_id)
+                            .await
+                            .map(|f| f.use_private_ip),
                         Err(e) => Err(e),
                     };
                     let use_private_ip =

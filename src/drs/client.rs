@@ -2,7 +2,7 @@
 
 use super::errors::{DrsError, DrsErrorKind, classify};
 use super::{StaticCredentials, convert};
-use crate::domain::model::{Job, JobLogItem, RecoveryInstance};
+use crate::domain::model::{FailbackReplicationConfiguration, Job, JobLogItem, RecoveryInstance};
 use crate::net::Network;
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
@@ -290,9 +290,11 @@ impl DrsClient {
             })
     }
 
-    /// GetFailbackReplicationConfiguration's usePrivateIP: whether the failback client pairs
-    /// with the recovery instance over its private IP.
-    pub async fn uses_private_ip(&self, id: &str) -> Result<bool, DrsError> {
+    /// GetFailbackReplicationConfiguration: the throttle and the route (private or public IP).
+    pub async fn failback_configuration(
+        &self,
+        id: &str,
+    ) -> Result<FailbackReplicationConfiguration, DrsError> {
         let out = self
             .client
             .get_failback_replication_configuration()
@@ -300,7 +302,10 @@ impl DrsClient {
             .send()
             .await
             .map_err(classify)?;
-        Ok(out.use_private_ip().unwrap_or(false))
+        Ok(FailbackReplicationConfiguration {
+            bandwidth_mbps: out.bandwidth_throttling().max(0) as u64,
+            use_private_ip: out.use_private_ip().unwrap_or(false),
+        })
     }
 
     /// UpdateFailbackReplicationConfiguration: the bandwidth throttle in Mbps (0: none).
