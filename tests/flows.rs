@@ -1076,7 +1076,12 @@ fn enter_review(app: &mut App) {
 fn port_open() -> drs_failback::domain::preflight::Check {
     use drs_failback::domain::preflight as rules;
     let at = Ok(("10.0.1.15".to_owned(), "private IP, as usePrivateIP says"));
-    rules::replication_port(at, rules::REPLICATION_PORT, Some(Ok("in 23 ms".into())))
+    rules::replication_port(
+        at,
+        rules::REPLICATION_PORT,
+        Some(Ok("in 23 ms".into())),
+        false,
+    )
 }
 
 #[test]
@@ -2052,7 +2057,7 @@ fn review_waits_for_tcp_1500_and_refuses_while_an_instance_check_fails() {
         app.review.error
     );
     let at = Ok(("10.0.1.15".to_owned(), "private IP, as usePrivateIP says"));
-    let refused = rules::replication_port(at, 1500, Some(Err("Connection refused".into())));
+    let refused = rules::replication_port(at, 1500, Some(Err("Connection refused".into())), false);
     update(
         &mut app,
         Msg::ReplicationPort {

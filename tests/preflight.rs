@@ -302,6 +302,12 @@ async fn tcp_1500_is_tried_at_the_private_ip_when_use_private_ip_says_so() {
     let c = preflight::replication_port(Ok(true), &ips, false, 1500, t).await;
     assert_eq!(c.verdict, Verdict::Warning);
     assert!(c.measured.starts_with("demo: 127.0.0.1:1500"), "{c:?}");
+    let c = preflight::replication_port(Ok(false), &ips, false, 1500, t).await;
+    assert_eq!(
+        c.measured,
+        "demo: not tried, the emulator runs no replication agent (usePrivateIP is off: the \
+         public IP is used, which DRS does not report (EC2 does))"
+    );
 }
 
 /// S3_ENDPOINT given as an IP is checked where the download goes: S3's regional name,

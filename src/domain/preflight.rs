@@ -335,28 +335,39 @@ pub fn replication_address(
 }
 
 /// TCP 1500 to the recovery instance: `tcp` is the connection's result ("in 12 ms" or the
-/// error), None when it was not tried (the demo's emulator runs no agent).
+/// error), None when not tried: the address is unknown, or `demo` (the emulator runs no agent).
 pub fn replication_port(
     target: Result<(String, &'static str), String>,
     port: u16,
     tcp: Option<Result<String, String>>,
+    demo: bool,
 ) -> Check {
     let c = |v, m: String| check("replication_port", "TCP 1500", v, m);
     let open = "Open TCP 1500 from this machine to the recovery instance (its security group, \
                 and the VPN or Direct Connect route for a private IP).";
+    let demo_fix = "Nothing to do in the demo; a real failback checks this connection here.";
     match (target, tcp) {
+        (Ok((addr, which)), _) if demo => c(
+            Verdict::Warning,
+            format!(
+                "demo: {addr}:{port} ({which}) not tried: the emulator runs no replication agent"
+            ),
+        )
+        .fix(demo_fix),
+        (Err(why), _) if demo => c(
+            Verdict::Warning,
+            format!("demo: not tried, the emulator runs no replication agent ({why})"),
+        )
+        .fix(demo_fix),
         (Err(why), _) => c(Verdict::Warning, format!("not checked: {why}")).fix(
             "Make sure yourself that TCP 1500 is open from this machine to the recovery \
              instance (its security group, and the VPN or Direct Connect route for a private IP).",
         ),
         (Ok((addr, which)), None) => c(
             Verdict::Warning,
-            format!(
-                "demo: {addr}:{port} ({which}) not tried: the emulator runs no \
-                 replication agent"
-            ),
+            format!("{addr}:{port} ({which}): not tried"),
         )
-        .fix("Nothing to do in the demo; a real failback checks this connection here."),
+        .fix(open),
         (Ok((addr, which)), Some(Ok(how))) => c(
             Verdict::Pass,
             format!("connected {how} to {addr}:{port} ({which})"),

@@ -150,7 +150,7 @@ pub async fn replication_port(
         }),
         _ => None,
     };
-    rules::replication_port(target, port, tcp)
+    rules::replication_port(target, port, tcp, !connect)
 }
 
 /// Measures this machine and the network, then judges (blocking reads run off the loop).

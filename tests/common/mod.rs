@@ -528,7 +528,7 @@ pub fn review() -> App {
 fn port(tcp: Option<Result<String, String>>) -> drs_failback::domain::preflight::Check {
     use drs_failback::domain::preflight as rules;
     let at = Ok(("10.0.1.15".to_owned(), "private IP, as usePrivateIP says"));
-    rules::replication_port(at, rules::REPLICATION_PORT, tcp)
+    rules::replication_port(at, rules::REPLICATION_PORT, tcp, false)
 }
 
 /// The demo's host booted in UEFI (a Linux source: only a warning in the demo), and TCP 1500
