@@ -992,6 +992,23 @@ fn a_failback_outlives_its_wizards_and_a_third_one_attaches_and_sees_it_through(
     assert_eq!(code, Some(0), "{running}");
     assert_eq!(running["running"], true);
     assert_eq!(running["recovery_instance_id"], "i-0f552cc5023d8319a");
+    // The pre-flight as it stood at the confirmation, the instance's rows included.
+    let ids: Vec<&str> = running["preflight"]
+        .as_array()
+        .expect("preflight rows")
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "ram",
+        "clock",
+        "drs_endpoint",
+        "instance_boot_mode",
+        "local_disks",
+        "replication_port",
+    ] {
+        assert!(ids.contains(&id), "no {id} in {ids:?}");
+    }
     assert_eq!(
         running["started_by"]["pid"].as_u64(),
         Some(first.pid().parse().unwrap())

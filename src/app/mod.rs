@@ -927,7 +927,15 @@ fn next(app: &mut App) -> Vec<Cmd> {
                 return vec![];
             }
             match replication_plan(app) {
-                Some(plan) => {
+                Some(mut plan) => {
+                    // What the checks said, for `status --json` (no row blocks here).
+                    plan.preflight = app
+                        .preflight
+                        .checks()
+                        .iter()
+                        .chain(&app.instance_checks())
+                        .map(Into::into)
+                        .collect();
                     // The dashboard comes with the worker's first answer.
                     app.dashboard = None;
                     app.outcome = None;
@@ -1054,6 +1062,7 @@ fn replication_plan(app: &App) -> Option<ReplicationPlan> {
         targets,
         device_mapping: mapping::format_mapping(&m, mapping::MappingFormat::CsvEquals),
         value_format,
+        preflight: vec![],
     })
 }
 

@@ -5,9 +5,9 @@
 use super::bytes::Bytes;
 use super::matching::instance_fit;
 use super::model::{BootMode, LocalDisk, MIN_RAM, RecoveryInstance};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Pass,
@@ -25,6 +25,28 @@ pub struct Check {
     pub measured: String,
     /// What to do, one sentence; None when it passed.
     pub fix: Option<String>,
+}
+
+/// A check as the confirmed plan carries it to the worker (and `status --json` prints it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorded {
+    pub id: String,
+    pub title: String,
+    pub verdict: Verdict,
+    pub measured: String,
+    pub fix: Option<String>,
+}
+
+impl From<&Check> for Recorded {
+    fn from(c: &Check) -> Recorded {
+        Recorded {
+            id: c.id.into(),
+            title: c.title.into(),
+            verdict: c.verdict,
+            measured: c.measured.clone(),
+            fix: c.fix.clone(),
+        }
+    }
 }
 
 fn check(id: &'static str, title: &'static str, verdict: Verdict, measured: String) -> Check {
