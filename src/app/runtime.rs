@@ -446,22 +446,12 @@ pub async fn run(
         start: Instant::now(),
         connection: None,
     };
-    // Attaching: the running failback comes first, so nothing of the journey's start (Welcome,
-    // Pre-flight) acts before it is on screen.
-    let mut early = std::collections::VecDeque::new();
     if let Some((connection, reader)) = rt.services.attach.take() {
         rt.connection = Some(connection);
         let (tx, start) = (tx.clone(), rt.start);
         tokio::spawn(client::relay(reader, tx, move || {
             start.elapsed().as_secs_f64()
         }));
-        while let Some(msg) = rx.recv().await {
-            let settled = matches!(msg, Msg::Attached { .. } | Msg::WorkerGone { .. });
-            early.push_back(msg);
-            if settled {
-                break;
-            }
-        }
     }
 
     // Startup facts, off the loop.
@@ -523,16 +513,9 @@ pub async fn run(
             frontend.draw(&app)?;
             app.dirty = false;
         }
-        let first = match early.pop_front() {
-            Some(msg) => msg,
-            None => match rx.recv().await {
-                Some(msg) => msg,
-                None => break,
-            },
-        };
+        let Some(first) = rx.recv().await else { break };
         // Handle everything already queued before drawing once.
         let mut pending = vec![first];
-        pending.extend(early.drain(..));
         while let Ok(more) = rx.try_recv() {
             pending.push(more);
         }
