@@ -264,6 +264,11 @@ pub fn local_disk(disk: &BlockDisk, system: &BlockSystem) -> LocalDisk {
         holders: holder_descriptions(disk),
         read_only: disk.read_only,
         removable: disk.removable,
+        partition_names: disk
+            .partitions
+            .iter()
+            .flat_map(|p| std::iter::once(format!("/dev/{}", p.name)).chain(p.links.clone()))
+            .collect(),
     }
 }
 
