@@ -92,6 +92,15 @@ struct Runtime<'a> {
     connection: Option<Connection>,
 }
 
+/// Reads the disk list off the loop (sysfs, udev and blkid may be slow) and answers `req`.
+fn list_disks(tx: &UnboundedSender<Msg>, disks: Option<Arc<dyn DiskSource>>, req: u64) {
+    let tx = tx.clone();
+    tokio::task::spawn_blocking(move || {
+        let result = disks.map_or(Ok(vec![]), |d| d.list().map_err(|e| e.to_string()));
+        Runtime::send(&tx, Msg::Disks { req, result });
+    });
+}
+
 impl Runtime<'_> {
     fn now(&self) -> f64 {
         self.start.elapsed().as_secs_f64()
@@ -142,6 +151,7 @@ impl Runtime<'_> {
                     );
                 });
             }
+            Cmd::ListDisks { req } => list_disks(&tx, self.services.disks.clone(), req),
             Cmd::ListInstances { req } => {
                 tokio::spawn(async move {
                     // Each page as it comes: the first is on screen while the rest load.
@@ -433,13 +443,7 @@ pub async fn run(
             Runtime::send(&tx, Msg::HostFacts(facts));
         });
     }
-    {
-        let (tx, disks) = (tx.clone(), rt.services.disks.clone());
-        tokio::task::spawn_blocking(move || {
-            let list = disks.map_or(Ok(vec![]), |d| d.list().map_err(|e| e.to_string()));
-            Runtime::send(&tx, Msg::Disks(list));
-        });
-    }
+    list_disks(&tx, rt.services.disks.clone(), 0);
     // The clock: a Tick redraws only while something on screen moves.
     {
         let (tx, start) = (tx.clone(), rt.start);

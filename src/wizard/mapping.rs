@@ -217,6 +217,7 @@ impl MappingForm {
             KeyCode::Char('f') => self.format = cycle(&MappingFormat::ALL, self.format),
             KeyCode::Char('v') => self.value_format = cycle(&DmValueFormat::ALL, self.value_format),
             KeyCode::Char('y') => self.copy_view = true,
+            KeyCode::Char('r') => return Action::Refresh,
             _ => {}
         }
         Action::None
