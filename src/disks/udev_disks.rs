@@ -91,7 +91,9 @@ impl UdevDisks {
 
     /// Everything read about the machine's block devices, loop devices included.
     pub fn system(&self) -> io::Result<BlockSystem> {
-        Reader::new(&self.root, &UdevProperties::detect()).read()
+        let mut system = Reader::new(&self.root, &UdevProperties::detect()).read()?;
+        super::used::fill(&mut system);
+        Ok(system)
     }
 }
 
