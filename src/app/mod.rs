@@ -747,12 +747,8 @@ fn on_disks(app: &mut App, req: u64, result: Result<Vec<LocalDisk>, String>) {
                     said.push_str(&format!("; {what}: {}", list.join(", ")));
                 }
             }
-            said.push_str(
-                match (new.is_empty() && changed.is_empty() && gone.is_empty()) {
-                    true => ", no change.",
-                    false => ".",
-                },
-            );
+            let unchanged = new.is_empty() && changed.is_empty() && gone.is_empty();
+            said.push_str(if unchanged { ", no change." } else { "." });
             app.notice = Some(said);
             app.disks = Loadable::Loaded(disks);
         }
