@@ -1393,6 +1393,38 @@ fn rescan_offers_a_new_disk_and_invalidates_rows_on_changed_or_gone_ones() {
     );
 }
 
+#[test]
+fn a_udev_event_rescans_and_speaks_only_of_a_change() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    let before = app.local_disks().to_vec();
+    let req = req_of(&update(&mut app, Msg::DisksChanged));
+    assert_eq!(app.notice, None, "an event rescan does not announce itself");
+    update(
+        &mut app,
+        Msg::Disks {
+            req,
+            result: Ok(before.clone()),
+        },
+    );
+    assert_eq!(app.notice, None, "nothing changed: nothing said");
+    let req = req_of(&update(&mut app, Msg::DisksChanged));
+    let mut after = before.clone();
+    after.push(disk("/dev/sdd", 200));
+    update(
+        &mut app,
+        Msg::Disks {
+            req,
+            result: Ok(after),
+        },
+    );
+    assert_eq!(
+        app.notice.as_deref(),
+        Some("Disks rescanned: 3 listed; new: /dev/sdd.")
+    );
+    assert_eq!(app.local_disks().len(), 3);
+}
+
 /// Types `text` into the confirmation, presses Enter, and says whether replication started.
 fn confirm_with(app: &mut App, text: &str) -> bool {
     while !app.review.confirm.value().is_empty() {

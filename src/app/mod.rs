@@ -63,6 +63,8 @@ pub struct App {
     pub disks: Loadable<Vec<LocalDisk>>,
     /// The disk listing whose answer is awaited: 0 at start, then the latest rescan.
     disks_req: u64,
+    /// The awaited rescan was the operator's (`r`), not udev's: say "no change" too.
+    rescan_asked: bool,
     pub preflight: PreflightForm,
     pub credentials: CredentialsForm,
     pub endpoint: EndpointForm,
@@ -110,6 +112,7 @@ impl App {
             host: None,
             disks: Loadable::Loading(0),
             disks_req: 0,
+            rescan_asked: false,
             preflight: PreflightForm::default(),
             credentials: CredentialsForm::default(),
             endpoint: EndpointForm::default(),
@@ -267,6 +270,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             vec![]
         }
         Msg::Disks { .. } => vec![],
+        // Only once the first list is in: until then it is on its way anyway.
+        Msg::DisksChanged if app.disks.loaded().is_some() => rescan_disks(app, false),
+        Msg::DisksChanged => vec![],
         Msg::CredentialsChecked { req, result } => on_credentials_checked(app, req, result),
         Msg::EndpointStage { req, stage, status } => {
             if let Some(check) = app.endpoint.check.as_mut().filter(|c| c.req == req) {
@@ -685,7 +691,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
             vec![]
         }
         Action::Refresh if app.step == StepId::Preflight => run_preflight(app),
-        Action::Refresh if app.step == StepId::Mapping => rescan_disks(app),
+        Action::Refresh if app.step == StepId::Mapping => rescan_disks(app, true),
         Action::Refresh => list_instances(app),
         Action::SetClock => set_clock(app),
         Action::Launch => launch(app, false),
@@ -749,10 +755,13 @@ fn on_disks(app: &mut App, req: u64, result: Result<Vec<LocalDisk>, String>) {
             }
             let unchanged = new.is_empty() && changed.is_empty() && gone.is_empty();
             said.push_str(if unchanged { ", no change." } else { "." });
-            app.notice = Some(said);
+            if app.rescan_asked || !unchanged {
+                app.notice = Some(said);
+            }
             app.disks = Loadable::Loaded(disks);
         }
         (Err(e), true) if app.disks.loaded().is_some() => {
+            tracing::warn!(error = %e, "disk rescan failed");
             app.notice = Some(format!(
                 "The disks could not be re-read ({e}); the list shown is the earlier one: r tries again."
             ));
@@ -763,11 +772,15 @@ fn on_disks(app: &mut App, req: u64, result: Result<Vec<LocalDisk>, String>) {
     reload_instance_rows(app);
 }
 
-/// Asks for the disk list again; only the latest answer counts.
-fn rescan_disks(app: &mut App) -> Vec<Cmd> {
+/// Asks for the disk list again, for the operator (`asked`) or for a udev event; only the
+/// latest answer counts.
+fn rescan_disks(app: &mut App, asked: bool) -> Vec<Cmd> {
     let req = app.req();
     app.disks_req = req;
-    app.notice = Some("Rescanning the disks...".into());
+    app.rescan_asked = asked;
+    if asked {
+        app.notice = Some("Rescanning the disks...".into());
+    }
     vec![Cmd::ListDisks { req }]
 }
 

@@ -33,6 +33,8 @@ pub enum Msg {
         epoch: i64,
     },
     HostFacts(HostFacts),
+    /// udevd announced block devices added, removed or changed: read the disk list again.
+    DisksChanged,
     /// The disk list read for `req` (0: the one read at start).
     Disks {
         req: u64,

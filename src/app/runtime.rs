@@ -444,6 +444,11 @@ pub async fn run(
         });
     }
     list_disks(&tx, rt.services.disks.clone(), 0);
+    if rt.services.disks.as_ref().is_some_and(|d| !d.is_virtual()) {
+        let tx = tx.clone();
+        let watching = crate::disks::udev_disks::watch(move || tx.send(Msg::DisksChanged).is_ok());
+        tracing::info!(watching, "udev events for disks");
+    }
     // The clock: a Tick redraws only while something on screen moves.
     {
         let (tx, start) = (tx.clone(), rt.start);
