@@ -3,7 +3,7 @@
 
 use super::{App, Cmd, Msg, update};
 use crate::disks::DiskSource;
-use crate::domain::model::HostIdentity;
+use crate::domain::model::{HostIdentity, LocalDisk};
 use crate::drs::{DrsClient, DrsError, DrsErrorKind, DrsTarget};
 use crate::wizard::credentials::Verified;
 use crate::wizard::endpoint::{Stage, StageStatus, TCP_TIMEOUT};
@@ -102,6 +102,20 @@ struct Runtime<'a> {
     connection: Option<Connection>,
 }
 
+/// Reads the disk list off the loop (sysfs, udev and blkid may be slow); `answer` makes the
+/// message it comes back in.
+fn list_disks(
+    tx: &UnboundedSender<Msg>,
+    disks: Option<Arc<dyn DiskSource>>,
+    answer: impl FnOnce(Result<Vec<LocalDisk>, String>) -> Msg + Send + 'static,
+) {
+    let tx = tx.clone();
+    tokio::task::spawn_blocking(move || {
+        let result = disks.map_or(Ok(vec![]), |d| d.list().map_err(|e| e.to_string()));
+        Runtime::send(&tx, answer(result));
+    });
+}
+
 impl Runtime<'_> {
     fn now(&self) -> f64 {
         self.start.elapsed().as_secs_f64()
@@ -152,6 +166,9 @@ impl Runtime<'_> {
                     );
                 });
             }
+            Cmd::ListDisks { req } => list_disks(&tx, self.services.disks.clone(), move |result| {
+                Msg::Disks { req, result }
+            }),
             Cmd::ListInstances { req } => {
                 tokio::spawn(async move {
                     // Each page as it comes: the first is on screen while the rest load.
@@ -180,12 +197,10 @@ impl Runtime<'_> {
                 });
             }
             Cmd::StartReplication { plan } => match self.services.disks.clone() {
-                Some(source) => {
-                    tokio::task::spawn_blocking(move || {
-                        let disks = source.list().map_err(|e| e.to_string());
-                        Self::send(&tx, Msg::TargetsRechecked { plan, disks });
-                    });
-                }
+                Some(source) => list_disks(&tx, Some(source), move |disks| Msg::TargetsRechecked {
+                    plan,
+                    disks,
+                }),
                 // Attached to another terminal's failback: hand_off says why it cannot.
                 None => self.hand_off(plan),
             },
@@ -471,12 +486,14 @@ pub async fn run(
             Runtime::send(&tx, Msg::HostFacts(facts));
         });
     }
-    {
-        let (tx, disks) = (tx.clone(), rt.services.disks.clone());
-        tokio::task::spawn_blocking(move || {
-            let list = disks.map_or(Ok(vec![]), |d| d.list().map_err(|e| e.to_string()));
-            Runtime::send(&tx, Msg::Disks(list));
-        });
+    list_disks(&tx, rt.services.disks.clone(), |result| Msg::Disks {
+        req: 0,
+        result,
+    });
+    if rt.services.disks.as_ref().is_some_and(|d| !d.is_virtual()) {
+        let tx = tx.clone();
+        let watching = crate::disks::udev_disks::watch(move || tx.send(Msg::DisksChanged).is_ok());
+        tracing::info!(watching, "udev events for disks");
     }
     // The clock: a Tick redraws only while something on screen moves.
     {
