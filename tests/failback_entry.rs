@@ -61,6 +61,7 @@ fn plan(emu: &Emulator, id: &str) -> ReplicationPlan {
         targets: Vec::new(),
         device_mapping: "/dev/xvda=/dev/sdb".into(),
         value_format: DmValueFormat::DevName,
+        preflight: vec![],
     }
 }
 
@@ -550,6 +551,7 @@ async fn the_downloaded_failback_entry_of_the_emulators_tarball_fails_back() {
         targets: Vec::new(),
         device_mapping: "/dev/xvda=/dev/sdb".into(),
         value_format: DmValueFormat::DevName,
+        preflight: vec![],
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     software.start(plan, tx);
