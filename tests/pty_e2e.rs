@@ -1615,6 +1615,8 @@ impl RealRig {
         w.wait_for(&self.targets[1].2);
         w.send("\r");
         w.wait_for("OVERWRITE");
+        // Review's Next waits for TCP 1500's row (its padded title; "TCP 1500 to" while checking).
+        w.wait_for("TCP 1500  ");
         w.send("OVERWRITE\r");
         w
     }
