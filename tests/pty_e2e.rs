@@ -1457,7 +1457,7 @@ fn an_expired_session_is_answered_from_any_terminal_without_stopping_the_replica
 
 #[test]
 fn the_throttle_is_typed_on_the_dashboard_checked_and_changed_for_every_client() {
-    use std::io::{BufRead, Write};
+    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let mut s = demo_at_review(dir.path(), &state);
