@@ -531,6 +531,51 @@ fn confirm_and_attach(app: &mut App) {
     );
 }
 
+fn attached(app: &mut App, plan: drs_failback::replication::ReplicationPlan, by: Option<&str>) {
+    let started_at = app.now;
+    update(
+        app,
+        Msg::Attached {
+            run: RunId(77),
+            plan,
+            started_at,
+            started_by: by.map(str::to_owned),
+            worker_pid: 5151,
+            log_file: None,
+        },
+    );
+}
+
+#[test]
+fn a_failback_confirmed_while_another_terminals_runs_is_not_started_and_says_so() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    type_text(&mut app, "OVERWRITE");
+    let plan = match press(&mut app, KeyCode::Enter).pop() {
+        Some(Cmd::StartReplication { plan }) => plan,
+        other => panic!("expected replication to start, got {other:?}"),
+    };
+    // The worker lock refused ours: the socket that answers is the other terminal's worker.
+    let theirs = "Started from /dev/tty1 (pid 900) at 2026-12-01T21:00:00Z.";
+    attached(&mut app, plan.clone(), Some(theirs));
+    assert_eq!(app.step, StepId::Replication);
+    let d = app.dashboard.as_ref().unwrap();
+    assert_eq!(d.started_by.as_deref(), Some(theirs));
+    let notice = app.notice.clone().unwrap_or_default();
+    assert!(
+        notice.contains("Your failback was not started") && notice.contains("another terminal"),
+        "{notice}"
+    );
+    assert!(d.log.iter().any(|l| l.contains("not started")));
+
+    // A wizard that opens on a running failback (nothing confirmed here) is told no such thing.
+    let mut fresh = App::new(Mode::Real);
+    attached(&mut fresh, plan, Some(theirs));
+    assert_eq!(fresh.step, StepId::Replication);
+    assert_eq!(fresh.notice, None);
+}
+
 /// A message of the worker's, then its verdict when the state now has one: the worker decides
 /// with the same `Dashboard::verdict` from the same events.
 fn from_worker(app: &mut App, msg: Msg) -> Vec<Cmd> {

@@ -290,6 +290,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             worker_pid,
             log_file,
         } => {
+            // This wizard confirmed a failback and waits for it, but another terminal's came
+            // first: the machine's one failback is that one.
+            let refused =
+                app.step == StepId::Replication && app.dashboard.is_none() && started_by.is_some();
             let mut d = Dashboard::new(run, plan.recovery_instance_id, plan.targets, started_at);
             d.started_by = started_by;
             app.dashboard = Some(d);
@@ -300,6 +304,15 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                 log_file,
             });
             app.go(StepId::Replication);
+            if refused {
+                let message = "Your failback was not started and nothing was written: another \
+                               terminal started one first, and a machine runs one failback at a \
+                               time. This is its dashboard.";
+                if let Some(d) = app.dashboard.as_mut() {
+                    d.push_log(message.into());
+                }
+                app.notice = Some(message.into());
+            }
             vec![]
         }
         Msg::Polled { run, now, result } => {

@@ -2,7 +2,7 @@
 //! its pipe, attaching to its socket, and turning its events into the wizard's messages.
 
 use super::PIPE_FD;
-use super::protocol::{DEMO_READY, DemoReady, Event, Handoff, Request, SOCKET, Setup, line};
+use super::protocol::{DemoReady, Event, Handoff, Request, SOCKET, Setup, demo_ready, line};
 use crate::app::msg::Msg;
 use crate::replication::{ReplicatorEvent, RunId};
 use std::fs::File;
@@ -133,7 +133,7 @@ impl Spawned {
 
     /// Waits until the demo worker's emulator listens, or says why it will not.
     pub fn demo_ready(&mut self, state_dir: &Path) -> Result<DemoReady, String> {
-        let path = state_dir.join(DEMO_READY);
+        let path = state_dir.join(demo_ready(self.child.id()));
         let deadline = Instant::now() + START_PATIENCE;
         loop {
             if let Some(ready) = std::fs::read_to_string(&path)

@@ -1,7 +1,7 @@
 //! The failback worker: the process that runs a confirmed failback whatever happens to the
 //! terminals. A wizard starts it detached (`drs-failback worker`, its own session, stdin
-//! /dev/null, its own log) and writes the setup and the plan on a pipe; the worker takes the
-//! machine's lock, runs the replication software, polls DRS, samples the target disks' write
+//! /dev/null, its own log) and writes the setup and the plan on a pipe; given a plan, the
+//! worker takes the machine's lock, runs the replication software, polls DRS, samples the target disks' write
 //! counters, launches when asked, decides the outcome, and tells every attached client
 //! (`protocol` documents the wire; `client` is the wizard's side).
 
@@ -18,7 +18,7 @@ use crate::replication::failback_entry::FailbackEntry;
 use crate::replication::{ReplicationPlan, Replicator, ReplicatorEvent, RunId, VolumeTarget};
 use crate::wizard::replication::{Dashboard, Launch, Verdict};
 use protocol::{
-    DEMO_READY, DemoReady, Event, Handoff, LockHolder, Request, SOCKET, Setup, StartedBy, line,
+    DemoReady, Event, Handoff, LockHolder, Request, SOCKET, Setup, StartedBy, demo_ready, line,
 };
 use std::io::BufRead;
 use std::os::fd::{FromRawFd, RawFd};
@@ -108,6 +108,8 @@ struct Run {
     /// Replicator, poller, write sampler: stopped at the outcome.
     tasks: Vec<JoinHandle<()>>,
     server: JoinHandle<()>,
+    /// Held while this failback runs (until acknowledged).
+    lock: lock::Lock,
 }
 
 impl Run {
@@ -215,12 +217,7 @@ fn written(targets: &[VolumeTarget]) -> u64 {
 pub async fn run(dir: &Path, pipe: RawFd, log_file: Option<String>) -> Result<(), String> {
     let (setup, lines) = read_pipe(pipe)?;
     prepare_state_dir(dir)?;
-    let holder = LockHolder {
-        worker_pid: std::process::id(),
-        started_by: setup.started_by.clone(),
-    };
-    let _lock = lock::Lock::acquire(dir, &holder)?;
-    tracing::info!(dir = %dir.display(), ?holder, "failback worker started");
+    tracing::info!(dir = %dir.display(), started_by = ?setup.started_by, "failback worker started");
     let emulator = match &setup.demo {
         Some(demo) => {
             let scenario = match &demo.scenario {
@@ -237,10 +234,11 @@ pub async fn run(dir: &Path, pipe: RawFd, log_file: Option<String>) -> Result<()
                 endpoint: emulator.endpoint(),
                 region: emulator.region(),
             };
-            let tmp = dir.join(format!("{DEMO_READY}.tmp"));
+            let ready_file = dir.join(demo_ready(std::process::id()));
+            let tmp = ready_file.with_extension("tmp");
             std::fs::write(&tmp, line(&ready))
-                .and_then(|()| std::fs::rename(&tmp, dir.join(DEMO_READY)))
-                .map_err(|e| format!("cannot write {}: {e}", dir.join(DEMO_READY).display()))?;
+                .and_then(|()| std::fs::rename(&tmp, &ready_file))
+                .map_err(|e| format!("cannot write {}: {e}", ready_file.display()))?;
             Some(emulator)
         }
         None => None,
@@ -279,12 +277,15 @@ impl Worker {
         let _ = self.events.send(event);
     }
 
-    /// Removes what the worker made; the lock goes with the process.
+    /// Removes what the worker made: the socket and the lock only while it holds the lock
+    /// (else they are another worker's).
     fn leave(&mut self) {
-        let _ = std::fs::remove_file(self.dir.join(SOCKET));
-        let _ = std::fs::remove_file(self.dir.join(DEMO_READY));
+        if let Some(run) = self.run.take() {
+            let _ = std::fs::remove_file(self.dir.join(SOCKET));
+            run.lock.release();
+        }
+        let _ = std::fs::remove_file(self.dir.join(demo_ready(std::process::id())));
         // Best effort: the directory goes when nothing else is in it.
-        let _ = std::fs::remove_file(self.dir.join(protocol::LOCK));
         let _ = std::fs::remove_dir(&self.dir);
         if let Some(demo) = self.setup.demo.as_ref().filter(|d| d.remove_disk_dir) {
             let _ = std::fs::remove_dir_all(&demo.disk_dir);
@@ -438,6 +439,13 @@ impl Worker {
             credentials,
         } = handoff;
         let replicator = replicator(&self.setup, self.log_file.as_deref())?;
+        // One failback per machine: the lock is taken when a failback starts, so that wizards
+        // on several consoles can each prepare one and the first confirmed wins.
+        let holder = LockHolder {
+            worker_pid: std::process::id(),
+            started_by: self.setup.started_by.clone(),
+        };
+        let lock = lock::Lock::acquire(&self.dir, &holder)?;
         let target = DrsTarget {
             region: plan.region.clone(),
             endpoint: plan.endpoint.clone(),
@@ -503,6 +511,7 @@ impl Worker {
             client: client_tx,
             tasks,
             server,
+            lock,
         });
         Ok(())
     }
@@ -656,8 +665,9 @@ impl Worker {
                 self.emit(Event::Ending);
                 if let Some(run) = self.run.take() {
                     run.server.abort();
+                    let _ = std::fs::remove_file(self.dir.join(SOCKET));
+                    run.lock.release();
                 }
-                let _ = std::fs::remove_file(self.dir.join(SOCKET));
                 return self.spawner_gone;
             }
         }
