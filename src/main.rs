@@ -8,7 +8,7 @@ use drs_failback::headless::Headless;
 use drs_failback::process::{self, EXIT_CANNOT_START, EXIT_FAILED};
 use drs_failback::standin;
 use drs_failback::terminal::{self, TerminalUi};
-use drs_failback::ui::Theme;
+use drs_failback::ui::{Looks, Theme};
 use drs_failback::wizard::result::Outcome;
 use drs_failback::worker::{self, client, status};
 use std::io::Write;
@@ -280,8 +280,10 @@ async fn wizard(
         let mut theme = Theme::detect(|k| std::env::var(k).ok());
         theme.unicode &= !cli.ascii;
         theme.color &= !cli.no_color;
+        app.rich = !theme.is_basic();
+        let looks = Looks::new(theme, std::env::var_os("NO_COLOR").is_some());
         let (mut ui, keys) =
-            TerminalUi::enter(theme).map_err(|e| format!("cannot use this terminal: {e}"))?;
+            TerminalUi::enter(looks).map_err(|e| format!("cannot use this terminal: {e}"))?;
         app.size = terminal::screen_size();
         let app = runtime::run(app, &mut services, &mut ui, Some(keys)).await;
         drop(ui);

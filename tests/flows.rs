@@ -1666,3 +1666,28 @@ fn a_paste_reopens_the_paste_box_with_the_text_esc_left() {
     let paste = app.mapping.paste.as_ref().expect("the paste box opened");
     assert_eq!(paste.input.value(), "/dev/xvda=/dev/sdc,/dev/xvdb=EXCLUDE");
 }
+
+#[test]
+fn ctrl_t_switches_between_basic_and_rich_and_repaints_everything() {
+    use drs_failback::app::keys;
+    let mut app = App::new(Mode::Real);
+    // As a serial console starts: the footer offers the way to rich mode.
+    app.rich = false;
+    assert!(keys::hints(&app).contains(&("Ctrl-T", "rich mode")));
+    let cmds = update(&mut app, ctrl('t'));
+    assert!(app.rich);
+    assert!(matches!(cmds.as_slice(), [Cmd::ClearScreen]), "{cmds:?}");
+    // Rich: back to basic is in the help, not taking the footer's room.
+    assert!(!keys::hints(&app).iter().any(|(k, _)| *k == "Ctrl-T"));
+    assert!(
+        keys::help(&app)
+            .iter()
+            .any(|(k, d)| k == "Ctrl-T" && d.contains("basic mode"))
+    );
+    // Also while typing into a field: Ctrl-T is not text.
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Credentials);
+    update(&mut app, ctrl('t'));
+    assert!(!app.rich);
+    assert_eq!(app.credentials.access_key_id.value(), "");
+}

@@ -519,6 +519,50 @@ fn a_pty_reporting_no_size_gets_80x24() {
 }
 
 #[test]
+fn ctrl_t_switches_a_basic_serial_screen_to_rich_and_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = quick_scenario(dir.path());
+    let disks = dir.path().join("disks");
+    let mut s = Session::start(
+        &[
+            "--demo",
+            "--ascii",
+            "--no-color",
+            "--scenario",
+            &scenario,
+            "--demo-dir",
+            disks.to_str().unwrap(),
+        ],
+        &[("LANG", "C.UTF-8"), ("TERM", "vt220")],
+    );
+    let coloured = |sc: &vt100::Screen| {
+        let (rows, cols) = sc.size();
+        (0..rows).any(|r| {
+            (0..cols).any(|c| {
+                sc.cell(r, c)
+                    .is_some_and(|cell| cell.fgcolor() != vt100::Color::Default)
+            })
+        })
+    };
+    let basic = s.wait_for("Ctrl-T rich mode");
+    assert!(basic.is_ascii(), "{basic}");
+    s.send("\x14");
+    let rich = s.wait_until("Unicode and colour", |sc| {
+        sc.contents().contains('\u{2022}') && coloured(sc)
+    });
+    assert!(!rich.contains("Ctrl-T rich mode"), "{rich}");
+    s.send("\x14");
+    let again = s.wait_until("ASCII again", |sc| {
+        sc.contents().contains("Ctrl-T rich mode") && sc.contents().is_ascii() && !coloured(sc)
+    });
+    assert!(again.contains("web-01"), "{again}");
+    s.send("\x03");
+    s.wait_for("Quit");
+    s.send("y");
+    assert_eq!(s.exit_code(), 0);
+}
+
+#[test]
 fn function_keys_of_vt100_and_the_linux_console_work() {
     // F1 as each terminal sends it.
     for (term, f1) in [("vt100", "\x1bOP"), ("linux", "\x1b[[A")] {

@@ -169,6 +169,14 @@ fn screen(app: &App) -> Vec<Binding> {
     };
     v.push(b("F1", "help", help_keys).help("this help, listing every key"));
     v.push(b("Ctrl-C", "quit", &[Ctrl('c')]).help("quit (asks first)"));
+    // A serial console starts basic: the way out is in its footer.
+    v.push(if app.rich {
+        b("Ctrl-T", "basic mode", &[Ctrl('t')])
+            .help("basic mode: ASCII, no colour")
+            .help_only()
+    } else {
+        b("Ctrl-T", "rich mode", &[Ctrl('t')]).help("rich mode: Unicode and colour")
+    });
     v.push(b("Ctrl-L", "redraw the screen", &[Ctrl('l')]).help_only());
     v.push(b("Ctrl-Z", "suspend (fg resumes)", &[Ctrl('z')]).help_only());
     v

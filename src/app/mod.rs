@@ -86,6 +86,9 @@ pub struct App {
     pub worker: Option<WorkerInfo>,
     /// This terminal told the worker the result was seen.
     pub acknowledged: bool,
+    /// Drawn in rich mode (Unicode, colour) rather than basic (ASCII, no colour); Ctrl-T
+    /// switches.
+    pub rich: bool,
     next_req: u64,
 }
 
@@ -120,6 +123,7 @@ impl App {
             dirty: true,
             worker: None,
             acknowledged: false,
+            rich: true,
             next_req: 1,
         }
     }
@@ -428,6 +432,11 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     }
     if is_ctrl(&key, 'z') {
         return vec![Cmd::Suspend];
+    }
+    if is_ctrl(&key, 't') {
+        app.rich = !app.rich;
+        // Every cell changes: repaint the whole screen.
+        return vec![Cmd::ClearScreen];
     }
     if is_ctrl(&key, 'c') {
         // Ctrl-C twice quits: the second one answers the question.

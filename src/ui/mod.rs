@@ -5,7 +5,7 @@ pub mod steps;
 pub mod theme;
 mod widgets;
 
-pub use theme::Theme;
+pub use theme::{Looks, Theme};
 
 use crate::app::App;
 use ratatui::Frame;
