@@ -12,6 +12,7 @@ pub mod host;
 pub mod net;
 pub mod process;
 pub mod replication;
+pub mod ssh;
 pub mod standin;
 pub mod terminal;
 pub mod ui;

@@ -1691,3 +1691,77 @@ fn ctrl_t_switches_between_basic_and_rich_and_repaints_everything() {
     assert!(!app.rich);
     assert_eq!(app.credentials.access_key_id.value(), "");
 }
+
+#[test]
+fn s_on_welcome_enables_ssh_in_a_task_and_shows_how_to_log_in_until_closed() {
+    use drs_failback::domain::ssh::{SshAccess, SshError};
+    let mut app = App::new(Mode::Real);
+    let req = match press(&mut app, KeyCode::Char('s')).as_slice() {
+        [Cmd::EnableSsh { req }] => *req,
+        other => panic!("expected EnableSsh, got {other:?}"),
+    };
+    assert_eq!(app.modal, Some(Modal::Ssh));
+    assert!(app.ssh.is_loading());
+    // Keys that do nothing while it starts; a second s closes without starting it again.
+    assert!(press(&mut app, KeyCode::Char('n')).is_empty());
+    let access = SshAccess {
+        password: zeroize::Zeroizing::new("7hKq-m3Vx-Rt9c-WpZ4".into()),
+        addresses: vec![("eth0".into(), "10.0.2.15".into())],
+        fingerprints: vec![("ED25519".into(), "SHA256:abc".into())],
+    };
+    // An answer for another request changes nothing.
+    update(
+        &mut app,
+        Msg::SshEnabled {
+            req: req + 100,
+            result: Err(SshError::Failed("old".into())),
+        },
+    );
+    assert!(app.ssh.is_loading());
+    update(
+        &mut app,
+        Msg::SshEnabled {
+            req,
+            result: Ok(access.clone()),
+        },
+    );
+    assert_eq!(app.ssh.loaded(), Some(&access));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.modal, None);
+    // Shown again as it is: no new password.
+    assert!(press(&mut app, KeyCode::Char('s')).is_empty());
+    assert_eq!(app.modal, Some(Modal::Ssh));
+    assert_eq!(app.ssh.loaded(), Some(&access));
+    // n: a new password (a new request).
+    match press(&mut app, KeyCode::Char('n')).as_slice() {
+        [Cmd::EnableSsh { req: again }] => assert_ne!(*again, req),
+        other => panic!("expected EnableSsh, got {other:?}"),
+    }
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.modal, None);
+    // Elsewhere s is typed text, not SSH.
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Credentials);
+    assert!(press(&mut app, KeyCode::Char('s')).is_empty());
+    assert_eq!(app.modal, None);
+}
+
+#[test]
+fn ssh_where_it_is_not_available_says_so_and_offers_no_retry() {
+    use drs_failback::app::keys;
+    use drs_failback::domain::ssh::SshError;
+    let mut app = App::new(Mode::Real);
+    let req = match press(&mut app, KeyCode::Char('s')).as_slice() {
+        [Cmd::EnableSsh { req }] => *req,
+        other => panic!("{other:?}"),
+    };
+    update(
+        &mut app,
+        Msg::SshEnabled {
+            req,
+            result: Err(SshError::NotAvailable("no helper".into())),
+        },
+    );
+    assert!(!keys::hints(&app).iter().any(|(k, _)| *k == "n"));
+    assert!(press(&mut app, KeyCode::Char('n')).is_empty());
+}

@@ -3,6 +3,7 @@
 //! help never miss a key that works, nor offer one that does nothing.
 
 use super::{App, Modal, Mode};
+use crate::domain::ssh::SshError;
 use crate::wizard::StepId;
 use crate::wizard::credentials::Field as CredField;
 use crate::wizard::endpoint::{Choice, Field as EndField};
@@ -140,6 +141,41 @@ pub fn bindings(app: &App) -> Vec<Binding> {
                 b("Ctrl-Z", "suspend", &[Ctrl('z')]),
             ];
         }
+        Some(Modal::Ssh) => {
+            let close = b(
+                "Esc",
+                "close",
+                &[
+                    ESC,
+                    ENTER,
+                    Code(KeyCode::Char('s')),
+                    Code(KeyCode::Char('S')),
+                ],
+            );
+            return match &app.ssh {
+                crate::wizard::Loadable::Loading(_)
+                | crate::wizard::Loadable::Failed(SshError::NotAvailable(_)) => vec![close],
+                crate::wizard::Loadable::Failed(_) => vec![
+                    close,
+                    b(
+                        "n",
+                        "try again",
+                        &[Code(KeyCode::Char('n')), Code(KeyCode::Char('N'))],
+                    ),
+                ],
+                _ => vec![
+                    close,
+                    b(
+                        "n",
+                        "new password",
+                        &[Code(KeyCode::Char('n')), Code(KeyCode::Char('N'))],
+                    )
+                    .help(
+                        "a new password and the addresses again (the old password stops working)",
+                    ),
+                ],
+            };
+        }
         Some(Modal::Help) => {
             return vec![b(
                 "Esc",
@@ -219,7 +255,15 @@ pub fn help(app: &App) -> Vec<(String, &'static str)> {
 
 fn step(app: &App) -> Vec<Binding> {
     match app.step {
-        StepId::Welcome => vec![b("Enter", "start", &[ENTER])],
+        StepId::Welcome => vec![
+            b("Enter", "start", &[ENTER]),
+            b(
+                "s",
+                "SSH access",
+                &[Code(KeyCode::Char('s')), Code(KeyCode::Char('S'))],
+            )
+            .help("enable SSH for this boot: a one-time password, then log in and paste"),
+        ],
         StepId::Credentials => credentials(app),
         StepId::Endpoint => endpoint(app),
         StepId::Instance => {

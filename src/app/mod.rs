@@ -9,6 +9,7 @@ pub mod runtime;
 pub use msg::{Cmd, Msg};
 
 use crate::domain::model::{HostFacts, HostIdentity, LocalDisk, RecoveryInstance, RecoveryVolume};
+use crate::domain::ssh::{SshAccess, SshError};
 use crate::drs::{DrsError, DrsErrorKind, DrsTarget};
 use crate::emulator::EmulatorCredential;
 use crate::replication::{ReplicationPlan, ReplicatorEvent, RunId, VolumeTarget};
@@ -40,6 +41,8 @@ pub enum Mode {
 pub enum Modal {
     Help,
     ConfirmQuit,
+    /// SSH for this boot: starting, or how to log in.
+    Ssh,
 }
 
 /// Why the program leaves without the operator asking (each has its own exit status).
@@ -86,6 +89,8 @@ pub struct App {
     pub worker: Option<WorkerInfo>,
     /// This terminal told the worker the result was seen.
     pub acknowledged: bool,
+    /// SSH for this boot, as this wizard enabled it.
+    pub ssh: Loadable<SshAccess, SshError>,
     /// Drawn in rich mode (Unicode, colour) rather than basic (ASCII, no colour); Ctrl-T
     /// switches.
     pub rich: bool,
@@ -124,6 +129,7 @@ impl App {
             worker: None,
             acknowledged: false,
             rich: true,
+            ssh: Loadable::NotAsked,
             next_req: 1,
         }
     }
@@ -180,6 +186,7 @@ impl App {
                 .is_some_and(ConnectivityCheck::running)
             || self.instance.list.is_loading()
             || self.disks.is_loading()
+            || self.ssh.is_loading()
             || self.step == StepId::Replication
             || matches!(&self.outcome, Some(Outcome::Completed(s)) if s.timeline.is_loading())
     }
@@ -418,6 +425,15 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
+        Msg::SshEnabled { req, result } => {
+            if app.ssh.awaits(req) {
+                app.ssh = match result {
+                    Ok(access) => Loadable::Loaded(access),
+                    Err(e) => Loadable::Failed(e),
+                };
+            }
+            vec![]
+        }
         Msg::Interrupted(why) => {
             app.interrupted = Some(why);
             quit(app)
@@ -455,6 +471,18 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             }
             return vec![];
         }
+        Some(Modal::Ssh) => {
+            match key.code {
+                KeyCode::Char('n') | KeyCode::Char('N') if !app.ssh.is_loading() => {
+                    return enable_ssh(app);
+                }
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('s') | KeyCode::Char('S') => {
+                    app.modal = None
+                }
+                _ => {}
+            }
+            return vec![];
+        }
         Some(Modal::Help) => {
             if matches!(
                 key.code,
@@ -481,6 +509,14 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     let action = match app.step {
         StepId::Welcome => match key.code {
             KeyCode::Enter => Action::Next,
+            KeyCode::Char('s') | KeyCode::Char('S') => {
+                app.modal = Some(Modal::Ssh);
+                // Once enabled, s shows how to log in again; n makes a new password.
+                return match app.ssh {
+                    Loadable::NotAsked => enable_ssh(app),
+                    _ => vec![],
+                };
+            }
             _ => Action::None,
         },
         StepId::Credentials => app.credentials.on_key(key),
@@ -534,6 +570,13 @@ fn on_paste(app: &mut App, text: &str) -> Vec<Cmd> {
         StepId::Welcome | StepId::Replication | StepId::Result => {}
     }
     vec![]
+}
+
+/// A new one-time password and sshd started; the answer names this request.
+fn enable_ssh(app: &mut App) -> Vec<Cmd> {
+    let req = app.req();
+    app.ssh = Loadable::Loading(req);
+    vec![Cmd::EnableSsh { req }]
 }
 
 /// Fills the form with the demo's next credential and says what it demonstrates.

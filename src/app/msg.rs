@@ -3,6 +3,7 @@
 
 use super::Interrupt;
 use crate::domain::model::{HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance};
+use crate::domain::ssh::{SshAccess, SshError};
 use crate::drs::{DrsError, DrsTarget};
 use crate::replication::{ReplicationPlan, ReplicatorEvent, RunId};
 use crate::wizard::credentials::Verified;
@@ -102,6 +103,11 @@ pub enum Msg {
         run: Option<RunId>,
         why: String,
     },
+    /// SSH for this boot was enabled (or not) for request `req`.
+    SshEnabled {
+        req: u64,
+        result: Result<SshAccess, SshError>,
+    },
     /// Leave now, restoring the terminal.
     Interrupted(Interrupt),
 }
@@ -136,6 +142,10 @@ pub enum Cmd {
     /// Tell the worker the result was seen: it ends that failback.
     Acknowledge {
         run: RunId,
+    },
+    /// A new one-time root password, and sshd started (the live system's helper).
+    EnableSsh {
+        req: u64,
     },
     /// Ctrl-L: clear and redraw everything.
     ClearScreen,

@@ -167,6 +167,15 @@ impl Runtime<'_> {
                     }
                 });
             }
+            Cmd::EnableSsh { req } => {
+                tokio::spawn(async move {
+                    let result = crate::ssh::enable(std::path::Path::new(crate::ssh::HELPER)).await;
+                    if let Err(e) = &result {
+                        tracing::warn!("SSH not enabled: {e:?}");
+                    }
+                    Self::send(&tx, Msg::SshEnabled { req, result });
+                });
+            }
             Cmd::StartReplication { plan } => self.hand_off(plan),
             Cmd::StartFailbackLaunch { run, as_console } => {
                 self.request(run, &Request::StartLaunch { as_console })

@@ -13,6 +13,7 @@ pub mod matching;
 pub mod model;
 pub mod regions;
 pub mod replication;
+pub mod ssh;
 pub mod throughput;
 pub mod time;
 pub mod validate;

@@ -1,6 +1,7 @@
 //! The view layer: `view` draws the whole screen from `App` and nothing else.
 
 mod chrome;
+mod ssh;
 pub mod steps;
 pub mod theme;
 mod widgets;
