@@ -1726,6 +1726,12 @@ fn s_on_welcome_enables_ssh_in_a_task_and_shows_how_to_log_in_until_closed() {
         },
     );
     assert_eq!(app.ssh.loaded(), Some(&access));
+    // A garbled serial screen can be repainted without closing it.
+    assert!(matches!(
+        update(&mut app, ctrl('l')).as_slice(),
+        [Cmd::ClearScreen]
+    ));
+    assert_eq!(app.modal, Some(Modal::Ssh));
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.modal, None);
     // Shown again as it is: no new password.

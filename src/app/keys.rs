@@ -4,11 +4,11 @@
 
 use super::{App, Modal, Mode};
 use crate::domain::ssh::SshError;
-use crate::wizard::StepId;
 use crate::wizard::credentials::Field as CredField;
 use crate::wizard::endpoint::{Choice, Field as EndField};
 use crate::wizard::replication::Launch;
 use crate::wizard::result::Outcome;
+use crate::wizard::{Loadable, StepId};
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use tui_input::backend::crossterm::to_input_request;
 
@@ -114,6 +114,15 @@ impl Binding {
 
 /// The current screen's table, most important first (the footer shows as many as fit).
 pub fn bindings(app: &App) -> Vec<Binding> {
+    let mut v = current_table(app);
+    // Over a modal too: a serial line's garbled screen (with a password on it) must repaint.
+    if app.modal.is_some() && !app.too_small() {
+        v.push(b("Ctrl-L", "redraw the screen", &[Ctrl('l')]).help_only());
+    }
+    v
+}
+
+fn current_table(app: &App) -> Vec<Binding> {
     match app.modal {
         Some(Modal::ConfirmQuit) => {
             return vec![
@@ -153,9 +162,8 @@ pub fn bindings(app: &App) -> Vec<Binding> {
                 ],
             );
             return match &app.ssh {
-                crate::wizard::Loadable::Loading(_)
-                | crate::wizard::Loadable::Failed(SshError::NotAvailable(_)) => vec![close],
-                crate::wizard::Loadable::Failed(_) => vec![
+                Loadable::Loading(_) | Loadable::Failed(SshError::NotAvailable(_)) => vec![close],
+                Loadable::Failed(_) => vec![
                     close,
                     b(
                         "n",
