@@ -2,9 +2,11 @@
 //! worker) and what it asks the runtime to do (`Cmd`).
 
 use super::Interrupt;
-use crate::domain::model::{HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance};
+use crate::domain::model::{
+    FailbackReplicationConfiguration, HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance,
+};
 use crate::domain::ssh::{SshAccess, SshError};
-use crate::drs::{DrsError, DrsTarget};
+use crate::drs::{DrsError, DrsTarget, StaticCredentials};
 use crate::replication::{ReplicationPlan, ReplicatorEvent, RunId};
 use crate::wizard::credentials::Verified;
 use crate::wizard::endpoint::{Stage, StageStatus};
@@ -93,7 +95,26 @@ pub enum Msg {
         run: RunId,
         result: Result<(Job, Vec<JobLogItem>), DrsError>,
     },
-    /// Something the worker says to every terminal (or this one refused).
+    /// The throttle and the route the worker read.
+    Configuration {
+        run: RunId,
+        result: Result<FailbackReplicationConfiguration, DrsError>,
+    },
+    /// The throttle was changed (by any terminal), in Mbps.
+    Bandwidth {
+        run: RunId,
+        mbps: u32,
+    },
+    /// DRS answered ExpiredToken: every terminal asks for fresh credentials.
+    CredentialsExpired {
+        run: RunId,
+        detail: String,
+    },
+    /// The worker accepted fresh credentials (from any terminal).
+    CredentialsAccepted {
+        run: RunId,
+    },
+    /// The worker refused a request of this terminal's.
     WorkerNotice {
         run: RunId,
         message: String,
@@ -110,6 +131,15 @@ pub enum Msg {
     },
     /// Leave now, restoring the terminal.
     Interrupted(Interrupt),
+    // Pre-flight.
+    Preflight {
+        req: u64,
+        report: crate::preflight::Report,
+    },
+    ClockSet {
+        req: u64,
+        result: Result<(), String>,
+    },
 }
 
 #[derive(Debug)]
@@ -139,6 +169,16 @@ pub enum Cmd {
     StopFailback {
         run: RunId,
     },
+    /// Ask the worker to change the bandwidth throttle, in Mbps (0: none).
+    SetBandwidth {
+        run: RunId,
+        mbps: u32,
+    },
+    /// Fresh credentials for the worker after ExpiredToken (Debug redacts them).
+    SendCredentials {
+        run: RunId,
+        credentials: StaticCredentials,
+    },
     /// Tell the worker the result was seen: it ends that failback.
     Acknowledge {
         run: RunId,
@@ -146,6 +186,19 @@ pub enum Cmd {
     /// A new one-time root password, and sshd started (the live system's helper).
     EnableSsh {
         req: u64,
+    },
+    // Pre-flight: the checks that need no recovery instance, and setting the clock.
+    RunPreflight {
+        req: u64,
+        region: String,
+        /// A custom DRS endpoint; None for the region's default.
+        drs_endpoint: Option<String>,
+        s3_endpoint: Option<String>,
+    },
+    /// Set the clock to this machine's time plus `skew_seconds` (from the endpoint's `Date`).
+    SetClock {
+        req: u64,
+        skew_seconds: i64,
     },
     /// Ctrl-L: clear and redraw everything.
     ClearScreen,
