@@ -85,6 +85,7 @@ fn instance(id: &str, hostname: &str, volumes: &[(&str, u64)]) -> RecoveryInstan
         },
         os: Some("Linux".into()),
         macs: vec![],
+        private_ips: vec![],
         volumes: volumes
             .iter()
             .map(|(d, g)| RecoveryVolume {
@@ -112,7 +113,10 @@ fn app() -> App {
     update(&mut app, Msg::HostFacts(host()));
     update(
         &mut app,
-        Msg::Disks(Ok(vec![disk("/dev/sdb", 40), disk("/dev/sdc", 100)])),
+        Msg::Disks {
+            req: 0,
+            result: Ok(vec![disk("/dev/sdb", 40), disk("/dev/sdc", 100)]),
+        },
     );
     app.credentials.access_key_id = Input::new(KEY_ID.into());
     app.credentials.secret.0 = Input::new(SECRET.into());
@@ -142,7 +146,8 @@ fn req_of(cmds: &[Cmd]) -> u64 {
     match cmds.first() {
         Some(Cmd::VerifyCredentials { req, .. })
         | Some(Cmd::CheckEndpoint { req, .. })
-        | Some(Cmd::ListInstances { req }) => *req,
+        | Some(Cmd::ListInstances { req })
+        | Some(Cmd::ListDisks { req }) => *req,
         other => panic!("expected a request, got {other:?}"),
     }
 }
@@ -491,8 +496,7 @@ fn mapping_refuses_next_while_a_volume_is_unmapped_then_review_needs_the_word() 
     assert_eq!(app.step, StepId::Mapping);
     assert!(app.mapping.error.as_deref().unwrap().contains("/dev/xvda"));
     press(&mut app, KeyCode::Char('a'));
-    press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, StepId::Review);
+    enter_review(&mut app);
     assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert!(app.review.error.is_some());
     type_text(&mut app, "OVERWRITE");
@@ -541,7 +545,7 @@ fn pasting_a_mapping_replaces_the_choices_and_errors_keep_the_text() {
 fn replicating() -> App {
     let mut app = at_instances();
     press(&mut app, KeyCode::Enter);
-    press(&mut app, KeyCode::Enter);
+    enter_review(&mut app);
     type_text(&mut app, "OVERWRITE");
     confirm_and_attach(&mut app);
     paired(&mut app);
@@ -588,9 +592,7 @@ fn attached(app: &mut App, plan: drs_failback::replication::ReplicationPlan, by:
 
 #[test]
 fn a_failback_confirmed_while_another_terminals_runs_is_not_started_and_says_so() {
-    let mut app = at_instances();
-    press(&mut app, KeyCode::Enter);
-    press(&mut app, KeyCode::Enter);
+    let mut app = at_review();
     type_text(&mut app, "OVERWRITE");
     let plan = match press(&mut app, KeyCode::Enter).pop() {
         Some(Cmd::StartReplication { plan }) => plan,
@@ -1097,9 +1099,36 @@ fn a_failed_endpoint_check_stays_with_its_advice_until_the_url_changes() {
 fn at_review() -> App {
     let mut app = at_instances();
     press(&mut app, KeyCode::Enter);
-    press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, StepId::Review);
+    enter_review(&mut app);
     app
+}
+
+/// Mapping's Enter: Review, with TCP 1500 to the recovery instance answered (connected).
+fn enter_review(app: &mut App) {
+    let cmds = press(app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Review);
+    let req = match &cmds[..] {
+        [Cmd::CheckReplicationPort { req, .. }] => *req,
+        other => panic!("expected the TCP 1500 check, got {other:?}"),
+    };
+    update(
+        app,
+        Msg::ReplicationPort {
+            req,
+            check: port_open(),
+        },
+    );
+}
+
+fn port_open() -> drs_failback::domain::preflight::Check {
+    use drs_failback::domain::preflight as rules;
+    let at = Ok(("10.0.1.15".to_owned(), "private IP, as usePrivateIP says"));
+    rules::replication_port(
+        at,
+        rules::REPLICATION_PORT,
+        Some(Ok("in 23 ms".into())),
+        false,
+    )
 }
 
 #[test]
@@ -1317,7 +1346,10 @@ fn a_chosen_disk_follows_a_reread_list_and_a_vanished_one_blocks_next() {
     // A rescan lists a hot-plugged disk first: positions move, the choices do not.
     update(
         &mut app,
-        Msg::Disks(Ok(vec![disk("/dev/sda", 500), sdb.clone(), sdc.clone()])),
+        Msg::Disks {
+            req: 0,
+            result: Ok(vec![disk("/dev/sda", 500), sdb.clone(), sdc.clone()]),
+        },
     );
     let statuses = app
         .mapping
@@ -1332,7 +1364,13 @@ fn a_chosen_disk_follows_a_reread_list_and_a_vanished_one_blocks_next() {
     assert_eq!(app.step, StepId::Review);
     type_text(&mut app, "OVERWRITE");
     // sdc is unplugged while the confirmation is typed: Next refuses and says why.
-    update(&mut app, Msg::Disks(Ok(vec![disk("/dev/sda", 500), sdb])));
+    update(
+        &mut app,
+        Msg::Disks {
+            req: 0,
+            result: Ok(vec![disk("/dev/sda", 500), sdb]),
+        },
+    );
     assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert_eq!(app.step, StepId::Review);
     let error = app.review.error.clone().unwrap();
@@ -1350,6 +1388,113 @@ fn a_chosen_disk_follows_a_reread_list_and_a_vanished_one_blocks_next() {
     );
 }
 
+#[test]
+fn rescan_offers_a_new_disk_and_invalidates_rows_on_changed_or_gone_ones() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Mapping);
+    let volumes = app.chosen_instance().unwrap().volumes.clone();
+    assert_eq!(
+        app.mapping.statuses(&volumes, app.local_disks()),
+        vec![RowStatus::Fits, RowStatus::Fits]
+    );
+    let req = req_of(&press(&mut app, KeyCode::Char('r')));
+    assert_eq!(app.notice.as_deref(), Some("Rescanning the disks..."));
+    // An earlier listing answering late is not this rescan's answer.
+    update(
+        &mut app,
+        Msg::Disks {
+            req: 0,
+            result: Ok(vec![]),
+        },
+    );
+    assert_eq!(app.local_disks().len(), 2);
+    // sdb was swapped for a bigger disk, sdc unplugged, sdd plugged in.
+    update(
+        &mut app,
+        Msg::Disks {
+            req,
+            result: Ok(vec![disk("/dev/sdb", 60), disk("/dev/sdd", 200)]),
+        },
+    );
+    assert_eq!(
+        app.notice.as_deref(),
+        Some("Disks rescanned: 2 listed; new: /dev/sdd; changed: /dev/sdb; gone: /dev/sdc.")
+    );
+    let statuses = app.mapping.statuses(&volumes, app.local_disks());
+    assert_eq!(
+        statuses[0].describe(),
+        "/dev/sdb changed since it was chosen (its size went from 40 GiB to 60 GiB): \
+         choose a disk again"
+    );
+    assert_eq!(
+        statuses[1].describe(),
+        "/dev/sdc is no longer listed (unplugged or renamed): choose a disk again"
+    );
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Mapping, "Next refuses invalidated rows");
+    // The new disk is offered: the picker's second option.
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    let sdd = app.local_disks()[1].clone();
+    assert_eq!(app.mapping.choices[1], Choice::of(&sdd));
+    assert_eq!(
+        app.mapping.statuses(&volumes, app.local_disks())[1],
+        RowStatus::Fits
+    );
+    // A rescan that fails keeps the list it would have replaced, and says so.
+    let req = req_of(&press(&mut app, KeyCode::Char('r')));
+    update(
+        &mut app,
+        Msg::Disks {
+            req,
+            result: Err("sysfs is gone".into()),
+        },
+    );
+    assert_eq!(app.local_disks().len(), 2);
+    assert_eq!(
+        app.notice.as_deref(),
+        Some(
+            "The disks could not be re-read (sysfs is gone); the list shown is the earlier one: \
+             r tries again."
+        )
+    );
+}
+
+#[test]
+fn a_udev_event_rescans_and_speaks_only_of_a_change() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    let before = app.local_disks().to_vec();
+    let req = req_of(&update(&mut app, Msg::DisksChanged));
+    assert_eq!(app.notice, None, "an event rescan does not announce itself");
+    update(
+        &mut app,
+        Msg::Disks {
+            req,
+            result: Ok(before.clone()),
+        },
+    );
+    assert_eq!(app.notice, None, "nothing changed: nothing said");
+    let req = req_of(&update(&mut app, Msg::DisksChanged));
+    let mut after = before.clone();
+    after.push(disk("/dev/sdd", 200));
+    update(
+        &mut app,
+        Msg::Disks {
+            req,
+            result: Ok(after),
+        },
+    );
+    assert_eq!(
+        app.notice.as_deref(),
+        Some("Disks rescanned: 3 listed; new: /dev/sdd.")
+    );
+    assert_eq!(app.local_disks().len(), 3);
+}
+
 /// Types `text` into the confirmation, presses Enter, and says whether replication started.
 fn confirm_with(app: &mut App, text: &str) -> bool {
     while !app.review.confirm.value().is_empty() {
@@ -1365,7 +1510,7 @@ fn confirm_with(app: &mut App, text: &str) -> bool {
 fn the_confirmation_is_the_exact_word() {
     let mut app = at_instances();
     press(&mut app, KeyCode::Enter);
-    press(&mut app, KeyCode::Enter);
+    enter_review(&mut app);
     for near in ["overwrite", " OVERWRITE", "OVERWRITE ", "Overwrite"] {
         assert!(!confirm_with(&mut app, near), "{near:?} must not start");
         assert_eq!(app.step, StepId::Review);
@@ -1410,23 +1555,28 @@ fn a_plan_that_changes_under_a_typed_confirmation_is_refused() {
     let mut app = at_instances();
     update(
         &mut app,
-        Msg::Disks(Ok(vec![
-            named("/dev/sdb", 40, "pci-1"),
-            named("/dev/sdc", 100, "pci-2"),
-        ])),
+        Msg::Disks {
+            req: 0,
+            result: Ok(vec![
+                named("/dev/sdb", 40, "pci-1"),
+                named("/dev/sdc", 100, "pci-2"),
+            ]),
+        },
     );
     press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Char('v')); // by-path names
-    press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, StepId::Review);
+    enter_review(&mut app);
     type_text(&mut app, "OVERWRITE");
     // The disks are re-read: the same disks, but sdc now has another by-path name.
     update(
         &mut app,
-        Msg::Disks(Ok(vec![
-            named("/dev/sdb", 40, "pci-1"),
-            named("/dev/sdc", 100, "pci-7"),
-        ])),
+        Msg::Disks {
+            req: 0,
+            result: Ok(vec![
+                named("/dev/sdb", 40, "pci-1"),
+                named("/dev/sdc", 100, "pci-7"),
+            ]),
+        },
     );
     assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert_eq!(app.step, StepId::Review);
@@ -1478,7 +1628,21 @@ fn after_retry_the_earlier_runs_answers_are_dropped() {
     replicator_says(&mut app, ReplicatorEvent::Exited(Err("stopped".into())));
     // Retry tells the worker the failure was seen.
     let cmds = press(&mut app, KeyCode::Char('r'));
-    assert!(matches!(&cmds[..], [Cmd::Acknowledge { run }] if *run == old));
+    // ... and Review checks TCP 1500 again.
+    let req = match &cmds[..] {
+        [
+            Cmd::Acknowledge { run },
+            Cmd::CheckReplicationPort { req, .. },
+        ] if *run == old => *req,
+        other => panic!("{other:?}"),
+    };
+    update(
+        &mut app,
+        Msg::ReplicationPort {
+            req,
+            check: port_open(),
+        },
+    );
     type_text(&mut app, "OVERWRITE");
     confirm_and_attach(&mut app);
     let new = run_of(&app);
@@ -1530,8 +1694,7 @@ fn excluding_the_boot_volume_is_warned_and_the_result_does_not_say_reboot() {
     let mut app = at_instances();
     press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Char('x')); // /dev/xvda, the boot volume
-    press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, StepId::Review);
+    enter_review(&mut app);
     let warning = review::boot_warning(app.chosen_instance().unwrap(), &app.mapping.choices);
     assert!(
         warning
@@ -1710,6 +1873,275 @@ fn a_paste_reopens_the_paste_box_with_the_text_esc_left() {
     assert_eq!(paste.input.value(), "/dev/xvda=/dev/sdc,/dev/xvdb=EXCLUDE");
 }
 
+/// The screen at 80x24, as text.
+fn screen(app: &App) -> String {
+    use ratatui::{Terminal, backend::TestBackend};
+    let theme = drs_failback::ui::Theme::detect(|_| None);
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| drs_failback::ui::view(app, &theme, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+                + "\n"
+        })
+        .collect()
+}
+
+/// The app above, filled in from these variables as `main` does.
+fn prefilled(vars: &'static [(&'static str, &'static str)]) -> App {
+    use clap::Parser;
+    let env = move |n: &str| {
+        vars.iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| v.to_string())
+    };
+    let cli = drs_failback::cli::Cli::parse_from(["drs-failback"]).with_env(env);
+    let mut app = app();
+    app.mode = Mode::Real;
+    app.credentials = Default::default();
+    cli.prefill(env).apply(&mut app);
+    app
+}
+
+const OTHER: &str = "i-0aaaa000000000001";
+
+#[test]
+fn the_livecds_variables_reach_every_screen_and_back_never_loses_them() {
+    let mut app = prefilled(&[
+        ("AWS_REGION", "us-west-2"),
+        ("AWS_ACCESS_KEY", KEY_ID),
+        ("AWS_SECRET_KEY", SECRET),
+        ("AWS_DRS_ENDPOINT", ""),
+        ("RECOVERY_INSTANCE_ID", OTHER),
+        ("DEVICE_MAPPING", "/dev/xvda=/dev/sdc"),
+    ]);
+    press(&mut app, KeyCode::Enter);
+    let shown = screen(&app);
+    assert!(
+        shown.contains("us-west-2") && shown.contains(KEY_ID),
+        "{shown}"
+    );
+    assert!(!shown.contains(SECRET), "the secret is masked:\n{shown}");
+    // AWS_DRS_ENDPOINT set but empty: the regional default, for every call.
+    let cmds = press(&mut app, KeyCode::Enter);
+    let Some(Cmd::VerifyCredentials { req, target }) = cmds.first() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(
+        (target.region.as_str(), &target.endpoint),
+        ("us-west-2", &None)
+    );
+    let req = *req;
+    update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req,
+            result: Ok(verified()),
+        },
+    );
+    assert_eq!(app.step, StepId::Endpoint);
+    assert!(
+        screen(&app).contains("drs.us-west-2.amazonaws.com"),
+        "{}",
+        screen(&app)
+    );
+
+    // Back to Credentials and forward again: nothing lost.
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.credentials.access_key_id.value(), KEY_ID);
+    assert_eq!(app.credentials.secret.0.value(), SECRET);
+    assert_eq!(app.credentials.region, "us-west-2");
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req,
+            result: Ok(verified()),
+        },
+    );
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    let req = req_of(&update(
+        &mut app,
+        Msg::EndpointChecked {
+            req,
+            result: Ok(()),
+        },
+    ));
+
+    // The given instance is taken over this machine's own match (web-01).
+    let mut list = others(1, 3);
+    list.push(instance(WEB, "web-01", &[("/dev/xvda", 30)]));
+    update(&mut app, page(req, list, false));
+    assert_eq!(app.instance.best.as_deref(), Some(WEB));
+    assert_eq!(app.instance.selected.as_deref(), Some(OTHER));
+    assert_eq!(app.instance.error, None);
+    press(&mut app, KeyCode::Enter);
+    // The given mapping, applied.
+    assert_eq!(app.step, StepId::Mapping);
+    assert!(app.mapping.paste.is_none());
+    assert_eq!(app.mapping.choices.len(), 1);
+    assert!(matches!(&app.mapping.choices[0], Choice::Disk(_)));
+    assert!(screen(&app).contains("/dev/sdc"), "{}", screen(&app));
+}
+
+#[test]
+fn invalid_given_values_are_shown_with_their_errors_not_dropped() {
+    let mut app = prefilled(&[
+        ("AWS_REGION", "mars-1"),
+        ("AWS_DRS_ENDPOINT", "ftp://vpce.example"),
+        ("RECOVERY_INSTANCE_ID", "i-0123456789abcdef9"),
+        ("DEVICE_MAPPING", "/dev/xvda=/dev/sdz"),
+    ]);
+    press(&mut app, KeyCode::Enter);
+    let shown = screen(&app);
+    assert!(shown.contains("Unknown region `mars-1`"), "{shown}");
+    assert_eq!(app.endpoint.custom.value(), "ftp://vpce.example");
+    assert!(
+        app.endpoint
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("ftp://"))
+    );
+    app.credentials.region = "us-east-1".into();
+    app.credentials.access_key_id = Input::new(KEY_ID.into());
+    app.credentials.secret.0 = Input::new(SECRET.into());
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req,
+            result: Ok(verified()),
+        },
+    );
+    let shown = screen(&app);
+    assert!(shown.contains("ftp://vpce.example"), "{shown}");
+    // The operator fixes the endpoint; the list comes without the given instance.
+    app.endpoint = EndpointForm::with_custom(EMULATOR);
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    let req = req_of(&update(
+        &mut app,
+        Msg::EndpointChecked {
+            req,
+            result: Ok(()),
+        },
+    ));
+    update(&mut app, page(req, others(1, 2), true));
+    assert_eq!(app.instance.error, None, "the id may be on a later page");
+    update(
+        &mut app,
+        page(
+            req,
+            vec![instance(WEB, "web-01", &[("/dev/xvda", 30)])],
+            false,
+        ),
+    );
+    let error = app.instance.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("i-0123456789abcdef9") && error.contains("RECOVERY_INSTANCE_ID"),
+        "{error}"
+    );
+    assert!(
+        screen(&app).contains("i-0123456789abcdef9"),
+        "{}",
+        screen(&app)
+    );
+    // The given mapping does not fit: it waits in the paste box with its error.
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Mapping);
+    let paste = app.mapping.paste.as_ref().expect("the paste box");
+    assert_eq!(paste.input.value(), "/dev/xvda=/dev/sdz");
+    let e = paste.error.clone().unwrap_or_default();
+    assert!(
+        e.contains("DEVICE_MAPPING") && e.contains("/dev/sdz"),
+        "{e}"
+    );
+}
+
+/// What a headless run printed, shared with the test.
+#[derive(Clone, Default)]
+struct Printed(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Printed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Printed {
+    fn events(&self) -> Vec<serde_json::Value> {
+        String::from_utf8(self.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+#[test]
+fn headless_once_ready_waits_unless_told_to_launch_and_tells_the_workers_notices_once() {
+    use drs_failback::app::runtime::Frontend;
+    use drs_failback::cli::Output;
+    use drs_failback::headless::Headless;
+    for launch_when_ready in [false, true] {
+        let printed = Printed::default();
+        let mut headless =
+            Headless::new(Output::Json, launch_when_ready).printing_to(Box::new(printed.clone()));
+        let mut app = replicating();
+        let run = run_of(&app);
+        let notice = "The session token expired: replication goes on.".to_owned();
+        update(
+            &mut app,
+            Msg::WorkerNotice {
+                run,
+                message: notice.clone(),
+            },
+        );
+        for _ in 0..3 {
+            headless.draw(&app).unwrap();
+        }
+        polled(
+            &mut app,
+            2.0,
+            "CONTINUOUS",
+            "FAILBACK_READY_FOR_LAUNCH",
+            Bytes::gib(30).get(),
+        );
+        let keys = headless.keys_for(&app);
+        headless.draw(&app).unwrap();
+        let events = printed.events();
+        let notices: Vec<_> = events.iter().filter(|e| e["event"] == "notice").collect();
+        assert_eq!(notices.len(), 1, "{events:?}");
+        assert_eq!(notices[0]["message"], notice.as_str());
+        let ready = events
+            .iter()
+            .find(|e| e["event"] == "ready_for_launch")
+            .expect("ready_for_launch");
+        if launch_when_ready {
+            assert_eq!(ready["launch"], "starting");
+            assert_eq!(
+                keys,
+                vec![KeyEvent::new(KeyCode::Char('l'), KeyModifiers::NONE)]
+            );
+        } else {
+            assert_eq!(ready["launch"], "waiting");
+            assert!(keys.is_empty(), "it waits: {keys:?}");
+            assert!(
+                ready["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("--launch-when-ready")
+            );
+        }
+    }
+}
+
 fn configured(app: &mut App, mbps: u64) {
     let run = run_of(app);
     update(
@@ -1872,7 +2304,9 @@ fn the_unattended_autopilot_types_nothing_into_the_credentials_prompt() {
     let run = run_of(&app);
     let detail = DrsError::new(DrsErrorKind::ExpiredToken, "ExpiredTokenException").advice();
     update(&mut app, Msg::CredentialsExpired { run, detail });
-    let mut autopilot = drs_failback::headless::Headless::default();
+    // --launch-when-ready: it would launch now, but for the prompt.
+    let mut autopilot =
+        drs_failback::headless::Headless::new(drs_failback::cli::Output::Text, true);
     // Ready to launch, but its l would be typed into the access key id.
     assert_eq!(autopilot.keys_for(&app), vec![]);
     update(&mut app, Msg::CredentialsAccepted { run });
@@ -2134,4 +2568,200 @@ fn ssh_where_it_is_not_available_says_so_and_offers_no_retry() {
     );
     assert!(!keys::hints(&app).iter().any(|(k, _)| *k == "n"));
     assert!(press(&mut app, KeyCode::Char('n')).is_empty());
+}
+
+#[test]
+fn review_waits_for_tcp_1500_and_refuses_while_an_instance_check_fails() {
+    use drs_failback::domain::preflight as rules;
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    let cmds = press(&mut app, KeyCode::Enter);
+    let req = match &cmds[..] {
+        // The demo's emulator runs no replication agent: nothing to connect to.
+        [
+            Cmd::CheckReplicationPort {
+                req,
+                instance_id,
+                connect: false,
+                ..
+            },
+        ] if instance_id == WEB => *req,
+        other => panic!("{other:?}"),
+    };
+    type_text(&mut app, "OVERWRITE");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(
+        app.review
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("still running"),
+        "{:?}",
+        app.review.error
+    );
+    let at = Ok(("10.0.1.15".to_owned(), "private IP, as usePrivateIP says"));
+    let refused = rules::replication_port(at, 1500, Some(Err("Connection refused".into())), false);
+    update(
+        &mut app,
+        Msg::ReplicationPort {
+            req,
+            check: refused,
+        },
+    );
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let e = app.review.error.clone().unwrap();
+    assert!(
+        e.starts_with("TCP 1500 failed: Open TCP 1500 from this machine"),
+        "{e}"
+    );
+    assert_eq!(
+        app.review.confirm.value(),
+        "OVERWRITE",
+        "nothing typed is lost"
+    );
+    let titles: Vec<_> = app.instance_checks().iter().map(|c| c.title).collect();
+    assert_eq!(titles, ["Source boot mode", "Local disks", "TCP 1500"]);
+}
+
+#[test]
+fn the_instances_boot_mode_fails_a_real_run_and_only_warns_in_the_demo() {
+    use drs_failback::domain::preflight::Verdict;
+    let mut app = at_review();
+    let mut uefi = host();
+    uefi.boot_mode = BootMode::Uefi;
+    update(&mut app, Msg::HostFacts(uefi));
+    let boot = app.instance_checks()[0].clone();
+    assert_eq!(boot.verdict, Verdict::Warning, "{boot:?}");
+    assert!(
+        boot.measured
+            .ends_with("(a real failback stops here; the demo goes on)")
+    );
+    app.mode = Mode::Real;
+    let boot = app.instance_checks()[0].clone();
+    assert_eq!(boot.verdict, Verdict::Fail, "{boot:?}");
+    type_text(&mut app, "OVERWRITE");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(
+        app.review
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("Source boot mode failed")
+    );
+}
+
+/// Pre-flight measured (r) for the wizard's region and endpoint, then Credentials and Endpoint
+/// passed with `region`: the commands the endpoint's answer gives.
+fn past_endpoint_in(region: &str) -> (App, Vec<Cmd>) {
+    let mut app = preflight_with(passing_preflight());
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Credentials);
+    app.credentials.region = region.into();
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req,
+            result: Ok(verified()),
+        },
+    );
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    let cmds = update(
+        &mut app,
+        Msg::EndpointChecked {
+            req,
+            result: Ok(()),
+        },
+    );
+    (app, cmds)
+}
+
+#[test]
+fn the_preflight_runs_again_when_the_region_changed_after_it_and_review_waits_for_it() {
+    let region = app().credentials.region.clone();
+    let (_, cmds) = past_endpoint_in(&region);
+    assert!(
+        matches!(&cmds[..], [Cmd::ListInstances { .. }]),
+        "same region and endpoint: nothing to re-run: {cmds:?}"
+    );
+
+    let (mut app, cmds) = past_endpoint_in("ap-southeast-2");
+    let req = match &cmds[..] {
+        [
+            Cmd::ListInstances { .. },
+            Cmd::RunPreflight {
+                req,
+                region,
+                drs_endpoint: Some(e),
+                ..
+            },
+        ] if region == "ap-southeast-2" && e == EMULATOR => *req,
+        other => panic!("expected the pre-flight again: {other:?}"),
+    };
+    assert!(app.review_checking());
+    // Its S3 row fails for the new region: Review shows it and refuses.
+    let mut report = passing_preflight();
+    report
+        .checks
+        .push(drs_failback::domain::preflight::not_checked(
+            "s3",
+            "S3",
+            "aws-elastic-disaster-recovery-ap-southeast-2.s3.ap-southeast-2.amazonaws.com:443",
+            "DNS failed",
+        ));
+    update(&mut app, Msg::Preflight { req, report });
+    assert!(!app.review_checking());
+    let titles: Vec<_> = app.instance_checks().iter().map(|c| c.title).collect();
+    assert_eq!(titles.first(), Some(&"S3"), "{titles:?}");
+}
+
+#[test]
+fn the_target_disks_are_checked_again_at_the_hand_over_and_a_changed_one_stops_it() {
+    let start = || {
+        let mut app = at_review();
+        type_text(&mut app, "OVERWRITE");
+        let plan = match &press(&mut app, KeyCode::Enter)[..] {
+            [Cmd::StartReplication { plan }] => plan.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(app.step, StepId::Replication);
+        (app, plan)
+    };
+    let disks = || vec![disk("/dev/sdb", 40), disk("/dev/sdc", 100)];
+
+    // The same disks: the plan goes to the worker.
+    let (mut app, plan) = start();
+    let cmds = update(
+        &mut app,
+        Msg::TargetsRechecked {
+            plan: plan.clone(),
+            disks: Ok(disks()),
+        },
+    );
+    assert!(
+        matches!(&cmds[..], [Cmd::HandOff { plan: p }] if *p == plan),
+        "{cmds:?}"
+    );
+
+    // /dev/sdb was mounted meanwhile: nothing is handed over, Review says which and why.
+    let (mut app, plan) = start();
+    let mut now = disks();
+    now[0].mounts = vec!["/mnt/backup".into()];
+    let cmds = update(
+        &mut app,
+        Msg::TargetsRechecked {
+            plan,
+            disks: Ok(now),
+        },
+    );
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(app.step, StepId::Review);
+    let e = app.review.error.clone().unwrap();
+    assert!(
+        e.starts_with("A target disk changed just before the start (/dev/xvda: ")
+            && e.contains("/mnt/backup")
+            && e.contains("Nothing was written."),
+        "{e}"
+    );
+    assert_eq!(app.local_disks()[0].mounts, vec!["/mnt/backup".to_owned()]);
 }

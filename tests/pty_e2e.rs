@@ -302,6 +302,7 @@ fn operator_walks_the_demo_from_welcome_to_failback_completed() {
     s.wait_for("/dev/xvdb");
     s.send("\r");
     s.wait_for("OVERWRITE");
+    s.wait_for("TCP 1500  ");
     s.send("OVERWRITE\r");
     s.wait_for("INITIAL_SYNC");
     s.wait_for("Press l");
@@ -381,11 +382,53 @@ fn ending_signals_restore_the_terminal_exit_128_plus_n_and_remove_the_demo_disks
 }
 
 #[test]
+fn no_prompt_stops_at_a_failed_preflight_with_exit_2_before_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = quick_scenario(dir.path());
+    // The emulator's clock (its `Date`) 6 minutes ahead of this machine's.
+    let mut s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    s["clock_offset_seconds"] = 360.into();
+    std::fs::write(&path, s.to_string()).unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["--demo", "--no-prompt", "--scenario", &path])
+        .args(["--state-dir", dir.path().join("state").to_str().unwrap()])
+        .env("TMPDIR", dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stdout.contains("[2/9 Pre-flight]") && stdout.contains("FAIL Clock: 6m 00s behind"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("[3/9 Credentials]"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "drs-failback: stopped: Clock failed: AWS refuses requests signed more than 5 \
+             minutes off"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn no_prompt_runs_the_journey_with_defaults_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = quick_scenario(dir.path());
     let out = std::process::Command::new(BIN)
-        .args(["--demo", "--no-prompt", "--scenario", &scenario])
+        .args([
+            "--demo",
+            "--no-prompt",
+            "--launch-when-ready",
+            "--scenario",
+            &scenario,
+        ])
         .args(["--demo-dir", dir.path().to_str().unwrap()])
         .env("TMPDIR", dir.path())
         .output()
@@ -616,6 +659,8 @@ fn to_review(s: &mut Session) {
     s.wait_for("/dev/xvdb");
     s.send("\r");
     s.wait_for("OVERWRITE");
+    // Review's Next waits for TCP 1500's row (its padded title; "TCP 1500 to" while checking).
+    s.wait_for("TCP 1500  ");
 }
 
 #[test]
@@ -725,7 +770,7 @@ fn scenario_with_first_key(dir: &Path, first: usize) -> (String, Vec<String>) {
 }
 
 #[test]
-fn a_failing_no_prompt_run_exits_1_and_no_secret_reaches_its_log_or_output() {
+fn a_refused_no_prompt_run_exits_3_and_no_secret_reaches_its_log_or_output() {
     let dir = tempfile::tempdir().unwrap();
     // The expired session first: verification fails.
     let (scenario, secrets) = scenario_with_first_key(dir.path(), 2);
@@ -741,8 +786,12 @@ fn a_failing_no_prompt_run_exits_1_and_no_secret_reaches_its_log_or_output() {
         log.to_str().unwrap(),
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("stopped:"), "{stderr}");
+    // The expired session: the credentials' exit status, naming the session token.
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("stopped:") && stderr.contains("--aws-session-token"),
+        "{stderr}"
+    );
     assert_no_escape_codes(&out);
     let log = std::fs::read_to_string(log).unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -801,6 +850,53 @@ fn no_secret_of_any_scenario_key_reaches_the_log_or_a_screen() {
 }
 
 #[test]
+fn region_and_endpoint_on_the_command_line_fill_the_screens() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = quick_scenario(dir.path());
+    let disks = dir.path().join("disks");
+    let demo = |args: &[&str]| {
+        let mut all = vec![
+            "--demo",
+            "--scenario",
+            &scenario,
+            "--demo-dir",
+            disks.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        Session::start(
+            &all,
+            &[
+                ("LANG", "C.UTF-8"),
+                ("TMPDIR", dir.path().to_str().unwrap()),
+            ],
+        )
+    };
+    let quit = |mut s: Session| {
+        s.send("\x03");
+        s.wait_for("Quit");
+        s.send("y");
+        assert_eq!(s.exit_code(), 0);
+    };
+    // The endpoint given is the one the pre-flight checks: nothing listens there.
+    let mut s = demo(&["--endpoint", "http://127.0.0.1:9"]);
+    s.wait_for("web-01");
+    s.send("\r");
+    s.wait_for("127.0.0.1:9: TCP failed");
+    quit(s);
+    // The region given is the Credentials step's (and the demo's emulator plays it).
+    let mut s = demo(&["--region", "eu-west-3"]);
+    s.wait_for("web-01");
+    s.send("\r");
+    s.wait_for(" passed, ");
+    s.send("\r");
+    s.wait_for("eu-west-3");
+    s.send("\r");
+    // Verified in that region, and the endpoint step offers its default.
+    s.wait_for("drs.eu-west-3.amazonaws.com");
+    quit(s);
+}
+
+#[test]
 fn keys_exported_with_the_failback_clients_names_are_filled_in() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Session::demo(
@@ -837,7 +933,13 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
     std::fs::create_dir(&tmp).unwrap();
     let scenario = quick_scenario(dir.path());
     let mut child = std::process::Command::new(BIN)
-        .args(["--demo", "--no-prompt", "--scenario", &scenario])
+        .args([
+            "--demo",
+            "--no-prompt",
+            "--launch-when-ready",
+            "--scenario",
+            &scenario,
+        ])
         .env("TMPDIR", &tmp)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -869,7 +971,13 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
     // Run again (same TMPDIR, so the same demo state directory): it attaches, launches,
     // reports the result, and the acknowledged worker removes the demo's disks.
     let again = std::process::Command::new(BIN)
-        .args(["--demo", "--no-prompt", "--scenario", &scenario])
+        .args([
+            "--demo",
+            "--no-prompt",
+            "--launch-when-ready",
+            "--scenario",
+            &scenario,
+        ])
         .env("TMPDIR", &tmp)
         .output()
         .unwrap();
@@ -997,6 +1105,23 @@ fn a_failback_outlives_its_wizards_and_a_third_one_attaches_and_sees_it_through(
     assert_eq!(code, Some(0), "{running}");
     assert_eq!(running["running"], true);
     assert_eq!(running["recovery_instance_id"], "i-0f552cc5023d8319a");
+    // The pre-flight as it stood at the confirmation, the instance's rows included.
+    let ids: Vec<&str> = running["preflight"]
+        .as_array()
+        .expect("preflight rows")
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "ram",
+        "clock",
+        "drs_endpoint",
+        "instance_boot_mode",
+        "local_disks",
+        "replication_port",
+    ] {
+        assert!(ids.contains(&id), "no {id} in {ids:?}");
+    }
     assert_eq!(
         running["started_by"]["pid"].as_u64(),
         Some(first.pid().parse().unwrap())
@@ -1386,7 +1511,7 @@ fn an_expired_session_is_answered_from_any_terminal_without_stopping_the_replica
 
 #[test]
 fn the_throttle_is_typed_on_the_dashboard_checked_and_changed_for_every_client() {
-    use std::io::{BufRead, Write};
+    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let mut s = demo_at_review(dir.path(), &state);

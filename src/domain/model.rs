@@ -84,6 +84,9 @@ pub struct RecoveryInstance {
     pub os: Option<String>,
     /// MAC addresses of the recovery instance's network interfaces, lower case.
     pub macs: Vec<String>,
+    /// The recovery instance's private IPs, the primary interface's first.
+    #[serde(default)]
+    pub private_ips: Vec<String>,
     pub volumes: Vec<RecoveryVolume>,
     pub replication: ReplicationInfo,
     pub failback: FailbackInfo,
@@ -178,6 +181,9 @@ pub struct LocalDisk {
     pub read_only: bool,
     /// A USB stick or card: may be the wrong one in a hurry, so it is marked.
     pub removable: bool,
+    /// Its partitions' /dev names and persistent links (`/dev/sda1`, `by-uuid/0b3c...`): a
+    /// mapping that names one is told to name the whole disk.
+    pub partition_names: Vec<String>,
 }
 
 impl LocalDisk {
