@@ -1,9 +1,9 @@
 //! The failback worker: the process that runs a confirmed failback whatever happens to the
 //! terminals. A wizard starts it detached (`drs-failback worker`, its own session, stdin
 //! /dev/null, its own log) and writes the setup and the plan on a pipe; given a plan, the
-//! worker takes the machine's lock, runs the replication software, polls DRS, samples the target disks' write
-//! counters, launches when asked, decides the outcome, and tells every attached client
-//! (`protocol` documents the wire; `client` is the wizard's side).
+//! worker takes the machine's lock, runs the replication software, polls DRS, samples the
+//! target disks' write counters, launches when asked, decides the outcome, and tells every
+//! attached client (`protocol` documents the wire; `client` is the wizard's side).
 
 pub mod client;
 pub mod lock;
