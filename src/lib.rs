@@ -14,6 +14,7 @@ pub mod net;
 pub mod preflight;
 pub mod process;
 pub mod replication;
+pub mod ssh;
 pub mod standin;
 pub mod terminal;
 pub mod ui;

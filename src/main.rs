@@ -11,7 +11,7 @@ use drs_failback::headless::{self, Headless};
 use drs_failback::process;
 use drs_failback::standin;
 use drs_failback::terminal::{self, TerminalUi};
-use drs_failback::ui::Theme;
+use drs_failback::ui::{Looks, Theme};
 use drs_failback::wizard::result::Outcome;
 use drs_failback::worker::protocol::Setup;
 use drs_failback::worker::{self, client, status};
@@ -402,7 +402,9 @@ async fn wizard(
         let mut theme = Theme::detect(|k| std::env::var(k).ok());
         theme.unicode &= !cli.ascii;
         theme.color &= !cli.no_color;
-        let (mut ui, keys) = TerminalUi::enter(theme).map_err(|e| {
+        app.rich = !theme.is_basic();
+        let looks = Looks::new(theme, std::env::var_os("NO_COLOR").is_some());
+        let (mut ui, keys) = TerminalUi::enter(looks).map_err(|e| {
             format!(
                 "cannot use this terminal ({e}): run drs-failback on a console, a serial line \
                  or in an SSH session with a terminal (ssh -t)"

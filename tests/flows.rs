@@ -575,6 +575,49 @@ fn confirm_and_attach(app: &mut App) {
     );
 }
 
+fn attached(app: &mut App, plan: drs_failback::replication::ReplicationPlan, by: Option<&str>) {
+    let started_at = app.now;
+    update(
+        app,
+        Msg::Attached {
+            run: RunId(77),
+            plan,
+            started_at,
+            started_by: by.map(str::to_owned),
+            worker_pid: 5151,
+            log_file: None,
+        },
+    );
+}
+
+#[test]
+fn a_failback_confirmed_while_another_terminals_runs_is_not_started_and_says_so() {
+    let mut app = at_review();
+    type_text(&mut app, "OVERWRITE");
+    let plan = match press(&mut app, KeyCode::Enter).pop() {
+        Some(Cmd::StartReplication { plan }) => plan,
+        other => panic!("expected replication to start, got {other:?}"),
+    };
+    // The worker lock refused ours: the socket that answers is the other terminal's worker.
+    let theirs = "Started from /dev/tty1 (pid 900) at 2026-12-01T21:00:00Z.";
+    attached(&mut app, plan.clone(), Some(theirs));
+    assert_eq!(app.step, StepId::Replication);
+    let d = app.dashboard.as_ref().unwrap();
+    assert_eq!(d.started_by.as_deref(), Some(theirs));
+    let notice = app.notice.clone().unwrap_or_default();
+    assert!(
+        notice.contains("Your failback was not started") && notice.contains("another terminal"),
+        "{notice}"
+    );
+    assert!(d.log.iter().any(|l| l.contains("not started")));
+
+    // A wizard that opens on a running failback (nothing confirmed here) is told no such thing.
+    let mut fresh = App::new(Mode::Real);
+    attached(&mut fresh, plan, Some(theirs));
+    assert_eq!(fresh.step, StepId::Replication);
+    assert_eq!(fresh.notice, None);
+}
+
 /// A message of the worker's, then its verdict when the state now has one: the worker decides
 /// with the same `Dashboard::verdict` from the same events.
 fn from_worker(app: &mut App, msg: Msg) -> Vec<Cmd> {
@@ -2422,6 +2465,109 @@ fn a_new_report_selects_its_first_failure_and_up_down_move_the_selection() {
         press(&mut app, KeyCode::Down);
     }
     assert_eq!(app.preflight.selected, last, "stops at the last row");
+}
+
+#[test]
+fn ctrl_t_switches_between_basic_and_rich_and_repaints_everything() {
+    use drs_failback::app::keys;
+    let mut app = App::new(Mode::Real);
+    // As a serial console starts: the footer offers the way to rich mode.
+    app.rich = false;
+    assert!(keys::hints(&app).contains(&("Ctrl-T", "rich mode")));
+    let cmds = update(&mut app, ctrl('t'));
+    assert!(app.rich);
+    assert!(matches!(cmds.as_slice(), [Cmd::ClearScreen]), "{cmds:?}");
+    // Rich: back to basic is in the help, not taking the footer's room.
+    assert!(!keys::hints(&app).iter().any(|(k, _)| *k == "Ctrl-T"));
+    assert!(
+        keys::help(&app)
+            .iter()
+            .any(|(k, d)| k == "Ctrl-T" && d.contains("basic mode"))
+    );
+    // Also while typing into a field: Ctrl-T is not text.
+    app.step = StepId::Credentials;
+    update(&mut app, ctrl('t'));
+    assert!(!app.rich);
+    assert_eq!(app.credentials.access_key_id.value(), "");
+}
+
+#[test]
+fn s_on_welcome_enables_ssh_in_a_task_and_shows_how_to_log_in_until_closed() {
+    use drs_failback::domain::ssh::{SshAccess, SshError};
+    let mut app = App::new(Mode::Real);
+    let req = match press(&mut app, KeyCode::Char('s')).as_slice() {
+        [Cmd::EnableSsh { req }] => *req,
+        other => panic!("expected EnableSsh, got {other:?}"),
+    };
+    assert_eq!(app.modal, Some(Modal::Ssh));
+    assert!(app.ssh.is_loading());
+    // Keys that do nothing while it starts; a second s closes without starting it again.
+    assert!(press(&mut app, KeyCode::Char('n')).is_empty());
+    let access = SshAccess {
+        password: zeroize::Zeroizing::new("7hKq-m3Vx-Rt9c-WpZ4".into()),
+        addresses: vec![("eth0".into(), "10.0.2.15".into())],
+        fingerprints: vec![("ED25519".into(), "SHA256:abc".into())],
+    };
+    // An answer for another request changes nothing.
+    update(
+        &mut app,
+        Msg::SshEnabled {
+            req: req + 100,
+            result: Err(SshError::Failed("old".into())),
+        },
+    );
+    assert!(app.ssh.is_loading());
+    update(
+        &mut app,
+        Msg::SshEnabled {
+            req,
+            result: Ok(access.clone()),
+        },
+    );
+    assert_eq!(app.ssh.loaded(), Some(&access));
+    // A garbled serial screen can be repainted without closing it.
+    assert!(matches!(
+        update(&mut app, ctrl('l')).as_slice(),
+        [Cmd::ClearScreen]
+    ));
+    assert_eq!(app.modal, Some(Modal::Ssh));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.modal, None);
+    // Shown again as it is: no new password.
+    assert!(press(&mut app, KeyCode::Char('s')).is_empty());
+    assert_eq!(app.modal, Some(Modal::Ssh));
+    assert_eq!(app.ssh.loaded(), Some(&access));
+    // n: a new password (a new request).
+    match press(&mut app, KeyCode::Char('n')).as_slice() {
+        [Cmd::EnableSsh { req: again }] => assert_ne!(*again, req),
+        other => panic!("expected EnableSsh, got {other:?}"),
+    }
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.modal, None);
+    // Elsewhere s is typed text, not SSH.
+    app.step = StepId::Credentials;
+    assert!(press(&mut app, KeyCode::Char('s')).is_empty());
+    assert_eq!(app.modal, None);
+}
+
+#[test]
+fn ssh_where_it_is_not_available_says_so_and_offers_no_retry() {
+    use drs_failback::app::keys;
+    use drs_failback::domain::ssh::SshError;
+    let mut app = App::new(Mode::Real);
+    let req = match press(&mut app, KeyCode::Char('s')).as_slice() {
+        [Cmd::EnableSsh { req }] => *req,
+        other => panic!("{other:?}"),
+    };
+    update(
+        &mut app,
+        Msg::SshEnabled {
+            req,
+            result: Err(SshError::NotAvailable("no helper".into())),
+        },
+    );
+    assert!(!keys::hints(&app).iter().any(|(k, _)| *k == "n"));
+    assert!(press(&mut app, KeyCode::Char('n')).is_empty());
 }
 
 #[test]

@@ -568,6 +568,50 @@ fn a_pty_reporting_no_size_gets_80x24() {
 }
 
 #[test]
+fn ctrl_t_switches_a_basic_serial_screen_to_rich_and_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = quick_scenario(dir.path());
+    let disks = dir.path().join("disks");
+    let mut s = Session::start(
+        &[
+            "--demo",
+            "--ascii",
+            "--no-color",
+            "--scenario",
+            &scenario,
+            "--demo-dir",
+            disks.to_str().unwrap(),
+        ],
+        &[("LANG", "C.UTF-8"), ("TERM", "vt220")],
+    );
+    let coloured = |sc: &vt100::Screen| {
+        let (rows, cols) = sc.size();
+        (0..rows).any(|r| {
+            (0..cols).any(|c| {
+                sc.cell(r, c)
+                    .is_some_and(|cell| cell.fgcolor() != vt100::Color::Default)
+            })
+        })
+    };
+    let basic = s.wait_for("Ctrl-T rich mode");
+    assert!(basic.is_ascii(), "{basic}");
+    s.send("\x14");
+    let rich = s.wait_until("Unicode and colour", |sc| {
+        sc.contents().contains('\u{2022}') && coloured(sc)
+    });
+    assert!(!rich.contains("Ctrl-T rich mode"), "{rich}");
+    s.send("\x14");
+    let again = s.wait_until("ASCII again", |sc| {
+        sc.contents().contains("Ctrl-T rich mode") && sc.contents().is_ascii() && !coloured(sc)
+    });
+    assert!(again.contains("web-01"), "{again}");
+    s.send("\x03");
+    s.wait_for("Quit");
+    s.send("y");
+    assert_eq!(s.exit_code(), 0);
+}
+
+#[test]
 fn function_keys_of_vt100_and_the_linux_console_work() {
     // F1 as each terminal sends it.
     for (term, f1) in [("vt100", "\x1bOP"), ("linux", "\x1b[[A")] {
@@ -1331,32 +1375,42 @@ fn a_client_attaching_mid_run_gets_the_state_so_far_then_live_events_and_bad_req
 }
 
 #[test]
-fn a_second_failback_is_refused_and_says_which_worker_and_terminal_hold_the_lock() {
+fn two_wizards_before_any_failback_both_work_and_the_second_confirmed_is_refused_and_attached() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    // The first wizard's worker holds the lock from the start (no failback handed yet).
-    let mut first = demo_at_review(dir.path(), &state);
-    let scenario = quick_scenario(dir.path());
-    let out = run(&[
-        "--demo",
-        "--no-prompt",
-        "--scenario",
-        &scenario,
-        "--state-dir",
-        state.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(8), "{stderr}");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    // Both reach Review: no failback runs yet, so neither holds the machine's lock.
+    let mut first = demo_at_review(&a, &state);
+    let mut second = demo_at_review(&b, &state);
+    first.send("OVERWRITE\r");
+    first.wait_for("INITIAL_SYNC");
+    let (running, code) = status(&state);
+    assert_eq!(code, Some(0), "{running}");
+    let worker = running["worker_pid"].as_u64().expect("a worker pid");
+    let _guard = EndWorker(worker);
+
+    second.send("OVERWRITE\r");
+    let screen = second.wait_for("was not started");
     assert!(
-        stderr.contains("another failback is running")
-            && stderr.contains(&format!("(pid {})", first.pid()).replace("(pid", "(wizard pid"))
-            && stderr.contains("/dev/pts/"),
-        "{stderr}"
+        screen.contains("Started from /dev/pts/")
+            && screen.contains(&format!("(pid {})", first.pid())),
+        "{screen}"
     );
-    first.send("\x03");
-    first.wait_for("Quit");
-    first.send("y");
-    assert_eq!(first.exit_code(), 0);
+    // Still the one failback, the first one's.
+    let after = status(&state).0;
+    assert_eq!(after["worker_pid"].as_u64(), Some(worker));
+    assert_eq!(
+        after["started_by"]["pid"].as_u64(),
+        Some(first.pid().parse().unwrap())
+    );
+    for s in [&mut second, &mut first] {
+        s.send("\x03");
+        s.wait_for("Quit");
+        s.send("y");
+        assert_eq!(s.exit_code(), 0);
+    }
 }
 
 /// Loop devices over sparse files, for the real path: detached and their files deleted when

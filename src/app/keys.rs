@@ -3,11 +3,12 @@
 //! help never miss a key that works, nor offer one that does nothing.
 
 use super::{App, Modal, Mode};
-use crate::wizard::StepId;
+use crate::domain::ssh::SshError;
 use crate::wizard::credentials::Field as CredField;
 use crate::wizard::endpoint::{Choice, Field as EndField};
 use crate::wizard::replication::Launch;
 use crate::wizard::result::Outcome;
+use crate::wizard::{Loadable, StepId};
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use tui_input::backend::crossterm::to_input_request;
 
@@ -113,6 +114,15 @@ impl Binding {
 
 /// The current screen's table, most important first (the footer shows as many as fit).
 pub fn bindings(app: &App) -> Vec<Binding> {
+    let mut v = current_table(app);
+    // Over a modal too: a serial line's garbled screen (with a password on it) must repaint.
+    if app.modal.is_some() && !app.too_small() {
+        v.push(b("Ctrl-L", "redraw the screen", &[Ctrl('l')]).help_only());
+    }
+    v
+}
+
+fn current_table(app: &App) -> Vec<Binding> {
     match app.modal {
         Some(Modal::ConfirmQuit) => {
             return vec![
@@ -139,6 +149,40 @@ pub fn bindings(app: &App) -> Vec<Binding> {
                 b("Ctrl-L", "redraw", &[Ctrl('l')]),
                 b("Ctrl-Z", "suspend", &[Ctrl('z')]),
             ];
+        }
+        Some(Modal::Ssh) => {
+            let close = b(
+                "Esc",
+                "close",
+                &[
+                    ESC,
+                    ENTER,
+                    Code(KeyCode::Char('s')),
+                    Code(KeyCode::Char('S')),
+                ],
+            );
+            return match &app.ssh {
+                Loadable::Loading(_) | Loadable::Failed(SshError::NotAvailable(_)) => vec![close],
+                Loadable::Failed(_) => vec![
+                    close,
+                    b(
+                        "n",
+                        "try again",
+                        &[Code(KeyCode::Char('n')), Code(KeyCode::Char('N'))],
+                    ),
+                ],
+                _ => vec![
+                    close,
+                    b(
+                        "n",
+                        "new password",
+                        &[Code(KeyCode::Char('n')), Code(KeyCode::Char('N'))],
+                    )
+                    .help(
+                        "a new password and the addresses again (the old password stops working)",
+                    ),
+                ],
+            };
         }
         Some(Modal::Help) => {
             return vec![b(
@@ -169,6 +213,14 @@ fn screen(app: &App) -> Vec<Binding> {
     };
     v.push(b("F1", "help", help_keys).help("this help, listing every key"));
     v.push(b("Ctrl-C", "quit", &[Ctrl('c')]).help("quit (asks first)"));
+    // A serial console starts basic: the way out is in its footer.
+    v.push(if app.rich {
+        b("Ctrl-T", "basic mode", &[Ctrl('t')])
+            .help("basic mode: ASCII, no colour")
+            .help_only()
+    } else {
+        b("Ctrl-T", "rich mode", &[Ctrl('t')]).help("rich mode: Unicode and colour")
+    });
     v.push(b("Ctrl-L", "redraw the screen", &[Ctrl('l')]).help_only());
     v.push(b("Ctrl-Z", "suspend (fg resumes)", &[Ctrl('z')]).help_only());
     v
@@ -211,7 +263,15 @@ pub fn help(app: &App) -> Vec<(String, &'static str)> {
 
 fn step(app: &App) -> Vec<Binding> {
     match app.step {
-        StepId::Welcome => vec![b("Enter", "start", &[ENTER])],
+        StepId::Welcome => vec![
+            b("Enter", "start", &[ENTER]),
+            b(
+                "s",
+                "SSH access",
+                &[Code(KeyCode::Char('s')), Code(KeyCode::Char('S'))],
+            )
+            .help("enable SSH for this boot: a one-time password, then log in and paste"),
+        ],
         StepId::Preflight => preflight(app),
         StepId::Credentials => credentials(app),
         StepId::Endpoint => endpoint(app),

@@ -10,6 +10,7 @@ pub mod runtime;
 pub use msg::{Cmd, Msg};
 
 use crate::domain::model::{HostFacts, HostIdentity, LocalDisk, RecoveryInstance, RecoveryVolume};
+use crate::domain::ssh::{SshAccess, SshError};
 use crate::drs::{DrsError, DrsErrorKind, DrsTarget};
 use crate::emulator::EmulatorCredential;
 use crate::replication::{ReplicationPlan, ReplicatorEvent, RunId, VolumeTarget};
@@ -42,6 +43,8 @@ pub enum Mode {
 pub enum Modal {
     Help,
     ConfirmQuit,
+    /// SSH for this boot: starting, or how to log in.
+    Ssh,
 }
 
 /// Why the program leaves without the operator asking (each has its own exit status).
@@ -95,6 +98,11 @@ pub struct App {
     pub worker: Option<WorkerInfo>,
     /// This terminal told the worker the result was seen.
     pub acknowledged: bool,
+    /// SSH for this boot, as this wizard enabled it.
+    pub ssh: Loadable<SshAccess, SshError>,
+    /// Drawn in rich mode (Unicode, colour) rather than basic (ASCII, no colour); Ctrl-T
+    /// switches.
+    pub rich: bool,
     next_req: u64,
 }
 
@@ -133,6 +141,8 @@ impl App {
             dirty: true,
             worker: None,
             acknowledged: false,
+            rich: true,
+            ssh: Loadable::NotAsked,
             next_req: 1,
         }
     }
@@ -226,6 +236,7 @@ impl App {
                 .is_some_and(ConnectivityCheck::running)
             || self.instance.list.is_loading()
             || self.disks.is_loading()
+            || self.ssh.is_loading()
             || self.step == StepId::Replication
             || matches!(&self.outcome, Some(Outcome::Completed(s)) if s.timeline.is_loading())
     }
@@ -349,6 +360,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             worker_pid,
             log_file,
         } => {
+            // This wizard confirmed a failback and waits for it, but another terminal's came
+            // first: the machine's one failback is that one.
+            let refused =
+                app.step == StepId::Replication && app.dashboard.is_none() && started_by.is_some();
             let mut d = Dashboard::new(run, plan.recovery_instance_id, plan.targets, started_at);
             d.started_by = started_by;
             app.dashboard = Some(d);
@@ -359,6 +374,15 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                 log_file,
             });
             app.go(StepId::Replication);
+            if refused {
+                let message = "Your failback was not started and nothing was written: another \
+                               terminal started one first, and a machine runs one failback at a \
+                               time. This is its dashboard.";
+                if let Some(d) = app.dashboard.as_mut() {
+                    d.push_log(message.into());
+                }
+                app.notice = Some(message.into());
+            }
             vec![]
         }
         Msg::Polled { run, now, result } => {
@@ -494,6 +518,15 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
+        Msg::SshEnabled { req, result } => {
+            if app.ssh.awaits(req) {
+                app.ssh = match result {
+                    Ok(access) => Loadable::Loaded(access),
+                    Err(e) => Loadable::Failed(e),
+                };
+            }
+            vec![]
+        }
         Msg::Interrupted(why) => {
             app.interrupted = Some(why);
             quit(app)
@@ -587,6 +620,11 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     if is_ctrl(&key, 'z') {
         return vec![Cmd::Suspend];
     }
+    if is_ctrl(&key, 't') {
+        app.rich = !app.rich;
+        // Every cell changes: repaint the whole screen.
+        return vec![Cmd::ClearScreen];
+    }
     if is_ctrl(&key, 'c') {
         // Ctrl-C twice quits: the second one answers the question.
         if app.modal == Some(Modal::ConfirmQuit) {
@@ -600,6 +638,18 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             match key.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => return quit(app),
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => app.modal = None,
+                _ => {}
+            }
+            return vec![];
+        }
+        Some(Modal::Ssh) => {
+            match key.code {
+                KeyCode::Char('n') | KeyCode::Char('N') if !app.ssh.is_loading() => {
+                    return enable_ssh(app);
+                }
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('s') | KeyCode::Char('S') => {
+                    app.modal = None
+                }
                 _ => {}
             }
             return vec![];
@@ -630,6 +680,14 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
     let action = match app.step {
         StepId::Welcome => match key.code {
             KeyCode::Enter => Action::Next,
+            KeyCode::Char('s') | KeyCode::Char('S') => {
+                app.modal = Some(Modal::Ssh);
+                // Once enabled, s shows how to log in again; n makes a new password.
+                return match app.ssh {
+                    Loadable::NotAsked => enable_ssh(app),
+                    _ => vec![],
+                };
+            }
             _ => Action::None,
         },
         StepId::Preflight => app.preflight.on_key(key),
@@ -690,6 +748,13 @@ fn on_paste(app: &mut App, text: &str) -> Vec<Cmd> {
         StepId::Welcome | StepId::Preflight | StepId::Result => {}
     }
     vec![]
+}
+
+/// A new one-time password and sshd started; the answer names this request.
+fn enable_ssh(app: &mut App) -> Vec<Cmd> {
+    let req = app.req();
+    app.ssh = Loadable::Loading(req);
+    vec![Cmd::EnableSsh { req }]
 }
 
 /// Fills the form with the demo's next credential and says what it demonstrates.

@@ -5,6 +5,7 @@ use super::Interrupt;
 use crate::domain::model::{
     FailbackReplicationConfiguration, HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance,
 };
+use crate::domain::ssh::{SshAccess, SshError};
 use crate::drs::{DrsError, DrsTarget, StaticCredentials};
 use crate::replication::{ReplicationPlan, ReplicatorEvent, RunId};
 use crate::wizard::credentials::Verified;
@@ -129,6 +130,11 @@ pub enum Msg {
         run: Option<RunId>,
         why: String,
     },
+    /// SSH for this boot was enabled (or not) for request `req`.
+    SshEnabled {
+        req: u64,
+        result: Result<SshAccess, SshError>,
+    },
     /// Leave now, restoring the terminal.
     Interrupted(Interrupt),
     // Pre-flight.
@@ -201,6 +207,10 @@ pub enum Cmd {
     /// Tell the worker the result was seen: it ends that failback.
     Acknowledge {
         run: RunId,
+    },
+    /// A new one-time root password, and sshd started (the live system's helper).
+    EnableSsh {
+        req: u64,
     },
     // Pre-flight: the checks that need no recovery instance, and setting the clock.
     RunPreflight {

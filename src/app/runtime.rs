@@ -206,6 +206,15 @@ impl Runtime<'_> {
                     }
                 });
             }
+            Cmd::EnableSsh { req } => {
+                tokio::spawn(async move {
+                    let result = crate::ssh::enable(std::path::Path::new(crate::ssh::HELPER)).await;
+                    if let Err(e) = &result {
+                        tracing::warn!("SSH not enabled: {e:?}");
+                    }
+                    Self::send(&tx, Msg::SshEnabled { req, result });
+                });
+            }
             Cmd::StartReplication { plan } => match self.services.disks.clone() {
                 Some(source) => list_disks(&tx, Some(source), move |disks| Msg::TargetsRechecked {
                     plan,

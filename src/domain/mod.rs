@@ -14,6 +14,7 @@ pub mod model;
 pub mod preflight;
 pub mod regions;
 pub mod replication;
+pub mod ssh;
 pub mod throughput;
 pub mod time;
 pub mod validate;

@@ -8,7 +8,7 @@ pub mod signals;
 
 use crate::app::runtime::Frontend;
 use crate::app::{Interrupt, Msg};
-use crate::ui::{self, Theme};
+use crate::ui::{self, Looks};
 use input::{Decoder, Input};
 use quiet::Quiet;
 use ratatui::crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
@@ -114,7 +114,8 @@ pub struct TerminalUi {
     /// Never dropped: ratatui's Drop shows the cursor and reports failure with `eprintln!`,
     /// which panics when the terminal is gone. `restore` does that job instead.
     terminal: ManuallyDrop<Terminal<Quiet<CrosstermBackend<Stdout>>>>,
-    theme: Theme,
+    /// Drawn in `App::rich`'s look.
+    looks: Looks,
 }
 
 /// The terminal to read keys from: stdin when it is one, else the controlling terminal.
@@ -131,7 +132,7 @@ fn tty() -> io::Result<RawFd> {
 
 impl TerminalUi {
     /// Enters raw mode and the alternate screen; keys and pastes arrive on the returned channel.
-    pub fn enter(theme: Theme) -> io::Result<(TerminalUi, UnboundedReceiver<Msg>)> {
+    pub fn enter(looks: Looks) -> io::Result<(TerminalUi, UnboundedReceiver<Msg>)> {
         let fd = tty()?;
         TTY.store(fd, Ordering::SeqCst);
         enter_modes()?;
@@ -147,7 +148,7 @@ impl TerminalUi {
         Ok((
             TerminalUi {
                 terminal: ManuallyDrop::new(terminal),
-                theme,
+                looks,
             },
             rx,
         ))
@@ -217,7 +218,7 @@ fn read_input(fd: RawFd, tx: &UnboundedSender<Msg>) {
 
 impl Frontend for TerminalUi {
     fn draw(&mut self, app: &crate::app::App) -> io::Result<()> {
-        let theme = &self.theme;
+        let theme = self.looks.get(app.rich);
         self.terminal.draw(|frame| ui::view(app, theme, frame))?;
         Ok(())
     }

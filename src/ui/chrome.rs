@@ -249,6 +249,7 @@ pub fn modal(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
                 lines,
             )
         }
+        Modal::Ssh => ("SSH".to_owned(), super::ssh::lines(app, theme, inner_cols)),
         Modal::ConfirmQuit => {
             let mut lines = vec![Line::styled("Quit drs-failback?", theme.title())];
             if let Some(note) = quit_note(app) {

@@ -1,11 +1,12 @@
 //! The view layer: `view` draws the whole screen from `App` and nothing else.
 
 mod chrome;
+mod ssh;
 pub mod steps;
 pub mod theme;
 mod widgets;
 
-pub use theme::Theme;
+pub use theme::{Looks, Theme};
 
 use crate::app::App;
 use ratatui::Frame;

@@ -144,6 +144,37 @@ static ASCII: Glyphs = Glyphs {
     sparkline: ASCII_SPARKLINE,
 };
 
+/// The two looks Ctrl-T switches between: basic (ASCII, no colour) and rich (Unicode, and
+/// colour unless NO_COLOR). A terminal that starts rich switches back to how it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Looks {
+    pub basic: Theme,
+    pub rich: Theme,
+}
+
+impl Looks {
+    /// For a terminal that starts as `start`; `no_color` is NO_COLOR being set.
+    pub fn new(start: Theme, no_color: bool) -> Looks {
+        let rich = if start.is_basic() {
+            Theme {
+                unicode: true,
+                color: !no_color,
+                linux_console: start.linux_console,
+            }
+        } else {
+            start
+        };
+        Looks {
+            basic: Theme::new(false, false),
+            rich,
+        }
+    }
+
+    pub fn get(&self, rich: bool) -> &Theme {
+        if rich { &self.rich } else { &self.basic }
+    }
+}
+
 fn has(value: &Option<String>, words: &[&str]) -> bool {
     value
         .as_deref()
@@ -181,6 +212,11 @@ impl Theme {
             color: env("NO_COLOR").is_none() && !plain_term,
             linux_console: term == "linux",
         }
+    }
+
+    /// ASCII without colour: what a serial console starts in.
+    pub fn is_basic(&self) -> bool {
+        !self.unicode && !self.color
     }
 
     pub fn glyphs(&self) -> &'static Glyphs {
@@ -305,6 +341,41 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn a_basic_start_switches_to_unicode_and_colour_and_a_rich_one_back_to_itself() {
+        let serial = Looks::new(Theme::new(false, false), false);
+        assert_eq!(serial.basic, Theme::new(false, false));
+        assert_eq!(serial.rich, Theme::new(true, true));
+        // NO_COLOR stands in rich mode too.
+        assert_eq!(
+            Looks::new(Theme::new(false, false), true).rich,
+            Theme::new(true, false)
+        );
+        let console = Theme {
+            unicode: true,
+            color: true,
+            linux_console: true,
+        };
+        let looks = Looks::new(console, false);
+        assert_eq!(
+            (looks.rich, looks.basic),
+            (console, Theme::new(false, false))
+        );
+        assert_eq!(looks.get(true), &console);
+        // A Linux console started basic keeps its font's glyph set when made rich.
+        assert!(
+            Looks::new(
+                Theme {
+                    linux_console: true,
+                    ..Theme::new(false, false)
+                },
+                false
+            )
+            .rich
+            .linux_console
+        );
     }
 
     #[test]

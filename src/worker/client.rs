@@ -3,7 +3,7 @@
 
 use super::PIPE_FD;
 use super::protocol::{
-    DEMO_READY, DemoReady, Event, Handoff, LOCK, LockHolder, Request, SOCKET, Setup, line,
+    DemoReady, Event, Handoff, LOCK, LockHolder, Request, SOCKET, Setup, demo_ready, line,
 };
 use crate::app::msg::Msg;
 use crate::replication::{ReplicatorEvent, RunId};
@@ -127,7 +127,7 @@ impl Spawned {
 
     /// Waits until the demo worker's emulator listens, or says why it will not.
     pub fn demo_ready(&mut self, state_dir: &Path) -> Result<DemoReady, String> {
-        let path = state_dir.join(DEMO_READY);
+        let path = state_dir.join(demo_ready(self.child.id()));
         let deadline = Instant::now() + START_PATIENCE;
         loop {
             if let Some(ready) = std::fs::read_to_string(&path)
@@ -212,22 +212,29 @@ pub fn connect(state_dir: &Path) -> io::Result<Option<(Connection, tokio::net::U
 }
 
 /// Waits (bounded) until the worker `pid` that was just handed a plan serves its socket, or
-/// says why it will not (it ended: another failback holds the lock, a bad setup).
+/// the worker holding the lock does (another terminal's failback came first: the wizard then
+/// says its own was not started); otherwise says why (it ended: the lock, a bad setup).
 pub async fn connect_when_ready(
     state_dir: &Path,
     pid: u32,
     log: &Path,
 ) -> Result<(Connection, tokio::net::UnixStream), String> {
     let deadline = tokio::time::Instant::now() + START_PATIENCE;
-    // The socket is another worker's until the lock names ours.
-    let ours = || {
+    // The socket is another worker's until the lock names ours; a socket served by the worker
+    // the lock names (not ours) means another terminal's failback came first: ours cannot
+    // start, and that one is the machine's failback.
+    let holder = || {
         std::fs::read(state_dir.join(LOCK))
             .ok()
             .and_then(|t| serde_json::from_slice::<LockHolder>(&t).ok())
-            .is_some_and(|h| h.worker_pid == pid)
+            .map(|h| h.worker_pid)
     };
     loop {
-        let found = if ours() { connect(state_dir) } else { Ok(None) };
+        let found = if holder().is_some() {
+            connect(state_dir)
+        } else {
+            Ok(None)
+        };
         match found {
             Ok(Some(c)) => return Ok(c),
             Ok(None) if exited(pid) => {

@@ -1,5 +1,6 @@
-//! One failback per machine: the worker holds an exclusive `flock` on `<state-dir>/lock` for
-//! its whole life, and writes into it who it is, so a second one can say who is in the way.
+//! One failback per machine: the worker running a failback holds an exclusive `flock` on
+//! `<state-dir>/lock` until the result is acknowledged, and writes into it who it is, so a second
+//! one can say who is in the way.
 
 use super::protocol::{LOCK, LockHolder};
 use std::fs::File;
@@ -8,10 +9,12 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-/// Held until dropped (the kernel also releases it when the process dies, however it dies).
+/// Held until released or dropped (the kernel also releases it when the process dies,
+/// however it dies).
 #[derive(Debug)]
 pub struct Lock {
-    _file: File,
+    file: File,
+    path: std::path::PathBuf,
 }
 
 /// What a refused worker is told: who holds the lock.
@@ -60,8 +63,18 @@ pub fn check_free(dir: &Path) -> Result<(), String> {
 impl Lock {
     /// Takes the lock for `holder`, or says who has it.
     pub fn acquire(dir: &Path, holder: &LockHolder) -> Result<Lock, String> {
+        // A holder that released it removed the file: a lock taken on that old file would be
+        // nobody's, so take it again on the file now at the path.
+        loop {
+            if let Some(lock) = Self::try_acquire(dir, holder)? {
+                return Ok(lock);
+            }
+        }
+    }
+
+    fn try_acquire(dir: &Path, holder: &LockHolder) -> Result<Option<Lock>, String> {
         let path = dir.join(LOCK);
-        let mut file = std::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
@@ -70,16 +83,41 @@ impl Lock {
             .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(|e| format!("cannot open the lock {}: {e}", path.display()))?;
+        Self::lock_opened(file, dir, holder)
+    }
+
+    /// Locks `file`, opened at `<dir>/lock`: None when the path no longer names it.
+    fn lock_opened(
+        mut file: File,
+        dir: &Path,
+        holder: &LockHolder,
+    ) -> Result<Option<Lock>, String> {
+        let path = dir.join(LOCK);
         // SAFETY: flock on a descriptor this function owns.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
             return Err(refusal(dir, holder_of(&mut file).as_ref()));
+        }
+        let same = |m: std::fs::Metadata| {
+            use std::os::unix::fs::MetadataExt;
+            file.metadata()
+                .is_ok_and(|f| (f.dev(), f.ino()) == (m.dev(), m.ino()))
+        };
+        if !std::fs::symlink_metadata(&path).is_ok_and(same) {
+            return Ok(None);
         }
         let written = file
             .set_len(0)
             .and_then(|()| file.rewind())
             .and_then(|()| file.write_all(&serde_json::to_vec(holder).unwrap_or_default()));
         written.map_err(|e| format!("cannot write the lock {}: {e}", path.display()))?;
-        Ok(Lock { _file: file })
+        Ok(Some(Lock { file, path }))
+    }
+
+    /// Lets go, removing the file while still holding it (so no one can take a lock on a file
+    /// that is about to go).
+    pub fn release(self) {
+        let _ = std::fs::remove_file(&self.path);
+        drop(self.file);
     }
 }
 
@@ -116,5 +154,37 @@ mod tests {
         drop(first);
         check_free(dir.path()).unwrap();
         Lock::acquire(dir.path(), &holder(2002)).unwrap();
+    }
+
+    #[test]
+    fn a_released_lock_is_gone_and_the_next_holder_takes_it_on_a_new_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let holder = |pid| LockHolder {
+            worker_pid: pid,
+            started_by: StartedBy {
+                terminal: "/dev/tty1".into(),
+                pid: pid - 1,
+                started_at: 0,
+            },
+        };
+        let first = Lock::acquire(dir.path(), &holder(1001)).unwrap();
+        // A second worker opened the file just before the first let go.
+        let stale = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(dir.path().join(LOCK))
+            .unwrap();
+        first.release();
+        assert!(!dir.path().join(LOCK).exists());
+        // That file is lockable, but it is nobody's lock any more.
+        assert!(
+            Lock::lock_opened(stale, dir.path(), &holder(2002))
+                .unwrap()
+                .is_none()
+        );
+        let second = Lock::acquire(dir.path(), &holder(2002)).unwrap();
+        let refused = Lock::acquire(dir.path(), &holder(3003)).unwrap_err();
+        assert!(refused.contains("worker pid 2002"), "{refused}");
+        drop(second);
     }
 }

@@ -1,9 +1,9 @@
 //! The failback worker: the process that runs a confirmed failback whatever happens to the
 //! terminals. A wizard starts it detached (`drs-failback worker`, its own session, stdin
-//! /dev/null, its own log) and writes the setup and the plan on a pipe; the worker takes the
-//! machine's lock, runs the replication software, polls DRS, samples the target disks' write
-//! counters, launches when asked, decides the outcome, and tells every attached client
-//! (`protocol` documents the wire; `client` is the wizard's side).
+//! /dev/null, its own log) and writes the setup and the plan on a pipe; given a plan, the
+//! worker takes the machine's lock, runs the replication software, polls DRS, samples the
+//! target disks' write counters, launches when asked, decides the outcome, and tells every
+//! attached client (`protocol` documents the wire; `client` is the wizard's side).
 
 pub mod client;
 pub mod lock;
@@ -20,7 +20,7 @@ use crate::replication::failback_entry::FailbackEntry;
 use crate::replication::{ReplicationPlan, Replicator, ReplicatorEvent, RunId, VolumeTarget};
 use crate::wizard::replication::{Dashboard, Launch, Verdict};
 use protocol::{
-    DEMO_READY, DemoReady, Event, Handoff, LockHolder, Request, SOCKET, Setup, StartedBy, line,
+    DemoReady, Event, Handoff, LockHolder, Request, SOCKET, Setup, StartedBy, demo_ready, line,
 };
 use std::io::BufRead;
 use std::os::fd::{FromRawFd, RawFd};
@@ -126,6 +126,8 @@ struct Run {
     /// Replicator, poller, write sampler: stopped at the outcome.
     tasks: Vec<JoinHandle<()>>,
     server: JoinHandle<()>,
+    /// Held while this failback runs (until acknowledged).
+    lock: lock::Lock,
 }
 
 impl Run {
@@ -247,12 +249,7 @@ fn written(targets: &[VolumeTarget]) -> u64 {
 pub async fn run(dir: &Path, pipe: RawFd, log_file: Option<String>) -> Result<(), String> {
     let (setup, lines) = read_pipe(pipe)?;
     prepare_state_dir(dir)?;
-    let holder = LockHolder {
-        worker_pid: std::process::id(),
-        started_by: setup.started_by.clone(),
-    };
-    let _lock = lock::Lock::acquire(dir, &holder)?;
-    tracing::info!(dir = %dir.display(), ?holder, "failback worker started");
+    tracing::info!(dir = %dir.display(), started_by = ?setup.started_by, "failback worker started");
     let emulator = match &setup.demo {
         Some(demo) => {
             let mut scenario = match &demo.scenario {
@@ -272,10 +269,11 @@ pub async fn run(dir: &Path, pipe: RawFd, log_file: Option<String>) -> Result<()
                 endpoint: emulator.endpoint(),
                 region: emulator.region(),
             };
-            let tmp = dir.join(format!("{DEMO_READY}.tmp"));
+            let ready_file = dir.join(demo_ready(std::process::id()));
+            let tmp = ready_file.with_extension("tmp");
             std::fs::write(&tmp, line(&ready))
-                .and_then(|()| std::fs::rename(&tmp, dir.join(DEMO_READY)))
-                .map_err(|e| format!("cannot write {}: {e}", dir.join(DEMO_READY).display()))?;
+                .and_then(|()| std::fs::rename(&tmp, &ready_file))
+                .map_err(|e| format!("cannot write {}: {e}", ready_file.display()))?;
             Some(emulator)
         }
         None => None,
@@ -303,9 +301,6 @@ pub async fn run(dir: &Path, pipe: RawFd, log_file: Option<String>) -> Result<()
     }
     worker.leave();
     // Attached clients get their last events (the ending) out before the process goes.
-    if let Some(run) = worker.run.take() {
-        run.server.abort();
-    }
     drop(worker);
     let _ = tokio::time::timeout(Duration::from_secs(2), clients_gone.recv()).await;
     Ok(())
@@ -322,14 +317,23 @@ impl Worker {
         let _ = self.events.send(event);
     }
 
-    /// Removes what the worker made; the lock goes with the process.
+    /// Ends the failback this worker holds: its socket, its software and then the lock go
+    /// (none of them are touched without the lock: they would be another worker's).
+    fn end_run(&mut self) {
+        if let Some(run) = self.run.take() {
+            run.server.abort();
+            let _ = std::fs::remove_file(self.dir.join(SOCKET));
+            // Hundreds of MB in /run (memory on a live image); the next failback downloads again.
+            let _ = std::fs::remove_dir_all(self.dir.join(SOFTWARE_DIR));
+            run.lock.release();
+        }
+    }
+
+    /// Removes what the worker made.
     fn leave(&mut self) {
-        let _ = std::fs::remove_file(self.dir.join(SOCKET));
-        let _ = std::fs::remove_file(self.dir.join(DEMO_READY));
-        // Hundreds of MB in /run (memory on a live image); the next failback downloads again.
-        let _ = std::fs::remove_dir_all(self.dir.join(SOFTWARE_DIR));
+        self.end_run();
+        let _ = std::fs::remove_file(self.dir.join(demo_ready(std::process::id())));
         // Best effort: the directory goes when nothing else is in it.
-        let _ = std::fs::remove_file(self.dir.join(protocol::LOCK));
         let _ = std::fs::remove_dir(&self.dir);
         if let Some(demo) = self.setup.demo.as_ref().filter(|d| d.remove_disk_dir) {
             let _ = std::fs::remove_dir_all(&demo.disk_dir);
@@ -350,7 +354,9 @@ impl Worker {
                     tracing::warn!("a second plan while a failback runs: ignored");
                 } else if let Err(e) = self.start(handoff).await {
                     tracing::error!("cannot start the failback: {e}");
-                    return self.spawner_gone;
+                    // Without a demo emulator to serve, a worker that cannot start has no use:
+                    // ending says so to the wizard at once.
+                    return self.spawner_gone || self.emulator.is_none();
                 }
             }
             Input::Attach(reply) => {
@@ -555,6 +561,13 @@ impl Worker {
             mut plan,
             credentials,
         } = handoff;
+        // One failback per machine: the lock is taken when a failback starts, so that wizards
+        // on several consoles can each prepare one and the first confirmed wins.
+        let holder = LockHolder {
+            worker_pid: std::process::id(),
+            started_by: self.setup.started_by.clone(),
+        };
+        let lock = lock::Lock::acquire(&self.dir, &holder)?;
         let s3_endpoint = self
             .setup
             .s3_endpoint
@@ -634,6 +647,7 @@ impl Worker {
             client: client_tx,
             tasks,
             server,
+            lock,
         });
         self.fetch_configuration(id);
         Ok(())
@@ -771,10 +785,7 @@ impl Worker {
                     return false;
                 }
                 self.emit(Event::Ending);
-                if let Some(run) = self.run.take() {
-                    run.server.abort();
-                }
-                let _ = std::fs::remove_file(self.dir.join(SOCKET));
+                self.end_run();
                 return self.spawner_gone;
             }
         }

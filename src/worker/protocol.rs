@@ -34,8 +34,11 @@ pub use crate::wizard::replication::Verdict;
 pub const SOCKET: &str = "worker.sock";
 /// The lock's file name: it holds the [`LockHolder`] of the worker that has it.
 pub const LOCK: &str = "lock";
-/// Written by a demo worker once its emulator listens: a [`DemoReady`].
-pub const DEMO_READY: &str = "demo.json";
+/// Written by a demo worker once its emulator listens: a [`DemoReady`]. One per worker, since
+/// wizards on several consoles each start one before any failback takes the lock.
+pub fn demo_ready(worker_pid: u32) -> String {
+    format!("demo-{worker_pid}.json")
+}
 
 /// Who started the failback, for every terminal that attaches later.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,7 +89,7 @@ pub struct DemoSetup {
     pub region: Option<String>,
 }
 
-/// Written to [`DEMO_READY`] by a demo worker: where its emulator listens.
+/// Written to [`demo_ready`] by a demo worker: where its emulator listens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DemoReady {
     /// The worker that wrote it (a refused second worker must not be taken for it).

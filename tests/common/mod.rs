@@ -904,6 +904,50 @@ pub fn quit_modal() -> App {
     app
 }
 
+pub fn ssh_starting() -> App {
+    let mut app = welcome();
+    app.modal = Some(Modal::Ssh);
+    app.ssh = Loadable::Loading(7);
+    app
+}
+
+pub fn ssh_enabled() -> App {
+    let mut app = welcome();
+    app.modal = Some(Modal::Ssh);
+    app.ssh = Loadable::Loaded(drs_failback::domain::ssh::SshAccess {
+        password: zeroize::Zeroizing::new("7hKq-m3Vx-Rt9c-WpZ4".into()),
+        addresses: vec![
+            ("eth0".into(), "10.0.2.15".into()),
+            ("eth0".into(), "fec0::5054:ff:fe12:3456".into()),
+        ],
+        fingerprints: vec![
+            (
+                "ED25519".into(),
+                "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s".into(),
+            ),
+            (
+                "ECDSA".into(),
+                "SHA256:Xq5Bkqm0qNQb2lWJ5U0sR8tE3JvqGZyKcJ4v2b3xYqA".into(),
+            ),
+            (
+                "RSA".into(),
+                "SHA256:3GTUdF7d6pU0e0yZp6zX9w2qGQmRrV8mX1yq9bK3u2o".into(),
+            ),
+        ],
+    });
+    app
+}
+
+pub fn ssh_not_available() -> App {
+    let mut app = welcome();
+    app.modal = Some(Modal::Ssh);
+    app.ssh = Loadable::Failed(drs_failback::domain::ssh::SshError::NotAvailable(
+        "this is not the drs-failback live system (/usr/local/sbin/drs-ssh-enable is missing)"
+            .into(),
+    ));
+    app
+}
+
 /// A fixture's snapshot name and builder.
 pub type Builder = (&'static str, fn() -> App);
 
@@ -956,6 +1000,9 @@ pub fn builders() -> Vec<Builder> {
         ("result_failed", result_failed),
         ("help_modal", help_modal),
         ("quit_modal", quit_modal),
+        ("ssh_starting", ssh_starting),
+        ("ssh_enabled", ssh_enabled),
+        ("ssh_not_available", ssh_not_available),
     ]
 }
 
