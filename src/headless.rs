@@ -1,8 +1,8 @@
 //! `--no-prompt`: the same wizard and runtime with no screen. An autopilot takes each step's
 //! default (as an operator pressing Enter would) and prints one line per step.
 
-use crate::app::App;
 use crate::app::runtime::Frontend;
+use crate::app::{App, Mode};
 use crate::domain::throughput::{format_duration, format_rate};
 use crate::wizard::endpoint::{ConnectivityCheck, StageStatus};
 use crate::wizard::replication::Launch;
@@ -18,6 +18,8 @@ pub struct Headless {
     acted: Option<String>,
     /// The last line printed, so a state is reported once.
     printed: Option<String>,
+    /// The demo's emulator and disks were announced.
+    demo_announced: bool,
     /// Replication progress already reported, in tenths.
     reported_tenth: Option<u64>,
     /// Set when the journey cannot go on without an operator.
@@ -47,6 +49,18 @@ impl Headless {
         let step = format!("[{}/8 {}]", app.step.number(), app.step.title());
         match app.step {
             StepId::Welcome => {
+                if let Mode::Demo {
+                    endpoint, disk_dir, ..
+                } = &app.mode
+                    && !endpoint.is_empty()
+                    && !self.demo_announced
+                {
+                    self.demo_announced = true;
+                    self.say(format!(
+                        "drs-failback demo: emulator at {endpoint}, virtual disks in {disk_dir} \
+                         (no AWS account, no real disk)"
+                    ));
+                }
                 if let Some(h) = &app.host {
                     self.say(format!(
                         "{step} host {} ({} RAM, {} CPUs)",

@@ -197,6 +197,7 @@ fn attach(
             state_dir: state_dir.to_owned(),
             worker: None,
             attach: Some(attach),
+            demo: None,
         }
     }))
 }
@@ -226,9 +227,10 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
         .state_dir
         .clone()
         .unwrap_or_else(|| worker::default_state_dir(true));
-    let scenario = app::demo::load_scenario(cli.scenario.as_deref())?;
 
-    if let Some(services) = attach(&state_dir, Some(scenario.demo_host()))? {
+    if let Some(mut services) = attach(&state_dir, None)? {
+        let scenario = app::demo::load_scenario(cli.scenario.as_deref())?;
+        services.host_identity = Some(scenario.demo_host());
         let app = App::new(Mode::Demo {
             disk_dir: String::new(),
             keys: vec![],
@@ -239,26 +241,20 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
 
     let program =
         std::env::current_exe().map_err(|e| format!("cannot find this program's file: {e}"))?;
-    let (mut app, services, ready) = app::demo::start(app::demo::DemoStart {
-        program: &program,
+    // The demo starts in the background: Welcome does not wait for the scenario or the
+    // emulator.
+    let (mut app, services) = app::demo::starting(app::demo::DemoStart {
+        program,
         state_dir,
         scenario: cli.scenario.clone(),
         disk_dir: cli.demo_dir.clone(),
         poll_every_ms: 1000,
-    })?;
+    });
     if let Some(parts) = app
         .credentials
         .fill_keys(&cli.access_keys(|k| std::env::var(k).ok()))
     {
         tracing::info!("the {parts} came from the command line or the environment");
-    }
-    if cli.no_prompt {
-        let _ = writeln!(
-            std::io::stdout(),
-            "drs-failback demo: emulator at {}, virtual disks in {} (no AWS account, no real disk)",
-            ready.endpoint,
-            ready.disk_dir.display()
-        );
     }
     wizard(cli, app, services, log_path).await
 }
@@ -300,6 +296,9 @@ async fn wizard(
             )));
         }
     };
+    if let Some(why) = app.cannot_start {
+        return Err(why);
+    }
     if let Some(w) = app.worker.as_ref().filter(|_| !app.acknowledged) {
         let message = format!(
             "drs-failback: the failback goes on in its worker (pid {}). Run `{}` again, on any \

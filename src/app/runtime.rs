@@ -30,6 +30,8 @@ pub struct Services {
     pub worker: Option<Spawned>,
     /// A running failback to attach to at once.
     pub attach: Option<(Connection, UnixStream)>,
+    /// The demo to start in the background (disks and host identity come with it).
+    pub demo: Option<super::demo::DemoStart>,
 }
 
 /// The screen side: a terminal, or the headless printer that also answers for the operator.
@@ -176,6 +178,38 @@ impl Runtime<'_> {
             // Handled by the loop, which owns the frontend.
             Cmd::ClearScreen | Cmd::Suspend | Cmd::Quit => {}
         }
+    }
+
+    /// The host's facts and the disks, off the loop.
+    fn read_machine(&self) {
+        let (tx, identity) = (self.tx.clone(), self.services.host_identity.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut facts = crate::host::facts();
+            if let Some(identity) = identity {
+                facts.nics = identity
+                    .macs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, mac)| (format!("eth{i}"), mac.clone()))
+                    .collect();
+                facts.identity = identity;
+            }
+            Self::send(&tx, Msg::HostFacts(facts));
+        });
+        let (tx, disks) = (self.tx.clone(), self.services.disks.clone());
+        tokio::task::spawn_blocking(move || {
+            let list = disks.map_or(Ok(vec![]), |d| d.list().map_err(|e| e.to_string()));
+            Self::send(&tx, Msg::Disks(list));
+        });
+    }
+
+    /// Keeps the started demo's worker, disks and host, and reads them.
+    fn demo_started(&mut self, started: super::demo::Started) -> super::demo::DemoInfo {
+        self.services.disks = Some(started.disks);
+        self.services.host_identity = Some(started.host_identity);
+        self.services.worker = Some(started.worker);
+        self.read_machine();
+        started.info
     }
 
     fn request(&mut self, run: crate::replication::RunId, request: &Request) {
@@ -372,29 +406,16 @@ pub async fn run(
         }));
     }
 
-    // Startup facts, off the loop.
-    {
-        let (tx, identity) = (tx.clone(), rt.services.host_identity.clone());
-        tokio::task::spawn_blocking(move || {
-            let mut facts = crate::host::facts();
-            if let Some(identity) = identity {
-                facts.nics = identity
-                    .macs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, mac)| (format!("eth{i}"), mac.clone()))
-                    .collect();
-                facts.identity = identity;
-            }
-            Runtime::send(&tx, Msg::HostFacts(facts));
-        });
-    }
-    {
-        let (tx, disks) = (tx.clone(), rt.services.disks.clone());
-        tokio::task::spawn_blocking(move || {
-            let list = disks.map_or(Ok(vec![]), |d| d.list().map_err(|e| e.to_string()));
-            Runtime::send(&tx, Msg::Disks(list));
-        });
+    // Startup facts, off the loop; the demo's wait for its host and disks.
+    match rt.services.demo.take() {
+        Some(start) => {
+            let tx = tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let started = super::demo::start(start).map(Box::new);
+                Runtime::send(&tx, Msg::DemoStarted(started));
+            });
+        }
+        None => rt.read_machine(),
     }
     // The clock: a Tick redraws only while something on screen moves.
     {
@@ -439,10 +460,14 @@ pub async fn run(
         }
         let mut queue: std::collections::VecDeque<Msg> = pending.into();
         while let Some(msg) = queue.pop_front() {
-            if let Msg::Connected(connection) = msg {
-                rt.connection = Some(connection);
-                continue;
-            }
+            let msg = match msg {
+                Msg::Connected(connection) => {
+                    rt.connection = Some(connection);
+                    continue;
+                }
+                Msg::DemoStarted(started) => Msg::DemoReady(started.map(|s| rt.demo_started(*s))),
+                msg => msg,
+            };
             for cmd in update(&mut app, msg) {
                 match cmd {
                     Cmd::ClearScreen => {

@@ -28,7 +28,9 @@ def scenario(dirname):
 def measure(exe, label, extra_env):
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "TERM": "xterm-256color", "LANG": "C.UTF-8", **extra_env}
-        s = Session([exe, "--demo", "--scenario", scenario(tmp), "--demo-dir", tmp], env)
+        # A state directory of its own: never another demo's worker.
+        s = Session([exe, "--demo", "--scenario", scenario(tmp), "--demo-dir", tmp,
+                     "--state-dir", os.path.join(tmp, "state")], env)
         s.pump(3)
         idle = s.pump(5)
         # Welcome -> Credentials (verify) -> Endpoint (check) -> Instance -> Mapping -> Review.
