@@ -154,7 +154,10 @@ impl Runtime<'_> {
                         Err(e) => Err(e),
                     };
                     match logged("listing recovery instances", result) {
-                        Ok(count) => tracing::info!(count, "recovery instances listed"),
+                        Ok(count) => {
+                            crate::process::give_back_freed_memory();
+                            tracing::info!(count, "recovery instances listed");
+                        }
                         Err(e) => {
                             let result = Err(e);
                             Self::send(
@@ -412,6 +415,7 @@ pub async fn run(
             let tx = tx.clone();
             tokio::task::spawn_blocking(move || {
                 let started = super::demo::start(start).map(Box::new);
+                crate::process::give_back_freed_memory();
                 Runtime::send(&tx, Msg::DemoStarted(started));
             });
         }

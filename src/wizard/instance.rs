@@ -67,15 +67,18 @@ impl SearchText {
     /// The rows whose line holds every word (words hold no whitespace), in order.
     fn matching(&self, words: &[String]) -> Vec<usize> {
         let mut rows: Vec<usize> = (0..self.starts.len()).collect();
+        let text = self.text.as_bytes();
         for word in words {
+            let finder = memchr::memmem::Finder::new(word.as_bytes());
             let mut hits = Vec::new();
-            let mut row = 0;
-            for (at, _) in self.text.match_indices(word.as_str()) {
-                while self.starts.get(row + 1).is_some_and(|&next| next <= at) {
-                    row += 1;
-                }
-                if hits.last() != Some(&row) {
-                    hits.push(row);
+            let (mut row, mut from) = (0, 0);
+            while let Some(at) = finder.find(&text[from..]).map(|at| from + at) {
+                // This row matches: go on from the next row's line, not its next hit.
+                row += self.starts[row..].partition_point(|&s| s <= at) - 1;
+                hits.push(row);
+                match self.starts.get(row + 1) {
+                    Some(&next) => from = next,
+                    None => break,
                 }
             }
             // Both in order: keep the rows in both.
