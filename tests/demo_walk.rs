@@ -103,6 +103,19 @@ enum End {
     LaunchDenied(String),
 }
 
+/// The worker's log and its replication software's, which a worker keeps in the temporary
+/// directory for the operator: a test removes them, passed or failed.
+struct RemoveOnDrop(Option<std::path::PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(log) = &self.0 {
+            let _ = std::fs::remove_file(log.with_extension("failback_entry.log"));
+            let _ = std::fs::remove_file(log);
+        }
+    }
+}
+
 async fn walk(instance: &str) -> End {
     let dir = tempfile::tempdir().unwrap();
     let scenario = dir.path().join("scenario.json");
@@ -133,11 +146,16 @@ async fn walk(instance: &str) -> End {
     // The worker ends with the acknowledged result, or without a plan; a failback left
     // waiting for a launch no one may start would wait for ever: this test ends it.
     let worker = services.worker.take().unwrap();
+    // The demo started in the background: its worker (and log) are known from here.
+    let logs = RemoveOnDrop(Some(worker.log.clone()));
     if app.outcome.is_none() && app.worker.is_some() {
         // SAFETY: a signal to the worker this test started.
         unsafe { libc::kill(worker.worker_pid() as i32, libc::SIGKILL) };
     }
     worker.finish(true);
+    let log = logs.0.clone().expect("the demo's worker has a log");
+    drop(logs);
+    assert!(!log.exists(), "{} left behind", log.display());
     match (&app.outcome, walker.denied, walker.autopilot.failure) {
         (Some(Outcome::Completed(_)), _, _) => End::Completed,
         (Some(Outcome::Failed(f)), _, _) => End::Failed(f.what.clone()),

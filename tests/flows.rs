@@ -117,7 +117,18 @@ fn app() -> App {
     app.credentials.access_key_id = Input::new(KEY_ID.into());
     app.credentials.secret.0 = Input::new(SECRET.into());
     app.endpoint = EndpointForm::with_custom(EMULATOR);
+    // Past Welcome, with every pre-flight check passed.
+    app.step = StepId::Preflight;
+    app.preflight.report = Loadable::Loaded(passing_preflight());
     app
+}
+
+fn passing_preflight() -> drs_failback::preflight::Report {
+    drs_failback::preflight::Report {
+        checks: drs_failback::preflight::machine(&host()),
+        clock_skew_seconds: Some(0),
+        offer_clock_set: false,
+    }
 }
 
 fn verified() -> Verified {
@@ -295,9 +306,38 @@ fn at_instances() -> App {
 }
 
 #[test]
-fn enter_walks_from_welcome_to_credentials_verification() {
+fn enter_walks_from_welcome_through_the_preflight_to_credentials_verification() {
     let mut app = app();
-    assert_eq!(app.step, StepId::Welcome);
+    app.step = StepId::Welcome;
+    app.preflight = Default::default();
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Preflight);
+    let req = match &cmds[..] {
+        [
+            Cmd::RunPreflight {
+                req,
+                region,
+                drs_endpoint,
+                s3_endpoint,
+            },
+        ] => {
+            assert_eq!(region, "us-east-1");
+            assert_eq!(drs_endpoint.as_deref(), Some(EMULATOR));
+            // The demo's emulator serves S3 too.
+            assert_eq!(s3_endpoint.as_deref(), Some(EMULATOR));
+            *req
+        }
+        other => panic!("expected the pre-flight checks, got {other:?}"),
+    };
+    // Enter before the answer says to wait.
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Preflight);
+    assert_eq!(
+        app.preflight.error.as_deref(),
+        Some("The checks are still running; Enter again once they finish.")
+    );
+    let report = passing_preflight();
+    update(&mut app, Msg::Preflight { req, report });
     assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert_eq!(app.step, StepId::Credentials);
     let cmds = press(&mut app, KeyCode::Enter);
@@ -902,7 +942,7 @@ fn f2_cycles_the_demo_keys_and_says_what_each_shows() {
         ],
         endpoint: EMULATOR.into(),
     });
-    press(&mut app, KeyCode::Enter);
+    app.step = StepId::Credentials;
     let f2 = || key(KeyCode::F(2));
     update(&mut app, f2());
     assert_eq!(
@@ -1492,6 +1532,7 @@ fn the_demo_refuses_an_endpoint_other_than_its_emulator() {
 }
 
 fn to_secret(app: &mut App) {
+    assert_eq!(app.step, StepId::Credentials);
     while app.credentials.focus != Field::Secret {
         press(app, KeyCode::Tab);
     }
@@ -1546,6 +1587,8 @@ fn the_next_demo_key_is_masked() {
         ],
         endpoint: EMULATOR.into(),
     });
+    app.step = StepId::Preflight;
+    app.preflight.report = Loadable::Loaded(passing_preflight());
     press(&mut app, KeyCode::Enter);
     to_secret(&mut app);
     update(&mut app, ctrl('r'));
@@ -1622,6 +1665,329 @@ fn a_paste_reopens_the_paste_box_with_the_text_esc_left() {
     assert_eq!(paste.input.value(), "/dev/xvda=/dev/sdc,/dev/xvdb=EXCLUDE");
 }
 
+fn configured(app: &mut App, mbps: u64) {
+    let run = run_of(app);
+    update(
+        app,
+        Msg::Configuration {
+            run,
+            result: Ok(FailbackReplicationConfiguration {
+                bandwidth_mbps: mbps,
+                use_private_ip: false,
+            }),
+        },
+    );
+}
+
+#[test]
+fn the_throttle_is_validated_keeps_what_was_typed_and_every_terminal_sees_the_change() {
+    let mut app = replicating();
+    // Not offered until the configuration is read: these credentials may not change it.
+    press(&mut app, KeyCode::Char('b'));
+    assert!(app.dashboard.as_ref().unwrap().throttle.is_none());
+    configured(&mut app, 0);
+    press(&mut app, KeyCode::Char('b'));
+    let throttle = |app: &App| app.dashboard.as_ref().unwrap().throttle.clone();
+    assert_eq!(throttle(&app).unwrap().input.value(), "0");
+    press(&mut app, KeyCode::Backspace);
+    type_text(&mut app, "fast");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let t = throttle(&app).expect("the editor stays open");
+    assert!(t.error.unwrap().contains("digits only"));
+    assert_eq!(t.input.value(), "fast");
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "250");
+    let run = run_of(&app);
+    assert!(matches!(
+        &press(&mut app, KeyCode::Enter)[..],
+        [Cmd::SetBandwidth { run: r, mbps: 250 }] if *r == run
+    ));
+    // The worker refuses (a policy without UpdateFailbackReplicationConfiguration): the
+    // editor says why and keeps the number.
+    update(
+        &mut app,
+        Msg::WorkerNotice {
+            run,
+            message: "The throttle was not changed: not allowed".into(),
+        },
+    );
+    let t = throttle(&app).unwrap();
+    assert_eq!(
+        t.error.as_deref(),
+        Some("The throttle was not changed: not allowed")
+    );
+    assert_eq!((t.input.value(), t.sending), ("250", None));
+    press(&mut app, KeyCode::Enter);
+    // Accepted: the editor closes and the figure is the new one; another terminal, with
+    // no editor open, hears the same event.
+    let mut other = app.clone();
+    other.dashboard.as_mut().unwrap().throttle = None;
+    for app in [&mut app, &mut other] {
+        update(app, Msg::Bandwidth { run, mbps: 250 });
+        let d = app.dashboard.as_ref().unwrap();
+        assert!(d.throttle.is_none());
+        assert!(matches!(&d.configuration, Some(Ok(c)) if c.bandwidth_mbps == 250));
+        assert_eq!(
+            app.notice.as_deref(),
+            Some("Bandwidth throttled to 250 Mbps.")
+        );
+    }
+}
+
+#[test]
+fn expired_credentials_are_asked_for_on_the_dashboard_and_the_prompt_closes_once_accepted() {
+    let mut app = replicating();
+    let run = run_of(&app);
+    let detail = DrsError::new(DrsErrorKind::ExpiredToken, "ExpiredTokenException").advice();
+    update(
+        &mut app,
+        Msg::CredentialsExpired {
+            run,
+            detail: detail.clone(),
+        },
+    );
+    let prompt = |app: &App| app.dashboard.as_ref().unwrap().fresh_credentials.clone();
+    assert_eq!(prompt(&app).unwrap().detail, detail);
+    assert!(app.typing(), "the prompt's fields take the keys");
+    // A half-typed key is refused where it is, nothing sent.
+    type_text(&mut app, "ASIA");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(
+        prompt(&app)
+            .unwrap()
+            .form
+            .visible_error(Field::AccessKeyId)
+            .is_some()
+    );
+    // Esc puts it aside as typed; k brings it back.
+    press(&mut app, KeyCode::Esc);
+    assert!(app.dashboard.as_ref().unwrap().prompt().is_none());
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(
+        prompt(&app).unwrap().form.access_key_id.value(),
+        "ASIA",
+        "nothing typed is lost"
+    );
+    // A paste of export lines fills all three fields.
+    update(
+        &mut app,
+        Msg::Paste(format!(
+            "export AWS_ACCESS_KEY_ID=ASIAFRESH00000000004\nexport \
+             AWS_SECRET_ACCESS_KEY={SECRET}\nexport AWS_SESSION_TOKEN=FreshToken0004\n"
+        )),
+    );
+    let cmds = press(&mut app, KeyCode::Enter);
+    let [
+        Cmd::SendCredentials {
+            run: r,
+            credentials,
+        },
+    ] = &cmds[..]
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(*r, run);
+    assert_eq!(credentials.access_key_id, "ASIAFRESH00000000004");
+    assert_eq!(credentials.secret_access_key, SECRET);
+    assert_eq!(credentials.session_token.as_deref(), Some("FreshToken0004"));
+    // The worker refuses them: the prompt says why, keeps them.
+    update(
+        &mut app,
+        Msg::WorkerNotice {
+            run,
+            message: "These credentials were not accepted: the secret does not match".into(),
+        },
+    );
+    let p = prompt(&app).unwrap();
+    assert!(!p.sending && p.error.unwrap().contains("not accepted"));
+    assert_eq!(p.form.access_key_id.value(), "ASIAFRESH00000000004");
+    // Another terminal asked the same; fresh credentials from any terminal close both.
+    let mut other = app.clone();
+    for app in [&mut app, &mut other] {
+        update(app, Msg::CredentialsAccepted { run });
+        assert!(prompt(app).is_none());
+        assert!(!app.typing());
+        assert_eq!(app.step, StepId::Replication);
+    }
+}
+
+#[test]
+fn the_unattended_autopilot_types_nothing_into_the_credentials_prompt() {
+    use drs_failback::app::runtime::Frontend;
+    let mut app = replicating();
+    polled(
+        &mut app,
+        5.0,
+        "CONTINUOUS",
+        "FAILBACK_READY_FOR_LAUNCH",
+        Bytes::gib(30).get(),
+    );
+    let run = run_of(&app);
+    let detail = DrsError::new(DrsErrorKind::ExpiredToken, "ExpiredTokenException").advice();
+    update(&mut app, Msg::CredentialsExpired { run, detail });
+    let mut autopilot = drs_failback::headless::Headless::default();
+    // Ready to launch, but its l would be typed into the access key id.
+    assert_eq!(autopilot.keys_for(&app), vec![]);
+    update(&mut app, Msg::CredentialsAccepted { run });
+    assert_eq!(
+        autopilot.keys_for(&app),
+        vec![KeyEvent::new(KeyCode::Char('l'), KeyModifiers::NONE)]
+    );
+}
+
+fn preflight_with(report: drs_failback::preflight::Report) -> App {
+    let mut app = app();
+    let cmds = press(&mut app, KeyCode::Char('r'));
+    let Some(Cmd::RunPreflight { req, .. }) = cmds.first() else {
+        panic!("r re-runs the checks: {cmds:?}");
+    };
+    let req = *req;
+    update(&mut app, Msg::Preflight { req, report });
+    app
+}
+
+#[test]
+fn too_little_ram_is_refused_until_overridden_with_its_risk_confirmed() {
+    let mut small = host();
+    small.ram = Bytes(3_700_000 * 1024);
+    let mut app = preflight_with(drs_failback::preflight::Report {
+        checks: drs_failback::preflight::machine(&small),
+        clock_skew_seconds: Some(0),
+        offer_clock_set: false,
+    });
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Preflight);
+    assert_eq!(
+        app.preflight.error.as_deref(),
+        Some(
+            "RAM failed: The failback client requires at least 4GiB of RAM: give this machine \
+             more memory, or override on the Pre-flight screen if you accept the risk. Then \
+             press r to check again."
+        )
+    );
+    // o asks first; n keeps the refusal.
+    press(&mut app, KeyCode::Char('o'));
+    assert!(app.preflight.confirm.is_some());
+    press(&mut app, KeyCode::Char('n'));
+    assert!(!app.preflight.ram_overridden);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Preflight);
+    press(&mut app, KeyCode::Char('o'));
+    press(&mut app, KeyCode::Char('y'));
+    assert!(app.preflight.ram_overridden);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Credentials);
+}
+
+#[test]
+fn a_late_preflight_answer_is_dropped() {
+    let mut app = app();
+    let old = match press(&mut app, KeyCode::Char('r')).first() {
+        Some(Cmd::RunPreflight { req, .. }) => *req,
+        other => panic!("{other:?}"),
+    };
+    // r is not offered while the checks run: no second run starts.
+    assert!(press(&mut app, KeyCode::Char('r')).is_empty());
+    let mut failing = passing_preflight();
+    failing.checks[2] = drs_failback::domain::preflight::secure_boot(BootMode::Uefi, Some(true));
+    update(
+        &mut app,
+        Msg::Preflight {
+            req: old + 1,
+            report: failing,
+        },
+    );
+    assert!(
+        app.preflight.report.is_loading(),
+        "an answer for another run is dropped"
+    );
+    update(
+        &mut app,
+        Msg::Preflight {
+            req: old,
+            report: passing_preflight(),
+        },
+    );
+    assert!(app.preflight.report.loaded().is_some());
+}
+
+#[test]
+fn the_clock_is_set_from_the_endpoint_only_when_confirmed_then_checked_again() {
+    use drs_failback::domain::preflight::{clock, ntp};
+    let mut report = passing_preflight();
+    report.checks.push(clock("127.0.0.1:4000", Ok(360)));
+    report.checks.push(ntp(Err("pool.ntp.org".into())));
+    report.clock_skew_seconds = Some(360);
+    report.offer_clock_set = true;
+    let mut app = preflight_with(report);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Preflight, "a clock 6 minutes off blocks");
+    assert!(
+        press(&mut app, KeyCode::Char('c')).is_empty(),
+        "c only asks"
+    );
+    let cmds = press(&mut app, KeyCode::Char('y'));
+    let req = match &cmds[..] {
+        [
+            Cmd::SetClock {
+                req,
+                skew_seconds: 360,
+            },
+        ] => *req,
+        other => panic!("expected the clock to be set, got {other:?}"),
+    };
+    let cmds = update(
+        &mut app,
+        Msg::ClockSet {
+            req,
+            result: Ok(()),
+        },
+    );
+    assert!(
+        matches!(cmds.first(), Some(Cmd::RunPreflight { .. })),
+        "the checks run again once the clock is set: {cmds:?}"
+    );
+    // A refusal (not root) is shown as it came.
+    let mut app = preflight_with({
+        let mut r = passing_preflight();
+        r.clock_skew_seconds = Some(360);
+        r.offer_clock_set = true;
+        r
+    });
+    press(&mut app, KeyCode::Char('c'));
+    let req = match press(&mut app, KeyCode::Char('y')).first() {
+        Some(Cmd::SetClock { req, .. }) => *req,
+        other => panic!("{other:?}"),
+    };
+    update(
+        &mut app,
+        Msg::ClockSet {
+            req,
+            result: Err("the clock could not be set (Operation not permitted (os error 1)): run as root, or set it with `date -s`".into()),
+        },
+    );
+    assert!(matches!(&app.preflight.clock_set, Loadable::Failed(e) if e.contains("run as root")));
+}
+
+#[test]
+fn a_new_report_selects_its_first_failure_and_up_down_move_the_selection() {
+    let mut report = passing_preflight();
+    report.checks[2] = drs_failback::domain::preflight::secure_boot(BootMode::Uefi, Some(true));
+    let last = report.checks.len() - 1;
+    let mut app = preflight_with(report);
+    assert_eq!(app.preflight.selected, 2, "the failed Secure Boot row");
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.preflight.selected, 0, "stops at the first row");
+    for _ in 0..=last + 1 {
+        press(&mut app, KeyCode::Down);
+    }
+    assert_eq!(app.preflight.selected, last, "stops at the last row");
+}
+
 /// What the demo's worker answers once its emulator listens.
 fn demo_info() -> drs_failback::app::demo::DemoInfo {
     drs_failback::app::demo::DemoInfo {
@@ -1674,7 +2040,7 @@ fn welcome_waits_for_the_demos_emulator_and_then_offers_its_keys() {
         matches!(&app.mode, Mode::Demo { endpoint, keys, .. } if endpoint == EMULATOR && keys.len() == 1)
     );
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, StepId::Credentials);
+    assert_eq!(app.step, StepId::Preflight);
 }
 
 #[test]

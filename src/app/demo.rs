@@ -69,6 +69,15 @@ pub fn started_by() -> StartedBy {
     }
 }
 
+/// A rehearsal never changes this machine's clock.
+fn refuse_clock(_: std::time::SystemTime) -> Result<(), String> {
+    Err(
+        "the demo does not change this machine's clock; on a real run this sets it from the \
+         DRS endpoint's time"
+            .to_owned(),
+    )
+}
+
 /// The wizard's first state and its services, the demo still to start: the runtime starts
 /// it in the background.
 pub fn starting(opts: DemoStart) -> (App, Services) {
@@ -84,6 +93,7 @@ pub fn starting(opts: DemoStart) -> (App, Services) {
         state_dir: opts.state_dir.clone(),
         worker: None,
         attach: None,
+        set_clock: refuse_clock,
         demo: Some(opts),
     };
     (app, services)

@@ -212,6 +212,7 @@ pub fn help(app: &App) -> Vec<(String, &'static str)> {
 fn step(app: &App) -> Vec<Binding> {
     match app.step {
         StepId::Welcome => vec![b("Enter", "start", &[ENTER])],
+        StepId::Preflight => preflight(app),
         StepId::Credentials => credentials(app),
         StepId::Endpoint => endpoint(app),
         StepId::Instance => {
@@ -274,6 +275,64 @@ fn step(app: &App) -> Vec<Binding> {
             None => vec![],
         },
     }
+}
+
+fn preflight(app: &App) -> Vec<Binding> {
+    let f = &app.preflight;
+    if f.confirm.is_some() {
+        return vec![
+            b(
+                "y",
+                "yes",
+                &[Code(KeyCode::Char('y')), Code(KeyCode::Char('Y'))],
+            ),
+            b(
+                "n/Esc",
+                "no",
+                &[Code(KeyCode::Char('n')), Code(KeyCode::Char('N')), ESC],
+            ),
+        ];
+    }
+    let mut v = vec![b("Enter", "next", &[ENTER])];
+    if !f.checks().is_empty() {
+        v.push(
+            b("Up/Down", "select", &[UP, DOWN])
+                .help("choose the check whose fix is shown when not all rows fit")
+                .help_only(),
+        );
+    }
+    if !f.running() {
+        v.push(
+            b(
+                "r",
+                "re-run checks",
+                &[Code(KeyCode::Char('r')), Code(KeyCode::Char('R'))],
+            )
+            .help("run every check again (after fixing something)"),
+        );
+    }
+    if f.ram_refused() {
+        v.push(
+            b(
+                "o",
+                "override RAM",
+                &[Code(KeyCode::Char('o')), Code(KeyCode::Char('O'))],
+            )
+            .help("go on with less RAM than AWS's client accepts (asks first, says the risk)"),
+        );
+    }
+    if f.clock_offered() && !f.running() {
+        v.push(
+            b(
+                "c",
+                "set clock",
+                &[Code(KeyCode::Char('c')), Code(KeyCode::Char('C'))],
+            )
+            .help("set this machine's clock from the DRS endpoint's time (asks first)"),
+        );
+    }
+    v.push(b("Esc", "back", &[ESC]));
+    v
 }
 
 fn credentials(app: &App) -> Vec<Binding> {
@@ -381,6 +440,43 @@ fn replication(app: &App) -> Vec<Binding> {
     let Some(d) = &app.dashboard else {
         return vec![];
     };
+    if let Some(p) = d.prompt() {
+        let later = b("Esc", "later", &[ESC])
+            .help("put the prompt aside (k brings it back, as typed); polling waits meanwhile");
+        if p.sending {
+            return vec![later];
+        }
+        let mut v = vec![
+            b("Enter", "send credentials", &[ENTER])
+                .help("send them to the failback worker, which checks them with DRS"),
+            b("Tab", "next field", &[TAB, BACKTAB, UP, DOWN]),
+            b("type/paste", "keys", &[Key::Text])
+                .help("type, or paste export lines, a credentials file or assume-role JSON"),
+        ];
+        let f = &p.form;
+        if matches!(f.focus, CredField::Secret | CredField::SessionToken) {
+            v.push(if f.revealed(f.focus) {
+                b("Ctrl-R", "hide", &[Ctrl('r')]).help("mask the focused secret again")
+            } else {
+                b("Ctrl-R", "reveal", &[Ctrl('r')])
+                    .help("show the focused secret until the cursor leaves it")
+            });
+        }
+        v.push(later);
+        return v;
+    }
+    if let Some(t) = &d.throttle {
+        let close = b("Esc", "close", &[ESC]);
+        if t.sending.is_some() {
+            return vec![close];
+        }
+        return vec![
+            b("Enter", "set throttle", &[ENTER])
+                .help("set the bandwidth throttle (UpdateFailbackReplicationConfiguration)"),
+            b("type", "Mbps, 0 for none", &[Key::Text]),
+            close,
+        ];
+    }
     if d.stopping {
         return vec![
             b(
@@ -424,6 +520,28 @@ fn replication(app: &App) -> Vec<Binding> {
         }
         _ => vec![],
     };
+    if d.fresh_credentials.is_some() {
+        v.push(
+            b(
+                "k",
+                "fresh credentials",
+                &[Code(KeyCode::Char('k')), Code(KeyCode::Char('K'))],
+            )
+            .help("type fresh credentials: the session token expired"),
+        );
+    }
+    if d.can_throttle() {
+        v.push(
+            b(
+                "b",
+                "bandwidth",
+                &[Code(KeyCode::Char('b')), Code(KeyCode::Char('B'))],
+            )
+            .help(
+                "change the bandwidth throttle, in Mbps (UpdateFailbackReplicationConfiguration)",
+            ),
+        );
+    }
     v.push(
         b(
             "s",

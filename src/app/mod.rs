@@ -16,7 +16,8 @@ use crate::wizard::credentials::{CredentialsForm, Verified};
 use crate::wizard::endpoint::{ConnectivityCheck, EndpointForm};
 use crate::wizard::instance::InstanceForm;
 use crate::wizard::mapping::MappingForm;
-use crate::wizard::replication::{Dashboard, Launch, Verdict};
+use crate::wizard::preflight::PreflightForm;
+use crate::wizard::replication::{CredentialsPrompt, Dashboard, Launch, Verdict};
 use crate::wizard::result::{self, Failure, Outcome, Summary};
 use crate::wizard::review::{PlanKey, ReviewForm};
 use crate::wizard::{Action, Loadable, StepId, is_ctrl};
@@ -59,6 +60,7 @@ pub struct App {
     pub step: StepId,
     pub host: Option<HostFacts>,
     pub disks: Loadable<Vec<LocalDisk>>,
+    pub preflight: PreflightForm,
     pub credentials: CredentialsForm,
     pub endpoint: EndpointForm,
     pub instance: InstanceForm,
@@ -75,6 +77,8 @@ pub struct App {
     pub epoch: i64,
     /// Where the log file is written, shown on failures.
     pub log_path: Option<String>,
+    /// `--s3-endpoint` (the demo: its emulator), for the pre-flight's S3 check.
+    pub s3_endpoint: Option<String>,
     pub quit: bool,
     /// Set when a signal, a panic or the terminal's loss ended the program.
     pub interrupted: Option<Interrupt>,
@@ -106,6 +110,7 @@ impl App {
             step: StepId::Welcome,
             host: None,
             disks: Loadable::Loading(0),
+            preflight: PreflightForm::default(),
             credentials: CredentialsForm::default(),
             endpoint: EndpointForm::default(),
             instance: InstanceForm::default(),
@@ -118,6 +123,7 @@ impl App {
             now: 0.0,
             epoch: 0,
             log_path: None,
+            s3_endpoint: None,
             quit: false,
             interrupted: None,
             size: (crate::ui::MIN_WIDTH, crate::ui::MIN_HEIGHT),
@@ -175,6 +181,7 @@ impl App {
     /// True while something on screen moves with time (spinners, ages, rates).
     pub fn animating(&self) -> bool {
         self.credentials.check.is_loading()
+            || self.preflight.running()
             || self
                 .endpoint
                 .check
@@ -195,6 +202,10 @@ impl App {
             StepId::Endpoint => self.endpoint.focus == E::Url,
             StepId::Instance | StepId::Review => true,
             StepId::Mapping => self.mapping.paste.is_some(),
+            StepId::Replication => self
+                .dashboard
+                .as_ref()
+                .is_some_and(|d| d.prompt().is_some() || d.throttle.is_some()),
             _ => false,
         }
     }
@@ -385,10 +396,44 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
+        Msg::Configuration { run, result } => {
+            if let Some(d) = running(app, run) {
+                d.configuration = Some(result);
+            }
+            vec![]
+        }
+        Msg::Bandwidth { run, mbps } => {
+            if let Some(d) = running(app, run) {
+                d.on_bandwidth(mbps);
+                app.notice = d.log.back().cloned();
+            }
+            vec![]
+        }
+        Msg::CredentialsExpired { run, detail } => {
+            if let Some(d) = running(app, run) {
+                d.push_log(format!("{detail} The replication software keeps running."));
+                if d.fresh_credentials.is_none() {
+                    d.fresh_credentials = Some(CredentialsPrompt::new(detail));
+                }
+            }
+            vec![]
+        }
+        Msg::CredentialsAccepted { run } => {
+            if let Some(d) = running(app, run) {
+                // Every terminal's prompt closes, whichever sent them; its text goes.
+                d.fresh_credentials = None;
+                let line = "Fresh credentials accepted: the dashboard's figures are live again.";
+                d.push_log(line.into());
+                app.notice = Some(line.into());
+            }
+            vec![]
+        }
         Msg::WorkerNotice { run, message } => {
             if let Some(d) = app.dashboard.as_mut().filter(|d| d.run == run) {
                 d.push_log(message.clone());
-                app.notice = Some(message);
+                if !d.on_refusal(&message) {
+                    app.notice = Some(message);
+                }
             }
             vec![]
         }
@@ -412,7 +457,60 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             app.interrupted = Some(why);
             quit(app)
         }
+        Msg::Preflight { req, report } => {
+            if app.preflight.report.awaits(req) {
+                app.preflight.show(report);
+            }
+            vec![]
+        }
+        Msg::ClockSet { req, result } => {
+            if !app.preflight.clock_set.awaits(req) {
+                return vec![];
+            }
+            match result {
+                Ok(()) => {
+                    app.preflight.clock_set = Loadable::Loaded(());
+                    run_preflight(app)
+                }
+                Err(e) => {
+                    app.preflight.clock_set = Loadable::Failed(e);
+                    vec![]
+                }
+            }
+        }
     }
+}
+
+/// Runs the checks that need no recovery instance, for the region and endpoint the wizard has.
+fn run_preflight(app: &mut App) -> Vec<Cmd> {
+    let req = app.req();
+    app.preflight.report = Loadable::Loading(req);
+    let target = app.target();
+    vec![Cmd::RunPreflight {
+        req,
+        region: target.region,
+        drs_endpoint: target.endpoint,
+        s3_endpoint: app.s3_endpoint.clone().or(match &app.mode {
+            // The demo's emulator serves the replication software's buckets too.
+            Mode::Demo { endpoint, .. } => Some(endpoint.clone()),
+            Mode::Real => None,
+        }),
+    }]
+}
+
+/// The confirmed clock setting, from the last measured skew.
+fn set_clock(app: &mut App) -> Vec<Cmd> {
+    let Some(skew_seconds) = app
+        .preflight
+        .report
+        .loaded()
+        .and_then(|r| r.clock_skew_seconds)
+    else {
+        return vec![];
+    };
+    let req = app.req();
+    app.preflight.clock_set = Loadable::Loading(req);
+    vec![Cmd::SetClock { req, skew_seconds }]
 }
 
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
@@ -468,6 +566,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             KeyCode::Enter => Action::Next,
             _ => Action::None,
         },
+        StepId::Preflight => app.preflight.on_key(key),
         StepId::Credentials => app.credentials.on_key(key),
         StepId::Endpoint => app.endpoint.on_key(key),
         StepId::Instance => app.instance.on_key(key),
@@ -482,7 +581,8 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         }
         StepId::Replication => match app.dashboard.as_mut() {
             Some(d) => {
-                if key.code == KeyCode::Esc {
+                let form = d.prompt().is_some() || d.throttle.is_some() || d.stopping;
+                if key.code == KeyCode::Esc && !form && d.launch != Launch::Confirming {
                     app.notice = Some(
                         "Replication is running: there is no going back from here. Ctrl-C quits."
                             .into(),
@@ -516,7 +616,12 @@ fn on_paste(app: &mut App, text: &str) -> Vec<Cmd> {
             let plan = plan_key(app);
             app.review.paste(text, plan);
         }
-        StepId::Welcome | StepId::Replication | StepId::Result => {}
+        StepId::Replication => {
+            if let Some(d) = app.dashboard.as_mut() {
+                app.notice = d.paste(text);
+            }
+        }
+        StepId::Welcome | StepId::Preflight | StepId::Result => {}
     }
     vec![]
 }
@@ -613,11 +718,24 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
             app.go(StepId::Endpoint);
             vec![]
         }
+        Action::Refresh if app.step == StepId::Preflight => run_preflight(app),
         Action::Refresh => list_instances(app),
+        Action::SetClock => set_clock(app),
         Action::Launch => launch(app, false),
         // Only the demo has a console to play (the worker holds its full-access key).
         Action::ConsoleLaunch if app.is_demo() => launch(app, true),
         Action::ConsoleLaunch => vec![],
+        Action::SetBandwidth(mbps) => match app.dashboard.as_ref() {
+            Some(d) => vec![Cmd::SetBandwidth { run: d.run, mbps }],
+            None => vec![],
+        },
+        Action::SendCredentials => match app.dashboard.as_ref().and_then(|d| {
+            let c = d.fresh_credentials.as_ref()?.credentials()?;
+            Some((d.run, c))
+        }) {
+            Some((run, credentials)) => vec![Cmd::SendCredentials { run, credentials }],
+            None => vec![],
+        },
         Action::StopFailback => match app.dashboard.as_mut() {
             Some(d) => {
                 d.push_log("Stopping the failback (StopFailback)...".into());
@@ -690,7 +808,20 @@ fn next(app: &mut App) -> Vec<Cmd> {
             vec![]
         }
         StepId::Welcome => {
-            app.go(StepId::Credentials);
+            app.go(StepId::Preflight);
+            if matches!(app.preflight.report, Loadable::NotAsked) {
+                return run_preflight(app);
+            }
+            vec![]
+        }
+        StepId::Preflight => {
+            match app.preflight.validate() {
+                Ok(()) => {
+                    app.preflight.error = None;
+                    app.go(StepId::Credentials);
+                }
+                Err(e) => app.preflight.error = Some(e),
+            }
             vec![]
         }
         StepId::Credentials => {

@@ -2,8 +2,10 @@
 //! worker) and what it asks the runtime to do (`Cmd`).
 
 use super::Interrupt;
-use crate::domain::model::{HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance};
-use crate::drs::{DrsError, DrsTarget};
+use crate::domain::model::{
+    FailbackReplicationConfiguration, HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance,
+};
+use crate::drs::{DrsError, DrsTarget, StaticCredentials};
 use crate::replication::{ReplicationPlan, ReplicatorEvent, RunId};
 use crate::wizard::credentials::Verified;
 use crate::wizard::endpoint::{Stage, StageStatus};
@@ -96,7 +98,26 @@ pub enum Msg {
         run: RunId,
         result: Result<(Job, Vec<JobLogItem>), DrsError>,
     },
-    /// Something the worker says to every terminal (or this one refused).
+    /// The throttle and the route the worker read.
+    Configuration {
+        run: RunId,
+        result: Result<FailbackReplicationConfiguration, DrsError>,
+    },
+    /// The throttle was changed (by any terminal), in Mbps.
+    Bandwidth {
+        run: RunId,
+        mbps: u32,
+    },
+    /// DRS answered ExpiredToken: every terminal asks for fresh credentials.
+    CredentialsExpired {
+        run: RunId,
+        detail: String,
+    },
+    /// The worker accepted fresh credentials (from any terminal).
+    CredentialsAccepted {
+        run: RunId,
+    },
+    /// The worker refused a request of this terminal's.
     WorkerNotice {
         run: RunId,
         message: String,
@@ -108,6 +129,15 @@ pub enum Msg {
     },
     /// Leave now, restoring the terminal.
     Interrupted(Interrupt),
+    // Pre-flight.
+    Preflight {
+        req: u64,
+        report: crate::preflight::Report,
+    },
+    ClockSet {
+        req: u64,
+        result: Result<(), String>,
+    },
 }
 
 #[derive(Debug)]
@@ -137,9 +167,32 @@ pub enum Cmd {
     StopFailback {
         run: RunId,
     },
+    /// Ask the worker to change the bandwidth throttle, in Mbps (0: none).
+    SetBandwidth {
+        run: RunId,
+        mbps: u32,
+    },
+    /// Fresh credentials for the worker after ExpiredToken (Debug redacts them).
+    SendCredentials {
+        run: RunId,
+        credentials: StaticCredentials,
+    },
     /// Tell the worker the result was seen: it ends that failback.
     Acknowledge {
         run: RunId,
+    },
+    // Pre-flight: the checks that need no recovery instance, and setting the clock.
+    RunPreflight {
+        req: u64,
+        region: String,
+        /// A custom DRS endpoint; None for the region's default.
+        drs_endpoint: Option<String>,
+        s3_endpoint: Option<String>,
+    },
+    /// Set the clock to this machine's time plus `skew_seconds` (from the endpoint's `Date`).
+    SetClock {
+        req: u64,
+        skew_seconds: i64,
     },
     /// Ctrl-L: clear and redraw everything.
     ClearScreen,

@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod endpoint;
 pub mod instance;
 pub mod mapping;
+pub mod preflight;
 pub mod replication;
 pub mod result;
 pub mod review;
@@ -17,6 +18,7 @@ use tui_input::backend::crossterm::to_input_request;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum StepId {
     Welcome,
+    Preflight,
     Credentials,
     Endpoint,
     Instance,
@@ -27,8 +29,9 @@ pub enum StepId {
 }
 
 impl StepId {
-    pub const ALL: [StepId; 8] = [
+    pub const ALL: [StepId; 9] = [
         StepId::Welcome,
+        StepId::Preflight,
         StepId::Credentials,
         StepId::Endpoint,
         StepId::Instance,
@@ -41,6 +44,7 @@ impl StepId {
     pub fn title(self) -> &'static str {
         match self {
             StepId::Welcome => "Welcome",
+            StepId::Preflight => "Pre-flight",
             StepId::Credentials => "Credentials",
             StepId::Endpoint => "Endpoint",
             StepId::Instance => "Recovery instance",
@@ -48,6 +52,15 @@ impl StepId {
             StepId::Review => "Review",
             StepId::Replication => "Replication",
             StepId::Result => "Result",
+        }
+    }
+
+    /// The step bar's name when every full title does not fit.
+    pub fn short_title(self) -> &'static str {
+        match self {
+            StepId::Instance => "Instance",
+            StepId::Mapping => "Mapping",
+            s => s.title(),
         }
     }
 
@@ -101,9 +114,15 @@ pub enum Action {
     ConsoleLaunch,
     /// The operator confirmed stopping the failback (StopFailback).
     StopFailback,
+    /// A valid throttle was typed on the dashboard, in Mbps (0: none).
+    SetBandwidth(u32),
+    /// Fresh credentials were typed after ExpiredToken: send them to the worker.
+    SendCredentials,
     Retry,
     /// Credentials unreachable: go set a custom endpoint without verifying.
     SkipToEndpoint,
+    /// Pre-flight: set the clock from the endpoint's time (confirmed).
+    SetClock,
     Quit,
 }
 
