@@ -33,7 +33,9 @@ def measure(exe, label, extra_env):
                      "--state-dir", os.path.join(tmp, "state")], env)
         s.pump(3)
         idle = s.pump(5)
-        # Welcome -> Credentials (verify) -> Endpoint (check) -> Instance -> Mapping -> Review.
+        # Welcome -> Pre-flight -> Credentials (verify) -> Endpoint (check) -> Instance ->
+        # Mapping -> Review.
+        s.send("\r", 4.0)
         for keys in ["\r", "\r", "\r", "\r", "\r"]:
             s.send(keys, 2.0)
         s.send("OVERWRITE\r", 5.0)

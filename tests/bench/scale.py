@@ -149,6 +149,7 @@ def walk(exe, tmp, path, n):
     s.wait_for(b"Welcome")
     logged(log, s.started, "demo started", 30)
     s.pump(1)
+    s.send("\r", 4.0)  # Pre-flight (its checks run)
     s.send("\r", 2.0)  # Credentials (demo keys prefilled)
     s.send("\r", 3.0)  # verified -> Endpoint
     os.write(s.fd, b"\r")  # Endpoint checked -> the instance list
