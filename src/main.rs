@@ -263,6 +263,12 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
         return wizard(cli, app, services, log_path).await;
     }
 
+    // A scenario that cannot even be opened is said before the screen; one that does not
+    // parse, once the background start reads it (the program then leaves with the reason).
+    if let Some(path) = &cli.scenario {
+        std::fs::File::open(path)
+            .map_err(|e| format!("scenario {}: cannot read it: {e}", path.display()))?;
+    }
     let program =
         std::env::current_exe().map_err(|e| format!("cannot find this program's file: {e}"))?;
     // The demo starts in the background: Welcome does not wait for the scenario or the
