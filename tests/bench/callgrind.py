@@ -27,7 +27,7 @@ def control(pid, *args):
 
 def total():
     with open(out + ".1") as f:
-        return int(re.search(r"^summary: (\d+)", f.read(), re.M).group(1))
+        return int(re.search(r"^totals: (\d+)", f.read(), re.M).group(1))
 
 
 def logged(log, needle, timeout=600):
