@@ -66,8 +66,8 @@ impl SearchText {
 
     /// The rows whose line holds every word (words hold no whitespace), in order.
     fn matching(&self, words: &[String]) -> Vec<usize> {
-        let mut rows: Vec<usize> = (0..self.starts.len()).collect();
         let text = self.text.as_bytes();
+        let mut rows: Option<Vec<usize>> = None;
         for word in words {
             let finder = memchr::memmem::Finder::new(word.as_bytes());
             let mut hits = Vec::new();
@@ -81,14 +81,19 @@ impl SearchText {
                     None => break,
                 }
             }
-            // Both in order: keep the rows in both.
-            let mut hits = hits.into_iter().peekable();
-            rows.retain(|r| {
-                while hits.next_if(|h| h < r).is_some() {}
-                hits.peek() == Some(r)
-            });
+            match rows.as_mut() {
+                None => rows = Some(hits),
+                Some(rows) => {
+                    // Both in order: keep the rows in both.
+                    let mut hits = hits.into_iter().peekable();
+                    rows.retain(|r| {
+                        while hits.next_if(|h| h < r).is_some() {}
+                        hits.peek() == Some(r)
+                    });
+                }
+            }
         }
-        rows
+        rows.unwrap_or_else(|| (0..self.starts.len()).collect())
     }
 }
 
