@@ -22,6 +22,9 @@ pub struct DemoStart {
     /// None: a temporary directory the worker removes when it ends.
     pub disk_dir: Option<PathBuf>,
     pub poll_every_ms: u64,
+    /// The region given (`--region`, AWS_REGION): the emulator plays it when it is a known
+    /// one, so the rehearsal runs in the operator's region.
+    pub region: Option<String>,
 }
 
 /// What the wizard learns once the demo has started (`Msg::DemoReady`).
@@ -50,6 +53,16 @@ impl std::fmt::Debug for Started {
             .field("info", &self.info)
             .field("worker", &self.worker.worker_pid())
             .finish_non_exhaustive()
+    }
+}
+
+impl Started {
+    /// Hands the worker, disks and host to the services; what the wizard learns remains.
+    pub fn keep(self, services: &mut Services) -> DemoInfo {
+        services.disks = Some(self.disks);
+        services.host_identity = Some(self.host_identity);
+        services.worker = Some(self.worker);
+        self.info
     }
 }
 
@@ -140,6 +153,9 @@ pub fn start(opts: DemoStart) -> Result<Started, String> {
             scenario: opts.scenario.as_deref().map(absolute),
             disk_dir: absolute(&dir),
             remove_disk_dir: remove,
+            region: opts
+                .region
+                .filter(|r| crate::domain::regions::find(r).is_some()),
         }),
     };
     crate::worker::prepare_state_dir(&opts.state_dir).map_err(cleanup)?;

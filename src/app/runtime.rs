@@ -94,6 +94,15 @@ struct Runtime<'a> {
     connection: Option<Connection>,
 }
 
+/// Reads the disk list off the loop (sysfs, udev and blkid may be slow) and answers `req`.
+fn list_disks(tx: &UnboundedSender<Msg>, disks: Option<Arc<dyn DiskSource>>, req: u64) {
+    let tx = tx.clone();
+    tokio::task::spawn_blocking(move || {
+        let result = disks.map_or(Ok(vec![]), |d| d.list().map_err(|e| e.to_string()));
+        Runtime::send(&tx, Msg::Disks { req, result });
+    });
+}
+
 impl Runtime<'_> {
     fn now(&self) -> f64 {
         self.start.elapsed().as_secs_f64()
@@ -144,6 +153,7 @@ impl Runtime<'_> {
                     );
                 });
             }
+            Cmd::ListDisks { req } => list_disks(&tx, self.services.disks.clone(), req),
             Cmd::ListInstances { req } => {
                 tokio::spawn(async move {
                     // Each page as it comes: the first is on screen while the rest load.
@@ -233,20 +243,25 @@ impl Runtime<'_> {
             }
             Self::send(&tx, Msg::HostFacts(facts));
         });
-        let (tx, disks) = (self.tx.clone(), self.services.disks.clone());
-        tokio::task::spawn_blocking(move || {
-            let list = disks.map_or(Ok(vec![]), |d| d.list().map_err(|e| e.to_string()));
-            Self::send(&tx, Msg::Disks(list));
-        });
+        list_disks(&self.tx, self.services.disks.clone(), 0);
+        if self
+            .services
+            .disks
+            .as_ref()
+            .is_some_and(|d| !d.is_virtual())
+        {
+            let tx = self.tx.clone();
+            let watching =
+                crate::disks::udev_disks::watch(move || tx.send(Msg::DisksChanged).is_ok());
+            tracing::info!(watching, "udev events for disks");
+        }
     }
 
     /// Keeps the started demo's worker, disks and host, and reads them.
     fn demo_started(&mut self, started: super::demo::Started) -> super::demo::DemoInfo {
-        self.services.disks = Some(started.disks);
-        self.services.host_identity = Some(started.host_identity);
-        self.services.worker = Some(started.worker);
+        let info = started.keep(self.services);
         self.read_machine();
-        started.info
+        info
     }
 
     fn request(&mut self, run: crate::replication::RunId, request: &Request) {
