@@ -2462,3 +2462,16 @@ fn a_demo_that_cannot_start_ends_the_wizard_with_the_reason() {
     assert!(app.quit);
     assert_eq!(app.cannot_start, Some(why));
 }
+
+#[test]
+fn an_endpoint_and_region_given_on_the_command_line_outlive_the_demos_start() {
+    let mut app = demo_starting();
+    app.credentials.region = "ap-south-2".into();
+    app.endpoint = EndpointForm::with_custom("http://127.0.0.1:9");
+    update(&mut app, Msg::DemoReady(Ok(demo_info())));
+    assert_eq!(app.credentials.region, "ap-south-2");
+    assert_eq!(
+        app.endpoint.custom_url().as_deref(),
+        Some("http://127.0.0.1:9")
+    );
+}

@@ -677,8 +677,14 @@ fn on_demo_ready(app: &mut App, result: Result<demo::DemoInfo, String>) -> Vec<C
     if let Some(first) = info.keys.first().filter(|_| untouched) {
         app.credentials.fill(&first.credentials);
     }
-    app.credentials.region = info.region;
-    app.endpoint = EndpointForm::with_custom(&info.endpoint);
+    // A region or endpoint given on the command line stays (the emulator plays a known
+    // region given: it is the same then).
+    if app.credentials.region == CredentialsForm::default().region {
+        app.credentials.region = info.region;
+    }
+    if app.endpoint.custom.value().is_empty() {
+        app.endpoint = EndpointForm::with_custom(&info.endpoint);
+    }
     app.mode = Mode::Demo {
         disk_dir: info.disk_dir,
         keys: info.keys,
