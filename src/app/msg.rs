@@ -144,6 +144,16 @@ pub enum Msg {
         req: u64,
         result: Result<(), String>,
     },
+    /// The disks as they are at the hand-over of `plan` (its target disks are checked again).
+    TargetsRechecked {
+        plan: ReplicationPlan,
+        disks: Result<Vec<LocalDisk>, String>,
+    },
+    /// TCP 1500 to the chosen recovery instance, judged.
+    ReplicationPort {
+        req: u64,
+        check: crate::domain::preflight::Check,
+    },
 }
 
 #[derive(Debug)]
@@ -163,8 +173,13 @@ pub enum Cmd {
     ListDisks {
         req: u64,
     },
-    /// Hand the confirmed plan to the failback worker and attach to it.
+    /// Read the disks again, so the confirmed plan's target disks are checked just before it
+    /// is handed over (answered with `TargetsRechecked`).
     StartReplication {
+        plan: ReplicationPlan,
+    },
+    /// Hand the confirmed, rechecked plan to the failback worker and attach to it.
+    HandOff {
         plan: ReplicationPlan,
     },
     /// Ask the worker for the failback launch.
@@ -203,6 +218,14 @@ pub enum Cmd {
     SetClock {
         req: u64,
         skew_seconds: i64,
+    },
+    /// Read usePrivateIP for the recovery instance, then try TCP 1500 to that address (not in
+    /// the demo, whose emulator runs no agent).
+    CheckReplicationPort {
+        req: u64,
+        instance_id: String,
+        private_ips: Vec<String>,
+        connect: bool,
     },
     /// Ctrl-L: clear and redraw everything.
     ClearScreen,
