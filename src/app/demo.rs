@@ -9,7 +9,7 @@ use crate::disks::virtual_disks::VirtualDisks;
 use crate::domain::model::HostIdentity;
 use crate::emulator::{self, EmulatorCredential, Scenario};
 use crate::worker::client::{self, Spawned};
-use crate::worker::protocol::{DemoSetup, Setup, StartedBy};
+use crate::worker::protocol::{DemoSetup, Setup};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -73,15 +73,6 @@ pub fn load_scenario(path: Option<&Path>) -> Result<Scenario, String> {
     }
 }
 
-/// Who is starting a failback now: this terminal, this process.
-pub fn started_by() -> StartedBy {
-    StartedBy {
-        terminal: crate::worker::this_terminal(),
-        pid: std::process::id(),
-        started_at: crate::domain::time::unix_seconds(std::time::SystemTime::now()) as i64,
-    }
-}
-
 /// A rehearsal never changes this machine's clock.
 fn refuse_clock(_: std::time::SystemTime) -> Result<(), String> {
     Err(
@@ -105,6 +96,7 @@ pub fn starting(opts: DemoStart) -> (App, Services) {
         host_identity: None,
         state_dir: opts.state_dir.clone(),
         worker: None,
+        start_worker: None,
         attach: None,
         set_clock: refuse_clock,
         demo: Some(opts),
@@ -147,8 +139,10 @@ pub fn start(opts: DemoStart) -> Result<Started, String> {
     drop(scenario);
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
     let setup = Setup {
-        started_by: started_by(),
+        started_by: crate::worker::started_by(),
         poll_every_ms: opts.poll_every_ms,
+        // The worker's own emulator serves the software.
+        s3_endpoint: None,
         demo: Some(DemoSetup {
             scenario: opts.scenario.as_deref().map(absolute),
             disk_dir: absolute(&dir),
