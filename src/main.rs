@@ -268,6 +268,7 @@ fn attach(
             start_worker: None,
             attach: Some(attach),
             set_clock: drs_failback::preflight::set_system_clock,
+            demo: None,
         }
     }))
 }
@@ -333,6 +334,7 @@ async fn real(cli: &Cli, hidden: Option<std::io::Result<usize>>) -> Result<ExitC
         }),
         attach: None,
         set_clock: drs_failback::preflight::set_system_clock,
+        demo: None,
     };
     wizard(cli, app, services, log_path, &[]).await
 }
@@ -344,9 +346,10 @@ async fn demo(cli: &Cli, hidden: Option<std::io::Result<usize>>) -> Result<ExitC
         .state_dir
         .clone()
         .unwrap_or_else(|| worker::default_state_dir(true));
-    let scenario = app::demo::load_scenario(cli.scenario.as_deref())?;
 
-    if let Some(services) = attach(&state_dir, Some(scenario.demo_host()))? {
+    if let Some(mut services) = attach(&state_dir, None)? {
+        let scenario = app::demo::load_scenario(cli.scenario.as_deref())?;
+        services.host_identity = Some(scenario.demo_host());
         let app = App::new(Mode::Demo {
             disk_dir: String::new(),
             keys: vec![],
@@ -356,16 +359,37 @@ async fn demo(cli: &Cli, hidden: Option<std::io::Result<usize>>) -> Result<ExitC
     }
     check_not_busy(&state_dir)?;
 
+    // A scenario that cannot even be opened is said before the screen; one that does not
+    // parse, once the background start reads it (the program then leaves with the reason).
+    if let Some(path) = &cli.scenario {
+        std::fs::File::open(path)
+            .map_err(|e| format!("scenario {}: cannot read it: {e}", path.display()))?;
+    }
     let program =
         std::env::current_exe().map_err(|e| format!("cannot find this program's file: {e}"))?;
-    let (mut app, mut services, ready) = app::demo::start(app::demo::DemoStart {
-        program: &program,
+    // On a screen the demo starts in the background: Welcome does not wait for the scenario
+    // or the emulator. Unattended, the first line names the emulator and the disks and the
+    // start checks need the demo's keys: it starts first.
+    let (mut app, mut services) = app::demo::starting(app::demo::DemoStart {
+        program,
         state_dir,
         scenario: cli.scenario.clone(),
         disk_dir: cli.demo_dir.clone(),
         poll_every_ms: 1000,
         region: cli.region.clone(),
-    })?;
+    });
+    let mut about = Vec::new();
+    if cli.no_prompt
+        && let Some(start) = services.demo.take()
+    {
+        let info = app::demo::start(start)?.keep(&mut services);
+        about = vec![
+            ("endpoint", info.endpoint.clone()),
+            ("region", info.region.clone()),
+            ("disk_dir", info.disk_dir.clone()),
+        ];
+        app::update(&mut app, app::Msg::DemoReady(Ok(info)));
+    }
     if let Err(stop) = prefill(cli, &mut app) {
         if let Some(worker) = services.worker.take() {
             worker.finish(false);
@@ -373,11 +397,6 @@ async fn demo(cli: &Cli, hidden: Option<std::io::Result<usize>>) -> Result<ExitC
         return Err(stop);
     }
     app.s3_endpoint = cli.s3_endpoint.clone();
-    let about = [
-        ("endpoint", ready.endpoint.clone()),
-        ("region", app.region().to_owned()),
-        ("disk_dir", ready.disk_dir.display().to_string()),
-    ];
     wizard(cli, app, services, log_path, &about).await
 }
 
@@ -428,6 +447,9 @@ async fn wizard(
             )));
         }
     };
+    if let Some(why) = app.cannot_start {
+        return Err(Stop::from(why));
+    }
     if let Some(w) = app.worker.as_ref().filter(|_| !app.acknowledged) {
         let message = format!(
             "drs-failback: the failback goes on in its worker (pid {}). Run `{}` again, on any \

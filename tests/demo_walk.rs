@@ -16,7 +16,6 @@ use drs_failback::wizard::result::Outcome;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::Value;
 use std::io;
-use std::path::Path;
 use std::time::Duration;
 
 /// A safety net against a hung journey, not a timing assertion: the walk waits for outcomes.
@@ -51,10 +50,14 @@ struct Walker {
     console_pressed: bool,
     /// The denial the dashboard showed after the console button, if it was denied too.
     denied: Option<String>,
+    /// What the first frame showed: (step, the demo still starting).
+    first_frame: Option<(StepId, bool)>,
 }
 
 impl Frontend for Walker {
     fn draw(&mut self, app: &App) -> io::Result<()> {
+        self.first_frame
+            .get_or_insert((app.step, app.demo_starting));
         self.autopilot.draw(app)
     }
 
@@ -108,25 +111,24 @@ async fn walk(instance: &str) -> End {
     let dir = tempfile::tempdir().unwrap();
     let scenario = dir.path().join("scenario.json");
     std::fs::write(&scenario, quick_scenario().to_string()).unwrap();
-    let (mut app, mut services, _) = demo::start(DemoStart {
-        program: Path::new(env!("CARGO_BIN_EXE_drs-failback")),
+    let (mut app, mut services) = demo::starting(DemoStart {
+        program: env!("CARGO_BIN_EXE_drs-failback").into(),
         state_dir: dir.path().join("state"),
         scenario: Some(scenario),
         disk_dir: Some(dir.path().join("disks")),
         poll_every_ms: 100,
         region: None,
-    })
-    .unwrap();
+    });
     Prefill {
         recovery_instance_id: Some(instance.to_owned()),
         ..Prefill::default()
     }
     .apply(&mut app);
-    let logs = RemoveOnDrop(services.worker.as_ref().map(|w| w.log.clone()));
     let mut walker = Walker {
         autopilot: Headless::new(Output::Text, true),
         console_pressed: false,
         denied: None,
+        first_frame: None,
     };
     let app = tokio::time::timeout(
         PATIENCE,
@@ -135,9 +137,13 @@ async fn walk(instance: &str) -> End {
     .await
     .unwrap_or_else(|_| panic!("{instance}: the walk did not end"))
     .unwrap();
+    // Welcome is drawn before the demo's emulator listens, never after waiting for it.
+    assert_eq!(walker.first_frame, Some((StepId::Welcome, true)));
     // The worker ends with the acknowledged result, or without a plan; a failback left
     // waiting for a launch no one may start would wait for ever: this test ends it.
     let worker = services.worker.take().unwrap();
+    // The demo started in the background: its worker (and log) are known from here.
+    let logs = RemoveOnDrop(Some(worker.log.clone()));
     if app.outcome.is_none() && app.worker.is_some() {
         // SAFETY: a signal to the worker this test started.
         unsafe { libc::kill(worker.worker_pid() as i32, libc::SIGKILL) };

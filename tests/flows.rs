@@ -2765,3 +2765,94 @@ fn the_target_disks_are_checked_again_at_the_hand_over_and_a_changed_one_stops_i
     );
     assert_eq!(app.local_disks()[0].mounts, vec!["/mnt/backup".to_owned()]);
 }
+
+/// What the demo's worker answers once its emulator listens.
+fn demo_info() -> drs_failback::app::demo::DemoInfo {
+    drs_failback::app::demo::DemoInfo {
+        endpoint: EMULATOR.into(),
+        region: "eu-central-1".into(),
+        disk_dir: "/tmp/demo-disks".into(),
+        keys: vec![EmulatorCredential {
+            label: "full access".into(),
+            credentials: StaticCredentials {
+                access_key_id: KEY_ID.into(),
+                secret_access_key: SECRET.into(),
+                session_token: None,
+            },
+            description: "every DRS action".into(),
+        }],
+    }
+}
+
+/// The demo's first state: Welcome while its emulator starts.
+fn demo_starting() -> App {
+    let (app, _) = drs_failback::app::demo::starting(drs_failback::app::demo::DemoStart {
+        program: "/nonexistent".into(),
+        state_dir: "/nonexistent".into(),
+        scenario: None,
+        disk_dir: None,
+        poll_every_ms: 1000,
+        region: None,
+    });
+    app
+}
+
+#[test]
+fn welcome_waits_for_the_demos_emulator_and_then_offers_its_keys() {
+    let mut app = demo_starting();
+    assert_eq!(app.step, StepId::Welcome);
+    update(&mut app, Msg::HostFacts(host()));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.step,
+        StepId::Welcome,
+        "Next before the emulator listens"
+    );
+    assert!(app.notice.as_deref().unwrap().contains("still starting"));
+
+    update(&mut app, Msg::DemoReady(Ok(demo_info())));
+    assert_eq!(app.credentials.access_key_id.value(), KEY_ID);
+    assert_eq!(app.credentials.secret.0.value(), SECRET);
+    assert_eq!(app.credentials.region, "eu-central-1");
+    assert_eq!(app.endpoint.custom_url().as_deref(), Some(EMULATOR));
+    assert!(
+        matches!(&app.mode, Mode::Demo { endpoint, keys, .. } if endpoint == EMULATOR && keys.len() == 1)
+    );
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Preflight);
+}
+
+#[test]
+fn keys_given_on_the_command_line_outlive_the_demos_start() {
+    let mut app = demo_starting();
+    app.credentials.access_key_id = Input::new("AKIAGIVEN00000000001".into());
+    app.credentials.secret.0 = Input::new("given".into());
+    update(&mut app, Msg::DemoReady(Ok(demo_info())));
+    assert_eq!(
+        app.credentials.access_key_id.value(),
+        "AKIAGIVEN00000000001"
+    );
+    assert_eq!(app.credentials.secret.0.value(), "given");
+}
+
+#[test]
+fn a_demo_that_cannot_start_ends_the_wizard_with_the_reason() {
+    let mut app = demo_starting();
+    let why = "cannot create virtual disks in /x: permission denied".to_owned();
+    update(&mut app, Msg::DemoReady(Err(why.clone())));
+    assert!(app.quit);
+    assert_eq!(app.cannot_start, Some(why));
+}
+
+#[test]
+fn an_endpoint_and_region_given_on_the_command_line_outlive_the_demos_start() {
+    let mut app = demo_starting();
+    app.credentials.region = "ap-south-2".into();
+    app.endpoint = EndpointForm::with_custom("http://127.0.0.1:9");
+    update(&mut app, Msg::DemoReady(Ok(demo_info())));
+    assert_eq!(app.credentials.region, "ap-south-2");
+    assert_eq!(
+        app.endpoint.custom_url().as_deref(),
+        Some("http://127.0.0.1:9")
+    );
+}

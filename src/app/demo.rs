@@ -1,19 +1,21 @@
 //! The demo's start: virtual disks, and a failback worker that serves the emulator (so the
-//! rehearsal outlives this wizard as a real failback does), then the wizard's first state.
+//! rehearsal outlives this wizard as a real failback does). It runs off the loop: Welcome is
+//! drawn at once, and `Msg::DemoReady` brings the emulator's endpoint and keys.
 
 use super::runtime::Services;
 use super::{App, Mode};
+use crate::disks::DiskSource;
 use crate::disks::virtual_disks::VirtualDisks;
-use crate::emulator::{self, Scenario};
-use crate::wizard::endpoint::EndpointForm;
+use crate::domain::model::HostIdentity;
+use crate::emulator::{self, EmulatorCredential, Scenario};
+use crate::worker::client::{self, Spawned};
 use crate::worker::protocol::{DemoSetup, Setup};
-use crate::worker::{self, client};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub struct DemoStart<'a> {
+pub struct DemoStart {
     /// This program (the worker is its hidden subcommand).
-    pub program: &'a Path,
+    pub program: PathBuf,
     pub state_dir: PathBuf,
     /// None: the embedded scenario.
     pub scenario: Option<PathBuf>,
@@ -25,10 +27,43 @@ pub struct DemoStart<'a> {
     pub region: Option<String>,
 }
 
-/// Where the demo's emulator listens and its disks are.
-pub struct DemoReady {
+/// What the wizard learns once the demo has started (`Msg::DemoReady`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoInfo {
+    /// Where the emulator listens.
     pub endpoint: String,
-    pub disk_dir: PathBuf,
+    pub region: String,
+    /// Where the virtual disks are.
+    pub disk_dir: String,
+    /// The scenario's credentials; the first is the default.
+    pub keys: Vec<EmulatorCredential>,
+}
+
+/// A started demo: what the wizard learns, and what the runtime keeps.
+pub struct Started {
+    pub info: DemoInfo,
+    pub disks: Arc<dyn DiskSource>,
+    pub host_identity: HostIdentity,
+    pub worker: Spawned,
+}
+
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Started")
+            .field("info", &self.info)
+            .field("worker", &self.worker.worker_pid())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Started {
+    /// Hands the worker, disks and host to the services; what the wizard learns remains.
+    pub fn keep(self, services: &mut Services) -> DemoInfo {
+        services.disks = Some(self.disks);
+        services.host_identity = Some(self.host_identity);
+        services.worker = Some(self.worker);
+        self.info
+    }
 }
 
 pub fn load_scenario(path: Option<&Path>) -> Result<Scenario, String> {
@@ -47,8 +82,36 @@ fn refuse_clock(_: std::time::SystemTime) -> Result<(), String> {
     )
 }
 
-pub fn start(opts: DemoStart) -> Result<(App, Services, DemoReady), String> {
+/// The wizard's first state and its services, the demo still to start: the runtime starts
+/// it in the background.
+pub fn starting(opts: DemoStart) -> (App, Services) {
+    let mut app = App::new(Mode::Demo {
+        disk_dir: String::new(),
+        keys: Vec::new(),
+        endpoint: String::new(),
+    });
+    app.demo_starting = true;
+    let services = Services {
+        disks: None,
+        host_identity: None,
+        state_dir: opts.state_dir.clone(),
+        worker: None,
+        start_worker: None,
+        attach: None,
+        set_clock: refuse_clock,
+        demo: Some(opts),
+    };
+    (app, services)
+}
+
+/// Loads the scenario, makes the virtual disks and starts the worker, waiting until its
+/// emulator listens (blocking: the runtime runs it off the loop).
+pub fn start(opts: DemoStart) -> Result<Started, String> {
     let scenario = load_scenario(opts.scenario.as_deref())?;
+    let keys = emulator::credentials_of(&scenario);
+    if keys.is_empty() {
+        return Err("the scenario defines no credentials".to_owned());
+    }
     let (dir, remove) = match opts.disk_dir {
         Some(d) => (d, false),
         None => {
@@ -71,9 +134,12 @@ pub fn start(opts: DemoStart) -> Result<(App, Services, DemoReady), String> {
             dir.display()
         ))
     })?;
+    let host_identity = scenario.demo_host();
+    // The worker loads the scenario itself: the wizard keeps none of its instances.
+    drop(scenario);
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
     let setup = Setup {
-        started_by: worker::started_by(),
+        started_by: crate::worker::started_by(),
         poll_every_ms: opts.poll_every_ms,
         // The worker's own emulator serves the software.
         s3_endpoint: None,
@@ -86,46 +152,26 @@ pub fn start(opts: DemoStart) -> Result<(App, Services, DemoReady), String> {
                 .filter(|r| crate::domain::regions::find(r).is_some()),
         }),
     };
-    worker::prepare_state_dir(&opts.state_dir).map_err(cleanup)?;
+    crate::worker::prepare_state_dir(&opts.state_dir).map_err(cleanup)?;
     // From here the worker removes the directory when it ends.
-    let mut spawned = client::spawn(opts.program, &opts.state_dir, &setup).map_err(cleanup)?;
-    let ready = match spawned.demo_ready(&opts.state_dir) {
+    let mut worker = client::spawn(&opts.program, &opts.state_dir, &setup).map_err(cleanup)?;
+    let ready = match worker.demo_ready(&opts.state_dir) {
         Ok(r) => r,
         Err(e) => {
-            spawned.finish(false);
+            worker.finish(false);
             return Err(e);
         }
     };
-    tracing::info!(endpoint = %ready.endpoint, dir = %dir.display(), worker = spawned.worker_pid(), "demo started");
-
-    let keys = emulator::credentials_of(&scenario);
-    let first = keys
-        .first()
-        .cloned()
-        .ok_or("the scenario defines no credentials")?;
-    let mut app = App::new(Mode::Demo {
-        disk_dir: dir.display().to_string(),
-        keys,
-        endpoint: ready.endpoint.clone(),
-    });
-    app.credentials.fill(&first.credentials);
-    app.credentials.region = ready.region.clone();
-    app.endpoint = EndpointForm::with_custom(&ready.endpoint);
-    let services = Services {
-        disks: Some(Arc::new(disks)),
-        host_identity: Some(scenario.demo_host()),
-        state_dir: opts.state_dir,
-        worker: Some(spawned),
-        start_worker: None,
-        attach: None,
-        set_clock: refuse_clock,
-    };
-    Ok((
-        app,
-        services,
-        DemoReady {
+    tracing::info!(endpoint = %ready.endpoint, dir = %dir.display(), worker = worker.worker_pid(), "demo started");
+    Ok(Started {
+        info: DemoInfo {
             endpoint: ready.endpoint,
-            disk_dir: dir,
+            region: ready.region,
+            disk_dir: dir.display().to_string(),
+            keys,
         },
-    ))
+        disks: Arc::new(disks),
+        host_identity,
+        worker,
+    })
 }

@@ -103,6 +103,10 @@ pub struct App {
     /// Drawn in rich mode (Unicode, colour) rather than basic (ASCII, no colour); Ctrl-T
     /// switches.
     pub rich: bool,
+    /// The demo's emulator is still starting (Welcome is shown meanwhile).
+    pub demo_starting: bool,
+    /// Why the demo could not start: the program leaves and says so.
+    pub cannot_start: Option<String>,
     next_req: u64,
 }
 
@@ -143,6 +147,8 @@ impl App {
             acknowledged: false,
             rich: true,
             ssh: Loadable::NotAsked,
+            demo_starting: false,
+            cannot_start: None,
             next_req: 1,
         }
     }
@@ -348,10 +354,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
-        Msg::Connected(_) => {
+        Msg::Connected(_) | Msg::DemoStarted(_) => {
             app.dirty = was_dirty;
             vec![]
         }
+        Msg::DemoReady(result) => on_demo_ready(app, result),
         Msg::Attached {
             run,
             plan,
@@ -773,6 +780,45 @@ fn next_demo_key(app: &mut App) {
     }
 }
 
+/// The demo's emulator listens: the journey can use it. A demo that cannot start ends the
+/// program with the reason.
+fn on_demo_ready(app: &mut App, result: Result<demo::DemoInfo, String>) -> Vec<Cmd> {
+    app.demo_starting = false;
+    let info = match result {
+        Ok(info) => info,
+        Err(why) => {
+            app.cannot_start = Some(why);
+            return quit(app);
+        }
+    };
+    let c = &app.credentials;
+    // Keys given on the command line or in the environment win over the demo's.
+    let untouched = [
+        c.access_key_id.value(),
+        c.secret.0.value(),
+        c.session_token.0.value(),
+    ]
+    .iter()
+    .all(|v| v.is_empty());
+    if let Some(first) = info.keys.first().filter(|_| untouched) {
+        app.credentials.fill(&first.credentials);
+    }
+    // A region or endpoint given on the command line stays (the emulator plays a known
+    // region given: it is the same then).
+    if app.credentials.region == CredentialsForm::default().region {
+        app.credentials.region = info.region;
+    }
+    if app.endpoint.custom.value().is_empty() {
+        app.endpoint = EndpointForm::with_custom(&info.endpoint);
+    }
+    app.mode = Mode::Demo {
+        disk_dir: info.disk_dir,
+        keys: info.keys,
+        endpoint: info.endpoint,
+    };
+    vec![]
+}
+
 fn quit(app: &mut App) -> Vec<Cmd> {
     app.quit = true;
     // Quitting the result screen is seeing it; a signal or a lost terminal is not.
@@ -958,6 +1004,12 @@ fn list_instances(app: &mut App) -> Vec<Cmd> {
 /// Next: validate and commit the current step.
 fn next(app: &mut App) -> Vec<Cmd> {
     match app.step {
+        StepId::Welcome if app.demo_starting => {
+            app.notice = Some(
+                "The demo's emulator is still starting: press Enter again in a moment.".into(),
+            );
+            vec![]
+        }
         StepId::Welcome => {
             app.go(StepId::Preflight);
             if matches!(app.preflight.report, Loadable::NotAsked) {

@@ -62,6 +62,10 @@ pub enum Msg {
     },
     /// The runtime's own: the worker's socket answered (never reaches `update`).
     Connected(Connection),
+    /// The runtime's own: the demo started (it keeps the pieces and sends `DemoReady`).
+    DemoStarted(Result<Box<crate::app::demo::Started>, String>),
+    /// The demo's emulator listens (or the demo could not start, and why).
+    DemoReady(Result<crate::app::demo::DemoInfo, String>),
     /// The worker's failback `run`, as a worker tells a client that attaches.
     Attached {
         run: RunId,

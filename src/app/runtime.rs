@@ -35,6 +35,8 @@ pub struct Services {
     pub start_worker: Option<WorkerStart>,
     /// A running failback to attach to at once.
     pub attach: Option<(Connection, UnixStream)>,
+    /// The demo to start in the background (disks and host identity come with it).
+    pub demo: Option<super::demo::DemoStart>,
 }
 
 /// This program (`worker` is its hidden subcommand) and the setup its worker gets.
@@ -191,7 +193,10 @@ impl Runtime<'_> {
                         Err(e) => Err(e),
                     };
                     match logged("listing recovery instances", result) {
-                        Ok(count) => tracing::info!(count, "recovery instances listed"),
+                        Ok(count) => {
+                            crate::process::give_back_freed_memory();
+                            tracing::info!(count, "recovery instances listed");
+                        }
                         Err(e) => {
                             let result = Err(e);
                             Self::send(
@@ -292,6 +297,46 @@ impl Runtime<'_> {
             // Handled by the loop, which owns the frontend.
             Cmd::ClearScreen | Cmd::Suspend | Cmd::Quit => {}
         }
+    }
+
+    /// The host's facts and the disks, off the loop.
+    fn read_machine(&self) {
+        let (tx, identity) = (self.tx.clone(), self.services.host_identity.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut facts = crate::host::facts();
+            if let Some(identity) = identity {
+                facts.nics = identity
+                    .macs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, mac)| (format!("eth{i}"), mac.clone()))
+                    .collect();
+                facts.identity = identity;
+            }
+            Self::send(&tx, Msg::HostFacts(facts));
+        });
+        list_disks(&self.tx, self.services.disks.clone(), |result| Msg::Disks {
+            req: 0,
+            result,
+        });
+        if self
+            .services
+            .disks
+            .as_ref()
+            .is_some_and(|d| !d.is_virtual())
+        {
+            let tx = self.tx.clone();
+            let watching =
+                crate::disks::udev_disks::watch(move || tx.send(Msg::DisksChanged).is_ok());
+            tracing::info!(watching, "udev events for disks");
+        }
+    }
+
+    /// Keeps the started demo's worker, disks and host, and reads them.
+    fn demo_started(&mut self, started: super::demo::Started) -> super::demo::DemoInfo {
+        let info = started.keep(self.services);
+        self.read_machine();
+        info
     }
 
     fn request(&mut self, run: crate::replication::RunId, request: &Request) {
@@ -512,31 +557,17 @@ pub async fn run(
         }));
     }
 
-    // Startup facts, off the loop.
-    {
-        let (tx, identity) = (tx.clone(), rt.services.host_identity.clone());
-        tokio::task::spawn_blocking(move || {
-            let mut facts = crate::host::facts();
-            if let Some(identity) = identity {
-                facts.nics = identity
-                    .macs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, mac)| (format!("eth{i}"), mac.clone()))
-                    .collect();
-                facts.identity = identity;
-            }
-            Runtime::send(&tx, Msg::HostFacts(facts));
-        });
-    }
-    list_disks(&tx, rt.services.disks.clone(), |result| Msg::Disks {
-        req: 0,
-        result,
-    });
-    if rt.services.disks.as_ref().is_some_and(|d| !d.is_virtual()) {
-        let tx = tx.clone();
-        let watching = crate::disks::udev_disks::watch(move || tx.send(Msg::DisksChanged).is_ok());
-        tracing::info!(watching, "udev events for disks");
+    // Startup facts, off the loop; the demo's wait for its host and disks.
+    match rt.services.demo.take() {
+        Some(start) => {
+            let tx = tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let started = super::demo::start(start).map(Box::new);
+                crate::process::give_back_freed_memory();
+                Runtime::send(&tx, Msg::DemoStarted(started));
+            });
+        }
+        None => rt.read_machine(),
     }
     // The clock: a Tick redraws only while something on screen moves.
     {
@@ -581,10 +612,14 @@ pub async fn run(
         }
         let mut queue: std::collections::VecDeque<Msg> = pending.into();
         while let Some(msg) = queue.pop_front() {
-            if let Msg::Connected(connection) = msg {
-                rt.connection = Some(connection);
-                continue;
-            }
+            let msg = match msg {
+                Msg::Connected(connection) => {
+                    rt.connection = Some(connection);
+                    continue;
+                }
+                Msg::DemoStarted(started) => Msg::DemoReady(started.map(|s| rt.demo_started(*s))),
+                msg => msg,
+            };
             for cmd in update(&mut app, msg) {
                 match cmd {
                     Cmd::ClearScreen => {

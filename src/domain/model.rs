@@ -73,7 +73,7 @@ pub struct FailbackInfo {
     pub to_original_server: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecoveryInstance {
     pub id: String,
     pub source_server_id: String,

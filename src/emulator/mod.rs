@@ -236,6 +236,17 @@ fn reply(
     body: &Value,
     error: Option<(&str, Option<u64>)>,
 ) -> Response<Full<Bytes>> {
+    let body = serde_json::to_vec(body).unwrap_or_default();
+    reply_bytes(shared, now, status, body, error)
+}
+
+fn reply_bytes(
+    shared: &Shared,
+    now: i64,
+    status: u16,
+    body: Vec<u8>,
+    error: Option<(&str, Option<u64>)>,
+) -> Response<Full<Bytes>> {
     let n = shared.requests.fetch_add(1, Ordering::Relaxed);
     let mut builder = Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
@@ -254,7 +265,7 @@ fn reply(
         }
     }
     builder
-        .body(Full::new(Bytes::from(body.to_string())))
+        .body(Full::new(Bytes::from(body)))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
@@ -364,7 +375,7 @@ async fn respond(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes
     match result {
         Ok(value) => {
             tracing::debug!(op, "DRS emulator answered");
-            reply(shared, now, 200, &value, None)
+            reply_bytes(shared, now, 200, value, None)
         }
         Err(e) => {
             tracing::debug!(op, error = e.error_type(), "DRS emulator answered an error");

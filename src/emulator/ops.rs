@@ -323,25 +323,34 @@ fn read_token(
     }
 }
 
-/// One page of `candidates` (already in order), each a position in that order.
+/// One page of `candidates` (already in order), each a position in that order; reads only
+/// as far as the page needs.
 fn page(
-    candidates: Vec<usize>,
+    candidates: impl IntoIterator<Item = usize>,
     after: Option<usize>,
     max: usize,
     newest_first: bool,
 ) -> (Vec<usize>, Option<usize>) {
-    let rest: Vec<usize> = candidates
+    let mut items: Vec<usize> = candidates
         .into_iter()
         .filter(|c| match after {
             None => true,
             Some(a) if newest_first => *c < a,
             Some(a) => *c > a,
         })
+        .take(max + 1)
         .collect();
-    let more = rest.len() > max;
-    let items: Vec<usize> = rest.into_iter().take(max).collect();
+    let more = items.len() > max;
+    items.truncate(max);
     let next = if more { items.last().copied() } else { None };
     (items, next)
+}
+
+/// `{"items": [...]}`, the items moved in (`json!` would copy each one).
+fn items_of(items: Vec<Value>) -> Value {
+    let mut out = Map::new();
+    out.insert("items".into(), Value::Array(items));
+    Value::Object(out)
 }
 
 fn with_token(mut out: Value, op: &str, next: Option<usize>, fp: &str) -> Value {
@@ -427,39 +436,53 @@ fn admit(world: &World, op: &str, body: &[u8]) -> Result<Map<String, Value>, Api
     Ok(req)
 }
 
-/// Answers one request that `changes_nothing`.
+fn bytes(value: &Value) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// Answers one request that `changes_nothing`, as the response body.
 pub(crate) fn handle_read(
     world: &World,
     t: f64,
     caller: &CredentialSpec,
     op: &str,
     body: &[u8],
-) -> Result<Value, ApiError> {
+) -> Result<Vec<u8>, ApiError> {
     let req = admit(world, op, body)?;
     match op {
         "DescribeRecoveryInstances" => describe_recovery_instances(world, t, caller, &req),
-        "DescribeSourceServers" => describe_source_servers(world, caller, &req),
-        "DescribeJobs" => describe_jobs(world, t, caller, &req),
-        "DescribeJobLogItems" => describe_job_log_items(world, t, caller, &req),
+        "DescribeSourceServers" => describe_source_servers(world, caller, &req).map(|v| bytes(&v)),
+        "DescribeJobs" => describe_jobs(world, t, caller, &req).map(|v| bytes(&v)),
+        "DescribeJobLogItems" => describe_job_log_items(world, t, caller, &req).map(|v| bytes(&v)),
         _ => Err(ApiError::UnknownOperation),
     }
 }
 
-/// Answers one request from an authenticated caller.
+/// Answers one request from an authenticated caller, as the response body.
 pub(crate) fn handle(
     world: &mut World,
     t: f64,
     caller: &CredentialSpec,
     op: &str,
     body: &[u8],
-) -> Result<Value, ApiError> {
+) -> Result<Vec<u8>, ApiError> {
     if changes_nothing(op) {
         return handle_read(world, t, caller, op, body);
     }
     let req = admit(world, op, body)?;
     if failback_client::OPERATIONS.contains(&op) {
-        return failback_client::handle(world, t, caller, op, &req);
+        return failback_client::handle(world, t, caller, op, &req).map(|v| bytes(&v));
     }
+    change(world, t, caller, op, &req).map(|v| bytes(&v))
+}
+
+fn change(
+    world: &mut World,
+    t: f64,
+    caller: &CredentialSpec,
+    op: &str,
+    req: &Map<String, Value>,
+) -> Result<Value, ApiError> {
     match op {
         "GetFailbackReplicationConfiguration" => {
             let id = required_instance_id(&req)?;
@@ -527,7 +550,7 @@ fn describe_recovery_instances(
     t: f64,
     caller: &CredentialSpec,
     req: &Map<String, Value>,
-) -> Result<Value, ApiError> {
+) -> Result<Vec<u8>, ApiError> {
     const OP: &str = "DescribeRecoveryInstances";
     let filters = get_obj(req, "filters")?;
     let empty = Map::new();
@@ -552,17 +575,30 @@ fn describe_recovery_instances(
     let fp = fingerprint(&json!([ids, sources]));
     let after = read_token(req, OP, &fp)?;
     authorize(world, caller, OP, &[])?;
-    let candidates = (0..world.instances.len())
-        .filter(|&i| {
-            let inst = &world.instances[i];
-            !inst.removed
-                && (ids.is_empty() || ids.contains(&inst.spec.id))
-                && (sources.is_empty() || sources.contains(&inst.spec.source_server_id))
-        })
-        .collect();
+    // From the page's start on, not from the first instance.
+    let candidates = (after.map_or(0, |a| a + 1)..world.instances.len()).filter(|&i| {
+        let inst = &world.instances[i];
+        !inst.removed
+            && (ids.is_empty() || ids.contains(&inst.spec.id))
+            && (sources.is_empty() || sources.contains(&inst.spec.source_server_id))
+    });
     let (items, next) = page(candidates, after, max, false);
-    let items: Vec<Value> = items.iter().map(|&i| world.instance_json(i, t)).collect();
-    Ok(with_token(json!({"items": items}), OP, next, &fp))
+    // Written straight to bytes, each instance from its cache while unchanged.
+    let mut out = Vec::with_capacity(64 + items.len() * 1536);
+    out.extend_from_slice(b"{\"items\":[");
+    for (k, &i) in items.iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        world.write_instance_json(i, t, &mut out);
+    }
+    out.push(b']');
+    if let Some(n) = next {
+        out.extend_from_slice(b",\"nextToken\":");
+        out.extend_from_slice(&bytes(&json!(make_token(OP, n, &fp))));
+    }
+    out.push(b'}');
+    Ok(out)
 }
 
 fn describe_source_servers(
@@ -588,28 +624,26 @@ fn describe_source_servers(
     let after = read_token(req, OP, &fp)?;
     authorize(world, caller, OP, &[])?;
     let own_account = accounts.is_empty() || accounts.contains(&world.scenario.account_id);
-    let candidates = (0..world.instances.len())
-        .filter(|&i| {
-            let s = &world.instances[i].spec;
-            let hardware_matches = hardware.as_deref().is_none_or(|h| {
-                s.aws_instance_id
+    let candidates = (0..world.instances.len()).filter(|&i| {
+        let s = &world.instances[i].spec;
+        let hardware_matches = hardware.as_deref().is_none_or(|h| {
+            s.aws_instance_id
+                .as_deref()
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+                == Some(h)
+                || s.vmware_uuid
                     .as_deref()
                     .map(str::to_ascii_lowercase)
                     .as_deref()
                     == Some(h)
-                    || s.vmware_uuid
-                        .as_deref()
-                        .map(str::to_ascii_lowercase)
-                        .as_deref()
-                        == Some(h)
-                    || s.nics.iter().any(|n| n.mac == h)
-            });
-            own_account && (ids.is_empty() || ids.contains(&s.source_server_id)) && hardware_matches
-        })
-        .collect();
+                || s.nics.iter().any(|n| n.mac == h)
+        });
+        own_account && (ids.is_empty() || ids.contains(&s.source_server_id)) && hardware_matches
+    });
     let (items, next) = page(candidates, after, max, false);
     let items: Vec<Value> = items.iter().map(|&i| world.source_server_json(i)).collect();
-    Ok(with_token(json!({"items": items}), OP, next, &fp))
+    Ok(with_token(items_of(items), OP, next, &fp))
 }
 
 fn update_configuration(
@@ -704,19 +738,16 @@ fn describe_jobs(
     let after = read_token(req, OP, &fp)?;
     authorize(world, caller, OP, &[])?;
     // Newest first: jobs are stored oldest first.
-    let candidates = (0..world.jobs.len())
-        .rev()
-        .filter(|&j| {
-            let job = &world.jobs[j];
-            let created = job.created.floor() as i64;
-            (ids.is_empty() || ids.contains(&job.id))
-                && from.is_none_or(|f| created >= f)
-                && to.is_none_or(|to| created <= to)
-        })
-        .collect();
+    let candidates = (0..world.jobs.len()).rev().filter(|&j| {
+        let job = &world.jobs[j];
+        let created = job.created.floor() as i64;
+        (ids.is_empty() || ids.contains(&job.id))
+            && from.is_none_or(|f| created >= f)
+            && to.is_none_or(|to| created <= to)
+    });
     let (items, next) = page(candidates, after, max, true);
     let items: Vec<Value> = items.iter().map(|&j| world.job_json(j, t)).collect();
-    Ok(with_token(json!({"items": items}), OP, next, &fp))
+    Ok(with_token(items_of(items), OP, next, &fp))
 }
 
 fn describe_job_log_items(
@@ -749,7 +780,7 @@ fn describe_job_log_items(
         .position(|j| j.id == job_id)
         .map(|j| world.job_log_json(j, t))
         .unwrap_or_default();
-    let (items, next) = page((0..log.len()).collect(), after, max, false);
+    let (items, next) = page(0..log.len(), after, max, false);
     let items: Vec<Value> = items.iter().map(|&i| log[i].clone()).collect();
-    Ok(with_token(json!({"items": items}), OP, next, &fp))
+    Ok(with_token(items_of(items), OP, next, &fp))
 }

@@ -212,17 +212,20 @@ impl Scenario {
 
     /// Parses a scenario; the error names the bad field.
     pub fn from_json(text: &str) -> Result<Scenario, String> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        if !value.is_object() {
+        if !text.trim_start().starts_with('{') {
             return Err(
                 "the scenario must be one JSON object ({\"region\": ..., ...}), shaped as assets/demo-scenario.json"
                     .into(),
             );
         }
-        let raw: RawScenario = serde_path_to_error::deserialize(value).map_err(|e| {
+        // Straight from the text, not through a `Value`: a scenario may hold tens of thousands
+        // of instances.
+        let mut json = serde_json::Deserializer::from_str(text);
+        let raw: RawScenario = serde_path_to_error::deserialize(&mut json).map_err(|e| {
             let path = e.path().to_string();
             format!("{path}: {}", e.into_inner())
         })?;
+        json.end().map_err(|e| e.to_string())?;
         raw.validate()
     }
 
@@ -1035,7 +1038,11 @@ mod tests {
         assert!(err.starts_with("demo_disks[0].size: "), "{err}");
         assert!(err.contains("\"1.5GiB\""), "{err}");
         let err = error_with(|j| j["timings"] = serde_json::json!([]));
-        assert_eq!(err, "timings: invalid length 0, expected a JSON object");
+        // Read straight from the text: where in the file is said too.
+        assert!(
+            err.starts_with("timings: invalid length 0, expected a JSON object at line 1 column "),
+            "{err}"
+        );
         let err = Scenario::from_json("[]").unwrap_err();
         assert!(err.contains("one JSON object"), "{err}");
     }

@@ -38,17 +38,33 @@ impl Engine {
         time::unix_seconds(SystemTime::now()).floor() as i64 + self.offset_seconds
     }
 
+    fn t(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * self.scale
+    }
+
     /// Runs `f` on the world brought up to the current scenario time.
     pub fn with<R>(&self, f: impl FnOnce(&mut World, f64) -> R) -> R {
-        let t = self.started.elapsed().as_secs_f64() * self.scale;
+        let t = self.t();
         // A panic elsewhere must not take the emulator down with it.
         let mut world = self.world.write().unwrap_or_else(|e| e.into_inner());
         world.advance(t);
-        f(&mut world, t)
+        let r = f(&mut world, t);
+        // Anything may have changed: cached answers are stale, the next due change may move.
+        world.generation += 1;
+        world.find_next_due();
+        r
     }
 
-    /// As `with` for what only reads: readers share the lock and do not wait for each other.
+    /// As `with` for what only reads: readers share the lock and do not wait for each other
+    /// (the write lock is taken only when the clock has made something happen).
     pub fn read<R>(&self, f: impl FnOnce(&World, f64) -> R) -> R {
+        let t = self.t();
+        {
+            let world = self.world.read().unwrap_or_else(|e| e.into_inner());
+            if !world.due(t) {
+                return f(&world, t);
+            }
+        }
         let t = self.with(|_, t| t);
         f(&self.world.read().unwrap_or_else(|e| e.into_inner()), t)
     }
@@ -65,6 +81,19 @@ pub(crate) struct World {
     start_unix: f64,
     /// When the first failback client paired (scenario seconds): sessions may end after it.
     pub paired_at: Option<f64>,
+    /// Bumped by every change: an instance's cached JSON is good for one generation.
+    generation: u64,
+    /// When `advance` next has something to do: a job's end (wall clock) and a hold's end
+    /// (scenario time).
+    due_wall: f64,
+    due_t: f64,
+}
+
+/// An instance's JSON as last written, while nothing changed and the clock showed `second`.
+struct CachedJson {
+    generation: u64,
+    second: i64,
+    bytes: Vec<u8>,
 }
 
 pub(crate) struct Instance {
@@ -83,6 +112,8 @@ pub(crate) struct Instance {
     client: Option<ClientLink>,
     disconnected: bool,
     launched_unix: f64,
+    /// Its DescribeRecoveryInstances JSON, written once per second while nothing changes.
+    json: Mutex<Option<CachedJson>>,
 }
 
 pub(crate) struct FailbackConfig {
@@ -225,6 +256,9 @@ impl World {
             start_unix,
             paired_at: None,
             scenario,
+            generation: 0,
+            due_wall: f64::INFINITY,
+            due_t: f64::INFINITY,
         };
         // Moved, not copied: 20,000 instances are held once.
         for spec in std::mem::take(&mut world.scenario.instances) {
@@ -248,6 +282,7 @@ impl World {
                 disconnected: false,
                 removed: false,
                 launched_unix: start_unix - spec.launched_hours_ago * 3600.0,
+                json: Mutex::default(),
                 spec,
             });
         }
@@ -300,6 +335,7 @@ impl World {
                 failed: false,
             });
         }
+        world.find_next_due();
         world
     }
 
@@ -395,6 +431,50 @@ impl World {
                 && c.hold.is_some_and(|h| t >= h.until)
             {
                 c.hold = None;
+            }
+        }
+    }
+
+    /// True when `advance` has something to do at `t`.
+    fn due(&self, t: f64) -> bool {
+        self.wall(t) >= self.due_wall || t >= self.due_t
+    }
+
+    fn find_next_due(&mut self) {
+        self.due_wall = self
+            .jobs
+            .iter()
+            .filter(|j| !j.applied)
+            .map(|j| j.end)
+            .fold(f64::INFINITY, f64::min);
+        self.due_t = self
+            .instances
+            .iter()
+            .filter_map(|i| i.client.as_ref()?.hold.map(|h| h.until))
+            .fold(f64::INFINITY, f64::min);
+    }
+
+    /// Appends instance `idx`'s JSON to `out`: from its cache while nothing changed in this
+    /// second (a live failback's figures move all the time: never cached).
+    pub fn write_instance_json(&self, idx: usize, t: f64, out: &mut Vec<u8>) {
+        let inst = &self.instances[idx];
+        let live = inst.client.as_ref().is_some_and(|c| !c.completed);
+        let second = self.wall(t).floor() as i64;
+        let mut cache = inst.json.lock().unwrap_or_else(|e| e.into_inner());
+        match cache.as_ref() {
+            Some(c) if !live && c.generation == self.generation && c.second == second => {
+                out.extend_from_slice(&c.bytes);
+            }
+            _ => {
+                let bytes = serde_json::to_vec(&self.instance_json(idx, t)).unwrap_or_default();
+                out.extend_from_slice(&bytes);
+                if !live {
+                    *cache = Some(CachedJson {
+                        generation: self.generation,
+                        second,
+                        bytes,
+                    });
+                }
             }
         }
     }
@@ -1591,5 +1671,32 @@ mod tests {
         assert_eq!(w.instance_json(0, 0.0)["ec2InstanceState"], "SHUTTING-DOWN");
         w.advance(10.0);
         assert_eq!(w.find(ID), None);
+    }
+
+    #[test]
+    fn an_instances_cached_json_is_its_json_until_something_changes() {
+        let engine = Engine::new(Scenario::from_json(SCENARIO).expect("scenario"));
+        let json = |e: &Engine| {
+            e.read(|w, t| {
+                let mut first = Vec::new();
+                w.write_instance_json(0, t, &mut first);
+                let mut cached = Vec::new();
+                w.write_instance_json(0, t, &mut cached);
+                assert_eq!(cached, first);
+                assert_eq!(first, serde_json::to_vec(&w.instance_json(0, t)).unwrap());
+                String::from_utf8(first).unwrap()
+            })
+        };
+        let before = json(&engine);
+        engine.with(|w, _| w.disconnect(ID)).expect("disconnect");
+        let after = json(&engine);
+        assert!(
+            !before.contains(r#""dataReplicationState":"DISCONNECTED""#),
+            "{before}"
+        );
+        assert!(
+            after.contains(r#""dataReplicationState":"DISCONNECTED""#),
+            "{after}"
+        );
     }
 }

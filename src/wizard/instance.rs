@@ -18,28 +18,82 @@ pub struct Row {
     pub report: MatchReport,
     /// Err with the reason when its volumes cannot fit the local disks.
     pub fit: Result<(), String>,
-    /// What the filter searches, lower-cased once: id, source server, hostname, FQDN, OS.
-    search: String,
 }
 
 impl Row {
     fn new(instance: RecoveryInstance, host: &HostIdentity, disks: &[LocalDisk]) -> Row {
-        let i = &instance;
-        let search = format!(
-            "{} {} {} {} {}",
-            i.id,
-            i.source_server_id,
-            i.hints.hostname.as_deref().unwrap_or(""),
-            i.hints.fqdn.as_deref().unwrap_or(""),
-            i.os.as_deref().unwrap_or("")
-        )
-        .to_lowercase();
         Row {
             report: matching::match_instance(host, &instance),
             fit: matching::instance_fit(&instance, disks),
-            search,
             instance,
         }
+    }
+}
+
+/// What the filter searches, lower-cased once per row (id, source server, hostname, FQDN, OS),
+/// one line per row in one string: a filter is a few substring searches over it, not a visit
+/// to each row's own memory.
+#[derive(Debug, Clone, Default)]
+struct SearchText {
+    text: String,
+    /// Where each row's line starts in `text`.
+    starts: Vec<usize>,
+}
+
+impl SearchText {
+    fn push(&mut self, i: &RecoveryInstance) {
+        self.starts.push(self.text.len());
+        let parts = [
+            Some(i.id.as_str()),
+            Some(i.source_server_id.as_str()),
+            i.hints.hostname.as_deref(),
+            i.hints.fqdn.as_deref(),
+            i.os.as_deref(),
+        ];
+        for part in parts {
+            // A line break inside a name would join two rows' lines.
+            let part = part.unwrap_or("").to_lowercase().replace('\n', " ");
+            self.text.push_str(&part);
+            self.text.push(' ');
+        }
+        self.text.push('\n');
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.starts.clear();
+    }
+
+    /// The rows whose line holds every word (words hold no whitespace), in order.
+    fn matching(&self, words: &[String]) -> Vec<usize> {
+        let text = self.text.as_bytes();
+        let mut rows: Option<Vec<usize>> = None;
+        for word in words {
+            let finder = memchr::memmem::Finder::new(word.as_bytes());
+            let mut hits = Vec::new();
+            let (mut row, mut from) = (0, 0);
+            while let Some(at) = finder.find(&text[from..]).map(|at| from + at) {
+                // This row matches: go on from the next row's line, not its next hit.
+                row += self.starts[row..].partition_point(|&s| s <= at) - 1;
+                hits.push(row);
+                match self.starts.get(row + 1) {
+                    Some(&next) => from = next,
+                    None => break,
+                }
+            }
+            match rows.as_mut() {
+                None => rows = Some(hits),
+                Some(rows) => {
+                    // Both in order: keep the rows in both.
+                    let mut hits = hits.into_iter().peekable();
+                    rows.retain(|r| {
+                        while hits.next_if(|h| h < r).is_some() {}
+                        hits.peek() == Some(r)
+                    });
+                }
+            }
+        }
+        rows.unwrap_or_else(|| (0..self.starts.len()).collect())
     }
 }
 
@@ -62,6 +116,12 @@ pub struct InstanceForm {
     picked: bool,
     /// The rows the filter shows, in list order (computed when the filter or the rows change).
     shown: Vec<usize>,
+    /// Some shown row cannot fit the local disks (the legend says what its mark means).
+    shown_unfit: bool,
+    /// The rows that cannot fit, in order (few: checked against `shown` without a visit to
+    /// every row).
+    unfit: Vec<usize>,
+    search: SearchText,
     /// Row index by recovery instance id.
     by_id: HashMap<String, usize>,
     top: BestMatch,
@@ -77,6 +137,8 @@ impl InstanceForm {
     ) {
         self.list = Loadable::Loaded(Vec::new());
         self.by_id.clear();
+        self.unfit.clear();
+        self.search.clear();
         self.top = BestMatch::default();
         self.append(instances, host, disks);
     }
@@ -93,6 +155,10 @@ impl InstanceForm {
         };
         for instance in instances {
             let row = Row::new(instance, host, disks);
+            self.search.push(&row.instance);
+            if row.fit.is_err() {
+                self.unfit.push(rows.len());
+            }
             self.top.offer(rows.len(), row.report.score);
             self.by_id.insert(row.instance.id.clone(), rows.len());
             rows.push(row);
@@ -125,14 +191,16 @@ impl InstanceForm {
             .split_whitespace()
             .map(str::to_lowercase)
             .collect();
-        let shown = self
-            .rows()
+        self.shown = self.search.matching(&words);
+        self.shown_unfit = self
+            .unfit
             .iter()
-            .enumerate()
-            .filter(|(_, r)| words.iter().all(|w| r.search.contains(w.as_str())))
-            .map(|(i, _)| i)
-            .collect();
-        self.shown = shown;
+            .any(|u| self.shown.binary_search(u).is_ok());
+    }
+
+    /// Some row the filter shows cannot fit the local disks.
+    pub fn shows_unfit(&self) -> bool {
+        self.shown_unfit
     }
 
     /// Indices of the rows the filter shows, in list order.
@@ -267,5 +335,51 @@ impl InstanceForm {
             }
         }
         Action::None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(id: &str, hostname: &str) -> RecoveryInstance {
+        let mut i = RecoveryInstance {
+            id: id.into(),
+            source_server_id: "s-00000000000000001".into(),
+            ..Default::default()
+        };
+        i.hints.hostname = Some(hostname.into());
+        i
+    }
+
+    fn text(hostnames: &[&str]) -> SearchText {
+        let mut t = SearchText::default();
+        for (k, h) in hostnames.iter().enumerate() {
+            t.push(&instance(&format!("i-{k:017x}"), h));
+        }
+        t
+    }
+
+    fn words(filter: &str) -> Vec<String> {
+        filter.split_whitespace().map(str::to_lowercase).collect()
+    }
+
+    #[test]
+    fn every_word_must_match_the_same_row() {
+        let t = text(&["Web-North", "web-south", "db-north", "Web-North\ndb"]);
+        assert_eq!(t.matching(&words("web")), [0, 1, 3]);
+        assert_eq!(t.matching(&words("WEB north")), [0, 3]);
+        assert_eq!(t.matching(&words("north db")), [2, 3]);
+        assert_eq!(t.matching(&words("")), [0, 1, 2, 3]);
+        assert!(t.matching(&words("web db-north")).is_empty());
+    }
+
+    #[test]
+    fn a_match_never_spans_two_rows() {
+        // Row 0's line ends with its hostname, row 1's starts with its id.
+        let t = text(&["x-a", "y"]);
+        assert_eq!(t.matching(&words("x-a")), [0]);
+        assert!(t.matching(&words("x-ai-")).is_empty());
+        assert!(t.matching(&words("ai-")).is_empty());
     }
 }

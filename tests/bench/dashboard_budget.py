@@ -28,10 +28,14 @@ def scenario(dirname):
 def measure(exe, label, extra_env):
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "TERM": "xterm-256color", "LANG": "C.UTF-8", **extra_env}
-        s = Session([exe, "--demo", "--scenario", scenario(tmp), "--demo-dir", tmp], env)
+        # A state directory of its own: never another demo's worker.
+        s = Session([exe, "--demo", "--scenario", scenario(tmp), "--demo-dir", tmp,
+                     "--state-dir", os.path.join(tmp, "state")], env)
         s.pump(3)
         idle = s.pump(5)
-        # Welcome -> Credentials (verify) -> Endpoint (check) -> Instance -> Mapping -> Review.
+        # Welcome -> Pre-flight -> Credentials (verify) -> Endpoint (check) -> Instance ->
+        # Mapping -> Review.
+        s.send("\r", 4.0)
         for keys in ["\r", "\r", "\r", "\r", "\r"]:
             s.send(keys, 2.0)
         s.send("OVERWRITE\r", 5.0)

@@ -2,17 +2,19 @@
 """Measures issue 9's figures with 5,000 and 20,000 recovery instances (not a test: it prints).
 
 - emulator start to listening: `drs-failback emulator --scenario FILE` until it prints its address
-- first Welcome frame, instance list shown after Endpoint: `--demo --scenario FILE` in an 80x24
-  PTY (the wizard and its in-process emulator: `--demo` takes no other endpoint)
+- first Welcome frame (median and max of 5 starts), the demo's emulator ready (the log's "demo
+  started"), instance list shown after Endpoint: `--demo --scenario FILE` in an 80x24 PTY (the
+  emulator runs in the demo's failback worker, a process of its own)
 - filter keystroke / PageDown / End / Home: from writing the key to the first byte of the frame
 - CPU while typing: the demo process's CPU over the typing phase
-- RSS on the list: the demo process (wizard + emulator), the emulator alone in its own process,
-  and the difference as the wizard's own share
+- RSS on the list: the wizard's own process, and the demo's worker (which serves the emulator)
+  next to it, found by its lock file; and `drs-failback emulator` alone
 - DescribeRecoveryInstances(maxResults 100): 4 processes, one keep-alive connection each, signed
-  once with botocore's SigV4 (pip install botocore); throttling faults off for this run
+  once with botocore's SigV4 (pip install botocore); throttling faults off for this run; the
+  load average beside it (the machine is shared: CPU figures move with it)
 - dashboard bytes/s at 80x24, rich and basic: tests/bench/dashboard_budget.py's walk
 
-Usage: [SIZES="5000 20000"] tests/bench/scale.py [path/to/drs-failback]
+Usage: [SIZES="27 5000 20000"] tests/bench/scale.py [path/to/drs-failback]
        (default: a bench-release build)
 """
 import http.client, json, multiprocessing, os, re, statistics, subprocess, sys, tempfile, time
@@ -20,7 +22,7 @@ import http.client, json, multiprocessing, os, re, statistics, subprocess, sys, 
 from ptyrun import ROOT, Session, binary, rss_kib
 import dashboard_budget
 
-SIZES = tuple(int(n) for n in os.environ.get("SIZES", "5000 20000").split())
+SIZES = tuple(int(n) for n in os.environ.get("SIZES", "27 5000 20000").split())
 ENV = {**os.environ, "TERM": "xterm-256color", "LANG": "C.UTF-8"}
 
 
@@ -89,6 +91,7 @@ def load_worker(args):
 def emulator_load(exe, tmp, n, seconds=10):
     path, s = scenario(tmp, n, throttle=False)
     p, _, endpoint = emulator(exe, path)
+    load = os.getloadavg()[0]
     c = s["credentials"][0]
     with multiprocessing.Pool(4) as pool:
         results = pool.map(load_worker, [(endpoint, c["access_key_id"], c["secret_access_key"],
@@ -97,27 +100,56 @@ def emulator_load(exe, tmp, n, seconds=10):
     p.wait()
     lat = [x for r, _ in results for x in r]
     errors = sum(e for _, e in results)
-    return len(lat) / seconds, pct(lat, 0.99) * 1000, errors
+    return len(lat) / seconds, pct(lat, 0.99) * 1000, errors, (load + os.getloadavg()[0]) / 2
 
 
-def listed(log, t0, timeout=120):
-    """Seconds from t0 until the log says every page is in (builds that list a page at a time
-    log it); None when the log never says so."""
+def logged(log, t0, needle, timeout=120):
+    """Seconds from t0 until the log holds `needle`; None when it never does."""
     while time.time() - t0 < timeout:
         with open(log, errors="replace") as f:
-            if "recovery instances listed" in f.read():
+            if needle in f.read():
                 return time.time() - t0
-        time.sleep(0.05)
+        time.sleep(0.01)
     return None
+
+
+def demo_args(exe, tmp, path, name):
+    state = os.path.join(tmp, f"state-{name}")
+    log = os.path.join(tmp, f"{name}.log")
+    return [exe, "--demo", "--scenario", path, "--demo-dir", os.path.join(tmp, f"disks-{name}"),
+            "--state-dir", state, "--log-file", log], state, log
+
+
+def worker_pid(state):
+    try:
+        with open(os.path.join(state, "lock")) as f:
+            return json.load(f)["worker_pid"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def welcome(exe, tmp, path, n, runs=5):
+    """Seconds to the first Welcome frame and to the demo's emulator ready, over `runs` starts."""
+    frames, ready = [], []
+    for k in range(runs):
+        args, _, log = demo_args(exe, tmp, path, f"welcome-{n}-{k}")
+        t0 = time.time()
+        s = Session(args, ENV)
+        frames.append(s.wait_for(b"Welcome"))
+        ready.append(logged(log, t0, "demo started", 30))
+        s.close()
+    return frames, ready
 
 
 def walk(exe, tmp, path, n):
     """The demo up to the instance list, then keys on it."""
     out = {}
-    log = os.path.join(tmp, f"walk-{n}.log")
-    s = Session([exe, "--demo", "--scenario", path, "--demo-dir", tmp, "--log-file", log], ENV)
-    out["welcome"] = s.wait_for(b"Welcome")
+    args, state, log = demo_args(exe, tmp, path, f"walk-{n}")
+    s = Session(args, ENV)
+    s.wait_for(b"Welcome")
+    logged(log, s.started, "demo started", 30)
     s.pump(1)
+    s.send("\r", 4.0)  # Pre-flight (its checks run)
     s.send("\r", 2.0)  # Credentials (demo keys prefilled)
     s.send("\r", 3.0)  # verified -> Endpoint
     os.write(s.fd, b"\r")  # Endpoint checked -> the instance list
@@ -125,7 +157,7 @@ def walk(exe, tmp, path, n):
     out["list"] = s.wait_for(re.compile(rb"rows(?:\x1b\[\d+;\d+H| )1-"))
     with open(exe, "rb") as f:
         paged = b"recovery instances listed" in f.read()
-    out["all"] = listed(log, t0) if paged else None
+    out["all"] = logged(log, t0, "recovery instances listed") if paged else None
     s.pump(2)
     cpu0, t0 = s.cpu_seconds(), time.time()
     typing = []
@@ -142,6 +174,8 @@ def walk(exe, tmp, path, n):
                 moves[name].append(t)
     out.update(moves)
     out["rss"] = s.rss_kib() / 1024
+    pid = worker_pid(state)
+    out["worker_rss"] = rss_kib(pid) / 1024 if pid else None
     s.close()
     return out
 
@@ -151,6 +185,15 @@ def ms(values):
         return "no frame"
     return (f"p50 {statistics.median(values) * 1000:.1f} ms, p99 {pct(values, 0.99) * 1000:.1f} ms, "
             f"max {max(values) * 1000:.1f} ms")
+
+
+def seconds(values):
+    """Median and max of start-up times (None: never happened)."""
+    if None in values or not values:
+        return f"never in {values.count(None)} of {len(values)} starts"
+    med = statistics.median(values)
+    unit, k = ("ms", 1000) if max(values) < 1 else ("s", 1)
+    return f"median {med * k:.{0 if k > 1 else 2}f} {unit}, max {max(values) * k:.{0 if k > 1 else 2}f} {unit} ({len(values)} starts)"
 
 
 def main():
@@ -163,12 +206,13 @@ def main():
             emu_rss = rss_kib(p.pid) / 1024
             p.terminate()
             p.wait()
+            frames, ready = welcome(exe, tmp, path, n)
             w = walk(exe, tmp, path, n)
-            rate, p99, errors = emulator_load(exe, tmp, n)
-            print(f"== {n} recovery instances")
+            rate, p99, errors, load = emulator_load(exe, tmp, n)
+            print(f"== {n} recovery instances (load average {os.getloadavg()[0]:.1f})")
             print(f"emulator start to listening     {start:.2f} s")
-            print(f"first Welcome frame (--demo)    {w['welcome']:.2f} s" if w["welcome"] else
-                  "first Welcome frame             never")
+            print(f"first Welcome frame (--demo)    {seconds(frames)}")
+            print(f"demo's emulator ready           {seconds(ready)}")
             print(f"instance list after Endpoint    {w['list']:.2f} s" if w["list"] else
                   "instance list after Endpoint    never")
             print(f"all {n} listed after Endpoint  {w['all']:.2f} s" if w["all"] is not None
@@ -177,10 +221,11 @@ def main():
             for name in ("PageDown", "End", "Home"):
                 print(f"{name:<31} {ms(w[name])}")
             print(f"CPU while typing                {w['cpu']:.0f} %")
-            print(f"RSS on the list                 {w['rss']:.0f} MiB (wizard + emulator), "
-                  f"emulator alone {emu_rss:.0f} MiB, wizard ~{w['rss'] - emu_rss:.0f} MiB")
+            worker = f"{w['worker_rss']:.0f} MiB" if w["worker_rss"] else "not found"
+            print(f"RSS on the list                 wizard {w['rss']:.0f} MiB, its worker with the "
+                  f"emulator {worker}, `emulator` alone {emu_rss:.0f} MiB")
             print(f"DescribeRecoveryInstances(100)  {rate:.0f} req/s, p99 {p99:.1f} ms, "
-                  f"4 connections, {errors} non-200")
+                  f"4 connections, {errors} non-200, load average {load:.1f}")
     print("== dashboard at 80x24 (default demo)")
     dashboard_budget.measure(exe, "rich", {})
     dashboard_budget.measure(exe, "basic", {"NO_COLOR": "1", "LANG": "C"})

@@ -204,7 +204,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     if f.best.is_some() {
         legend.push(Span::raw(format!("{} best match   ", g.best)));
     }
-    if visible.iter().any(|&i| rows[i].fit.is_err()) {
+    if f.shows_unfit() {
         legend.push(Span::styled(
             format!("{} cannot fit the local disks", g.cross),
             theme.muted(),
