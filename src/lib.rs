@@ -10,6 +10,7 @@ pub mod failback_software;
 pub mod headless;
 pub mod host;
 pub mod net;
+pub mod netconfig;
 pub mod process;
 pub mod replication;
 pub mod standin;

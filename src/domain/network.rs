@@ -400,6 +400,21 @@ pub fn s3_pinned_hosts(region: &Region) -> Vec<String> {
     ]
 }
 
+/// What to pin for S3: the endpoint (resolved when applied) and the names it answers for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Plan {
+    pub target: S3Target,
+    pub hosts: Vec<String>,
+}
+
+/// Everything the Network screen applies at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkPlan {
+    pub interfaces: Vec<InterfacePlan>,
+    pub proxy: Option<ProxyPlan>,
+    pub s3: Option<S3Plan>,
+}
+
 /// The official client's variables, as the Network screen's fields start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Prefill {
@@ -495,20 +510,19 @@ pub fn split_hosts(hosts: &str) -> Result<(String, Option<String>), String> {
     Ok((rest, block))
 }
 
-/// `hosts` with this program's block replaced by `pin` (or removed when None).
-pub fn hosts_with_pin(hosts: &str, pin: Option<&S3Pin>) -> Result<String, String> {
+/// `hosts` with this program's block holding `lines` (removed when None).
+pub fn hosts_with_block(hosts: &str, lines: Option<&str>) -> Result<String, String> {
     let (mut rest, _) = split_hosts(hosts)?;
-    if let Some(pin) = pin {
-        if !rest.is_empty() && !rest.ends_with('\n') {
-            rest.push('\n');
-        }
-        rest.push_str(&format!(
-            "{HOSTS_BEGIN}\n{}\t{}\n{HOSTS_END}\n",
-            pin.address,
-            pin.hosts.join(" ")
-        ));
+    if let Some(lines) = lines {
+        rest.push_str(&format!("{HOSTS_BEGIN}\n{lines}{HOSTS_END}\n"));
     }
     Ok(rest)
+}
+
+/// `hosts` with this program's block replaced by `pin` (or removed when None).
+pub fn hosts_with_pin(hosts: &str, pin: Option<&S3Pin>) -> Result<String, String> {
+    let lines = pin.map(|p| format!("{}\t{}\n", p.address, p.hosts.join(" ")));
+    hosts_with_block(hosts, lines.as_deref())
 }
 
 /// The systemd-networkd unit for one interface's plan (the live image runs networkd).
