@@ -179,6 +179,17 @@ impl System {
                 .await
                 .map_err(|e| format!("{} cannot be written ({e})", path.display()))?;
         }
+        let names: Vec<&str> = plans.iter().map(|p| p.interface.as_str()).collect();
+        self.reconfigure(&names).await
+    }
+
+    /// networkd leaves addresses it did not make itself (a lease or an address from before a
+    /// restart) in place: take them off first, so the interface ends up with its units' only.
+    async fn reconfigure(&self, interfaces: &[&str]) -> Result<(), String> {
+        for name in interfaces {
+            self.run(&["ip", "addr", "flush", "dev", name, "scope", "global"])
+                .await?;
+        }
         self.exec(&self.reload).await.map(drop)
     }
 
@@ -282,7 +293,8 @@ impl System {
                 ));
             }
         }
-        if let Err(e) = self.exec(&self.reload).await {
+        let names: Vec<&str> = snapshot.addresses.iter().map(|(n, _)| n.as_str()).collect();
+        if let Err(e) = self.reconfigure(&names).await {
             lines.push(Line::bad("networkd", e));
             return lines;
         }
@@ -342,10 +354,19 @@ async fn write_replacing(path: &std::path::Path, text: &str) -> Result<(), Strin
     })
 }
 
+/// The same static addresses, and leases of the same families (a DHCP server may hand out
+/// another address than last time).
 fn same_addresses(a: &[Address], b: &[Address]) -> bool {
     let key = |list: &[Address]| {
-        let mut v: Vec<(IpAddr, u8)> = list.iter().map(|a| (a.ip, a.prefix)).collect();
+        let mut v: Vec<(Option<IpAddr>, bool, u8)> = list
+            .iter()
+            .map(|a| match a.dynamic {
+                true => (None, a.ip.is_ipv4(), 0),
+                false => (Some(a.ip), a.ip.is_ipv4(), a.prefix),
+            })
+            .collect();
         v.sort();
+        v.dedup();
         v
     };
     key(a) == key(b)
@@ -433,7 +454,7 @@ fn judge(
         Addressing::Dhcp { v4, v6 } => {
             let leased = |want_v4: bool| {
                 i.routable()
-                    .filter(|a| a.ip.is_ipv4() == want_v4)
+                    .filter(|a| a.dynamic && a.ip.is_ipv4() == want_v4)
                     .copied()
                     .collect::<Vec<_>>()
             };
@@ -443,7 +464,7 @@ fn judge(
                 .map(|(_, _, n)| *n)
                 .collect();
             if missing.is_empty() {
-                let got: Vec<Address> = i.routable().copied().collect();
+                let got: Vec<Address> = i.routable().filter(|a| a.dynamic).copied().collect();
                 Line::good(name, format!("{} (DHCP){via}", describe(&got)))
             } else {
                 Line::bad(
@@ -602,5 +623,43 @@ mod tests {
             l.text,
             "10.0.0.7/24 (lease), 2001:db8::7/64 (lease) (DHCP), gateway 10.0.0.1"
         );
+
+        // An address left from before is not a lease.
+        let l = judge(
+            &dhcp,
+            Some(&iface(&[("10.0.0.9", 24, false)], true)),
+            &[],
+            wait,
+        );
+        assert!(
+            !l.ok && l.text.starts_with("no IPv4 or IPv6 address from DHCP"),
+            "{}",
+            l.text
+        );
+    }
+
+    #[test]
+    fn revert_counts_another_lease_as_back_but_not_another_static_address() {
+        let a = |ip: &str, dynamic| Address {
+            ip: ip.parse().unwrap(),
+            prefix: 24,
+            dynamic,
+        };
+        assert!(same_addresses(
+            &[a("10.0.0.51", true)],
+            &[a("10.0.0.52", true)]
+        ));
+        assert!(!same_addresses(
+            &[a("10.0.0.51", true)],
+            &[a("10.0.0.51", false)]
+        ));
+        assert!(!same_addresses(
+            &[a("10.0.0.9", false)],
+            &[a("10.0.0.8", false)]
+        ));
+        assert!(!same_addresses(
+            &[a("10.0.0.9", false), a("10.0.0.51", true)],
+            &[a("10.0.0.9", false)]
+        ));
     }
 }
