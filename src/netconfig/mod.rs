@@ -524,6 +524,24 @@ impl Snapshot {
     pub fn is_empty(&self) -> bool {
         *self == Snapshot::default()
     }
+
+    /// Two applies in a row revert to the state before the first: what `newer` saw as "before"
+    /// counts only for what this one did not touch.
+    pub fn merge(mut self, newer: Snapshot) -> Snapshot {
+        for (path, old) in newer.units {
+            if !self.units.iter().any(|(p, _)| *p == path) {
+                self.units.push((path, old));
+            }
+        }
+        for (name, old) in newer.addresses {
+            if !self.addresses.iter().any(|(n, _)| *n == name) {
+                self.addresses.push((name, old));
+            }
+        }
+        self.hosts_block = self.hosts_block.or(newer.hosts_block);
+        self.proxy = self.proxy.or(newer.proxy);
+        self
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -661,5 +679,39 @@ mod tests {
             &[a("10.0.0.9", false), a("10.0.0.51", true)],
             &[a("10.0.0.9", false)]
         ));
+    }
+
+    #[test]
+    fn a_second_apply_still_reverts_to_the_state_before_the_first() {
+        let first = Snapshot {
+            units: vec![("/n/10-eth0".into(), None)],
+            hosts_block: Some(None),
+            proxy: None,
+            addresses: vec![("eth0".into(), vec![])],
+        };
+        let second = Snapshot {
+            units: vec![
+                ("/n/10-eth0".into(), Some("first plan".into())),
+                ("/n/10-eth1".into(), None),
+            ],
+            hosts_block: Some(Some("1.2.3.4 s3\n".into())),
+            proxy: Some(None),
+            addresses: vec![(
+                "eth0".into(),
+                vec![Address {
+                    ip: "10.0.0.5".parse().unwrap(),
+                    prefix: 24,
+                    dynamic: false,
+                }],
+            )],
+        };
+        let merged = first.merge(second);
+        assert_eq!(
+            merged.units,
+            vec![("/n/10-eth0".into(), None), ("/n/10-eth1".into(), None)]
+        );
+        assert_eq!(merged.hosts_block, Some(None));
+        assert_eq!(merged.proxy, Some(None));
+        assert_eq!(merged.addresses, vec![("eth0".to_string(), vec![])]);
     }
 }
