@@ -111,6 +111,16 @@ pub enum Command {
         #[arg(long)]
         include_loop: bool,
     },
+    /// Check this machine against the failback client's prerequisites: RAM, boot mode, Secure
+    /// Boot, the clock (against the DRS endpoint's time, and NTP), DNS, TCP and TLS to the DRS
+    /// endpoint and S3 (--region, --endpoint, --s3-endpoint; default region us-east-1). Exit
+    /// status 0 when nothing failed (warnings allowed), 2 when a check failed.
+    Preflight {
+        /// Machine-readable output: {"region", "checks": [{"id", "title", "verdict"
+        /// (pass, warning, fail), "measured", "fix"}], "clock_skew_seconds", "offer_clock_set"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the running failback's state (from the worker's socket). Exit status 0 when a
     /// failback runs, 1 when none does.
     Status {

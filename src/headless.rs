@@ -22,6 +22,8 @@ pub struct Headless {
     reported_tenth: Option<u64>,
     /// Set when the journey cannot go on without an operator.
     pub failure: Option<String>,
+    /// The failure came before anything was written (a failed pre-flight): exit status 2.
+    pub cannot_start: bool,
 }
 
 fn key(code: KeyCode) -> KeyEvent {
@@ -44,7 +46,12 @@ impl Headless {
 
     /// What the operator would be told on this step, if anything new.
     fn report(&mut self, app: &App) {
-        let step = format!("[{}/8 {}]", app.step.number(), app.step.title());
+        let step = format!(
+            "[{}/{} {}]",
+            app.step.number(),
+            StepId::ALL.len(),
+            app.step.title()
+        );
         match app.step {
             StepId::Welcome => {
                 if let Some(h) = &app.host {
@@ -52,6 +59,27 @@ impl Headless {
                         "{step} host {} ({} RAM, {} CPUs)",
                         h.identity.hostname, h.ram, h.cpus
                     ));
+                }
+            }
+            StepId::Preflight => {
+                if let Some(r) = app.preflight.report.loaded() {
+                    use crate::domain::preflight::Verdict;
+                    let passed = r.checks.iter().filter(|c| c.verdict == Verdict::Pass).count();
+                    let rest: Vec<String> = r
+                        .checks
+                        .iter()
+                        .filter(|c| c.verdict != Verdict::Pass)
+                        .map(|c| {
+                            let tag = if c.verdict == Verdict::Fail { "FAIL" } else { "warning" };
+                            format!("{tag} {}: {}", c.title, c.measured)
+                        })
+                        .collect();
+                    let rest = if rest.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {}", rest.join("; "))
+                    };
+                    self.say(format!("{step} {passed} of {} checks passed{rest}", r.checks.len()));
                 }
             }
             StepId::Credentials => match &app.credentials.check {
@@ -137,6 +165,16 @@ impl Headless {
         let here = format!("{:?}", app.step);
         match app.step {
             StepId::Welcome if app.host.is_some() => (here, enter),
+            StepId::Preflight if app.preflight.report.loaded().is_some() => {
+                match app.preflight.validate() {
+                    Ok(()) => (here, enter),
+                    Err(e) => {
+                        self.failure = Some(e);
+                        self.cannot_start = true;
+                        (here, vec![])
+                    }
+                }
+            }
             StepId::Credentials => match &app.credentials.check {
                 Loadable::NotAsked => (here, enter),
                 Loadable::Failed(e) => {

@@ -38,6 +38,7 @@ fn main() -> ExitCode {
             Some(Command::Disks { json, include_loop }) => {
                 report::print(json, include_loop).map(|()| ExitCode::SUCCESS)
             }
+            Some(Command::Preflight { json }) => preflight(&cli, json).await,
             Some(Command::Worker { ref log }) => run_worker(&cli, log.clone()).await,
             Some(Command::Status { json }) => print_status(&cli, json).await,
             Some(Command::FailbackClientStandin(args)) => {
@@ -111,6 +112,28 @@ async fn serve_emulator(listen: SocketAddr, scenario: Option<&Path>) -> Result<E
         .await
         .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `drs-failback preflight`: the checks that need no recovery instance, printed.
+async fn preflight(cli: &Cli, json: bool) -> Result<ExitCode, String> {
+    use drs_failback::domain::preflight::{Verdict, worst};
+    let region = cli.region.clone().unwrap_or_else(|| "us-east-1".to_owned());
+    let targets = drs_failback::preflight::Targets::new(
+        &region,
+        cli.endpoint.as_deref(),
+        cli.s3_endpoint.as_deref(),
+    );
+    let report = drs_failback::preflight::measure(&targets).await;
+    let text = if json {
+        drs_failback::preflight::json(&region, &report)
+    } else {
+        drs_failback::preflight::text(&region, &report)
+    };
+    let _ = writeln!(std::io::stdout(), "{text}");
+    Ok(match worst(&report.checks) {
+        Verdict::Fail => ExitCode::from(EXIT_CANNOT_START),
+        _ => ExitCode::SUCCESS,
+    })
 }
 
 fn init_logging(explicit: Option<&Path>) -> Result<PathBuf, String> {
@@ -197,6 +220,7 @@ fn attach(
             state_dir: state_dir.to_owned(),
             worker: None,
             attach: Some(attach),
+            set_clock: drs_failback::preflight::set_system_clock,
         }
     }))
 }
@@ -252,6 +276,7 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
     {
         tracing::info!("the {parts} came from the command line or the environment");
     }
+    app.s3_endpoint = cli.s3_endpoint.clone();
     if cli.no_prompt {
         let _ = writeln!(
             std::io::stdout(),
@@ -315,6 +340,10 @@ async fn wizard(
     }
     Ok(match (&app.outcome, &headless.failure) {
         (Some(Outcome::Completed(_)), _) => ExitCode::SUCCESS,
+        (_, Some(why)) if headless.cannot_start => {
+            let _ = writeln!(std::io::stderr(), "drs-failback: cannot start: {why}");
+            ExitCode::from(EXIT_CANNOT_START)
+        }
         (_, Some(why)) => {
             let _ = writeln!(std::io::stderr(), "drs-failback: stopped: {why}");
             ExitCode::from(EXIT_FAILED)

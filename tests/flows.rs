@@ -117,7 +117,18 @@ fn app() -> App {
     app.credentials.access_key_id = Input::new(KEY_ID.into());
     app.credentials.secret.0 = Input::new(SECRET.into());
     app.endpoint = EndpointForm::with_custom(EMULATOR);
+    // Past Welcome, with every pre-flight check passed.
+    app.step = StepId::Preflight;
+    app.preflight.report = Loadable::Loaded(passing_preflight());
     app
+}
+
+fn passing_preflight() -> drs_failback::preflight::Report {
+    drs_failback::preflight::Report {
+        checks: drs_failback::preflight::machine(&host()),
+        clock_skew_seconds: Some(0),
+        offer_clock_set: false,
+    }
 }
 
 fn verified() -> Verified {
@@ -295,9 +306,38 @@ fn at_instances() -> App {
 }
 
 #[test]
-fn enter_walks_from_welcome_to_credentials_verification() {
+fn enter_walks_from_welcome_through_the_preflight_to_credentials_verification() {
     let mut app = app();
-    assert_eq!(app.step, StepId::Welcome);
+    app.step = StepId::Welcome;
+    app.preflight = Default::default();
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Preflight);
+    let req = match &cmds[..] {
+        [
+            Cmd::RunPreflight {
+                req,
+                region,
+                drs_endpoint,
+                s3_endpoint,
+            },
+        ] => {
+            assert_eq!(region, "us-east-1");
+            assert_eq!(drs_endpoint.as_deref(), Some(EMULATOR));
+            // The demo's emulator serves S3 too.
+            assert_eq!(s3_endpoint.as_deref(), Some(EMULATOR));
+            *req
+        }
+        other => panic!("expected the pre-flight checks, got {other:?}"),
+    };
+    // Enter before the answer says to wait.
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Preflight);
+    assert_eq!(
+        app.preflight.error.as_deref(),
+        Some("The checks are still running; Enter again once they finish.")
+    );
+    let report = passing_preflight();
+    update(&mut app, Msg::Preflight { req, report });
     assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert_eq!(app.step, StepId::Credentials);
     let cmds = press(&mut app, KeyCode::Enter);
@@ -902,7 +942,7 @@ fn f2_cycles_the_demo_keys_and_says_what_each_shows() {
         ],
         endpoint: EMULATOR.into(),
     });
-    press(&mut app, KeyCode::Enter);
+    app.step = StepId::Credentials;
     let f2 = || key(KeyCode::F(2));
     update(&mut app, f2());
     assert_eq!(
@@ -1492,6 +1532,7 @@ fn the_demo_refuses_an_endpoint_other_than_its_emulator() {
 }
 
 fn to_secret(app: &mut App) {
+    assert_eq!(app.step, StepId::Credentials);
     while app.credentials.focus != Field::Secret {
         press(app, KeyCode::Tab);
     }
@@ -1546,6 +1587,8 @@ fn the_next_demo_key_is_masked() {
         ],
         endpoint: EMULATOR.into(),
     });
+    app.step = StepId::Preflight;
+    app.preflight.report = Loadable::Loaded(passing_preflight());
     press(&mut app, KeyCode::Enter);
     to_secret(&mut app);
     update(&mut app, ctrl('r'));
@@ -1620,4 +1663,155 @@ fn a_paste_reopens_the_paste_box_with_the_text_esc_left() {
     update(&mut app, Msg::Paste("/dev/xvdb=EXCLUDE".into()));
     let paste = app.mapping.paste.as_ref().expect("the paste box opened");
     assert_eq!(paste.input.value(), "/dev/xvda=/dev/sdc,/dev/xvdb=EXCLUDE");
+}
+
+fn preflight_with(report: drs_failback::preflight::Report) -> App {
+    let mut app = app();
+    let cmds = press(&mut app, KeyCode::Char('r'));
+    let Some(Cmd::RunPreflight { req, .. }) = cmds.first() else {
+        panic!("r re-runs the checks: {cmds:?}");
+    };
+    let req = *req;
+    update(&mut app, Msg::Preflight { req, report });
+    app
+}
+
+#[test]
+fn too_little_ram_is_refused_until_overridden_with_its_risk_confirmed() {
+    let mut small = host();
+    small.ram = Bytes(3_700_000 * 1024);
+    let mut app = preflight_with(drs_failback::preflight::Report {
+        checks: drs_failback::preflight::machine(&small),
+        clock_skew_seconds: Some(0),
+        offer_clock_set: false,
+    });
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Preflight);
+    assert_eq!(
+        app.preflight.error.as_deref(),
+        Some(
+            "RAM failed: The failback client requires at least 4GiB of RAM: give this machine \
+             more memory, or override on the Pre-flight screen if you accept the risk. Then \
+             press r to check again."
+        )
+    );
+    // o asks first; n keeps the refusal.
+    press(&mut app, KeyCode::Char('o'));
+    assert!(app.preflight.confirm.is_some());
+    press(&mut app, KeyCode::Char('n'));
+    assert!(!app.preflight.ram_overridden);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Preflight);
+    press(&mut app, KeyCode::Char('o'));
+    press(&mut app, KeyCode::Char('y'));
+    assert!(app.preflight.ram_overridden);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Credentials);
+}
+
+#[test]
+fn a_late_preflight_answer_is_dropped() {
+    let mut app = app();
+    let old = match press(&mut app, KeyCode::Char('r')).first() {
+        Some(Cmd::RunPreflight { req, .. }) => *req,
+        other => panic!("{other:?}"),
+    };
+    // r is not offered while the checks run: no second run starts.
+    assert!(press(&mut app, KeyCode::Char('r')).is_empty());
+    let mut failing = passing_preflight();
+    failing.checks[2] = drs_failback::domain::preflight::secure_boot(BootMode::Uefi, Some(true));
+    update(
+        &mut app,
+        Msg::Preflight {
+            req: old + 1,
+            report: failing,
+        },
+    );
+    assert!(
+        app.preflight.report.is_loading(),
+        "an answer for another run is dropped"
+    );
+    update(
+        &mut app,
+        Msg::Preflight {
+            req: old,
+            report: passing_preflight(),
+        },
+    );
+    assert!(app.preflight.report.loaded().is_some());
+}
+
+#[test]
+fn the_clock_is_set_from_the_endpoint_only_when_confirmed_then_checked_again() {
+    use drs_failback::domain::preflight::{clock, ntp};
+    let mut report = passing_preflight();
+    report.checks.push(clock("127.0.0.1:4000", Ok(360)));
+    report.checks.push(ntp(Err("pool.ntp.org".into())));
+    report.clock_skew_seconds = Some(360);
+    report.offer_clock_set = true;
+    let mut app = preflight_with(report);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Preflight, "a clock 6 minutes off blocks");
+    assert!(
+        press(&mut app, KeyCode::Char('c')).is_empty(),
+        "c only asks"
+    );
+    let cmds = press(&mut app, KeyCode::Char('y'));
+    let req = match &cmds[..] {
+        [
+            Cmd::SetClock {
+                req,
+                skew_seconds: 360,
+            },
+        ] => *req,
+        other => panic!("expected the clock to be set, got {other:?}"),
+    };
+    let cmds = update(
+        &mut app,
+        Msg::ClockSet {
+            req,
+            result: Ok(()),
+        },
+    );
+    assert!(
+        matches!(cmds.first(), Some(Cmd::RunPreflight { .. })),
+        "the checks run again once the clock is set: {cmds:?}"
+    );
+    // A refusal (not root) is shown as it came.
+    let mut app = preflight_with({
+        let mut r = passing_preflight();
+        r.clock_skew_seconds = Some(360);
+        r.offer_clock_set = true;
+        r
+    });
+    press(&mut app, KeyCode::Char('c'));
+    let req = match press(&mut app, KeyCode::Char('y')).first() {
+        Some(Cmd::SetClock { req, .. }) => *req,
+        other => panic!("{other:?}"),
+    };
+    update(
+        &mut app,
+        Msg::ClockSet {
+            req,
+            result: Err("the clock could not be set (Operation not permitted (os error 1)): run as root, or set it with `date -s`".into()),
+        },
+    );
+    assert!(matches!(&app.preflight.clock_set, Loadable::Failed(e) if e.contains("run as root")));
+}
+
+#[test]
+fn a_new_report_selects_its_first_failure_and_up_down_move_the_selection() {
+    let mut report = passing_preflight();
+    report.checks[2] = drs_failback::domain::preflight::secure_boot(BootMode::Uefi, Some(true));
+    let last = report.checks.len() - 1;
+    let mut app = preflight_with(report);
+    assert_eq!(app.preflight.selected, 2, "the failed Secure Boot row");
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.preflight.selected, 0, "stops at the first row");
+    for _ in 0..=last + 1 {
+        press(&mut app, KeyCode::Down);
+    }
+    assert_eq!(app.preflight.selected, last, "stops at the last row");
 }

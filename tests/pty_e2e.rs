@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_drs-failback");
 /// A safety net against a hung program, not a timing assertion: every wait is for a condition.
 const PATIENCE: Duration = Duration::from_secs(180);
+/// The pre-flight screen's summary once its checks ran with none failed (warnings allowed:
+/// these machines reach no NTP server).
+const PREFLIGHT_PASSED: &str = "warnings, 0 failed";
 
 /// The embedded scenario, made quick and light for a test: time runs 20x faster and each
 /// volume carries little data.
@@ -281,6 +284,8 @@ fn operator_walks_the_demo_from_welcome_to_failback_completed() {
         "the demo banner shows:\n{welcome}"
     );
     s.send("\r");
+    s.wait_for(PREFLIGHT_PASSED);
+    s.send("\r");
     s.wait_for("Access key");
     s.send("\r");
     s.wait_for("Custom");
@@ -392,10 +397,11 @@ fn no_prompt_runs_the_journey_with_defaults_and_exits_zero() {
         String::from_utf8_lossy(&out.stderr)
     );
     for step in [
-        "[1/8 Welcome]",
-        "[4/8 Recovery instance]",
-        "[5/8 Volume mapping]",
-        "[8/8 Result]",
+        "[1/9 Welcome]",
+        "[2/9 Pre-flight]",
+        "[5/9 Recovery instance]",
+        "[6/9 Volume mapping]",
+        "[9/9 Result]",
     ] {
         assert!(stdout.contains(step), "no {step} line in:\n{stdout}");
     }
@@ -529,6 +535,8 @@ fn function_keys_of_vt100_and_the_linux_console_work() {
         s.wait_for("Ctrl-Z");
         s.send("\x1b");
         s.send("\r");
+        s.wait_for(PREFLIGHT_PASSED);
+        s.send("\r");
         s.wait_for("Access key");
         s.send("\x03");
         s.wait_for("Quit");
@@ -553,6 +561,8 @@ fn ctrl_l_repaints_a_scribbled_screen() {
 fn to_review(s: &mut Session) {
     s.wait_for("web-01");
     s.send("\r");
+    s.wait_for(PREFLIGHT_PASSED);
+    s.send("\r");
     s.wait_for("Access key");
     s.send("\r");
     s.wait_for("Custom");
@@ -574,7 +584,7 @@ fn pastes_are_whole_at_once_and_never_press_enter() {
     // Ctrl-C's question shows only once everything before it was handled.
     s.send("\x03");
     let screen = s.wait_for("Quit drs-failback?");
-    assert!(screen.contains("6/8 Review"), "{screen}");
+    assert!(screen.contains("7/9 Review"), "{screen}");
     s.send("n");
     s.confirmation_shows("OVERWRITE");
 
@@ -710,6 +720,8 @@ fn no_secret_of_any_scenario_key_reaches_the_log_or_a_screen() {
     let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
     s.wait_for("web-01");
     s.send("\r");
+    s.wait_for(PREFLIGHT_PASSED);
+    s.send("\r");
     s.wait_for("Access key");
     // Verify every demo key (F2 cycles them), back to Credentials after each.
     for _ in 0..3 {
@@ -718,9 +730,9 @@ fn no_secret_of_any_scenario_key_reaches_the_log_or_a_screen() {
         s.send("\r");
         let answer = s.wait_until("the verification's answer", |sc| {
             let t = sc.contents();
-            t.contains("3/8 Endpoint") || t.contains("The session token has expired")
+            t.contains("4/9 Endpoint") || t.contains("The session token has expired")
         });
-        if answer.contains("3/8 Endpoint") {
+        if answer.contains("4/9 Endpoint") {
             s.send("\x1b");
             s.wait_for("Access key");
         }
@@ -761,6 +773,8 @@ fn keys_exported_with_the_failback_clients_names_are_filled_in() {
     );
     s.wait_for("web-01");
     s.send("\r");
+    s.wait_for(PREFLIGHT_PASSED);
+    s.send("\r");
     s.wait_for("ASIADEMOEXAMPLE00002");
     // They verify against the demo's emulator, whose keys they are.
     s.send("\r");
@@ -789,7 +803,7 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
     let seen = lines
         .by_ref()
         .map(|l| l.unwrap())
-        .find(|l| l.contains("[7/8 Replication]"));
+        .find(|l| l.contains("[8/9 Replication]"));
     assert!(seen.is_some(), "replication never started");
     let state = tmp.join("drs-failback-demo");
     let worker = status(&state).0["worker_pid"].as_u64().expect("a worker");
@@ -818,7 +832,7 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
     let stdout = String::from_utf8_lossy(&again.stdout);
     assert_eq!(again.status.code(), Some(0), "{stdout}");
     assert!(
-        stdout.contains("[8/8 Result] FAILBACK_COMPLETED"),
+        stdout.contains("[9/9 Result] FAILBACK_COMPLETED"),
         "{stdout}"
     );
     let deadline = Instant::now() + PATIENCE;
@@ -871,7 +885,7 @@ fn below_the_minimum_size_keys_act_on_nothing_and_the_quit_question_shows() {
         .0
         .screen_mut()
         .set_size(24, 80);
-    let screen = s.wait_for("1/8 Welcome");
+    let screen = s.wait_for("1/9 Welcome");
     assert!(!screen.contains("too small"), "{screen}");
     s.send("\x03");
     s.wait_for("Quit drs-failback?");

@@ -44,6 +44,15 @@ pub fn started_by() -> StartedBy {
     }
 }
 
+/// A rehearsal never changes this machine's clock.
+fn refuse_clock(_: std::time::SystemTime) -> Result<(), String> {
+    Err(
+        "the demo does not change this machine's clock; on a real run this sets it from the \
+         DRS endpoint's time"
+            .to_owned(),
+    )
+}
+
 pub fn start(opts: DemoStart) -> Result<(App, Services, DemoReady), String> {
     let scenario = load_scenario(opts.scenario.as_deref())?;
     let (dir, remove) = match opts.disk_dir {
@@ -109,6 +118,7 @@ pub fn start(opts: DemoStart) -> Result<(App, Services, DemoReady), String> {
         state_dir: opts.state_dir,
         worker: Some(spawned),
         attach: None,
+        set_clock: refuse_clock,
     };
     Ok((
         app,

@@ -212,6 +212,7 @@ pub fn help(app: &App) -> Vec<(String, &'static str)> {
 fn step(app: &App) -> Vec<Binding> {
     match app.step {
         StepId::Welcome => vec![b("Enter", "start", &[ENTER])],
+        StepId::Preflight => preflight(app),
         StepId::Credentials => credentials(app),
         StepId::Endpoint => endpoint(app),
         StepId::Instance => {
@@ -274,6 +275,64 @@ fn step(app: &App) -> Vec<Binding> {
             None => vec![],
         },
     }
+}
+
+fn preflight(app: &App) -> Vec<Binding> {
+    let f = &app.preflight;
+    if f.confirm.is_some() {
+        return vec![
+            b(
+                "y",
+                "yes",
+                &[Code(KeyCode::Char('y')), Code(KeyCode::Char('Y'))],
+            ),
+            b(
+                "n/Esc",
+                "no",
+                &[Code(KeyCode::Char('n')), Code(KeyCode::Char('N')), ESC],
+            ),
+        ];
+    }
+    let mut v = vec![b("Enter", "next", &[ENTER])];
+    if !f.checks().is_empty() {
+        v.push(
+            b("Up/Down", "select", &[UP, DOWN])
+                .help("choose the check whose fix is shown when not all rows fit")
+                .help_only(),
+        );
+    }
+    if !f.running() {
+        v.push(
+            b(
+                "r",
+                "re-run checks",
+                &[Code(KeyCode::Char('r')), Code(KeyCode::Char('R'))],
+            )
+            .help("run every check again (after fixing something)"),
+        );
+    }
+    if f.ram_refused() {
+        v.push(
+            b(
+                "o",
+                "override RAM",
+                &[Code(KeyCode::Char('o')), Code(KeyCode::Char('O'))],
+            )
+            .help("go on with less RAM than AWS's client accepts (asks first, says the risk)"),
+        );
+    }
+    if f.clock_offered() && !f.running() {
+        v.push(
+            b(
+                "c",
+                "set clock",
+                &[Code(KeyCode::Char('c')), Code(KeyCode::Char('C'))],
+            )
+            .help("set this machine's clock from the DRS endpoint's time (asks first)"),
+        );
+    }
+    v.push(b("Esc", "back", &[ESC]));
+    v
 }
 
 fn credentials(app: &App) -> Vec<Binding> {

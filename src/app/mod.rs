@@ -16,6 +16,7 @@ use crate::wizard::credentials::{CredentialsForm, Verified};
 use crate::wizard::endpoint::{ConnectivityCheck, EndpointForm};
 use crate::wizard::instance::InstanceForm;
 use crate::wizard::mapping::MappingForm;
+use crate::wizard::preflight::PreflightForm;
 use crate::wizard::replication::{Dashboard, Launch, Verdict};
 use crate::wizard::result::{self, Failure, Outcome, Summary};
 use crate::wizard::review::{PlanKey, ReviewForm};
@@ -59,6 +60,7 @@ pub struct App {
     pub step: StepId,
     pub host: Option<HostFacts>,
     pub disks: Loadable<Vec<LocalDisk>>,
+    pub preflight: PreflightForm,
     pub credentials: CredentialsForm,
     pub endpoint: EndpointForm,
     pub instance: InstanceForm,
@@ -75,6 +77,8 @@ pub struct App {
     pub epoch: i64,
     /// Where the log file is written, shown on failures.
     pub log_path: Option<String>,
+    /// `--s3-endpoint` (the demo: its emulator), for the pre-flight's S3 check.
+    pub s3_endpoint: Option<String>,
     pub quit: bool,
     /// Set when a signal, a panic or the terminal's loss ended the program.
     pub interrupted: Option<Interrupt>,
@@ -102,6 +106,7 @@ impl App {
             step: StepId::Welcome,
             host: None,
             disks: Loadable::Loading(0),
+            preflight: PreflightForm::default(),
             credentials: CredentialsForm::default(),
             endpoint: EndpointForm::default(),
             instance: InstanceForm::default(),
@@ -114,6 +119,7 @@ impl App {
             now: 0.0,
             epoch: 0,
             log_path: None,
+            s3_endpoint: None,
             quit: false,
             interrupted: None,
             size: (crate::ui::MIN_WIDTH, crate::ui::MIN_HEIGHT),
@@ -169,6 +175,7 @@ impl App {
     /// True while something on screen moves with time (spinners, ages, rates).
     pub fn animating(&self) -> bool {
         self.credentials.check.is_loading()
+            || self.preflight.running()
             || self
                 .endpoint
                 .check
@@ -405,7 +412,60 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             app.interrupted = Some(why);
             quit(app)
         }
+        Msg::Preflight { req, report } => {
+            if app.preflight.report.awaits(req) {
+                app.preflight.show(report);
+            }
+            vec![]
+        }
+        Msg::ClockSet { req, result } => {
+            if !app.preflight.clock_set.awaits(req) {
+                return vec![];
+            }
+            match result {
+                Ok(()) => {
+                    app.preflight.clock_set = Loadable::Loaded(());
+                    run_preflight(app)
+                }
+                Err(e) => {
+                    app.preflight.clock_set = Loadable::Failed(e);
+                    vec![]
+                }
+            }
+        }
     }
+}
+
+/// Runs the checks that need no recovery instance, for the region and endpoint the wizard has.
+fn run_preflight(app: &mut App) -> Vec<Cmd> {
+    let req = app.req();
+    app.preflight.report = Loadable::Loading(req);
+    let target = app.target();
+    vec![Cmd::RunPreflight {
+        req,
+        region: target.region,
+        drs_endpoint: target.endpoint,
+        s3_endpoint: app.s3_endpoint.clone().or(match &app.mode {
+            // The demo's emulator serves the replication software's buckets too.
+            Mode::Demo { endpoint, .. } => Some(endpoint.clone()),
+            Mode::Real => None,
+        }),
+    }]
+}
+
+/// The confirmed clock setting, from the last measured skew.
+fn set_clock(app: &mut App) -> Vec<Cmd> {
+    let Some(skew_seconds) = app
+        .preflight
+        .report
+        .loaded()
+        .and_then(|r| r.clock_skew_seconds)
+    else {
+        return vec![];
+    };
+    let req = app.req();
+    app.preflight.clock_set = Loadable::Loading(req);
+    vec![Cmd::SetClock { req, skew_seconds }]
 }
 
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
@@ -461,6 +521,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
             KeyCode::Enter => Action::Next,
             _ => Action::None,
         },
+        StepId::Preflight => app.preflight.on_key(key),
         StepId::Credentials => app.credentials.on_key(key),
         StepId::Endpoint => app.endpoint.on_key(key),
         StepId::Instance => app.instance.on_key(key),
@@ -509,7 +570,7 @@ fn on_paste(app: &mut App, text: &str) -> Vec<Cmd> {
             let plan = plan_key(app);
             app.review.paste(text, plan);
         }
-        StepId::Welcome | StepId::Replication | StepId::Result => {}
+        StepId::Welcome | StepId::Preflight | StepId::Replication | StepId::Result => {}
     }
     vec![]
 }
@@ -573,7 +634,9 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
             app.go(StepId::Endpoint);
             vec![]
         }
+        Action::Refresh if app.step == StepId::Preflight => run_preflight(app),
         Action::Refresh => list_instances(app),
+        Action::SetClock => set_clock(app),
         Action::Launch => launch(app, false),
         // Only the demo has a console to play (the worker holds its full-access key).
         Action::ConsoleLaunch if app.is_demo() => launch(app, true),
@@ -644,7 +707,20 @@ fn list_instances(app: &mut App) -> Vec<Cmd> {
 fn next(app: &mut App) -> Vec<Cmd> {
     match app.step {
         StepId::Welcome => {
-            app.go(StepId::Credentials);
+            app.go(StepId::Preflight);
+            if matches!(app.preflight.report, Loadable::NotAsked) {
+                return run_preflight(app);
+            }
+            vec![]
+        }
+        StepId::Preflight => {
+            match app.preflight.validate() {
+                Ok(()) => {
+                    app.preflight.error = None;
+                    app.go(StepId::Credentials);
+                }
+                Err(e) => app.preflight.error = Some(e),
+            }
             vec![]
         }
         StepId::Credentials => {

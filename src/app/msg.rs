@@ -104,6 +104,15 @@ pub enum Msg {
     },
     /// Leave now, restoring the terminal.
     Interrupted(Interrupt),
+    // Pre-flight.
+    Preflight {
+        req: u64,
+        report: crate::preflight::Report,
+    },
+    ClockSet {
+        req: u64,
+        result: Result<(), String>,
+    },
 }
 
 #[derive(Debug)]
@@ -136,6 +145,19 @@ pub enum Cmd {
     /// Tell the worker the result was seen: it ends that failback.
     Acknowledge {
         run: RunId,
+    },
+    // Pre-flight: the checks that need no recovery instance, and setting the clock.
+    RunPreflight {
+        req: u64,
+        region: String,
+        /// A custom DRS endpoint; None for the region's default.
+        drs_endpoint: Option<String>,
+        s3_endpoint: Option<String>,
+    },
+    /// Set the clock to this machine's time plus `skew_seconds` (from the endpoint's `Date`).
+    SetClock {
+        req: u64,
+        skew_seconds: i64,
     },
     /// Ctrl-L: clear and redraw everything.
     ClearScreen,

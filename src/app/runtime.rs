@@ -23,6 +23,8 @@ pub struct Services {
     pub disks: Option<Arc<dyn DiskSource>>,
     /// The identity this host takes instead of its own (the demo's scenario host).
     pub host_identity: Option<HostIdentity>,
+    /// Sets the system clock (the pre-flight's confirmed action; tests inject a fake).
+    pub set_clock: fn(SystemTime) -> Result<(), String>,
     /// Where the failback worker serves its socket.
     pub state_dir: PathBuf,
     /// The worker this wizard started (the demo's, which serves its emulator): confirmed
@@ -173,6 +175,34 @@ impl Runtime<'_> {
             }
             Cmd::Acknowledge { run } => self.request(run, &Request::Acknowledge),
             Cmd::StopFailback { run } => self.request(run, &Request::StopFailback),
+            Cmd::RunPreflight {
+                req,
+                region,
+                drs_endpoint,
+                s3_endpoint,
+            } => {
+                tokio::spawn(async move {
+                    let targets = crate::preflight::Targets::new(
+                        &region,
+                        drs_endpoint.as_deref(),
+                        s3_endpoint.as_deref(),
+                    );
+                    let report = crate::preflight::measure(&targets).await;
+                    tracing::info!(?report, "pre-flight");
+                    Self::send(&tx, Msg::Preflight { req, report });
+                });
+            }
+            Cmd::SetClock { req, skew_seconds } => {
+                let set = self.services.set_clock;
+                let to = if skew_seconds >= 0 {
+                    SystemTime::now() + Duration::from_secs(skew_seconds.unsigned_abs())
+                } else {
+                    SystemTime::now() - Duration::from_secs(skew_seconds.unsigned_abs())
+                };
+                let result = set(to);
+                tracing::info!(skew_seconds, ?result, "clock set from the endpoint's time");
+                Self::send(&tx, Msg::ClockSet { req, result });
+            }
             // Handled by the loop, which owns the frontend.
             Cmd::ClearScreen | Cmd::Suspend | Cmd::Quit => {}
         }
@@ -364,12 +394,22 @@ pub async fn run(
         start: Instant::now(),
         connection: None,
     };
+    // Attaching: the running failback comes first, so nothing of the journey's start (Welcome,
+    // Pre-flight) acts before it is on screen.
+    let mut early = std::collections::VecDeque::new();
     if let Some((connection, reader)) = rt.services.attach.take() {
         rt.connection = Some(connection);
         let (tx, start) = (tx.clone(), rt.start);
         tokio::spawn(client::relay(reader, tx, move || {
             start.elapsed().as_secs_f64()
         }));
+        while let Some(msg) = rx.recv().await {
+            let settled = matches!(msg, Msg::Attached { .. } | Msg::WorkerGone { .. });
+            early.push_back(msg);
+            if settled {
+                break;
+            }
+        }
     }
 
     // Startup facts, off the loop.
@@ -431,9 +471,16 @@ pub async fn run(
             frontend.draw(&app)?;
             app.dirty = false;
         }
-        let Some(first) = rx.recv().await else { break };
+        let first = match early.pop_front() {
+            Some(msg) => msg,
+            None => match rx.recv().await {
+                Some(msg) => msg,
+                None => break,
+            },
+        };
         // Handle everything already queued before drawing once.
         let mut pending = vec![first];
+        pending.extend(early.drain(..));
         while let Ok(more) = rx.try_recv() {
             pending.push(more);
         }

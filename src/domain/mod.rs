@@ -12,6 +12,7 @@ pub mod mapping;
 pub mod matching;
 pub mod model;
 pub mod network;
+pub mod preflight;
 pub mod regions;
 pub mod replication;
 pub mod throughput;

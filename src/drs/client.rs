@@ -43,6 +43,15 @@ pub struct ClockSkew {
 }
 
 impl ClockSkew {
+    /// From an answer's `Date` header (HTTP date), against the local time it arrived.
+    pub fn from_date(date: &str, local: SystemTime) -> Option<ClockSkew> {
+        let server = DateTime::from_str(date, DateTimeFormat::HttpDate).ok()?;
+        Some(ClockSkew {
+            seconds: server.secs() - DateTime::from(local).secs(),
+            server_time: server.secs(),
+        })
+    }
+
     /// A skew worth telling the operator about: beyond what NTP jitter and latency explain.
     pub fn matters(&self) -> bool {
         self.seconds.abs() >= 30
@@ -90,14 +99,7 @@ impl Intercept for SkewProbe {
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let date = context.response().headers().get("date");
-        if let Some(server) =
-            date.and_then(|d| DateTime::from_str(d, DateTimeFormat::HttpDate).ok())
-        {
-            let local = DateTime::from(SystemTime::now()).secs();
-            let skew = ClockSkew {
-                seconds: server.secs() - local,
-                server_time: server.secs(),
-            };
+        if let Some(skew) = date.and_then(|d| ClockSkew::from_date(d, SystemTime::now())) {
             *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(skew);
         }
         Ok(())

@@ -4,7 +4,6 @@
 use super::s3::S3;
 use super::verify;
 use super::{Progress, SoftwareError, SoftwareErrorKind as Kind, SoftwareSource};
-use crate::domain::regions;
 use crate::net::Network;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -76,21 +75,7 @@ pub async fn fetch(
     dir: &Path,
     progress: &mpsc::UnboundedSender<Progress>,
 ) -> Result<Software, SoftwareError> {
-    let region = regions::find(&source.region).ok_or_else(|| {
-        SoftwareError::new(
-            Kind::UnknownRegion,
-            format!(
-                "Bad or unsupported region '{}': AWS publishes the replication software in \
-                 these regions only: {}.",
-                source.region,
-                regions::all()
-                    .iter()
-                    .map(|r| r.code.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
-    })?;
+    let region = source.region_entry()?;
     let s3 = S3::new(region, source.s3_endpoint.clone(), network);
     let manifest = manifest(&s3).await?;
     let key = format!(

@@ -12,6 +12,7 @@ pub use s3::S3Endpoint;
 pub use unpack::{Unpacked, unpack};
 pub use verify::{parse_sha512, sha512_hex};
 
+use crate::domain::regions::{self, Region};
 use crate::net::Network;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,38 @@ impl SoftwareSource {
                 .map(S3Endpoint::parse)
                 .transpose()?,
         })
+    }
+
+    /// The region's buckets and owner; an unknown region is refused as start.sh refuses it.
+    pub fn region_entry(&self) -> Result<&'static Region, SoftwareError> {
+        regions::find(&self.region).ok_or_else(|| {
+            SoftwareError::new(
+                SoftwareErrorKind::UnknownRegion,
+                format!(
+                    "Bad or unsupported region '{}': AWS publishes the replication software in \
+                     these regions only: {}.",
+                    self.region,
+                    regions::all()
+                        .iter()
+                        .map(|r| r.code.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
+    }
+
+    /// The first URL the manifest is fetched from (what the pre-flight checks reach).
+    pub fn manifest_url(&self) -> Result<String, SoftwareError> {
+        let region = self.region_entry()?;
+        let key = format!("{}/manifest.json", region.key_prefix);
+        let urls = s3::urls(
+            region,
+            self.s3_endpoint.as_ref(),
+            &region.assets_bucket,
+            &key,
+        );
+        Ok(urls.into_iter().next().map(|t| t.url).unwrap_or_default())
     }
 }
 

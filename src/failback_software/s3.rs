@@ -73,9 +73,34 @@ impl S3Endpoint {
     }
 }
 
+/// Path-style on an override; else virtual-hosted on the regional host, then dual-stack.
+pub(super) fn urls(
+    region: &Region,
+    endpoint: Option<&S3Endpoint>,
+    bucket: &str,
+    key: &str,
+) -> Vec<Target> {
+    match endpoint {
+        Some(e) => vec![Target {
+            url: format!("{}/{bucket}/{key}", e.as_str()),
+            host: e.host(),
+        }],
+        None => ["s3", "s3.dualstack"]
+            .iter()
+            .map(|prefix| {
+                let host = format!("{bucket}.{prefix}.{}.amazonaws.com", region.code);
+                Target {
+                    url: format!("https://{host}/{key}"),
+                    host,
+                }
+            })
+            .collect(),
+    }
+}
+
 /// One candidate host for a request.
-struct Target {
-    url: String,
+pub(super) struct Target {
+    pub(super) url: String,
     /// host[:port], as messages name it.
     host: String,
 }
@@ -101,24 +126,8 @@ impl<'a> S3<'a> {
         }
     }
 
-    /// Path-style on an override; else virtual-hosted on the regional host, then dual-stack.
     fn targets(&self, bucket: &str, key: &str) -> Vec<Target> {
-        match &self.endpoint {
-            Some(e) => vec![Target {
-                url: format!("{}/{bucket}/{key}", e.as_str()),
-                host: e.host(),
-            }],
-            None => ["s3", "s3.dualstack"]
-                .iter()
-                .map(|prefix| {
-                    let host = format!("{bucket}.{prefix}.{}.amazonaws.com", self.region.code);
-                    Target {
-                        url: format!("https://{host}/{key}"),
-                        host,
-                    }
-                })
-                .collect(),
-        }
+        urls(self.region, self.endpoint.as_ref(), bucket, key)
     }
 
     pub async fn get_small(&self, bucket: &str, key: &str) -> Result<Vec<u8>, SoftwareError> {

@@ -32,32 +32,44 @@ pub fn too_small(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     w.lines(para("", &text, cols, theme.warning()));
 }
 
-/// "drs-failback" and the step bar: every step name when they fit, else "3/8 Endpoint".
+/// "drs-failback" and the step bar: every step name when they fit (shortened if need be),
+/// else "3/9 Endpoint".
 pub fn title(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let sep = theme.glyphs().step_sep;
-    let full_width: usize = StepId::ALL.iter().map(|s| width(s.title())).sum::<usize>()
-        + width(sep) * (StepId::ALL.len() - 1);
     let room = (area.width as usize).saturating_sub(NAME.len() + 2);
-    let mut spans = vec![Span::styled(NAME, theme.title()), Span::raw("  ")];
-    let bar: Vec<Span> = if full_width <= room {
-        let mut v = Vec::new();
-        for (i, step) in StepId::ALL.iter().enumerate() {
-            if i > 0 {
-                v.push(Span::styled(sep, theme.muted()));
-            }
-            let style = match step.cmp(&app.step) {
-                std::cmp::Ordering::Equal => theme.focus(),
-                std::cmp::Ordering::Less => ratatui::style::Style::new(),
-                std::cmp::Ordering::Greater => theme.muted(),
-            };
-            v.push(Span::styled(step.title(), style));
-        }
-        v
+    let fits = |name: fn(StepId) -> &'static str| {
+        StepId::ALL.iter().map(|s| width(name(*s))).sum::<usize>()
+            + width(sep) * (StepId::ALL.len() - 1)
+            <= room
+    };
+    let name: Option<fn(StepId) -> &'static str> = if fits(StepId::title) {
+        Some(StepId::title)
+    } else if fits(StepId::short_title) {
+        Some(StepId::short_title)
     } else {
-        vec![
+        None
+    };
+    let mut spans = vec![Span::styled(NAME, theme.title()), Span::raw("  ")];
+    let bar: Vec<Span> = match name {
+        Some(name) => {
+            let mut v = Vec::new();
+            for (i, step) in StepId::ALL.iter().enumerate() {
+                if i > 0 {
+                    v.push(Span::styled(sep, theme.muted()));
+                }
+                let style = match step.cmp(&app.step) {
+                    std::cmp::Ordering::Equal => theme.focus(),
+                    std::cmp::Ordering::Less => ratatui::style::Style::new(),
+                    std::cmp::Ordering::Greater => theme.muted(),
+                };
+                v.push(Span::styled(name(*step), style));
+            }
+            v
+        }
+        None => vec![
             Span::raw(format!("{}/{} ", app.step.number(), StepId::ALL.len())),
             Span::styled(app.step.title(), theme.title()),
-        ]
+        ],
     };
     let used: usize = bar.iter().map(Span::width).sum();
     spans.push(Span::raw(" ".repeat(room.saturating_sub(used))));
@@ -164,6 +176,9 @@ fn footer_hints(hints: Vec<keys::Hint>, cols: usize) -> Vec<keys::Hint> {
 fn step_help(step: StepId) -> &'static str {
     match step {
         StepId::Welcome => "What the wizard does and needs, and what this machine has.",
+        StepId::Preflight => {
+            "What AWS's failback client needs, checked now: RAM, boot mode, Secure Boot, the clock, the way to DRS and S3."
+        }
         StepId::Credentials => {
             "AWS credentials that may use Elastic Disaster Recovery in the recovery region. They are checked with one read-only call before going on."
         }

@@ -27,6 +27,8 @@ pub struct Glyphs {
     pub failed: &'static str,
     pub skipped: &'static str,
     pub pending: &'static str,
+    /// A check that passed with a warning.
+    pub warn: &'static str,
     /// Spinner frames; ASCII ones are wrapped to the checklist mark width by `running`.
     pub spinner: &'static [&'static str],
     /// One-column marks: a row that cannot be used, a horizontal rule.
@@ -73,6 +75,7 @@ static UNICODE: Glyphs = Glyphs {
     failed: "✗",
     skipped: "-",
     pending: "·",
+    warn: "!",
     spinner: &["◐", "◓", "◑", "◒"],
     cross: "✗",
     rule: "─",
@@ -105,6 +108,7 @@ static LINUX_CONSOLE: Glyphs = Glyphs {
     failed: "✗",
     skipped: "-",
     pending: "·",
+    warn: "!",
     spinner: &["|", "/", "-", "\\"],
     cross: "✗",
     rule: "─",
@@ -125,6 +129,7 @@ static ASCII: Glyphs = Glyphs {
     failed: "[!!]",
     skipped: "[--]",
     pending: "[  ]",
+    warn: "[??]",
     spinner: &["|", "/", "-", "\\"],
     cross: "x",
     rule: "-",

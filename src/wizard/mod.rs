@@ -6,6 +6,7 @@ pub mod endpoint;
 pub mod instance;
 pub mod mapping;
 pub mod network;
+pub mod preflight;
 pub mod replication;
 pub mod result;
 pub mod review;
@@ -18,6 +19,7 @@ use tui_input::backend::crossterm::to_input_request;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum StepId {
     Welcome,
+    Preflight,
     Credentials,
     Endpoint,
     Instance,
@@ -28,8 +30,9 @@ pub enum StepId {
 }
 
 impl StepId {
-    pub const ALL: [StepId; 8] = [
+    pub const ALL: [StepId; 9] = [
         StepId::Welcome,
+        StepId::Preflight,
         StepId::Credentials,
         StepId::Endpoint,
         StepId::Instance,
@@ -42,6 +45,7 @@ impl StepId {
     pub fn title(self) -> &'static str {
         match self {
             StepId::Welcome => "Welcome",
+            StepId::Preflight => "Pre-flight",
             StepId::Credentials => "Credentials",
             StepId::Endpoint => "Endpoint",
             StepId::Instance => "Recovery instance",
@@ -49,6 +53,15 @@ impl StepId {
             StepId::Review => "Review",
             StepId::Replication => "Replication",
             StepId::Result => "Result",
+        }
+    }
+
+    /// The step bar's name when every full title does not fit.
+    pub fn short_title(self) -> &'static str {
+        match self {
+            StepId::Instance => "Instance",
+            StepId::Mapping => "Mapping",
+            s => s.title(),
         }
     }
 
@@ -105,6 +118,8 @@ pub enum Action {
     Retry,
     /// Credentials unreachable: go set a custom endpoint without verifying.
     SkipToEndpoint,
+    /// Pre-flight: set the clock from the endpoint's time (confirmed).
+    SetClock,
     Quit,
 }
 

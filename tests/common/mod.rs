@@ -241,6 +241,68 @@ pub fn welcome_reading() -> App {
     app
 }
 
+/// Every kind of row: a failed RAM check, warnings, a clock 6 minutes off with NTP silent,
+/// S3 whose name does not resolve.
+pub fn preflight_checks() -> App {
+    use drs_failback::domain::preflight::{self as rules, HostProbe};
+    let mut app = app_at(StepId::Preflight);
+    let probe = |host: &str, dns: Result<String, String>| HostProbe {
+        host: host.into(),
+        proxy: None,
+        tcp: dns.as_ref().ok().map(|ip| Ok(format!("{ip}:443 in 12 ms"))),
+        tls: dns.as_ref().ok().map(|_| Ok(())),
+        answer: dns.as_ref().ok().map(|_| Ok("answered (HTTP 404)".into())),
+        dns,
+    };
+    let checks = vec![
+        rules::ram(Bytes(3_700_000 * 1024)),
+        rules::boot_mode(BootMode::Uefi, None),
+        rules::secure_boot(BootMode::Uefi, None),
+        rules::clock("drs.eu-west-1.amazonaws.com:443", Ok(360)),
+        rules::ntp(Err("pool.ntp.org".into())),
+        rules::rtc(Some("0.0 0 0.0\n0\nLOCAL\n")),
+        rules::host(
+            "drs_endpoint",
+            "DRS endpoint",
+            &probe("drs.eu-west-1.amazonaws.com:443", Ok("3.248.0.10".into())),
+        ),
+        rules::host(
+            "s3",
+            "S3",
+            &probe(
+                "aws-elastic-disaster-recovery-eu-west-1.s3.eu-west-1.amazonaws.com:443",
+                Err("failed to lookup address information: Name or service not known".into()),
+            ),
+        ),
+    ];
+    let offer_clock_set = rules::offer_clock_set(&checks);
+    app.preflight.report = Loadable::Loaded(drs_failback::preflight::Report {
+        checks,
+        clock_skew_seconds: Some(360),
+        offer_clock_set,
+    });
+    app
+}
+
+pub fn preflight_running() -> App {
+    let mut app = app_at(StepId::Preflight);
+    app.preflight.report = Loadable::Loading(7);
+    app
+}
+
+/// The clock setting asks first, naming the time it would set.
+pub fn preflight_set_clock() -> App {
+    let mut app = preflight_checks();
+    app.preflight.confirm = Some(drs_failback::wizard::preflight::Confirm::SetClock);
+    app
+}
+
+pub fn preflight_ram_override() -> App {
+    let mut app = preflight_checks();
+    app.preflight.confirm = Some(drs_failback::wizard::preflight::Confirm::RamOverride);
+    app
+}
+
 pub fn credentials_inline_error() -> App {
     let mut app = app_at(StepId::Credentials);
     let c = &mut app.credentials;
@@ -719,6 +781,10 @@ pub fn builders() -> Vec<Builder> {
     vec![
         ("welcome", welcome),
         ("welcome_reading", welcome_reading),
+        ("preflight_checks", preflight_checks),
+        ("preflight_running", preflight_running),
+        ("preflight_set_clock", preflight_set_clock),
+        ("preflight_ram_override", preflight_ram_override),
         ("credentials_inline_error", credentials_inline_error),
         ("credentials_clock_skew", credentials_clock_skew),
         (

@@ -4,6 +4,7 @@ mod credentials;
 mod endpoint;
 mod instance;
 mod mapping;
+mod preflight;
 mod replication;
 mod result;
 mod review;
@@ -19,6 +20,7 @@ use ratatui::layout::Rect;
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     match app.step {
         StepId::Welcome => welcome::render(app, theme, frame, area),
+        StepId::Preflight => preflight::render(app, theme, frame, area),
         StepId::Credentials => credentials::render(app, theme, frame, area),
         StepId::Endpoint => endpoint::render(app, theme, frame, area),
         StepId::Instance => instance::render(app, theme, frame, area),

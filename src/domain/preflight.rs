@@ -1,0 +1,501 @@
+//! Pre-flight checks: the prerequisites AWS lists for the failback client, judged from measured
+//! facts. Each check says pass / warning / fail, what was measured and, when not passed, the fix
+//! in one sentence. Measuring is elsewhere (`crate::preflight`).
+
+use super::bytes::Bytes;
+use super::matching::instance_fit;
+use super::model::{BootMode, LocalDisk, MIN_RAM, RecoveryInstance};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Warning,
+    Fail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// Stable name for scripts: ram, boot_mode, secure_boot, clock, ntp, rtc, drs_endpoint,
+    /// s3, instance_boot_mode, local_disks.
+    pub id: &'static str,
+    pub title: &'static str,
+    pub verdict: Verdict,
+    pub measured: String,
+    /// What to do, one sentence; None when it passed.
+    pub fix: Option<String>,
+}
+
+fn check(id: &'static str, title: &'static str, verdict: Verdict, measured: String) -> Check {
+    Check {
+        id,
+        title,
+        verdict,
+        measured,
+        fix: None,
+    }
+}
+
+impl Check {
+    fn fix(mut self, fix: impl Into<String>) -> Check {
+        self.fix = Some(fix.into());
+        self
+    }
+}
+
+/// What may go wrong when the operator overrides the RAM check (shown before they confirm).
+pub const RAM_OVERRIDE_RISK: &str = "AWS's replication software (a Java program) may run out of \
+memory and stop mid-replication, and the failback would have to start again.";
+
+/// MemTotal as the official client reads it: it refuses below 3,800,000 kB.
+pub fn ram(total: Bytes) -> Check {
+    let kb = total.get() / 1024;
+    let measured = format!("MemTotal {kb} kB ({total})");
+    if total.get() == 0 {
+        return check(
+            "ram",
+            "RAM",
+            Verdict::Warning,
+            "MemTotal could not be read".into(),
+        )
+        .fix("Check that this machine has at least 4 GiB of RAM (see /proc/meminfo).");
+    }
+    if total < MIN_RAM {
+        check("ram", "RAM", Verdict::Fail, measured).fix(
+            "The failback client requires at least 4GiB of RAM: give this machine more memory, \
+             or override on the Pre-flight screen if you accept the risk.",
+        )
+    } else {
+        check("ram", "RAM", Verdict::Pass, measured)
+    }
+}
+
+fn mode_name(mode: BootMode) -> &'static str {
+    match mode {
+        BootMode::Uefi => "UEFI",
+        BootMode::Bios => "BIOS",
+    }
+}
+
+/// The source's OS family, from the recovery instance's os.fullString.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OsFamily {
+    Linux,
+    Windows,
+}
+
+pub fn os_family(full_string: &str) -> Option<OsFamily> {
+    let s = full_string.to_lowercase();
+    if s.contains("windows") {
+        Some(OsFamily::Windows)
+    } else if s.is_empty() {
+        None
+    } else {
+        // DRS reports Linux sources by distribution (Ubuntu, Red Hat, SUSE, ...).
+        Some(OsFamily::Linux)
+    }
+}
+
+/// AWS's rule: Linux sources need the client booted in BIOS mode, Windows the source's mode.
+/// `source_os` is None until the recovery instance is chosen.
+pub fn boot_mode(mode: BootMode, source_os: Option<&str>) -> Check {
+    let (id, title) = match source_os {
+        None => ("boot_mode", "Boot mode"),
+        Some(_) => ("instance_boot_mode", "Boot mode for this source"),
+    };
+    let here = mode_name(mode);
+    match (source_os.and_then(os_family), mode) {
+        (None, BootMode::Bios) if source_os.is_none() => check(
+            id,
+            title,
+            Verdict::Pass,
+            format!("{here}: right for Linux sources; checked again once the recovery instance is chosen"),
+        ),
+        (None, BootMode::Uefi) if source_os.is_none() => check(
+            id,
+            title,
+            Verdict::Warning,
+            format!("{here}: a Linux source needs BIOS; unknown until the recovery instance is chosen"),
+        )
+        .fix("If the source is Linux, reboot this machine in legacy BIOS (CSM) mode."),
+        (None, _) => check(
+            id,
+            title,
+            Verdict::Warning,
+            format!("{here}; the source's OS is not reported"),
+        )
+        .fix("Boot in BIOS mode for a Linux source, or in the source's own mode for Windows."),
+        (Some(OsFamily::Linux), BootMode::Bios) => {
+            check(id, title, Verdict::Pass, format!("{here}, Linux source"))
+        }
+        (Some(OsFamily::Linux), BootMode::Uefi) => {
+            check(id, title, Verdict::Fail, format!("{here}, Linux source"))
+                .fix("Linux sources need the failback client booted in BIOS mode: reboot this machine in legacy BIOS (CSM) mode.")
+        }
+        (Some(OsFamily::Windows), _) => check(
+            id,
+            title,
+            Verdict::Warning,
+            format!("{here}, Windows source: must match the source server's mode"),
+        )
+        .fix(format!("Make sure the source server booted in {here} too; if not, reboot this machine in the other mode.")),
+    }
+}
+
+/// The SecureBoot EFI variable's state (None: not readable, e.g. in a container).
+pub fn secure_boot(mode: BootMode, state: Option<bool>) -> Check {
+    let c = |v, m: &str| check("secure_boot", "Secure Boot", v, m.to_owned());
+    match (mode, state) {
+        (BootMode::Bios, _) => c(Verdict::Pass, "off (BIOS boot)"),
+        (BootMode::Uefi, Some(false)) => c(Verdict::Pass, "off"),
+        (BootMode::Uefi, Some(true)) => c(Verdict::Fail, "on").fix(
+            "Turn Secure Boot off in the firmware setup: the replication software's kernel \
+             module would not load.",
+        ),
+        (BootMode::Uefi, None) => c(
+            Verdict::Warning,
+            "unknown: the SecureBoot EFI variable cannot be read",
+        )
+        .fix("Check in the firmware setup that Secure Boot is off (mount efivarfs to let this check read it)."),
+    }
+}
+
+/// SigV4 refuses requests signed further than this from AWS's time.
+pub const SIGV4_MAX_SKEW: i64 = 300;
+/// Beyond NTP jitter and latency.
+const SKEW_WORTH_TELLING: i64 = 30;
+
+/// This machine's clock against the DRS endpoint's `Date` (`skew` = service minus local, s).
+pub fn clock(endpoint: &str, skew: Result<i64, String>) -> Check {
+    let c = |v, m: String| check("clock", "Clock", v, m);
+    match skew {
+        Err(why) => c(
+            Verdict::Warning,
+            format!("not compared: {endpoint} gave no Date ({why})"),
+        )
+        .fix("Make the DRS endpoint reachable (see its row), then re-run the checks."),
+        Ok(s) => {
+            let way = if s > 0 { "behind" } else { "ahead of" };
+            let measured = format!(
+                "{} {way} {endpoint}",
+                super::throughput::format_duration(s.unsigned_abs())
+            );
+            if s.abs() > SIGV4_MAX_SKEW {
+                c(Verdict::Fail, measured).fix(
+                    "AWS refuses requests signed more than 5 minutes off: set the clock (NTP, or \
+                     c to set it from the endpoint's time).",
+                )
+            } else if s.abs() >= SKEW_WORTH_TELLING {
+                c(Verdict::Warning, measured)
+                    .fix("Set the clock right (NTP, or c to set it from the endpoint's time): TLS and the replication software need it.")
+            } else if s == 0 {
+                c(Verdict::Pass, format!("matches {endpoint}"))
+            } else {
+                c(Verdict::Pass, measured)
+            }
+        }
+    }
+}
+
+/// Whether an SNTP server answered on UDP 123: Ok(server, offset in s) or Err(what was tried).
+pub fn ntp(answer: Result<(String, i64), String>) -> Check {
+    match answer {
+        Ok((server, offset)) => check(
+            "ntp",
+            "NTP",
+            Verdict::Pass,
+            format!("{server} answered (offset {offset:+} s)"),
+        ),
+        Err(tried) => check(
+            "ntp",
+            "NTP",
+            Verdict::Warning,
+            format!("no answer on UDP 123 from {tried}"),
+        )
+        .fix("Allow UDP 123 out to an NTP server (the replication software keeps time with it), or name one your network reaches."),
+    }
+}
+
+/// The offer to set the clock from the endpoint's `Date`: the clock is off and NTP cannot fix it.
+pub fn offer_clock_set(checks: &[Check]) -> bool {
+    let verdict = |id| checks.iter().find(|c| c.id == id).map(|c| c.verdict);
+    matches!(verdict("clock"), Some(Verdict::Warning | Verdict::Fail))
+        && checks
+            .iter()
+            .any(|c| c.id == "clock" && !c.measured.starts_with("not compared"))
+        && verdict("ntp") == Some(Verdict::Warning)
+}
+
+/// The hardware clock's time scale, from /etc/adjtime's third line (absent means UTC).
+pub fn rtc(adjtime: Option<&str>) -> Check {
+    let local = adjtime
+        .and_then(|t| t.lines().nth(2))
+        .is_some_and(|l| l.trim() == "LOCAL");
+    if local {
+        check("rtc", "Hardware clock", Verdict::Warning, "local time (/etc/adjtime says LOCAL)".into())
+            .fix("AWS expects the hardware clock in UTC: run `hwclock --systohc --utc` once the time is right.")
+    } else {
+        check("rtc", "Hardware clock", Verdict::Pass, "UTC".into())
+    }
+}
+
+/// One HTTPS host probed stage by stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostProbe {
+    /// What was asked for, e.g. drs.us-east-1.amazonaws.com:443.
+    pub host: String,
+    /// The proxy connected to instead, when one is set (then DNS and TCP are to it).
+    pub proxy: Option<String>,
+    pub dns: Result<String, String>,
+    /// Connected address and milliseconds; None when not reached.
+    pub tcp: Option<Result<String, String>>,
+    /// None when not reached, or not HTTPS.
+    pub tls: Option<Result<(), String>>,
+    /// The HTTP answer ("answered (HTTP 404)": any answer proves the way), None when not reached.
+    pub answer: Option<Result<String, String>>,
+}
+
+/// A host that could not be checked at all (bad network settings, an unknown region).
+pub fn not_checked(id: &'static str, title: &'static str, host: &str, why: &str) -> Check {
+    check(
+        id,
+        title,
+        Verdict::Fail,
+        format!("{host}: not checked: {why}"),
+    )
+    .fix("Correct what the message names, then re-run the checks with r.")
+}
+
+/// DNS, TCP and TLS to the DRS endpoint or S3.
+pub fn host(id: &'static str, title: &'static str, p: &HostProbe) -> Check {
+    let via = match &p.proxy {
+        Some(proxy) => format!(" via proxy {proxy} (DNS and TCP are to the proxy)"),
+        None => String::new(),
+    };
+    let name = format!("{}{via}", p.host);
+    let c = |v, m: String| check(id, title, v, m);
+    match (&p.dns, &p.tcp, &p.tls, &p.answer) {
+        (Err(e), ..) => c(Verdict::Fail, format!("{name}: DNS failed ({e})")).fix(
+            "Check the DNS servers (/etc/resolv.conf) and that this name resolves from here.",
+        ),
+        (Ok(_), Some(Err(e)), ..) => c(Verdict::Fail, format!("{name}: TCP failed ({e})"))
+            .fix("Open TCP 443 outbound to this host (firewall, security group), or set HTTPS_PROXY."),
+        (Ok(_), Some(Ok(_)), Some(Err(e)), _) => c(Verdict::Fail, format!("{name}: TLS failed ({e})"))
+            .fix("A proxy or firewall intercepts TLS: trust its CA with AWS_CA_BUNDLE, or exempt AWS from inspection."),
+        (Ok(_), Some(Ok(_)), _, Some(Err(e))) => c(Verdict::Fail, format!("{name}: connected, but {e}"))
+            .fix("Something between here and the host holds the connection: check the firewall, proxy or custom endpoint."),
+        (Ok(ip), Some(Ok(tcp)), tls, Some(Ok(answer))) => {
+            let tls = if tls.is_some() { ", TLS ok" } else { "" };
+            c(Verdict::Pass, format!("{name}: {ip}, TCP {tcp}{tls}, {answer}"))
+        }
+        (Ok(ip), ..) => c(Verdict::Fail, format!("{name}: {ip}, not reached"))
+            .fix("Re-run the checks with r."),
+    }
+}
+
+/// Whether this machine's free disks can take the chosen instance's volumes (fractional-GiB rule).
+pub fn local_disks(instance: &RecoveryInstance, disks: &[LocalDisk]) -> Check {
+    let measured = format!(
+        "{} volumes ({}), {} local disks",
+        instance.volumes.len(),
+        instance.total_bytes(),
+        disks.len()
+    );
+    match instance_fit(instance, disks) {
+        Ok(()) => check("local_disks", "Local disks", Verdict::Pass, measured),
+        Err(why) => check("local_disks", "Local disks", Verdict::Fail, format!("{measured}: {why}"))
+            .fix("Attach enough disks, each at least as large as its volume, or choose another recovery instance."),
+    }
+}
+
+/// The worst verdict, for exit codes and summaries.
+pub fn worst(checks: &[Check]) -> Verdict {
+    checks
+        .iter()
+        .map(|c| c.verdict)
+        .max()
+        .unwrap_or(Verdict::Pass)
+}
+
+/// Checks that stop the journey: fails, except the RAM one once the operator overrode it.
+pub fn blocking(checks: &[Check], ram_overridden: bool) -> Vec<&Check> {
+    checks
+        .iter()
+        .filter(|c| c.verdict == Verdict::Fail && !(ram_overridden && c.id == "ram"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::bytes::GIB;
+
+    #[test]
+    fn ram_is_refused_below_the_official_clients_memtotal() {
+        let below = ram(Bytes(3_799_999 * 1024));
+        assert_eq!(below.verdict, Verdict::Fail);
+        assert_eq!(below.measured, "MemTotal 3799999 kB (3.62 GiB)");
+        assert!(below.fix.unwrap().contains("requires at least 4GiB of RAM"));
+        assert_eq!(ram(Bytes(3_800_000 * 1024)).verdict, Verdict::Pass);
+        assert_eq!(ram(Bytes(0)).verdict, Verdict::Warning);
+    }
+
+    #[test]
+    fn an_overridden_ram_check_no_longer_blocks() {
+        let checks = vec![ram(Bytes(2 * GIB)), secure_boot(BootMode::Uefi, Some(true))];
+        assert_eq!(blocking(&checks, false).len(), 2);
+        let left = blocking(&checks, true);
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].id, "secure_boot");
+    }
+
+    #[test]
+    fn boot_mode_follows_the_documented_rule() {
+        assert_eq!(boot_mode(BootMode::Bios, None).verdict, Verdict::Pass);
+        let uefi = boot_mode(BootMode::Uefi, None);
+        assert_eq!(uefi.verdict, Verdict::Warning);
+        assert!(
+            uefi.measured
+                .contains("unknown until the recovery instance is chosen")
+        );
+        let linux = boot_mode(BootMode::Uefi, Some("Ubuntu 22.04.3 LTS"));
+        assert_eq!(linux.verdict, Verdict::Fail);
+        assert_eq!(linux.id, "instance_boot_mode");
+        assert!(linux.fix.unwrap().contains("BIOS"));
+        assert_eq!(
+            boot_mode(BootMode::Bios, Some("Red Hat Enterprise Linux 9")).verdict,
+            Verdict::Pass
+        );
+        let win = boot_mode(BootMode::Uefi, Some("Microsoft Windows Server 2019"));
+        assert_eq!(win.verdict, Verdict::Warning);
+        assert!(win.fix.unwrap().contains("booted in UEFI too"));
+        assert_eq!(
+            boot_mode(BootMode::Bios, Some("")).verdict,
+            Verdict::Warning
+        );
+    }
+
+    #[test]
+    fn secure_boot_on_fails_and_unknown_warns() {
+        let on = secure_boot(BootMode::Uefi, Some(true));
+        assert_eq!(on.verdict, Verdict::Fail);
+        assert!(on.fix.unwrap().contains("kernel module would not load"));
+        assert_eq!(secure_boot(BootMode::Uefi, None).verdict, Verdict::Warning);
+        assert_eq!(
+            secure_boot(BootMode::Uefi, Some(false)).verdict,
+            Verdict::Pass
+        );
+        assert_eq!(secure_boot(BootMode::Bios, None).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn six_minutes_off_fails_and_a_minute_warns() {
+        let off = clock("drs", Ok(360));
+        assert_eq!(off.verdict, Verdict::Fail);
+        assert_eq!(off.measured, "6m 00s behind drs");
+        assert!(off.fix.unwrap().contains("more than 5 minutes"));
+        assert_eq!(clock("drs", Ok(-60)).verdict, Verdict::Warning);
+        assert_eq!(clock("drs", Ok(-60)).measured, "1m 00s ahead of drs");
+        assert_eq!(clock("drs", Ok(2)).verdict, Verdict::Pass);
+        assert_eq!(
+            clock("drs", Err("refused".into())).verdict,
+            Verdict::Warning
+        );
+    }
+
+    #[test]
+    fn the_clock_is_offered_only_when_off_and_ntp_is_silent() {
+        let silent = ntp(Err("127.0.0.1:9".into()));
+        assert_eq!(silent.measured, "no answer on UDP 123 from 127.0.0.1:9");
+        assert!(offer_clock_set(&[clock("d", Ok(400)), silent.clone()]));
+        assert!(!offer_clock_set(&[clock("d", Ok(1)), silent.clone()]));
+        assert!(!offer_clock_set(&[clock("d", Err("x".into())), silent]));
+        let answered = ntp(Ok(("pool.ntp.org".into(), 400)));
+        assert!(!offer_clock_set(&[clock("d", Ok(400)), answered]));
+    }
+
+    #[test]
+    fn an_rtc_in_local_time_is_noted() {
+        let local = "0.0 0 0.0\n0\nLOCAL\n";
+        assert_eq!(rtc(Some(local)).verdict, Verdict::Warning);
+        assert_eq!(rtc(Some("0.0 0 0.0\n0\nUTC\n")).verdict, Verdict::Pass);
+        assert_eq!(rtc(None).verdict, Verdict::Pass);
+    }
+
+    fn probe() -> HostProbe {
+        HostProbe {
+            host: "drs.us-east-1.amazonaws.com:443".into(),
+            proxy: None,
+            dns: Ok("52.0.0.1".into()),
+            tcp: Some(Ok("52.0.0.1:443 in 12 ms".into())),
+            tls: Some(Ok(())),
+            answer: Some(Ok("answered (HTTP 404)".into())),
+        }
+    }
+
+    #[test]
+    fn each_failing_stage_names_its_fix() {
+        let ok = host("drs_endpoint", "DRS endpoint", &probe());
+        assert_eq!(ok.verdict, Verdict::Pass);
+        assert_eq!(
+            ok.measured,
+            "drs.us-east-1.amazonaws.com:443: 52.0.0.1, TCP 52.0.0.1:443 in 12 ms, TLS ok, answered (HTTP 404)"
+        );
+        let dns = HostProbe {
+            dns: Err("no such host".into()),
+            ..probe()
+        };
+        let c = host("s3", "S3", &dns);
+        assert_eq!(c.verdict, Verdict::Fail);
+        assert!(c.fix.unwrap().contains("/etc/resolv.conf"));
+        let tls = HostProbe {
+            tls: Some(Err("invalid peer certificate".into())),
+            proxy: Some("http://proxy:3128".into()),
+            ..probe()
+        };
+        let c = host("s3", "S3", &tls);
+        assert!(
+            c.measured
+                .contains("via proxy http://proxy:3128 (DNS and TCP are to the proxy)")
+        );
+        assert!(c.fix.unwrap().contains("AWS_CA_BUNDLE"));
+    }
+
+    #[test]
+    fn local_disks_follow_the_fractional_gib_rule() {
+        use crate::domain::fixtures::{disk, disk_gib, vol};
+        let instance = RecoveryInstance {
+            id: "i-0123456789abcdef0".into(),
+            source_server_id: "s-1234567890abcdef0".into(),
+            ec2_instance_id: None,
+            ec2_state: None,
+            is_drill: false,
+            hints: Default::default(),
+            os: None,
+            macs: Vec::new(),
+            volumes: vec![vol("/dev/xvda", 10), vol("/dev/xvdb", 20)],
+            replication: Default::default(),
+            failback: Default::default(),
+        };
+        let fractional = disk("/dev/sdb", Bytes(GIB * 39 / 4));
+        let ok = local_disks(&instance, &[fractional.clone(), disk_gib("/dev/sdc", 20)]);
+        assert_eq!(ok.verdict, Verdict::Pass, "{ok:?}");
+        let short = local_disks(&instance, &[fractional]);
+        assert_eq!(short.verdict, Verdict::Fail);
+        assert!(
+            short
+                .measured
+                .contains("2 volumes but only 1 free local disk"),
+            "{short:?}"
+        );
+    }
+
+    #[test]
+    fn verdicts_serialise_in_lower_case() {
+        let json = serde_json::to_value(ram(Bytes(8 * GIB))).unwrap();
+        assert_eq!(json["verdict"], "pass");
+        assert_eq!(json["id"], "ram");
+        assert!(json["fix"].is_null());
+    }
+}

@@ -1,0 +1,194 @@
+//! Measuring for the pre-flight checks (`domain::preflight` judges): this machine's facts, the
+//! DRS endpoint and S3 (DNS, TCP, TLS and the `Date` they answer with), and an SNTP query.
+
+mod https;
+mod sntp;
+
+pub use https::{Answer, probe};
+pub use sntp::{ntp_servers, query};
+
+use crate::domain::model::HostFacts;
+use crate::domain::preflight::{self as rules, Check};
+use crate::net::Network;
+use serde::Serialize;
+use std::time::Duration;
+
+/// How long each network stage may take (DNS, TCP, the HTTP answer, an NTP reply).
+pub const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where the network checks go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Targets {
+    /// The DRS endpoint: a custom one, or the region's default.
+    pub drs_url: String,
+    /// The first URL the replication software's manifest is fetched from; Err: why there is none.
+    pub s3_url: Result<String, String>,
+    /// NTP servers, host or host:port.
+    pub ntp_servers: Vec<String>,
+    pub timeout: Duration,
+}
+
+impl Targets {
+    /// The region's endpoints (or the overrides) and this machine's NTP servers.
+    pub fn new(region: &str, drs_endpoint: Option<&str>, s3_endpoint: Option<&str>) -> Targets {
+        let drs_url = drs_endpoint
+            .map(str::to_owned)
+            .unwrap_or_else(|| crate::domain::validate::default_endpoint(region));
+        let s3_url = crate::failback_software::SoftwareSource::new(region, s3_endpoint)
+            .and_then(|s| s.manifest_url())
+            .map_err(|e| e.to_string());
+        let read = |p: &str| std::fs::read_to_string(p).ok();
+        Targets {
+            drs_url,
+            s3_url,
+            ntp_servers: ntp_servers(
+                read("/etc/systemd/timesyncd.conf").as_deref(),
+                read("/etc/chrony/chrony.conf").as_deref(),
+                read("/etc/ntp.conf").as_deref(),
+            ),
+            timeout: TIMEOUT,
+        }
+    }
+}
+
+/// What the checks found: the rows, and the skew the clock could be set from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub checks: Vec<Check>,
+    /// Service minus local time (s), from the DRS endpoint's `Date`.
+    pub clock_skew_seconds: Option<i64>,
+    /// The clock is off and NTP cannot fix it: setting it from the endpoint's time is offered.
+    pub offer_clock_set: bool,
+}
+
+/// The machine-only checks from facts already read.
+pub fn machine(facts: &HostFacts) -> Vec<Check> {
+    vec![
+        rules::ram(facts.ram),
+        rules::boot_mode(facts.boot_mode, None),
+        rules::secure_boot(facts.boot_mode, facts.secure_boot),
+    ]
+}
+
+/// Runs every check that needs no recovery instance. `network` is the checked proxy and CA
+/// settings, or why they cannot be used.
+pub async fn run(
+    facts: &HostFacts,
+    adjtime: Option<&str>,
+    targets: &Targets,
+    network: &Result<Network, String>,
+) -> Report {
+    let mut checks = machine(facts);
+    let net = match network {
+        Ok(net) => net,
+        Err(e) => {
+            let ntp = query(&targets.ntp_servers, targets.timeout).await;
+            checks.push(rules::clock(&targets.drs_url, Err(e.clone())));
+            checks.push(rules::ntp(ntp));
+            checks.push(rules::rtc(adjtime));
+            checks.push(rules::not_checked(
+                "drs_endpoint",
+                "DRS endpoint",
+                &targets.drs_url,
+                e,
+            ));
+            checks.push(rules::not_checked("s3", "S3", "S3", e));
+            return Report {
+                checks,
+                clock_skew_seconds: None,
+                offer_clock_set: false,
+            };
+        }
+    };
+    let s3 = async {
+        match &targets.s3_url {
+            Ok(url) => Ok(probe(url, net, targets.timeout).await),
+            Err(e) => Err(e.clone()),
+        }
+    };
+    let (drs, s3, ntp) = tokio::join!(
+        probe(&targets.drs_url, net, targets.timeout),
+        s3,
+        query(&targets.ntp_servers, targets.timeout)
+    );
+    let skew = drs.skew.as_ref().ok().map(|s| s.seconds);
+    checks.push(rules::clock(&drs.probe.host, drs.skew.map(|s| s.seconds)));
+    checks.push(rules::ntp(ntp));
+    checks.push(rules::rtc(adjtime));
+    checks.push(rules::host("drs_endpoint", "DRS endpoint", &drs.probe));
+    checks.push(match s3 {
+        Ok(a) => rules::host("s3", "S3", &a.probe),
+        Err(e) => rules::not_checked("s3", "S3", "S3", &e),
+    });
+    let offer_clock_set = rules::offer_clock_set(&checks);
+    Report {
+        checks,
+        clock_skew_seconds: skew,
+        offer_clock_set,
+    }
+}
+
+/// Measures this machine and the network, then judges (blocking reads run off the loop).
+pub async fn measure(targets: &Targets) -> Report {
+    let facts = tokio::task::spawn_blocking(crate::host::facts).await;
+    let facts = match facts {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!("reading this machine's facts failed: {e}");
+            return Report {
+                checks: Vec::new(),
+                clock_skew_seconds: None,
+                offer_clock_set: false,
+            };
+        }
+    };
+    let adjtime = tokio::fs::read_to_string("/etc/adjtime").await.ok();
+    let network = Network::from_env().map_err(|e| e.0);
+    run(&facts, adjtime.as_deref(), targets, &network).await
+}
+
+/// `preflight --json`.
+pub fn json(region: &str, report: &Report) -> String {
+    let mut value = serde_json::to_value(report).unwrap_or_default();
+    value["region"] = region.into();
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+/// `preflight`: one line per check, the fix indented under it.
+pub fn text(region: &str, report: &Report) -> String {
+    use crate::domain::preflight::Verdict;
+    let mut out = format!("Pre-flight checks (region {region})");
+    for c in &report.checks {
+        let tag = match c.verdict {
+            Verdict::Pass => "PASS",
+            Verdict::Warning => "WARN",
+            Verdict::Fail => "FAIL",
+        };
+        out.push_str(&format!("\n{tag}  {:<16} {}", c.title, c.measured));
+        if let Some(fix) = &c.fix {
+            out.push_str(&format!("\n      {:<16} fix: {fix}", ""));
+        }
+    }
+    out
+}
+
+/// Sets the system clock (CLOCK_REALTIME); needs root (CAP_SYS_TIME).
+pub fn set_system_clock(to: std::time::SystemTime) -> Result<(), String> {
+    let since = to
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| "that time is before 1970".to_owned())?;
+    let ts = libc::timespec {
+        tv_sec: since.as_secs() as libc::time_t,
+        tv_nsec: since.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: clock_settime reads the timespec we pass and nothing else.
+    let rc = unsafe { libc::clock_settime(libc::CLOCK_REALTIME, &ts) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "the clock could not be set ({}): run as root, or set it with `date -s`",
+            std::io::Error::last_os_error()
+        ))
+    }
+}
