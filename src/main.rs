@@ -9,6 +9,7 @@ use drs_failback::process::{self, EXIT_CANNOT_START, EXIT_FAILED};
 use drs_failback::standin;
 use drs_failback::terminal::{self, TerminalUi};
 use drs_failback::ui::Theme;
+use drs_failback::wizard::network::NetworkForm;
 use drs_failback::wizard::result::Outcome;
 use drs_failback::worker::{self, client, status};
 use std::io::Write;
@@ -221,6 +222,7 @@ fn attach(
             worker: None,
             attach: Some(attach),
             set_clock: drs_failback::preflight::set_system_clock,
+            network: Some(drs_failback::netconfig::System::live()),
         }
     }))
 }
@@ -297,6 +299,11 @@ async fn wizard(
     log_path: PathBuf,
 ) -> Result<ExitCode, String> {
     app.log_path = Some(log_path.display().to_string());
+    // The official client's variables fill the Network screen; --s3-endpoint counts as S3_ENDPOINT.
+    app.network = NetworkForm::from_prefill(drs_failback::domain::network::prefill(|k| match k {
+        "S3_ENDPOINT" => cli.s3_endpoint.clone(),
+        _ => std::env::var(k).ok(),
+    }));
     let mut headless = Headless::default();
     // Err: drawing failed, the terminal is gone.
     let result = if cli.no_prompt {

@@ -119,6 +119,7 @@ pub fn start(opts: DemoStart) -> Result<(App, Services, DemoReady), String> {
         worker: Some(spawned),
         attach: None,
         set_clock: refuse_clock,
+        network: None,
     };
     Ok((
         app,

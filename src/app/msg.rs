@@ -3,7 +3,10 @@
 
 use super::Interrupt;
 use crate::domain::model::{HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance};
+use crate::domain::network::NetworkPlan;
 use crate::drs::{DrsError, DrsTarget};
+use crate::netconfig::interfaces::Interface;
+use crate::netconfig::{Applied, Line as NetLine, Snapshot};
 use crate::replication::{ReplicationPlan, ReplicatorEvent, RunId};
 use crate::wizard::credentials::Verified;
 use crate::wizard::endpoint::{Stage, StageStatus};
@@ -113,6 +116,19 @@ pub enum Msg {
         req: u64,
         result: Result<(), String>,
     },
+    // The Network screen.
+    Interfaces {
+        req: u64,
+        result: Result<Vec<Interface>, String>,
+    },
+    NetworkApplied {
+        req: u64,
+        applied: Applied,
+    },
+    NetworkReverted {
+        req: u64,
+        lines: Vec<NetLine>,
+    },
 }
 
 #[derive(Debug)]
@@ -158,6 +174,19 @@ pub enum Cmd {
     SetClock {
         req: u64,
         skew_seconds: i64,
+    },
+    // The Network screen: read the interfaces, apply a plan (checked at once), put back what
+    // an apply replaced.
+    ListInterfaces {
+        req: u64,
+    },
+    ApplyNetwork {
+        req: u64,
+        plan: NetworkPlan,
+    },
+    RevertNetwork {
+        req: u64,
+        snapshot: Snapshot,
     },
     /// Ctrl-L: clear and redraw everything.
     ClearScreen,

@@ -30,12 +30,22 @@ pub struct InterfacePlan {
     pub addressing: Addressing,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ProxyPlan {
     /// scheme://[user:password@]host:port
     pub url: String,
     /// Comma-separated hosts reached directly.
     pub no_proxy: Option<String>,
+}
+
+// Hand-written: the URL may carry a password, and commands are logged.
+impl std::fmt::Debug for ProxyPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyPlan")
+            .field("url", &crate::net::redact_proxy(&self.url))
+            .field("no_proxy", &self.no_proxy)
+            .finish()
+    }
 }
 
 /// The address that answers for the region's S3 host names (an S3 interface VPC endpoint).
@@ -746,6 +756,22 @@ mod tests {
                 .unwrap_err()
                 .message
                 .contains("`a b` has a space")
+        );
+    }
+
+    #[test]
+    fn a_proxy_password_never_reaches_debug_output() {
+        let p = proxy("http://user:s3cret@proxy:3128", "").unwrap();
+        let shown = format!(
+            "{:?}",
+            NetworkPlan {
+                proxy: Some(p),
+                ..NetworkPlan::default()
+            }
+        );
+        assert!(
+            !shown.contains("s3cret") && shown.contains("***@proxy:3128"),
+            "{shown}"
         );
     }
 

@@ -511,13 +511,13 @@ impl Line {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Snapshot {
     /// Each unit written, with the text it replaced (None: there was no such file).
-    units: Vec<(PathBuf, Option<String>)>,
+    pub units: Vec<(PathBuf, Option<String>)>,
     /// Set when the hosts file was changed: the block it held before (None: none).
-    hosts_block: Option<Option<String>>,
+    pub hosts_block: Option<Option<String>>,
     /// Set when the proxy was changed: the session proxy before.
-    proxy: Option<Option<ProxyPlan>>,
+    pub proxy: Option<Option<ProxyPlan>>,
     /// Each planned interface's routable addresses before.
-    addresses: Vec<(String, Vec<Address>)>,
+    pub addresses: Vec<(String, Vec<Address>)>,
 }
 
 impl Snapshot {
@@ -553,6 +553,35 @@ pub struct Applied {
 impl Applied {
     pub fn ok(&self) -> bool {
         self.lines.iter().all(|l| l.ok)
+    }
+
+    /// The demo's answer: what a real run would write, and nothing changed (so nothing to
+    /// revert).
+    pub fn demo(plan: &NetworkPlan) -> Applied {
+        let mut lines: Vec<Line> = plan
+            .interfaces
+            .iter()
+            .map(|p| {
+                Line::good(
+                    &p.interface,
+                    format!(
+                        "demo: not applied; a real run writes /run/systemd/network/{} and \
+                         restarts systemd-networkd",
+                        networkd_file_name(&p.interface)
+                    ),
+                )
+            })
+            .collect();
+        if plan.s3.is_some() {
+            lines.push(Line::good("S3", "demo: /etc/hosts left alone".into()));
+        }
+        if plan.proxy.is_some() {
+            lines.push(Line::good("proxy", "demo: the proxy is not used".into()));
+        }
+        Applied {
+            snapshot: Snapshot::default(),
+            lines,
+        }
     }
 }
 

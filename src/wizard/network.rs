@@ -110,6 +110,10 @@ pub struct NetworkForm {
     pub report: Option<(Work, Vec<Line>)>,
     /// What a revert puts back (the state before the first apply not yet reverted).
     pub snapshot: Option<Snapshot>,
+    /// A new list asked for while the rows shown stay.
+    pub rescan: Option<u64>,
+    /// Something was applied or reverted since the screen was opened.
+    pub changed: bool,
 }
 
 /// What a key on the Network screen asks for.
@@ -152,7 +156,13 @@ impl NetworkForm {
 
     /// A fresh list: interfaces keep their forms by name; new ones start unchanged. The
     /// official CONFIG_NETWORK fields go to the first interface with a cable (else the first).
+    /// True when list `req` is the one wanted.
+    pub fn awaits_list(&self, req: u64) -> bool {
+        self.interfaces.awaits(req) || self.rescan == Some(req)
+    }
+
     pub fn on_interfaces(&mut self, list: Result<Vec<Interface>, String>) {
+        self.rescan = None;
         let list = match list {
             Ok(list) => list,
             Err(e) => {
