@@ -236,8 +236,9 @@ fn network(app: &App) -> Vec<Binding> {
             b("Tab", "next field", &[TAB, BACKTAB]),
         ]),
         Field::Mode => v.extend([
-            b("Space", "DHCP/static", &[SPACE, LEFT, RIGHT])
-                .help("unchanged, DHCP (IPv4 and IPv6), DHCP (IPv4 only), static address"),
+            b("Space", "DHCP/static", &[SPACE, LEFT, RIGHT]).help(
+                "unchanged, DHCP (IPv4, and IPv6 where offered), DHCP (IPv4 only), static address",
+            ),
             b("Tab", "next field", &[TAB, BACKTAB, UP, DOWN]),
         ]),
         _ => v.push(b("Tab", "next field", &[TAB, BACKTAB, UP, DOWN])),

@@ -26,7 +26,7 @@ impl Mode {
     pub fn label(self) -> &'static str {
         match self {
             Mode::Unchanged => "unchanged",
-            Mode::Dhcp => "DHCP (IPv4 and IPv6)",
+            Mode::Dhcp => "DHCP (IPv4, and IPv6 where offered)",
             Mode::Dhcp4 => "DHCP (IPv4 only)",
             Mode::Static => "static address",
         }
