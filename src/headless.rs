@@ -148,6 +148,14 @@ impl Headless {
             .as_ref()
             .map(|i| format!("{} / {}", i.replication.state, i.failback.state))
             .unwrap_or_else(|| "starting".into());
+        if let Some(p) = d.prompt() {
+            // Nobody types here: another terminal answers (the worker asks them all).
+            return self.say(format!(
+                "{step} {} Give fresh credentials from a wizard on any console (drs-failback \
+                 again): the replication software keeps running.",
+                p.detail
+            ));
+        }
         match &d.launch {
             Launch::Started(job) => self.say(format!("{step} failback launch job {}", job.id)),
             Launch::Denied(why) | Launch::Failed(why) => self.say(format!("{step} {why}")),
@@ -222,6 +230,10 @@ impl Headless {
                 let mut keys = typed(CONFIRM_WORD);
                 keys.push(key(KeyCode::Enter));
                 (here, keys)
+            }
+            // The prompt takes every key: the autopilot waits for another terminal's answer.
+            StepId::Replication if app.dashboard.as_ref().is_some_and(|d| d.prompt().is_some()) => {
+                (String::new(), vec![])
             }
             StepId::Replication => match app.dashboard.as_ref().map(|d| &d.launch) {
                 // Named by the log's length: offered again after a refusal, pressed again.

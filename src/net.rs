@@ -9,6 +9,7 @@ use aws_smithy_async::rt::sleep::SharedAsyncSleep;
 use aws_smithy_http_client::Connector;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::dns::{DnsFuture, ResolveDns, ResolveDnsError};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
     SharedHttpConnector,
@@ -17,6 +18,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use std::collections::HashMap;
 use std::fmt;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -179,13 +181,37 @@ pub struct Network {
 /// Connect and read timeouts.
 type Timeouts = (Option<Duration>, Option<Duration>);
 
+/// A host name answered with a fixed address, as the livecd's start.sh pins an S3_ENDPOINT
+/// given as an IP in DNS for `s3.<region>.amazonaws.com`: TLS then checks the certificate
+/// against the name. Every other name (a proxy's) is looked up as usual.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Pin {
+    pub name: String,
+    pub ip: IpAddr,
+}
+
+impl ResolveDns for Pin {
+    fn resolve_dns<'a>(&'a self, name: &'a str) -> DnsFuture<'a> {
+        if name.eq_ignore_ascii_case(&self.name) {
+            return DnsFuture::ready(Ok(vec![self.ip]));
+        }
+        DnsFuture::new(async move {
+            tokio::net::lookup_host((name, 0))
+                .await
+                .map(|addrs| addrs.map(|a| a.ip()).collect())
+                .map_err(ResolveDnsError::new)
+        })
+    }
+}
+
 struct Inner {
     settings: NetSettings,
     tls: TlsContext,
     http_proxy: ProxyConfig,
     https_proxy: ProxyConfig,
-    /// One connection pool per timeout pair, as aws-smithy-http-client's own client keeps.
-    connectors: Mutex<HashMap<Timeouts, SharedHttpConnector>>,
+    /// One connection pool per timeout pair (and pinned name), as aws-smithy-http-client's
+    /// own client keeps.
+    connectors: Mutex<HashMap<(Timeouts, Option<Pin>), SharedHttpConnector>>,
 }
 
 impl fmt::Debug for Network {
@@ -315,7 +341,20 @@ impl Network {
         settings: &HttpConnectorSettings,
         sleep: Option<SharedAsyncSleep>,
     ) -> SharedHttpConnector {
-        let key = (settings.connect_timeout(), settings.read_timeout());
+        self.pinned_connector(settings, sleep, None)
+    }
+
+    /// As `connector`, with `pin`'s name resolved to its address.
+    pub fn pinned_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        sleep: Option<SharedAsyncSleep>,
+        pin: Option<Pin>,
+    ) -> SharedHttpConnector {
+        let key = (
+            (settings.connect_timeout(), settings.read_timeout()),
+            pin.clone(),
+        );
         let mut cache = self
             .inner
             .connectors
@@ -329,10 +368,13 @@ impl Network {
                         .connector_settings(settings.clone())
                         .proxy_config(proxy.clone());
                     builder.set_sleep_impl(sleep.clone());
-                    builder
+                    let builder = builder
                         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-                        .tls_context(self.inner.tls.clone())
-                        .build()
+                        .tls_context(self.inner.tls.clone());
+                    match &pin {
+                        Some(pin) => builder.build_with_resolver(pin.clone()),
+                        None => builder.build(),
+                    }
                 };
                 SharedHttpConnector::new(ByScheme {
                     http: build(&self.inner.http_proxy),
@@ -481,6 +523,18 @@ mod tests {
         .unwrap();
         let err = with(&garbage).unwrap_err();
         assert!(err.0.contains("cannot be used"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_pinned_name_resolves_to_its_address_and_others_as_usual() {
+        let pin = Pin {
+            name: "s3.us-east-1.amazonaws.com".into(),
+            ip: [10, 0, 1, 5].into(),
+        };
+        let pinned = pin.resolve_dns("S3.us-east-1.amazonaws.com").await.unwrap();
+        assert_eq!(pinned, vec![IpAddr::from([10, 0, 1, 5])]);
+        let other = pin.resolve_dns("localhost").await.unwrap();
+        assert!(other.iter().all(|ip| ip.is_loopback()) && !other.is_empty());
     }
 
     #[test]

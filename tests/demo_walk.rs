@@ -100,6 +100,19 @@ enum End {
     LaunchDenied(String),
 }
 
+/// The worker's log and its replication software's, which a worker keeps in the temporary
+/// directory for the operator: a test removes them, passed or failed.
+struct RemoveOnDrop(Option<std::path::PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(log) = &self.0 {
+            let _ = std::fs::remove_file(log.with_extension("failback_entry.log"));
+            let _ = std::fs::remove_file(log);
+        }
+    }
+}
+
 async fn walk(instance: &str) -> End {
     let dir = tempfile::tempdir().unwrap();
     let scenario = dir.path().join("scenario.json");
@@ -112,6 +125,7 @@ async fn walk(instance: &str) -> End {
         poll_every_ms: 100,
     })
     .unwrap();
+    let logs = RemoveOnDrop(services.worker.as_ref().map(|w| w.log.clone()));
     let mut walker = Walker {
         autopilot: Headless::default(),
         instance: instance.to_owned(),
@@ -133,6 +147,9 @@ async fn walk(instance: &str) -> End {
         unsafe { libc::kill(worker.worker_pid() as i32, libc::SIGKILL) };
     }
     worker.finish(true);
+    let log = logs.0.clone().expect("the demo's worker has a log");
+    drop(logs);
+    assert!(!log.exists(), "{} left behind", log.display());
     match (&app.outcome, walker.denied, walker.autopilot.failure) {
         (Some(Outcome::Completed(_)), _, _) => End::Completed,
         (Some(Outcome::Failed(f)), _, _) => End::Failed(f.what.clone()),

@@ -1246,6 +1246,47 @@ async fn describe_sees_replication_grow_while_the_standin_runs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_ends_after_pairing_refuses_public_calls_while_the_standin_goes_on() {
+    let n = index_of_host("web-02");
+    let policy = default_json()["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["label"] == "failback installation policy")
+        .unwrap();
+    let emu = start(scenario(|v| {
+        v["timings"]["initiation_step_seconds"] = json!([0, 0, 0, 0, 0, 0, 0]);
+        v["recovery_instances"][n]["volumes"] =
+            json!([{"device": "/dev/xvda", "size": "8MiB", "used": "8MiB"}]);
+        v["credentials"][policy]["session_ends_after_pairing_seconds"] = json!(0);
+    }))
+    .await;
+    let label = "failback installation policy";
+    let cli = client_with(&emu, &credential(&emu, label), fast_retries());
+    let id = instance_id(n);
+    // Before any pairing the session is good.
+    assert!(describe(&cli, &id).await.is_some());
+    let files = targets(&[("/dev/xvda", "/dev/sdb", 8 * MIB)]);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let handle = standin(&files).start(plan_as(&emu, &id, &files, label), tx);
+    let expired = eventually("the session to end", || async {
+        cli.describe_recovery_instances().send().await.err()
+    })
+    .await;
+    assert_eq!(code(&expired), "ExpiredTokenException");
+    // The failback client's private actions go on: replication completes, as fresh keys see.
+    let full = full_client(&emu);
+    eventually("all bytes replicated", || async {
+        describe(&full, &id)
+            .await
+            .filter(|i| replication_state(i) == "CONTINUOUS")
+    })
+    .await;
+    handle.abort();
+    drop(rx);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_failback_ends_the_replicator_with_an_error() {
     let emu = start(small_volumes(
         "legacy-app-03",

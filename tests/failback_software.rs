@@ -570,12 +570,21 @@ fn a_good_tarball_replaces_an_earlier_unpacking() {
 
 // ---- AWS_CA_BUNDLE ----
 
+fn tls_fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/tls/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
 /// A TLS front for the emulator on 127.0.0.1, its certificate from a test CA that no system
-/// trusts (tests/fixtures/tls). Returns its https:// URL.
+/// trusts (tests/fixtures/tls, for localhost and 127.0.0.1). Returns its https:// URL.
 async fn tls_front(emu: &Emulator) -> String {
+    tls_front_with(emu, "").await
+}
+
+/// As `tls_front`, with the certificate and key of the fixture directory `dir`.
+async fn tls_front_with(emu: &Emulator, dir: &str) -> String {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let fixture = |name: &str| format!("{}/tests/fixtures/tls/{name}", env!("CARGO_MANIFEST_DIR"));
+    let fixture = |name: &str| tls_fixture(&format!("{dir}{name}"));
     let certs = CertificateDer::pem_file_iter(fixture("server.pem"))
         .unwrap()
         .collect::<Result<Vec<_>, _>>()
@@ -610,11 +619,41 @@ async fn tls_front(emu: &Emulator) -> String {
 }
 
 fn with_test_ca() -> Network {
+    with_ca("ca.pem")
+}
+
+fn with_ca(path: &str) -> Network {
     Network::new(NetSettings {
-        ca_bundle: Some(format!("{}/tests/fixtures/tls/ca.pem", env!("CARGO_MANIFEST_DIR")).into()),
+        ca_bundle: Some(tls_fixture(path).into()),
         ..NetSettings::default()
     })
     .unwrap()
+}
+
+/// The livecd pins an S3_ENDPOINT given as an IP in DNS for s3.<region>.amazonaws.com: the
+/// endpoint's certificate (tests/fixtures/tls/s3) names that host, never the address.
+#[tokio::test]
+async fn an_s3_endpoint_given_as_an_ip_is_reached_under_s3s_regional_name() {
+    let emu = emulator_with(serde_json::json!({})).await;
+    assert_eq!(emu.region(), "us-east-1");
+    let url = tls_front_with(&emu, "s3/").await;
+    // As S3_ENDPOINT holds it: no scheme, the address (and here a port).
+    let ip = url.trim_start_matches("https://");
+    let source = SoftwareSource::new(&emu.region(), Some(ip)).unwrap();
+    install(&source, &with_ca("s3/ca.pem"))
+        .await
+        .result
+        .unwrap();
+    // What it does when the certificate is not trusted names both the host and the address.
+    let err = install(&source, &direct()).await.result.unwrap_err();
+    assert_eq!(err.kind, SoftwareErrorKind::Tls, "{err}");
+    let port = ip.rsplit(':').next().unwrap();
+    assert!(
+        err.message.contains(&format!(
+            "S3 at s3.us-east-1.amazonaws.com:{port} (S3_ENDPOINT's 127.0.0.1)"
+        )),
+        "{err}"
+    );
 }
 
 #[tokio::test]

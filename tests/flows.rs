@@ -1665,6 +1665,178 @@ fn a_paste_reopens_the_paste_box_with_the_text_esc_left() {
     assert_eq!(paste.input.value(), "/dev/xvda=/dev/sdc,/dev/xvdb=EXCLUDE");
 }
 
+fn configured(app: &mut App, mbps: u64) {
+    let run = run_of(app);
+    update(
+        app,
+        Msg::Configuration {
+            run,
+            result: Ok(FailbackReplicationConfiguration {
+                bandwidth_mbps: mbps,
+                use_private_ip: false,
+            }),
+        },
+    );
+}
+
+#[test]
+fn the_throttle_is_validated_keeps_what_was_typed_and_every_terminal_sees_the_change() {
+    let mut app = replicating();
+    // Not offered until the configuration is read: these credentials may not change it.
+    press(&mut app, KeyCode::Char('b'));
+    assert!(app.dashboard.as_ref().unwrap().throttle.is_none());
+    configured(&mut app, 0);
+    press(&mut app, KeyCode::Char('b'));
+    let throttle = |app: &App| app.dashboard.as_ref().unwrap().throttle.clone();
+    assert_eq!(throttle(&app).unwrap().input.value(), "0");
+    press(&mut app, KeyCode::Backspace);
+    type_text(&mut app, "fast");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let t = throttle(&app).expect("the editor stays open");
+    assert!(t.error.unwrap().contains("digits only"));
+    assert_eq!(t.input.value(), "fast");
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "250");
+    let run = run_of(&app);
+    assert!(matches!(
+        &press(&mut app, KeyCode::Enter)[..],
+        [Cmd::SetBandwidth { run: r, mbps: 250 }] if *r == run
+    ));
+    // The worker refuses (a policy without UpdateFailbackReplicationConfiguration): the
+    // editor says why and keeps the number.
+    update(
+        &mut app,
+        Msg::WorkerNotice {
+            run,
+            message: "The throttle was not changed: not allowed".into(),
+        },
+    );
+    let t = throttle(&app).unwrap();
+    assert_eq!(
+        t.error.as_deref(),
+        Some("The throttle was not changed: not allowed")
+    );
+    assert_eq!((t.input.value(), t.sending), ("250", None));
+    press(&mut app, KeyCode::Enter);
+    // Accepted: the editor closes and the figure is the new one; another terminal, with
+    // no editor open, hears the same event.
+    let mut other = app.clone();
+    other.dashboard.as_mut().unwrap().throttle = None;
+    for app in [&mut app, &mut other] {
+        update(app, Msg::Bandwidth { run, mbps: 250 });
+        let d = app.dashboard.as_ref().unwrap();
+        assert!(d.throttle.is_none());
+        assert!(matches!(&d.configuration, Some(Ok(c)) if c.bandwidth_mbps == 250));
+        assert_eq!(
+            app.notice.as_deref(),
+            Some("Bandwidth throttled to 250 Mbps.")
+        );
+    }
+}
+
+#[test]
+fn expired_credentials_are_asked_for_on_the_dashboard_and_the_prompt_closes_once_accepted() {
+    let mut app = replicating();
+    let run = run_of(&app);
+    let detail = DrsError::new(DrsErrorKind::ExpiredToken, "ExpiredTokenException").advice();
+    update(
+        &mut app,
+        Msg::CredentialsExpired {
+            run,
+            detail: detail.clone(),
+        },
+    );
+    let prompt = |app: &App| app.dashboard.as_ref().unwrap().fresh_credentials.clone();
+    assert_eq!(prompt(&app).unwrap().detail, detail);
+    assert!(app.typing(), "the prompt's fields take the keys");
+    // A half-typed key is refused where it is, nothing sent.
+    type_text(&mut app, "ASIA");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(
+        prompt(&app)
+            .unwrap()
+            .form
+            .visible_error(Field::AccessKeyId)
+            .is_some()
+    );
+    // Esc puts it aside as typed; k brings it back.
+    press(&mut app, KeyCode::Esc);
+    assert!(app.dashboard.as_ref().unwrap().prompt().is_none());
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(
+        prompt(&app).unwrap().form.access_key_id.value(),
+        "ASIA",
+        "nothing typed is lost"
+    );
+    // A paste of export lines fills all three fields.
+    update(
+        &mut app,
+        Msg::Paste(format!(
+            "export AWS_ACCESS_KEY_ID=ASIAFRESH00000000004\nexport \
+             AWS_SECRET_ACCESS_KEY={SECRET}\nexport AWS_SESSION_TOKEN=FreshToken0004\n"
+        )),
+    );
+    let cmds = press(&mut app, KeyCode::Enter);
+    let [
+        Cmd::SendCredentials {
+            run: r,
+            credentials,
+        },
+    ] = &cmds[..]
+    else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(*r, run);
+    assert_eq!(credentials.access_key_id, "ASIAFRESH00000000004");
+    assert_eq!(credentials.secret_access_key, SECRET);
+    assert_eq!(credentials.session_token.as_deref(), Some("FreshToken0004"));
+    // The worker refuses them: the prompt says why, keeps them.
+    update(
+        &mut app,
+        Msg::WorkerNotice {
+            run,
+            message: "These credentials were not accepted: the secret does not match".into(),
+        },
+    );
+    let p = prompt(&app).unwrap();
+    assert!(!p.sending && p.error.unwrap().contains("not accepted"));
+    assert_eq!(p.form.access_key_id.value(), "ASIAFRESH00000000004");
+    // Another terminal asked the same; fresh credentials from any terminal close both.
+    let mut other = app.clone();
+    for app in [&mut app, &mut other] {
+        update(app, Msg::CredentialsAccepted { run });
+        assert!(prompt(app).is_none());
+        assert!(!app.typing());
+        assert_eq!(app.step, StepId::Replication);
+    }
+}
+
+#[test]
+fn the_unattended_autopilot_types_nothing_into_the_credentials_prompt() {
+    use drs_failback::app::runtime::Frontend;
+    let mut app = replicating();
+    polled(
+        &mut app,
+        5.0,
+        "CONTINUOUS",
+        "FAILBACK_READY_FOR_LAUNCH",
+        Bytes::gib(30).get(),
+    );
+    let run = run_of(&app);
+    let detail = DrsError::new(DrsErrorKind::ExpiredToken, "ExpiredTokenException").advice();
+    update(&mut app, Msg::CredentialsExpired { run, detail });
+    let mut autopilot = drs_failback::headless::Headless::default();
+    // Ready to launch, but its l would be typed into the access key id.
+    assert_eq!(autopilot.keys_for(&app), vec![]);
+    update(&mut app, Msg::CredentialsAccepted { run });
+    assert_eq!(
+        autopilot.keys_for(&app),
+        vec![KeyEvent::new(KeyCode::Char('l'), KeyModifiers::NONE)]
+    );
+}
+
 fn preflight_with(report: drs_failback::preflight::Report) -> App {
     let mut app = app();
     let cmds = press(&mut app, KeyCode::Char('r'));

@@ -256,3 +256,36 @@ async fn the_s3_host_is_the_regions_assets_bucket_and_an_unknown_region_is_named
             .starts_with("Bad or unsupported region 'xx-nowhere-1'")
     );
 }
+
+/// S3_ENDPOINT given as an IP is checked where the download goes: S3's regional name,
+/// resolved to that address (here a listener that is not TLS, so the check gets as far as TLS).
+#[tokio::test]
+async fn an_s3_endpoint_given_as_an_ip_is_checked_under_s3s_regional_name() {
+    let listener = TcpListener::bind(SocketAddr::from(LOOPBACK)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            drop(stream);
+        }
+    });
+    let emu = emulator_with(|_| {}).await;
+    let (_ntp, ntp) = silent_ntp().await;
+    let t = targets(
+        &emu.endpoint(),
+        Some(&addr.to_string()),
+        vec![ntp],
+        Duration::from_secs(2),
+    );
+    assert_eq!(
+        t.s3_url.as_deref().unwrap().split('/').nth(2),
+        Some(format!("s3.us-east-1.amazonaws.com:{}", addr.port()).as_str())
+    );
+    let s3 = row(&run(&t).await, "s3").clone();
+    assert!(
+        s3.measured.starts_with(&format!(
+            "s3.us-east-1.amazonaws.com:{}: TLS failed",
+            addr.port()
+        )),
+        "{s3:?}"
+    );
+}

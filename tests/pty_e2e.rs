@@ -1113,6 +1113,17 @@ fn a_client_attaching_mid_run_gets_the_state_so_far_then_live_events_and_bad_req
     assert_eq!(throttled["mbps"], 100, "{throttled}");
     s.wait_for("throttled to 100 Mbps");
 
+    // Watchers attached when the worker ends each get its last word before it goes.
+    let watchers: Vec<_> = (0..12)
+        .map(|_| {
+            let w = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+            w.set_read_timeout(Some(PATIENCE)).unwrap();
+            let mut lines = BufReader::new(w).lines().map_while(Result::ok);
+            assert!(lines.by_ref().any(|l| l.contains("\"live\"")));
+            lines
+        })
+        .collect();
+
     // Any client may stop the failback: every terminal gets the outcome.
     stream
         .write_all(b"{\"request\": \"stop_failback\"}\n")
@@ -1130,6 +1141,12 @@ fn a_client_attaching_mid_run_gets_the_state_so_far_then_live_events_and_bad_req
     // A stopped failback did not complete.
     assert_eq!(s.exit_code(), 1);
     assert!(events.any(|e| e["event"] == "ending"));
+    for (n, mut watcher) in watchers.into_iter().enumerate() {
+        assert!(
+            watcher.any(|l| l.contains("\"ending\"")),
+            "watcher {n} lost the ending"
+        );
+    }
 }
 
 #[test]
@@ -1159,4 +1176,190 @@ fn a_second_failback_is_refused_and_says_which_worker_and_terminal_hold_the_lock
     first.wait_for("Quit");
     first.send("y");
     assert_eq!(first.exit_code(), 0);
+}
+
+/// The pid in the worker log's "Started failback_entry (...), pid N" lines, one per start.
+fn replication_software_pids(log: &str) -> Vec<u64> {
+    log.lines()
+        .filter(|l| l.contains("Started failback_entry"))
+        .filter_map(|l| l.rsplit("pid ").next()?.trim().parse().ok())
+        .collect()
+}
+
+#[test]
+fn an_expired_session_is_answered_from_any_terminal_without_stopping_the_replication_software() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = quick_scenario(dir.path());
+    // The demo's first key (the one the wizard offers) becomes a session that ends a little
+    // after the failback client pairs (time enough for the runner to see the pairing); a
+    // fresh one is added for the operator to paste.
+    let mut s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&scenario).unwrap()).unwrap();
+    let creds = s["credentials"].as_array_mut().unwrap();
+    creds[0]["access_key_id"] = "ASIADEMOEXAMPLE00010".into();
+    creds[0]["session_token"] = "DemoOnlySessionToken/NotReal/Ending/0010".into();
+    creds[0]["session_ends_after_pairing_seconds"] = 60.into();
+    let fresh = serde_json::json!({
+        "label": "fresh session",
+        "description": "Fresh temporary keys for the expired session.",
+        "access_key_id": "ASIADEMOEXAMPLE00011",
+        "secret_access_key": "DemoOnly/NotARealSecretKey/FreshKeys0011",
+        "session_token": "DemoOnlySessionToken/NotReal/Fresh/0011",
+        "policy": "full",
+        "principal": "arn:aws:sts::123456789012:assumed-role/DRSOperator/fresh"
+    });
+    creds.push(fresh.clone());
+    std::fs::write(&scenario, s.to_string()).unwrap();
+    let state = dir.path().join("state");
+    let disks = dir.path().join("disks");
+    let args = [
+        "--demo",
+        "--scenario",
+        &scenario,
+        "--demo-dir",
+        disks.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+    ];
+    let env = [("LANG", "C.UTF-8")];
+    let mut first = Session::start(&args, &env);
+    to_review(&mut first);
+    first.send("OVERWRITE\r");
+    first.wait_for("Fresh credentials");
+    let running = status(&state).0;
+    let _guard = EndWorker(running["worker_pid"].as_u64().expect("a worker"));
+    let log_file = running["log_file"]
+        .as_str()
+        .expect("the worker's log")
+        .to_owned();
+    let mut second = Session::start(&args, &env);
+    second.wait_for("Started from");
+
+    // Both terminals ask; the replication software runs on meanwhile.
+    for s in [&first, &second] {
+        s.wait_for("Fresh credentials");
+        s.wait_for("Any attached terminal may give them");
+    }
+    let pids = replication_software_pids(&std::fs::read_to_string(&log_file).unwrap());
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    assert!(alive(pids[0]), "the replication software stopped");
+
+    // Credentials DRS refuses are answered to their sender only, and the question stays for
+    // every terminal, also one that attaches after.
+    let socket = state.join("worker.sock");
+    let events = |stream: &std::os::unix::net::UnixStream| {
+        use std::io::BufRead;
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        std::io::BufReader::new(stream.try_clone().unwrap())
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(&l.unwrap()).unwrap())
+    };
+    let mut client = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    let mut seen = events(&client);
+    assert!(seen.by_ref().any(|e| e["event"] == "live"));
+    use std::io::Write;
+    client
+        .write_all(
+            b"{\"request\": \"credentials\", \"credentials\": {\"access_key_id\": \
+              \"ASIAUNKNOWNEXAMPLE01\", \"secret_access_key\": \
+              \"DemoOnly/NotARealSecretKey/Unknown00001\", \"session_token\": \"T\"}}\n",
+        )
+        .unwrap();
+    let refused = seen.find(|e| e["event"] == "error").unwrap();
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("not accepted"),
+        "{refused}"
+    );
+    let late = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    let snapshot: Vec<_> = events(&late).take_while(|e| e["event"] != "live").collect();
+    assert!(
+        snapshot.iter().any(|e| e["event"] == "credentials_expired"),
+        "{snapshot:?}"
+    );
+    assert!(snapshot.iter().any(|e| e["event"] == "configuration"));
+    drop((client, late));
+
+    // The second terminal pastes them (masked on screen), the first sees its prompt close.
+    let paste = format!(
+        "\x1b[200~export AWS_ACCESS_KEY_ID={}\nexport AWS_SECRET_ACCESS_KEY={}\nexport \
+         AWS_SESSION_TOKEN={}\n\x1b[201~",
+        fresh["access_key_id"].as_str().unwrap(),
+        fresh["secret_access_key"].as_str().unwrap(),
+        fresh["session_token"].as_str().unwrap(),
+    );
+    second.send(&paste);
+    let shown = second.wait_for("ASIADEMOEXAMPLE00011");
+    assert!(
+        !shown.contains(fresh["secret_access_key"].as_str().unwrap()),
+        "the secret is shown: {shown}"
+    );
+    second.send("\r");
+    for s in [&first, &second] {
+        s.wait_for("Fresh credentials accepted");
+        s.wait_until("the prompt gone", |sc| {
+            !sc.contents()
+                .contains("Any attached terminal may give them")
+        });
+    }
+
+    // Polling goes on with them: the launch and the result, the same program throughout.
+    first.wait_for("Press l");
+    first.send("l");
+    first.wait_for("Start the failback launch now?");
+    first.send("y");
+    first.wait_for("Failback completed");
+    second.wait_for("Failback completed");
+    let log = std::fs::read_to_string(&log_file).unwrap();
+    assert_eq!(
+        replication_software_pids(&log),
+        pids,
+        "it was started again"
+    );
+    for secret in [&fresh["secret_access_key"], &fresh["session_token"]] {
+        assert!(
+            !log.contains(secret.as_str().unwrap()),
+            "a secret in the worker's log"
+        );
+    }
+    second.send("q");
+    assert_eq!(second.exit_code(), 0);
+    first.send("q");
+    assert_eq!(first.exit_code(), 0);
+}
+
+#[test]
+fn the_throttle_is_typed_on_the_dashboard_checked_and_changed_for_every_client() {
+    use std::io::{BufRead, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let mut s = demo_at_review(dir.path(), &state);
+    s.send("OVERWRITE\r");
+    s.wait_for("Replication: no bandwidth throttle, over the recovery instance's public IP");
+    let stream = std::os::unix::net::UnixStream::connect(state.join("worker.sock")).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut events = std::io::BufReader::new(stream.try_clone().unwrap())
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(&l.unwrap()).unwrap());
+    let hello = events.next().unwrap();
+    let _guard = EndWorker(hello["worker_pid"].as_u64().unwrap());
+    assert!(events.by_ref().any(|e| e["event"] == "live"));
+
+    s.send("b");
+    s.wait_for("Bandwidth throttle");
+    // The 0 it shows is replaced; a fraction is refused where it was typed.
+    s.send("\x7f2.5\r");
+    let screen = s.wait_for("not a whole number of Mbps");
+    assert!(screen.contains("[2.5"), "the typed value is kept: {screen}");
+    s.send("\x7f\x7f\x7f25\r");
+    s.wait_for("Replication: throttled to 25 Mbps");
+    let changed = events.find(|e| e["event"] == "bandwidth").unwrap();
+    assert_eq!(changed["mbps"], 25);
+    drop(stream);
+    s.send("\x03");
+    s.wait_for("Quit");
+    s.send("y");
+    s.exit_code();
 }

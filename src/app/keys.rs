@@ -520,6 +520,43 @@ fn replication(app: &App) -> Vec<Binding> {
     let Some(d) = &app.dashboard else {
         return vec![];
     };
+    if let Some(p) = d.prompt() {
+        let later = b("Esc", "later", &[ESC])
+            .help("put the prompt aside (k brings it back, as typed); polling waits meanwhile");
+        if p.sending {
+            return vec![later];
+        }
+        let mut v = vec![
+            b("Enter", "send credentials", &[ENTER])
+                .help("send them to the failback worker, which checks them with DRS"),
+            b("Tab", "next field", &[TAB, BACKTAB, UP, DOWN]),
+            b("type/paste", "keys", &[Key::Text])
+                .help("type, or paste export lines, a credentials file or assume-role JSON"),
+        ];
+        let f = &p.form;
+        if matches!(f.focus, CredField::Secret | CredField::SessionToken) {
+            v.push(if f.revealed(f.focus) {
+                b("Ctrl-R", "hide", &[Ctrl('r')]).help("mask the focused secret again")
+            } else {
+                b("Ctrl-R", "reveal", &[Ctrl('r')])
+                    .help("show the focused secret until the cursor leaves it")
+            });
+        }
+        v.push(later);
+        return v;
+    }
+    if let Some(t) = &d.throttle {
+        let close = b("Esc", "close", &[ESC]);
+        if t.sending.is_some() {
+            return vec![close];
+        }
+        return vec![
+            b("Enter", "set throttle", &[ENTER])
+                .help("set the bandwidth throttle (UpdateFailbackReplicationConfiguration)"),
+            b("type", "Mbps, 0 for none", &[Key::Text]),
+            close,
+        ];
+    }
     if d.stopping {
         return vec![
             b(
@@ -563,6 +600,28 @@ fn replication(app: &App) -> Vec<Binding> {
         }
         _ => vec![],
     };
+    if d.fresh_credentials.is_some() {
+        v.push(
+            b(
+                "k",
+                "fresh credentials",
+                &[Code(KeyCode::Char('k')), Code(KeyCode::Char('K'))],
+            )
+            .help("type fresh credentials: the session token expired"),
+        );
+    }
+    if d.can_throttle() {
+        v.push(
+            b(
+                "b",
+                "bandwidth",
+                &[Code(KeyCode::Char('b')), Code(KeyCode::Char('B'))],
+            )
+            .help(
+                "change the bandwidth throttle, in Mbps (UpdateFailbackReplicationConfiguration)",
+            ),
+        );
+    }
     v.push(
         b(
             "s",

@@ -18,7 +18,7 @@ use crate::wizard::instance::InstanceForm;
 use crate::wizard::mapping::MappingForm;
 use crate::wizard::network::{NetAction, NetworkForm, Work};
 use crate::wizard::preflight::PreflightForm;
-use crate::wizard::replication::{Dashboard, Launch, Verdict};
+use crate::wizard::replication::{CredentialsPrompt, Dashboard, Launch, Verdict};
 use crate::wizard::result::{self, Failure, Outcome, Summary};
 use crate::wizard::review::{PlanKey, ReviewForm};
 use crate::wizard::{Action, Loadable, StepId, is_ctrl};
@@ -208,6 +208,10 @@ impl App {
             StepId::Endpoint => self.endpoint.focus == E::Url,
             StepId::Instance | StepId::Review => true,
             StepId::Mapping => self.mapping.paste.is_some(),
+            StepId::Replication => self
+                .dashboard
+                .as_ref()
+                .is_some_and(|d| d.prompt().is_some() || d.throttle.is_some()),
             _ => false,
         }
     }
@@ -398,10 +402,44 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
+        Msg::Configuration { run, result } => {
+            if let Some(d) = running(app, run) {
+                d.configuration = Some(result);
+            }
+            vec![]
+        }
+        Msg::Bandwidth { run, mbps } => {
+            if let Some(d) = running(app, run) {
+                d.on_bandwidth(mbps);
+                app.notice = d.log.back().cloned();
+            }
+            vec![]
+        }
+        Msg::CredentialsExpired { run, detail } => {
+            if let Some(d) = running(app, run) {
+                d.push_log(format!("{detail} The replication software keeps running."));
+                if d.fresh_credentials.is_none() {
+                    d.fresh_credentials = Some(CredentialsPrompt::new(detail));
+                }
+            }
+            vec![]
+        }
+        Msg::CredentialsAccepted { run } => {
+            if let Some(d) = running(app, run) {
+                // Every terminal's prompt closes, whichever sent them; its text goes.
+                d.fresh_credentials = None;
+                let line = "Fresh credentials accepted: the dashboard's figures are live again.";
+                d.push_log(line.into());
+                app.notice = Some(line.into());
+            }
+            vec![]
+        }
         Msg::WorkerNotice { run, message } => {
             if let Some(d) = app.dashboard.as_mut().filter(|d| d.run == run) {
                 d.push_log(message.clone());
-                app.notice = Some(message);
+                if !d.on_refusal(&message) {
+                    app.notice = Some(message);
+                }
             }
             vec![]
         }
@@ -629,7 +667,8 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         }
         StepId::Replication => match app.dashboard.as_mut() {
             Some(d) => {
-                if key.code == KeyCode::Esc {
+                let form = d.prompt().is_some() || d.throttle.is_some() || d.stopping;
+                if key.code == KeyCode::Esc && !form && d.launch != Launch::Confirming {
                     app.notice = Some(
                         "Replication is running: there is no going back from here. Ctrl-C quits."
                             .into(),
@@ -667,7 +706,12 @@ fn on_paste(app: &mut App, text: &str) -> Vec<Cmd> {
             let plan = plan_key(app);
             app.review.paste(text, plan);
         }
-        StepId::Welcome | StepId::Preflight | StepId::Replication | StepId::Result => {}
+        StepId::Replication => {
+            if let Some(d) = app.dashboard.as_mut() {
+                app.notice = d.paste(text);
+            }
+        }
+        StepId::Welcome | StepId::Preflight | StepId::Result => {}
     }
     vec![]
 }
@@ -738,6 +782,17 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
         // Only the demo has a console to play (the worker holds its full-access key).
         Action::ConsoleLaunch if app.is_demo() => launch(app, true),
         Action::ConsoleLaunch => vec![],
+        Action::SetBandwidth(mbps) => match app.dashboard.as_ref() {
+            Some(d) => vec![Cmd::SetBandwidth { run: d.run, mbps }],
+            None => vec![],
+        },
+        Action::SendCredentials => match app.dashboard.as_ref().and_then(|d| {
+            let c = d.fresh_credentials.as_ref()?.credentials()?;
+            Some((d.run, c))
+        }) {
+            Some((run, credentials)) => vec![Cmd::SendCredentials { run, credentials }],
+            None => vec![],
+        },
         Action::StopFailback => match app.dashboard.as_mut() {
             Some(d) => {
                 d.push_log("Stopping the failback (StopFailback)...".into());

@@ -2,9 +2,11 @@
 //! worker) and what it asks the runtime to do (`Cmd`).
 
 use super::Interrupt;
-use crate::domain::model::{HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance};
+use crate::domain::model::{
+    FailbackReplicationConfiguration, HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance,
+};
 use crate::domain::network::NetworkPlan;
-use crate::drs::{DrsError, DrsTarget};
+use crate::drs::{DrsError, DrsTarget, StaticCredentials};
 use crate::netconfig::interfaces::Interface;
 use crate::netconfig::{Applied, Line as NetLine, Snapshot};
 use crate::replication::{ReplicationPlan, ReplicatorEvent, RunId};
@@ -95,7 +97,26 @@ pub enum Msg {
         run: RunId,
         result: Result<(Job, Vec<JobLogItem>), DrsError>,
     },
-    /// Something the worker says to every terminal (or this one refused).
+    /// The throttle and the route the worker read.
+    Configuration {
+        run: RunId,
+        result: Result<FailbackReplicationConfiguration, DrsError>,
+    },
+    /// The throttle was changed (by any terminal), in Mbps.
+    Bandwidth {
+        run: RunId,
+        mbps: u32,
+    },
+    /// DRS answered ExpiredToken: every terminal asks for fresh credentials.
+    CredentialsExpired {
+        run: RunId,
+        detail: String,
+    },
+    /// The worker accepted fresh credentials (from any terminal).
+    CredentialsAccepted {
+        run: RunId,
+    },
+    /// The worker refused a request of this terminal's.
     WorkerNotice {
         run: RunId,
         message: String,
@@ -157,6 +178,16 @@ pub enum Cmd {
     /// Ask the worker to stop the failback (StopFailback).
     StopFailback {
         run: RunId,
+    },
+    /// Ask the worker to change the bandwidth throttle, in Mbps (0: none).
+    SetBandwidth {
+        run: RunId,
+        mbps: u32,
+    },
+    /// Fresh credentials for the worker after ExpiredToken (Debug redacts them).
+    SendCredentials {
+        run: RunId,
+        credentials: StaticCredentials,
     },
     /// Tell the worker the result was seen: it ends that failback.
     Acknowledge {

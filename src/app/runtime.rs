@@ -178,6 +178,10 @@ impl Runtime<'_> {
             }
             Cmd::Acknowledge { run } => self.request(run, &Request::Acknowledge),
             Cmd::StopFailback { run } => self.request(run, &Request::StopFailback),
+            Cmd::SetBandwidth { run, mbps } => self.request(run, &Request::SetBandwidth { mbps }),
+            Cmd::SendCredentials { run, credentials } => {
+                self.request(run, &Request::Credentials { credentials })
+            }
             Cmd::RunPreflight {
                 req,
                 region,

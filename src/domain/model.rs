@@ -108,6 +108,16 @@ impl RecoveryInstance {
     }
 }
 
+/// GetFailbackReplicationConfiguration: how the recovery instance replicates to this machine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FailbackReplicationConfiguration {
+    /// The bandwidth throttle in Mbps; 0: none.
+    pub bandwidth_mbps: u64,
+    /// Replication goes over the recovery instance's private IP (a VPN, Direct Connect)
+    /// rather than its public one.
+    pub use_private_ip: bool,
+}
+
 /// A DRS job (failback launch, terminate) and its log.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Job {

@@ -309,6 +309,39 @@ pub fn default_endpoint(region: &str) -> String {
     format!("https://drs.{}.amazonaws.com", region.trim())
 }
 
+/// The most a throttle may be, in Mbps: beyond any link a failback runs over, so a typo.
+pub const MAX_BANDWIDTH_MBPS: u32 = 100_000;
+
+/// The bandwidth throttle as typed: whole Mbps (`100`, `100 Mbps`), 0 for none.
+pub fn bandwidth_mbps(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let number = t
+        .strip_suffix("Mbps")
+        .or_else(|| t.strip_suffix("mbps"))
+        .or_else(|| t.strip_suffix("MBPS"))
+        .unwrap_or(t)
+        .trim();
+    if number.is_empty() {
+        return Err("Type the throttle in Mbps (for example 100), or 0 for no throttle.".into());
+    }
+    if let Some(why) = invisible("The throttle", number) {
+        return Err(why);
+    }
+    if !number.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "`{number}` is not a whole number of Mbps: type digits only (for example 100), or 0 \
+             for no throttle."
+        ));
+    }
+    match number.parse::<u32>() {
+        Ok(n) if n <= MAX_BANDWIDTH_MBPS => Ok(n),
+        _ => Err(format!(
+            "{number} Mbps is more than any link a failback runs over: type at most \
+             {MAX_BANDWIDTH_MBPS}, or 0 for no throttle."
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -609,5 +642,31 @@ mod tests {
         let e = endpoint_url("https://user:pass@drs.us-east-1.amazonaws.com").unwrap_err();
         assert!(e.contains("user name or password"), "{e}");
         assert!(!e.contains("pass@"), "{e}");
+    }
+
+    #[test]
+    fn bandwidth_is_whole_mbps_with_zero_for_none() {
+        assert_eq!(bandwidth_mbps("100"), Ok(100));
+        assert_eq!(bandwidth_mbps(" 250 Mbps "), Ok(250));
+        assert_eq!(bandwidth_mbps("0"), Ok(0));
+        assert_eq!(bandwidth_mbps("100000"), Ok(100_000));
+        assert!(
+            bandwidth_mbps("")
+                .unwrap_err()
+                .contains("0 for no throttle")
+        );
+        assert!(bandwidth_mbps("12.5").unwrap_err().contains("digits only"));
+        assert!(bandwidth_mbps("-5").unwrap_err().contains("digits only"));
+        assert!(
+            bandwidth_mbps("100001")
+                .unwrap_err()
+                .contains("at most 100000")
+        );
+        assert!(
+            bandwidth_mbps("99999999999")
+                .unwrap_err()
+                .contains("at most")
+        );
+        assert!(bandwidth_mbps("1\u{200b}0").unwrap_err().contains("U+200B"));
     }
 }

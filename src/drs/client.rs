@@ -2,7 +2,7 @@
 
 use super::errors::{DrsError, DrsErrorKind, classify};
 use super::{StaticCredentials, convert};
-use crate::domain::model::{Job, JobLogItem, RecoveryInstance};
+use crate::domain::model::{FailbackReplicationConfiguration, Job, JobLogItem, RecoveryInstance};
 use crate::net::Network;
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
@@ -288,6 +288,24 @@ impl DrsClient {
                     format!("recovery instance {id} is no longer listed"),
                 )
             })
+    }
+
+    /// GetFailbackReplicationConfiguration: the throttle and the route (private or public IP).
+    pub async fn failback_configuration(
+        &self,
+        id: &str,
+    ) -> Result<FailbackReplicationConfiguration, DrsError> {
+        let out = self
+            .client
+            .get_failback_replication_configuration()
+            .recovery_instance_id(id)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(FailbackReplicationConfiguration {
+            bandwidth_mbps: out.bandwidth_throttling().max(0) as u64,
+            use_private_ip: out.use_private_ip().unwrap_or(false),
+        })
     }
 
     /// UpdateFailbackReplicationConfiguration: the bandwidth throttle in Mbps (0: none).

@@ -302,6 +302,18 @@ async fn respond(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes
         headers: &headers,
         body: &body,
     };
+    let op = match parts.method {
+        hyper::Method::POST => parts.uri.path().trim_start_matches('/'),
+        _ => "",
+    };
+    // A session that ends mid-run ends for the public operations (see CredentialSpec).
+    let since_pairing = shared.engine.read(|w, t| w.paired_at.map(|p| t - p));
+    let ended = |c: &CredentialSpec| {
+        ops::OPERATIONS.contains(&op)
+            && c.session_ends_after_pairing
+                .zip(since_pairing)
+                .is_some_and(|(end, since)| since >= end)
+    };
     let lookup = |key: &str| {
         shared
             .credentials
@@ -310,7 +322,7 @@ async fn respond(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes
             .map(|c| KnownKey {
                 secret: &c.credentials.secret_access_key,
                 session_token: c.credentials.session_token.as_deref(),
-                expired: c.expired,
+                expired: c.expired || ended(c),
             })
     };
     let caller = match sigv4::verify(&signed, &shared.region, "drs", now, lookup) {
@@ -341,10 +353,6 @@ async fn respond(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes
             &json!({"message": "The security token included in the request is invalid."}),
             Some(("UnrecognizedClientException", None)),
         );
-    };
-    let op = match parts.method {
-        hyper::Method::POST => parts.uri.path().trim_start_matches('/'),
-        _ => "",
     };
     let result = if ops::changes_nothing(op) {
         let read = |world: &_, t| ops::handle_read(world, t, caller, op, &body);

@@ -54,6 +54,10 @@ pub(crate) struct CredentialSpec {
     pub description: String,
     pub credentials: StaticCredentials,
     pub expired: bool,
+    /// Scenario seconds after the first failback client pairs (mid-run) when this session
+    /// token expires: the public operations then answer ExpiredTokenException. The private
+    /// actions go on, as AWS's agent replicates under its own identity once paired.
+    pub session_ends_after_pairing: Option<f64>,
     pub policy: Policy,
     /// The caller as AccessDenied messages name it.
     pub principal: String,
@@ -334,6 +338,7 @@ struct RawCredential {
     session_token: Option<String>,
     #[serde(default)]
     expired: bool,
+    session_ends_after_pairing_seconds: Option<f64>,
     policy: String,
     principal: String,
 }
@@ -685,6 +690,20 @@ impl RawScenario {
             {
                 return Err(format!("{field}.access_key_id: used twice"));
             }
+            match c.session_ends_after_pairing_seconds {
+                Some(_) if c.session_token.is_none() => {
+                    return Err(format!(
+                        "{field}.session_ends_after_pairing_seconds: only temporary keys (with a \
+                         session_token) have a session that ends"
+                    ));
+                }
+                Some(s) if !(s.is_finite() && s >= 0.0) => {
+                    return Err(format!(
+                        "{field}.session_ends_after_pairing_seconds: must be 0 or more seconds"
+                    ));
+                }
+                _ => {}
+            }
             let policy = match c.policy.as_str() {
                 "full" => Policy::Full,
                 "failback-installation" => Policy::FailbackInstallation,
@@ -703,6 +722,7 @@ impl RawScenario {
                     session_token: c.session_token,
                 },
                 expired: c.expired,
+                session_ends_after_pairing: c.session_ends_after_pairing_seconds,
                 policy,
                 principal: c.principal,
             });
@@ -1018,6 +1038,22 @@ mod tests {
         assert_eq!(err, "timings: invalid length 0, expected a JSON object");
         let err = Scenario::from_json("[]").unwrap_err();
         assert!(err.contains("one JSON object"), "{err}");
+    }
+
+    #[test]
+    fn only_a_temporary_key_has_a_session_that_ends() {
+        let ends = "session_ends_after_pairing_seconds";
+        let err = error_with(|j| j["credentials"][0][ends] = 30.into());
+        assert!(err.starts_with("credentials[0].session_ends"), "{err}");
+        assert!(err.contains("only temporary keys"), "{err}");
+        let err = error_with(|j| j["credentials"][1][ends] = (-1).into());
+        assert!(err.contains("must be 0 or more"), "{err}");
+        let mut json: serde_json::Value =
+            serde_json::from_str(include_str!("../../assets/demo-scenario.json")).unwrap();
+        json["credentials"][1][ends] = 30.into();
+        let s = Scenario::from_json(&json.to_string()).unwrap();
+        assert_eq!(s.credentials[1].session_ends_after_pairing, Some(30.0));
+        assert_eq!(s.credentials[0].session_ends_after_pairing, None);
     }
 
     #[test]

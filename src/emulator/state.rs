@@ -63,6 +63,8 @@ pub(crate) struct World {
     op_counts: Mutex<HashMap<String, u64>>,
     rng: u64,
     start_unix: f64,
+    /// When the first failback client paired (scenario seconds): sessions may end after it.
+    pub paired_at: Option<f64>,
 }
 
 pub(crate) struct Instance {
@@ -221,6 +223,7 @@ impl World {
             op_counts: Mutex::default(),
             rng: scenario.seed ^ 0x5eed_d125_fa11_bacc,
             start_unix,
+            paired_at: None,
             scenario,
         };
         // Moved, not copied: 20,000 instances are held once.
@@ -560,6 +563,7 @@ impl World {
             ));
         }
         let client_id = self.uuid();
+        self.paired_at.get_or_insert(t);
         let inst = &mut self.instances[idx];
         inst.client = Some(ClientLink {
             id: client_id.clone(),
@@ -1533,6 +1537,29 @@ mod tests {
             state(&w, 19.0),
             ("CONTINUOUS".into(), "FAILBACK_READY_FOR_LAUNCH".into())
         );
+    }
+
+    #[test]
+    fn the_bandwidth_throttle_limits_what_the_client_may_send() {
+        let mut w = world();
+        assert_eq!(w.paired_at, None);
+        let a = w.associate(0.5, ID).expect("associate");
+        assert_eq!(w.paired_at, Some(0.5));
+        w.map_devices(0.5, ID, &a, &[("/dev/xvda".into(), "/dev/sdb".into())])
+            .expect("mapping");
+        let rate = |w: &mut World, t| w.client_status(t, ID, &a).expect("status").bytes_per_second;
+        assert_eq!(rate(&mut w, 8.0), 1 << 20);
+        // 1 Mbps is 125,000 bytes a second, below the instance's 1 MiB.
+        w.config(ID).expect("config").bandwidth_mbps = 1;
+        assert_eq!(rate(&mut w, 8.1), 125_000);
+        // A throttle above the instance's own rate changes nothing; 0 lifts it.
+        w.config(ID).expect("config").bandwidth_mbps = 100;
+        assert_eq!(rate(&mut w, 8.2), 1 << 20);
+        w.config(ID).expect("config").bandwidth_mbps = 0;
+        assert_eq!(rate(&mut w, 8.3), 1 << 20);
+        // A second pairing keeps the first one's time.
+        w.associate(9.0, ID).expect("associate again");
+        assert_eq!(w.paired_at, Some(0.5));
     }
 
     #[test]

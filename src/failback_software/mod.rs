@@ -59,6 +59,11 @@ impl SoftwareSource {
         })
     }
 
+    /// S3_ENDPOINT given as an IP: the regional name it stands for, pinned to it.
+    pub fn pin(&self) -> Option<crate::net::Pin> {
+        self.s3_endpoint.as_ref()?.pin(&self.region)
+    }
+
     /// The first URL the manifest is fetched from (what the pre-flight checks reach).
     pub fn manifest_url(&self) -> Result<String, SoftwareError> {
         let region = self.region_entry()?;

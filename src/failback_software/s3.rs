@@ -6,7 +6,7 @@ use super::verify::Sha512Stream;
 use super::{Progress, REQUEST_TIMEOUT, SoftwareError, SoftwareErrorKind as Kind};
 use crate::domain::regions::Region;
 use crate::domain::throughput::{RateWindow, eta_seconds};
-use crate::net::{Network, error_chain, is_tls_failure, redact_proxy};
+use crate::net::{Network, Pin, error_chain, is_tls_failure, redact_proxy};
 use aws_smithy_runtime_api::client::http::{
     HttpConnector, HttpConnectorSettings, SharedHttpConnector,
 };
@@ -29,12 +29,17 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 pub struct S3Endpoint {
     /// scheme://host[:port][/path], without a trailing slash.
     base: String,
+    /// Given as a bare IP address (as the livecd's S3_ENDPOINT holds it): as start.sh pins
+    /// it in DNS, it stands for `s3.<region>.amazonaws.com`, whose name TLS checks (a
+    /// certificate names hosts, not addresses). A URL is taken as it is.
+    pinned: Option<std::net::IpAddr>,
 }
 
 impl S3Endpoint {
-    /// Takes a URL, or a bare host name (then https://).
+    /// Takes a URL, or a bare host name or IP address (then https://).
     pub fn parse(text: &str) -> Result<S3Endpoint, SoftwareError> {
         let text = text.trim().trim_end_matches('/');
+        let bare = !text.contains("://");
         let url = if text.contains("://") {
             text.to_owned()
         } else {
@@ -60,26 +65,61 @@ impl S3Endpoint {
         if uri.query().is_some() {
             return Err(bad("has a query string"));
         }
-        Ok(S3Endpoint { base: url })
+        let pinned = uri
+            .host()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+            .and_then(|h| h.parse().ok())
+            .filter(|_| bare);
+        Ok(S3Endpoint { base: url, pinned })
     }
 
     pub fn as_str(&self) -> &str {
         &self.base
     }
 
+    /// The name and address to resolve it to, when given as a bare IP (for `region`).
+    pub fn pin(&self, region: &str) -> Option<Pin> {
+        self.pinned.map(|ip| Pin {
+            name: regional_host(region),
+            ip,
+        })
+    }
+
+    fn uri(&self) -> http::Uri {
+        self.base.parse().expect("checked by parse")
+    }
+
     fn host(&self) -> String {
-        let uri: http::Uri = self.base.parse().expect("checked by parse");
-        uri.authority().map(|a| a.to_string()).unwrap_or_default()
+        self.uri()
+            .authority()
+            .map(|a| a.to_string())
+            .unwrap_or_default()
     }
 }
 
-/// Path-style on an override; else virtual-hosted on the regional host, then dual-stack.
+/// S3's regional name, which an endpoint given as an IP stands for.
+fn regional_host(region: &str) -> String {
+    format!("s3.{region}.amazonaws.com")
+}
+
+/// Path-style on an override (a bare IP standing for S3's regional name); else
+/// virtual-hosted on the regional host, then dual-stack.
 pub(super) fn urls(
     region: &Region,
     endpoint: Option<&S3Endpoint>,
     bucket: &str,
     key: &str,
 ) -> Vec<Target> {
+    if let Some((e, ip)) = endpoint.and_then(|e| Some((e, e.pinned?))) {
+        let uri = e.uri();
+        let port = uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
+        let path = uri.path().trim_end_matches('/');
+        let name = regional_host(&region.code);
+        return vec![Target {
+            url: format!("https://{name}{port}{path}/{bucket}/{key}"),
+            host: format!("{name}{port} (S3_ENDPOINT's {ip})"),
+        }];
+    }
     match endpoint {
         Some(e) => vec![Target {
             url: format!("{}/{bucket}/{key}", e.as_str()),
@@ -118,11 +158,12 @@ impl<'a> S3<'a> {
             .connect_timeout(REQUEST_TIMEOUT)
             .read_timeout(REQUEST_TIMEOUT)
             .build();
+        let pin = endpoint.as_ref().and_then(|e| e.pin(&region.code));
         S3 {
             region,
             endpoint,
             network,
-            connector: network.connector(&settings, None),
+            connector: network.pinned_connector(&settings, None, pin),
         }
     }
 
@@ -461,6 +502,36 @@ mod tests {
         assert_eq!(err.kind, Kind::BadEndpoint);
         assert!(err.message.contains("--s3-endpoint"), "{err}");
         assert!(S3Endpoint::parse("http://h/?a=b").is_err());
+    }
+
+    #[test]
+    fn a_bare_ip_stands_for_s3s_regional_name_and_a_url_for_itself() {
+        let region = regions::find("eu-west-1").unwrap();
+        let network = Network::new(Default::default()).unwrap();
+        let url = |endpoint: &str| {
+            let s3 = S3::new(region, Some(S3Endpoint::parse(endpoint).unwrap()), &network);
+            let t = s3.targets("b", "latest/manifest.json").remove(0);
+            (t.url, t.host)
+        };
+        assert_eq!(
+            url("10.0.1.5"),
+            (
+                "https://s3.eu-west-1.amazonaws.com/b/latest/manifest.json".into(),
+                "s3.eu-west-1.amazonaws.com (S3_ENDPOINT's 10.0.1.5)".into()
+            )
+        );
+        assert_eq!(
+            url("[fd00::5]:8443").0,
+            "https://s3.eu-west-1.amazonaws.com:8443/b/latest/manifest.json"
+        );
+        assert_eq!(
+            url("https://10.0.1.5").0,
+            "https://10.0.1.5/b/latest/manifest.json"
+        );
+        assert_eq!(
+            url("s3.vpce.example").0,
+            "https://s3.vpce.example/b/latest/manifest.json"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::domain::preflight::HostProbe;
 use crate::drs::ClockSkew;
-use crate::net::{Network, error_chain, is_tls_failure, redact_proxy};
+use crate::net::{Network, Pin, error_chain, is_tls_failure, redact_proxy};
 use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorSettings};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
@@ -40,7 +40,9 @@ fn bypasses(host: &str, no_proxy: Option<&str>) -> bool {
     })
 }
 
-pub async fn probe(url: &str, network: &Network, timeout: Duration) -> Answer {
+/// `pin`: a name answered with a fixed address (S3_ENDPOINT given as an IP), as the
+/// connection itself resolves it.
+pub async fn probe(url: &str, pin: Option<&Pin>, network: &Network, timeout: Duration) -> Answer {
     let Some((host, port, https)) = authority(url) else {
         let probe = HostProbe {
             host: url.to_owned(),
@@ -90,7 +92,18 @@ pub async fn probe(url: &str, network: &Network, timeout: Duration) -> Answer {
         Some(_) => format!("{to_host}: {e}"),
         None => e,
     };
-    let addr = match tokio::time::timeout(timeout, lookup_host((to_host.as_str(), to_port))).await {
+    let pinned = pin
+        .filter(|p| proxy.is_none() && p.name.eq_ignore_ascii_case(&to_host))
+        .map(|p| std::net::SocketAddr::new(p.ip, to_port));
+    let lookup = async {
+        match pinned {
+            Some(addr) => Ok(vec![addr].into_iter()),
+            None => lookup_host((to_host.as_str(), to_port))
+                .await
+                .map(|a| a.collect::<Vec<_>>().into_iter()),
+        }
+    };
+    let addr = match tokio::time::timeout(timeout, lookup).await {
         Ok(Ok(mut addrs)) => match addrs.next() {
             Some(a) => a,
             None => {
@@ -166,12 +179,13 @@ pub async fn probe(url: &str, network: &Network, timeout: Duration) -> Answer {
         }
     };
     // The outer timeout bounds the whole wait and says so; the connector's own come later.
-    let connector = network.connector(
+    let connector = network.pinned_connector(
         &HttpConnectorSettings::builder()
             .connect_timeout(timeout * 2)
             .read_timeout(timeout * 2)
             .build(),
         None,
+        pin.cloned(),
     );
     match tokio::time::timeout(timeout, connector.call(request)).await {
         Ok(Ok(response)) => {

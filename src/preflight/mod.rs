@@ -23,6 +23,8 @@ pub struct Targets {
     pub drs_url: String,
     /// The first URL the replication software's manifest is fetched from; Err: why there is none.
     pub s3_url: Result<String, String>,
+    /// S3_ENDPOINT given as an IP: the name in `s3_url` resolves to it, as for the download.
+    pub s3_pin: Option<crate::net::Pin>,
     /// NTP servers, host or host:port.
     pub ntp_servers: Vec<String>,
     pub timeout: Duration,
@@ -34,13 +36,16 @@ impl Targets {
         let drs_url = drs_endpoint
             .map(str::to_owned)
             .unwrap_or_else(|| crate::domain::validate::default_endpoint(region));
-        let s3_url = crate::failback_software::SoftwareSource::new(region, s3_endpoint)
+        let source = crate::failback_software::SoftwareSource::new(region, s3_endpoint);
+        let s3_pin = source.as_ref().ok().and_then(|s| s.pin());
+        let s3_url = source
             .and_then(|s| s.manifest_url())
             .map_err(|e| e.to_string());
         let read = |p: &str| std::fs::read_to_string(p).ok();
         Targets {
             drs_url,
             s3_url,
+            s3_pin,
             ntp_servers: ntp_servers(
                 read("/etc/systemd/timesyncd.conf").as_deref(),
                 read("/etc/chrony/chrony.conf").as_deref(),
@@ -102,12 +107,12 @@ pub async fn run(
     };
     let s3 = async {
         match &targets.s3_url {
-            Ok(url) => Ok(probe(url, net, targets.timeout).await),
+            Ok(url) => Ok(probe(url, targets.s3_pin.as_ref(), net, targets.timeout).await),
             Err(e) => Err(e.clone()),
         }
     };
     let (drs, s3, ntp) = tokio::join!(
-        probe(&targets.drs_url, net, targets.timeout),
+        probe(&targets.drs_url, None, net, targets.timeout),
         s3,
         query(&targets.ntp_servers, targets.timeout)
     );

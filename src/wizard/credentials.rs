@@ -48,6 +48,8 @@ pub struct CredentialsForm {
     pub show_errors: bool,
     /// The verification call.
     pub check: Loadable<Verified, DrsError>,
+    /// Only the key fields (fresh credentials for a running failback): no source, no region.
+    pub keys_only: bool,
 }
 
 impl Default for CredentialsForm {
@@ -63,12 +65,24 @@ impl Default for CredentialsForm {
             focus: Field::AccessKeyId,
             show_errors: false,
             check: Loadable::NotAsked,
+            keys_only: false,
         }
     }
 }
 
 impl CredentialsForm {
+    /// The key fields alone, for fresh credentials after ExpiredToken.
+    pub fn keys_only() -> CredentialsForm {
+        CredentialsForm {
+            keys_only: true,
+            ..CredentialsForm::default()
+        }
+    }
+
     pub fn fields(&self) -> &'static [Field] {
+        if self.keys_only {
+            return &[Field::AccessKeyId, Field::Secret, Field::SessionToken];
+        }
         match self.source {
             Source::Typed => &[
                 Field::Source,

@@ -115,6 +115,10 @@ pub enum Action {
     ConsoleLaunch,
     /// The operator confirmed stopping the failback (StopFailback).
     StopFailback,
+    /// A valid throttle was typed on the dashboard, in Mbps (0: none).
+    SetBandwidth(u32),
+    /// Fresh credentials were typed after ExpiredToken: send them to the worker.
+    SendCredentials,
     Retry,
     /// Credentials unreachable: go set a custom endpoint without verifying.
     SkipToEndpoint,

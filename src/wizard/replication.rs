@@ -1,13 +1,16 @@
 //! Step 7: the live dashboard's state, fed by polls of DRS, the target disks' write counters
 //! and the replicator's output.
 
-use super::Action;
-use crate::domain::model::{Job, RecoveryInstance};
+use super::credentials::CredentialsForm;
+use super::{Action, edit, paste};
+use crate::domain::model::{FailbackReplicationConfiguration, Job, RecoveryInstance};
 use crate::domain::throughput::{History, RateWindow};
-use crate::drs::DrsError;
+use crate::domain::validate;
+use crate::drs::{Auth, DrsError, StaticCredentials};
 use crate::replication::{RunId, VolumeTarget};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use std::collections::VecDeque;
+use tui_input::Input;
 
 /// Log lines kept for the log pane.
 const LOG_LINES: usize = 500;
@@ -38,6 +41,78 @@ pub enum Verdict {
     Completed { job_id: Option<String> },
     /// What went wrong and the replication software's last lines.
     Failed { what: String, last_log: Vec<String> },
+}
+
+/// The bandwidth throttle being typed (b). It stays open, text and all, until the worker
+/// says the throttle changed; a refusal shows in it.
+#[derive(Debug, Clone, Default)]
+pub struct ThrottleForm {
+    pub input: Input,
+    pub error: Option<String>,
+    /// Asked of the worker, in Mbps: waiting for its answer.
+    pub sending: Option<u32>,
+}
+
+/// Fresh credentials after DRS answered ExpiredToken: every attached terminal asks, any one
+/// may answer, and all close once the worker accepted them.
+#[derive(Debug, Clone)]
+pub struct CredentialsPrompt {
+    /// What the worker said (the expired token's advice).
+    pub detail: String,
+    pub form: CredentialsForm,
+    /// Why the last ones sent were refused.
+    pub error: Option<String>,
+    /// Sent: waiting for the worker's check.
+    pub sending: bool,
+    /// Put aside with Esc (k brings it back, as typed).
+    pub hidden: bool,
+}
+
+impl CredentialsPrompt {
+    pub fn new(detail: String) -> CredentialsPrompt {
+        CredentialsPrompt {
+            detail,
+            form: CredentialsForm::keys_only(),
+            error: None,
+            sending: false,
+            hidden: false,
+        }
+    }
+
+    /// The typed credentials.
+    pub fn credentials(&self) -> Option<StaticCredentials> {
+        match self.form.auth() {
+            Auth::Static(c) => Some(c),
+            Auth::DefaultChain => None,
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Action {
+        if self.sending {
+            if key.code == KeyCode::Esc {
+                self.hidden = true;
+            }
+            return Action::None;
+        }
+        match self.form.on_key(key) {
+            Action::Next => {
+                self.form.show_errors = true;
+                if let Some(field) = self.form.first_invalid() {
+                    self.form.focus_on(field);
+                    return Action::None;
+                }
+                self.sending = true;
+                self.error = None;
+                Action::SendCredentials
+            }
+            Action::Back => {
+                self.form.hide();
+                self.hidden = true;
+                Action::None
+            }
+            _ => Action::None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +151,12 @@ pub struct Dashboard {
     /// Who started this failback, when and from which terminal (shown when another terminal
     /// attached to it).
     pub started_by: Option<String>,
+    /// The throttle and the route, as the worker read them (Err: not allowed, or failed).
+    pub configuration: Option<Result<FailbackReplicationConfiguration, DrsError>>,
+    /// The throttle being typed.
+    pub throttle: Option<ThrottleForm>,
+    /// Fresh credentials asked for after ExpiredToken.
+    pub fresh_credentials: Option<CredentialsPrompt>,
 }
 
 impl Dashboard {
@@ -104,7 +185,95 @@ impl Dashboard {
             replicator_exit: None,
             stopping: false,
             started_by: None,
+            configuration: None,
+            throttle: None,
+            fresh_credentials: None,
         }
+    }
+
+    /// The credentials prompt, when it is in front.
+    pub fn prompt(&self) -> Option<&CredentialsPrompt> {
+        self.fresh_credentials.as_ref().filter(|p| !p.hidden)
+    }
+
+    /// The throttle can be changed: the configuration was read (so these credentials may).
+    pub fn can_throttle(&self) -> bool {
+        matches!(self.configuration, Some(Ok(_)))
+    }
+
+    /// The throttle changed (from any terminal): shown, and the editor that asked for it closes.
+    pub fn on_bandwidth(&mut self, mbps: u32) {
+        if let Some(Ok(c)) = self.configuration.as_mut() {
+            c.bandwidth_mbps = mbps.into();
+        }
+        if self
+            .throttle
+            .as_ref()
+            .is_some_and(|t| t.sending == Some(mbps))
+        {
+            self.throttle = None;
+        }
+        self.push_log(match mbps {
+            0 => "Bandwidth throttling lifted.".into(),
+            n => format!("Bandwidth throttled to {n} Mbps."),
+        });
+    }
+
+    /// The worker refused a request of this terminal's: the form waiting for it shows why.
+    /// False when no form waits (the message goes to the status line).
+    pub fn on_refusal(&mut self, message: &str) -> bool {
+        if let Some(p) = self.fresh_credentials.as_mut().filter(|p| p.sending) {
+            p.sending = false;
+            p.hidden = false;
+            p.error = Some(message.to_owned());
+            return true;
+        }
+        if let Some(t) = self.throttle.as_mut().filter(|t| t.sending.is_some()) {
+            t.sending = None;
+            t.error = Some(message.to_owned());
+            return true;
+        }
+        false
+    }
+
+    /// A paste goes to the open form (access keys in any usual form fill the prompt); says
+    /// what to tell the operator.
+    pub fn paste(&mut self, text: &str) -> Option<String> {
+        if let Some(p) = self
+            .fresh_credentials
+            .as_mut()
+            .filter(|p| !p.hidden && !p.sending)
+        {
+            return p.form.paste(text);
+        }
+        if let Some(t) = self.throttle.as_mut().filter(|t| t.sending.is_none()) {
+            paste(&mut t.input, text);
+        }
+        None
+    }
+
+    fn throttle_key(&mut self, key: KeyEvent) -> Action {
+        let Some(t) = self.throttle.as_mut() else {
+            return Action::None;
+        };
+        match key.code {
+            KeyCode::Esc => self.throttle = None,
+            _ if t.sending.is_some() => {}
+            KeyCode::Enter => match validate::bandwidth_mbps(t.input.value()) {
+                Ok(mbps) => {
+                    t.error = None;
+                    t.sending = Some(mbps);
+                    return Action::SetBandwidth(mbps);
+                }
+                Err(e) => t.error = Some(e),
+            },
+            _ => {
+                if edit(&mut t.input, key) {
+                    t.error = None;
+                }
+            }
+        }
+        Action::None
     }
 
     pub fn push_log(&mut self, line: String) {
@@ -215,6 +384,12 @@ impl Dashboard {
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        if let Some(p) = self.fresh_credentials.as_mut().filter(|p| !p.hidden) {
+            return p.on_key(key);
+        }
+        if self.throttle.is_some() {
+            return self.throttle_key(key);
+        }
         if self.stopping {
             match key.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => {
@@ -244,6 +419,21 @@ impl Dashboard {
                 return Action::ConsoleLaunch;
             }
             KeyCode::Char('s') | KeyCode::Char('S') => self.stopping = true,
+            KeyCode::Char('b') | KeyCode::Char('B') if self.can_throttle() => {
+                let now = match &self.configuration {
+                    Some(Ok(c)) => c.bandwidth_mbps.to_string(),
+                    _ => String::new(),
+                };
+                self.throttle = Some(ThrottleForm {
+                    input: Input::new(now),
+                    ..ThrottleForm::default()
+                });
+            }
+            KeyCode::Char('k') | KeyCode::Char('K') => {
+                if let Some(p) = self.fresh_credentials.as_mut() {
+                    p.hidden = false;
+                }
+            }
             KeyCode::PageUp => {
                 self.log_scroll = (self.log_scroll + 5).min(self.log.len().saturating_sub(1))
             }

@@ -309,21 +309,10 @@ pub fn to_msg(run: RunId, offset: f64, event: Event) -> Option<Msg> {
         Event::LaunchStarted { result, .. } => Some(Msg::LaunchStarted { run, result }),
         Event::Outcome { verdict } => Some(Msg::Outcome { run, verdict }),
         Event::JobLog { result } => Some(Msg::JobLog { run, result }),
-        Event::CredentialsExpired { detail } => Some(Msg::WorkerNotice {
-            run,
-            message: format!("{detail} The replication software keeps running."),
-        }),
-        Event::CredentialsAccepted => Some(Msg::WorkerNotice {
-            run,
-            message: "Fresh credentials accepted: the dashboard's figures are live again.".into(),
-        }),
-        Event::Bandwidth { mbps } => Some(Msg::WorkerNotice {
-            run,
-            message: match mbps {
-                0 => "Bandwidth throttling lifted.".into(),
-                n => format!("Bandwidth throttled to {n} Mbps."),
-            },
-        }),
+        Event::CredentialsExpired { detail } => Some(Msg::CredentialsExpired { run, detail }),
+        Event::CredentialsAccepted => Some(Msg::CredentialsAccepted { run }),
+        Event::Configuration { result } => Some(Msg::Configuration { run, result }),
+        Event::Bandwidth { mbps } => Some(Msg::Bandwidth { run, mbps }),
         Event::Error { message } => Some(Msg::WorkerNotice { run, message }),
         Event::Live | Event::Ending => None,
     }

@@ -11,7 +11,7 @@ pub mod protocol;
 pub mod status;
 
 use crate::domain::backoff::{PollOutcome, next_poll_delay};
-use crate::domain::model::{Job, JobLogItem, RecoveryInstance};
+use crate::domain::model::{FailbackReplicationConfiguration, Job, JobLogItem, RecoveryInstance};
 use crate::drs::{Auth, DrsClient, DrsError, DrsErrorKind, DrsTarget};
 use crate::emulator::{Emulator, Scenario};
 use crate::replication::failback_entry::FailbackEntry;
@@ -84,6 +84,10 @@ enum Input {
     /// StopFailback's answer, and who asked.
     Stopped(RunId, Result<(), DrsError>, UnboundedSender<Event>),
     Throttled(RunId, Result<u32, DrsError>, UnboundedSender<Event>),
+    Configuration(RunId, Result<FailbackReplicationConfiguration, DrsError>),
+    /// Fresh credentials checked (a client built and one call made with them), and who sent
+    /// them.
+    CredentialsChecked(RunId, Result<DrsClient, DrsError>, UnboundedSender<Event>),
     Attach(oneshot::Sender<(Vec<Event>, broadcast::Receiver<Event>)>),
     Request(Request, UnboundedSender<Event>),
 }
@@ -99,7 +103,10 @@ struct Run {
     last_writes: Option<(f64, u64)>,
     last_poll: Option<(f64, Result<RecoveryInstance, DrsError>)>,
     launch: Option<(bool, Result<Job, DrsError>)>,
+    /// Set while DRS answers ExpiredToken: what to tell a terminal that attaches.
     expired: Option<String>,
+    /// GetFailbackReplicationConfiguration's answer, kept current by throttle changes.
+    configuration: Option<Result<FailbackReplicationConfiguration, DrsError>>,
     /// The bandwidth throttle last set, in Mbps.
     bandwidth: Option<u32>,
     verdict: Option<Verdict>,
@@ -126,6 +133,8 @@ struct Worker {
     run: Option<Run>,
     events: broadcast::Sender<Event>,
     tx: UnboundedSender<Input>,
+    /// Cloned into every client's task; all gone when every client is served to its end.
+    clients: tokio::sync::mpsc::Sender<()>,
 }
 
 /// Reads the pipe in a thread: the setup first, then each handoff.
@@ -248,7 +257,9 @@ pub async fn run(dir: &Path, pipe: RawFd, log_file: Option<String>) -> Result<()
     let (tx, mut rx) = unbounded_channel();
     lines.spawn(tx.clone());
     let (events, _) = broadcast::channel(1024);
+    let (clients, mut clients_gone) = tokio::sync::mpsc::channel::<()>(1);
     let mut worker = Worker {
+        clients,
         dir: dir.to_owned(),
         setup,
         emulator,
@@ -265,6 +276,12 @@ pub async fn run(dir: &Path, pipe: RawFd, log_file: Option<String>) -> Result<()
         }
     }
     worker.leave();
+    // Attached clients get their last events (the ending) out before the process goes.
+    if let Some(run) = worker.run.take() {
+        run.server.abort();
+    }
+    drop(worker);
+    let _ = tokio::time::timeout(Duration::from_secs(2), clients_gone.recv()).await;
     Ok(())
 }
 
@@ -343,17 +360,13 @@ impl Worker {
                     Ok(instance) => run.dashboard.on_poll(at, instance.clone()),
                     Err(e) => run.dashboard.on_poll_error(e.clone()),
                 }
-                let expired = match &result {
-                    Err(e) if e.kind == DrsErrorKind::ExpiredToken && run.expired.is_none() => {
-                        run.expired = Some(e.advice());
-                        run.expired.clone()
-                    }
-                    _ => None,
-                };
                 run.last_poll = Some((at, result.clone()));
-                self.emit(Event::Polled { at, result });
-                if let Some(detail) = expired {
-                    self.emit(Event::CredentialsExpired { detail });
+                self.emit(Event::Polled {
+                    at,
+                    result: result.clone(),
+                });
+                if let Err(e) = &result {
+                    self.expired_if(e);
                 }
                 self.decide();
             }
@@ -375,7 +388,13 @@ impl Worker {
                     run.dashboard.launch = Launch::Started(job.clone());
                 }
                 run.launch = Some((as_console, result.clone()));
-                self.emit(Event::LaunchStarted { result, as_console });
+                self.emit(Event::LaunchStarted {
+                    result: result.clone(),
+                    as_console,
+                });
+                if let Err(e) = &result {
+                    self.expired_if(e);
+                }
             }
             Input::Stopped(id, result, reply) => {
                 if self.current(id).is_none() {
@@ -395,6 +414,7 @@ impl Worker {
                         let _ = reply.send(Event::Error {
                             message: format!("StopFailback failed: {}", e.advice()),
                         });
+                        self.expired_if(&e);
                     }
                 }
             }
@@ -405,11 +425,47 @@ impl Worker {
                 match result {
                     Ok(mbps) => {
                         run.bandwidth = Some(mbps);
+                        if let Some(Ok(c)) = run.configuration.as_mut() {
+                            c.bandwidth_mbps = mbps.into();
+                        }
                         self.emit(Event::Bandwidth { mbps });
                     }
                     Err(e) => {
                         let _ = reply.send(Event::Error {
-                            message: format!("the throttle was not changed: {}", e.advice()),
+                            message: format!("The throttle was not changed: {}", e.advice()),
+                        });
+                        self.expired_if(&e);
+                    }
+                }
+            }
+            Input::Configuration(id, result) => {
+                let Some(run) = self.current(id) else {
+                    return false;
+                };
+                run.configuration = Some(result.clone());
+                if let Err(e) = &result {
+                    self.expired_if(e);
+                }
+                self.emit(Event::Configuration { result });
+            }
+            Input::CredentialsChecked(id, result, reply) => {
+                let Some(run) = self.current(id) else {
+                    return false;
+                };
+                match result {
+                    Ok(client) => {
+                        let refetch = matches!(&run.configuration,
+                            Some(Err(e)) if e.kind == DrsErrorKind::ExpiredToken);
+                        run.client.send_replace(client);
+                        run.expired = None;
+                        if refetch {
+                            self.fetch_configuration(id);
+                        }
+                        self.emit(Event::CredentialsAccepted);
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Event::Error {
+                            message: format!("These credentials were not accepted: {}", e.advice()),
                         });
                     }
                 }
@@ -423,6 +479,31 @@ impl Worker {
             }
         }
         false
+    }
+
+    /// An ExpiredToken answer: every terminal is asked for fresh credentials, once.
+    fn expired_if(&mut self, e: &DrsError) {
+        let Some(run) = self.run.as_mut().filter(|r| r.verdict.is_none()) else {
+            return;
+        };
+        if e.kind == DrsErrorKind::ExpiredToken && run.expired.is_none() {
+            let detail = e.advice();
+            run.expired = Some(detail.clone());
+            self.emit(Event::CredentialsExpired { detail });
+        }
+    }
+
+    /// Asks DRS for the throttle and the route, off the loop.
+    fn fetch_configuration(&self, id: RunId) {
+        let Some(run) = self.run.as_ref().filter(|r| r.id == id) else {
+            return;
+        };
+        let (client, tx) = (run.client.borrow().clone(), self.tx.clone());
+        let instance = run.plan.recovery_instance_id.clone();
+        tokio::spawn(async move {
+            let result = client.failback_configuration(&instance).await;
+            let _ = tx.send(Input::Configuration(id, result));
+        });
     }
 
     /// The running failback `id` while it has no outcome.
@@ -478,7 +559,7 @@ impl Worker {
                 }
             }
         }));
-        let server = serve(&self.dir, self.tx.clone())?;
+        let server = serve(&self.dir, self.tx.clone(), self.clients.clone())?;
         let mut dashboard = Dashboard::new(
             id,
             plan.recovery_instance_id.clone(),
@@ -497,6 +578,7 @@ impl Worker {
             last_poll: None,
             launch: None,
             expired: None,
+            configuration: None,
             bandwidth: None,
             verdict: None,
             job_log: None,
@@ -504,6 +586,7 @@ impl Worker {
             tasks,
             server,
         });
+        self.fetch_configuration(id);
         Ok(())
     }
 
@@ -604,29 +687,14 @@ impl Worker {
                     endpoint: run.plan.endpoint.clone(),
                     auth: Auth::Static(credentials),
                 };
-                let sender = run.client.clone();
-                let events = self.events.clone();
+                let (tx, id) = (self.tx.clone(), run.id);
                 tokio::spawn(async move {
-                    match DrsClient::connect(&target).await {
-                        Ok(c) => match c.verify().await {
-                            Ok(()) => {
-                                sender.send_replace(c);
-                                let _ = events.send(Event::CredentialsAccepted);
-                            }
-                            Err(e) => {
-                                let _ = reply.send(Event::Error {
-                                    message: e.advice(),
-                                });
-                            }
-                        },
-                        Err(e) => {
-                            let _ = reply.send(Event::Error {
-                                message: e.advice(),
-                            });
-                        }
-                    }
+                    let result = match DrsClient::connect(&target).await {
+                        Ok(c) => c.verify().await.map(|()| c),
+                        Err(e) => Err(e),
+                    };
+                    let _ = tx.send(Input::CredentialsChecked(id, result, reply));
                 });
-                run.expired = None;
             }
             Request::SetBandwidth { mbps } => {
                 let (client, tx, id) = (run.client.borrow().clone(), self.tx.clone(), run.id);
@@ -713,6 +781,11 @@ impl Worker {
                 result: result.clone(),
             });
         }
+        if let Some(result) = &run.configuration {
+            out.push(Event::Configuration {
+                result: result.clone(),
+            });
+        }
         if let Some(mbps) = run.bandwidth {
             out.push(Event::Bandwidth { mbps });
         }
@@ -786,7 +859,11 @@ async fn poll(
 }
 
 /// Binds the socket (0600) and serves each client in its own task.
-fn serve(dir: &Path, core: UnboundedSender<Input>) -> Result<JoinHandle<()>, String> {
+fn serve(
+    dir: &Path,
+    core: UnboundedSender<Input>,
+    clients: tokio::sync::mpsc::Sender<()>,
+) -> Result<JoinHandle<()>, String> {
     let path = dir.join(SOCKET);
     // A socket left by a worker that died: the lock says no one else serves it.
     let _ = std::fs::remove_file(&path);
@@ -797,12 +874,17 @@ fn serve(dir: &Path, core: UnboundedSender<Input>) -> Result<JoinHandle<()>, Str
     let listener = listener.map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
     Ok(tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(serve_client(stream, core.clone()));
+            tokio::spawn(serve_client(stream, core.clone(), clients.clone()));
         }
     }))
 }
 
-async fn serve_client(stream: UnixStream, core: UnboundedSender<Input>) {
+/// `_attached` is held while the client is served: the worker waits for all of them to go.
+async fn serve_client(
+    stream: UnixStream,
+    core: UnboundedSender<Input>,
+    _attached: tokio::sync::mpsc::Sender<()>,
+) {
     let (read, mut write) = stream.into_split();
     let (reply, answer) = oneshot::channel();
     if core.send(Input::Attach(reply)).is_err() {

@@ -11,15 +11,16 @@
 //! `<state-dir>/worker.sock`, mode 0600, exists while a failback runs. JSON lines both ways.
 //! A client that connects receives the state so far as ordinary [`Event`]s — first
 //! [`Event::Hello`], then the log lines, the first and latest write counters, the latest poll,
-//! the launch, the replication software's exit, a pending credentials question, the outcome and
-//! the job log, whichever exist — then [`Event::Live`], then every event as it happens. It may
+//! the launch, the replication software's exit, the failback replication configuration and the
+//! throttle last set, a pending credentials question, the outcome and the job log, whichever
+//! exist — then [`Event::Live`], then every event as it happens. It may
 //! send [`Request`]s at any time. A request the worker cannot parse or act on gets
 //! [`Event::Error`] (to that client only); the connection stays open.
 //!
 //! Times (`at`, `elapsed`) are seconds since the worker's failback started; `started_at` is Unix
 //! seconds. `Result` values are `{"Ok": …}` or `{"Err": …}` as serde writes them.
 
-use crate::domain::model::{Job, JobLogItem, RecoveryInstance};
+use crate::domain::model::{FailbackReplicationConfiguration, Job, JobLogItem, RecoveryInstance};
 use crate::drs::{DrsError, StaticCredentials};
 use crate::replication::{ReplicationPlan, RunId};
 use serde::{Deserialize, Serialize};
@@ -129,12 +130,20 @@ pub enum Event {
     },
     /// The replication software stopped: Ok when it finished, Err with what went wrong.
     ReplicatorExited { result: Result<(), String> },
-    /// A DRS call answered ExpiredToken: the worker waits for a [`Request::Credentials`];
-    /// the replication software keeps running.
+    /// A DRS call answered ExpiredToken: the worker waits for a [`Request::Credentials`] from
+    /// any client (polling pauses); the replication software keeps running.
     CredentialsExpired { detail: String },
-    /// Fresh credentials were accepted; polling goes on.
+    /// Fresh credentials were accepted (checked with one DRS call); polling goes on. Fresh
+    /// credentials that fail the check get an [`Event::Error`] to their sender only, and the
+    /// worker keeps waiting.
     CredentialsAccepted,
-    /// The bandwidth throttle was changed, in Mbps (0: none).
+    /// GetFailbackReplicationConfiguration's answer (asked once the failback starts, again
+    /// after fresh credentials if it had expired): the throttle and private vs public IP.
+    /// Err when the credentials may not read it (the installation policy does not allow it).
+    Configuration {
+        result: Result<FailbackReplicationConfiguration, DrsError>,
+    },
+    /// The bandwidth throttle was changed, in Mbps (0: none), by any client.
     Bandwidth { mbps: u32 },
     /// The failback reached its result (the worker stops its replicator and samplers).
     Outcome { verdict: Verdict },

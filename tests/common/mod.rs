@@ -5,9 +5,9 @@ use drs_failback::app::{App, Modal, Mode, Msg, update};
 use drs_failback::domain::bytes::{Bytes, GIB, MIB};
 use drs_failback::domain::mapping::Choice;
 use drs_failback::domain::model::{
-    BootMode, FAILBACK_INITIATION_STEPS, FailbackInfo, HostFacts, HostIdentity,
-    IdentificationHints, InitiationStep, Job, JobLogItem, LocalDisk, RecoveryInstance,
-    RecoveryVolume, ReplicatedDisk, ReplicationInfo,
+    BootMode, FAILBACK_INITIATION_STEPS, FailbackInfo, FailbackReplicationConfiguration, HostFacts,
+    HostIdentity, IdentificationHints, InitiationStep, Job, JobLogItem, LocalDisk,
+    RecoveryInstance, RecoveryVolume, ReplicatedDisk, ReplicationInfo,
 };
 use drs_failback::drs::{DrsError, DrsErrorKind, StaticCredentials};
 use drs_failback::emulator::EmulatorCredential;
@@ -798,6 +798,99 @@ pub fn dashboard_denied() -> App {
     app
 }
 
+/// The worker's message for the dashboard's run.
+fn from_worker(app: &mut App, msg: impl FnOnce(RunId) -> Msg) {
+    let run = app.dashboard.as_ref().expect("a dashboard").run;
+    update(app, msg(run));
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+/// Throttled to 100 Mbps over the private IP; the throttle's editor open.
+pub fn dashboard_throttle() -> App {
+    let mut app = dashboard_initial_sync();
+    from_worker(&mut app, |run| Msg::Configuration {
+        run,
+        result: Ok(FailbackReplicationConfiguration {
+            bandwidth_mbps: 100,
+            use_private_ip: true,
+        }),
+    });
+    key(&mut app, KeyCode::Char('b'));
+    app
+}
+
+/// The operator typed a fraction.
+pub fn dashboard_throttle_error() -> App {
+    let mut app = dashboard_throttle();
+    key(&mut app, KeyCode::Char('.'));
+    key(&mut app, KeyCode::Char('5'));
+    key(&mut app, KeyCode::Enter);
+    assert!(
+        app.dashboard
+            .as_ref()
+            .unwrap()
+            .throttle
+            .as_ref()
+            .unwrap()
+            .error
+            .is_some()
+    );
+    app
+}
+
+/// Credentials with only the failback installation policy: the configuration is not theirs
+/// to read.
+pub fn dashboard_policy_only() -> App {
+    let mut app = dashboard_initial_sync();
+    from_worker(&mut app, |run| Msg::Configuration {
+        run,
+        result: Err(DrsError::new(
+            DrsErrorKind::AccessDenied {
+                action: Some("drs:GetFailbackReplicationConfiguration".into()),
+            },
+            "AccessDeniedException: not authorized to perform: drs:GetFailbackReplicationConfiguration",
+        )),
+    });
+    app
+}
+
+/// DRS said ExpiredToken; the operator typed a key id and a secret, the worker refused them.
+pub fn dashboard_credentials_expired() -> App {
+    let mut app = dashboard_initial_sync();
+    let detail = DrsError::new(DrsErrorKind::ExpiredToken, "ExpiredTokenException").advice();
+    from_worker(&mut app, |run| Msg::CredentialsExpired { run, detail });
+    update(
+        &mut app,
+        Msg::Paste(
+            "export AWS_ACCESS_KEY_ID=ASIAFRESHEXAMPLE0004\n\
+             export AWS_SECRET_ACCESS_KEY=FreshSecretKey/NotReal/00000000000000004\n\
+             export AWS_SESSION_TOKEN=FreshSessionToken/NotReal/0004\n"
+                .into(),
+        ),
+    );
+    key(&mut app, KeyCode::Enter);
+    assert!(
+        app.dashboard
+            .as_ref()
+            .unwrap()
+            .fresh_credentials
+            .as_ref()
+            .unwrap()
+            .sending
+    );
+    from_worker(&mut app, |run| Msg::WorkerNotice {
+        run,
+        message: "These credentials were not accepted: AWS does not know this access key id. \
+                  Check it for typos (it is 20 characters, AKIA... or ASIA...), or that the \
+                  session token belongs to it."
+            .into(),
+    });
+    app
+}
+
 pub fn dashboard_launch_started() -> App {
     let mut app = dashboard_ready();
     app.dashboard.as_mut().unwrap().launch = Launch::Started(Job {
@@ -921,6 +1014,13 @@ pub fn builders() -> Vec<Builder> {
         ("dashboard_confirming", dashboard_confirming),
         ("dashboard_denied", dashboard_denied),
         ("dashboard_launch_started", dashboard_launch_started),
+        ("dashboard_throttle", dashboard_throttle),
+        ("dashboard_throttle_error", dashboard_throttle_error),
+        ("dashboard_policy_only", dashboard_policy_only),
+        (
+            "dashboard_credentials_expired",
+            dashboard_credentials_expired,
+        ),
         ("result_completed", result_completed),
         ("result_failed", result_failed),
         ("help_modal", help_modal),

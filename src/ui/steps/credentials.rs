@@ -5,7 +5,7 @@ use crate::drs::DrsErrorKind;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{Writer, field, pad, para, problem, set_cursor, width};
 use crate::wizard::Loadable;
-use crate::wizard::credentials::{Field, Source};
+use crate::wizard::credentials::{CredentialsForm, Field, Source};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 use tui_input::Input;
 
 /// Focus marker and label columns before a field.
-const LEAD: usize = 20;
+pub const LEAD: usize = 20;
 
 fn lead(label: &str, focused: bool) -> Span<'static> {
     let mark = if focused { ">" } else { " " };
@@ -28,21 +28,114 @@ fn chars_note(input: &Input) -> String {
     }
 }
 
+/// Draws a credentials form's text rows: focus marker, label, the value (secrets masked
+/// unless revealed), the cursor, and the field's inline error below.
+pub struct Rows<'a> {
+    pub app: &'a App,
+    pub theme: &'a Theme,
+    pub form: &'a CredentialsForm,
+    pub editable: bool,
+    /// The screen column the rows start at.
+    pub x: u16,
+}
+
+impl Rows<'_> {
+    fn focus(&self, field: Field) -> bool {
+        self.editable && self.form.focus == field
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn row(
+        &self,
+        w: &mut Writer,
+        label: &str,
+        fld: Field,
+        input: &Input,
+        mask: bool,
+        cols: usize,
+        suffix: Span<'static>,
+    ) {
+        let (theme, f) = (self.theme, self.form);
+        let (shown, cursor) = if mask && !f.revealed(fld) {
+            ("*".repeat(input.value().chars().count()), input.cursor())
+        } else {
+            (input.value().to_owned(), input.visual_cursor())
+        };
+        let (mut spans, cur) = field(theme, &shown, cursor, self.focus(fld), cols);
+        spans.insert(0, lead(label, self.focus(fld)));
+        spans.push(Span::raw(" "));
+        spans.push(suffix);
+        if let (Some(y), Some(x)) = (w.line(Line::from(spans)), cur) {
+            set_cursor(self.app, w.frame, self.x + (LEAD as u16) + x, y);
+        }
+        if let Some(err) = f.visible_error(fld) {
+            w.lines(problem(theme, LEAD, &err, w.cols(), theme.error()));
+        }
+    }
+
+    /// Access key id, secret and session token, fields sized to what `cols` leaves.
+    pub fn keys(&self, w: &mut Writer, cols: usize) {
+        let (theme, f) = (self.theme, self.form);
+        // The fields leave room for their longest note ("10020 chars", "optional").
+        let note_cols = [&f.access_key_id, &f.secret.0, &f.session_token.0]
+            .iter()
+            .map(|i| width(&chars_note(i)))
+            .chain([width("optional")])
+            .max()
+            .unwrap_or(0);
+        let field_cols = cols.saturating_sub(LEAD + 2 + note_cols).min(50);
+        let count = |i: &Input| Span::styled(chars_note(i), theme.muted());
+        let key = &f.access_key_id;
+        self.row(
+            w,
+            "Access key id",
+            Field::AccessKeyId,
+            key,
+            false,
+            field_cols,
+            count(key),
+        );
+        let secret = &f.secret.0;
+        self.row(
+            w,
+            "Secret access key",
+            Field::Secret,
+            secret,
+            true,
+            field_cols,
+            count(secret),
+        );
+        let token = &f.session_token.0;
+        let note = match token.value().is_empty() {
+            true => Span::styled("optional", theme.muted()),
+            false => count(token),
+        };
+        self.row(
+            w,
+            "Session token",
+            Field::SessionToken,
+            token,
+            true,
+            field_cols,
+            note,
+        );
+    }
+}
+
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let f = &app.credentials;
     let editable = !f.check.is_loading();
     let focus = |field: Field| editable && f.focus == field;
+    let rows = Rows {
+        app,
+        theme,
+        form: f,
+        editable,
+        x: area.x,
+    };
     let verify = verify_lines(app, theme, area.width as usize);
     let mut w = Writer::new(frame, area);
     let cols = w.cols();
-    // The fields leave room for their longest note ("10020 chars", "optional").
-    let note_cols = [&f.access_key_id, &f.secret.0, &f.session_token.0]
-        .iter()
-        .map(|i| width(&chars_note(i)))
-        .chain([width("optional")])
-        .max()
-        .unwrap_or(0);
-    let field_cols = cols.saturating_sub(LEAD + 2 + note_cols).min(50);
 
     let option = |on: bool, text: &str| {
         let style = if on && focus(Field::Source) {
@@ -59,69 +152,8 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         option(f.source == Source::DefaultChain, "default credential chain"),
     ]));
 
-    // A text field row, its suffix, and its inline error below.
-    let text_row = |w: &mut Writer,
-                    label: &str,
-                    fld: Field,
-                    input: &Input,
-                    mask: bool,
-                    cols: usize,
-                    suffix: Span<'static>| {
-        let (shown, cursor) = if mask && !f.revealed(fld) {
-            ("*".repeat(input.value().chars().count()), input.cursor())
-        } else {
-            (input.value().to_owned(), input.visual_cursor())
-        };
-        let (mut spans, cur) = field(theme, &shown, cursor, focus(fld), cols);
-        spans.insert(0, lead(label, focus(fld)));
-        spans.push(Span::raw(" "));
-        spans.push(suffix);
-        if let (Some(y), Some(x)) = (w.line(Line::from(spans)), cur) {
-            set_cursor(app, w.frame, area.x + (LEAD as u16) + x, y);
-        }
-        if let Some(err) = f.visible_error(fld) {
-            w.lines(problem(theme, LEAD, &err, w.cols(), theme.error()));
-        }
-    };
-
     match f.source {
-        Source::Typed => {
-            let count = |i: &Input| Span::styled(chars_note(i), theme.muted());
-            let key = &f.access_key_id;
-            text_row(
-                &mut w,
-                "Access key id",
-                Field::AccessKeyId,
-                key,
-                false,
-                field_cols,
-                count(key),
-            );
-            let secret = &f.secret.0;
-            text_row(
-                &mut w,
-                "Secret access key",
-                Field::Secret,
-                secret,
-                true,
-                field_cols,
-                count(secret),
-            );
-            let token = &f.session_token.0;
-            let note = match token.value().is_empty() {
-                true => Span::styled("optional", theme.muted()),
-                false => count(token),
-            };
-            text_row(
-                &mut w,
-                "Session token",
-                Field::SessionToken,
-                token,
-                true,
-                field_cols,
-                note,
-            );
-        }
+        Source::Typed => rows.keys(&mut w, cols),
         Source::DefaultChain => {
             w.lines(para(
                 &" ".repeat(LEAD),
@@ -137,7 +169,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         .unwrap_or_else(|| f.region.clone());
     let filter = &f.region_filter;
     let chosen = Span::raw(theme.clean(&chosen).into_owned());
-    text_row(
+    rows.row(
         &mut w,
         "Region (filter)",
         Field::Region,

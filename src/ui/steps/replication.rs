@@ -10,9 +10,13 @@ use crate::domain::throughput::{
     GAP_SECS, eta_seconds, format_age, format_duration_coarse, format_rate_coarse,
 };
 use crate::domain::time::{self, parse_iso_duration};
+use crate::drs::DrsErrorKind;
+use crate::ui::steps::credentials::{LEAD, Rows};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{Writer, bar, fit, hint_spans, pad, para, percent, popup, problem, width};
-use crate::wizard::replication::{Dashboard, Launch};
+use crate::ui::widgets::{
+    Writer, bar, field, fit, hint_spans, pad, para, percent, popup, problem, set_cursor, width,
+};
+use crate::wizard::replication::{CredentialsPrompt, Dashboard, Launch, ThrottleForm};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -84,7 +88,11 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     if app.modal.is_some() {
         return;
     }
-    if d.stopping {
+    if let Some(p) = d.prompt() {
+        credentials_prompt(app, theme, frame, area, p);
+    } else if let Some(t) = &d.throttle {
+        throttle(app, theme, frame, area, d, t);
+    } else if d.stopping {
         confirm(
             theme,
             frame,
@@ -144,6 +152,17 @@ fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line
             elapsed(app.now, d.started_at)
         )),
     ]));
+    lines.extend(configuration_lines(theme, d, cols));
+    if d.fresh_credentials.as_ref().is_some_and(|p| p.hidden) {
+        lines.extend(problem(
+            theme,
+            0,
+            "The session token expired: press k to type fresh credentials. The replication \
+             software keeps running; the figures resume once DRS accepts them.",
+            cols,
+            theme.warning(),
+        ));
+    }
     // When DRS last heard from each end: a stale one explains a stall before any error does.
     let seen = |at: &Option<String>| {
         at.as_deref()
@@ -200,6 +219,41 @@ fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line
     ));
     lines.extend(para("", &theme.clean(&text), cols, Style::new()));
     lines
+}
+
+/// The throttle, in words.
+fn throttle_words(mbps: u64) -> String {
+    match mbps {
+        0 => "no bandwidth throttle".into(),
+        n => format!("throttled to {n} Mbps"),
+    }
+}
+
+/// The failback replication configuration: throttle and route, or why it is not shown.
+fn configuration_lines(theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line<'static>> {
+    let text = match &d.configuration {
+        None => return vec![],
+        Some(Ok(c)) => {
+            let route = if c.use_private_ip {
+                "private IP"
+            } else {
+                "public IP"
+            };
+            return vec![Line::from(format!(
+                "Replication: {}, over the recovery instance's {route}",
+                throttle_words(c.bandwidth_mbps)
+            ))];
+        }
+        // The prompt for fresh credentials says it; the configuration is read again after.
+        Some(Err(e)) if e.kind == DrsErrorKind::ExpiredToken => return vec![],
+        Some(Err(e)) if matches!(e.kind, DrsErrorKind::AccessDenied { .. }) => {
+            "Bandwidth and route: not readable with the failback installation policy \
+             (GetFailbackReplicationConfiguration); the DRS console shows and changes them."
+                .to_owned()
+        }
+        Some(Err(e)) => format!("Bandwidth and route could not be read: {}", e.advice()),
+    };
+    para("", &text, cols, theme.muted())
 }
 
 /// Columns right of a bar: percent, done/total, backlog and rescan.
@@ -460,6 +514,139 @@ fn log(theme: &Theme, d: &Dashboard, w: &mut Writer) {
     ));
     for line in d.log.range(start..end) {
         w.line(fit(theme, &theme.clean(line), cols));
+    }
+}
+
+/// Popup width over the dashboard: the screen less a margin, at most `most`.
+fn popup_cols(area: Rect, most: u16) -> u16 {
+    area.width.saturating_sub(4).min(most)
+}
+
+/// Fresh credentials after ExpiredToken, over the dashboard of every attached terminal.
+fn credentials_prompt(
+    app: &App,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+    p: &CredentialsPrompt,
+) {
+    let cols = popup_cols(area, 76);
+    let inner = cols.saturating_sub(2) as usize;
+    let mut head = para("", &p.detail, inner, theme.warning());
+    head.extend(para(
+        "",
+        "The replication software keeps running; the dashboard's figures wait for credentials \
+         DRS accepts. Any attached terminal may give them; paste export lines, a credentials \
+         file or assume-role JSON.",
+        inner,
+        Style::new(),
+    ));
+    let mut tail = Vec::new();
+    if p.sending {
+        tail.push(Line::from(format!(
+            "{} Checking them with DRS{}",
+            theme.spinner(app.now),
+            theme.glyphs().ellipsis
+        )));
+    } else if let Some(e) = &p.error {
+        tail.extend(problem(theme, 0, e, inner, theme.error()));
+    }
+    let errors: usize = p
+        .form
+        .fields()
+        .iter()
+        .filter_map(|f| p.form.visible_error(*f))
+        .map(|e| problem(theme, LEAD, &e, inner, Style::new()).len())
+        .sum();
+    let rows = head.len() + 1 + 3 + errors + usize::from(!tail.is_empty()) + tail.len();
+    let body = popup(
+        theme,
+        frame,
+        area,
+        "Fresh credentials",
+        cols,
+        rows as u16 + 2,
+    );
+    let mut w = Writer::new(frame, body);
+    w.lines(head);
+    w.gap();
+    Rows {
+        app,
+        theme,
+        form: &p.form,
+        editable: !p.sending,
+        x: body.x,
+    }
+    .keys(&mut w, inner);
+    if !tail.is_empty() {
+        w.gap();
+        w.lines(tail);
+    }
+}
+
+/// The bandwidth throttle being typed.
+fn throttle(
+    app: &App,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+    d: &Dashboard,
+    t: &ThrottleForm,
+) {
+    let cols = popup_cols(area, 66);
+    let inner = cols.saturating_sub(2) as usize;
+    let now = match &d.configuration {
+        Some(Ok(c)) => format!("Now {}. ", throttle_words(c.bandwidth_mbps)),
+        _ => String::new(),
+    };
+    let mut lines = para(
+        "",
+        &format!(
+            "{now}Limit the replication to this machine, in whole Mbps; 0 lifts the throttle. \
+             DRS applies it at once (UpdateFailbackReplicationConfiguration), and every attached \
+             terminal sees it."
+        ),
+        inner,
+        Style::new(),
+    );
+    lines.push(Line::default());
+    let label = "Throttle (Mbps) ";
+    let (mut spans, cursor) = field(
+        theme,
+        t.input.value(),
+        t.input.visual_cursor(),
+        t.sending.is_none(),
+        12,
+    );
+    spans.insert(0, Span::raw(label));
+    let field_line = lines.len();
+    lines.push(Line::from(spans));
+    if let Some(mbps) = t.sending {
+        lines.push(Line::from(format!(
+            "{} Asking DRS for {}{}",
+            theme.spinner(app.now),
+            throttle_words(mbps.into()),
+            theme.glyphs().ellipsis
+        )));
+    } else if let Some(e) = &t.error {
+        lines.extend(problem(theme, 0, e, inner, theme.error()));
+    }
+    let body = popup(
+        theme,
+        frame,
+        area,
+        "Bandwidth throttle",
+        cols,
+        lines.len() as u16 + 2,
+    );
+    Writer::new(frame, body).lines(lines);
+    if let Some(x) = cursor {
+        set_cursor(
+            app,
+            frame,
+            body.x + width(label) as u16 + x,
+            body.y + field_line as u16,
+        );
     }
 }
 
