@@ -2218,6 +2218,6 @@ fn a_paste_on_the_network_screen_goes_to_its_focused_field_only() {
         drs_failback::wizard::network::Field::Proxy
     );
     update(&mut app, Msg::Paste("http://proxy.corp:3128\n".into()));
-    assert_eq!(app.network.proxy.value(), "http://proxy.corp:3128");
+    assert_eq!(app.network.proxy.0.value(), "http://proxy.corp:3128");
     assert_eq!(app.credentials.access_key_id.value(), KEY_ID);
 }

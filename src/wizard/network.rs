@@ -3,7 +3,7 @@
 //! either is lost. Enter checks the form and asks for the plan to be applied; the answer keeps
 //! what was there before, for a revert.
 
-use super::{Loadable, edit, focus_move, is_toggle};
+use super::{Loadable, SecretInput, edit, focus_move, is_toggle};
 use crate::domain::network::{
     self, Addressing, FieldError, InterfacePlan, NetworkPlan, Prefill, S3Plan,
 };
@@ -95,7 +95,8 @@ pub struct NetworkForm {
     pub selected: usize,
     pub forms: Vec<InterfaceForm>,
     pub focus: Option<Field>,
-    pub proxy: Input,
+    /// May carry a password: its Debug shows only the length.
+    pub proxy: SecretInput,
     pub no_proxy: Input,
     pub s3_endpoint: Input,
     /// The first problem after Enter, under its field.
@@ -130,7 +131,7 @@ impl NetworkForm {
     /// The official client's variables fill the form (nothing is applied until Enter).
     pub fn from_prefill(p: Prefill) -> NetworkForm {
         NetworkForm {
-            proxy: Input::new(p.proxy.unwrap_or_default()),
+            proxy: SecretInput(Input::new(p.proxy.unwrap_or_default())),
             s3_endpoint: Input::new(p.s3_endpoint.unwrap_or_default()),
             prefill_problem: p.problem,
             pending_static: p.static_fields,
@@ -219,7 +220,7 @@ impl NetworkForm {
             Field::Prefix => f.map(|f| &f.prefix),
             Field::Gateway => f.map(|f| &f.gateway),
             Field::Dns => f.map(|f| &f.dns),
-            Field::Proxy => Some(&self.proxy),
+            Field::Proxy => Some(&self.proxy.0),
             Field::NoProxy => Some(&self.no_proxy),
             Field::S3Endpoint => Some(&self.s3_endpoint),
             Field::Interface | Field::Mode => None,
@@ -228,7 +229,7 @@ impl NetworkForm {
 
     fn input_mut(&mut self, field: Field) -> Option<&mut Input> {
         match field {
-            Field::Proxy => Some(&mut self.proxy),
+            Field::Proxy => Some(&mut self.proxy.0),
             Field::NoProxy => Some(&mut self.no_proxy),
             Field::S3Endpoint => Some(&mut self.s3_endpoint),
             Field::Address => self.current_mut().map(|f| &mut f.address),
@@ -280,9 +281,9 @@ impl NetworkForm {
                 addressing,
             });
         }
-        if !self.proxy.value().trim().is_empty() || !self.no_proxy.value().trim().is_empty() {
+        if !self.proxy.0.value().trim().is_empty() || !self.no_proxy.value().trim().is_empty() {
             plan.proxy = Some(
-                network::proxy(self.proxy.value(), self.no_proxy.value())
+                network::proxy(self.proxy.0.value(), self.no_proxy.value())
                     .map_err(at_field(None))?,
             );
         }
@@ -469,7 +470,7 @@ mod tests {
                 .to_string(),
             )
         }));
-        assert_eq!(form.proxy.value(), "http://p:3128");
+        assert_eq!(form.proxy.0.value(), "http://p:3128");
         form.on_interfaces(Ok(vec![iface("eth0", false), iface("eth1", true)]));
         assert_eq!(form.selected, 1);
         let f = form.current().unwrap();
@@ -526,6 +527,15 @@ mod tests {
         form.on_key(key(KeyCode::Backspace), "");
         assert!(form.error.is_none());
         assert_eq!(form.current().unwrap().address.value(), "10.0.0.30");
+    }
+
+    #[test]
+    fn the_proxy_password_is_not_in_the_forms_debug() {
+        let form = NetworkForm::from_prefill(network::prefill(|k| {
+            (k == "PROXY").then(|| "http://ops:Secret123@proxy:3128".to_string())
+        }));
+        assert_eq!(form.proxy.0.value(), "http://ops:Secret123@proxy:3128");
+        assert!(!format!("{form:?}").contains("Secret123"));
     }
 
     #[test]

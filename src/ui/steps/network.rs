@@ -188,7 +188,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             }
         }
     }
-    let proxy = mask_password(f.proxy.value());
+    let proxy = mask_password(f.proxy.0.value());
     text_row(
         &mut w,
         "HTTPS proxy",
