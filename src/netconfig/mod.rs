@@ -186,6 +186,15 @@ impl System {
     /// networkd leaves addresses it did not make itself (a lease or an address from before a
     /// restart) in place: take them off first, so the interface ends up with its units' only.
     async fn reconfigure(&self, interfaces: &[&str]) -> Result<(), String> {
+        // Flushed addresses come back only through the reload: never flush without one.
+        let program = self.reload.first().map(String::as_str).unwrap_or_default();
+        if !on_path(program) {
+            return Err(format!(
+                "{program} is missing, so networkd cannot be told about the change; nothing \
+                 was taken off the interfaces. Configure the network from a shell (ip addr, \
+                 ip route) instead."
+            ));
+        }
         for name in interfaces {
             self.run(&["ip", "addr", "flush", "dev", name, "scope", "global"])
                 .await?;
@@ -331,6 +340,18 @@ impl System {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
+}
+
+/// Whether `program` can be started: a path that exists, or a name found on PATH.
+fn on_path(program: &str) -> bool {
+    if program.is_empty() {
+        return false;
+    }
+    if program.contains('/') {
+        return std::path::Path::new(program).is_file();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// A file replaced whole (a reader never sees half of it), with its mode kept.
@@ -747,5 +768,40 @@ mod tests {
         assert_eq!(merged.hosts_block, Some(None));
         assert_eq!(merged.proxy, Some(None));
         assert_eq!(merged.addresses, vec![("eth0".to_string(), vec![])]);
+    }
+
+    #[tokio::test]
+    async fn without_its_reload_command_nothing_is_flushed() {
+        let dir = tempfile::tempdir().unwrap();
+        let system = System {
+            networkd_dir: dir.path().join("net"),
+            reload: vec!["drs-failback-no-such-reload".into()],
+            hosts_file: dir.path().join("hosts"),
+            settle: Duration::ZERO,
+            ..System::live()
+        };
+        // An interface that does not exist: had the flush run, `ip` would name it.
+        let plan = NetworkPlan {
+            interfaces: vec![InterfacePlan {
+                interface: "drsnone0".into(),
+                addressing: Addressing::Dhcp {
+                    v4: true,
+                    v6: false,
+                },
+            }],
+            ..NetworkPlan::default()
+        };
+        let applied = system.apply(&plan).await;
+        assert_eq!(applied.lines.len(), 1, "{:?}", applied.lines);
+        assert!(
+            applied.lines[0]
+                .text
+                .starts_with("drs-failback-no-such-reload is missing"),
+            "{:?}",
+            applied.lines
+        );
+        // The unit written stays in the snapshot, so a revert removes it.
+        assert_eq!(applied.snapshot.units.len(), 1);
+        assert!(on_path("sh") && !on_path("") && on_path("/bin/sh"));
     }
 }
