@@ -2,21 +2,59 @@
 //! variables follow the official failback client's where they overlap.
 
 use crate::domain::access_keys::{self, AccessKeys};
-use clap::{Parser, Subcommand};
+use crate::domain::mapping::DmValueFormat;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use zeroize::Zeroizing;
 
-/// How each way of ending shows in the exit status (`process::exit_status` makes them).
-pub const EXIT_STATUS: &str = "Exit status: 0 failback completed (or the operator quit), 1 the \
-failback failed, 2 it could not start, 101 internal error, 128+N ended by signal N (129 SIGHUP \
-or the terminal went away, 130 SIGINT, 131 SIGQUIT, 143 SIGTERM).";
+/// The options whose values `process::hide_args` blanks from our own command line.
+pub const SECRET_OPTIONS: [&str; 2] = ["--aws-secret-access-key", "--aws-session-token"];
+
+/// A secret given on the command line: zeroed when dropped, never shown by Debug.
+#[derive(Clone)]
+pub struct SecretArg(pub Zeroizing<String>);
+
+impl fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+fn secret_arg(s: &str) -> Result<SecretArg, String> {
+    Ok(SecretArg(Zeroizing::new(s.to_owned())))
+}
+
+fn dm_value_format(s: &str) -> Result<DmValueFormat, String> {
+    DmValueFormat::from_arg(s).ok_or_else(|| {
+        let all: Vec<&str> = DmValueFormat::ARGS.iter().map(|f| f.as_arg()).collect();
+        format!("`{s}` is not one of {}", all.join(", "))
+    })
+}
+
+/// What `--no-prompt` prints on standard output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Output {
+    /// One line per step, for people.
+    #[default]
+    Text,
+    /// One JSON object per line, per event; the last line is the outcome (field names are
+    /// stable; see the README).
+    Json,
+}
 
 #[derive(Debug, Parser)]
 #[command(
     name = "drs-failback",
     version,
     about = "Fail back AWS Elastic Disaster Recovery recovery instances onto this machine's disks",
-    after_help = EXIT_STATUS
+    long_about = "Fail back AWS Elastic Disaster Recovery recovery instances onto this machine's \
+disks.\n\nTakes the official failback client's arguments and the livecd's variables (AWS_REGION, \
+AWS_ACCESS_KEY, AWS_SECRET_KEY, AWS_SESSION_TOKEN, AWS_DRS_ENDPOINT, RECOVERY_INSTANCE_ID, \
+DEVICE_MAPPING, NO_PROMPT) with the same meaning; the command line wins over the environment. \
+In the wizard they fill in its screens; with --no-prompt nothing is asked.",
+    after_help = crate::exit::help()
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -35,30 +73,78 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", requires = "demo")]
     pub scenario: Option<PathBuf>,
 
-    /// Run the journey with defaults, without a screen, one line per step (demo only for now).
-    #[arg(long, env = "NO_PROMPT", value_parser = clap::builder::FalseyValueParser::new())]
+    /// Ask nothing (also when NO_PROMPT is set to anything): every value comes from the
+    /// arguments and the environment; a problem stops the run with a message naming the
+    /// argument to fix and its own exit status (below). Once replication is ready, waits for
+    /// the failback launch (the DRS console, any API client, or --launch-when-ready).
+    #[arg(long)]
     pub no_prompt: bool,
 
-    /// AWS region, e.g. us-east-1.
-    #[arg(long, env = "AWS_REGION", value_name = "REGION")]
+    /// With --no-prompt: what goes to standard output.
+    #[arg(long, value_enum, default_value_t = Output::Text, value_name = "FORMAT")]
+    pub output: Output,
+
+    /// With --no-prompt: start the failback launch (StartFailbackLaunch) once the recovery
+    /// instance is ready for it, when the credentials allow it (the installation policy does
+    /// not: then the DRS console's Failback button must).
+    #[arg(long)]
+    pub launch_when_ready: bool,
+
+    /// AWS region, e.g. us-east-1 (else AWS_REGION).
+    #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
 
-    /// A custom DRS endpoint (VPC endpoint) instead of the regional default.
-    #[arg(long, env = "AWS_DRS_ENDPOINT", value_name = "URL")]
+    /// A custom DRS endpoint (VPC endpoint) instead of the regional default (else
+    /// AWS_DRS_ENDPOINT; set but empty means --default-endpoint).
+    #[arg(long, value_name = "URL", conflicts_with = "default_endpoint")]
     pub endpoint: Option<String>,
+
+    /// The region's own DRS endpoint.
+    #[arg(long)]
+    pub default_endpoint: bool,
 
     /// An S3 endpoint to download AWS's replication software from (an S3 VPC endpoint, the
     /// emulator) instead of S3's regional hosts: every request goes there, path-style.
     #[arg(long, env = "S3_ENDPOINT", value_name = "URL")]
     pub s3_endpoint: Option<String>,
 
-    /// Access key id to fill in (else from AWS_ACCESS_KEY_ID or AWS_ACCESS_KEY). The secret
-    /// and session token come only from the environment, never the command line where `ps`
-    /// shows them: AWS_SECRET_ACCESS_KEY or AWS_SECRET_KEY, and AWS_SESSION_TOKEN. Both
-    /// spellings work, the AWS CLI's and the failback client's; in the demo, given keys replace
-    /// the emulator's first.
+    /// Access key id (else AWS_ACCESS_KEY_ID or AWS_ACCESS_KEY). In the demo, given keys
+    /// replace the emulator's first.
     #[arg(long = "aws-access-key-id", value_name = "KEY_ID")]
     pub access_key_id: Option<String>,
+
+    /// Secret access key (else AWS_SECRET_ACCESS_KEY or AWS_SECRET_KEY). Accepted for
+    /// compatibility, but `ps` shows a command line to every user of this machine: the
+    /// environment or the wizard's prompt is safer. drs-failback blanks it from its own
+    /// command line as soon as it is read.
+    #[arg(long = "aws-secret-access-key", value_name = "SECRET", value_parser = secret_arg)]
+    pub secret_access_key: Option<SecretArg>,
+
+    /// Session token of temporary credentials (else AWS_SESSION_TOKEN). Like the secret:
+    /// `ps` shows it; the environment or the prompt is safer; blanked once read.
+    #[arg(long = "aws-session-token", value_name = "TOKEN", value_parser = secret_arg)]
+    pub session_token: Option<SecretArg>,
+
+    /// The recovery instance to fail back, i-... (else RECOVERY_INSTANCE_ID; without it, the
+    /// one that matches this machine).
+    #[arg(long, value_name = "ID")]
+    pub recovery_instance_id: Option<String>,
+
+    /// The volume mapping, as the official client takes it: CSV (`/dev/xvda=/dev/sda,
+    /// /dev/xvdb=EXCLUDE`, or `:`), a JSON object or the DRS API's JSON list (else
+    /// DEVICE_MAPPING; without it, the automatic mapping).
+    #[arg(long, value_name = "MAPPING")]
+    pub device_mapping: Option<String>,
+
+    /// What the local side of --device-mapping names: dev-name (/dev/sdb), by-path, by-id,
+    /// by-uuid, or all-strict (any persistent name, never a /dev name).
+    #[arg(long, value_name = "FORMAT", value_parser = dm_value_format)]
+    pub dm_value_format: Option<DmValueFormat>,
+
+    /// With --no-prompt: the log's lines also go to standard error (the full-screen wizard
+    /// keeps its screen and shows where the log is).
+    #[arg(long)]
+    pub log_console: bool,
 
     /// Draw with ASCII only (serial consoles without Unicode).
     #[arg(long)]
@@ -82,14 +168,58 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// The access keys given: the flag's key id, else the environment's, with its secret and
-    /// token.
+    /// The livecd's variables, as its start.sh turns them into arguments: each fills its
+    /// argument when the command line did not give it. AWS_DRS_ENDPOINT set but empty means
+    /// --default-endpoint; NO_PROMPT set to anything means --no-prompt.
+    pub fn with_env(mut self, env: impl Fn(&str) -> Option<String>) -> Self {
+        let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        self.region = self.region.or_else(|| set("AWS_REGION"));
+        if self.endpoint.is_none() && !self.default_endpoint {
+            match env("AWS_DRS_ENDPOINT") {
+                Some(v) if v.trim().is_empty() => self.default_endpoint = true,
+                Some(v) => self.endpoint = Some(v),
+                None => {}
+            }
+        }
+        self.recovery_instance_id = self
+            .recovery_instance_id
+            .or_else(|| set("RECOVERY_INSTANCE_ID"));
+        self.device_mapping = self.device_mapping.or_else(|| set("DEVICE_MAPPING"));
+        self.no_prompt |= set("NO_PROMPT").is_some();
+        self
+    }
+
+    /// The access keys given: each part from its option, else from the environment.
     pub fn access_keys(&self, env: impl Fn(&str) -> Option<String>) -> AccessKeys {
         let mut keys = access_keys::from_env(env);
         if let Some(id) = self.access_key_id.as_deref().map(str::trim) {
             keys.access_key_id = Some(id.to_owned()).filter(|i| !i.is_empty());
         }
+        if let Some(s) = &self.secret_access_key {
+            keys.secret_access_key = Some(s.0.clone());
+        }
+        if let Some(t) = &self.session_token {
+            keys.session_token = Some(t.0.clone());
+        }
         keys
+    }
+
+    /// What the wizard's screens start with (`with_env` first, for the livecd's variables).
+    pub fn prefill(&self, env: impl Fn(&str) -> Option<String>) -> crate::app::prefill::Prefill {
+        use crate::app::prefill::{EndpointChoice, Prefill};
+        let trimmed = |v: &Option<String>| v.as_deref().map(|v| v.trim().to_owned());
+        Prefill {
+            keys: self.access_keys(env),
+            region: trimmed(&self.region),
+            endpoint: match (&self.endpoint, self.default_endpoint) {
+                (Some(url), _) => Some(EndpointChoice::Custom(url.trim().to_owned())),
+                (None, true) => Some(EndpointChoice::Default),
+                (None, false) => None,
+            },
+            recovery_instance_id: trimmed(&self.recovery_instance_id),
+            device_mapping: trimmed(&self.device_mapping),
+            value_format: self.dm_value_format,
+        }
     }
 }
 
@@ -177,5 +307,105 @@ mod tests {
             assert!(help.contains(name), "--help does not name {name}:\n{help}");
         }
         assert!(help.contains("143 SIGTERM"), "{help}");
+        assert!(help.contains("`ps` shows"), "{help}");
+        for var in [
+            "AWS_REGION",
+            "AWS_DRS_ENDPOINT",
+            "RECOVERY_INSTANCE_ID",
+            "DEVICE_MAPPING",
+            "NO_PROMPT",
+        ] {
+            assert!(help.contains(var), "--help does not name {var}");
+        }
+    }
+
+    #[test]
+    fn the_livecds_variables_mean_what_start_sh_makes_of_them() {
+        let cli = |args: &[&str]| {
+            Cli::parse_from(std::iter::once("drs-failback").chain(args.iter().copied()))
+        };
+        let from = cli(&[]).with_env(env(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_DRS_ENDPOINT", ""),
+            ("RECOVERY_INSTANCE_ID", "i-0123456789abcdef0"),
+            ("DEVICE_MAPPING", "/dev/xvda=/dev/sda"),
+            ("NO_PROMPT", "1"),
+        ]));
+        assert_eq!(from.region.as_deref(), Some("eu-west-1"));
+        assert!(from.default_endpoint && from.endpoint.is_none());
+        assert_eq!(
+            from.recovery_instance_id.as_deref(),
+            Some("i-0123456789abcdef0")
+        );
+        assert_eq!(from.device_mapping.as_deref(), Some("/dev/xvda=/dev/sda"));
+        assert!(from.no_prompt);
+
+        let custom = cli(&[]).with_env(env(&[("AWS_DRS_ENDPOINT", "https://vpce.example")]));
+        assert_eq!(custom.endpoint.as_deref(), Some("https://vpce.example"));
+        assert!(!custom.default_endpoint);
+        let unset = cli(&[]).with_env(env(&[("NO_PROMPT", "")]));
+        assert!(!unset.default_endpoint && unset.endpoint.is_none() && !unset.no_prompt);
+
+        // The command line wins.
+        let args =
+            cli(&["--region", "us-west-2", "--endpoint", "https://a.example"]).with_env(env(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_DRS_ENDPOINT", ""),
+            ]));
+        assert_eq!(args.region.as_deref(), Some("us-west-2"));
+        assert_eq!(args.endpoint.as_deref(), Some("https://a.example"));
+        assert!(!args.default_endpoint);
+    }
+
+    #[test]
+    fn every_official_argument_parses_and_secrets_never_show_in_debug() {
+        let cli = Cli::parse_from([
+            "drs-failback",
+            "--aws-access-key-id",
+            "AKIAFLAG",
+            "--aws-secret-access-key",
+            "SECRET-FROM-ARGV",
+            "--aws-session-token",
+            "TOKEN-FROM-ARGV",
+            "--region",
+            "eu-west-1",
+            "--default-endpoint",
+            "--recovery-instance-id",
+            "i-0123456789abcdef0",
+            "--dm-value-format",
+            "all-strict",
+            "--device-mapping",
+            "/dev/xvda=pci-0000:00:10.0-scsi-0:0:0:0",
+            "--no-prompt",
+            "--log-console",
+            "--log-file",
+            "/tmp/x.log",
+        ]);
+        assert_eq!(cli.dm_value_format, Some(DmValueFormat::AllStrict));
+        assert!(cli.no_prompt && cli.log_console && cli.default_endpoint);
+        let keys = cli.access_keys(env(&[("AWS_SECRET_KEY", "ENV")]));
+        assert_eq!(
+            keys.secret_access_key.as_deref().map(String::as_str),
+            Some("SECRET-FROM-ARGV")
+        );
+        assert_eq!(
+            keys.session_token.as_deref().map(String::as_str),
+            Some("TOKEN-FROM-ARGV")
+        );
+        let shown = format!("{cli:?}");
+        assert!(
+            !shown.contains("SECRET-FROM-ARGV") && !shown.contains("TOKEN-FROM-ARGV"),
+            "{shown}"
+        );
+        assert!(
+            Cli::try_parse_from([
+                "drs-failback",
+                "--endpoint",
+                "https://a",
+                "--default-endpoint"
+            ])
+            .is_err()
+        );
+        assert!(Cli::try_parse_from(["drs-failback", "--dm-value-format", "by-name"]).is_err());
     }
 }

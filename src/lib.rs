@@ -6,6 +6,7 @@ pub mod disks;
 pub mod domain;
 pub mod drs;
 pub mod emulator;
+pub mod exit;
 pub mod failback_software;
 pub mod headless;
 pub mod host;

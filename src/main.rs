@@ -1,11 +1,12 @@
 use clap::Parser;
 use drs_failback::app::runtime::{self, Services};
 use drs_failback::app::{self, App, Interrupt, Mode};
-use drs_failback::cli::{Cli, Command};
+use drs_failback::cli::{Cli, Command, Output, SECRET_OPTIONS};
 use drs_failback::disks::report;
 use drs_failback::emulator::Emulator;
-use drs_failback::headless::Headless;
-use drs_failback::process::{self, EXIT_CANNOT_START, EXIT_FAILED};
+use drs_failback::exit::{Exit, Setting, Stop};
+use drs_failback::headless::{self, Headless};
+use drs_failback::process;
 use drs_failback::standin;
 use drs_failback::terminal::{self, TerminalUi};
 use drs_failback::ui::Theme;
@@ -18,17 +19,27 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Exit statuses are listed in `--help` (`cli::EXIT_STATUS`).
+/// Exit statuses are listed in `--help` (`exit::TABLE`).
 fn main() -> ExitCode {
     // Before anything can hold a secret.
     if let Err(e) = process::forbid_core_dumps() {
-        return fatal(&format!("cannot turn core dumps off: {e}"));
+        return fatal(
+            &Stop::from(format!("cannot turn core dumps off: {e}")),
+            None,
+        );
     }
     terminal::install_panic_hook();
-    let cli = Cli::parse();
+    let cli = Cli::parse().with_env(|k| std::env::var(k).ok());
+    // Secrets given as arguments: read now, so no other user sees them there from here on.
+    let hidden = (cli.secret_access_key.is_some() || cli.session_token.is_some())
+        .then(|| process::hide_args(&SECRET_OPTIONS));
+    let output = cli.no_prompt.then_some(cli.output);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
-        Err(e) => return fatal(&format!("cannot start the async runtime: {e}")),
+        Err(e) => {
+            let stop = Stop::from(format!("cannot start the async runtime: {e}"));
+            return fatal(&stop, output);
+        }
     };
     let code = runtime.block_on(async {
         match cli.command {
@@ -36,33 +47,39 @@ fn main() -> ExitCode {
                 listen,
                 ref scenario,
             }) => serve_emulator(listen, scenario.as_deref()).await,
-            Some(Command::Disks { json, include_loop }) => {
-                report::print(json, include_loop).map(|()| ExitCode::SUCCESS)
-            }
+            Some(Command::Disks { json, include_loop }) => report::print(json, include_loop)
+                .map(|()| ExitCode::SUCCESS)
+                .map_err(Stop::from),
             Some(Command::Preflight { json }) => preflight(&cli, json).await,
             Some(Command::Worker { ref log }) => run_worker(&cli, log.clone()).await,
             Some(Command::Status { json }) => print_status(&cli, json).await,
             Some(Command::FailbackClientStandin(args)) => {
                 Ok(ExitCode::from(standin::run(args).await))
             }
-            None if cli.demo => demo(&cli).await,
-            None => real(&cli).await,
+            None if cli.demo => demo(&cli, hidden).await,
+            None => real(&cli, hidden).await,
         }
     });
     // Don't wait for the blocked key-reader thread or idle workers.
     runtime.shutdown_timeout(Duration::from_millis(100));
     match code {
         Ok(code) => code,
-        Err(e) => fatal(&e),
+        Err(stop) => fatal(&stop, output),
     }
 }
 
-fn fatal(message: &str) -> ExitCode {
+/// Ends a run that could not go on: `--no-prompt` says it as its outcome.
+fn fatal(stop: &Stop, no_prompt: Option<Output>) -> ExitCode {
     terminal::restore();
-    tracing::error!("{message}");
+    tracing::error!("{stop}");
     // The terminal may be gone: a message that cannot be shown is not another error.
-    let _ = writeln!(std::io::stderr(), "drs-failback: {message}");
-    ExitCode::from(EXIT_CANNOT_START)
+    match no_prompt {
+        Some(output) => ExitCode::from(headless::stop_before_start(output, stop)),
+        None => {
+            let _ = writeln!(std::io::stderr(), "drs-failback: {stop}");
+            ExitCode::from(stop.exit.code())
+        }
+    }
 }
 
 /// The exit status of a finished run: how it was interrupted, else how the failback went.
@@ -72,12 +89,12 @@ fn exit_code(app: &App) -> ExitCode {
         return ExitCode::from(process::exit_status(why));
     }
     match app.outcome {
-        Some(Outcome::Failed(_)) => ExitCode::from(EXIT_FAILED),
+        Some(Outcome::Failed(_)) => ExitCode::from(Exit::Failed.code()),
         _ => ExitCode::SUCCESS,
     }
 }
 
-async fn serve_emulator(listen: SocketAddr, scenario: Option<&Path>) -> Result<ExitCode, String> {
+async fn serve_emulator(listen: SocketAddr, scenario: Option<&Path>) -> Result<ExitCode, Stop> {
     let scenario = app::demo::load_scenario(scenario)?;
     let emulator = Emulator::start(listen, scenario)
         .await
@@ -116,7 +133,7 @@ async fn serve_emulator(listen: SocketAddr, scenario: Option<&Path>) -> Result<E
 }
 
 /// `drs-failback preflight`: the checks that need no recovery instance, printed.
-async fn preflight(cli: &Cli, json: bool) -> Result<ExitCode, String> {
+async fn preflight(cli: &Cli, json: bool) -> Result<ExitCode, Stop> {
     use drs_failback::domain::preflight::{Verdict, worst};
     let region = cli.region.clone().unwrap_or_else(|| "us-east-1".to_owned());
     let targets = drs_failback::preflight::Targets::new(
@@ -132,22 +149,47 @@ async fn preflight(cli: &Cli, json: bool) -> Result<ExitCode, String> {
     };
     let _ = writeln!(std::io::stdout(), "{text}");
     Ok(match worst(&report.checks) {
-        Verdict::Fail => ExitCode::from(EXIT_CANNOT_START),
+        Verdict::Fail => ExitCode::from(Exit::CannotStart.code()),
         _ => ExitCode::SUCCESS,
     })
 }
 
-fn init_logging(explicit: Option<&Path>) -> Result<PathBuf, String> {
-    let (file, path) = process::open_log(explicit)?;
-    tracing_subscriber::fmt()
-        .with_writer(std::sync::Mutex::new(file))
-        .with_ansi(false)
-        .init();
+/// The log file; with `--no-prompt --log-console` its lines also go to standard error (a
+/// full screen has no room for them).
+fn init_logging(cli: &Cli) -> Result<PathBuf, String> {
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+    let (file, path) = process::open_log(cli.log_file.as_deref())?;
+    let file = std::sync::Mutex::new(file);
+    let console = cli.log_console && cli.no_prompt;
+    let builder = tracing_subscriber::fmt().with_ansi(false);
+    if console {
+        builder.with_writer(file.and(std::io::stderr)).init();
+    } else {
+        builder.with_writer(file).init();
+    }
+    if cli.log_console && !console {
+        tracing::info!("--log-console: the full-screen wizard keeps the screen; the log is here");
+    }
     Ok(path)
 }
 
+/// Says in the log whether secrets given as arguments were blanked from our command line.
+fn log_hidden(hidden: Option<std::io::Result<usize>>) {
+    match hidden {
+        Some(Ok(n)) => tracing::info!(
+            blanked = n,
+            "secrets given as arguments are blanked from this process's command line"
+        ),
+        Some(Err(e)) => tracing::warn!(
+            "secrets given as arguments could not be blanked from the command line ({e}): \
+             `ps` may show them; prefer AWS_SECRET_KEY / AWS_SESSION_TOKEN"
+        ),
+        None => {}
+    }
+}
+
 /// The worker: its output already goes to its log (stdout and stderr are that file).
-async fn run_worker(cli: &Cli, log: Option<String>) -> Result<ExitCode, String> {
+async fn run_worker(cli: &Cli, log: Option<String>) -> Result<ExitCode, Stop> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
@@ -161,7 +203,7 @@ async fn run_worker(cli: &Cli, log: Option<String>) -> Result<ExitCode, String> 
 }
 
 /// `status`: the given state directory, else the real one, else the demo's.
-async fn print_status(cli: &Cli, json: bool) -> Result<ExitCode, String> {
+async fn print_status(cli: &Cli, json: bool) -> Result<ExitCode, Stop> {
     let dirs = match &cli.state_dir {
         Some(d) => vec![d.clone()],
         None => vec![
@@ -185,7 +227,7 @@ async fn print_status(cli: &Cli, json: bool) -> Result<ExitCode, String> {
     Ok(if found.running {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(EXIT_FAILED)
+        ExitCode::from(Exit::Failed.code())
     })
 }
 
@@ -227,27 +269,52 @@ fn attach(
     }))
 }
 
+/// No failback runs here yet: a second one would be refused by the worker's lock (held
+/// from the moment a wizard starts its worker).
+fn check_not_busy(state_dir: &Path) -> Result<(), Stop> {
+    worker::lock::check_free(state_dir)
+        .map_err(|e| Stop::new(Exit::Busy, Some(Setting::STATE_DIR), e))
+}
+
+/// The arguments and the environment into the screens; with --no-prompt, what cannot work
+/// stops the run before anything is asked of AWS.
+fn prefill(cli: &Cli, app: &mut App) -> Result<(), Stop> {
+    let filled = cli.prefill(|k| std::env::var(k).ok()).apply(app);
+    if !filled.is_empty() {
+        tracing::info!(?filled, "filled in from the arguments and the environment");
+    }
+    if cli.no_prompt {
+        headless::check_start(app)?;
+    }
+    Ok(())
+}
+
 /// Without --demo: attach to a running failback; starting one on real disks is not in this
 /// build yet.
-async fn real(cli: &Cli) -> Result<ExitCode, String> {
+async fn real(cli: &Cli, hidden: Option<std::io::Result<usize>>) -> Result<ExitCode, Stop> {
     let state_dir = cli
         .state_dir
         .clone()
         .unwrap_or_else(|| worker::default_state_dir(false));
     let Some(services) = attach(&state_dir, None)? else {
-        return Err(
+        let mut app = App::new(Mode::Real);
+        prefill(cli, &mut app)?;
+        check_not_busy(&state_dir)?;
+        return Err(Stop::from(
             "failing back onto real disks needs the udev disk discovery and AWS's replication \
              software, which this build does not include yet. Run `drs-failback --demo` to \
              rehearse the whole failback against the embedded emulator."
                 .to_owned(),
-        );
+        ));
     };
-    let log_path = init_logging(cli.log_file.as_deref())?;
-    wizard(cli, App::new(Mode::Real), services, log_path).await
+    let log_path = init_logging(cli)?;
+    log_hidden(hidden);
+    wizard(cli, App::new(Mode::Real), services, log_path, &[]).await
 }
 
-async fn demo(cli: &Cli) -> Result<ExitCode, String> {
-    let log_path = init_logging(cli.log_file.as_deref())?;
+async fn demo(cli: &Cli, hidden: Option<std::io::Result<usize>>) -> Result<ExitCode, Stop> {
+    let log_path = init_logging(cli)?;
+    log_hidden(hidden);
     let state_dir = cli
         .state_dir
         .clone()
@@ -260,53 +327,56 @@ async fn demo(cli: &Cli) -> Result<ExitCode, String> {
             keys: vec![],
             endpoint: String::new(),
         });
-        return wizard(cli, app, services, log_path).await;
+        return wizard(cli, app, services, log_path, &[]).await;
     }
+    check_not_busy(&state_dir)?;
 
     let program =
         std::env::current_exe().map_err(|e| format!("cannot find this program's file: {e}"))?;
-    let (mut app, services, ready) = app::demo::start(app::demo::DemoStart {
+    let (mut app, mut services, ready) = app::demo::start(app::demo::DemoStart {
         program: &program,
         state_dir,
         scenario: cli.scenario.clone(),
         disk_dir: cli.demo_dir.clone(),
         poll_every_ms: 1000,
+        region: cli.region.clone(),
     })?;
-    if let Some(parts) = app
-        .credentials
-        .fill_keys(&cli.access_keys(|k| std::env::var(k).ok()))
-    {
-        tracing::info!("the {parts} came from the command line or the environment");
+    if let Err(stop) = prefill(cli, &mut app) {
+        if let Some(worker) = services.worker.take() {
+            worker.finish(false);
+        }
+        return Err(stop);
     }
     app.s3_endpoint = cli.s3_endpoint.clone();
-    if cli.no_prompt {
-        let _ = writeln!(
-            std::io::stdout(),
-            "drs-failback demo: emulator at {}, virtual disks in {} (no AWS account, no real disk)",
-            ready.endpoint,
-            ready.disk_dir.display()
-        );
-    }
-    wizard(cli, app, services, log_path).await
+    let about = [
+        ("endpoint", ready.endpoint.clone()),
+        ("region", app.region().to_owned()),
+        ("disk_dir", ready.disk_dir.display().to_string()),
+    ];
+    wizard(cli, app, services, log_path, &about).await
 }
 
 /// Runs the wizard (full screen, or headless with --no-prompt) and leaves the worker as the
-/// run ended: waited for when it has nothing left to do, else running on.
+/// run ended: waited for when it has nothing left to do, else running on. `about` is what
+/// --no-prompt's first line says of this run.
 async fn wizard(
     cli: &Cli,
     mut app: App,
     mut services: Services,
     log_path: PathBuf,
-) -> Result<ExitCode, String> {
+    about: &[(&str, String)],
+) -> Result<ExitCode, Stop> {
     app.log_path = Some(log_path.display().to_string());
     // The official client's variables fill the Network screen; --s3-endpoint counts as S3_ENDPOINT.
     app.network = NetworkForm::from_prefill(drs_failback::domain::network::prefill(|k| match k {
         "S3_ENDPOINT" => cli.s3_endpoint.clone(),
         _ => std::env::var(k).ok(),
     }));
-    let mut headless = Headless::default();
+    let mut headless = Headless::new(cli.output, cli.launch_when_ready);
+    headless.attaching = services.attach.is_some();
     // Err: drawing failed, the terminal is gone.
     let result = if cli.no_prompt {
+        headless.started(&app, about);
         runtime::run(app, &mut services, &mut headless, None).await
     } else {
         let mut theme = Theme::detect(|k| std::env::var(k).ok());
@@ -342,19 +412,8 @@ async fn wizard(
         tracing::info!("{message}");
         let _ = writeln!(std::io::stderr(), "{message}");
     }
-    if app.interrupted.is_some() || !cli.no_prompt {
+    if !cli.no_prompt {
         return Ok(exit_code(&app));
     }
-    Ok(match (&app.outcome, &headless.failure) {
-        (Some(Outcome::Completed(_)), _) => ExitCode::SUCCESS,
-        (_, Some(why)) if headless.cannot_start => {
-            let _ = writeln!(std::io::stderr(), "drs-failback: cannot start: {why}");
-            ExitCode::from(EXIT_CANNOT_START)
-        }
-        (_, Some(why)) => {
-            let _ = writeln!(std::io::stderr(), "drs-failback: stopped: {why}");
-            ExitCode::from(EXIT_FAILED)
-        }
-        _ => ExitCode::from(EXIT_FAILED),
-    })
+    Ok(ExitCode::from(headless.conclude(&app)))
 }

@@ -7,18 +7,13 @@ use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-/// Exit statuses, as `--help` lists them.
-pub const EXIT_FAILED: u8 = 1;
-pub const EXIT_CANNOT_START: u8 = 2;
-pub const EXIT_PANIC: u8 = 101;
-
 /// How a run that did not end by the operator's choice exits: 128 + the signal's number, as
 /// shells report it; the terminal's loss counts as the hangup it is.
 pub fn exit_status(why: Interrupt) -> u8 {
     match why {
         Interrupt::Signal(signo) => 128u8.saturating_add(signo.clamp(0, 127) as u8),
         Interrupt::TerminalLost => 128 + libc::SIGHUP as u8,
-        Interrupt::Panic => EXIT_PANIC,
+        Interrupt::Panic => crate::exit::Exit::Panic.code(),
     }
 }
 
@@ -39,6 +34,61 @@ pub fn forbid_core_dumps() -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Blanks the values of `options` in this process's own command line, the memory `ps` and
+/// /proc/PID/cmdline read (the kernel gives its bounds in /proc/self/stat). Called once the
+/// arguments are parsed: what was given stays usable, and no other user sees it there.
+/// Returns how many values were blanked.
+pub fn hide_args(options: &[&str]) -> io::Result<usize> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    let unreadable = || io::Error::other("/proc/self/stat has no argument bounds");
+    // After the command name (in parentheses, which may hold anything) come field 3 onwards:
+    // arg_start and arg_end are fields 48 and 49.
+    let (_, rest) = stat.rsplit_once(')').ok_or_else(unreadable)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let bound = |i: usize| fields.get(i).and_then(|f| f.parse::<usize>().ok());
+    let (Some(start), Some(end)) = (bound(45), bound(46)) else {
+        return Err(unreadable());
+    };
+    if start == 0 || end <= start {
+        return Err(unreadable());
+    }
+    // SAFETY: [arg_start, arg_end) is this process's argument area on its own stack, mapped
+    // writable for its whole life; std reads it only to copy the arguments, done by now, and
+    // nothing else holds a reference into it.
+    let area = unsafe { std::slice::from_raw_parts_mut(start as *mut u8, end - start) };
+    Ok(blank_values(area, options))
+}
+
+/// In a NUL-separated argument area, overwrites with NULs the value of each of `options`:
+/// the next argument, or what follows `=`.
+fn blank_values(area: &mut [u8], options: &[&str]) -> usize {
+    let (mut i, mut count, mut blank_next) = (0, 0, false);
+    while i < area.len() {
+        let len = area[i..]
+            .iter()
+            .position(|b| *b == 0)
+            .unwrap_or(area.len() - i);
+        let arg = &mut area[i..i + len];
+        if blank_next {
+            arg.fill(0);
+            count += 1;
+            blank_next = false;
+        } else if arg == b"--" {
+            break;
+        } else if let Some(o) = options.iter().find(|o| arg.starts_with(o.as_bytes())) {
+            let n = o.len();
+            if arg.len() == n {
+                blank_next = true;
+            } else if arg[n] == b'=' {
+                arg[n + 1..].fill(0);
+                count += 1;
+            }
+        }
+        i += len + 1;
+    }
+    count
 }
 
 /// Opens the log: by default a new file with a name no one can guess in the temporary
@@ -104,6 +154,30 @@ mod tests {
         assert_eq!(exit_status(Interrupt::Signal(libc::SIGTERM)), 143);
         assert_eq!(exit_status(Interrupt::TerminalLost), 129);
         assert_eq!(exit_status(Interrupt::Panic), 101);
+    }
+
+    #[test]
+    fn the_values_of_secret_options_are_blanked_in_either_form() {
+        let mut area =
+            b"drs-failback\0--aws-secret-access-key\0S3CR3T\0--region\0eu-west-1\0--aws-session-token=T0K3N\0--aws-session-tokens\0x\0".to_vec();
+        let n = blank_values(
+            &mut area,
+            &["--aws-secret-access-key", "--aws-session-token"],
+        );
+        assert_eq!(n, 2);
+        let text = String::from_utf8_lossy(&area).into_owned();
+        assert!(
+            !text.contains("S3CR3T") && !text.contains("T0K3N"),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("--region\0eu-west-1\0--aws-session-token=\0"),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("--aws-session-tokens\0x\0"),
+            "only whole option names"
+        );
     }
 
     #[test]

@@ -6,11 +6,13 @@
 
 use drs_failback::app::App;
 use drs_failback::app::demo::{self, DemoStart};
+use drs_failback::app::prefill::Prefill;
 use drs_failback::app::runtime::{self, Frontend};
+use drs_failback::cli::Output;
 use drs_failback::headless::Headless;
+use drs_failback::wizard::StepId;
 use drs_failback::wizard::replication::Launch;
 use drs_failback::wizard::result::Outcome;
-use drs_failback::wizard::{Loadable, StepId};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::Value;
 use std::io;
@@ -41,11 +43,11 @@ fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
 }
 
-/// The `--no-prompt` autopilot, told which recovery instance to take (typing a full id selects
-/// it) and pressing the demo's console Failback button when the launch is denied.
+/// The `--no-prompt` autopilot (told which recovery instance to take, as
+/// `--recovery-instance-id` does, and to launch when ready), pressing the demo's console
+/// Failback button when the launch is denied.
 struct Walker {
     autopilot: Headless,
-    instance: String,
     console_pressed: bool,
     /// The denial the dashboard showed after the console button, if it was denied too.
     denied: Option<String>,
@@ -61,17 +63,6 @@ impl Frontend for Walker {
     }
 
     fn keys_for(&mut self, app: &App) -> Vec<KeyEvent> {
-        if app.step == StepId::Instance
-            && matches!(app.instance.list, Loadable::Loaded(_))
-            && app.instance.filter.value().is_empty()
-            && app.instance.selected.as_deref() != Some(self.instance.as_str())
-        {
-            return self
-                .instance
-                .chars()
-                .map(|c| key(KeyCode::Char(c)))
-                .collect();
-        }
         if let Some(Launch::Denied(why)) = app.dashboard.as_ref().map(|d| &d.launch) {
             if !self.console_pressed {
                 self.console_pressed = true;
@@ -117,18 +108,23 @@ async fn walk(instance: &str) -> End {
     let dir = tempfile::tempdir().unwrap();
     let scenario = dir.path().join("scenario.json");
     std::fs::write(&scenario, quick_scenario().to_string()).unwrap();
-    let (app, mut services, _) = demo::start(DemoStart {
+    let (mut app, mut services, _) = demo::start(DemoStart {
         program: Path::new(env!("CARGO_BIN_EXE_drs-failback")),
         state_dir: dir.path().join("state"),
         scenario: Some(scenario),
         disk_dir: Some(dir.path().join("disks")),
         poll_every_ms: 100,
+        region: None,
     })
     .unwrap();
+    Prefill {
+        recovery_instance_id: Some(instance.to_owned()),
+        ..Prefill::default()
+    }
+    .apply(&mut app);
     let logs = RemoveOnDrop(services.worker.as_ref().map(|w| w.log.clone()));
     let mut walker = Walker {
-        autopilot: Headless::default(),
-        instance: instance.to_owned(),
+        autopilot: Headless::new(Output::Text, true),
         console_pressed: false,
         denied: None,
     };
@@ -150,7 +146,11 @@ async fn walk(instance: &str) -> End {
     let log = logs.0.clone().expect("the demo's worker has a log");
     drop(logs);
     assert!(!log.exists(), "{} left behind", log.display());
-    match (&app.outcome, walker.denied, walker.autopilot.failure) {
+    match (
+        &app.outcome,
+        walker.denied,
+        walker.autopilot.stop.map(|s| s.message),
+    ) {
         (Some(Outcome::Completed(_)), _, _) => End::Completed,
         (Some(Outcome::Failed(f)), _, _) => End::Failed(f.what.clone()),
         (None, Some(why), _) => End::LaunchDenied(why),

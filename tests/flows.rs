@@ -1665,6 +1665,275 @@ fn a_paste_reopens_the_paste_box_with_the_text_esc_left() {
     assert_eq!(paste.input.value(), "/dev/xvda=/dev/sdc,/dev/xvdb=EXCLUDE");
 }
 
+/// The screen at 80x24, as text.
+fn screen(app: &App) -> String {
+    use ratatui::{Terminal, backend::TestBackend};
+    let theme = drs_failback::ui::Theme::detect(|_| None);
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| drs_failback::ui::view(app, &theme, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+                + "\n"
+        })
+        .collect()
+}
+
+/// The app above, filled in from these variables as `main` does.
+fn prefilled(vars: &'static [(&'static str, &'static str)]) -> App {
+    use clap::Parser;
+    let env = move |n: &str| {
+        vars.iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| v.to_string())
+    };
+    let cli = drs_failback::cli::Cli::parse_from(["drs-failback"]).with_env(env);
+    let mut app = app();
+    app.mode = Mode::Real;
+    app.credentials = Default::default();
+    cli.prefill(env).apply(&mut app);
+    app
+}
+
+const OTHER: &str = "i-0aaaa000000000001";
+
+#[test]
+fn the_livecds_variables_reach_every_screen_and_back_never_loses_them() {
+    let mut app = prefilled(&[
+        ("AWS_REGION", "us-west-2"),
+        ("AWS_ACCESS_KEY", KEY_ID),
+        ("AWS_SECRET_KEY", SECRET),
+        ("AWS_DRS_ENDPOINT", ""),
+        ("RECOVERY_INSTANCE_ID", OTHER),
+        ("DEVICE_MAPPING", "/dev/xvda=/dev/sdc"),
+    ]);
+    press(&mut app, KeyCode::Enter);
+    let shown = screen(&app);
+    assert!(
+        shown.contains("us-west-2") && shown.contains(KEY_ID),
+        "{shown}"
+    );
+    assert!(!shown.contains(SECRET), "the secret is masked:\n{shown}");
+    // AWS_DRS_ENDPOINT set but empty: the regional default, for every call.
+    let cmds = press(&mut app, KeyCode::Enter);
+    let Some(Cmd::VerifyCredentials { req, target }) = cmds.first() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(
+        (target.region.as_str(), &target.endpoint),
+        ("us-west-2", &None)
+    );
+    let req = *req;
+    update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req,
+            result: Ok(verified()),
+        },
+    );
+    assert_eq!(app.step, StepId::Endpoint);
+    assert!(
+        screen(&app).contains("drs.us-west-2.amazonaws.com"),
+        "{}",
+        screen(&app)
+    );
+
+    // Back to Credentials and forward again: nothing lost.
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.credentials.access_key_id.value(), KEY_ID);
+    assert_eq!(app.credentials.secret.0.value(), SECRET);
+    assert_eq!(app.credentials.region, "us-west-2");
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req,
+            result: Ok(verified()),
+        },
+    );
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    let req = req_of(&update(
+        &mut app,
+        Msg::EndpointChecked {
+            req,
+            result: Ok(()),
+        },
+    ));
+
+    // The given instance is taken over this machine's own match (web-01).
+    let mut list = others(1, 3);
+    list.push(instance(WEB, "web-01", &[("/dev/xvda", 30)]));
+    update(&mut app, page(req, list, false));
+    assert_eq!(app.instance.best.as_deref(), Some(WEB));
+    assert_eq!(app.instance.selected.as_deref(), Some(OTHER));
+    assert_eq!(app.instance.error, None);
+    press(&mut app, KeyCode::Enter);
+    // The given mapping, applied.
+    assert_eq!(app.step, StepId::Mapping);
+    assert!(app.mapping.paste.is_none());
+    assert_eq!(app.mapping.choices.len(), 1);
+    assert!(matches!(&app.mapping.choices[0], Choice::Disk(_)));
+    assert!(screen(&app).contains("/dev/sdc"), "{}", screen(&app));
+}
+
+#[test]
+fn invalid_given_values_are_shown_with_their_errors_not_dropped() {
+    let mut app = prefilled(&[
+        ("AWS_REGION", "mars-1"),
+        ("AWS_DRS_ENDPOINT", "ftp://vpce.example"),
+        ("RECOVERY_INSTANCE_ID", "i-0123456789abcdef9"),
+        ("DEVICE_MAPPING", "/dev/xvda=/dev/sdz"),
+    ]);
+    press(&mut app, KeyCode::Enter);
+    let shown = screen(&app);
+    assert!(shown.contains("Unknown region `mars-1`"), "{shown}");
+    assert_eq!(app.endpoint.custom.value(), "ftp://vpce.example");
+    assert!(
+        app.endpoint
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("ftp://"))
+    );
+    app.credentials.region = "us-east-1".into();
+    app.credentials.access_key_id = Input::new(KEY_ID.into());
+    app.credentials.secret.0 = Input::new(SECRET.into());
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req,
+            result: Ok(verified()),
+        },
+    );
+    let shown = screen(&app);
+    assert!(shown.contains("ftp://vpce.example"), "{shown}");
+    // The operator fixes the endpoint; the list comes without the given instance.
+    app.endpoint = EndpointForm::with_custom(EMULATOR);
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    let req = req_of(&update(
+        &mut app,
+        Msg::EndpointChecked {
+            req,
+            result: Ok(()),
+        },
+    ));
+    update(&mut app, page(req, others(1, 2), true));
+    assert_eq!(app.instance.error, None, "the id may be on a later page");
+    update(
+        &mut app,
+        page(
+            req,
+            vec![instance(WEB, "web-01", &[("/dev/xvda", 30)])],
+            false,
+        ),
+    );
+    let error = app.instance.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("i-0123456789abcdef9") && error.contains("RECOVERY_INSTANCE_ID"),
+        "{error}"
+    );
+    assert!(
+        screen(&app).contains("i-0123456789abcdef9"),
+        "{}",
+        screen(&app)
+    );
+    // The given mapping does not fit: it waits in the paste box with its error.
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Mapping);
+    let paste = app.mapping.paste.as_ref().expect("the paste box");
+    assert_eq!(paste.input.value(), "/dev/xvda=/dev/sdz");
+    let e = paste.error.clone().unwrap_or_default();
+    assert!(
+        e.contains("DEVICE_MAPPING") && e.contains("/dev/sdz"),
+        "{e}"
+    );
+}
+
+/// What a headless run printed, shared with the test.
+#[derive(Clone, Default)]
+struct Printed(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Printed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Printed {
+    fn events(&self) -> Vec<serde_json::Value> {
+        String::from_utf8(self.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+#[test]
+fn headless_once_ready_waits_unless_told_to_launch_and_tells_the_workers_notices_once() {
+    use drs_failback::app::runtime::Frontend;
+    use drs_failback::cli::Output;
+    use drs_failback::headless::Headless;
+    for launch_when_ready in [false, true] {
+        let printed = Printed::default();
+        let mut headless =
+            Headless::new(Output::Json, launch_when_ready).printing_to(Box::new(printed.clone()));
+        let mut app = replicating();
+        let run = run_of(&app);
+        let notice = "The session token expired: replication goes on.".to_owned();
+        update(
+            &mut app,
+            Msg::WorkerNotice {
+                run,
+                message: notice.clone(),
+            },
+        );
+        for _ in 0..3 {
+            headless.draw(&app).unwrap();
+        }
+        polled(
+            &mut app,
+            2.0,
+            "CONTINUOUS",
+            "FAILBACK_READY_FOR_LAUNCH",
+            Bytes::gib(30).get(),
+        );
+        let keys = headless.keys_for(&app);
+        headless.draw(&app).unwrap();
+        let events = printed.events();
+        let notices: Vec<_> = events.iter().filter(|e| e["event"] == "notice").collect();
+        assert_eq!(notices.len(), 1, "{events:?}");
+        assert_eq!(notices[0]["message"], notice.as_str());
+        let ready = events
+            .iter()
+            .find(|e| e["event"] == "ready_for_launch")
+            .expect("ready_for_launch");
+        if launch_when_ready {
+            assert_eq!(ready["launch"], "starting");
+            assert_eq!(
+                keys,
+                vec![KeyEvent::new(KeyCode::Char('l'), KeyModifiers::NONE)]
+            );
+        } else {
+            assert_eq!(ready["launch"], "waiting");
+            assert!(keys.is_empty(), "it waits: {keys:?}");
+            assert!(
+                ready["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("--launch-when-ready")
+            );
+        }
+    }
+}
+
 fn configured(app: &mut App, mbps: u64) {
     let run = run_of(app);
     update(
@@ -1827,7 +2096,9 @@ fn the_unattended_autopilot_types_nothing_into_the_credentials_prompt() {
     let run = run_of(&app);
     let detail = DrsError::new(DrsErrorKind::ExpiredToken, "ExpiredTokenException").advice();
     update(&mut app, Msg::CredentialsExpired { run, detail });
-    let mut autopilot = drs_failback::headless::Headless::default();
+    // --launch-when-ready: it would launch now, but for the prompt.
+    let mut autopilot =
+        drs_failback::headless::Headless::new(drs_failback::cli::Output::Text, true);
     // Ready to launch, but its l would be typed into the access key id.
     assert_eq!(autopilot.keys_for(&app), vec![]);
     update(&mut app, Msg::CredentialsAccepted { run });

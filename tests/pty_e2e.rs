@@ -385,7 +385,13 @@ fn no_prompt_runs_the_journey_with_defaults_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = quick_scenario(dir.path());
     let out = std::process::Command::new(BIN)
-        .args(["--demo", "--no-prompt", "--scenario", &scenario])
+        .args([
+            "--demo",
+            "--no-prompt",
+            "--launch-when-ready",
+            "--scenario",
+            &scenario,
+        ])
         .args(["--demo-dir", dir.path().to_str().unwrap()])
         .env("TMPDIR", dir.path())
         .output()
@@ -681,7 +687,7 @@ fn scenario_with_first_key(dir: &Path, first: usize) -> (String, Vec<String>) {
 }
 
 #[test]
-fn a_failing_no_prompt_run_exits_1_and_no_secret_reaches_its_log_or_output() {
+fn a_refused_no_prompt_run_exits_3_and_no_secret_reaches_its_log_or_output() {
     let dir = tempfile::tempdir().unwrap();
     // The expired session first: verification fails.
     let (scenario, secrets) = scenario_with_first_key(dir.path(), 2);
@@ -697,8 +703,12 @@ fn a_failing_no_prompt_run_exits_1_and_no_secret_reaches_its_log_or_output() {
         log.to_str().unwrap(),
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("stopped:"), "{stderr}");
+    // The expired session: the credentials' exit status, naming the session token.
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("stopped:") && stderr.contains("--aws-session-token"),
+        "{stderr}"
+    );
     assert_no_escape_codes(&out);
     let log = std::fs::read_to_string(log).unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -757,6 +767,53 @@ fn no_secret_of_any_scenario_key_reaches_the_log_or_a_screen() {
 }
 
 #[test]
+fn region_and_endpoint_on_the_command_line_fill_the_screens() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = quick_scenario(dir.path());
+    let disks = dir.path().join("disks");
+    let demo = |args: &[&str]| {
+        let mut all = vec![
+            "--demo",
+            "--scenario",
+            &scenario,
+            "--demo-dir",
+            disks.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        Session::start(
+            &all,
+            &[
+                ("LANG", "C.UTF-8"),
+                ("TMPDIR", dir.path().to_str().unwrap()),
+            ],
+        )
+    };
+    let quit = |mut s: Session| {
+        s.send("\x03");
+        s.wait_for("Quit");
+        s.send("y");
+        assert_eq!(s.exit_code(), 0);
+    };
+    // The endpoint given is the one the pre-flight checks: nothing listens there.
+    let mut s = demo(&["--endpoint", "http://127.0.0.1:9"]);
+    s.wait_for("web-01");
+    s.send("\r");
+    s.wait_for("127.0.0.1:9: TCP failed");
+    quit(s);
+    // The region given is the Credentials step's (and the demo's emulator plays it).
+    let mut s = demo(&["--region", "eu-west-3"]);
+    s.wait_for("web-01");
+    s.send("\r");
+    s.wait_for(" passed, ");
+    s.send("\r");
+    s.wait_for("eu-west-3");
+    s.send("\r");
+    // Verified in that region, and the endpoint step offers its default.
+    s.wait_for("drs.eu-west-3.amazonaws.com");
+    quit(s);
+}
+
+#[test]
 fn keys_exported_with_the_failback_clients_names_are_filled_in() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Session::demo(
@@ -793,7 +850,13 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
     std::fs::create_dir(&tmp).unwrap();
     let scenario = quick_scenario(dir.path());
     let mut child = std::process::Command::new(BIN)
-        .args(["--demo", "--no-prompt", "--scenario", &scenario])
+        .args([
+            "--demo",
+            "--no-prompt",
+            "--launch-when-ready",
+            "--scenario",
+            &scenario,
+        ])
         .env("TMPDIR", &tmp)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -825,7 +888,13 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
     // Run again (same TMPDIR, so the same demo state directory): it attaches, launches,
     // reports the result, and the acknowledged worker removes the demo's disks.
     let again = std::process::Command::new(BIN)
-        .args(["--demo", "--no-prompt", "--scenario", &scenario])
+        .args([
+            "--demo",
+            "--no-prompt",
+            "--launch-when-ready",
+            "--scenario",
+            &scenario,
+        ])
         .env("TMPDIR", &tmp)
         .output()
         .unwrap();
@@ -1165,7 +1234,7 @@ fn a_second_failback_is_refused_and_says_which_worker_and_terminal_hold_the_lock
         state.to_str().unwrap(),
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(out.status.code(), Some(8), "{stderr}");
     assert!(
         stderr.contains("another failback is running")
             && stderr.contains(&format!("(pid {})", first.pid()).replace("(pid", "(wizard pid"))

@@ -20,6 +20,9 @@ pub struct DemoStart<'a> {
     /// None: a temporary directory the worker removes when it ends.
     pub disk_dir: Option<PathBuf>,
     pub poll_every_ms: u64,
+    /// The region given (`--region`, AWS_REGION): the emulator plays it when it is a known
+    /// one, so the rehearsal runs in the operator's region.
+    pub region: Option<String>,
 }
 
 /// Where the demo's emulator listens and its disks are.
@@ -85,6 +88,9 @@ pub fn start(opts: DemoStart) -> Result<(App, Services, DemoReady), String> {
             scenario: opts.scenario.as_deref().map(absolute),
             disk_dir: absolute(&dir),
             remove_disk_dir: remove,
+            region: opts
+                .region
+                .filter(|r| crate::domain::regions::find(r).is_some()),
         }),
     };
     worker::prepare_state_dir(&opts.state_dir).map_err(cleanup)?;

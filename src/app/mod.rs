@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod keys;
 pub mod msg;
+pub mod prefill;
 pub mod runtime;
 
 pub use msg::{Cmd, Msg};
@@ -298,6 +299,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                         app.instance.append(page, &host, &disks);
                     }
                     Err(e) => app.instance.list = Loadable::Failed(e),
+                }
+                if app.instance.more.is_none()
+                    && let Some(problem) = app.instance.wanted_problem()
+                {
+                    app.instance.error = Some(problem);
                 }
             }
             vec![]

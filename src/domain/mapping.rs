@@ -90,9 +90,24 @@ pub enum DmValueFormat {
     ByPath,
     ById,
     ByUuid,
+    /// Any persistent name (by-id, by-path or by-uuid), never a /dev name.
+    AllStrict,
 }
 
 impl DmValueFormat {
+    /// Every value `--dm-value-format` takes (`ALL` are the single kinds of name).
+    pub const ARGS: [DmValueFormat; 5] = [
+        DmValueFormat::DevName,
+        DmValueFormat::ByPath,
+        DmValueFormat::ById,
+        DmValueFormat::ByUuid,
+        DmValueFormat::AllStrict,
+    ];
+
+    pub fn from_arg(text: &str) -> Option<DmValueFormat> {
+        Self::ARGS.into_iter().find(|f| f.as_arg() == text.trim())
+    }
+
     pub const ALL: [DmValueFormat; 4] = [
         DmValueFormat::DevName,
         DmValueFormat::ByPath,
@@ -106,6 +121,7 @@ impl DmValueFormat {
             DmValueFormat::ByPath => "by-path (bus position)",
             DmValueFormat::ById => "by-id (model and serial)",
             DmValueFormat::ByUuid => "by-uuid",
+            DmValueFormat::AllStrict => "all-strict (any persistent name)",
         }
     }
 
@@ -115,12 +131,13 @@ impl DmValueFormat {
             DmValueFormat::ByPath => "by-path",
             DmValueFormat::ById => "by-id",
             DmValueFormat::ByUuid => "by-uuid",
+            DmValueFormat::AllStrict => "all-strict",
         }
     }
 
     fn link_dir(self) -> Option<&'static str> {
         match self {
-            DmValueFormat::DevName => None,
+            DmValueFormat::DevName | DmValueFormat::AllStrict => None,
             DmValueFormat::ByPath => Some("/dev/disk/by-path/"),
             DmValueFormat::ById => Some("/dev/disk/by-id/"),
             DmValueFormat::ByUuid => Some("/dev/disk/by-uuid/"),
@@ -447,6 +464,11 @@ pub fn local_name(disk: &LocalDisk, format: DmValueFormat) -> Option<String> {
         DmValueFormat::ByPath => disk.by_path.clone(),
         DmValueFormat::ById => disk.by_id.clone(),
         DmValueFormat::ByUuid => disk.by_uuid.clone(),
+        DmValueFormat::AllStrict => disk
+            .by_id
+            .clone()
+            .or_else(|| disk.by_path.clone())
+            .or_else(|| disk.by_uuid.clone()),
     }
 }
 

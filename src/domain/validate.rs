@@ -305,6 +305,19 @@ fn check_host_name(host: &str) -> Result<(), String> {
     }
 }
 
+/// A recovery instance id as DRS writes it: `i-` and at least 8 hexadecimal digits.
+pub fn recovery_instance_id(s: &str) -> Result<(), String> {
+    let digits = s.strip_prefix("i-").unwrap_or_default();
+    if digits.len() >= 8 && digits.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not a recovery instance id: it is i- and at least 8 hexadecimal digits, \
+             e.g. i-0123456789abcdef0 (the DRS console's Recovery instances page lists them)"
+        ))
+    }
+}
+
 pub fn default_endpoint(region: &str) -> String {
     format!("https://drs.{}.amazonaws.com", region.trim())
 }
@@ -511,6 +524,27 @@ mod tests {
         let e = session_token("ASIAIOSFODNN7EXAMPL3", "IQoJb3Jp\"Z2luX2Vj").unwrap_err();
         assert!(e.contains("position 9"), "{e}");
         assert!(!e.contains('"'), "{e}");
+    }
+
+    #[test]
+    fn recovery_instance_ids_are_i_and_eight_hex_digits_or_more() {
+        for ok in ["i-0123abcd", "i-0123456789abcdef0", "i-ABCDEF01"] {
+            assert_eq!(recovery_instance_id(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "i-",
+            "i-0123abc",
+            "0123456789abcdef0",
+            "i-0123456789abcdefg",
+            "s-1234567890abcdef0",
+        ] {
+            let e = recovery_instance_id(bad).unwrap_err();
+            assert!(
+                e.contains(&format!("`{bad}`")) && e.contains("i-0123456789abcdef0"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

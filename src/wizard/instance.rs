@@ -55,6 +55,9 @@ pub struct InstanceForm {
     pub error: Option<String>,
     /// The listing whose further pages are still coming (the rows so far are shown).
     pub more: Option<u64>,
+    /// The recovery instance given by `--recovery-instance-id` (or RECOVERY_INSTANCE_ID):
+    /// selected as soon as a page lists it, until the operator moves the cursor.
+    pub wanted: Option<String>,
     /// The operator moved the cursor: arriving pages no longer move the selection.
     picked: bool,
     /// The rows the filter shows, in list order (computed when the filter or the rows change).
@@ -97,10 +100,10 @@ impl InstanceForm {
         self.best = self.top.index().map(|i| rows[i].instance.id.clone());
         let keep = self.picked && self.selected_row().is_some();
         if !keep {
+            let wanted = self.wanted.clone().filter(|id| self.by_id.contains_key(id));
             let rows = self.rows();
-            self.selected = self
-                .best
-                .clone()
+            self.selected = wanted
+                .or_else(|| self.best.clone())
                 .or_else(|| {
                     rows.iter()
                         .find(|r| r.fit.is_ok())
@@ -203,6 +206,24 @@ impl InstanceForm {
             ),
             Loadable::Loaded(_) => "Select a recovery instance first (Up/Down).".into(),
         }
+    }
+
+    /// Why the given recovery instance cannot be taken, once the whole list is in: not an id,
+    /// or not listed. None when none was given or it is listed.
+    pub fn wanted_problem(&self) -> Option<String> {
+        let id = self.wanted.as_deref()?;
+        let from = crate::exit::Setting::INSTANCE;
+        if let Err(e) = crate::domain::validate::recovery_instance_id(id) {
+            return Some(format!("{e}; it was given by {from}"));
+        }
+        let listed = self.list.loaded()?.len();
+        if self.more.is_some() || self.by_id.contains_key(id) {
+            return None;
+        }
+        Some(format!(
+            "{id}, given by {from}, is not among the {listed} recovery instances DRS lists in \
+             this region: check the id and the region, or pick one here."
+        ))
     }
 
     fn filter_changed(&mut self) {

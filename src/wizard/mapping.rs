@@ -32,6 +32,10 @@ pub struct MappingForm {
     pub copy_view: bool,
     /// Why Next was refused.
     pub error: Option<String>,
+    /// The mapping given by `--device-mapping` (or DEVICE_MAPPING): applied to each
+    /// instance the step starts afresh for; when it does not fit, it waits in the paste box
+    /// with its error.
+    pub given: Option<String>,
 }
 
 impl Default for MappingForm {
@@ -47,8 +51,20 @@ impl Default for MappingForm {
             value_format: DmValueFormat::DevName,
             copy_view: false,
             error: None,
+            given: None,
         }
     }
+}
+
+/// A mapping as written (any `--device-mapping` form) turned into choices, or what is wrong.
+fn choices_from_text(
+    text: &str,
+    volumes: &[RecoveryVolume],
+    disks: &[LocalDisk],
+) -> Result<Vec<Choice>, String> {
+    mapping::parse_mapping(text)
+        .map_err(|e| e.to_string())
+        .and_then(|m| choices_from_mapping(&m, volumes, disks))
 }
 
 fn cycle<T: Copy + PartialEq>(all: &[T], cur: T) -> T {
@@ -66,6 +82,17 @@ impl MappingForm {
             self.picker = None;
             self.paste = None;
             self.error = None;
+            if let Some(text) = &self.given {
+                match choices_from_text(text, volumes, disks) {
+                    Ok(choices) => self.choices = choices,
+                    Err(e) => {
+                        self.paste = Some(PasteBox {
+                            input: Input::new(text.clone()),
+                            error: Some(format!("From {}: {e}", crate::exit::Setting::MAPPING)),
+                        })
+                    }
+                }
+            }
         }
     }
 
@@ -142,19 +169,14 @@ impl MappingForm {
         if let Some(paste) = &mut self.paste {
             match key.code {
                 KeyCode::Esc => self.closed_paste = self.paste.take().unwrap_or_default(),
-                KeyCode::Enter => {
-                    let parsed = mapping::parse_mapping(paste.input.value())
-                        .map_err(|e| e.to_string())
-                        .and_then(|m| choices_from_mapping(&m, volumes, disks));
-                    match parsed {
-                        Ok(choices) => {
-                            self.choices = choices;
-                            self.paste = None;
-                            self.error = None;
-                        }
-                        Err(e) => paste.error = Some(e),
+                KeyCode::Enter => match choices_from_text(paste.input.value(), volumes, disks) {
+                    Ok(choices) => {
+                        self.choices = choices;
+                        self.paste = None;
+                        self.error = None;
                     }
-                }
+                    Err(e) => paste.error = Some(e),
+                },
                 _ => {
                     if edit(&mut paste.input, key) {
                         paste.error = None;
@@ -167,7 +189,7 @@ impl MappingForm {
             match key.code {
                 KeyCode::Char('f') => self.format = cycle(&MappingFormat::ALL, self.format),
                 KeyCode::Char('v') => {
-                    self.value_format = cycle(&DmValueFormat::ALL, self.value_format)
+                    self.value_format = cycle(&DmValueFormat::ARGS, self.value_format)
                 }
                 KeyCode::Esc | KeyCode::Enter | KeyCode::Char('y') => self.copy_view = false,
                 _ => {}
@@ -215,7 +237,9 @@ impl MappingForm {
             }
             KeyCode::Char('p') => self.paste = Some(std::mem::take(&mut self.closed_paste)),
             KeyCode::Char('f') => self.format = cycle(&MappingFormat::ALL, self.format),
-            KeyCode::Char('v') => self.value_format = cycle(&DmValueFormat::ALL, self.value_format),
+            KeyCode::Char('v') => {
+                self.value_format = cycle(&DmValueFormat::ARGS, self.value_format)
+            }
             KeyCode::Char('y') => self.copy_view = true,
             _ => {}
         }

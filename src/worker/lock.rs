@@ -33,6 +33,30 @@ pub fn refusal(dir: &Path, holder: Option<&LockHolder>) -> String {
     )
 }
 
+/// Who holds the lock, as its holder wrote it.
+fn holder_of(file: &mut File) -> Option<LockHolder> {
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Ok when no worker holds the lock in `dir` now, else who does (checked before starting
+/// one, so that a refusal is known for what it is).
+pub fn check_free(dir: &Path) -> Result<(), String> {
+    let Ok(mut file) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(dir.join(LOCK))
+    else {
+        return Ok(());
+    };
+    // SAFETY: flock on a descriptor this function owns; closing it releases the lock.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } != 0 {
+        return Err(refusal(dir, holder_of(&mut file).as_ref()));
+    }
+    Ok(())
+}
+
 impl Lock {
     /// Takes the lock for `holder`, or says who has it.
     pub fn acquire(dir: &Path, holder: &LockHolder) -> Result<Lock, String> {
@@ -48,9 +72,7 @@ impl Lock {
             .map_err(|e| format!("cannot open the lock {}: {e}", path.display()))?;
         // SAFETY: flock on a descriptor this function owns.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let mut text = String::new();
-            let _ = file.read_to_string(&mut text);
-            return Err(refusal(dir, serde_json::from_str(&text).ok().as_ref()));
+            return Err(refusal(dir, holder_of(&mut file).as_ref()));
         }
         let written = file
             .set_len(0)
@@ -77,7 +99,13 @@ mod tests {
                 started_at: 0,
             },
         };
+        check_free(dir.path()).unwrap();
         let first = Lock::acquire(dir.path(), &holder(1001)).unwrap();
+        assert!(
+            check_free(dir.path())
+                .unwrap_err()
+                .contains("worker pid 1001")
+        );
         let refused = Lock::acquire(dir.path(), &holder(2002)).unwrap_err();
         assert!(
             refused.contains("worker pid 1001")
@@ -86,6 +114,7 @@ mod tests {
             "{refused}"
         );
         drop(first);
+        check_free(dir.path()).unwrap();
         Lock::acquire(dir.path(), &holder(2002)).unwrap();
     }
 }

@@ -232,12 +232,15 @@ pub async fn run(dir: &Path, pipe: RawFd, log_file: Option<String>) -> Result<()
     tracing::info!(dir = %dir.display(), ?holder, "failback worker started");
     let emulator = match &setup.demo {
         Some(demo) => {
-            let scenario = match &demo.scenario {
+            let mut scenario = match &demo.scenario {
                 Some(p) => {
                     Scenario::load(p).map_err(|e| format!("scenario {}: {e}", p.display()))?
                 }
                 None => Scenario::embedded_default(),
             };
+            if let Some(region) = &demo.region {
+                scenario.region = region.clone();
+            }
             let emulator = Emulator::start(([127, 0, 0, 1], 0).into(), scenario)
                 .await
                 .map_err(|e| format!("cannot start the DRS emulator: {e}"))?;

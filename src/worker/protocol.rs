@@ -74,6 +74,10 @@ pub struct DemoSetup {
     /// wizard made it as a temporary directory).
     pub disk_dir: PathBuf,
     pub remove_disk_dir: bool,
+    /// The region the emulator plays instead of the scenario's (the one given to the
+    /// wizard, so that a rehearsal runs in it).
+    #[serde(default)]
+    pub region: Option<String>,
 }
 
 /// Written to [`DEMO_READY`] by a demo worker: where its emulator listens.
