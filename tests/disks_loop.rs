@@ -279,6 +279,55 @@ fn loop_devices_show_exactly_the_right_reasons() {
     assert!(after - before >= MIB, "{before} then {after}");
 }
 
+fn used_bytes(report: &Value, file: &str) -> u64 {
+    let d = ours(report, file);
+    d["filesystem"]["used_bytes"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no used space for {file}: {d:#}"))
+}
+
+#[test]
+fn used_space_of_ext4_is_read_unmounted_and_mounted() {
+    if let Some(why) = unavailable() {
+        println!("SKIPPED used-space test: {why}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut cleanup = Cleanup::default();
+    let file = sparse(dir.path(), "used.img", 64 * MIB);
+    run("mkfs.ext4", &["-q", "-F", "-L", "fbused", &file]).unwrap();
+    let device = attach(&mut cleanup, &file, &[]);
+
+    // Unmounted: from the superblock (journal and metadata count as used).
+    let report = disks_json(true);
+    let fresh = used_bytes(&report, &file);
+    assert!(fresh > 0 && fresh < 64 * MIB, "{fresh}");
+    let contents = ours(&report, &file)["contents"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(contents, format!("ext4 \"fbused\" ({} used)", Bytes(fresh)));
+
+    // Mounted, with 16 MiB written: from statvfs.
+    let mount_point = dir.path().join("mnt");
+    std::fs::create_dir(&mount_point).unwrap();
+    let mount_point = mount_point.display().to_string();
+    run("mount", &[&device, &mount_point]).unwrap();
+    cleanup.then_undo(&["umount", &mount_point]);
+    let mut data = std::fs::File::create(Path::new(&mount_point).join("data")).unwrap();
+    data.write_all(&vec![0xa5; 16 * MIB as usize]).unwrap();
+    data.sync_all().unwrap();
+    drop(data);
+    let mounted = used_bytes(&disks_json(true), &file);
+    assert!(mounted >= 16 * MIB, "{mounted}");
+
+    // Unmounted again: the superblock counts the new data.
+    run("umount", &[&mount_point]).unwrap();
+    cleanup.undo.pop();
+    let after = used_bytes(&disks_json(true), &file);
+    assert!(after >= fresh + 16 * MIB, "{fresh} then {after}");
+}
+
 /// The device number `/` is mounted from, when it is a block device.
 fn root_devnum() -> Option<String> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();

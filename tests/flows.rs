@@ -112,7 +112,10 @@ fn app() -> App {
     update(&mut app, Msg::HostFacts(host()));
     update(
         &mut app,
-        Msg::Disks(Ok(vec![disk("/dev/sdb", 40), disk("/dev/sdc", 100)])),
+        Msg::Disks {
+            req: 0,
+            result: Ok(vec![disk("/dev/sdb", 40), disk("/dev/sdc", 100)]),
+        },
     );
     app.credentials.access_key_id = Input::new(KEY_ID.into());
     app.credentials.secret.0 = Input::new(SECRET.into());
@@ -142,7 +145,8 @@ fn req_of(cmds: &[Cmd]) -> u64 {
     match cmds.first() {
         Some(Cmd::VerifyCredentials { req, .. })
         | Some(Cmd::CheckEndpoint { req, .. })
-        | Some(Cmd::ListInstances { req }) => *req,
+        | Some(Cmd::ListInstances { req })
+        | Some(Cmd::ListDisks { req }) => *req,
         other => panic!("expected a request, got {other:?}"),
     }
 }
@@ -1272,7 +1276,10 @@ fn a_chosen_disk_follows_a_reread_list_and_a_vanished_one_blocks_next() {
     // A rescan lists a hot-plugged disk first: positions move, the choices do not.
     update(
         &mut app,
-        Msg::Disks(Ok(vec![disk("/dev/sda", 500), sdb.clone(), sdc.clone()])),
+        Msg::Disks {
+            req: 0,
+            result: Ok(vec![disk("/dev/sda", 500), sdb.clone(), sdc.clone()]),
+        },
     );
     let statuses = app
         .mapping
@@ -1287,7 +1294,13 @@ fn a_chosen_disk_follows_a_reread_list_and_a_vanished_one_blocks_next() {
     assert_eq!(app.step, StepId::Review);
     type_text(&mut app, "OVERWRITE");
     // sdc is unplugged while the confirmation is typed: Next refuses and says why.
-    update(&mut app, Msg::Disks(Ok(vec![disk("/dev/sda", 500), sdb])));
+    update(
+        &mut app,
+        Msg::Disks {
+            req: 0,
+            result: Ok(vec![disk("/dev/sda", 500), sdb]),
+        },
+    );
     assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert_eq!(app.step, StepId::Review);
     let error = app.review.error.clone().unwrap();
@@ -1303,6 +1316,113 @@ fn a_chosen_disk_follows_a_reread_list_and_a_vanished_one_blocks_next() {
             .unwrap()
             .contains("/dev/xvdb: /dev/sdc is no longer listed")
     );
+}
+
+#[test]
+fn rescan_offers_a_new_disk_and_invalidates_rows_on_changed_or_gone_ones() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Mapping);
+    let volumes = app.chosen_instance().unwrap().volumes.clone();
+    assert_eq!(
+        app.mapping.statuses(&volumes, app.local_disks()),
+        vec![RowStatus::Fits, RowStatus::Fits]
+    );
+    let req = req_of(&press(&mut app, KeyCode::Char('r')));
+    assert_eq!(app.notice.as_deref(), Some("Rescanning the disks..."));
+    // An earlier listing answering late is not this rescan's answer.
+    update(
+        &mut app,
+        Msg::Disks {
+            req: 0,
+            result: Ok(vec![]),
+        },
+    );
+    assert_eq!(app.local_disks().len(), 2);
+    // sdb was swapped for a bigger disk, sdc unplugged, sdd plugged in.
+    update(
+        &mut app,
+        Msg::Disks {
+            req,
+            result: Ok(vec![disk("/dev/sdb", 60), disk("/dev/sdd", 200)]),
+        },
+    );
+    assert_eq!(
+        app.notice.as_deref(),
+        Some("Disks rescanned: 2 listed; new: /dev/sdd; changed: /dev/sdb; gone: /dev/sdc.")
+    );
+    let statuses = app.mapping.statuses(&volumes, app.local_disks());
+    assert_eq!(
+        statuses[0].describe(),
+        "/dev/sdb changed since it was chosen (its size went from 40 GiB to 60 GiB): \
+         choose a disk again"
+    );
+    assert_eq!(
+        statuses[1].describe(),
+        "/dev/sdc is no longer listed (unplugged or renamed): choose a disk again"
+    );
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Mapping, "Next refuses invalidated rows");
+    // The new disk is offered: the picker's second option.
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Enter);
+    let sdd = app.local_disks()[1].clone();
+    assert_eq!(app.mapping.choices[1], Choice::of(&sdd));
+    assert_eq!(
+        app.mapping.statuses(&volumes, app.local_disks())[1],
+        RowStatus::Fits
+    );
+    // A rescan that fails keeps the list it would have replaced, and says so.
+    let req = req_of(&press(&mut app, KeyCode::Char('r')));
+    update(
+        &mut app,
+        Msg::Disks {
+            req,
+            result: Err("sysfs is gone".into()),
+        },
+    );
+    assert_eq!(app.local_disks().len(), 2);
+    assert_eq!(
+        app.notice.as_deref(),
+        Some(
+            "The disks could not be re-read (sysfs is gone); the list shown is the earlier one: \
+             r tries again."
+        )
+    );
+}
+
+#[test]
+fn a_udev_event_rescans_and_speaks_only_of_a_change() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    let before = app.local_disks().to_vec();
+    let req = req_of(&update(&mut app, Msg::DisksChanged));
+    assert_eq!(app.notice, None, "an event rescan does not announce itself");
+    update(
+        &mut app,
+        Msg::Disks {
+            req,
+            result: Ok(before.clone()),
+        },
+    );
+    assert_eq!(app.notice, None, "nothing changed: nothing said");
+    let req = req_of(&update(&mut app, Msg::DisksChanged));
+    let mut after = before.clone();
+    after.push(disk("/dev/sdd", 200));
+    update(
+        &mut app,
+        Msg::Disks {
+            req,
+            result: Ok(after),
+        },
+    );
+    assert_eq!(
+        app.notice.as_deref(),
+        Some("Disks rescanned: 3 listed; new: /dev/sdd.")
+    );
+    assert_eq!(app.local_disks().len(), 3);
 }
 
 /// Types `text` into the confirmation, presses Enter, and says whether replication started.
@@ -1365,10 +1485,13 @@ fn a_plan_that_changes_under_a_typed_confirmation_is_refused() {
     let mut app = at_instances();
     update(
         &mut app,
-        Msg::Disks(Ok(vec![
-            named("/dev/sdb", 40, "pci-1"),
-            named("/dev/sdc", 100, "pci-2"),
-        ])),
+        Msg::Disks {
+            req: 0,
+            result: Ok(vec![
+                named("/dev/sdb", 40, "pci-1"),
+                named("/dev/sdc", 100, "pci-2"),
+            ]),
+        },
     );
     press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Char('v')); // by-path names
@@ -1378,10 +1501,13 @@ fn a_plan_that_changes_under_a_typed_confirmation_is_refused() {
     // The disks are re-read: the same disks, but sdc now has another by-path name.
     update(
         &mut app,
-        Msg::Disks(Ok(vec![
-            named("/dev/sdb", 40, "pci-1"),
-            named("/dev/sdc", 100, "pci-7"),
-        ])),
+        Msg::Disks {
+            req: 0,
+            result: Ok(vec![
+                named("/dev/sdb", 40, "pci-1"),
+                named("/dev/sdc", 100, "pci-7"),
+            ]),
+        },
     );
     assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert_eq!(app.step, StepId::Review);

@@ -512,6 +512,8 @@ fn mapping(app: &App) -> Vec<Binding> {
         ),
         b("f", "format", &[Code(KeyCode::Char('f'))]),
         b("v", "value format", &[Code(KeyCode::Char('v'))]),
+        b("r", "rescan disks", &[Code(KeyCode::Char('r'))])
+            .help("read the disk list again (after plugging a disk in or out)"),
         b("Esc", "back", &[ESC]),
     ]
 }

@@ -62,6 +62,10 @@ pub struct App {
     pub step: StepId,
     pub host: Option<HostFacts>,
     pub disks: Loadable<Vec<LocalDisk>>,
+    /// The disk listing whose answer is awaited: 0 at start, then the latest rescan.
+    disks_req: u64,
+    /// The awaited rescan was the operator's (`r`), not udev's: say "no change" too.
+    rescan_asked: bool,
     pub preflight: PreflightForm,
     /// The Network screen's form, kept while it is closed.
     pub network: NetworkForm,
@@ -112,6 +116,8 @@ impl App {
             step: StepId::Welcome,
             host: None,
             disks: Loadable::Loading(0),
+            disks_req: 0,
+            rescan_asked: false,
             preflight: PreflightForm::default(),
             network: NetworkForm::default(),
             network_open: false,
@@ -272,14 +278,14 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             reload_instance_rows(app);
             vec![]
         }
-        Msg::Disks(result) => {
-            app.disks = match result {
-                Ok(d) => Loadable::Loaded(d),
-                Err(e) => Loadable::Failed(e),
-            };
-            reload_instance_rows(app);
+        Msg::Disks { req, result } if req == app.disks_req => {
+            on_disks(app, req, result);
             vec![]
         }
+        Msg::Disks { .. } => vec![],
+        // Only once the first list is in: until then it is on its way anyway.
+        Msg::DisksChanged if app.disks.loaded().is_some() => rescan_disks(app, false),
+        Msg::DisksChanged => vec![],
         Msg::CredentialsChecked { req, result } => on_credentials_checked(app, req, result),
         Msg::EndpointStage { req, stage, status } => {
             if let Some(check) = app.endpoint.check.as_mut().filter(|c| c.req == req) {
@@ -782,6 +788,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
             vec![]
         }
         Action::Refresh if app.step == StepId::Preflight => run_preflight(app),
+        Action::Refresh if app.step == StepId::Mapping => rescan_disks(app, true),
         Action::Refresh => list_instances(app),
         Action::SetClock => set_clock(app),
         Action::Launch => launch(app, false),
@@ -814,6 +821,64 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
             cmds
         }
     }
+}
+
+/// A rescan's answer replaces the list and says what came and went; a failed one keeps the
+/// list it would have replaced. Rows on a changed or vanished disk then say so themselves.
+fn on_disks(app: &mut App, req: u64, result: Result<Vec<LocalDisk>, String>) {
+    let rescan = req != 0;
+    match (result, rescan) {
+        (Ok(disks), true) => {
+            let before = app.local_disks();
+            let at = |list: &[LocalDisk], d: &LocalDisk| {
+                list.iter().find(|o| o.path == d.path).map(LocalDisk::id)
+            };
+            let (mut new, mut changed, mut gone) = (Vec::new(), Vec::new(), Vec::new());
+            for d in &disks {
+                match at(before, d) {
+                    None => new.push(d.device.as_str()),
+                    Some(id) if id != d.id() => changed.push(d.device.as_str()),
+                    Some(_) => {}
+                }
+            }
+            for d in before.iter().filter(|d| at(&disks, d).is_none()) {
+                gone.push(d.device.as_str());
+            }
+            let mut said = format!("Disks rescanned: {} listed", disks.len());
+            for (what, list) in [("new", &new), ("changed", &changed), ("gone", &gone)] {
+                if !list.is_empty() {
+                    said.push_str(&format!("; {what}: {}", list.join(", ")));
+                }
+            }
+            let unchanged = new.is_empty() && changed.is_empty() && gone.is_empty();
+            said.push_str(if unchanged { ", no change." } else { "." });
+            if app.rescan_asked || !unchanged {
+                app.notice = Some(said);
+            }
+            app.disks = Loadable::Loaded(disks);
+        }
+        (Err(e), true) if app.disks.loaded().is_some() => {
+            tracing::warn!(error = %e, "disk rescan failed");
+            app.notice = Some(format!(
+                "The disks could not be re-read ({e}); the list shown is the earlier one: r tries again."
+            ));
+        }
+        (Ok(disks), _) => app.disks = Loadable::Loaded(disks),
+        (Err(e), _) => app.disks = Loadable::Failed(e),
+    }
+    reload_instance_rows(app);
+}
+
+/// Asks for the disk list again, for the operator (`asked`) or for a udev event; only the
+/// latest answer counts.
+fn rescan_disks(app: &mut App, asked: bool) -> Vec<Cmd> {
+    let req = app.req();
+    app.disks_req = req;
+    app.rescan_asked = asked;
+    if asked {
+        app.notice = Some("Rescanning the disks...".into());
+    }
+    vec![Cmd::ListDisks { req }]
 }
 
 /// What rows are matched and fitted against: this machine's identity and disks.

@@ -36,7 +36,13 @@ pub enum Msg {
         epoch: i64,
     },
     HostFacts(HostFacts),
-    Disks(Result<Vec<LocalDisk>, String>),
+    /// udevd announced block devices added, removed or changed: read the disk list again.
+    DisksChanged,
+    /// The disk list read for `req` (0: the one read at start).
+    Disks {
+        req: u64,
+        result: Result<Vec<LocalDisk>, String>,
+    },
     CredentialsChecked {
         req: u64,
         result: Result<Verified, DrsError>,
@@ -163,6 +169,10 @@ pub enum Cmd {
         target: DrsTarget,
     },
     ListInstances {
+        req: u64,
+    },
+    /// Read the disk list again (the Mapping step's rescan).
+    ListDisks {
         req: u64,
     },
     /// Hand the confirmed plan to the failback worker and attach to it.

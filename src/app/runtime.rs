@@ -95,6 +95,15 @@ struct Runtime<'a> {
     connection: Option<Connection>,
 }
 
+/// Reads the disk list off the loop (sysfs, udev and blkid may be slow) and answers `req`.
+fn list_disks(tx: &UnboundedSender<Msg>, disks: Option<Arc<dyn DiskSource>>, req: u64) {
+    let tx = tx.clone();
+    tokio::task::spawn_blocking(move || {
+        let result = disks.map_or(Ok(vec![]), |d| d.list().map_err(|e| e.to_string()));
+        Runtime::send(&tx, Msg::Disks { req, result });
+    });
+}
+
 impl Runtime<'_> {
     fn now(&self) -> f64 {
         self.start.elapsed().as_secs_f64()
@@ -145,6 +154,7 @@ impl Runtime<'_> {
                     );
                 });
             }
+            Cmd::ListDisks { req } => list_disks(&tx, self.services.disks.clone(), req),
             Cmd::ListInstances { req } => {
                 tokio::spawn(async move {
                     // Each page as it comes: the first is on screen while the rest load.
@@ -474,12 +484,11 @@ pub async fn run(
             Runtime::send(&tx, Msg::HostFacts(facts));
         });
     }
-    {
-        let (tx, disks) = (tx.clone(), rt.services.disks.clone());
-        tokio::task::spawn_blocking(move || {
-            let list = disks.map_or(Ok(vec![]), |d| d.list().map_err(|e| e.to_string()));
-            Runtime::send(&tx, Msg::Disks(list));
-        });
+    list_disks(&tx, rt.services.disks.clone(), 0);
+    if rt.services.disks.as_ref().is_some_and(|d| !d.is_virtual()) {
+        let tx = tx.clone();
+        let watching = crate::disks::udev_disks::watch(move || tx.send(Msg::DisksChanged).is_ok());
+        tracing::info!(watching, "udev events for disks");
     }
     // The clock: a Tick redraws only while something on screen moves.
     {

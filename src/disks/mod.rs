@@ -5,6 +5,7 @@ mod parse;
 pub mod report;
 pub mod sysfs;
 pub mod udev_disks;
+mod used;
 pub mod virtual_disks;
 
 use crate::domain::model::LocalDisk;

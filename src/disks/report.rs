@@ -21,6 +21,8 @@ pub struct FilesystemReport {
     pub kind: String,
     pub label: Option<String>,
     pub uuid: Option<String>,
+    /// Bytes in use: from statvfs when mounted, from the superblock for ext2/3/4; else null.
+    pub used_bytes: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -97,6 +99,7 @@ fn fs_report(fs: &Option<Filesystem>) -> Option<FilesystemReport> {
         kind: fs.kind.clone(),
         label: fs.label.clone(),
         uuid: fs.uuid.clone(),
+        used_bytes: fs.used_bytes,
     })
 }
 
@@ -272,6 +275,7 @@ mod tests {
                 kind: "ext4".into(),
                 label: Some("root".into()),
                 uuid: Some("0b3c".into()),
+                used_bytes: Some(3 << 30),
             }),
             links: vec!["by-uuid/0b3c".into()],
         }];
@@ -350,8 +354,9 @@ mod tests {
         );
         assert_eq!(
             keys(&sda["partitions"][0]["filesystem"]),
-            ["label", "type", "uuid"]
+            ["label", "type", "used_bytes", "uuid"]
         );
+        assert_eq!(sda["partitions"][0]["filesystem"]["used_bytes"], 3u64 << 30);
         assert_eq!(
             keys(&sda["names"]),
             ["by-id", "by-path", "by-uuid", "dev-name"]
@@ -380,7 +385,7 @@ mod tests {
             text,
             "/dev/sda  10 GiB  ata ATA QEMU HARDDISK QM00002\n\
              \x20   cannot be chosen: is the boot medium; mounted at /\n\
-             \x20   holds: gpt, 1 partition: sda1 10 GiB ext4 \"root\"\n\
+             \x20   holds: gpt, 1 partition: sda1 10 GiB ext4 \"root\" (3 GiB used)\n\
              \x20   names: by-id/ata-QEMU_HARDDISK_sda\n\
              /dev/sdb  10 GiB  ata ATA QEMU HARDDISK QM00002 (removable)\n\
              \x20   can be chosen\n\

@@ -85,6 +85,7 @@ fn filesystem(props: &Properties) -> Option<Filesystem> {
         kind: kind.clone(),
         label: get("ID_FS_LABEL"),
         uuid: get("ID_FS_UUID"),
+        used_bytes: None,
     })
 }
 
@@ -417,6 +418,50 @@ mod tests {
 
     fn by_device<'a>(disks: &'a [LocalDisk], device: &str) -> &'a LocalDisk {
         disks.iter().find(|d| d.device == device).unwrap()
+    }
+
+    #[test]
+    fn a_pasted_target_may_be_any_link_of_a_disk_but_not_a_partition() {
+        use crate::domain::mapping::{TargetProblem, resolve_target};
+        let disks = listed(&read("server"), false);
+        let sda = disks.iter().position(|d| d.device == "/dev/sda").unwrap();
+        let nvme0n1 = disks
+            .iter()
+            .position(|d| d.device == "/dev/nvme0n1")
+            .unwrap();
+        // The preferred names are ata-... and pci-...-ata-1; these are the others.
+        for (name, disk) in [
+            ("/dev/disk/by-id/wwn-0x5000c500a1b2c3d4", sda),
+            ("wwn-0x5000c500a1b2c3d4", sda),
+            ("/dev/disk/by-path/pci-0000:00:1f.2-ata-1.0", sda),
+            ("/dev/disk/by-id/nvme-eui.0025388b71b2c3d1", nvme0n1),
+        ] {
+            assert_eq!(resolve_target(name, &disks), Ok(disk), "{name}");
+        }
+        let sda_part = Err(TargetProblem::Partition {
+            disk: "/dev/sda".into(),
+        });
+        for name in [
+            "/dev/sda1",
+            "/dev/disk/by-id/ata-ST4000NM0035-1V4107_ZC1A2B3C-part2",
+            "/dev/disk/by-path/pci-0000:00:1f.2-ata-1-part1",
+            "/dev/disk/by-uuid/A1B2-C3D4",
+        ] {
+            assert_eq!(resolve_target(name, &disks), sda_part, "{name}");
+        }
+        assert_eq!(
+            resolve_target(
+                "/dev/disk/by-uuid/5d1e0f3a-1111-2222-3333-444455556666",
+                &disks
+            ),
+            Err(TargetProblem::Partition {
+                disk: "/dev/nvme0n1".into()
+            })
+        );
+        assert_eq!(
+            resolve_target("/dev/disk/by-id/dm-name-vg0-root", &disks),
+            Err(TargetProblem::NoDisk)
+        );
     }
 
     #[test]

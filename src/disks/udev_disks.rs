@@ -75,6 +75,46 @@ impl PropertySource for UdevProperties {
     }
 }
 
+/// Calls `changed` after each burst of block-device events udevd announces (a disk or a
+/// partition added, removed or changed), until it returns false. Returns false, starting
+/// nothing, where udevd does not run: the operator's rescan key still works there.
+pub fn watch(changed: impl Fn() -> bool + Send + 'static) -> bool {
+    if !Path::new("/run/udev/control").exists() {
+        return false;
+    }
+    let watching = move || {
+        let socket = match udev::MonitorBuilder::new()
+            .and_then(|b| b.match_subsystem("block"))
+            .and_then(|b| b.listen())
+        {
+            Ok(socket) => socket,
+            Err(e) => return tracing::warn!(error = %e, "no udev monitor: rescan with r"),
+        };
+        let mut fd = libc::pollfd {
+            fd: std::os::fd::AsRawFd::as_raw_fd(&socket),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        loop {
+            // SAFETY: one pollfd, owned here, on a socket that outlives the call.
+            if unsafe { libc::poll(&mut fd, 1, -1) } < 0 {
+                if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return tracing::warn!("udev monitor failed: rescan with r");
+            }
+            // The socket does not block: this takes the whole burst.
+            if socket.iter().count() > 0 && !changed() {
+                return;
+            }
+        }
+    };
+    std::thread::Builder::new()
+        .name("udev-monitor".into())
+        .spawn(watching)
+        .is_ok()
+}
+
 /// Reads `root` (`/` on the machine) each time it is asked: disks come and go.
 pub struct UdevDisks {
     root: PathBuf,
@@ -91,7 +131,9 @@ impl UdevDisks {
 
     /// Everything read about the machine's block devices, loop devices included.
     pub fn system(&self) -> io::Result<BlockSystem> {
-        Reader::new(&self.root, &UdevProperties::detect()).read()
+        let mut system = Reader::new(&self.root, &UdevProperties::detect()).read()?;
+        super::used::fill(&mut system);
+        Ok(system)
     }
 }
 
@@ -115,5 +157,19 @@ impl DiskSource for UdevDisks {
 
     fn is_virtual(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_udevd_nothing_is_watched() {
+        if Path::new("/run/udev/control").exists() {
+            println!("SKIPPED: udevd runs here");
+            return;
+        }
+        assert!(!watch(|| panic!("no events without udevd")));
     }
 }

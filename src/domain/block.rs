@@ -32,6 +32,8 @@ pub struct Filesystem {
     pub kind: String,
     pub label: Option<String>,
     pub uuid: Option<String>,
+    /// Bytes in use, where they could be read (see `disks::used`).
+    pub used_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

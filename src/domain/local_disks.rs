@@ -174,9 +174,13 @@ pub fn holder_descriptions(disk: &BlockDisk) -> Vec<String> {
 }
 
 fn describe_fs(fs: &Filesystem) -> String {
-    match &fs.label {
+    let named = match &fs.label {
         Some(label) => format!("{} \"{label}\"", fs.kind),
         None => fs.kind.clone(),
+    };
+    match fs.used_bytes {
+        Some(used) => format!("{named} ({} used)", Bytes(used)),
+        None => named,
     }
 }
 
@@ -264,6 +268,11 @@ pub fn local_disk(disk: &BlockDisk, system: &BlockSystem) -> LocalDisk {
         holders: holder_descriptions(disk),
         read_only: disk.read_only,
         removable: disk.removable,
+        partition_names: disk
+            .partitions
+            .iter()
+            .flat_map(|p| std::iter::once(format!("/dev/{}", p.name)).chain(p.links.clone()))
+            .collect(),
     }
 }
 
@@ -300,6 +309,7 @@ mod tests {
                 kind: kind.into(),
                 label: label.map(str::to_owned),
                 uuid: None,
+                used_bytes: None,
             }),
             links: Vec::new(),
         }
@@ -521,8 +531,11 @@ mod tests {
             kind: "xfs".into(),
             label: Some("backup".into()),
             uuid: None,
+            used_bytes: None,
         });
         assert_eq!(contents(&whole), "xfs \"backup\"");
+        whole.filesystem.as_mut().unwrap().used_bytes = Some(1536 << 20);
+        assert_eq!(contents(&whole), "xfs \"backup\" (1.5 GiB used)");
         let mut unknown = block("sdf", dev(8, 80));
         unknown.contents_known = false;
         assert!(contents(&unknown).starts_with("unknown"));

@@ -472,43 +472,98 @@ pub fn local_name(disk: &LocalDisk, format: DmValueFormat) -> Option<String> {
     }
 }
 
-/// The disk a written local name means: its /dev name (`sdb` alone works too), or a by-path,
-/// by-id or by-uuid name with or without its `/dev/disk/by-*/` prefix. A persistent name that
-/// more than one disk carries (cloned disks share UUIDs) names none of them.
-pub fn resolve_target(name: &str, disks: &[LocalDisk]) -> Option<usize> {
-    let name = name.trim();
-    if name.is_empty() {
-        return None;
+/// Why a written local name is not one target disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetProblem {
+    NoDisk,
+    /// It names a partition of this disk.
+    Partition {
+        disk: String,
+    },
+    /// Several disks carry it (cloned disks share UUIDs): these.
+    Several(Vec<String>),
+}
+
+impl TargetProblem {
+    /// The sentence for `name`, saying what to write instead.
+    pub fn describe(&self, name: &str) -> String {
+        match self {
+            TargetProblem::NoDisk => format!(
+                "No local disk is named {name}; use a /dev name or a by-path, by-id or by-uuid \
+                 name from the disk list (drs-failback disks)."
+            ),
+            TargetProblem::Partition { disk } => format!(
+                "{name} is a partition of {disk}; a volume goes onto a whole disk: name {disk}."
+            ),
+            TargetProblem::Several(disks) => format!(
+                "{name} names {} disks ({}); use a /dev name or a by-id name, which only one \
+                 disk has.",
+                disks.len(),
+                disks.join(", ")
+            ),
+        }
     }
-    if let Some(index) = disks
-        .iter()
-        .position(|d| d.device == name || d.device.strip_prefix("/dev/") == Some(name))
-    {
-        return Some(index);
-    }
-    let persistent = [
+}
+
+/// Whether `name` as written (`/dev/disk/by-id/x`, `by-id/x` or plain `x`) is `link`
+/// (`by-id/x`): any kind when plain, only its own kind with a prefix.
+fn names_link(name: &str, link: &str) -> bool {
+    let plain = link.split_once('/').map_or(link, |(_, rest)| rest);
+    name == plain || name == link || name.strip_prefix("/dev/disk/") == Some(link)
+}
+
+/// `/dev/sdb` and `sdb` both name `/dev/sdb`.
+fn names_node(name: &str, node: &str) -> bool {
+    name == node || node.strip_prefix("/dev/") == Some(name)
+}
+
+/// Every persistent link of the disk, `by-id/x` style: all it has, and the preferred names
+/// (virtual disks have only those).
+fn disk_links(disk: &LocalDisk) -> impl Iterator<Item = String> + '_ {
+    let preferred = [
         DmValueFormat::ByPath,
         DmValueFormat::ById,
         DmValueFormat::ByUuid,
-    ];
-    let prefixed = persistent.iter().find_map(|&format| {
-        let id = name.strip_prefix(format.link_dir()?)?;
-        Some((format, id))
+    ]
+    .into_iter()
+    .filter_map(|f| {
+        let dir = f.link_dir()?.strip_prefix("/dev/disk/")?;
+        Some(format!("{dir}{}", local_name(disk, f)?))
     });
-    let matches = |disk: &LocalDisk| match prefixed {
-        Some((format, id)) => local_name(disk, format).as_deref() == Some(id),
-        None => persistent
+    disk.links.iter().cloned().chain(preferred)
+}
+
+/// The disk a written local name means: its /dev name (`sdb` alone works too), or any of its
+/// by-path, by-id or by-uuid links with or without its `/dev/disk/by-*/` prefix.
+pub fn resolve_target(name: &str, disks: &[LocalDisk]) -> Result<usize, TargetProblem> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(TargetProblem::NoDisk);
+    }
+    if let Some(index) = disks.iter().position(|d| names_node(name, &d.device)) {
+        return Ok(index);
+    }
+    let hits: Vec<usize> = (0..disks.len())
+        .filter(|&i| disk_links(&disks[i]).any(|link| names_link(name, &link)))
+        .collect();
+    match hits[..] {
+        [index] => return Ok(index),
+        [] => {}
+        _ => {
+            return Err(TargetProblem::Several(
+                hits.iter().map(|&i| disks[i].device.clone()).collect(),
+            ));
+        }
+    }
+    match disks.iter().find(|d| {
+        d.partition_names
             .iter()
-            .any(|&format| local_name(disk, format).as_deref() == Some(name)),
-    };
-    let mut hits = disks
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| matches(d))
-        .map(|(i, _)| i);
-    match (hits.next(), hits.next()) {
-        (Some(index), None) => Some(index),
-        _ => None,
+            .any(|p| names_node(name, p) || names_link(name, p))
+    }) {
+        Some(disk) => Err(TargetProblem::Partition {
+            disk: disk.device.clone(),
+        }),
+        None => Err(TargetProblem::NoDisk),
     }
 }
 
@@ -731,8 +786,7 @@ pub fn choices_from_mapping(
 ) -> Result<Vec<Choice>, String> {
     let mut choices = vec![Choice::Unmapped; volumes.len()];
     let mut seen = vec![false; volumes.len()];
-    let (mut unknown_volumes, mut unknown_disks, mut repeated) =
-        (Vec::new(), Vec::new(), Vec::new());
+    let (mut unknown_volumes, mut bad_targets, mut repeated) = (Vec::new(), Vec::new(), Vec::new());
     for (device, target) in &mapping.entries {
         let Some(i) = find_volume(device, volumes) else {
             unknown_volumes.push(device.as_str());
@@ -745,9 +799,9 @@ pub fn choices_from_mapping(
         choices[i] = match target {
             Target::Exclude => Choice::Exclude,
             Target::Disk(name) => match resolve_target(name, disks) {
-                Some(j) => Choice::of(&disks[j]),
-                None => {
-                    unknown_disks.push(name.as_str());
+                Ok(j) => Choice::of(&disks[j]),
+                Err(problem) => {
+                    bad_targets.push(problem.describe(name.trim()));
                     continue;
                 }
             },
@@ -775,13 +829,7 @@ pub fn choices_from_mapping(
             repeated.join(", ")
         ));
     }
-    if !unknown_disks.is_empty() {
-        problems.push(format!(
-            "No single local disk is named {}; use a /dev name or a by-path, by-id or by-uuid name \
-             from the disk list.",
-            unknown_disks.join(", ")
-        ));
-    }
+    problems.extend(bad_targets);
     if !missing.is_empty() {
         problems.push(format!(
             "The mapping leaves out {}; give each a local disk or {EXCLUDE}.",
@@ -1342,36 +1390,101 @@ mod tests {
     #[test]
     fn resolve_target_accepts_dev_names_and_bare_kernel_names() {
         let disks = id_disks();
-        assert_eq!(resolve_target("/dev/sdb", &disks), Some(1));
-        assert_eq!(resolve_target(" sdb ", &disks), Some(1));
+        assert_eq!(resolve_target("/dev/sdb", &disks), Ok(1));
+        assert_eq!(resolve_target(" sdb ", &disks), Ok(1));
     }
 
     #[test]
     fn resolve_target_accepts_persistent_names_with_or_without_prefix() {
         let disks = id_disks();
-        assert_eq!(resolve_target("pci-b", &disks), Some(1));
-        assert_eq!(resolve_target("/dev/disk/by-path/pci-b", &disks), Some(1));
-        assert_eq!(resolve_target("ata-A", &disks), Some(0));
-        assert_eq!(resolve_target("/dev/disk/by-id/ata-A", &disks), Some(0));
-        assert_eq!(resolve_target("uuid-b", &disks), Some(1));
-        assert_eq!(resolve_target("/dev/disk/by-uuid/uuid-b", &disks), Some(1));
+        assert_eq!(resolve_target("pci-b", &disks), Ok(1));
+        assert_eq!(resolve_target("/dev/disk/by-path/pci-b", &disks), Ok(1));
+        assert_eq!(resolve_target("ata-A", &disks), Ok(0));
+        assert_eq!(resolve_target("/dev/disk/by-id/ata-A", &disks), Ok(0));
+        assert_eq!(resolve_target("uuid-b", &disks), Ok(1));
+        assert_eq!(resolve_target("/dev/disk/by-uuid/uuid-b", &disks), Ok(1));
     }
 
     #[test]
     fn resolve_target_checks_the_prefix_kind() {
-        assert_eq!(resolve_target("/dev/disk/by-path/ata-A", &id_disks()), None);
+        assert_eq!(
+            resolve_target("/dev/disk/by-path/ata-A", &id_disks()),
+            Err(TargetProblem::NoDisk)
+        );
     }
 
     #[test]
     fn resolve_target_refuses_unknown_empty_and_shared_names() {
         let mut disks = id_disks();
-        assert_eq!(resolve_target("/dev/sdz", &disks), None);
-        assert_eq!(resolve_target("", &disks), None);
-        disks[1].by_uuid = Some("uuid-a".into());
         assert_eq!(
-            resolve_target("uuid-a", &disks),
-            None,
+            resolve_target("/dev/sdz", &disks),
+            Err(TargetProblem::NoDisk)
+        );
+        assert_eq!(resolve_target("", &disks), Err(TargetProblem::NoDisk));
+        disks[1].by_uuid = Some("uuid-a".into());
+        let shared = resolve_target("uuid-a", &disks);
+        assert_eq!(
+            shared,
+            Err(TargetProblem::Several(vec![
+                "/dev/sda".into(),
+                "/dev/sdb".into()
+            ])),
             "cloned disks share a UUID"
+        );
+        assert_eq!(
+            shared.unwrap_err().describe("uuid-a"),
+            "uuid-a names 2 disks (/dev/sda, /dev/sdb); use a /dev name or a by-id name, \
+             which only one disk has."
+        );
+    }
+
+    #[test]
+    fn resolve_target_accepts_every_link_not_only_the_preferred_one() {
+        let mut disks = id_disks();
+        disks[1].links = vec![
+            "by-id/ata-B".into(),
+            "by-id/wwn-0x5000c500a1b2c3d4".into(),
+            "by-path/pci-b.0".into(),
+        ];
+        for name in [
+            "wwn-0x5000c500a1b2c3d4",
+            "/dev/disk/by-id/wwn-0x5000c500a1b2c3d4",
+            "by-id/wwn-0x5000c500a1b2c3d4",
+            "/dev/disk/by-path/pci-b.0",
+        ] {
+            assert_eq!(resolve_target(name, &disks), Ok(1), "{name}");
+        }
+        assert_eq!(
+            resolve_target("/dev/disk/by-uuid/wwn-0x5000c500a1b2c3d4", &disks),
+            Err(TargetProblem::NoDisk)
+        );
+    }
+
+    #[test]
+    fn resolve_target_names_the_disk_of_a_partition() {
+        let mut disks = id_disks();
+        disks[0].partition_names = vec!["/dev/sda1".into(), "by-uuid/1234-ABCD".into()];
+        for name in [
+            "/dev/sda1",
+            "sda1",
+            "1234-ABCD",
+            "/dev/disk/by-uuid/1234-ABCD",
+        ] {
+            let problem = resolve_target(name, &disks).unwrap_err();
+            assert_eq!(
+                problem,
+                TargetProblem::Partition {
+                    disk: "/dev/sda".into()
+                },
+                "{name}"
+            );
+        }
+        assert_eq!(
+            TargetProblem::Partition {
+                disk: "/dev/sda".into()
+            }
+            .describe("sda1"),
+            "sda1 is a partition of /dev/sda; a volume goes onto a whole disk: name /dev/sda."
         );
     }
 
@@ -1783,7 +1896,10 @@ mod tests {
             "{error}"
         );
         assert!(
-            error.contains("No single local disk is named /dev/sdq"),
+            error.contains(
+                "No local disk is named /dev/sdq; use a /dev name or a by-path, by-id or by-uuid \
+                 name from the disk list (drs-failback disks)."
+            ),
             "{error}"
         );
         assert!(

@@ -178,6 +178,9 @@ pub struct LocalDisk {
     pub read_only: bool,
     /// A USB stick or card: may be the wrong one in a hurry, so it is marked.
     pub removable: bool,
+    /// Its partitions' /dev names and persistent links (`/dev/sda1`, `by-uuid/0b3c...`): a
+    /// mapping that names one is told to name the whole disk.
+    pub partition_names: Vec<String>,
 }
 
 impl LocalDisk {

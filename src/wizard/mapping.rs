@@ -241,6 +241,7 @@ impl MappingForm {
                 self.value_format = cycle(&DmValueFormat::ARGS, self.value_format)
             }
             KeyCode::Char('y') => self.copy_view = true,
+            KeyCode::Char('r') => return Action::Refresh,
             _ => {}
         }
         Action::None
