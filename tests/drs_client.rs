@@ -229,3 +229,31 @@ async fn a_closed_port_is_unreachable() {
         .unwrap_err();
     assert_eq!(err.kind, DrsErrorKind::Unreachable, "{err}");
 }
+
+#[tokio::test]
+async fn use_private_ip_is_read_where_the_credentials_may_and_refused_where_not() {
+    let emu = emulator().await;
+    let full = DrsClient::connect(&target(&emu, credential(&emu, "full access")))
+        .await
+        .unwrap();
+    let id = full.recovery_instances().await.unwrap()[0].id.clone();
+    assert_eq!(
+        full.failback_configuration(&id)
+            .await
+            .map(|f| f.use_private_ip),
+        Ok(false)
+    );
+    let installer = DrsClient::connect(&target(
+        &emu,
+        credential(&emu, "failback installation policy"),
+    ))
+    .await
+    .unwrap();
+    let err = installer.failback_configuration(&id).await.unwrap_err();
+    assert_eq!(
+        err.kind,
+        DrsErrorKind::AccessDenied {
+            action: Some("drs:GetFailbackReplicationConfiguration".into())
+        }
+    );
+}

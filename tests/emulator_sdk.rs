@@ -941,6 +941,7 @@ fn plan_as(emu: &Emulator, id: &str, disks: &Disks, label: &str) -> ReplicationP
             .collect::<Vec<_>>()
             .join(","),
         value_format: DmValueFormat::DevName,
+        preflight: vec![],
     }
 }
 

@@ -61,6 +61,7 @@ fn plan(emu: &Emulator, id: &str) -> ReplicationPlan {
         targets: Vec::new(),
         device_mapping: "/dev/xvda=/dev/sdb".into(),
         value_format: DmValueFormat::DevName,
+        preflight: vec![],
     }
 }
 
@@ -552,6 +553,7 @@ async fn the_runner_drives_the_failback_entry_of_the_emulators_tarball() {
         targets: Vec::new(),
         device_mapping: "/dev/xvda=/dev/sdb".into(),
         value_format: DmValueFormat::DevName,
+        preflight: vec![],
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     runner.start(plan, tx);

@@ -85,6 +85,7 @@ fn instance(id: &str, hostname: &str, volumes: &[(&str, u64)]) -> RecoveryInstan
         },
         os: Some("Linux".into()),
         macs: vec![],
+        private_ips: vec![],
         volumes: volumes
             .iter()
             .map(|(d, g)| RecoveryVolume {
@@ -495,8 +496,7 @@ fn mapping_refuses_next_while_a_volume_is_unmapped_then_review_needs_the_word() 
     assert_eq!(app.step, StepId::Mapping);
     assert!(app.mapping.error.as_deref().unwrap().contains("/dev/xvda"));
     press(&mut app, KeyCode::Char('a'));
-    press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, StepId::Review);
+    enter_review(&mut app);
     assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert!(app.review.error.is_some());
     type_text(&mut app, "OVERWRITE");
@@ -545,7 +545,7 @@ fn pasting_a_mapping_replaces_the_choices_and_errors_keep_the_text() {
 fn replicating() -> App {
     let mut app = at_instances();
     press(&mut app, KeyCode::Enter);
-    press(&mut app, KeyCode::Enter);
+    enter_review(&mut app);
     type_text(&mut app, "OVERWRITE");
     confirm_and_attach(&mut app);
     paired(&mut app);
@@ -1056,9 +1056,36 @@ fn a_failed_endpoint_check_stays_with_its_advice_until_the_url_changes() {
 fn at_review() -> App {
     let mut app = at_instances();
     press(&mut app, KeyCode::Enter);
-    press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, StepId::Review);
+    enter_review(&mut app);
     app
+}
+
+/// Mapping's Enter: Review, with TCP 1500 to the recovery instance answered (connected).
+fn enter_review(app: &mut App) {
+    let cmds = press(app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Review);
+    let req = match &cmds[..] {
+        [Cmd::CheckReplicationPort { req, .. }] => *req,
+        other => panic!("expected the TCP 1500 check, got {other:?}"),
+    };
+    update(
+        app,
+        Msg::ReplicationPort {
+            req,
+            check: port_open(),
+        },
+    );
+}
+
+fn port_open() -> drs_failback::domain::preflight::Check {
+    use drs_failback::domain::preflight as rules;
+    let at = Ok(("10.0.1.15".to_owned(), "private IP, as usePrivateIP says"));
+    rules::replication_port(
+        at,
+        rules::REPLICATION_PORT,
+        Some(Ok("in 23 ms".into())),
+        false,
+    )
 }
 
 #[test]
@@ -1440,7 +1467,7 @@ fn confirm_with(app: &mut App, text: &str) -> bool {
 fn the_confirmation_is_the_exact_word() {
     let mut app = at_instances();
     press(&mut app, KeyCode::Enter);
-    press(&mut app, KeyCode::Enter);
+    enter_review(&mut app);
     for near in ["overwrite", " OVERWRITE", "OVERWRITE ", "Overwrite"] {
         assert!(!confirm_with(&mut app, near), "{near:?} must not start");
         assert_eq!(app.step, StepId::Review);
@@ -1495,8 +1522,7 @@ fn a_plan_that_changes_under_a_typed_confirmation_is_refused() {
     );
     press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Char('v')); // by-path names
-    press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, StepId::Review);
+    enter_review(&mut app);
     type_text(&mut app, "OVERWRITE");
     // The disks are re-read: the same disks, but sdc now has another by-path name.
     update(
@@ -1559,7 +1585,21 @@ fn after_retry_the_earlier_runs_answers_are_dropped() {
     replicator_says(&mut app, ReplicatorEvent::Exited(Err("stopped".into())));
     // Retry tells the worker the failure was seen.
     let cmds = press(&mut app, KeyCode::Char('r'));
-    assert!(matches!(&cmds[..], [Cmd::Acknowledge { run }] if *run == old));
+    // ... and Review checks TCP 1500 again.
+    let req = match &cmds[..] {
+        [
+            Cmd::Acknowledge { run },
+            Cmd::CheckReplicationPort { req, .. },
+        ] if *run == old => *req,
+        other => panic!("{other:?}"),
+    };
+    update(
+        &mut app,
+        Msg::ReplicationPort {
+            req,
+            check: port_open(),
+        },
+    );
     type_text(&mut app, "OVERWRITE");
     confirm_and_attach(&mut app);
     let new = run_of(&app);
@@ -1611,8 +1651,7 @@ fn excluding_the_boot_volume_is_warned_and_the_result_does_not_say_reboot() {
     let mut app = at_instances();
     press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Char('x')); // /dev/xvda, the boot volume
-    press(&mut app, KeyCode::Enter);
-    assert_eq!(app.step, StepId::Review);
+    enter_review(&mut app);
     let warning = review::boot_warning(app.chosen_instance().unwrap(), &app.mapping.choices);
     assert!(
         warning
@@ -2617,4 +2656,200 @@ fn a_paste_on_the_network_screen_goes_to_its_focused_field_only() {
     update(&mut app, Msg::Paste("http://proxy.corp:3128\n".into()));
     assert_eq!(app.network.proxy.0.value(), "http://proxy.corp:3128");
     assert_eq!(app.credentials.access_key_id.value(), KEY_ID);
+}
+
+#[test]
+fn review_waits_for_tcp_1500_and_refuses_while_an_instance_check_fails() {
+    use drs_failback::domain::preflight as rules;
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    let cmds = press(&mut app, KeyCode::Enter);
+    let req = match &cmds[..] {
+        // The demo's emulator runs no replication agent: nothing to connect to.
+        [
+            Cmd::CheckReplicationPort {
+                req,
+                instance_id,
+                connect: false,
+                ..
+            },
+        ] if instance_id == WEB => *req,
+        other => panic!("{other:?}"),
+    };
+    type_text(&mut app, "OVERWRITE");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(
+        app.review
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("still running"),
+        "{:?}",
+        app.review.error
+    );
+    let at = Ok(("10.0.1.15".to_owned(), "private IP, as usePrivateIP says"));
+    let refused = rules::replication_port(at, 1500, Some(Err("Connection refused".into())), false);
+    update(
+        &mut app,
+        Msg::ReplicationPort {
+            req,
+            check: refused,
+        },
+    );
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let e = app.review.error.clone().unwrap();
+    assert!(
+        e.starts_with("TCP 1500 failed: Open TCP 1500 from this machine"),
+        "{e}"
+    );
+    assert_eq!(
+        app.review.confirm.value(),
+        "OVERWRITE",
+        "nothing typed is lost"
+    );
+    let titles: Vec<_> = app.instance_checks().iter().map(|c| c.title).collect();
+    assert_eq!(titles, ["Source boot mode", "Local disks", "TCP 1500"]);
+}
+
+#[test]
+fn the_instances_boot_mode_fails_a_real_run_and_only_warns_in_the_demo() {
+    use drs_failback::domain::preflight::Verdict;
+    let mut app = at_review();
+    let mut uefi = host();
+    uefi.boot_mode = BootMode::Uefi;
+    update(&mut app, Msg::HostFacts(uefi));
+    let boot = app.instance_checks()[0].clone();
+    assert_eq!(boot.verdict, Verdict::Warning, "{boot:?}");
+    assert!(
+        boot.measured
+            .ends_with("(a real failback stops here; the demo goes on)")
+    );
+    app.mode = Mode::Real;
+    let boot = app.instance_checks()[0].clone();
+    assert_eq!(boot.verdict, Verdict::Fail, "{boot:?}");
+    type_text(&mut app, "OVERWRITE");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(
+        app.review
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("Source boot mode failed")
+    );
+}
+
+/// Pre-flight measured (r) for the wizard's region and endpoint, then Credentials and Endpoint
+/// passed with `region`: the commands the endpoint's answer gives.
+fn past_endpoint_in(region: &str) -> (App, Vec<Cmd>) {
+    let mut app = preflight_with(passing_preflight());
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Credentials);
+    app.credentials.region = region.into();
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req,
+            result: Ok(verified()),
+        },
+    );
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    let cmds = update(
+        &mut app,
+        Msg::EndpointChecked {
+            req,
+            result: Ok(()),
+        },
+    );
+    (app, cmds)
+}
+
+#[test]
+fn the_preflight_runs_again_when_the_region_changed_after_it_and_review_waits_for_it() {
+    let region = app().credentials.region.clone();
+    let (_, cmds) = past_endpoint_in(&region);
+    assert!(
+        matches!(&cmds[..], [Cmd::ListInstances { .. }]),
+        "same region and endpoint: nothing to re-run: {cmds:?}"
+    );
+
+    let (mut app, cmds) = past_endpoint_in("ap-southeast-2");
+    let req = match &cmds[..] {
+        [
+            Cmd::ListInstances { .. },
+            Cmd::RunPreflight {
+                req,
+                region,
+                drs_endpoint: Some(e),
+                ..
+            },
+        ] if region == "ap-southeast-2" && e == EMULATOR => *req,
+        other => panic!("expected the pre-flight again: {other:?}"),
+    };
+    assert!(app.review_checking());
+    // Its S3 row fails for the new region: Review shows it and refuses.
+    let mut report = passing_preflight();
+    report
+        .checks
+        .push(drs_failback::domain::preflight::not_checked(
+            "s3",
+            "S3",
+            "aws-elastic-disaster-recovery-ap-southeast-2.s3.ap-southeast-2.amazonaws.com:443",
+            "DNS failed",
+        ));
+    update(&mut app, Msg::Preflight { req, report });
+    assert!(!app.review_checking());
+    let titles: Vec<_> = app.instance_checks().iter().map(|c| c.title).collect();
+    assert_eq!(titles.first(), Some(&"S3"), "{titles:?}");
+}
+
+#[test]
+fn the_target_disks_are_checked_again_at_the_hand_over_and_a_changed_one_stops_it() {
+    let start = || {
+        let mut app = at_review();
+        type_text(&mut app, "OVERWRITE");
+        let plan = match &press(&mut app, KeyCode::Enter)[..] {
+            [Cmd::StartReplication { plan }] => plan.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(app.step, StepId::Replication);
+        (app, plan)
+    };
+    let disks = || vec![disk("/dev/sdb", 40), disk("/dev/sdc", 100)];
+
+    // The same disks: the plan goes to the worker.
+    let (mut app, plan) = start();
+    let cmds = update(
+        &mut app,
+        Msg::TargetsRechecked {
+            plan: plan.clone(),
+            disks: Ok(disks()),
+        },
+    );
+    assert!(
+        matches!(&cmds[..], [Cmd::HandOff { plan: p }] if *p == plan),
+        "{cmds:?}"
+    );
+
+    // /dev/sdb was mounted meanwhile: nothing is handed over, Review says which and why.
+    let (mut app, plan) = start();
+    let mut now = disks();
+    now[0].mounts = vec!["/mnt/backup".into()];
+    let cmds = update(
+        &mut app,
+        Msg::TargetsRechecked {
+            plan,
+            disks: Ok(now),
+        },
+    );
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(app.step, StepId::Review);
+    let e = app.review.error.clone().unwrap();
+    assert!(
+        e.starts_with("A target disk changed just before the start (/dev/xvda: ")
+            && e.contains("/mnt/backup")
+            && e.contains("Nothing was written."),
+        "{e}"
+    );
+    assert_eq!(app.local_disks()[0].mounts, vec!["/mnt/backup".to_owned()]);
 }

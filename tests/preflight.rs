@@ -257,6 +257,59 @@ async fn the_s3_host_is_the_regions_assets_bucket_and_an_unknown_region_is_named
     );
 }
 
+#[tokio::test]
+async fn tcp_1500_is_tried_at_the_private_ip_when_use_private_ip_says_so() {
+    let open = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = open.local_addr().unwrap().port();
+    let ips = vec!["127.0.0.1".to_owned()];
+    let t = Duration::from_secs(2);
+    let c = preflight::replication_port(Ok(true), &ips, true, port, t).await;
+    assert_eq!(c.verdict, Verdict::Pass, "{c:?}");
+    assert!(
+        c.measured.starts_with("connected in ")
+            && c.measured.ends_with(&format!(
+                " ms to 127.0.0.1:{port} (private IP, as usePrivateIP says)"
+            )),
+        "{c:?}"
+    );
+
+    drop(open);
+    let c = preflight::replication_port(Ok(true), &ips, true, port, t).await;
+    assert_eq!(c.verdict, Verdict::Fail, "{c:?}");
+    assert!(c.measured.contains("refused"), "{c:?}");
+    assert_eq!(
+        c.fix.as_deref(),
+        Some(
+            "Open TCP 1500 from this machine to the recovery instance (its security group, and \
+             the VPN or Direct Connect route for a private IP)."
+        )
+    );
+
+    // Not readable, or the public IP (which DRS does not report): said, never guessed.
+    let denied = Err("these credentials may not call GetFailbackReplicationConfiguration".into());
+    let c = preflight::replication_port(denied, &ips, true, port, t).await;
+    assert_eq!(c.verdict, Verdict::Warning);
+    assert_eq!(
+        c.measured,
+        "not checked: usePrivateIP unknown (these credentials may not call \
+         GetFailbackReplicationConfiguration), so not whether the private or the public address \
+         is used"
+    );
+    let c = preflight::replication_port(Ok(false), &ips, true, port, t).await;
+    assert_eq!(c.verdict, Verdict::Warning);
+    assert!(c.measured.contains("usePrivateIP is off"), "{c:?}");
+    // The demo does not try (the emulator runs no agent), and says so.
+    let c = preflight::replication_port(Ok(true), &ips, false, 1500, t).await;
+    assert_eq!(c.verdict, Verdict::Warning);
+    assert!(c.measured.starts_with("demo: 127.0.0.1:1500"), "{c:?}");
+    let c = preflight::replication_port(Ok(false), &ips, false, 1500, t).await;
+    assert_eq!(
+        c.measured,
+        "demo: not tried, the emulator runs no replication agent (usePrivateIP is off: the \
+         public IP is used, which DRS does not report (EC2 does))"
+    );
+}
+
 /// S3_ENDPOINT given as an IP is checked where the download goes: S3's regional name,
 /// resolved to that address (here a listener that is not TLS, so the check gets as far as TLS).
 #[tokio::test]

@@ -302,6 +302,7 @@ fn operator_walks_the_demo_from_welcome_to_failback_completed() {
     s.wait_for("/dev/xvdb");
     s.send("\r");
     s.wait_for("OVERWRITE");
+    s.wait_for("TCP 1500  ");
     s.send("OVERWRITE\r");
     s.wait_for("INITIAL_SYNC");
     s.wait_for("Press l");
@@ -378,6 +379,42 @@ fn ending_signals_restore_the_terminal_exit_128_plus_n_and_remove_the_demo_disks
         assert!(!guard.0.screen().alternate_screen(), "SIG{signal}");
         assert!(!guard.0.screen().hide_cursor(), "SIG{signal}");
     }
+}
+
+#[test]
+fn no_prompt_stops_at_a_failed_preflight_with_exit_2_before_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = quick_scenario(dir.path());
+    // The emulator's clock (its `Date`) 6 minutes ahead of this machine's.
+    let mut s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    s["clock_offset_seconds"] = 360.into();
+    std::fs::write(&path, s.to_string()).unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["--demo", "--no-prompt", "--scenario", &path])
+        .args(["--state-dir", dir.path().join("state").to_str().unwrap()])
+        .env("TMPDIR", dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stdout.contains("[2/9 Pre-flight]") && stdout.contains("FAIL Clock: 6m 00s behind"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("[3/9 Credentials]"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "drs-failback: stopped: Clock failed: AWS refuses requests signed more than 5 \
+             minutes off"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -578,6 +615,8 @@ fn to_review(s: &mut Session) {
     s.wait_for("/dev/xvdb");
     s.send("\r");
     s.wait_for("OVERWRITE");
+    // Review's Next waits for TCP 1500's row (its padded title; "TCP 1500 to" while checking).
+    s.wait_for("TCP 1500  ");
 }
 
 #[test]
@@ -1022,6 +1061,23 @@ fn a_failback_outlives_its_wizards_and_a_third_one_attaches_and_sees_it_through(
     assert_eq!(code, Some(0), "{running}");
     assert_eq!(running["running"], true);
     assert_eq!(running["recovery_instance_id"], "i-0f552cc5023d8319a");
+    // The pre-flight as it stood at the confirmation, the instance's rows included.
+    let ids: Vec<&str> = running["preflight"]
+        .as_array()
+        .expect("preflight rows")
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "ram",
+        "clock",
+        "drs_endpoint",
+        "instance_boot_mode",
+        "local_disks",
+        "replication_port",
+    ] {
+        assert!(ids.contains(&id), "no {id} in {ids:?}");
+    }
     assert_eq!(
         running["started_by"]["pid"].as_u64(),
         Some(first.pid().parse().unwrap())
@@ -1401,7 +1457,7 @@ fn an_expired_session_is_answered_from_any_terminal_without_stopping_the_replica
 
 #[test]
 fn the_throttle_is_typed_on_the_dashboard_checked_and_changed_for_every_client() {
-    use std::io::{BufRead, Write};
+    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let mut s = demo_at_review(dir.path(), &state);

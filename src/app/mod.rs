@@ -182,6 +182,41 @@ impl App {
             .unwrap_or_default()
     }
 
+    /// Review's checks: a pre-flight row failing now, then those that need the chosen recovery
+    /// instance (the boot mode for its OS, the local disks for its volumes, TCP 1500 to it once
+    /// measured). The demo measures this machine's boot mode, not the emulator's: there a
+    /// failure only warns.
+    pub fn instance_checks(&self) -> Vec<crate::domain::preflight::Check> {
+        use crate::domain::preflight as rules;
+        // A pre-flight row that fails now (run again for a new region or endpoint) first.
+        let mut checks: Vec<_> =
+            rules::blocking(self.preflight.checks(), self.preflight.ram_overridden)
+                .into_iter()
+                .cloned()
+                .collect();
+        let Some(instance) = self.chosen_instance() else {
+            return checks;
+        };
+        if let Some(host) = &self.host {
+            let boot = rules::boot_mode(host.boot_mode, Some(instance.os.as_deref().unwrap_or("")));
+            checks.push(if self.is_demo() {
+                rules::rehearsed(boot)
+            } else {
+                boot
+            });
+        }
+        checks.push(rules::local_disks(instance, self.local_disks()));
+        if let Loadable::Loaded(c) = &self.preflight.replication_port {
+            checks.push(c.clone());
+        }
+        checks
+    }
+
+    /// Review's checks are still being measured (Next waits for them).
+    pub fn review_checking(&self) -> bool {
+        self.preflight.replication_port.is_loading() || self.preflight.report.is_loading()
+    }
+
     pub fn local_disks(&self) -> &[LocalDisk] {
         self.disks.loaded().map(Vec::as_slice).unwrap_or_default()
     }
@@ -192,6 +227,7 @@ impl App {
             || self.preflight.running()
             || self.network.work.is_some()
             || (self.network_open && self.network.interfaces.is_loading())
+            || self.preflight.replication_port.is_loading()
             || self
                 .endpoint
                 .check
@@ -502,6 +538,13 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
+        Msg::TargetsRechecked { plan, disks } => on_targets_rechecked(app, plan, disks),
+        Msg::ReplicationPort { req, check } => {
+            if app.preflight.replication_port.awaits(req) {
+                app.preflight.replication_port = Loadable::Loaded(check);
+            }
+            vec![]
+        }
         Msg::ClockSet { req, result } => {
             if !app.preflight.clock_set.awaits(req) {
                 return vec![];
@@ -524,16 +567,13 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
 fn run_preflight(app: &mut App) -> Vec<Cmd> {
     let req = app.req();
     app.preflight.report = Loadable::Loading(req);
-    let target = app.target();
+    let (region, drs_endpoint, s3_endpoint) = preflight_target(app);
+    app.preflight.measured_for = Some((region.clone(), drs_endpoint.clone(), s3_endpoint.clone()));
     vec![Cmd::RunPreflight {
         req,
-        region: target.region,
-        drs_endpoint: target.endpoint,
-        s3_endpoint: app.s3_endpoint.clone().or(match &app.mode {
-            // The demo's emulator serves the replication software's buckets too.
-            Mode::Demo { endpoint, .. } => Some(endpoint.clone()),
-            Mode::Real => None,
-        }),
+        region,
+        drs_endpoint,
+        s3_endpoint,
     }]
 }
 
@@ -586,6 +626,27 @@ fn on_network_action(app: &mut App, action: NetAction) -> Vec<Cmd> {
             None => vec![],
         },
     }
+}
+
+/// What the network rows measure: the region, the DRS endpoint, the S3 endpoint.
+fn preflight_target(app: &App) -> crate::wizard::preflight::Target {
+    let target = app.target();
+    let s3 = app.s3_endpoint.clone().or(match &app.mode {
+        // The demo's emulator serves the replication software's buckets too.
+        Mode::Demo { endpoint, .. } => Some(endpoint.clone()),
+        Mode::Real => None,
+    });
+    (target.region, target.endpoint, s3)
+}
+
+/// The region or endpoint changed since the checks ran: run them again for the new ones.
+fn rerun_if_moved(app: &mut App) -> Vec<Cmd> {
+    let moved = app
+        .preflight
+        .measured_for
+        .as_ref()
+        .is_some_and(|t| *t != preflight_target(app));
+    if moved { run_preflight(app) } else { vec![] }
 }
 
 /// The confirmed clock setting, from the last measured skew.
@@ -814,10 +875,10 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
             None => vec![],
         },
         Action::Retry => {
-            let cmds = acknowledge(app);
+            let mut cmds = acknowledge(app);
             app.outcome = None;
             app.dashboard = None;
-            app.go(StepId::Review);
+            cmds.extend(to_review(app));
             cmds
         }
     }
@@ -1010,10 +1071,12 @@ fn next(app: &mut App) -> Vec<Cmd> {
         StepId::Mapping => {
             let volumes = app.chosen_volumes();
             match app.mapping.validate(&volumes, app.local_disks()) {
-                Err(e) => app.mapping.error = Some(e),
-                Ok(()) => app.go(StepId::Review),
+                Err(e) => {
+                    app.mapping.error = Some(e);
+                    vec![]
+                }
+                Ok(()) => to_review(app),
             }
-            vec![]
         }
         StepId::Review => {
             let volumes = app.chosen_volumes();
@@ -1022,13 +1085,25 @@ fn next(app: &mut App) -> Vec<Cmd> {
                 app.review.error = Some(format!("{e} Go back (Esc) to the mapping."));
                 return vec![];
             }
+            if let Err(e) = instance_checks_pass(app) {
+                app.review.error = Some(e);
+                return vec![];
+            }
             let plan = plan_key(app);
             if let Err(e) = app.review.validate(plan.as_ref()) {
                 app.review.error = Some(e);
                 return vec![];
             }
             match replication_plan(app) {
-                Some(plan) => {
+                Some(mut plan) => {
+                    // What the checks said, for `status --json` (no row blocks here).
+                    plan.preflight = app
+                        .preflight
+                        .checks()
+                        .iter()
+                        .chain(&app.instance_checks())
+                        .map(Into::into)
+                        .collect();
                     // The dashboard comes with the worker's first answer.
                     app.dashboard = None;
                     app.outcome = None;
@@ -1043,6 +1118,85 @@ fn next(app: &mut App) -> Vec<Cmd> {
             }
         }
         StepId::Replication | StepId::Result => vec![],
+    }
+}
+
+/// The disks read again at the hand-over: the plan goes to the worker only when every chosen
+/// target disk is still there, the same, and free; else back to Review, saying which and why.
+fn on_targets_rechecked(
+    app: &mut App,
+    plan: ReplicationPlan,
+    disks: Result<Vec<LocalDisk>, String>,
+) -> Vec<Cmd> {
+    // Only for the hand-over on screen (no dashboard yet).
+    if app.step != StepId::Replication || app.dashboard.is_some() {
+        return vec![];
+    }
+    let problem = match disks {
+        Err(e) => Some(format!(
+            "The disks could not be read again before starting ({e})."
+        )),
+        Ok(fresh) => {
+            let volumes = app.chosen_volumes();
+            let statuses =
+                crate::domain::mapping::check_rows(&volumes, &fresh, &app.mapping.choices);
+            app.disks = Loadable::Loaded(fresh);
+            let changed: Vec<String> = volumes
+                .iter()
+                .zip(&statuses)
+                .filter(|(_, s)| s.blocks_start())
+                .map(|(v, s)| format!("{}: {}", v.device_name, s.describe()))
+                .collect();
+            (!changed.is_empty()).then(|| {
+                format!(
+                    "A target disk changed just before the start ({}).",
+                    changed.join("; ")
+                )
+            })
+        }
+    };
+    match problem {
+        None => vec![Cmd::HandOff { plan }],
+        Some(why) => {
+            app.go(StepId::Review);
+            app.review.error = Some(format!(
+                "{why} Nothing was written. Go back (Esc) to the mapping, then confirm again."
+            ));
+            vec![]
+        }
+    }
+}
+
+/// Review, with TCP 1500 to the chosen recovery instance measured again.
+fn to_review(app: &mut App) -> Vec<Cmd> {
+    app.go(StepId::Review);
+    let Some(instance) = app.chosen_instance() else {
+        return vec![];
+    };
+    let (instance_id, private_ips) = (instance.id.clone(), instance.private_ips.clone());
+    let req = app.req();
+    app.preflight.replication_port = Loadable::Loading(req);
+    vec![Cmd::CheckReplicationPort {
+        req,
+        instance_id,
+        private_ips,
+        connect: !app.is_demo(),
+    }]
+}
+
+/// Review's Next waits for TCP 1500 and refuses while an instance check fails.
+fn instance_checks_pass(app: &App) -> Result<(), String> {
+    if app.review_checking() {
+        return Err("The checks are still running (TCP 1500 to the recovery instance, or the pre-flight for a new region or endpoint): press Enter again once they show.".into());
+    }
+    let checks = app.instance_checks();
+    match crate::domain::preflight::blocking(&checks, false).first() {
+        None => Ok(()),
+        Some(c) => Err(format!(
+            "{} failed: {} Then go back (Esc) and forward to check again.",
+            c.title,
+            c.fix.as_deref().unwrap_or_default()
+        )),
     }
 }
 
@@ -1076,6 +1230,7 @@ fn replication_plan(app: &App) -> Option<ReplicationPlan> {
         targets,
         device_mapping: mapping::format_mapping(&m, mapping::MappingFormat::CsvEquals),
         value_format,
+        preflight: vec![],
     })
 }
 
@@ -1118,7 +1273,9 @@ fn on_endpoint_checked(app: &mut App, req: u64, result: Result<(), DrsError>) ->
             let summary = check.summary();
             app.go(StepId::Instance);
             app.notice = Some(summary);
-            list_instances(app)
+            let mut cmds = list_instances(app);
+            cmds.extend(rerun_if_moved(app));
+            cmds
         }
         Err(e) => {
             check.outcome = Some(Err(e.advice()));

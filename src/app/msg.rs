@@ -156,6 +156,16 @@ pub enum Msg {
         req: u64,
         lines: Vec<NetLine>,
     },
+    /// The disks as they are at the hand-over of `plan` (its target disks are checked again).
+    TargetsRechecked {
+        plan: ReplicationPlan,
+        disks: Result<Vec<LocalDisk>, String>,
+    },
+    /// TCP 1500 to the chosen recovery instance, judged.
+    ReplicationPort {
+        req: u64,
+        check: crate::domain::preflight::Check,
+    },
 }
 
 #[derive(Debug)]
@@ -175,8 +185,13 @@ pub enum Cmd {
     ListDisks {
         req: u64,
     },
-    /// Hand the confirmed plan to the failback worker and attach to it.
+    /// Read the disks again, so the confirmed plan's target disks are checked just before it
+    /// is handed over (answered with `TargetsRechecked`).
     StartReplication {
+        plan: ReplicationPlan,
+    },
+    /// Hand the confirmed, rechecked plan to the failback worker and attach to it.
+    HandOff {
         plan: ReplicationPlan,
     },
     /// Ask the worker for the failback launch.
@@ -228,6 +243,14 @@ pub enum Cmd {
     RevertNetwork {
         req: u64,
         snapshot: Snapshot,
+    },
+    /// Read usePrivateIP for the recovery instance, then try TCP 1500 to that address (not in
+    /// the demo, whose emulator runs no agent).
+    CheckReplicationPort {
+        req: u64,
+        instance_id: String,
+        private_ips: Vec<String>,
+        connect: bool,
     },
     /// Ctrl-L: clear and redraw everything.
     ClearScreen,

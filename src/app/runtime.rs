@@ -3,7 +3,7 @@
 
 use super::{App, Cmd, Msg, update};
 use crate::disks::DiskSource;
-use crate::domain::model::HostIdentity;
+use crate::domain::model::{HostIdentity, LocalDisk};
 use crate::drs::{DrsClient, DrsError, DrsErrorKind, DrsTarget};
 use crate::wizard::credentials::Verified;
 use crate::wizard::endpoint::{Stage, StageStatus, TCP_TIMEOUT};
@@ -82,6 +82,16 @@ fn logged<T>(what: &str, result: Result<T, DrsError>) -> Result<T, DrsError> {
     result
 }
 
+/// Why usePrivateIP could not be read, in the row's words.
+fn port_unknown(e: &DrsError) -> String {
+    match &e.kind {
+        DrsErrorKind::AccessDenied { .. } => {
+            "these credentials may not call GetFailbackReplicationConfiguration".into()
+        }
+        _ => format!("GetFailbackReplicationConfiguration failed: {}", e.detail),
+    }
+}
+
 fn epoch() -> i64 {
     crate::domain::time::unix_seconds(SystemTime::now()) as i64
 }
@@ -95,12 +105,17 @@ struct Runtime<'a> {
     connection: Option<Connection>,
 }
 
-/// Reads the disk list off the loop (sysfs, udev and blkid may be slow) and answers `req`.
-fn list_disks(tx: &UnboundedSender<Msg>, disks: Option<Arc<dyn DiskSource>>, req: u64) {
+/// Reads the disk list off the loop (sysfs, udev and blkid may be slow); `answer` makes the
+/// message it comes back in.
+fn list_disks(
+    tx: &UnboundedSender<Msg>,
+    disks: Option<Arc<dyn DiskSource>>,
+    answer: impl FnOnce(Result<Vec<LocalDisk>, String>) -> Msg + Send + 'static,
+) {
     let tx = tx.clone();
     tokio::task::spawn_blocking(move || {
         let result = disks.map_or(Ok(vec![]), |d| d.list().map_err(|e| e.to_string()));
-        Runtime::send(&tx, Msg::Disks { req, result });
+        Runtime::send(&tx, answer(result));
     });
 }
 
@@ -154,7 +169,9 @@ impl Runtime<'_> {
                     );
                 });
             }
-            Cmd::ListDisks { req } => list_disks(&tx, self.services.disks.clone(), req),
+            Cmd::ListDisks { req } => list_disks(&tx, self.services.disks.clone(), move |result| {
+                Msg::Disks { req, result }
+            }),
             Cmd::ListInstances { req } => {
                 tokio::spawn(async move {
                     // Each page as it comes: the first is on screen while the rest load.
@@ -182,7 +199,15 @@ impl Runtime<'_> {
                     }
                 });
             }
-            Cmd::StartReplication { plan } => self.hand_off(plan),
+            Cmd::StartReplication { plan } => match self.services.disks.clone() {
+                Some(source) => list_disks(&tx, Some(source), move |disks| Msg::TargetsRechecked {
+                    plan,
+                    disks,
+                }),
+                // Attached to another terminal's failback: hand_off says why it cannot.
+                None => self.hand_off(plan),
+            },
+            Cmd::HandOff { plan } => self.hand_off(plan),
             Cmd::StartFailbackLaunch { run, as_console } => {
                 self.request(run, &Request::StartLaunch { as_console })
             }
@@ -207,6 +232,34 @@ impl Runtime<'_> {
                     let report = crate::preflight::measure(&targets).await;
                     tracing::info!(?report, "pre-flight");
                     Self::send(&tx, Msg::Preflight { req, report });
+                });
+            }
+            Cmd::CheckReplicationPort {
+                req,
+                instance_id,
+                private_ips,
+                connect,
+            } => {
+                tokio::spawn(async move {
+                    let use_private_ip = match client.get() {
+                        Ok(c) => c
+                            .failback_configuration(&instance_id)
+                            .await
+                            .map(|f| f.use_private_ip),
+                        Err(e) => Err(e),
+                    };
+                    let use_private_ip =
+                        logged("GetFailbackReplicationConfiguration", use_private_ip)
+                            .map_err(|e| port_unknown(&e));
+                    let check = crate::preflight::replication_port(
+                        use_private_ip,
+                        &private_ips,
+                        connect,
+                        crate::domain::preflight::REPLICATION_PORT,
+                        crate::preflight::TIMEOUT,
+                    )
+                    .await;
+                    Self::send(&tx, Msg::ReplicationPort { req, check });
                 });
             }
             Cmd::SetClock { req, skew_seconds } => {
@@ -449,22 +502,12 @@ pub async fn run(
         start: Instant::now(),
         connection: None,
     };
-    // Attaching: the running failback comes first, so nothing of the journey's start (Welcome,
-    // Pre-flight) acts before it is on screen.
-    let mut early = std::collections::VecDeque::new();
     if let Some((connection, reader)) = rt.services.attach.take() {
         rt.connection = Some(connection);
         let (tx, start) = (tx.clone(), rt.start);
         tokio::spawn(client::relay(reader, tx, move || {
             start.elapsed().as_secs_f64()
         }));
-        while let Some(msg) = rx.recv().await {
-            let settled = matches!(msg, Msg::Attached { .. } | Msg::WorkerGone { .. });
-            early.push_back(msg);
-            if settled {
-                break;
-            }
-        }
     }
 
     // Startup facts, off the loop.
@@ -484,7 +527,10 @@ pub async fn run(
             Runtime::send(&tx, Msg::HostFacts(facts));
         });
     }
-    list_disks(&tx, rt.services.disks.clone(), 0);
+    list_disks(&tx, rt.services.disks.clone(), |result| Msg::Disks {
+        req: 0,
+        result,
+    });
     if rt.services.disks.as_ref().is_some_and(|d| !d.is_virtual()) {
         let tx = tx.clone();
         let watching = crate::disks::udev_disks::watch(move || tx.send(Msg::DisksChanged).is_ok());
@@ -525,16 +571,9 @@ pub async fn run(
             frontend.draw(&app)?;
             app.dirty = false;
         }
-        let first = match early.pop_front() {
-            Some(msg) => msg,
-            None => match rx.recv().await {
-                Some(msg) => msg,
-                None => break,
-            },
-        };
+        let Some(first) = rx.recv().await else { break };
         // Handle everything already queued before drawing once.
         let mut pending = vec![first];
-        pending.extend(early.drain(..));
         while let Ok(more) = rx.try_recv() {
             pending.push(more);
         }

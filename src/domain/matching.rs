@@ -226,6 +226,7 @@ mod tests {
             hints: IdentificationHints::default(),
             os: None,
             macs: Vec::new(),
+            private_ips: Vec::new(),
             volumes: Vec::new(),
             replication: Default::default(),
             failback: Default::default(),

@@ -84,6 +84,9 @@ pub struct RecoveryInstance {
     pub os: Option<String>,
     /// MAC addresses of the recovery instance's network interfaces, lower case.
     pub macs: Vec<String>,
+    /// The recovery instance's private IPs, the primary interface's first.
+    #[serde(default)]
+    pub private_ips: Vec<String>,
     pub volumes: Vec<RecoveryVolume>,
     pub replication: ReplicationInfo,
     pub failback: FailbackInfo,

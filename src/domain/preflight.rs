@@ -5,9 +5,9 @@
 use super::bytes::Bytes;
 use super::matching::instance_fit;
 use super::model::{BootMode, LocalDisk, MIN_RAM, RecoveryInstance};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Pass,
@@ -25,6 +25,28 @@ pub struct Check {
     pub measured: String,
     /// What to do, one sentence; None when it passed.
     pub fix: Option<String>,
+}
+
+/// A check as the confirmed plan carries it to the worker (and `status --json` prints it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorded {
+    pub id: String,
+    pub title: String,
+    pub verdict: Verdict,
+    pub measured: String,
+    pub fix: Option<String>,
+}
+
+impl From<&Check> for Recorded {
+    fn from(c: &Check) -> Recorded {
+        Recorded {
+            id: c.id.into(),
+            title: c.title.into(),
+            verdict: c.verdict,
+            measured: c.measured.clone(),
+            fix: c.fix.clone(),
+        }
+    }
 }
 
 fn check(id: &'static str, title: &'static str, verdict: Verdict, measured: String) -> Check {
@@ -102,7 +124,7 @@ pub fn os_family(full_string: &str) -> Option<OsFamily> {
 pub fn boot_mode(mode: BootMode, source_os: Option<&str>) -> Check {
     let (id, title) = match source_os {
         None => ("boot_mode", "Boot mode"),
-        Some(_) => ("instance_boot_mode", "Boot mode for this source"),
+        Some(_) => ("instance_boot_mode", "Source boot mode"),
     };
     let here = mode_name(mode);
     match (source_os.and_then(os_family), mode) {
@@ -309,6 +331,86 @@ pub fn local_disks(instance: &RecoveryInstance, disks: &[LocalDisk]) -> Check {
     }
 }
 
+/// Where the failback client pairs with the recovery instance's agent.
+pub const REPLICATION_PORT: u16 = 1500;
+
+/// The address TCP 1500 goes to, as GetFailbackReplicationConfiguration's usePrivateIP says
+/// (`use_private_ip`: its answer, or why it could not be read): the address and which one it
+/// is, or why it cannot be checked.
+pub fn replication_address(
+    use_private_ip: Result<bool, String>,
+    private_ips: &[String],
+) -> Result<(String, &'static str), String> {
+    match use_private_ip {
+        Err(why) => Err(format!(
+            "usePrivateIP unknown ({why}), so not whether the private or the public address is used"
+        )),
+        Ok(true) => private_ips
+            .first()
+            .map(|ip| (ip.clone(), "private IP, as usePrivateIP says"))
+            .ok_or_else(|| "usePrivateIP is on, but DRS reports no private IP for it".into()),
+        Ok(false) => Err(
+            "usePrivateIP is off: the public IP is used, which DRS does not report (EC2 does)"
+                .into(),
+        ),
+    }
+}
+
+/// TCP 1500 to the recovery instance: `tcp` is the connection's result ("in 12 ms" or the
+/// error), None when not tried: the address is unknown, or `demo` (the emulator runs no agent).
+pub fn replication_port(
+    target: Result<(String, &'static str), String>,
+    port: u16,
+    tcp: Option<Result<String, String>>,
+    demo: bool,
+) -> Check {
+    let c = |v, m: String| check("replication_port", "TCP 1500", v, m);
+    let open = "Open TCP 1500 from this machine to the recovery instance (its security group, \
+                and the VPN or Direct Connect route for a private IP).";
+    let demo_fix = "Nothing to do in the demo; a real failback checks this connection here.";
+    match (target, tcp) {
+        (Ok((addr, which)), _) if demo => c(
+            Verdict::Warning,
+            format!(
+                "demo: {addr}:{port} ({which}) not tried: the emulator runs no replication agent"
+            ),
+        )
+        .fix(demo_fix),
+        (Err(why), _) if demo => c(
+            Verdict::Warning,
+            format!("demo: not tried, the emulator runs no replication agent ({why})"),
+        )
+        .fix(demo_fix),
+        (Err(why), _) => c(Verdict::Warning, format!("not checked: {why}")).fix(
+            "Make sure yourself that TCP 1500 is open from this machine to the recovery \
+             instance (its security group, and the VPN or Direct Connect route for a private IP).",
+        ),
+        (Ok((addr, which)), None) => c(
+            Verdict::Warning,
+            format!("{addr}:{port} ({which}): not tried"),
+        )
+        .fix(open),
+        (Ok((addr, which)), Some(Ok(how))) => c(
+            Verdict::Pass,
+            format!("connected {how} to {addr}:{port} ({which})"),
+        ),
+        (Ok((addr, which)), Some(Err(e))) => {
+            c(Verdict::Fail, format!("{e}, to {addr}:{port} ({which})")).fix(open)
+        }
+    }
+}
+
+/// A check the demo shows but does not stop at (it measures this machine, not the emulator's):
+/// a failure becomes a warning that says a real failback would stop.
+pub fn rehearsed(mut c: Check) -> Check {
+    if c.verdict == Verdict::Fail {
+        c.verdict = Verdict::Warning;
+        c.measured
+            .push_str(" (a real failback stops here; the demo goes on)");
+    }
+    c
+}
+
 /// The worst verdict, for exit codes and summaries.
 pub fn worst(checks: &[Check]) -> Verdict {
     checks
@@ -474,6 +576,7 @@ mod tests {
             hints: Default::default(),
             os: None,
             macs: Vec::new(),
+            private_ips: Vec::new(),
             volumes: vec![vol("/dev/xvda", 10), vol("/dev/xvdb", 20)],
             replication: Default::default(),
             failback: Default::default(),

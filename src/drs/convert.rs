@@ -35,6 +35,14 @@ pub fn recovery_instance(ri: &t::RecoveryInstance) -> RecoveryInstance {
             .filter_map(|n| n.mac_address())
             .map(str::to_lowercase)
             .collect(),
+        private_ips: {
+            let mut nics = props
+                .map(|p| p.network_interfaces())
+                .unwrap_or_default()
+                .to_vec();
+            nics.sort_by_key(|n| !n.is_primary().unwrap_or(false));
+            nics.iter().flat_map(|n| n.ips().iter().cloned()).collect()
+        },
         volumes: props
             .map(|p| p.disks())
             .unwrap_or_default()

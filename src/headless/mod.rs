@@ -201,15 +201,7 @@ impl Headless {
             StepId::Preflight => app.preflight.report.loaded().map(|r| {
                 use crate::domain::preflight::Verdict;
                 let passed = r.checks.iter().filter(|c| c.verdict == Verdict::Pass).count();
-                let rest: String = r
-                    .checks
-                    .iter()
-                    .filter(|c| c.verdict != Verdict::Pass)
-                    .map(|c| {
-                        let tag = if c.verdict == Verdict::Fail { "FAIL" } else { "warning" };
-                        format!("; {tag} {}: {}", c.title, c.measured)
-                    })
-                    .collect();
+                let rest = not_passed(&r.checks);
                 Report::new(
                     "preflight",
                     step,
@@ -281,10 +273,23 @@ impl Headless {
                 .with("device_mapping", printed)
                 .with("dm_value_format", format)
             }),
-            StepId::Review => Some(
-                Report::new("confirmed", step, format!("confirmed with {CONFIRM_WORD}"))
-                    .with("recovery_instance_id", app.chosen_instance().map(|i| &i.id)),
-            ),
+            StepId::Review if app.review_checking() => None,
+            StepId::Review => {
+                let checks = app.instance_checks();
+                let notes = not_passed(&checks);
+                Some(
+                    match &app.review.error {
+                        Some(_) => Report::new("problem", step, format!("refused{notes}")),
+                        None => Report::new(
+                            "confirmed",
+                            step,
+                            format!("confirmed with {CONFIRM_WORD}{notes}"),
+                        ),
+                    }
+                    .with("recovery_instance_id", app.chosen_instance().map(|i| &i.id))
+                    .with("checks", &checks),
+                )
+            }
             StepId::Replication => self.replication_report(app),
             StepId::Result => match &app.outcome {
                 Some(Outcome::Completed(s)) if !s.timeline.is_loading() => Some(
@@ -477,6 +482,17 @@ impl Headless {
                     None => (here, enter),
                 }
             }
+            // Next waits for TCP 1500 (and a pre-flight run again for a new region or endpoint).
+            StepId::Review if app.review_checking() => (String::new(), vec![]),
+            // A failed check stops the run before anything is written: exit 2.
+            StepId::Review
+                if app.review.error.is_some()
+                    && !crate::domain::preflight::blocking(&app.instance_checks(), false)
+                        .is_empty() =>
+            {
+                let why = app.review.error.clone().unwrap_or_default();
+                self.stop_with(Stop::new(Exit::CannotStart, None, why))
+            }
             StepId::Review => match &app.review.error {
                 Some(e) => self.stop_with(Stop::new(
                     Exit::DeviceMapping,
@@ -662,6 +678,23 @@ pub fn stop_before_start(output: Output, stop: &Stop) -> u8 {
         Printer::new(output).emit(&report, now);
     }
     code
+}
+
+/// "; FAIL title: measured; warning title: measured" for the checks that did not pass.
+fn not_passed(checks: &[crate::domain::preflight::Check]) -> String {
+    use crate::domain::preflight::Verdict;
+    checks
+        .iter()
+        .filter(|c| c.verdict != Verdict::Pass)
+        .map(|c| {
+            let tag = if c.verdict == Verdict::Fail {
+                "FAIL"
+            } else {
+                "warning"
+            };
+            format!("; {tag} {}: {}", c.title, c.measured)
+        })
+        .collect()
 }
 
 impl Frontend for Headless {

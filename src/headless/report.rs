@@ -14,7 +14,8 @@
 //! - `recovery_instance`: `recovery_instance_id`, `name`, `listed` (how many DRS lists),
 //!   `chosen_by` (`argument` | `match`), `reasons` (why it matches this machine);
 //! - `device_mapping`: `device_mapping` (as `--device-mapping` takes it), `dm_value_format`;
-//! - `confirmed`: `recovery_instance_id`;
+//! - `confirmed`: `recovery_instance_id`, `checks` (Review's: a pre-flight row failing now, the
+//!   source's boot mode, the local disks, TCP 1500; as in `preflight`);
 //! - `worker`: `worker_pid`, `log_file` (the failback worker that runs it);
 //! - `progress`: `replication_state`, `failback_state`, `percent`, `replicated_bytes`,
 //!   `total_bytes` (once per tenth, and at each state change);

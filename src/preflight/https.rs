@@ -8,6 +8,7 @@ use crate::net::{Network, Pin, error_chain, is_tls_failure, redact_proxy};
 use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorSettings};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::net::{TcpStream, lookup_host};
 
@@ -38,6 +39,16 @@ fn bypasses(host: &str, no_proxy: Option<&str>) -> bool {
         let rule = rule.trim().trim_start_matches('.');
         !rule.is_empty() && (rule == "*" || host == rule || host.ends_with(&format!(".{rule}")))
     })
+}
+
+/// A TCP connection to `addr`: "in 12 ms", or why not.
+pub async fn connect(addr: SocketAddr, timeout: Duration) -> Result<String, String> {
+    let started = Instant::now();
+    match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        Ok(Ok(_)) => Ok(format!("in {} ms", started.elapsed().as_millis())),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {} s", timeout.as_secs())),
+    }
 }
 
 /// `pin`: a name answered with a fixed address (S3_ENDPOINT given as an IP), as the
@@ -131,26 +142,10 @@ pub async fn probe(url: &str, pin: Option<&Pin>, network: &Network, timeout: Dur
     };
     probe.dns = Ok(addr.ip().to_string());
 
-    let started = Instant::now();
-    match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-        Ok(Ok(_)) => {
-            probe.tcp = Some(Ok(format!(
-                "{addr} in {} ms",
-                started.elapsed().as_millis()
-            )))
-        }
-        Ok(Err(e)) => {
+    match connect(addr, timeout).await {
+        Ok(how) => probe.tcp = Some(Ok(format!("{addr} {how}"))),
+        Err(e) => {
             probe.tcp = Some(Err(format!("{addr}: {e}")));
-            return Answer {
-                probe,
-                skew: no_skew("TCP failed"),
-            };
-        }
-        Err(_) => {
-            probe.tcp = Some(Err(format!(
-                "{addr}: no answer within {} s",
-                timeout.as_secs()
-            )));
             return Answer {
                 probe,
                 skew: no_skew("TCP failed"),

@@ -133,6 +133,26 @@ pub async fn run(
     }
 }
 
+/// TCP 1500 (`port`) to the recovery instance, at the address `use_private_ip` names; not
+/// tried when `connect` is false (the demo's emulator runs no agent).
+pub async fn replication_port(
+    use_private_ip: Result<bool, String>,
+    private_ips: &[String],
+    connect: bool,
+    port: u16,
+    timeout: Duration,
+) -> Check {
+    let target = rules::replication_address(use_private_ip, private_ips);
+    let tcp = match (&target, connect) {
+        (Ok((ip, _)), true) => Some(match ip.parse::<std::net::IpAddr>() {
+            Ok(ip) => https::connect(std::net::SocketAddr::new(ip, port), timeout).await,
+            Err(_) => Err(format!("`{ip}` is not an IP address")),
+        }),
+        _ => None,
+    };
+    rules::replication_port(target, port, tcp, !connect)
+}
+
 /// Measures this machine and the network, then judges (blocking reads run off the loop).
 pub async fn measure(targets: &Targets) -> Report {
     let facts = tokio::task::spawn_blocking(crate::host::facts).await;

@@ -356,6 +356,7 @@ mod tests {
             targets: Vec::new(),
             device_mapping: "/dev/xvda=pci-0000:00:10.0-scsi-0:0:0:0".into(),
             value_format: DmValueFormat::ByPath,
+            preflight: vec![],
         }
     }
 

@@ -38,6 +38,9 @@ pub struct ReplicationPlan {
     pub device_mapping: String,
     /// How the mapping names the local side (`--dm-value-format`).
     pub value_format: crate::domain::mapping::DmValueFormat,
+    /// The pre-flight as it stood when the plan was confirmed (`status --json` shows it).
+    #[serde(default)]
+    pub preflight: Vec<crate::domain::preflight::Recorded>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

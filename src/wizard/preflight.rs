@@ -27,7 +27,14 @@ pub struct PreflightForm {
     pub error: Option<String>,
     /// The check whose fix is shown when the rows do not all fit (Up/Down move it).
     pub selected: usize,
+    /// TCP 1500 to the chosen recovery instance (run on the way to Review).
+    pub replication_port: Loadable<Check>,
+    /// The region, DRS endpoint and S3 endpoint the report was measured for.
+    pub measured_for: Option<Target>,
 }
+
+/// Region, custom DRS endpoint, custom S3 endpoint.
+pub type Target = (String, Option<String>, Option<String>);
 
 impl PreflightForm {
     pub fn checks(&self) -> &[Check] {

@@ -117,6 +117,7 @@ mod tests {
                 targets: vec![],
                 device_mapping: "/dev/xvda=EXCLUDE".into(),
                 value_format: crate::domain::mapping::DmValueFormat::DevName,
+                preflight: vec![],
             },
         }
     }

@@ -216,6 +216,7 @@ mod tests {
             }],
             device_mapping: "/dev/xvda=/dev/sdb".into(),
             value_format: crate::domain::mapping::DmValueFormat::DevName,
+            preflight: vec![],
         }
     }
 

@@ -36,6 +36,9 @@ pub struct Status {
     /// The replication software's last lines.
     pub log_tail: Vec<String>,
     pub log_file: Option<String>,
+    /// The pre-flight checks as they stood when the failback was confirmed:
+    /// [{"id", "title", "verdict" (pass, warning, fail), "measured", "fix"}].
+    pub preflight: Vec<crate::domain::preflight::Recorded>,
 }
 
 /// Reads the worker's snapshot (up to its `live` mark).
@@ -72,6 +75,7 @@ pub async fn read(state_dir: &Path) -> Result<Status, String> {
                     status.recovery_instance_id = Some(plan.recovery_instance_id);
                     status.total_bytes = plan.targets.iter().map(|t| t.volume_bytes).sum();
                     status.log_file = log_file;
+                    status.preflight = plan.preflight;
                     targets = plan.targets;
                 }
                 Event::Log { line } => status.log_tail.push(line),

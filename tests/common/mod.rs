@@ -138,6 +138,7 @@ fn instance(id: &str, host: &str, os: &str, volumes: Vec<RecoveryVolume>) -> Rec
         },
         os: Some(os.into()),
         macs: vec![],
+        private_ips: vec![],
         volumes,
         replication: ReplicationInfo {
             state: "STOPPED".into(),
@@ -626,6 +627,27 @@ pub fn review() -> App {
     app.review.confirm = Input::new("overwr".into());
     app.review.error = app.review.validate(None).err();
     assert!(app.review.error.is_some());
+    app.preflight.replication_port = Loadable::Loaded(port(Some(Ok("in 23 ms".into()))));
+    app
+}
+
+fn port(tcp: Option<Result<String, String>>) -> drs_failback::domain::preflight::Check {
+    use drs_failback::domain::preflight as rules;
+    let at = Ok(("10.0.1.15".to_owned(), "private IP, as usePrivateIP says"));
+    rules::replication_port(at, rules::REPLICATION_PORT, tcp, false)
+}
+
+/// The demo's host booted in UEFI (a Linux source: only a warning in the demo), and TCP 1500
+/// refused.
+pub fn review_checks_failing() -> App {
+    let mut app = review();
+    if let Some(h) = app.host.as_mut() {
+        h.boot_mode = BootMode::Uefi;
+    }
+    app.preflight.replication_port =
+        Loadable::Loaded(port(Some(Err("Connection refused (os error 111)".into()))));
+    app.review.confirm = Input::default();
+    app.review.error = None;
     app
 }
 
@@ -1008,6 +1030,7 @@ pub fn builders() -> Vec<Builder> {
         ("mapping_paste_long_error", mapping_paste_long_error),
         ("review", review),
         ("review_boot_excluded", review_boot_excluded),
+        ("review_checks_failing", review_checks_failing),
         ("dashboard_initial_sync", dashboard_initial_sync),
         ("dashboard_stalled", dashboard_stalled),
         ("dashboard_ready", dashboard_ready),

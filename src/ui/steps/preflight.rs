@@ -48,11 +48,6 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
     );
     w.line(Line::styled(summary, theme.title()));
-    let mark = |c: &Check| match c.verdict {
-        Verdict::Pass => (g.ok, theme.ok()),
-        Verdict::Warning => (g.warn, theme.warning()),
-        Verdict::Fail => (g.failed, theme.error()),
-    };
     let measured = |c: &Check| {
         let overridden = f.ram_overridden && c.id == "ram" && c.verdict == Verdict::Fail;
         let text = if overridden {
@@ -62,41 +57,18 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         };
         theme.clean(&text).to_string()
     };
-    let fix_lead = " ".repeat(2 + width(g.ok) + 1 + TITLE + 1);
-    let full = |c: &Check| {
-        let (mark, style) = mark(c);
-        let head = format!("  {mark} {} ", pad(theme, c.title, TITLE));
-        let mut lines = para(&head, &measured(c), cols, Style::new());
-        if let Some(first) = lines.first_mut() {
-            first.spans[0].style = style;
-        }
-        if let Some(fix) = &c.fix {
-            lines.extend(para(&fix_lead, &theme.clean(fix), cols, theme.muted()));
-        }
-        lines
-    };
-    let rows: Vec<Vec<Line>> = report.checks.iter().map(full).collect();
+    let rows: Vec<Vec<Line>> = report
+        .checks
+        .iter()
+        .map(|c| full(theme, c, &measured(c), cols))
+        .collect();
     let below = below(app, report, cols, theme);
     if rows.iter().map(Vec::len).sum::<usize>() + below.len() + 1 <= w.left() {
         rows.into_iter().for_each(|r| w.lines(r));
     } else {
         // One line a check; the selected one's measurement and fix in full below.
         for (i, c) in report.checks.iter().enumerate() {
-            let (mark, style) = mark(c);
-            let cursor = if i == f.selected { ">" } else { " " };
-            let head = format!("{cursor} {mark} {} ", pad(theme, c.title, TITLE));
-            let rest = fit(theme, &measured(c), cols.saturating_sub(width(&head)));
-            let head_style = if i == f.selected {
-                theme.focus()
-            } else {
-                Style::new()
-            };
-            w.line(Line::from(vec![
-                Span::styled(format!("{cursor} "), head_style),
-                Span::styled(format!("{mark} "), style),
-                Span::styled(format!("{} ", pad(theme, c.title, TITLE)), head_style),
-                Span::raw(rest),
-            ]));
+            w.line(row(theme, c, &measured(c), i == f.selected, cols));
         }
         if let Some(c) = report.checks.get(f.selected) {
             w.gap();
@@ -112,6 +84,53 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
     }
     w.lines(below);
+}
+
+fn mark(theme: &Theme, c: &Check) -> (&'static str, Style) {
+    let g = theme.glyphs();
+    match c.verdict {
+        Verdict::Pass => (g.ok, theme.ok()),
+        Verdict::Warning => (g.warn, theme.warning()),
+        Verdict::Fail => (g.failed, theme.error()),
+    }
+}
+
+/// A check with its measurement and fix wrapped under its title.
+pub fn full(theme: &Theme, c: &Check, measured: &str, cols: usize) -> Vec<Line<'static>> {
+    let (mark, style) = mark(theme, c);
+    let head = format!("  {mark} {} ", pad(theme, c.title, TITLE));
+    let mut lines = para(&head, &theme.clean(measured), cols, Style::new());
+    if let Some(first) = lines.first_mut() {
+        first.spans[0].style = style;
+    }
+    if let Some(fix) = &c.fix {
+        let lead = " ".repeat(width(&head));
+        lines.extend(para(&lead, &theme.clean(fix), cols, theme.muted()));
+    }
+    lines
+}
+
+/// A check on one line: the cursor when selected, its mark, title and measurement (cut to fit).
+pub fn row(theme: &Theme, c: &Check, measured: &str, selected: bool, cols: usize) -> Line<'static> {
+    let (mark, style) = mark(theme, c);
+    let cursor = if selected { ">" } else { " " };
+    let title = format!("{} ", pad(theme, c.title, TITLE));
+    let used = width(cursor) + 1 + width(mark) + 1 + width(&title);
+    let head_style = if selected {
+        theme.focus()
+    } else {
+        Style::new()
+    };
+    Line::from(vec![
+        Span::styled(format!("{cursor} "), head_style),
+        Span::styled(format!("{mark} "), style),
+        Span::styled(title, head_style),
+        Span::raw(fit(
+            theme,
+            &theme.clean(measured),
+            cols.saturating_sub(used),
+        )),
+    ])
 }
 
 /// What follows the rows: the clock setting's result, Next's refusal, the question asked.

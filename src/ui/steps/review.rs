@@ -1,9 +1,10 @@
 //! Step 6: every choice, the disks that will be overwritten (bold in every theme), and the typed
 //! confirmation.
 
-use super::disk_identity;
+use super::{disk_identity, preflight};
 use crate::app::App;
 use crate::domain::mapping::Choice;
+use crate::domain::preflight::Verdict;
 use crate::domain::regions;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{Writer, field, kv, para, problem, set_cursor, width};
@@ -54,6 +55,27 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         ri.push_str(&format!("  {os}"));
     }
     w.line(kv("Recovery instance", LABEL, text(ri)));
+    // A line each (the disks to overwrite need the room); a failure's fix under it.
+    for c in app.instance_checks() {
+        w.line(preflight::row(theme, &c, &c.measured, false, cols));
+        if let (Verdict::Fail, Some(fix)) = (c.verdict, &c.fix) {
+            w.lines(para("    ", &theme.clean(fix), cols, theme.muted()));
+        }
+    }
+    if app.preflight.report.is_loading() {
+        w.line(Line::from(format!(
+            "  {} Pre-flight again, for this region and endpoint{}",
+            theme.running(app.now),
+            g.ellipsis
+        )));
+    }
+    if app.preflight.replication_port.is_loading() {
+        w.line(Line::from(format!(
+            "  {} TCP 1500 to the recovery instance: checking{}",
+            theme.running(app.now),
+            g.ellipsis
+        )));
+    }
     w.gap();
 
     let disks = app.local_disks();
