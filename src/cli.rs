@@ -113,6 +113,10 @@ pub struct Cli {
     #[arg(long = "aws-access-key-id", value_name = "KEY_ID")]
     pub access_key_id: Option<String>,
 
+    /// Also offer loop, ram and zram devices as target disks (rehearsals on files).
+    #[arg(long, conflicts_with = "demo")]
+    pub include_loop: bool,
+
     /// Secret access key (else AWS_SECRET_ACCESS_KEY or AWS_SECRET_KEY). Accepted for
     /// compatibility, but `ps` shows a command line to every user of this machine: the
     /// environment or the wizard's prompt is safer. drs-failback blanks it from its own

@@ -1,10 +1,12 @@
 use clap::Parser;
-use drs_failback::app::runtime::{self, Services};
+use drs_failback::app::runtime::{self, Services, WorkerStart};
 use drs_failback::app::{self, App, Interrupt, Mode};
 use drs_failback::cli::{Cli, Command, Output, SECRET_OPTIONS};
 use drs_failback::disks::report;
+use drs_failback::disks::udev_disks::UdevDisks;
 use drs_failback::emulator::Emulator;
 use drs_failback::exit::{Exit, Setting, Stop};
+use drs_failback::failback_software::S3Endpoint;
 use drs_failback::headless::{self, Headless};
 use drs_failback::process;
 use drs_failback::standin;
@@ -12,11 +14,13 @@ use drs_failback::terminal::{self, TerminalUi};
 use drs_failback::ui::Theme;
 use drs_failback::wizard::network::NetworkForm;
 use drs_failback::wizard::result::Outcome;
+use drs_failback::worker::protocol::Setup;
 use drs_failback::worker::{self, client, status};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Exit statuses are listed in `--help` (`exit::TABLE`).
@@ -262,6 +266,7 @@ fn attach(
             host_identity,
             state_dir: state_dir.to_owned(),
             worker: None,
+            start_worker: None,
             attach: Some(attach),
             set_clock: drs_failback::preflight::set_system_clock,
             network: Some(drs_failback::netconfig::System::live()),
@@ -289,27 +294,49 @@ fn prefill(cli: &Cli, app: &mut App) -> Result<(), Stop> {
     Ok(())
 }
 
-/// Without --demo: attach to a running failback; starting one on real disks is not in this
-/// build yet.
+/// Without --demo: attach to a running failback, else the wizard on this machine's disks; the
+/// worker starts when the plan is confirmed.
 async fn real(cli: &Cli, hidden: Option<std::io::Result<usize>>) -> Result<ExitCode, Stop> {
     let state_dir = cli
         .state_dir
         .clone()
         .unwrap_or_else(|| worker::default_state_dir(false));
-    let Some(services) = attach(&state_dir, None)? else {
-        let mut app = App::new(Mode::Real);
-        prefill(cli, &mut app)?;
-        check_not_busy(&state_dir)?;
-        return Err(Stop::from(
-            "failing back onto real disks needs the udev disk discovery and AWS's replication \
-             software, which this build does not include yet. Run `drs-failback --demo` to \
-             rehearse the whole failback against the embedded emulator."
-                .to_owned(),
-        ));
-    };
+    if let Some(services) = attach(&state_dir, None)? {
+        let log_path = init_logging(cli)?;
+        log_hidden(hidden);
+        return wizard(cli, App::new(Mode::Real), services, log_path, &[]).await;
+    }
+    let mut app = App::new(Mode::Real);
+    prefill(cli, &mut app)?;
+    check_not_busy(&state_dir)?;
+    let s3_endpoint = cli.s3_endpoint.clone().filter(|e| !e.trim().is_empty());
+    if let Some(e) = &s3_endpoint {
+        S3Endpoint::parse(e)
+            .map_err(|e| Stop::new(Exit::CannotStart, Some(Setting::S3_ENDPOINT), e.message))?;
+    }
+    app.s3_endpoint = s3_endpoint.clone();
     let log_path = init_logging(cli)?;
     log_hidden(hidden);
-    wizard(cli, App::new(Mode::Real), services, log_path, &[]).await
+    let program =
+        std::env::current_exe().map_err(|e| format!("cannot find this program's file: {e}"))?;
+    let services = Services {
+        disks: Some(Arc::new(UdevDisks::new(cli.include_loop))),
+        host_identity: None,
+        state_dir,
+        worker: None,
+        start_worker: Some(WorkerStart {
+            program,
+            setup: Setup {
+                started_by: worker::started_by(),
+                poll_every_ms: 1000,
+                s3_endpoint,
+                demo: None,
+            },
+        }),
+        attach: None,
+        set_clock: drs_failback::preflight::set_system_clock,
+    };
+    wizard(cli, app, services, log_path, &[]).await
 }
 
 async fn demo(cli: &Cli, hidden: Option<std::io::Result<usize>>) -> Result<ExitCode, Stop> {
@@ -382,8 +409,12 @@ async fn wizard(
         let mut theme = Theme::detect(|k| std::env::var(k).ok());
         theme.unicode &= !cli.ascii;
         theme.color &= !cli.no_color;
-        let (mut ui, keys) =
-            TerminalUi::enter(theme).map_err(|e| format!("cannot use this terminal: {e}"))?;
+        let (mut ui, keys) = TerminalUi::enter(theme).map_err(|e| {
+            format!(
+                "cannot use this terminal ({e}): run drs-failback on a console, a serial line \
+                 or in an SSH session with a terminal (ssh -t)"
+            )
+        })?;
         app.size = terminal::screen_size();
         let app = runtime::run(app, &mut services, &mut ui, Some(keys)).await;
         drop(ui);

@@ -968,6 +968,8 @@ async fn exit_and_client(
                 ReplicatorEvent::Log(line) => logs.push(line),
                 ReplicatorEvent::Paired { client_id } => client = Some(client_id),
                 ReplicatorEvent::Exited(result) => return Some(result),
+                // The runner alone: nothing is downloaded.
+                ReplicatorEvent::Download(_) | ReplicatorEvent::Installed { .. } => {}
             }
         }
         None

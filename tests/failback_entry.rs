@@ -476,14 +476,15 @@ async fn the_standin_by_hand_takes_the_suggested_mapping_and_exits_0_after_the_l
     );
 }
 
-/// The path the demo is heading to: the emulator as its own process, AWS's software fetched
-/// from its S3 buckets and unpacked, and the tarball's failback_entry (a script that runs the
-/// stand-in) driven by the runner to FAILBACK_COMPLETED, content intact.
+/// The worker's replicator on the demo's path: the emulator as its own process, AWS's software
+/// fetched from its S3 buckets (progress reported), verified and unpacked, and the tarball's
+/// failback_entry (a script that runs the stand-in) driven by the runner to
+/// FAILBACK_COMPLETED, content intact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_runner_drives_the_failback_entry_of_the_emulators_tarball() {
+async fn the_downloaded_failback_entry_of_the_emulators_tarball_fails_back() {
     use drs_failback::emulator::content::VolumeContent;
-    use drs_failback::failback_software::{self, SoftwareSource};
-    use drs_failback::net::{NetSettings, Network};
+    use drs_failback::failback_software::SoftwareSource;
+    use drs_failback::replication::downloaded::Downloaded;
     use tokio::io::AsyncBufReadExt;
 
     let mut v = scenario_json();
@@ -524,25 +525,22 @@ async fn the_runner_drives_the_failback_entry_of_the_emulators_tarball() {
         session_token: Some(TOKEN.into()),
     };
 
-    let source = SoftwareSource::new(&region, Some(&endpoint)).expect("source");
-    let network = Network::new(NetSettings::default()).expect("network");
-    let (progress, _seen) = mpsc::unbounded_channel();
-    let installed =
-        failback_software::install(&source, &network, &dir.path().join("sw"), &progress)
-            .await
-            .expect("the software installs");
-
     let disks = dir.path().join("disks");
     std::fs::create_dir_all(&disks).expect("disks dir");
     std::fs::File::create(disks.join("sdb.img"))
         .and_then(|f| f.set_len(6 << 20))
         .expect("target");
-    let runner = FailbackEntry {
-        program: installed.unpacked.failback_entry.clone(),
-        leading_args: Vec::new(),
-        env: vec![(DEMO_DISKS_ENV.into(), disks.display().to_string())],
-        log_file: dir.path().join("failback.log"),
-        poll_every: Duration::from_millis(20),
+    // Downloaded, verified and unpacked, then run: what the worker runs.
+    let software = Downloaded {
+        source: SoftwareSource::new(&region, Some(&endpoint)).expect("source"),
+        dir: dir.path().join("sw"),
+        runner: FailbackEntry {
+            program: PathBuf::new(),
+            leading_args: Vec::new(),
+            env: vec![(DEMO_DISKS_ENV.into(), disks.display().to_string())],
+            log_file: dir.path().join("failback.log"),
+            poll_every: Duration::from_millis(20),
+        },
     };
     let id = instance(&v, "web-02");
     let plan = ReplicationPlan {
@@ -556,14 +554,16 @@ async fn the_runner_drives_the_failback_entry_of_the_emulators_tarball() {
         preflight: vec![],
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
-    runner.start(plan, tx);
+    software.start(plan, tx);
     launch_when_ready(region, endpoint, credentials, &id).await;
     let end = tokio::time::timeout(Duration::from_secs(60), async {
-        let mut paired = false;
+        let (mut downloaded, mut installed, mut paired) = (None, None, false);
         while let Some(e) = rx.recv().await {
             match e {
+                ReplicatorEvent::Download(p) => downloaded = Some((p.bytes, p.total)),
+                ReplicatorEvent::Installed { version } => installed = Some(version),
                 ReplicatorEvent::Paired { .. } => paired = true,
-                ReplicatorEvent::Exited(r) => return (paired, r),
+                ReplicatorEvent::Exited(r) => return (downloaded, installed, paired, r),
                 ReplicatorEvent::Log(_) => {}
             }
         }
@@ -571,7 +571,14 @@ async fn the_runner_drives_the_failback_entry_of_the_emulators_tarball() {
     })
     .await
     .expect("the runner ends");
-    assert_eq!(end, (true, Ok(())));
+    let (downloaded, installed, paired, exit) = end;
+    let (bytes, total) = downloaded.expect("download progress");
+    assert_eq!(Some(bytes), total, "the last report is the whole tarball");
+    assert_eq!(
+        installed.as_deref(),
+        Some(drs_failback::emulator::EMULATOR_INSTALLER_VERSION)
+    );
+    assert_eq!((paired, exit), (true, Ok(())));
     let seed = v["seed"].as_u64().expect("seed");
     let expected = VolumeContent::new(&id, "/dev/xvda", 6 << 20, 3 << 20, seed).sha256(6 << 20);
     use sha2::Digest;

@@ -689,9 +689,10 @@ fn assert_no_escape_codes(out: &std::process::Output) {
 
 #[test]
 fn errors_before_the_screen_exit_2_without_escape_codes() {
+    // No terminal to draw on (stdin is not one here).
     let out = run(&[]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--demo"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ssh -t"));
     assert_no_escape_codes(&out);
 
     let out = run(&["--demo", "--scenario", "/nonexistent/scenario.json"]);
@@ -706,6 +707,44 @@ fn errors_before_the_screen_exit_2_without_escape_codes() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains(&addr));
     assert_no_escape_codes(&out);
+}
+
+#[test]
+fn a_download_that_fails_stops_the_failback_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = quick_scenario(dir.path());
+    let mut s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for (fault, words) in [
+        (
+            serde_json::json!({"wrong_hash": true}),
+            [
+                "Wrong sha512 hash",
+                "it was deleted and nothing was unpacked",
+            ],
+        ),
+        (
+            serde_json::json!({"bucket_owner": "999999999999"}),
+            ["HTTP 403", "x-amz-expected-bucket-owner: "],
+        ),
+    ] {
+        s["faults"] = serde_json::json!({ "s3": fault });
+        std::fs::write(&path, s.to_string()).unwrap();
+        let state = dir.path().join("state");
+        let out = run(&[
+            "--demo",
+            "--no-prompt",
+            "--scenario",
+            &path,
+            "--state-dir",
+            state.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{fault}: {stderr}");
+        for w in ["could not be installed", words[0], words[1]] {
+            assert!(stderr.contains(w), "{fault}: no {w:?} in {stderr}");
+        }
+    }
 }
 
 /// The scenario's credentials, one of them first (the one the demo pre-fills).
@@ -1013,14 +1052,31 @@ fn status(state: &Path) -> (serde_json::Value, Option<i32>) {
     (json, out.status.code())
 }
 
-/// Ends a worker a failed test left running.
+/// Ends a worker a failed test left running, and the replication software it runs (in a
+/// process group of its own, so it would outlive the worker).
 struct EndWorker(u64);
 
 impl Drop for EndWorker {
     fn drop(&mut self) {
-        if alive(self.0) {
-            // SAFETY: a signal to the worker this test started.
-            unsafe { libc::kill(self.0 as i32, libc::SIGKILL) };
+        if !alive(self.0) {
+            return;
+        }
+        let children: Vec<i32> = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                    s.rsplit_once(')')
+                        .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u64>().ok())
+                        == Some(self.0)
+                })
+            })
+            .collect();
+        for pid in children.into_iter().chain([self.0 as i32]) {
+            // SAFETY: a signal to the worker this test started, or to its child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
         }
     }
 }
@@ -1301,6 +1357,382 @@ fn a_second_failback_is_refused_and_says_which_worker_and_terminal_hold_the_lock
     first.wait_for("Quit");
     first.send("y");
     assert_eq!(first.exit_code(), 0);
+}
+
+/// Loop devices over sparse files, for the real path: detached and their files deleted when
+/// dropped, also when an assertion failed on the way.
+struct LoopDisks {
+    devices: Vec<String>,
+    // Dropped after `drop` has detached the devices over its files.
+    dir: tempfile::TempDir,
+}
+
+impl LoopDisks {
+    /// Why loop devices cannot be used here, if they cannot.
+    fn unavailable() -> Option<String> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return Some("not root".into());
+        }
+        if !Path::new("/dev/loop-control").exists() {
+            return Some("no /dev/loop-control (no loop driver)".into());
+        }
+        match std::process::Command::new("losetup").arg("--find").output() {
+            Ok(out) if out.status.success() => None,
+            Ok(out) => Some(format!(
+                "no free loop device: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )),
+            Err(e) => Some(format!("no losetup: {e}")),
+        }
+    }
+
+    fn new() -> LoopDisks {
+        LoopDisks {
+            devices: Vec::new(),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A new loop device over a sparse file of `bytes`: its /dev name.
+    fn attach(&mut self, name: &str, bytes: u64) -> String {
+        let file = self.dir.path().join(name);
+        std::fs::File::create(&file)
+            .unwrap()
+            .set_len(bytes)
+            .unwrap();
+        let out = std::process::Command::new("losetup")
+            .args(["--find", "--show"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "losetup: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let device = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        self.devices.push(device.clone());
+        device
+    }
+}
+
+impl Drop for LoopDisks {
+    fn drop(&mut self) {
+        for device in self.devices.iter().rev() {
+            let detached = std::process::Command::new("losetup")
+                .args(["--detach", device])
+                .status();
+            if !detached.is_ok_and(|s| s.success()) {
+                eprintln!("cleanup: losetup --detach {device} failed");
+            }
+        }
+    }
+}
+
+/// Ends the worker that holds the lock in a state directory, when a failed test left it.
+struct EndWorkerIn(std::path::PathBuf);
+
+impl Drop for EndWorkerIn {
+    fn drop(&mut self) {
+        let holder = std::fs::read(self.0.join("lock"))
+            .ok()
+            .and_then(|t| serde_json::from_slice::<serde_json::Value>(&t).ok());
+        if let Some(pid) = holder.and_then(|h| h["worker_pid"].as_u64()) {
+            drop(EndWorker(pid));
+        }
+    }
+}
+
+/// `drs-failback emulator` as its own process: ended when dropped.
+struct EmulatorProcess {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl EmulatorProcess {
+    fn start(scenario: &str) -> EmulatorProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(BIN)
+            .args([
+                "emulator",
+                "--listen",
+                "127.0.0.1:0",
+                "--scenario",
+                scenario,
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let endpoint = lines
+            .find_map(|l| {
+                l.unwrap()
+                    .strip_prefix("DRS emulator listening on ")
+                    .map(str::to_owned)
+            })
+            .expect("the emulator says where it listens");
+        // What it prints later must not block it on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        EmulatorProcess { child, endpoint }
+    }
+}
+
+impl Drop for EmulatorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const MIB: u64 = 1 << 20;
+
+/// The real path's rig: an outside emulator serving one recovery instance with two small
+/// volumes, and a loop device for each. Its fields end in this order: the worker, the loop
+/// devices, the emulator, the files.
+struct RealRig {
+    _worker: EndWorkerIn,
+    _disks: LoopDisks,
+    emulator: EmulatorProcess,
+    /// (volume, its bytes, the loop device it goes to)
+    targets: Vec<(&'static str, u64, String)>,
+    id: String,
+    key: serde_json::Value,
+    scenario: std::path::PathBuf,
+    state: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl RealRig {
+    /// None, saying why, where loop devices cannot be made.
+    fn new(test: &str) -> Option<RealRig> {
+        RealRig::with_s3_faults(test, serde_json::json!({}))
+    }
+
+    /// With the scenario's S3 faults `s3` besides the slow tarball.
+    fn with_s3_faults(test: &str, mut s3: serde_json::Value) -> Option<RealRig> {
+        if let Some(why) = LoopDisks::unavailable() {
+            println!("SKIPPED {test} (loop devices): {why}");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        // The tarball comes slowly enough for the dashboard to show its download (5 B/s
+        // scenario time, 100 B/s here).
+        let mut s: serde_json::Value =
+            serde_json::from_str(include_str!("../assets/demo-scenario.json")).unwrap();
+        s["time_scale"] = 20.into();
+        s3["bytes_per_second"] = 5.into();
+        s["faults"] = serde_json::json!({ "s3": s3 });
+        let mut instance = s["recovery_instances"][0].clone();
+        instance["volumes"] = serde_json::json!([
+            {"device": "/dev/xvda", "size": "64MiB", "used": "24MiB"},
+            {"device": "/dev/xvdb", "size": "40MiB", "used": "8MiB"},
+        ]);
+        let id = instance["id"].as_str().unwrap().to_owned();
+        s["recovery_instances"] = serde_json::json!([instance]);
+        let scenario = dir.path().join("scenario.json");
+        std::fs::write(&scenario, s.to_string()).unwrap();
+        let emulator = EmulatorProcess::start(scenario.to_str().unwrap());
+        let mut disks = LoopDisks::new();
+        let targets = vec![
+            (
+                "/dev/xvda",
+                64 * MIB,
+                disks.attach("xvda-target.img", 64 * MIB),
+            ),
+            (
+                "/dev/xvdb",
+                40 * MIB,
+                disks.attach("xvdb-target.img", 48 * MIB),
+            ),
+        ];
+        let state = dir.path().join("state");
+        Some(RealRig {
+            _worker: EndWorkerIn(state.clone()),
+            _disks: disks,
+            emulator,
+            targets,
+            id,
+            key: s["credentials"][0].clone(),
+            scenario,
+            state,
+            _dir: dir,
+        })
+    }
+
+    /// The wizard without --demo, pointed at the emulator (S3 at `s3_endpoint`), walked to
+    /// the confirmation with the keys typed and the mapping pasted, and confirmed.
+    fn confirmed_wizard(&self, s3_endpoint: &str) -> Session {
+        self.confirmed_wizard_then(s3_endpoint, || {})
+    }
+
+    /// The same, with `started` run once the wizard shows Welcome.
+    fn confirmed_wizard_then(&self, s3_endpoint: &str, started: impl FnOnce()) -> Session {
+        let mut w = Session::start(
+            &[
+                "--endpoint",
+                &self.emulator.endpoint,
+                "--s3-endpoint",
+                s3_endpoint,
+                "--include-loop",
+                "--state-dir",
+                self.state.to_str().unwrap(),
+            ],
+            &[("LANG", "C.UTF-8")],
+        );
+        let welcome = w.wait_for("Welcome");
+        assert!(!welcome.contains("DEMO"), "{welcome}");
+        started();
+        w.send("\r");
+        w.wait_for(PREFLIGHT_PASSED);
+        w.send("\r");
+        w.wait_for("Access key");
+        w.send(self.key["access_key_id"].as_str().unwrap());
+        w.send("\t");
+        w.send(self.key["secret_access_key"].as_str().unwrap());
+        w.send("\r");
+        w.wait_for("Custom");
+        w.send("\r");
+        // Until this machine's disks are read, no instance fits them.
+        w.wait_until("the instance, fitting the loop devices", |sc| {
+            let c = sc.contents();
+            c.contains(&self.id) && !c.contains("cannot fit the local disks")
+        });
+        w.send(&self.id);
+        w.send("\r");
+        w.wait_until("the mapping step", |sc| {
+            sc.contents()
+                .lines()
+                .next()
+                .is_some_and(|l| l.contains("Volume mapping"))
+        });
+        w.send("p");
+        w.send(&format!(
+            "/dev/xvda={},/dev/xvdb={}\r",
+            self.targets[0].2, self.targets[1].2
+        ));
+        w.wait_for(&self.targets[1].2);
+        w.send("\r");
+        w.wait_for("OVERWRITE");
+        // Review's Next waits for TCP 1500's row (its padded title; "TCP 1500 to" while checking).
+        w.wait_for("TCP 1500  ");
+        w.send("OVERWRITE\r");
+        w
+    }
+}
+
+#[test]
+fn without_demo_the_wizard_fails_back_onto_loop_devices_from_an_outside_emulator() {
+    let Some(rig) = RealRig::new("the real-path failback") else {
+        return;
+    };
+    let (id, state, targets) = (&rig.id, &rig.state, &rig.targets);
+    let mut w = rig.confirmed_wizard(&rig.emulator.endpoint);
+    w.wait_for("Downloading AWS's replication software");
+    let (running, _) = status(state);
+    let worker = running["worker_pid"].as_u64().expect("a worker pid");
+    assert_ne!(worker.to_string(), w.pid());
+    w.wait_for("Press l");
+    // The loop devices' own write counters saw the data (24 + 8 MiB) arrive.
+    let deadline = Instant::now() + PATIENCE;
+    while status(state).0["written_bytes"].as_u64() < Some(32 * MIB) {
+        assert!(Instant::now() < deadline, "{}", status(state).0);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    w.send("l");
+    w.wait_for("Start the failback launch now?");
+    w.send("y");
+    w.wait_for("Failback completed");
+    w.send("q");
+    assert_eq!(w.exit_code(), 0);
+
+    // Nothing lost: each loop device holds its volume, byte for byte.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let reference = runtime.block_on(async {
+        let s = drs_failback::emulator::Scenario::load(&rig.scenario).unwrap();
+        drs_failback::emulator::Emulator::start("127.0.0.1:0".parse().unwrap(), s)
+            .await
+            .unwrap()
+    });
+    for (volume, bytes, device) in targets {
+        use sha2::Digest;
+        use std::io::Read;
+        let mut content = Vec::new();
+        std::fs::File::open(device)
+            .unwrap()
+            .take(*bytes)
+            .read_to_end(&mut content)
+            .unwrap();
+        let actual = format!("{:x}", sha2::Sha256::digest(&content));
+        assert_eq!(
+            Some(actual),
+            reference.volume_sha256(id, volume, *bytes),
+            "{device} does not hold {volume}"
+        );
+    }
+    // The worker ended once the result was seen, and took the software it downloaded.
+    let deadline = Instant::now() + PATIENCE;
+    while alive(worker) {
+        assert!(Instant::now() < deadline, "the worker did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!state.join("software").exists());
+}
+
+#[test]
+fn without_demo_a_refused_download_is_explained_on_the_result() {
+    // The bucket belongs to another account than the region's: S3 answers 403.
+    let Some(rig) = RealRig::with_s3_faults(
+        "the refused download",
+        serde_json::json!({"bucket_owner": "999999999999"}),
+    ) else {
+        return;
+    };
+    let mut w = rig.confirmed_wizard(&rig.emulator.endpoint);
+    let result = w.wait_for("could not be installed");
+    let words = result.split_whitespace().collect::<Vec<_>>().join(" ");
+    for said in [
+        "HTTP 403",
+        "x-amz-expected-bucket-owner",
+        "Check the region",
+    ] {
+        assert!(words.contains(said), "no {said:?} in\n{result}");
+    }
+    w.send("q");
+    assert_eq!(w.exit_code(), 1);
+}
+
+#[test]
+fn without_demo_a_failback_refused_by_the_lock_says_who_holds_it() {
+    use std::os::fd::AsRawFd;
+    let Some(rig) = RealRig::new("the lock refusal on the real path") else {
+        return;
+    };
+    // Another worker takes the lock after this wizard started, and serves nothing yet.
+    std::fs::create_dir_all(&rig.state).unwrap();
+    let lock = std::fs::File::create(rig.state.join("lock"));
+    let take = || {
+        let lock = lock.as_ref().unwrap();
+        // SAFETY: flock on a descriptor this test owns.
+        assert_eq!(
+            unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+            0
+        );
+        let holder = serde_json::json!({"worker_pid": 4242, "started_by":
+            {"terminal": "/dev/ttyS0", "pid": 4241, "started_at": 0}});
+        std::fs::write(rig.state.join("lock"), holder.to_string()).unwrap();
+    };
+    let mut w = rig.confirmed_wizard_then(&rig.emulator.endpoint, take);
+    let refused = w.wait_for("another failback is running");
+    let words = refused.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("worker pid 4242, started from /dev/ttyS0"),
+        "{refused}"
+    );
+    w.send("q");
+    assert_eq!(w.exit_code(), 1);
+    drop(lock);
 }
 
 /// The pid in the worker log's "Started failback_entry (...), pid N" lines, one per start.

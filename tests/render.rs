@@ -252,6 +252,23 @@ fn a_stalled_replication_shows_no_rate_or_eta_and_says_what_to_check() {
 }
 
 #[test]
+fn the_download_of_the_replication_software_shows_bytes_rate_and_eta() {
+    let mut t = draw(
+        &common::dashboard_downloading(),
+        &Theme::new(true, true),
+        80,
+        24,
+    );
+    let screen = text(&mut t).replace('\n', " ");
+    assert!(
+        screen.contains(
+            "Downloading AWS's replication software: failback_assets.tar.gz 12 MiB of 113 MiB (10%), 4.3 MiB/s, ETA 24s"
+        ),
+        "{screen}"
+    );
+}
+
+#[test]
 fn a_failed_endpoint_check_is_not_still_checking() {
     let mut t = draw(&common::endpoint_failed(), &Theme::new(true, true), 80, 24);
     let screen = text(&mut t);

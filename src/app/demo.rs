@@ -6,7 +6,7 @@ use super::{App, Mode};
 use crate::disks::virtual_disks::VirtualDisks;
 use crate::emulator::{self, Scenario};
 use crate::wizard::endpoint::EndpointForm;
-use crate::worker::protocol::{DemoSetup, Setup, StartedBy};
+use crate::worker::protocol::{DemoSetup, Setup};
 use crate::worker::{self, client};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -35,15 +35,6 @@ pub fn load_scenario(path: Option<&Path>) -> Result<Scenario, String> {
     match path {
         Some(p) => Scenario::load(p).map_err(|e| format!("scenario {}: {e}", p.display())),
         None => Ok(Scenario::embedded_default()),
-    }
-}
-
-/// Who is starting a failback now: this terminal, this process.
-pub fn started_by() -> StartedBy {
-    StartedBy {
-        terminal: worker::this_terminal(),
-        pid: std::process::id(),
-        started_at: crate::domain::time::unix_seconds(std::time::SystemTime::now()) as i64,
     }
 }
 
@@ -82,8 +73,10 @@ pub fn start(opts: DemoStart) -> Result<(App, Services, DemoReady), String> {
     })?;
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
     let setup = Setup {
-        started_by: started_by(),
+        started_by: worker::started_by(),
         poll_every_ms: opts.poll_every_ms,
+        // The worker's own emulator serves the software.
+        s3_endpoint: None,
         demo: Some(DemoSetup {
             scenario: opts.scenario.as_deref().map(absolute),
             disk_dir: absolute(&dir),
@@ -123,6 +116,7 @@ pub fn start(opts: DemoStart) -> Result<(App, Services, DemoReady), String> {
         host_identity: Some(scenario.demo_host()),
         state_dir: opts.state_dir,
         worker: Some(spawned),
+        start_worker: None,
         attach: None,
         set_clock: refuse_clock,
         network: None,

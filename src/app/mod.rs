@@ -1323,17 +1323,8 @@ fn on_outcome(app: &mut App, run: RunId, verdict: Verdict) {
 }
 
 fn on_replicator(app: &mut App, run: RunId, event: ReplicatorEvent) {
-    let Some(d) = running(app, run) else {
-        return;
-    };
-    match event {
-        ReplicatorEvent::Log(line) => d.push_log(line),
-        ReplicatorEvent::Paired { client_id } => d.client_id = Some(client_id),
-        ReplicatorEvent::Exited(Ok(())) => {
-            d.push_log("The replication software finished.".into());
-            d.replicator_exit = Some(Ok(()));
-        }
-        ReplicatorEvent::Exited(Err(e)) => d.replicator_exit = Some(Err(e)),
+    if let Some(d) = running(app, run) {
+        d.on_replicator(event);
     }
 }
 

@@ -8,7 +8,7 @@ use crate::drs::{DrsClient, DrsError, DrsErrorKind, DrsTarget};
 use crate::wizard::credentials::Verified;
 use crate::wizard::endpoint::{Stage, StageStatus, TCP_TIMEOUT};
 use crate::worker::client::{self, Connection, Spawned};
-use crate::worker::protocol::{Handoff, Request};
+use crate::worker::protocol::{Handoff, Request, Setup};
 use ratatui::crossterm::event::KeyEvent;
 use std::io;
 use std::path::PathBuf;
@@ -30,11 +30,21 @@ pub struct Services {
     /// The worker this wizard started (the demo's, which serves its emulator): confirmed
     /// plans go down its pipe.
     pub worker: Option<Spawned>,
+    /// How to start one when a plan is confirmed and there is none yet (without --demo: no
+    /// lock is held before, so a wizard on every console can start).
+    pub start_worker: Option<WorkerStart>,
     /// A running failback to attach to at once.
     pub attach: Option<(Connection, UnixStream)>,
     /// Where the Network screen applies its plan; None in the demo, which only reads this
     /// machine's interfaces and changes nothing.
     pub network: Option<crate::netconfig::System>,
+}
+
+/// This program (`worker` is its hidden subcommand) and the setup its worker gets.
+pub struct WorkerStart {
+    pub program: PathBuf,
+    /// `started_by` is made again when the worker starts.
+    pub setup: Setup,
 }
 
 /// The screen side: a terminal, or the headless printer that also answers for the operator.
@@ -336,24 +346,24 @@ impl Runtime<'_> {
     /// started, then attaches to it.
     fn hand_off(&mut self, plan: crate::replication::ReplicationPlan) {
         let handed = self.client.get().map_err(|e| e.to_string()).and_then(|c| {
-            let worker = self.services.worker.as_mut().ok_or_else(|| {
-                "this wizard has no failback worker of its own to hand the plan to (it attached \
-                 to one another terminal started): start drs-failback again for a new failback"
-                    .to_owned()
-            })?;
+            let worker = self.worker()?;
             worker.hand_off(&Handoff {
                 plan,
                 credentials: c.credentials.clone(),
-            })
+            })?;
+            Ok((worker.worker_pid(), worker.log.clone()))
         });
         let tx = self.tx.clone();
-        if let Err(why) = handed {
-            Self::send(&tx, Msg::WorkerGone { run: None, why });
-            return;
-        }
+        let (pid, log) = match handed {
+            Ok(w) => w,
+            Err(why) => {
+                Self::send(&tx, Msg::WorkerGone { run: None, why });
+                return;
+            }
+        };
         let (dir, start) = (self.services.state_dir.clone(), self.start);
         tokio::spawn(async move {
-            match client::connect_when_ready(&dir).await {
+            match client::connect_when_ready(&dir, pid, &log).await {
                 Ok((connection, reader)) => {
                     Self::send(&tx, Msg::Connected(connection));
                     client::relay(reader, tx, move || start.elapsed().as_secs_f64()).await;
@@ -361,6 +371,30 @@ impl Runtime<'_> {
                 Err(why) => Self::send(&tx, Msg::WorkerGone { run: None, why }),
             }
         });
+    }
+}
+
+impl Runtime<'_> {
+    /// This wizard's worker, started now if it has none yet.
+    fn worker(&mut self) -> Result<&mut Spawned, String> {
+        let services = &mut *self.services;
+        match services.worker {
+            Some(ref mut worker) => Ok(worker),
+            None => {
+                let start = services.start_worker.as_ref().ok_or_else(|| {
+                    "this wizard has no failback worker of its own to hand the plan to (it \
+                     attached to one another terminal started): start drs-failback again for a \
+                     new failback"
+                        .to_owned()
+                })?;
+                let mut setup = start.setup.clone();
+                setup.started_by = crate::worker::started_by();
+                crate::worker::prepare_state_dir(&services.state_dir)?;
+                let spawned = client::spawn(&start.program, &services.state_dir, &setup)?;
+                tracing::info!(worker = spawned.worker_pid(), "failback worker started");
+                Ok(services.worker.insert(spawned))
+            }
+        }
     }
 }
 

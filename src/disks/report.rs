@@ -7,6 +7,7 @@ use crate::domain::local_disks::{self, refusals};
 use crate::domain::mapping::{DmValueFormat, local_name};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::io::Write;
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -236,14 +237,13 @@ pub fn print(as_json: bool, include_loop: bool) -> Result<(), String> {
         .system()
         .map_err(|e| format!("cannot list the block devices (is /sys mounted?): {e}"))?;
     let report = report(&system, include_loop);
-    println!(
-        "{}",
-        if as_json {
-            json(&report)
-        } else {
-            text(&report)
-        }
-    );
+    let out = if as_json {
+        json(&report)
+    } else {
+        text(&report)
+    };
+    // A reader that stopped early (`| head`) is not an error, as for `status`.
+    let _ = writeln!(std::io::stdout(), "{out}");
     Ok(())
 }
 

@@ -75,6 +75,19 @@ impl PropertySource for UdevProperties {
     }
 }
 
+/// Bytes written so far to the device `node` names, from the kernel's counters under `root`
+/// (`/dev/mapper/mpatha` and `/dev/disk/by-id/...` are `dm-3` and `sdb` there).
+pub fn device_written_bytes(root: &Path, node: &Path) -> io::Result<u64> {
+    let node = std::fs::canonicalize(node)?;
+    let name = node.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} names no device", node.display()),
+        )
+    })?;
+    super::sysfs::written_bytes(root, &name.to_string_lossy())
+}
+
 /// Calls `changed` after each burst of block-device events udevd announces (a disk or a
 /// partition added, removed or changed), until it returns false. Returns false, starting
 /// nothing, where udevd does not run: the operator's rescan key still works there.
@@ -142,17 +155,8 @@ impl DiskSource for UdevDisks {
         Ok(local_disks::local_disks(&self.system()?, self.include_loop))
     }
 
-    /// From the kernel's counters of the device the disk's node names (`/dev/mapper/mpatha`
-    /// is `dm-3` there).
     fn written_bytes(&self, disk: &LocalDisk) -> io::Result<u64> {
-        let node = std::fs::canonicalize(&disk.path)?;
-        let name = node.file_name().ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{} names no device", disk.path.display()),
-            )
-        })?;
-        super::sysfs::written_bytes(&self.root, &name.to_string_lossy())
+        device_written_bytes(&self.root, &disk.path)
     }
 
     fn is_virtual(&self) -> bool {

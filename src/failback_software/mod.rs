@@ -78,8 +78,8 @@ impl SoftwareSource {
     }
 }
 
-/// One progress report while a file downloads.
-#[derive(Debug, Clone, PartialEq)]
+/// One progress report while a file downloads (also the worker's `download` event).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Progress {
     /// The object's file name, e.g. failback_assets.tar.gz
     pub file: String,

@@ -189,7 +189,8 @@ impl Replicator for FailbackEntry {
 }
 
 impl FailbackEntry {
-    async fn run(
+    /// Runs the program to its end; the result is what `Exited` carries.
+    pub(super) async fn run(
         &self,
         plan: &ReplicationPlan,
         events: &mpsc::UnboundedSender<ReplicatorEvent>,

@@ -1,5 +1,7 @@
-//! What writes the target disks: a `failback_entry` program (AWS's, or the demo's stand-in).
+//! What writes the target disks: a `failback_entry` program (AWS's, or the demo's stand-in),
+//! downloaded and verified first as start.sh does (`downloaded`).
 
+pub mod downloaded;
 pub mod failback_entry;
 
 use std::path::PathBuf;
@@ -43,8 +45,12 @@ pub struct ReplicationPlan {
     pub preflight: Vec<crate::domain::preflight::Recorded>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ReplicatorEvent {
+    /// How far the download of the replication software is.
+    Download(crate::failback_software::Progress),
+    /// The replication software was verified and unpacked: this version runs next.
+    Installed { version: String },
     /// A line of the replicator's own output, for the log pane.
     Log(String),
     /// The service accepted this failback client. Its id tells this run's failback from one

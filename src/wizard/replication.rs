@@ -144,6 +144,10 @@ pub struct Dashboard {
     pub console_launch: bool,
     /// This run's failback client, once the replicator paired it.
     pub client_id: Option<String>,
+    /// The replication software's download, until it is installed.
+    pub download: Option<crate::failback_software::Progress>,
+    /// The version installed, once verified and unpacked.
+    pub installed: Option<String>,
     /// Set when the replicator stopped.
     pub replicator_exit: Option<Result<(), String>>,
     /// The stop-failback question is open.
@@ -182,6 +186,8 @@ impl Dashboard {
             launch: Launch::NotReady,
             console_launch: false,
             client_id: None,
+            download: None,
+            installed: None,
             replicator_exit: None,
             stopping: false,
             started_by: None,
@@ -281,6 +287,25 @@ impl Dashboard {
             self.log.pop_front();
         }
         self.log.push_back(line);
+    }
+
+    /// What the replicator says, on the dashboard of the worker and of every terminal.
+    pub fn on_replicator(&mut self, event: crate::replication::ReplicatorEvent) {
+        use crate::replication::ReplicatorEvent as E;
+        match event {
+            E::Download(progress) => self.download = Some(progress),
+            E::Installed { version } => {
+                self.download = None;
+                self.installed = Some(version);
+            }
+            E::Log(line) => self.push_log(line),
+            E::Paired { client_id } => self.client_id = Some(client_id),
+            E::Exited(Ok(())) => {
+                self.push_log("The replication software finished.".into());
+                self.replicator_exit = Some(Ok(()));
+            }
+            E::Exited(Err(e)) => self.replicator_exit = Some(Err(e)),
+        }
     }
 
     /// (replicated, total) over the mapped volumes, as the service reports them.

@@ -2,7 +2,9 @@
 //! its pipe, attaching to its socket, and turning its events into the wizard's messages.
 
 use super::PIPE_FD;
-use super::protocol::{DEMO_READY, DemoReady, Event, Handoff, Request, SOCKET, Setup, line};
+use super::protocol::{
+    DEMO_READY, DemoReady, Event, Handoff, LOCK, LockHolder, Request, SOCKET, Setup, line,
+};
 use crate::app::msg::Msg;
 use crate::replication::{ReplicatorEvent, RunId};
 use std::fs::File;
@@ -110,15 +112,7 @@ impl Spawned {
             Ok(Some(s)) => format!(" (it exited: {s})"),
             _ => String::new(),
         };
-        let error = std::fs::read_to_string(&self.log)
-            .ok()
-            .and_then(|l| {
-                l.lines()
-                    .rev()
-                    .find_map(|l| l.split_once(" ERROR ").map(|(_, e)| format!(": {e}")))
-            })
-            .unwrap_or_default();
-        format!("{what}{status}{error}. Its log: {}", self.log.display())
+        format!("{what}{status}{}", last_error(&self.log))
     }
 
     /// Sends the confirmed plan with its credentials; the line is zeroed after.
@@ -164,6 +158,33 @@ impl Spawned {
     }
 }
 
+/// The last error a worker logged, and its log: `: <error>. Its log: <path>`.
+fn last_error(log: &Path) -> String {
+    let error = std::fs::read_to_string(log)
+        .ok()
+        .and_then(|l| {
+            l.lines().rev().find_map(|l| {
+                let (_, e) = l.split_once(" ERROR ")?;
+                // Without the logger's `module: ` and the sentence's own full stop.
+                let e = e
+                    .split_once(": ")
+                    .filter(|(t, _)| !t.contains(' '))
+                    .map_or(e, |(_, m)| m);
+                Some(format!(": {}", e.trim_end_matches('.')))
+            })
+        })
+        .unwrap_or_default();
+    format!("{error}. Its log: {}", log.display())
+}
+
+/// Gone, or a zombie no one has waited for yet.
+fn exited(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+        s.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    })
+}
+
 /// A connection to the running worker's socket: requests are written here.
 #[derive(Debug)]
 pub struct Connection {
@@ -190,21 +211,39 @@ pub fn connect(state_dir: &Path) -> io::Result<Option<(Connection, tokio::net::U
     Ok(Some((Connection { writer: stream }, reader)))
 }
 
-/// Waits (bounded) until a worker that was just handed a plan serves its socket.
+/// Waits (bounded) until the worker `pid` that was just handed a plan serves its socket, or
+/// says why it will not (it ended: another failback holds the lock, a bad setup).
 pub async fn connect_when_ready(
     state_dir: &Path,
+    pid: u32,
+    log: &Path,
 ) -> Result<(Connection, tokio::net::UnixStream), String> {
     let deadline = tokio::time::Instant::now() + START_PATIENCE;
+    // The socket is another worker's until the lock names ours.
+    let ours = || {
+        std::fs::read(state_dir.join(LOCK))
+            .ok()
+            .and_then(|t| serde_json::from_slice::<LockHolder>(&t).ok())
+            .is_some_and(|h| h.worker_pid == pid)
+    };
     loop {
-        match connect(state_dir) {
+        let found = if ours() { connect(state_dir) } else { Ok(None) };
+        match found {
             Ok(Some(c)) => return Ok(c),
+            Ok(None) if exited(pid) => {
+                return Err(format!(
+                    "the failback worker (pid {pid}) ended before it started the failback{}",
+                    last_error(log)
+                ));
+            }
             Ok(None) if tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(20)).await
             }
             Ok(None) => {
                 return Err(format!(
-                    "the failback worker did not open {}",
-                    state_dir.join(SOCKET).display()
+                    "the failback worker did not open {}{}",
+                    state_dir.join(SOCKET).display(),
+                    last_error(log)
                 ));
             }
             Err(e) => return Err(format!("cannot reach the failback worker: {e}")),
@@ -293,6 +332,8 @@ pub fn to_msg(run: RunId, offset: f64, event: Event) -> Option<Msg> {
             worker_pid,
             log_file,
         }),
+        Event::Download { progress } => replicator(ReplicatorEvent::Download(progress)),
+        Event::Installed { version } => replicator(ReplicatorEvent::Installed { version }),
         Event::Log { line } => replicator(ReplicatorEvent::Log(line)),
         Event::Paired { client_id } => replicator(ReplicatorEvent::Paired { client_id }),
         Event::ReplicatorExited { result } => replicator(ReplicatorEvent::Exited(result)),

@@ -14,6 +14,8 @@ use crate::domain::backoff::{PollOutcome, next_poll_delay};
 use crate::domain::model::{FailbackReplicationConfiguration, Job, JobLogItem, RecoveryInstance};
 use crate::drs::{Auth, DrsClient, DrsError, DrsErrorKind, DrsTarget};
 use crate::emulator::{Emulator, Scenario};
+use crate::failback_software::SoftwareSource;
+use crate::replication::downloaded::Downloaded;
 use crate::replication::failback_entry::FailbackEntry;
 use crate::replication::{ReplicationPlan, Replicator, ReplicatorEvent, RunId, VolumeTarget};
 use crate::wizard::replication::{Dashboard, Launch, Verdict};
@@ -70,6 +72,15 @@ pub fn this_terminal() -> String {
         (Some(t), None) => t,
         (None, Some(s)) => format!("ssh from {s}"),
         (None, None) => "no terminal".into(),
+    }
+}
+
+/// Who is starting a failback now: this terminal, this process.
+pub fn started_by() -> StartedBy {
+    StartedBy {
+        terminal: this_terminal(),
+        pid: std::process::id(),
+        started_at: crate::domain::time::unix_seconds(std::time::SystemTime::now()) as i64,
     }
 }
 
@@ -178,31 +189,45 @@ impl PipeLines {
     }
 }
 
-/// The replication software this worker runs: the one place it is chosen. The demo runs the
-/// stand-in for AWS's failback_entry (this program's hidden subcommand) against the emulator.
-fn replicator(setup: &Setup, log_file: Option<&str>) -> Result<Arc<dyn Replicator>, String> {
-    let Some(demo) = &setup.demo else {
-        return Err(
-            "this build runs the demo's replication software only: AWS's \
-                    failback_entry is not included yet. Use drs-failback --demo."
-                .into(),
-        );
-    };
-    let program = std::env::current_exe()
-        .map_err(|e| format!("cannot find this program to run its failback client: {e}"))?;
+/// Where the worker downloads and unpacks the replication software, in its state directory.
+const SOFTWARE_DIR: &str = "software";
+
+/// The replication software this worker runs, the one place it is chosen: AWS's, downloaded
+/// from the region's buckets or `s3_endpoint` (the demo's emulator serves a tarball whose
+/// failback_entry is the stand-in), then run with the documented arguments.
+fn replicator(
+    dir: &Path,
+    region: &str,
+    s3_endpoint: Option<&str>,
+    demo_disks: Option<&Path>,
+    log_file: Option<&str>,
+    poll_every_ms: u64,
+) -> Result<Arc<dyn Replicator>, String> {
+    let source = SoftwareSource::new(region, s3_endpoint).map_err(|e| e.message)?;
     let log_file = log_file.map_or_else(
         || std::env::temp_dir().join("drs-failback-failback_entry.log"),
         |l| Path::new(l).with_extension("failback_entry.log"),
     );
-    Ok(Arc::new(FailbackEntry {
-        program,
-        leading_args: vec!["failback-client-standin".into()],
-        env: vec![(
-            crate::standin::devices::DEMO_DISKS_ENV.into(),
-            demo.disk_dir.display().to_string(),
-        )],
-        log_file,
-        poll_every: Duration::from_millis(setup.poll_every_ms.clamp(10, 500)),
+    Ok(Arc::new(Downloaded {
+        source,
+        dir: dir.join(SOFTWARE_DIR),
+        runner: FailbackEntry {
+            // Set once unpacked.
+            program: PathBuf::new(),
+            leading_args: Vec::new(),
+            // Only the demo points the stand-in at its virtual disks.
+            env: demo_disks
+                .map(|d| {
+                    (
+                        crate::standin::devices::DEMO_DISKS_ENV.to_owned(),
+                        d.display().to_string(),
+                    )
+                })
+                .into_iter()
+                .collect(),
+            log_file,
+            poll_every: Duration::from_millis(poll_every_ms.clamp(10, 500)),
+        },
     }))
 }
 
@@ -213,9 +238,7 @@ fn written(targets: &[VolumeTarget]) -> u64 {
         .iter()
         .filter_map(|t| match std::fs::metadata(&t.write_path) {
             Ok(m) if m.is_file() => Some(m.blocks() * 512),
-            _ => t.write_path.file_name().and_then(|name| {
-                crate::disks::sysfs::written_bytes(Path::new("/sys"), &name.to_string_lossy()).ok()
-            }),
+            _ => crate::disks::udev_disks::device_written_bytes(Path::new("/"), &t.write_path).ok(),
         })
         .sum()
 }
@@ -303,6 +326,8 @@ impl Worker {
     fn leave(&mut self) {
         let _ = std::fs::remove_file(self.dir.join(SOCKET));
         let _ = std::fs::remove_file(self.dir.join(DEMO_READY));
+        // Hundreds of MB in /run (memory on a live image); the next failback downloads again.
+        let _ = std::fs::remove_dir_all(self.dir.join(SOFTWARE_DIR));
         // Best effort: the directory goes when nothing else is in it.
         let _ = std::fs::remove_file(self.dir.join(protocol::LOCK));
         let _ = std::fs::remove_dir(&self.dir);
@@ -338,6 +363,15 @@ impl Worker {
                     return false;
                 };
                 let out = match event {
+                    ReplicatorEvent::Download(progress) => {
+                        run.dashboard.download = Some(progress.clone());
+                        Event::Download { progress }
+                    }
+                    ReplicatorEvent::Installed { version } => {
+                        run.dashboard.download = None;
+                        run.dashboard.installed = Some(version.clone());
+                        Event::Installed { version }
+                    }
                     ReplicatorEvent::Log(line) => {
                         run.dashboard.push_log(line.clone());
                         Event::Log { line }
@@ -521,7 +555,19 @@ impl Worker {
             mut plan,
             credentials,
         } = handoff;
-        let replicator = replicator(&self.setup, self.log_file.as_deref())?;
+        let s3_endpoint = self
+            .setup
+            .s3_endpoint
+            .clone()
+            .or_else(|| self.emulator.as_ref().map(Emulator::endpoint));
+        let replicator = replicator(
+            &self.dir,
+            &plan.region,
+            s3_endpoint.as_deref(),
+            self.setup.demo.as_ref().map(|d| d.disk_dir.as_path()),
+            self.log_file.as_deref(),
+            self.setup.poll_every_ms,
+        )?;
         let target = DrsTarget {
             region: plan.region.clone(),
             endpoint: plan.endpoint.clone(),
@@ -756,6 +802,16 @@ impl Worker {
                 .iter()
                 .map(|l| Event::Log { line: l.clone() }),
         );
+        if let Some(progress) = &run.dashboard.download {
+            out.push(Event::Download {
+                progress: progress.clone(),
+            });
+        }
+        if let Some(version) = &run.dashboard.installed {
+            out.push(Event::Installed {
+                version: version.clone(),
+            });
+        }
         if let Some(client_id) = &run.dashboard.client_id {
             out.push(Event::Paired {
                 client_id: client_id.clone(),

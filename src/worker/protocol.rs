@@ -10,10 +10,11 @@
 //! # The socket (worker ↔ any number of clients)
 //! `<state-dir>/worker.sock`, mode 0600, exists while a failback runs. JSON lines both ways.
 //! A client that connects receives the state so far as ordinary [`Event`]s — first
-//! [`Event::Hello`], then the log lines, the first and latest write counters, the latest poll,
-//! the launch, the replication software's exit, the failback replication configuration and the
-//! throttle last set, a pending credentials question, the outcome and the job log, whichever
-//! exist — then [`Event::Live`], then every event as it happens. It may
+//! [`Event::Hello`], then the log lines, the download's progress or the installed version,
+//! the first and latest write counters, the latest poll, the launch, the replication
+//! software's exit, the failback replication configuration and the throttle last set, a
+//! pending credentials question, the outcome and the job log, whichever exist — then
+//! [`Event::Live`], then every event as it happens. It may
 //! send [`Request`]s at any time. A request the worker cannot parse or act on gets
 //! [`Event::Error`] (to that client only); the connection stays open.
 //!
@@ -22,6 +23,7 @@
 
 use crate::domain::model::{FailbackReplicationConfiguration, Job, JobLogItem, RecoveryInstance};
 use crate::drs::{DrsError, StaticCredentials};
+use crate::failback_software::Progress;
 use crate::replication::{ReplicationPlan, RunId};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -61,6 +63,10 @@ pub struct Setup {
     pub started_by: StartedBy,
     /// How often DRS is asked for the recovery instance, in milliseconds, before any back-off.
     pub poll_every_ms: u64,
+    /// `--s3-endpoint` / `S3_ENDPOINT`: where AWS's replication software is downloaded from
+    /// instead of the region's S3 hosts (the demo's worker uses its emulator's).
+    #[serde(default)]
+    pub s3_endpoint: Option<String>,
     /// Present in the demo: the worker serves the emulator itself.
     pub demo: Option<DemoSetup>,
 }
@@ -115,6 +121,10 @@ pub enum Event {
         /// The worker's log file.
         log_file: Option<String>,
     },
+    /// How far the download of AWS's replication software is (at most 4 a second).
+    Download { progress: Progress },
+    /// The replication software was verified and unpacked; this version runs.
+    Installed { version: String },
     /// A line of the replication software's output.
     Log { line: String },
     /// The service accepted this failback's client: its states are this run's.

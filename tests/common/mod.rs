@@ -982,6 +982,22 @@ pub fn result_failed() -> App {
     app
 }
 
+/// The worker downloads AWS's replication software; DRS has not answered yet.
+pub fn dashboard_downloading() -> App {
+    let mut app = mapping_app();
+    app.step = StepId::Replication;
+    let mut d = Dashboard::new(RunId(1), WEB01.into(), targets(), NOW - 12.0);
+    d.download = Some(drs_failback::failback_software::Progress {
+        file: "failback_assets.tar.gz".into(),
+        bytes: 12 * MIB,
+        total: Some(113 * MIB),
+        bytes_per_second: Some(4.3 * MIB as f64),
+        eta_seconds: Some(24),
+    });
+    app.dashboard = Some(d);
+    app
+}
+
 pub fn help_modal() -> App {
     let mut app = credentials_inline_error();
     app.modal = Some(Modal::Help);
@@ -1031,6 +1047,7 @@ pub fn builders() -> Vec<Builder> {
         ("review", review),
         ("review_boot_excluded", review_boot_excluded),
         ("review_checks_failing", review_checks_failing),
+        ("dashboard_downloading", dashboard_downloading),
         ("dashboard_initial_sync", dashboard_initial_sync),
         ("dashboard_stalled", dashboard_stalled),
         ("dashboard_ready", dashboard_ready),

@@ -113,6 +113,30 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     }
 }
 
+/// "Downloading AWS's replication software: failback_assets.tar.gz 12 MiB of 113 MiB (10%),
+/// 4.1 MiB/s, ETA 30s"
+fn download_line(p: &crate::failback_software::Progress) -> String {
+    let mut text = format!(
+        "Downloading AWS's replication software: {} {}",
+        p.file,
+        Bytes(p.bytes)
+    );
+    if let Some(total) = p.total.filter(|t| *t > 0) {
+        text.push_str(&format!(
+            " of {} ({}%)",
+            Bytes(total),
+            percent(p.bytes.min(total), total)
+        ));
+    }
+    if let Some(rate) = p.bytes_per_second {
+        text.push_str(&format!(", {}", format_rate_coarse(rate)));
+    }
+    if let Some(eta) = p.eta_seconds {
+        text.push_str(&format!(", ETA {}", format_duration_coarse(eta)));
+    }
+    text
+}
+
 fn elapsed(now: f64, then: f64) -> String {
     format_duration_coarse((now - then).max(0.0) as u64)
 }
@@ -122,6 +146,9 @@ fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line
     let mut lines = Vec::new();
     if let Some(by) = &d.started_by {
         lines.extend(para("", by, cols, theme.muted()));
+    }
+    if let Some(p) = &d.download {
+        lines.extend(para("", &download_line(p), cols, Style::new()));
     }
     let Some(i) = &d.instance else {
         lines.push(Line::from(format!(
