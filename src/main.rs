@@ -321,6 +321,7 @@ async fn real(cli: &Cli, hidden: Option<std::io::Result<usize>>) -> Result<ExitC
         std::env::current_exe().map_err(|e| format!("cannot find this program's file: {e}"))?;
     let services = Services {
         disks: Some(Arc::new(UdevDisks::new(cli.include_loop))),
+        network: Some(drs_failback::netconfig::System::live()),
         host_identity: None,
         state_dir,
         worker: None,
