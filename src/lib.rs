@@ -11,6 +11,7 @@ pub mod failback_software;
 pub mod headless;
 pub mod host;
 pub mod net;
+pub mod netconfig;
 pub mod preflight;
 pub mod process;
 pub mod replication;

@@ -12,6 +12,7 @@ use drs_failback::process;
 use drs_failback::standin;
 use drs_failback::terminal::{self, TerminalUi};
 use drs_failback::ui::{Looks, Theme};
+use drs_failback::wizard::network::NetworkForm;
 use drs_failback::wizard::result::Outcome;
 use drs_failback::worker::protocol::Setup;
 use drs_failback::worker::{self, client, status};
@@ -269,6 +270,7 @@ fn attach(
             attach: Some(attach),
             set_clock: drs_failback::preflight::set_system_clock,
             demo: None,
+            network: Some(drs_failback::netconfig::System::live()),
         }
     }))
 }
@@ -320,6 +322,7 @@ async fn real(cli: &Cli, hidden: Option<std::io::Result<usize>>) -> Result<ExitC
         std::env::current_exe().map_err(|e| format!("cannot find this program's file: {e}"))?;
     let services = Services {
         disks: Some(Arc::new(UdevDisks::new(cli.include_loop))),
+        network: Some(drs_failback::netconfig::System::live()),
         host_identity: None,
         state_dir,
         worker: None,
@@ -411,6 +414,11 @@ async fn wizard(
     about: &[(&str, String)],
 ) -> Result<ExitCode, Stop> {
     app.log_path = Some(log_path.display().to_string());
+    // The official client's variables fill the Network screen; --s3-endpoint counts as S3_ENDPOINT.
+    app.network = NetworkForm::from_prefill(drs_failback::domain::network::prefill(|k| match k {
+        "S3_ENDPOINT" => cli.s3_endpoint.clone(),
+        _ => std::env::var(k).ok(),
+    }));
     let mut headless = Headless::new(cli.output, cli.launch_when_ready);
     headless.attaching = services.attach.is_some();
     // Err: drawing failed, the terminal is gone.

@@ -4,6 +4,7 @@
 //! proxy, a private VPC endpoint). One TLS stack for everything: aws-smithy-http-client's
 //! hyper 1 + rustls + aws-lc, already built for the SDK.
 
+use crate::domain::network::ProxyPlan;
 use aws_smithy_async::rt::sleep::SharedAsyncSleep;
 use aws_smithy_http_client::Connector;
 use aws_smithy_http_client::proxy::ProxyConfig;
@@ -19,8 +20,18 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
+
+/// The proxy applied on the Network screen: it outranks the environment's for every request
+/// made after it (and for AWS's replication software, through `child_env`).
+static SESSION_PROXY: RwLock<Option<ProxyPlan>> = RwLock::new(None);
+
+/// Sets the session's proxy; returns the one it replaces, for a revert.
+pub fn set_session_proxy(proxy: Option<ProxyPlan>) -> Option<ProxyPlan> {
+    let mut session = SESSION_PROXY.write().unwrap_or_else(|e| e.into_inner());
+    std::mem::replace(&mut *session, proxy)
+}
 
 /// What the environment says about the network, before it is checked.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -37,8 +48,24 @@ pub struct NetSettings {
 }
 
 impl NetSettings {
+    /// The environment's settings, under the proxy the Network screen applied (if any).
     pub fn from_env() -> NetSettings {
-        NetSettings::from_lookup(|k| std::env::var(k).ok())
+        let session = SESSION_PROXY.read().unwrap_or_else(|e| e.into_inner());
+        NetSettings::from_lookup(|k| std::env::var(k).ok()).with_proxy(session.as_ref())
+    }
+
+    /// These settings with `proxy` (when given) for https:// and http:// requests alike, and
+    /// its NO_PROXY when it has one.
+    pub fn with_proxy(self, proxy: Option<&ProxyPlan>) -> NetSettings {
+        match proxy {
+            None => self,
+            Some(p) => NetSettings {
+                https_proxy: Some(p.url.clone()),
+                http_proxy: Some(p.url.clone()),
+                no_proxy: p.no_proxy.clone().or(self.no_proxy),
+                ca_bundle: self.ca_bundle,
+            },
+        }
     }
 
     /// Reads the variables through `get` (tests pass a map instead of the process environment).
@@ -396,6 +423,30 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn an_applied_proxy_outranks_the_environment_and_keeps_the_ca_bundle() {
+        let env = NetSettings {
+            https_proxy: Some("http://env:1".into()),
+            http_proxy: None,
+            no_proxy: Some("env.local".into()),
+            ca_bundle: Some("/ca.pem".into()),
+        };
+        assert_eq!(env.clone().with_proxy(None), env);
+        let applied = env.clone().with_proxy(Some(&ProxyPlan {
+            url: "http://screen:3128".into(),
+            no_proxy: None,
+        }));
+        assert_eq!(applied.https_proxy.as_deref(), Some("http://screen:3128"));
+        assert_eq!(applied.http_proxy.as_deref(), Some("http://screen:3128"));
+        assert_eq!(applied.no_proxy.as_deref(), Some("env.local"));
+        assert_eq!(applied.ca_bundle, env.ca_bundle);
+        let own = env.with_proxy(Some(&ProxyPlan {
+            url: "http://screen:3128".into(),
+            no_proxy: Some(".internal".into()),
+        }));
+        assert_eq!(own.no_proxy.as_deref(), Some(".internal"));
     }
 
     #[test]

@@ -2467,6 +2467,240 @@ fn a_new_report_selects_its_first_failure_and_up_down_move_the_selection() {
     assert_eq!(app.preflight.selected, last, "stops at the last row");
 }
 
+// The Network screen.
+
+fn nic(name: &str, carrier: bool) -> drs_failback::netconfig::interfaces::Interface {
+    drs_failback::netconfig::interfaces::Interface {
+        name: name.into(),
+        mac: "52:54:00:12:34:56".into(),
+        driver: Some("virtio_net".into()),
+        state: "UP".into(),
+        carrier,
+        speed_mbps: Some(1000),
+        addresses: vec![],
+    }
+}
+
+/// Opens the Network screen with `key` and answers its interface listing.
+fn open_network(app: &mut App, key: Msg) {
+    let cmds = update(app, key);
+    assert!(app.network_open, "the key opens the Network screen");
+    let Some(Cmd::ListInterfaces { req }) = cmds.first() else {
+        panic!("opening reads the interfaces: {cmds:?}");
+    };
+    let req = *req;
+    update(
+        app,
+        Msg::Interfaces {
+            req,
+            result: Ok(vec![nic("eth0", true), nic("eth1", false)]),
+        },
+    );
+}
+
+#[test]
+fn network_opens_from_preflight_and_esc_returns_there_with_everything_kept() {
+    let mut app = app();
+    let report = app.preflight.report.clone();
+    open_network(&mut app, key(KeyCode::Char('n')));
+    assert_eq!(
+        app.step,
+        StepId::Preflight,
+        "the step stays under the screen"
+    );
+    // eth0: static, an address typed.
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Left);
+    assert_eq!(
+        app.network.current().unwrap().mode,
+        drs_failback::wizard::network::Mode::Static
+    );
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "192.168.1.20");
+    // `n` and `?` are text here, not keys.
+    type_text(&mut app, "n?");
+    assert!(app.network_open && app.modal.is_none());
+    assert_eq!(
+        app.network.current().unwrap().address.value(),
+        "192.168.1.20n?"
+    );
+    let cmds = press(&mut app, KeyCode::Esc);
+    assert!(cmds.is_empty(), "nothing changed: no re-run of the checks");
+    assert!(!app.network_open);
+    assert_eq!(app.step, StepId::Preflight);
+    assert_eq!(app.preflight.report, report);
+    // Back again: the form is as it was left.
+    open_network(&mut app, key(KeyCode::Char('n')));
+    assert_eq!(
+        app.network.current().unwrap().address.value(),
+        "192.168.1.20n?"
+    );
+}
+
+#[test]
+fn network_is_offered_where_a_connection_failed_and_only_there() {
+    // Credentials: not before the check fails.
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Credentials);
+    assert!(update(&mut app, ctrl('n')).is_empty());
+    assert!(!app.network_open);
+    let mut app = verified_with(Err(DrsError::new(DrsErrorKind::Unreachable, "dns error")));
+    open_network(&mut app, ctrl('n'));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.step, StepId::Credentials);
+    assert_eq!(app.credentials.secret.0.value(), SECRET);
+    // A wrong secret is not a network problem.
+    let mut app = verified_with(Err(DrsError::new(DrsErrorKind::WrongSecret, "bad")));
+    update(&mut app, ctrl('n'));
+    assert!(!app.network_open);
+
+    // Endpoint: after its check failed; the URL typed is kept.
+    let mut app = verified_with(Ok(verified()));
+    assert_eq!(app.step, StepId::Endpoint);
+    update(&mut app, ctrl('n'));
+    assert!(!app.network_open);
+    let req = req_of(&press(&mut app, KeyCode::Enter));
+    update(
+        &mut app,
+        Msg::EndpointChecked {
+            req,
+            result: Err(DrsError::new(DrsErrorKind::Unreachable, "refused")),
+        },
+    );
+    open_network(&mut app, ctrl('n'));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.step, StepId::Endpoint);
+    assert_eq!(app.endpoint.custom.value(), EMULATOR);
+
+    // Instance: after the listing failed to connect.
+    let (mut app, req) = listing();
+    update(
+        &mut app,
+        Msg::Instances {
+            req,
+            result: Err(DrsError::new(DrsErrorKind::Tls, "handshake")),
+            more: false,
+        },
+    );
+    open_network(&mut app, ctrl('n'));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.step, StepId::Instance);
+}
+
+#[test]
+fn network_apply_then_revert_and_preflight_measures_again() {
+    use drs_failback::domain::network::Addressing;
+    use drs_failback::netconfig::{Applied, Line, Snapshot};
+    let mut app = app();
+    open_network(&mut app, key(KeyCode::Char('n')));
+    // Enter with nothing chosen says so, on eth0's mode.
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(
+        app.network
+            .error
+            .as_ref()
+            .unwrap()
+            .1
+            .starts_with("Nothing to apply")
+    );
+    // eth0: DHCP (IPv4 only).
+    press(&mut app, KeyCode::Right);
+    press(&mut app, KeyCode::Right);
+    let cmds = press(&mut app, KeyCode::Enter);
+    let Some(Cmd::ApplyNetwork { req, plan }) = cmds.first() else {
+        panic!("Enter applies: {cmds:?}");
+    };
+    let req = *req;
+    assert_eq!(plan.interfaces.len(), 1);
+    assert_eq!(plan.interfaces[0].interface, "eth0");
+    assert_eq!(
+        plan.interfaces[0].addressing,
+        Addressing::Dhcp {
+            v4: true,
+            v6: false
+        }
+    );
+    // While it runs, Enter applies nothing more.
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let snapshot = Snapshot {
+        units: vec![(
+            "/run/systemd/network/10-drs-failback-eth0.network".into(),
+            None,
+        )],
+        ..Snapshot::default()
+    };
+    let lines = vec![Line {
+        what: "eth0".into(),
+        ok: true,
+        text: "10.0.2.15/24 (lease) (DHCP)".into(),
+    }];
+    // An older request's answer is dropped.
+    update(
+        &mut app,
+        Msg::NetworkApplied {
+            req: req - 1,
+            applied: Applied {
+                snapshot: Snapshot::default(),
+                lines: vec![],
+            },
+        },
+    );
+    assert!(app.network.work.is_some());
+    let cmds = update(
+        &mut app,
+        Msg::NetworkApplied {
+            req,
+            applied: Applied {
+                snapshot: snapshot.clone(),
+                lines: lines.clone(),
+            },
+        },
+    );
+    assert!(
+        matches!(cmds.first(), Some(Cmd::ListInterfaces { .. })),
+        "{cmds:?}"
+    );
+    assert_eq!(app.network.report.as_ref().unwrap().1, lines);
+    // Ctrl-R reverts to what the apply replaced.
+    let cmds = update(&mut app, ctrl('r'));
+    let Some(Cmd::RevertNetwork {
+        req,
+        snapshot: sent,
+    }) = cmds.first()
+    else {
+        panic!("Ctrl-R reverts: {cmds:?}");
+    };
+    assert_eq!(*sent, snapshot);
+    let req = *req;
+    update(&mut app, Msg::NetworkReverted { req, lines: vec![] });
+    assert!(app.network.snapshot.is_none(), "nothing left to revert");
+    assert!(update(&mut app, ctrl('r')).is_empty());
+    // Back on Pre-flight, the checks run again on the changed network.
+    let cmds = press(&mut app, KeyCode::Esc);
+    assert!(
+        matches!(cmds.first(), Some(Cmd::RunPreflight { .. })),
+        "{cmds:?}"
+    );
+    assert!(!app.network_open);
+}
+
+#[test]
+fn a_paste_on_the_network_screen_goes_to_its_focused_field_only() {
+    let mut app = app();
+    open_network(&mut app, key(KeyCode::Char('n')));
+    for _ in 0..2 {
+        press(&mut app, KeyCode::Tab);
+    }
+    assert_eq!(
+        app.network.focus(),
+        drs_failback::wizard::network::Field::Proxy
+    );
+    update(&mut app, Msg::Paste("http://proxy.corp:3128\n".into()));
+    assert_eq!(app.network.proxy.0.value(), "http://proxy.corp:3128");
+    assert_eq!(app.credentials.access_key_id.value(), KEY_ID);
+}
+
 #[test]
 fn ctrl_t_switches_between_basic_and_rich_and_repaints_everything() {
     use drs_failback::app::keys;

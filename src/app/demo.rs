@@ -99,6 +99,7 @@ pub fn starting(opts: DemoStart) -> (App, Services) {
         start_worker: None,
         attach: None,
         set_clock: refuse_clock,
+        network: None,
         demo: Some(opts),
     };
     (app, services)

@@ -204,7 +204,14 @@ fn current_table(app: &App) -> Vec<Binding> {
 
 /// The table of the screen under any modal: the step's keys, then the global ones.
 fn screen(app: &App) -> Vec<Binding> {
-    let mut v = step(app);
+    let mut v = if app.network_open {
+        network(app)
+    } else {
+        step(app)
+    };
+    if let Some(n) = network_binding(app) {
+        v.insert(v.len().min(1), n);
+    }
     // `?` is text in a field.
     let help_keys: &'static [Key] = if app.typing() {
         &[Code(KeyCode::F(1))]
@@ -223,6 +230,79 @@ fn screen(app: &App) -> Vec<Binding> {
     });
     v.push(b("Ctrl-L", "redraw the screen", &[Ctrl('l')]).help_only());
     v.push(b("Ctrl-Z", "suspend (fg resumes)", &[Ctrl('z')]).help_only());
+    v
+}
+
+/// The key that opens the Network screen, where the screen offers it: Pre-flight, and every
+/// screen whose connection just failed.
+fn network_binding(app: &App) -> Option<Binding> {
+    use crate::wizard::Loadable::Failed;
+    if app.network_open {
+        return None;
+    }
+    let ctrl_n = || {
+        b("Ctrl-N", "network", &[Ctrl('n')])
+            .help("the Network screen: addresses, DHCP, proxy, S3 endpoint (back with Esc)")
+    };
+    match app.step {
+        StepId::Preflight if app.preflight.confirm.is_none() => Some(
+            b(
+                "n",
+                "network",
+                &[Code(KeyCode::Char('n')), Code(KeyCode::Char('N'))],
+            )
+            .help("the Network screen: addresses, DHCP, proxy, S3 endpoint (back with Esc)"),
+        ),
+        StepId::Credentials => {
+            matches!(&app.credentials.check, Failed(e) if e.kind.is_connection()).then(ctrl_n)
+        }
+        StepId::Endpoint => app
+            .endpoint
+            .check
+            .as_ref()
+            .is_some_and(|c| matches!(c.outcome, Some(Err(_))))
+            .then(ctrl_n),
+        StepId::Instance => {
+            matches!(&app.instance.list, Failed(e) if e.kind.is_connection()).then(ctrl_n)
+        }
+        _ => None,
+    }
+}
+
+/// True when `key` opens the Network screen here.
+pub fn opens_network(app: &App, key: &KeyEvent) -> bool {
+    network_binding(app).is_some_and(|b| b.keys.iter().any(|k| k.matches(key)))
+}
+
+fn network(app: &App) -> Vec<Binding> {
+    use crate::wizard::network::Field;
+    let f = &app.network;
+    if f.work.is_some() {
+        return vec![b("Esc", "back", &[ESC]).help("back to the step; the change goes on")];
+    }
+    let mut v =
+        vec![b("Enter", "apply", &[ENTER]).help("check the form, apply it, check the result")];
+    match f.focus() {
+        Field::Interface => v.extend([
+            b("Up/Down", "interface", &[UP, DOWN]),
+            b("Tab", "next field", &[TAB, BACKTAB]),
+        ]),
+        Field::Mode => v.extend([
+            b("Space", "DHCP/static", &[SPACE, LEFT, RIGHT]).help(
+                "unchanged, DHCP (IPv4, and IPv6 where offered), DHCP (IPv4 only), static address",
+            ),
+            b("Tab", "next field", &[TAB, BACKTAB, UP, DOWN]),
+        ]),
+        _ => v.push(b("Tab", "next field", &[TAB, BACKTAB, UP, DOWN])),
+    }
+    if f.snapshot.is_some() {
+        v.push(
+            b("Ctrl-R", "revert", &[Ctrl('r')])
+                .help("put back the network as it was before the first apply"),
+        );
+    }
+    v.push(b("F5", "rescan", &[Code(KeyCode::F(5))]).help("read the interfaces again"));
+    v.push(b("Esc", "back", &[ESC]).help("back to the step, everything typed kept"));
     v
 }
 

@@ -18,6 +18,7 @@ use crate::wizard::credentials::{CredentialsForm, Verified};
 use crate::wizard::endpoint::{ConnectivityCheck, EndpointForm};
 use crate::wizard::instance::InstanceForm;
 use crate::wizard::mapping::MappingForm;
+use crate::wizard::network::{NetAction, NetworkForm, Work};
 use crate::wizard::preflight::PreflightForm;
 use crate::wizard::replication::{CredentialsPrompt, Dashboard, Launch, Verdict};
 use crate::wizard::result::{self, Failure, Outcome, Summary};
@@ -69,6 +70,10 @@ pub struct App {
     /// The awaited rescan was the operator's (`r`), not udev's: say "no change" too.
     rescan_asked: bool,
     pub preflight: PreflightForm,
+    /// The Network screen's form, kept while it is closed.
+    pub network: NetworkForm,
+    /// The Network screen is shown over the step (which stays as it was).
+    pub network_open: bool,
     pub credentials: CredentialsForm,
     pub endpoint: EndpointForm,
     pub instance: InstanceForm,
@@ -126,6 +131,8 @@ impl App {
             disks_req: 0,
             rescan_asked: false,
             preflight: PreflightForm::default(),
+            network: NetworkForm::default(),
+            network_open: false,
             credentials: CredentialsForm::default(),
             endpoint: EndpointForm::default(),
             instance: InstanceForm::default(),
@@ -234,6 +241,8 @@ impl App {
     pub fn animating(&self) -> bool {
         self.credentials.check.is_loading()
             || self.preflight.running()
+            || self.network.work.is_some()
+            || (self.network_open && self.network.interfaces.is_loading())
             || self.preflight.replication_port.is_loading()
             || self
                 .endpoint
@@ -251,6 +260,9 @@ impl App {
     pub fn typing(&self) -> bool {
         use crate::wizard::credentials::Field as C;
         use crate::wizard::endpoint::Field as E;
+        if self.network_open {
+            return self.network.typing();
+        }
         match self.step {
             StepId::Credentials => self.credentials.focus != C::Source,
             StepId::Endpoint => self.endpoint.focus == E::Url,
@@ -278,6 +290,7 @@ impl App {
             self.credentials.hide();
         }
         self.step = step;
+        self.network_open = false;
         self.notice = None;
     }
 }
@@ -534,6 +547,27 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
+        Msg::Interfaces { req, result } => {
+            if app.network.awaits_list(req) {
+                app.network.on_interfaces(result);
+            }
+            vec![]
+        }
+        Msg::NetworkApplied { req, applied } => {
+            if app.network.on_applied(req, applied) {
+                app.network.changed = true;
+                return list_interfaces(app);
+            }
+            vec![]
+        }
+        Msg::NetworkReverted { req, lines } => {
+            if app.network.on_reverted(req, lines) {
+                app.network.changed = true;
+                app.network.snapshot = None;
+                return list_interfaces(app);
+            }
+            vec![]
+        }
         Msg::Interrupted(why) => {
             app.interrupted = Some(why);
             quit(app)
@@ -581,6 +615,57 @@ fn run_preflight(app: &mut App) -> Vec<Cmd> {
         drs_endpoint,
         s3_endpoint,
     }]
+}
+
+/// Shows the Network screen over the step, with a fresh list of the interfaces.
+fn open_network(app: &mut App) -> Vec<Cmd> {
+    app.network_open = true;
+    app.network.changed = false;
+    if app.network.interfaces.is_loading() {
+        return vec![];
+    }
+    list_interfaces(app)
+}
+
+fn list_interfaces(app: &mut App) -> Vec<Cmd> {
+    let req = app.req();
+    // The rows shown stay until the new list comes.
+    if !matches!(app.network.interfaces, Loadable::Loaded(_)) {
+        app.network.interfaces = Loadable::Loading(req);
+    } else {
+        app.network.rescan = Some(req);
+    }
+    vec![Cmd::ListInterfaces { req }]
+}
+
+fn on_network_action(app: &mut App, action: NetAction) -> Vec<Cmd> {
+    match action {
+        NetAction::None => vec![],
+        NetAction::Close => {
+            app.network_open = false;
+            // Back on Pre-flight after a change: its network rows are measured again.
+            if app.step == StepId::Preflight && std::mem::take(&mut app.network.changed) {
+                return run_preflight(app);
+            }
+            vec![]
+        }
+        NetAction::Rescan => list_interfaces(app),
+        NetAction::Apply(plan) => {
+            let req = app.req();
+            app.network.work = Some((req, Work::Applying));
+            app.network.report = None;
+            vec![Cmd::ApplyNetwork { req, plan }]
+        }
+        NetAction::Revert => match app.network.snapshot.clone() {
+            Some(snapshot) => {
+                let req = app.req();
+                app.network.work = Some((req, Work::Reverting));
+                app.network.report = None;
+                vec![Cmd::RevertNetwork { req, snapshot }]
+            }
+            None => vec![],
+        },
+    }
 }
 
 /// What the network rows measure: the region, the DRS endpoint, the S3 endpoint.
@@ -684,6 +769,14 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         next_demo_key(app);
         return vec![];
     }
+    if app.network_open {
+        let region = app.credentials.region.clone();
+        let action = app.network.on_key(key, &region);
+        return on_network_action(app, action);
+    }
+    if keys::opens_network(app, &key) {
+        return open_network(app);
+    }
     let action = match app.step {
         StepId::Welcome => match key.code {
             KeyCode::Enter => Action::Next,
@@ -738,6 +831,10 @@ fn on_paste(app: &mut App, text: &str) -> Vec<Cmd> {
         return vec![];
     }
     app.notice = None;
+    if app.network_open {
+        app.network.paste(text);
+        return vec![];
+    }
     match app.step {
         StepId::Credentials => app.notice = app.credentials.paste(text),
         StepId::Endpoint => app.endpoint.paste(text),

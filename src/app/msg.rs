@@ -5,8 +5,11 @@ use super::Interrupt;
 use crate::domain::model::{
     FailbackReplicationConfiguration, HostFacts, Job, JobLogItem, LocalDisk, RecoveryInstance,
 };
+use crate::domain::network::NetworkPlan;
 use crate::domain::ssh::{SshAccess, SshError};
 use crate::drs::{DrsError, DrsTarget, StaticCredentials};
+use crate::netconfig::interfaces::Interface;
+use crate::netconfig::{Applied, Line as NetLine, Snapshot};
 use crate::replication::{ReplicationPlan, ReplicatorEvent, RunId};
 use crate::wizard::credentials::Verified;
 use crate::wizard::endpoint::{Stage, StageStatus};
@@ -150,6 +153,19 @@ pub enum Msg {
         req: u64,
         result: Result<(), String>,
     },
+    // The Network screen.
+    Interfaces {
+        req: u64,
+        result: Result<Vec<Interface>, String>,
+    },
+    NetworkApplied {
+        req: u64,
+        applied: Applied,
+    },
+    NetworkReverted {
+        req: u64,
+        lines: Vec<NetLine>,
+    },
     /// The disks as they are at the hand-over of `plan` (its target disks are checked again).
     TargetsRechecked {
         plan: ReplicationPlan,
@@ -228,6 +244,19 @@ pub enum Cmd {
     SetClock {
         req: u64,
         skew_seconds: i64,
+    },
+    // The Network screen: read the interfaces, apply a plan (checked at once), put back what
+    // an apply replaced.
+    ListInterfaces {
+        req: u64,
+    },
+    ApplyNetwork {
+        req: u64,
+        plan: NetworkPlan,
+    },
+    RevertNetwork {
+        req: u64,
+        snapshot: Snapshot,
     },
     /// Read usePrivateIP for the recovery instance, then try TCP 1500 to that address (not in
     /// the demo, whose emulator runs no agent).

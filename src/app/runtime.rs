@@ -37,6 +37,9 @@ pub struct Services {
     pub attach: Option<(Connection, UnixStream)>,
     /// The demo to start in the background (disks and host identity come with it).
     pub demo: Option<super::demo::DemoStart>,
+    /// Where the Network screen applies its plan; None in the demo, which only reads this
+    /// machine's interfaces and changes nothing.
+    pub network: Option<crate::netconfig::System>,
 }
 
 /// This program (`worker` is its hidden subcommand) and the setup its worker gets.
@@ -293,6 +296,44 @@ impl Runtime<'_> {
                 let result = set(to);
                 tracing::info!(skew_seconds, ?result, "clock set from the endpoint's time");
                 Self::send(&tx, Msg::ClockSet { req, result });
+            }
+            Cmd::ListInterfaces { req } => {
+                let system = self
+                    .services
+                    .network
+                    .clone()
+                    .unwrap_or_else(crate::netconfig::System::live);
+                tokio::spawn(async move {
+                    let result = system.interfaces().await;
+                    Self::send(&tx, Msg::Interfaces { req, result });
+                });
+            }
+            Cmd::ApplyNetwork { req, plan } => match self.services.network.clone() {
+                Some(system) => {
+                    tokio::spawn(async move {
+                        let applied = system.apply(&plan).await;
+                        tracing::info!(lines = ?applied.lines, "network applied");
+                        Self::send(&tx, Msg::NetworkApplied { req, applied });
+                    });
+                }
+                None => Self::send(
+                    &tx,
+                    Msg::NetworkApplied {
+                        req,
+                        applied: crate::netconfig::Applied::demo(&plan),
+                    },
+                ),
+            },
+            Cmd::RevertNetwork { req, snapshot } => {
+                if let Some(system) = self.services.network.clone() {
+                    tokio::spawn(async move {
+                        let lines = system.revert(snapshot).await;
+                        tracing::info!(?lines, "network reverted");
+                        Self::send(&tx, Msg::NetworkReverted { req, lines });
+                    });
+                } else {
+                    Self::send(&tx, Msg::NetworkReverted { req, lines: vec![] });
+                }
             }
             // Handled by the loop, which owns the frontend.
             Cmd::ClearScreen | Cmd::Suspend | Cmd::Quit => {}

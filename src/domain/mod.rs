@@ -11,6 +11,7 @@ pub mod local_disks;
 pub mod mapping;
 pub mod matching;
 pub mod model;
+pub mod network;
 pub mod preflight;
 pub mod regions;
 pub mod replication;

@@ -53,6 +53,17 @@ pub struct DrsError {
     pub server_date: Option<String>,
 }
 
+impl DrsErrorKind {
+    /// The network is what failed (the Network screen may help): DNS, a connection, TLS, or
+    /// the proxy settings.
+    pub fn is_connection(&self) -> bool {
+        matches!(
+            self,
+            DrsErrorKind::Unreachable | DrsErrorKind::Tls | DrsErrorKind::NetworkSettings
+        )
+    }
+}
+
 impl DrsError {
     pub fn new(kind: DrsErrorKind, detail: impl Into<String>) -> Self {
         DrsError {

@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod endpoint;
 pub mod instance;
 pub mod mapping;
+pub mod network;
 pub mod preflight;
 pub mod replication;
 pub mod result;

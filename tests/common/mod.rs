@@ -304,6 +304,112 @@ pub fn preflight_ram_override() -> App {
     app
 }
 
+pub fn interfaces() -> Vec<drs_failback::netconfig::interfaces::Interface> {
+    use drs_failback::netconfig::interfaces::{Address, Interface};
+    vec![
+        Interface {
+            name: "eth0".into(),
+            mac: "52:54:00:12:34:56".into(),
+            driver: Some("virtio_net".into()),
+            state: "UP".into(),
+            carrier: true,
+            speed_mbps: Some(1000),
+            addresses: vec![Address {
+                ip: "10.0.2.15".parse().unwrap(),
+                prefix: 24,
+                dynamic: true,
+            }],
+        },
+        Interface {
+            name: "eth1".into(),
+            mac: "52:54:00:12:34:57".into(),
+            driver: Some("e1000e".into()),
+            state: "DOWN".into(),
+            carrier: false,
+            speed_mbps: None,
+            addresses: vec![],
+        },
+    ]
+}
+
+/// Opened from Pre-flight, filled by CONFIG_NETWORK=1 and a PROXY with a password.
+pub fn network_static() -> App {
+    use drs_failback::domain::network::prefill;
+    let mut app = preflight_checks();
+    app.network = drs_failback::wizard::network::NetworkForm::from_prefill(prefill(|k| {
+        Some(
+            match k {
+                "CONFIG_NETWORK" => "1",
+                "IPADDR" => "192.168.10.20",
+                "NETMASK" => "255.255.255.0",
+                "GATEWAY" => "192.168.10.1",
+                "DNS" => "192.168.10.1",
+                "PROXY" => "http://ops:Secret123@proxy.corp:3128",
+                _ => return None,
+            }
+            .to_string(),
+        )
+    }));
+    app.network.on_interfaces(Ok(interfaces()));
+    app.network_open = true;
+    app
+}
+
+/// CONFIG_NETWORK=1 without DNS: the message names it; the field waits.
+pub fn network_missing_dns() -> App {
+    use drs_failback::domain::network::prefill;
+    let mut app = preflight_checks();
+    app.network = drs_failback::wizard::network::NetworkForm::from_prefill(prefill(|k| {
+        Some(
+            match k {
+                "CONFIG_NETWORK" => "1",
+                "IPADDR" => "192.168.10.20",
+                "NETMASK" => "24",
+                "GATEWAY" => "192.168.10.1",
+                _ => return None,
+            }
+            .to_string(),
+        )
+    }));
+    app.network.on_interfaces(Ok(interfaces()));
+    app.network_open = true;
+    let _ = update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    app
+}
+
+/// Applied and checked: what was found, and the revert offered.
+pub fn network_applied() -> App {
+    use drs_failback::netconfig::{Applied, Line, Snapshot};
+    use drs_failback::wizard::network::Work;
+    let mut app = network_static();
+    app.network.work = Some((41, Work::Applying));
+    let lines = vec![
+        Line {
+            what: "eth0".into(),
+            ok: true,
+            text: "192.168.10.20/24 (static), gateway 192.168.10.1".into(),
+        },
+        Line {
+            what: "proxy".into(),
+            ok: true,
+            text: "HTTPS requests go through http://***@proxy.corp:3128".into(),
+        },
+    ];
+    let snapshot = Snapshot {
+        units: vec![(
+            "/run/systemd/network/10-drs-failback-eth0.network".into(),
+            None,
+        )],
+        proxy: Some(None),
+        ..Snapshot::default()
+    };
+    app.network.on_applied(41, Applied { snapshot, lines });
+    app
+}
+
 pub fn credentials_inline_error() -> App {
     let mut app = app_at(StepId::Credentials);
     let c = &mut app.credentials;
@@ -960,6 +1066,9 @@ pub fn builders() -> Vec<Builder> {
         ("preflight_running", preflight_running),
         ("preflight_set_clock", preflight_set_clock),
         ("preflight_ram_override", preflight_ram_override),
+        ("network_static", network_static),
+        ("network_missing_dns", network_missing_dns),
+        ("network_applied", network_applied),
         ("credentials_inline_error", credentials_inline_error),
         ("credentials_clock_skew", credentials_clock_skew),
         (

@@ -4,6 +4,7 @@ mod credentials;
 mod endpoint;
 mod instance;
 mod mapping;
+mod network;
 mod preflight;
 mod replication;
 mod result;
@@ -18,6 +19,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
+    if app.network_open {
+        return network::render(app, theme, frame, area);
+    }
     match app.step {
         StepId::Welcome => welcome::render(app, theme, frame, area),
         StepId::Preflight => preflight::render(app, theme, frame, area),
