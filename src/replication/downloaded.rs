@@ -63,10 +63,7 @@ impl Replicator for Downloaded {
         events: mpsc::UnboundedSender<ReplicatorEvent>,
     ) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
-        tokio::spawn(async move {
-            let result = this.run(&plan, &events).await;
-            // The receiver may be gone (the worker is ending): nothing left to tell.
-            let _ = events.send(ReplicatorEvent::Exited(result));
-        })
+        let sender = events.clone();
+        super::spawn_to_exit(sender, async move { this.run(&plan, &events).await })
     }
 }

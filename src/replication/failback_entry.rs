@@ -180,11 +180,8 @@ impl Replicator for FailbackEntry {
         events: mpsc::UnboundedSender<ReplicatorEvent>,
     ) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
-        tokio::spawn(async move {
-            let result = this.run(&plan, &events).await;
-            // The receiver may be gone (the wizard quit): nothing left to tell.
-            let _ = events.send(ReplicatorEvent::Exited(result));
-        })
+        let sender = events.clone();
+        super::spawn_to_exit(sender, async move { this.run(&plan, &events).await })
     }
 }
 

@@ -70,3 +70,15 @@ pub trait Replicator: Send + Sync {
         events: mpsc::UnboundedSender<ReplicatorEvent>,
     ) -> tokio::task::JoinHandle<()>;
 }
+
+/// Runs a replicator in its own task and reports how it ended (`Exited`).
+fn spawn_to_exit(
+    events: mpsc::UnboundedSender<ReplicatorEvent>,
+    run: impl std::future::Future<Output = Result<(), String>> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let result = run.await;
+        // The receiver may be gone (the worker is ending): nothing left to tell.
+        let _ = events.send(ReplicatorEvent::Exited(result));
+    })
+}
