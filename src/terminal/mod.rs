@@ -16,7 +16,7 @@ use ratatui::crossterm::{cursor, execute, terminal};
 use ratatui::layout::Rect;
 use ratatui::prelude::CrosstermBackend;
 use ratatui::{Terminal, TerminalOptions, Viewport};
-use std::io::{self, Stdout};
+use std::io::{self, BufWriter, Stdout};
 use std::mem::ManuallyDrop;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Mutex;
@@ -113,7 +113,7 @@ pub(crate) fn set_panic_listener(tx: UnboundedSender<Msg>) {
 pub struct TerminalUi {
     /// Never dropped: ratatui's Drop shows the cursor and reports failure with `eprintln!`,
     /// which panics when the terminal is gone. `restore` does that job instead.
-    terminal: ManuallyDrop<Terminal<Quiet<CrosstermBackend<Stdout>>>>,
+    terminal: ManuallyDrop<Terminal<Quiet<CrosstermBackend<BufWriter<Stdout>>>>>,
     /// Drawn in `App::rich`'s look.
     looks: Looks,
 }
@@ -136,7 +136,10 @@ impl TerminalUi {
         let fd = tty()?;
         TTY.store(fd, Ordering::SeqCst);
         enter_modes()?;
-        let backend = Quiet::new(CrosstermBackend::new(io::stdout()));
+        // A frame is many small commands: buffered, they reach stdout (a line writer, locked
+        // per write) once, when ratatui flushes at the end of each draw.
+        let out = BufWriter::with_capacity(64 * 1024, io::stdout());
+        let backend = Quiet::new(CrosstermBackend::new(out));
         let viewport = match terminal::size() {
             Ok((w, h)) if w > 0 && h > 0 => Viewport::Fullscreen,
             _ => Viewport::Fixed(Rect::new(0, 0, ui::MIN_WIDTH, ui::MIN_HEIGHT)),
@@ -230,7 +233,8 @@ impl Frontend for TerminalUi {
         // through crossterm's reader, which would compete with ours for the operator's keys.
         self.terminal.backend_mut().forget();
         let area = self.terminal.get_frame().area();
-        self.terminal.resize(area)
+        self.terminal.resize(area)?;
+        ratatui::backend::Backend::flush(self.terminal.backend_mut())
     }
 
     fn suspend(&mut self) -> io::Result<()> {

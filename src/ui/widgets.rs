@@ -5,14 +5,66 @@
 use super::theme::Theme;
 use crate::app::App;
 use ratatui::Frame;
-use ratatui::layout::{Position, Rect};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Position, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear};
+use ratatui::widgets::{Block, Borders, Clear, Widget};
+
+/// Printable ASCII: one column per byte, one cell per character.
+fn plain(text: &str) -> bool {
+    text.bytes().all(|b| (b' '..=b'~').contains(&b))
+}
 
 /// Display width in terminal columns.
 pub fn width(text: &str) -> usize {
-    Span::raw(text).width()
+    if plain(text) {
+        text.len()
+    } else {
+        Span::raw(text).width()
+    }
+}
+
+/// Draws `line` as ratatui's `Line` widget does, into the first row of `area`. A span of
+/// printable ASCII (most of every screen) skips the grapheme segmentation ratatui does for each
+/// cell, which was most of the cost of drawing a page of a long list.
+pub fn draw_line(line: &Line, area: Rect, buf: &mut Buffer) {
+    let area = Rect {
+        height: 1,
+        ..area.intersection(buf.area)
+    };
+    if !matches!(line.alignment, None | Some(Alignment::Left)) || area.is_empty() {
+        return line.render(area, buf);
+    }
+    if line.spans.iter().all(|s| s.content.is_empty()) {
+        return;
+    }
+    buf.set_style(area, line.style);
+    let mut x = area.x;
+    for span in &line.spans {
+        if x >= area.right() {
+            return;
+        }
+        if !plain(&span.content) {
+            span.render(
+                Rect {
+                    x,
+                    width: area.right() - x,
+                    ..area
+                },
+                buf,
+            );
+            x = x.saturating_add(u16::try_from(span.width()).unwrap_or(u16::MAX));
+            continue;
+        }
+        for c in span.content.chars() {
+            if x >= area.right() {
+                return;
+            }
+            buf[(x, area.y)].set_char(c).set_style(span.style);
+            x += 1;
+        }
+    }
 }
 
 /// Cuts `text` to `max` columns, ending with an ellipsis when something was cut.
@@ -51,20 +103,31 @@ pub fn wrap(text: &str, cols: usize) -> Vec<String> {
     let cols = cols.max(1);
     let mut lines = Vec::new();
     for para in text.split('\n') {
-        let mut line = String::new();
+        // `used`: the width of `line`, kept as it grows.
+        let (mut line, mut used) = (String::new(), 0);
         for word in para.split_whitespace() {
             let need = if line.is_empty() { 0 } else { 1 } + width(word);
-            if !line.is_empty() && width(&line) + need > cols {
+            if !line.is_empty() && used + need > cols {
                 lines.push(std::mem::take(&mut line));
+                used = 0;
             }
             if !line.is_empty() {
                 line.push(' ');
+                used += 1;
+            }
+            if used + width(word) <= cols {
+                line.push_str(word);
+                used += width(word);
+                continue;
             }
             for c in word.chars() {
-                if width(&line) + width(c.encode_utf8(&mut [0; 4])) > cols {
+                let w = width(c.encode_utf8(&mut [0; 4]));
+                if used + w > cols {
                     lines.push(std::mem::take(&mut line));
+                    used = 0;
                 }
                 line.push(c);
+                used += w;
             }
         }
         lines.push(line);
@@ -231,7 +294,7 @@ impl<'f, 'a> Writer<'f, 'a> {
     /// Draws one line; returns its row, or None when the area is full.
     pub fn line(&mut self, line: impl Into<Line<'static>>) -> Option<u16> {
         let rect = self.take(1)?;
-        self.frame.render_widget(line.into(), rect);
+        draw_line(&line.into(), rect, self.frame.buffer_mut());
         Some(rect.y)
     }
 
@@ -335,6 +398,48 @@ mod tests {
         assert_eq!(fit(&t, "abcdef", 5), "ab...");
         assert_eq!(fit(&t, "abc", 5), "abc");
         assert_eq!(pad(&t, "ab", 4), "ab  ");
+    }
+
+    #[test]
+    fn a_line_draws_as_ratatuis_line_widget_would() {
+        use ratatui::style::{Color, Modifier, Stylize};
+        let bold = Style::new().add_modifier(Modifier::BOLD);
+        let lines = [
+            Line::from(vec![
+                Span::raw("> "),
+                Span::styled("selected row", bold.fg(Color::Cyan)),
+            ]),
+            Line::styled(
+                "a warning across the whole row",
+                Style::new().fg(Color::Yellow),
+            ),
+            Line::from(vec![
+                Span::raw("cut at the edge "),
+                Span::styled("of the area, far past it", bold),
+            ]),
+            Line::from(vec![
+                Span::raw("wide "),
+                "日本語".red(),
+                Span::raw(" é after"),
+            ]),
+            Line::from(vec![Span::raw("★"), Span::raw(" best match")]).reversed(),
+            Line::from("centred").centered(),
+            Line::styled("", bold),
+            Line::from(vec![Span::raw(""), Span::styled("x", bold)]),
+        ];
+        for line in &lines {
+            for area in [Rect::new(2, 1, 20, 1), Rect::new(0, 0, 30, 2)] {
+                let mut ours = Buffer::empty(Rect::new(0, 0, 30, 3));
+                let mut theirs = ours.clone();
+                // What an earlier widget left there.
+                for buf in [&mut ours, &mut theirs] {
+                    buf.set_string(0, 1, "underneath ".repeat(3), Style::new().fg(Color::Red));
+                }
+                draw_line(line, area, &mut ours);
+                line.render(area, &mut theirs);
+                assert_eq!(ours, theirs, "{line:?} in {area:?}");
+            }
+        }
     }
 
     #[test]
