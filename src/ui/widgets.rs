@@ -25,9 +25,11 @@ pub fn width(text: &str) -> usize {
     }
 }
 
-/// Draws `line` as ratatui's `Line` widget does, into the first row of `area`. A span of
-/// printable ASCII (most of every screen) skips the grapheme segmentation ratatui does for each
-/// cell, which was most of the cost of drawing a page of a long list.
+/// Draws `line` as ratatui's `Line` widget does, into the first row of `area`. Printable ASCII
+/// (most of every screen) goes straight to its cells: ratatui's grapheme segmentation of each
+/// cell was most of the cost of drawing a page of a long list. Only the rest (a glyph, an
+/// ellipsis, with the ASCII character on each side, which may combine with it) goes through
+/// ratatui's `Span`: a cut between two printable ASCII characters is always between graphemes.
 pub fn draw_line(line: &Line, area: Rect, buf: &mut Buffer) {
     let area = Rect {
         height: 1,
@@ -36,33 +38,50 @@ pub fn draw_line(line: &Line, area: Rect, buf: &mut Buffer) {
     if !matches!(line.alignment, None | Some(Alignment::Left)) || area.is_empty() {
         return line.render(area, buf);
     }
-    if line.spans.iter().all(|s| s.content.is_empty()) {
+    let empty = if line.spans.iter().all(|s| plain(&s.content)) {
+        line.spans.iter().all(|s| s.content.is_empty())
+    } else {
+        line.width() == 0
+    };
+    if empty {
         return;
     }
     buf.set_style(area, line.style);
     let mut x = area.x;
     for span in &line.spans {
-        if x >= area.right() {
-            return;
-        }
-        if !plain(&span.content) {
-            span.render(
-                Rect {
-                    x,
-                    width: area.right() - x,
-                    ..area
-                },
-                buf,
-            );
-            x = x.saturating_add(u16::try_from(span.width()).unwrap_or(u16::MAX));
-            continue;
-        }
-        for c in span.content.chars() {
+        let text: &str = &span.content;
+        let bytes = text.as_bytes();
+        let printable = |i: usize| (b' '..=b'~').contains(&bytes[i]);
+        let alone = |i: usize| {
+            printable(i)
+                && (i == 0 || printable(i - 1))
+                && (i + 1 == bytes.len() || printable(i + 1))
+        };
+        let mut i = 0;
+        while i < bytes.len() {
             if x >= area.right() {
                 return;
             }
-            buf[(x, area.y)].set_char(c).set_style(span.style);
-            x += 1;
+            if alone(i) {
+                buf[(x, area.y)]
+                    .set_char(char::from(bytes[i]))
+                    .set_style(span.style);
+                x += 1;
+                i += 1;
+                continue;
+            }
+            let end = (i + 1..bytes.len())
+                .find(|&j| alone(j))
+                .unwrap_or(bytes.len());
+            let run = Span::styled(&text[i..end], span.style);
+            let room = Rect {
+                x,
+                width: area.right() - x,
+                ..area
+            };
+            (&run).render(room, buf);
+            x = x.saturating_add(u16::try_from(run.width()).unwrap_or(u16::MAX));
+            i = end;
         }
     }
 }
@@ -423,6 +442,9 @@ mod tests {
                 Span::raw(" é after"),
             ]),
             Line::from(vec![Span::raw("★"), Span::raw(" best match")]).reversed(),
+            Line::from("Ubuntu 22.0… 1 vol 8 GiB ★x y✗ ─────"),
+            Line::from("cafe\u{301} a\u{200d}b \u{600}1 ok\u{301}"),
+            Line::from("a wide 日 cut at the last column: 日本"),
             Line::from("centred").centered(),
             Line::styled("", bold),
             Line::from(vec![Span::raw(""), Span::styled("x", bold)]),
