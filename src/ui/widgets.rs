@@ -46,8 +46,13 @@ pub fn draw_line(line: &Line, area: Rect, buf: &mut Buffer) {
     if empty {
         return;
     }
-    buf.set_style(area, line.style);
+    // A line's own style is mostly none, and setting none changes no cell.
+    if line.style != Style::default() {
+        buf.set_style(area, line.style);
+    }
     let mut x = area.x;
+    // The row's cells, the area's first at 0.
+    let row = buf.index_of(area.x, area.y);
     for span in &line.spans {
         let text: &str = &span.content;
         let bytes = text.as_bytes();
@@ -63,7 +68,7 @@ pub fn draw_line(line: &Line, area: Rect, buf: &mut Buffer) {
                 return;
             }
             if alone(i) {
-                buf[(x, area.y)]
+                buf.content[row + usize::from(x - area.x)]
                     .set_char(char::from(bytes[i]))
                     .set_style(span.style);
                 x += 1;
