@@ -289,8 +289,9 @@ impl App {
         if step != StepId::Credentials {
             self.credentials.hide();
         }
+        // The Network screen stays open over a step an answer changed (a dashboard's result):
+        // what is being typed there is not lost, nor do its keys land on the new step.
         self.step = step;
-        self.network_open = false;
         self.notice = None;
     }
 }
@@ -329,11 +330,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         Msg::HostFacts(facts) => {
             app.host = Some(facts);
             reload_instance_rows(app);
-            vec![]
+            resume_start(app)
         }
         Msg::Disks { req, result } if req == app.disks_req => {
             on_disks(app, req, result);
-            vec![]
+            resume_start(app)
         }
         Msg::Disks { .. } => vec![],
         // Only once the first list is in: until then it is on its way anyway.
@@ -573,17 +574,19 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             quit(app)
         }
         Msg::Preflight { req, report } => {
-            if app.preflight.report.awaits(req) {
-                app.preflight.show(report);
+            if !app.preflight.report.awaits(req) {
+                return vec![];
             }
-            vec![]
+            app.preflight.show(report);
+            resume_start(app)
         }
         Msg::TargetsRechecked { plan, disks } => on_targets_rechecked(app, plan, disks),
         Msg::ReplicationPort { req, check } => {
-            if app.preflight.replication_port.awaits(req) {
-                app.preflight.replication_port = Loadable::Loaded(check);
+            if !app.preflight.replication_port.awaits(req) {
+                return vec![];
             }
-            vec![]
+            app.preflight.replication_port = Loadable::Loaded(check);
+            resume_start(app)
         }
         Msg::ClockSet { req, result } => {
             if !app.preflight.clock_set.awaits(req) {
@@ -643,8 +646,9 @@ fn on_network_action(app: &mut App, action: NetAction) -> Vec<Cmd> {
         NetAction::None => vec![],
         NetAction::Close => {
             app.network_open = false;
-            // Back on Pre-flight after a change: its network rows are measured again.
-            if app.step == StepId::Preflight && std::mem::take(&mut app.network.changed) {
+            // After a change every network row is measured again, whichever step this is:
+            // Review shows and waits for them.
+            if std::mem::take(&mut app.network.changed) {
                 return run_preflight(app);
             }
             vec![]
@@ -961,6 +965,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
         }
         Action::Refresh if app.step == StepId::Preflight => run_preflight(app),
         Action::Refresh if app.step == StepId::Mapping => rescan_disks(app, true),
+        Action::Refresh if app.step == StepId::Review => recheck_review(app),
         Action::Refresh => list_instances(app),
         Action::SetClock => set_clock(app),
         Action::Launch => launch(app, false),
@@ -1202,12 +1207,18 @@ fn next(app: &mut App) -> Vec<Cmd> {
                 app.review.error = Some(format!("{e} Go back (Esc) to the mapping."));
                 return vec![];
             }
-            if let Err(e) = instance_checks_pass(app) {
+            let plan = plan_key(app);
+            if let Err(e) = app.review.validate(plan.as_ref()) {
                 app.review.error = Some(e);
                 return vec![];
             }
-            let plan = plan_key(app);
-            if let Err(e) = app.review.validate(plan.as_ref()) {
+            // Confirmed while the checks run: the start waits for them.
+            if app.review_checking() {
+                app.review.error = None;
+                app.review.waiting = true;
+                return vec![];
+            }
+            if let Err(e) = instance_checks_pass(app) {
                 app.review.error = Some(e);
                 return vec![];
             }
@@ -1287,6 +1298,20 @@ fn on_targets_rechecked(
 /// Review, with TCP 1500 to the chosen recovery instance measured again.
 fn to_review(app: &mut App) -> Vec<Cmd> {
     app.go(StepId::Review);
+    check_replication_port(app)
+}
+
+/// Review's re-run (Ctrl-R): the pre-flight and TCP 1500 measured again. A start waiting for
+/// the checks waits for these.
+fn recheck_review(app: &mut App) -> Vec<Cmd> {
+    app.review.error = None;
+    let mut cmds = check_replication_port(app);
+    cmds.extend(run_preflight(app));
+    cmds
+}
+
+/// TCP 1500 to the chosen recovery instance.
+fn check_replication_port(app: &mut App) -> Vec<Cmd> {
     let Some(instance) = app.chosen_instance() else {
         return vec![];
     };
@@ -1301,20 +1326,39 @@ fn to_review(app: &mut App) -> Vec<Cmd> {
     }]
 }
 
-/// Review's Next waits for TCP 1500 and refuses while an instance check fails.
+/// Review's Next refuses while an instance check fails.
 fn instance_checks_pass(app: &App) -> Result<(), String> {
-    if app.review_checking() {
-        return Err("The checks are still running (TCP 1500 to the recovery instance, or the pre-flight for a new region or endpoint): press Enter again once they show.".into());
-    }
     let checks = app.instance_checks();
     match crate::domain::preflight::blocking(&checks, false).first() {
         None => Ok(()),
         Some(c) => Err(format!(
-            "{} failed: {} Then go back (Esc) and forward to check again.",
+            "{} failed: {} Then press Ctrl-R to check again.",
             c.title,
             c.fix.as_deref().unwrap_or_default()
         )),
     }
+}
+
+/// A start confirmed while Review's checks ran: made once every check answered (refused with
+/// the failure and its fix when one failed); dropped, with the confirmation, when the plan
+/// changed under it.
+fn resume_start(app: &mut App) -> Vec<Cmd> {
+    if app.step != StepId::Review || !app.review.waiting {
+        return vec![];
+    }
+    let plan = plan_key(app);
+    if app.review.typed_for != plan {
+        app.review.waiting = false;
+        if let Err(e) = app.review.validate(plan.as_ref()) {
+            app.review.error = Some(e);
+        }
+        return vec![];
+    }
+    if app.review_checking() {
+        return vec![];
+    }
+    app.review.waiting = false;
+    next(app)
 }
 
 /// The plan from the committed choices; the runtime adds the credentials it verified.

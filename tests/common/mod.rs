@@ -651,6 +651,16 @@ pub fn review_checks_failing() -> App {
     app
 }
 
+/// OVERWRITE typed and Enter pressed while TCP 1500 is still being checked.
+pub fn review_waiting() -> App {
+    let mut app = review();
+    app.preflight.replication_port = Loadable::Loading(1);
+    app.review.confirm = Input::new("OVERWRITE".into());
+    app.review.error = None;
+    app.review.waiting = true;
+    app
+}
+
 /// The review with the boot volume /dev/xvda excluded.
 pub fn review_boot_excluded() -> App {
     let mut app = review();
@@ -1091,6 +1101,7 @@ pub fn builders() -> Vec<Builder> {
         ("review", review),
         ("review_boot_excluded", review_boot_excluded),
         ("review_checks_failing", review_checks_failing),
+        ("review_waiting", review_waiting),
         ("dashboard_downloading", dashboard_downloading),
         ("dashboard_initial_sync", dashboard_initial_sync),
         ("dashboard_stalled", dashboard_stalled),
