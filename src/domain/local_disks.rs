@@ -179,6 +179,7 @@ fn describe_fs(fs: &Filesystem) -> String {
         None => fs.kind.clone(),
     };
     match fs.used_bytes {
+        Some(used) if fs.used_estimated => format!("{named} (about {} used)", Bytes(used)),
         Some(used) => format!("{named} ({} used)", Bytes(used)),
         None => named,
     }
@@ -309,7 +310,7 @@ mod tests {
                 kind: kind.into(),
                 label: label.map(str::to_owned),
                 uuid: None,
-                used_bytes: None,
+                ..Filesystem::default()
             }),
             links: Vec::new(),
         }
@@ -530,12 +531,13 @@ mod tests {
         whole.filesystem = Some(Filesystem {
             kind: "xfs".into(),
             label: Some("backup".into()),
-            uuid: None,
-            used_bytes: None,
+            ..Filesystem::default()
         });
         assert_eq!(contents(&whole), "xfs \"backup\"");
         whole.filesystem.as_mut().unwrap().used_bytes = Some(1536 << 20);
         assert_eq!(contents(&whole), "xfs \"backup\" (1.5 GiB used)");
+        whole.filesystem.as_mut().unwrap().used_estimated = true;
+        assert_eq!(contents(&whole), "xfs \"backup\" (about 1.5 GiB used)");
         let mut unknown = block("sdf", dev(8, 80));
         unknown.contents_known = false;
         assert!(contents(&unknown).starts_with("unknown"));
