@@ -1103,14 +1103,35 @@ fn at_review() -> App {
     app
 }
 
+/// Review's way in: TCP 1500 checked and the disks read again. The disks are answered as
+/// they were; the TCP 1500 check's request is returned.
+fn disks_reread(app: &mut App, cmds: &[Cmd]) -> u64 {
+    match cmds {
+        [
+            Cmd::CheckReplicationPort { req, .. },
+            Cmd::ListDisks { req: disks },
+            ..,
+        ] => {
+            let result = Ok(app.local_disks().to_vec());
+            assert!(app.review_checking());
+            update(
+                app,
+                Msg::Disks {
+                    req: *disks,
+                    result,
+                },
+            );
+            *req
+        }
+        other => panic!("expected TCP 1500 and the disks again, got {other:?}"),
+    }
+}
+
 /// Mapping's Enter: Review, with TCP 1500 to the recovery instance answered (connected).
 fn enter_review(app: &mut App) {
     let cmds = press(app, KeyCode::Enter);
     assert_eq!(app.step, StepId::Review);
-    let req = match &cmds[..] {
-        [Cmd::CheckReplicationPort { req, .. }] => *req,
-        other => panic!("expected the TCP 1500 check, got {other:?}"),
-    };
+    let req = disks_reread(app, &cmds);
     update(
         app,
         Msg::ReplicationPort {
@@ -1360,14 +1381,17 @@ fn a_chosen_disk_follows_a_reread_list_and_a_vanished_one_blocks_next() {
         app.mapping.printed(&volumes, app.local_disks()),
         "/dev/xvda=/dev/sdb,/dev/xvdb=/dev/sdc"
     );
-    press(&mut app, KeyCode::Enter);
+    let rescan = match &press(&mut app, KeyCode::Enter)[..] {
+        [Cmd::CheckReplicationPort { .. }, Cmd::ListDisks { req }] => *req,
+        other => panic!("{other:?}"),
+    };
     assert_eq!(app.step, StepId::Review);
     type_text(&mut app, "OVERWRITE");
-    // sdc is unplugged while the confirmation is typed: Next refuses and says why.
+    // Review's re-read finds sdc unplugged: Next refuses and says why.
     update(
         &mut app,
         Msg::Disks {
-            req: 0,
+            req: rescan,
             result: Ok(vec![disk("/dev/sda", 500), sdb]),
         },
     );
@@ -1568,10 +1592,11 @@ fn a_plan_that_changes_under_a_typed_confirmation_is_refused() {
     enter_review(&mut app);
     type_text(&mut app, "OVERWRITE");
     // The disks are re-read: the same disks, but sdc now has another by-path name.
+    let req = req_of(&update(&mut app, Msg::DisksChanged));
     update(
         &mut app,
         Msg::Disks {
-            req: 0,
+            req,
             result: Ok(vec![
                 named("/dev/sdb", 40, "pci-1"),
                 named("/dev/sdc", 100, "pci-7"),
@@ -1628,12 +1653,9 @@ fn after_retry_the_earlier_runs_answers_are_dropped() {
     replicator_says(&mut app, ReplicatorEvent::Exited(Err("stopped".into())));
     // Retry tells the worker the failure was seen.
     let cmds = press(&mut app, KeyCode::Char('r'));
-    // ... and Review checks TCP 1500 again.
+    // ... and Review checks TCP 1500 and the disks again.
     let req = match &cmds[..] {
-        [
-            Cmd::Acknowledge { run },
-            Cmd::CheckReplicationPort { req, .. },
-        ] if *run == old => *req,
+        [Cmd::Acknowledge { run }, rest @ ..] if *run == old => disks_reread(&mut app, rest),
         other => panic!("{other:?}"),
     };
     update(
@@ -2843,10 +2865,7 @@ fn a_network_changed_from_any_screen_measures_every_network_row_again_before_the
     assert_eq!(app.step, StepId::Result);
     // Retry: Review waits for those rows too, and a start confirmed meanwhile waits with it.
     let port = match &press(&mut app, KeyCode::Char('r'))[..] {
-        [
-            Cmd::Acknowledge { .. },
-            Cmd::CheckReplicationPort { req, .. },
-        ] => *req,
+        [Cmd::Acknowledge { .. }, rest @ ..] => disks_reread(&mut app, rest),
         other => panic!("{other:?}"),
     };
     update(
@@ -3030,18 +3049,12 @@ fn review_checking() -> (App, u64) {
     let mut app = at_instances();
     press(&mut app, KeyCode::Enter);
     let cmds = press(&mut app, KeyCode::Enter);
-    let req = match &cmds[..] {
-        // The demo's emulator runs no replication agent: nothing to connect to.
-        [
-            Cmd::CheckReplicationPort {
-                req,
-                instance_id,
-                connect: false,
-                ..
-            },
-        ] if instance_id == WEB => *req,
-        other => panic!("{other:?}"),
-    };
+    // The demo's emulator runs no replication agent: nothing to connect to.
+    assert!(
+        matches!(&cmds[0], Cmd::CheckReplicationPort { instance_id, connect: false, .. } if instance_id == WEB),
+        "{cmds:?}"
+    );
+    let req = disks_reread(&mut app, &cmds);
     (app, req)
 }
 
@@ -3120,6 +3133,59 @@ fn review_waits_for_tcp_1500_and_refuses_while_an_instance_check_fails() {
     );
     let titles: Vec<_> = app.instance_checks().iter().map(|c| c.title).collect();
     assert_eq!(titles, ["Source boot mode", "Local disks", "TCP 1500"]);
+}
+
+#[test]
+fn review_reads_the_disks_again_and_one_mounted_since_the_mapping_stops_the_start() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    let cmds = press(&mut app, KeyCode::Enter);
+    let (port, disks) = match &cmds[..] {
+        [
+            Cmd::CheckReplicationPort { req, .. },
+            Cmd::ListDisks { req: disks },
+        ] => (*req, *disks),
+        other => panic!("Review reads the disks again: {other:?}"),
+    };
+    update(
+        &mut app,
+        Msg::ReplicationPort {
+            req: port,
+            check: port_open(),
+        },
+    );
+    assert!(app.review_checking(), "until the disks are read");
+    assert!(
+        screen(&app).contains("Local disks: reading them again"),
+        "{}",
+        screen(&app)
+    );
+    type_text(&mut app, "OVERWRITE");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(app.review.waiting);
+    // /dev/sdb was mounted after the mapping: no udev event says so, the re-read does.
+    let mut mounted = disk("/dev/sdb", 40);
+    mounted.mounts = vec!["/mnt/backup".into()];
+    let cmds = update(
+        &mut app,
+        Msg::Disks {
+            req: disks,
+            result: Ok(vec![mounted, disk("/dev/sdc", 100)]),
+        },
+    );
+    assert!(cmds.is_empty(), "nothing starts: {cmds:?}");
+    assert!(!app.review.waiting);
+    assert_eq!(app.step, StepId::Review);
+    let e = app.review.error.clone().unwrap_or_default();
+    assert!(
+        e.contains("/mnt/backup") && e.ends_with("Go back (Esc) to the mapping."),
+        "{e}"
+    );
+    assert!(
+        screen(&app).contains("mounted at /mnt/backup"),
+        "{}",
+        screen(&app)
+    );
 }
 
 #[test]
@@ -3225,13 +3291,11 @@ fn ctrl_r_on_review_runs_its_checks_again_and_a_waiting_start_waits_for_them() {
     );
     type_text(&mut app, "OVERWRITE");
     let cmds = update(&mut app, ctrl('r'));
-    let (port, preflight) = match &cmds[..] {
-        [
-            Cmd::CheckReplicationPort { req: port, .. },
-            Cmd::RunPreflight { req: preflight, .. },
-        ] => (*port, *preflight),
+    let preflight = match &cmds[..] {
+        [_, _, Cmd::RunPreflight { req, .. }] => *req,
         other => panic!("Ctrl-R runs the checks again: {other:?}"),
     };
+    let port = disks_reread(&mut app, &cmds);
     assert_eq!(app.review.confirm.value(), "OVERWRITE", "the word stays");
     assert!(app.review_checking());
     assert!(press(&mut app, KeyCode::Enter).is_empty());

@@ -69,6 +69,8 @@ pub struct App {
     disks_req: u64,
     /// The awaited rescan was the operator's (`r`), not udev's: say "no change" too.
     rescan_asked: bool,
+    /// A rescan's answer is awaited (Review waits for it).
+    rescanning: bool,
     pub preflight: PreflightForm,
     /// The Network screen's form, kept while it is closed.
     pub network: NetworkForm,
@@ -130,6 +132,7 @@ impl App {
             disks: Loadable::Loading(0),
             disks_req: 0,
             rescan_asked: false,
+            rescanning: false,
             preflight: PreflightForm::default(),
             network: NetworkForm::default(),
             network_open: false,
@@ -230,7 +233,15 @@ impl App {
 
     /// Review's checks are still being measured (Next waits for them).
     pub fn review_checking(&self) -> bool {
-        self.preflight.replication_port.is_loading() || self.preflight.report.is_loading()
+        self.preflight.replication_port.is_loading()
+            || self.preflight.report.is_loading()
+            || self.disks_rereading()
+    }
+
+    /// The disk list is being read again: what is on a disk (mounts, swap, holders) changes
+    /// without a udev event, so Review reads it again.
+    pub fn disks_rereading(&self) -> bool {
+        self.rescanning
     }
 
     pub fn local_disks(&self) -> &[LocalDisk] {
@@ -244,6 +255,7 @@ impl App {
             || self.network.work.is_some()
             || (self.network_open && self.network.interfaces.is_loading())
             || self.preflight.replication_port.is_loading()
+            || self.rescanning
             || self
                 .endpoint
                 .check
@@ -333,6 +345,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             resume_start(app)
         }
         Msg::Disks { req, result } if req == app.disks_req => {
+            app.rescanning = false;
             on_disks(app, req, result);
             resume_start(app)
         }
@@ -1052,6 +1065,7 @@ fn rescan_disks(app: &mut App, asked: bool) -> Vec<Cmd> {
     let req = app.req();
     app.disks_req = req;
     app.rescan_asked = asked;
+    app.rescanning = true;
     if asked {
         app.notice = Some("Rescanning the disks...".into());
     }
@@ -1295,17 +1309,19 @@ fn on_targets_rechecked(
     }
 }
 
-/// Review, with TCP 1500 to the chosen recovery instance measured again.
+/// Review, with the disks read again and TCP 1500 to the chosen recovery instance measured.
 fn to_review(app: &mut App) -> Vec<Cmd> {
     app.go(StepId::Review);
-    check_replication_port(app)
+    let mut cmds = check_replication_port(app);
+    cmds.extend(rescan_disks(app, false));
+    cmds
 }
 
-/// Review's re-run (Ctrl-R): the pre-flight and TCP 1500 measured again. A start waiting for
-/// the checks waits for these.
+/// Review's re-run (Ctrl-R): the disks, TCP 1500 and the pre-flight again. A start waiting
+/// for the checks waits for these.
 fn recheck_review(app: &mut App) -> Vec<Cmd> {
     app.review.error = None;
-    let mut cmds = check_replication_port(app);
+    let mut cmds = to_review(app);
     cmds.extend(run_preflight(app));
     cmds
 }

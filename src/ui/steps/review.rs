@@ -69,6 +69,13 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             g.ellipsis
         )));
     }
+    if app.disks_rereading() {
+        w.line(Line::from(format!(
+            "  {} Local disks: reading them again{}",
+            theme.running(app.now),
+            g.ellipsis
+        )));
+    }
     if app.preflight.replication_port.is_loading() {
         w.line(Line::from(format!(
             "  {} TCP 1500 to the recovery instance: checking{}",
