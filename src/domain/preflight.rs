@@ -249,17 +249,38 @@ pub fn offer_clock_set(checks: &[Check]) -> bool {
         && verdict("ntp") == Some(Verdict::Warning)
 }
 
-/// The hardware clock's time scale, from /etc/adjtime's third line (absent means UTC).
-pub fn rtc(adjtime: Option<&str>) -> Check {
+/// The hardware clock's time scale, from /etc/adjtime's third line (absent means UTC). A live
+/// system has no say in it: a clock off from the DRS endpoint's (`skew`, s) by a whole time
+/// zone is an RTC kept in local time (as Windows keeps it) read as UTC at boot.
+pub fn rtc(adjtime: Option<&str>, skew: Option<i64>) -> Check {
     let local = adjtime
         .and_then(|t| t.lines().nth(2))
         .is_some_and(|l| l.trim() == "LOCAL");
     if local {
-        check("rtc", "Hardware clock", Verdict::Warning, "local time (/etc/adjtime says LOCAL)".into())
-            .fix("AWS expects the hardware clock in UTC: run `hwclock --systohc --utc` once the time is right.")
-    } else {
-        check("rtc", "Hardware clock", Verdict::Pass, "UTC".into())
+        return check("rtc", "Hardware clock", Verdict::Warning, "local time (/etc/adjtime says LOCAL)".into())
+            .fix("AWS expects the hardware clock in UTC: run `hwclock --systohc --utc` once the time is right.");
     }
+    match skew.filter(|s| a_time_zone_off(*s)) {
+        Some(s) => check(
+            "rtc",
+            "Hardware clock",
+            Verdict::Warning,
+            format!(
+                "probably local time: the clock is off by {}, a time zone's offset",
+                super::throughput::format_duration(s.unsigned_abs())
+            ),
+        )
+        .fix("Set the clock (NTP, or c on the Pre-flight screen), then run `hwclock --systohc --utc`: AWS expects the hardware clock in UTC."),
+        None => check("rtc", "Hardware clock", Verdict::Pass, "UTC".into()),
+    }
+}
+
+/// Off by one to fourteen hours, within 90 s of a quarter hour: what a time zone's offset
+/// looks like (some are 30 or 45 minutes past the hour).
+fn a_time_zone_off(skew: i64) -> bool {
+    let off = skew.unsigned_abs();
+    let from_quarter = off % 900;
+    (3600 - 90..=14 * 3600 + 90).contains(&off) && from_quarter.min(900 - from_quarter) <= 90
 }
 
 /// One HTTPS host probed stage by stage.
@@ -520,9 +541,37 @@ mod tests {
     #[test]
     fn an_rtc_in_local_time_is_noted() {
         let local = "0.0 0 0.0\n0\nLOCAL\n";
-        assert_eq!(rtc(Some(local)).verdict, Verdict::Warning);
-        assert_eq!(rtc(Some("0.0 0 0.0\n0\nUTC\n")).verdict, Verdict::Pass);
-        assert_eq!(rtc(None).verdict, Verdict::Pass);
+        assert_eq!(rtc(Some(local), None).verdict, Verdict::Warning);
+        assert_eq!(
+            rtc(Some("0.0 0 0.0\n0\nUTC\n"), Some(0)).verdict,
+            Verdict::Pass
+        );
+        assert_eq!(rtc(None, None).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn a_clock_off_by_a_time_zone_is_an_rtc_kept_in_local_time() {
+        // Two hours behind (Central Europe in summer), with seconds of drift and latency.
+        let cest = rtc(None, Some(7200 + 40));
+        assert_eq!(cest.verdict, Verdict::Warning);
+        assert_eq!(
+            cest.measured,
+            "probably local time: the clock is off by 2h 00m, a time zone's offset"
+        );
+        assert_eq!(
+            cest.fix.as_deref(),
+            Some(
+                "Set the clock (NTP, or c on the Pre-flight screen), then run `hwclock \
+                 --systohc --utc`: AWS expects the hardware clock in UTC."
+            )
+        );
+        // Ahead by 5h30 (India), and behind by 5h45 (Nepal).
+        assert_eq!(rtc(None, Some(-19800)).verdict, Verdict::Warning);
+        assert_eq!(rtc(None, Some(20700 - 60)).verdict, Verdict::Warning);
+        // Minutes off, or hours and minutes that no zone has: the clock is just wrong.
+        for skew in [400, -3000, 7200 + 420, 16 * 3600] {
+            assert_eq!(rtc(None, Some(skew)).verdict, Verdict::Pass, "{skew}");
+        }
     }
 
     fn probe() -> HostProbe {

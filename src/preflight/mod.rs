@@ -90,7 +90,7 @@ pub async fn run(
             let ntp = query(&targets.ntp_servers, targets.timeout).await;
             checks.push(rules::clock(&targets.drs_url, Err(e.clone())));
             checks.push(rules::ntp(ntp));
-            checks.push(rules::rtc(adjtime));
+            checks.push(rules::rtc(adjtime, None));
             checks.push(rules::not_checked(
                 "drs_endpoint",
                 "DRS endpoint",
@@ -119,7 +119,7 @@ pub async fn run(
     let skew = drs.skew.as_ref().ok().map(|s| s.seconds);
     checks.push(rules::clock(&drs.probe.host, drs.skew.map(|s| s.seconds)));
     checks.push(rules::ntp(ntp));
-    checks.push(rules::rtc(adjtime));
+    checks.push(rules::rtc(adjtime, skew));
     checks.push(rules::host("drs_endpoint", "DRS endpoint", &drs.probe));
     checks.push(match s3 {
         Ok(a) => rules::host("s3", "S3", &a.probe),

@@ -261,7 +261,7 @@ pub fn preflight_checks() -> App {
         rules::secure_boot(BootMode::Uefi, None),
         rules::clock("drs.eu-west-1.amazonaws.com:443", Ok(360)),
         rules::ntp(Err("pool.ntp.org".into())),
-        rules::rtc(Some("0.0 0 0.0\n0\nLOCAL\n")),
+        rules::rtc(Some("0.0 0 0.0\n0\nLOCAL\n"), Some(360)),
         rules::host(
             "drs_endpoint",
             "DRS endpoint",
