@@ -337,6 +337,26 @@ pub fn host(id: &'static str, title: &'static str, p: &HostProbe) -> Check {
     }
 }
 
+/// DNS, TCP and TLS to each host of one service (S3: the assets and the hashes buckets): the
+/// first that fails decides the row, else every one is listed as passed.
+pub fn hosts(id: &'static str, title: &'static str, probes: &[HostProbe]) -> Check {
+    let mut checks = probes.iter().map(|p| host(id, title, p));
+    let Some(mut row) = checks.next() else {
+        return not_checked(id, title, title, "no host to check");
+    };
+    for c in checks {
+        if row.verdict != Verdict::Pass {
+            break;
+        }
+        if c.verdict == Verdict::Pass {
+            row.measured = format!("{}; {}", row.measured, c.measured);
+        } else {
+            row = c;
+        }
+    }
+    row
+}
+
 /// Whether this machine's free disks can take the chosen instance's volumes (fractional-GiB rule).
 pub fn local_disks(instance: &RecoveryInstance, disks: &[LocalDisk]) -> Check {
     let measured = format!(
@@ -611,6 +631,33 @@ mod tests {
                 .contains("via proxy http://proxy:3128 (DNS and TCP are to the proxy)")
         );
         assert!(c.fix.unwrap().contains("AWS_CA_BUNDLE"));
+    }
+
+    #[test]
+    fn every_host_of_a_service_is_checked_and_the_first_failure_decides() {
+        let hashes = HostProbe {
+            host: "hashes.s3.us-east-1.amazonaws.com:443".into(),
+            ..probe()
+        };
+        let both = hosts("s3", "S3", &[probe(), hashes.clone()]);
+        assert_eq!(both.verdict, Verdict::Pass);
+        assert!(
+            both.measured
+                .contains("; hashes.s3.us-east-1.amazonaws.com:443: 52.0.0.1"),
+            "{both:?}"
+        );
+        let refused = HostProbe {
+            tcp: Some(Err("Connection refused".into())),
+            ..hashes
+        };
+        let c = hosts("s3", "S3", &[probe(), refused]);
+        assert_eq!(c.verdict, Verdict::Fail);
+        assert!(
+            c.measured
+                .starts_with("hashes.s3.us-east-1.amazonaws.com:443: TCP failed"),
+            "{c:?}"
+        );
+        assert_eq!(hosts("s3", "S3", &[probe()]), host("s3", "S3", &probe()));
     }
 
     #[test]
