@@ -9,6 +9,11 @@ use super::model::LocalDisk;
 /// medium (live-boot mounts it at /run/live/medium; older versions at /lib/live/mount/medium).
 pub const BOOT_MOUNTS: [&str; 3] = ["/", "/run/live/medium", "/lib/live/mount/medium"];
 
+/// The labels image/build.sh gives the live image's filesystem: the ISO's volume id and the
+/// disk image's ext4. A medium booted with live-boot's `toram` is no longer mounted: its label
+/// still tells it.
+pub const LIVE_LABELS: [&str; 2] = ["DRS_FAILBACK", "DRSLIVE"];
+
 /// Why a disk cannot receive a volume, most serious first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -140,7 +145,14 @@ fn boot_devnums(system: &BlockSystem) -> Vec<DevNum> {
 /// filesystem of the image file a loop device of those reads.
 pub fn is_boot_medium(disk: &BlockDisk, system: &BlockSystem) -> bool {
     let boot = boot_devnums(system);
+    let live = |fs: &Option<Filesystem>| {
+        fs.as_ref()
+            .and_then(|f| f.label.as_deref())
+            .is_some_and(|l| LIVE_LABELS.contains(&l))
+    };
     stack(disk).iter().any(|d| boot.contains(d))
+        || live(&disk.filesystem)
+        || disk.partitions.iter().any(|p| live(&p.filesystem))
 }
 
 /// Active swap areas on the disk or anything stacked on it.
@@ -391,6 +403,41 @@ mod tests {
             assert!(disk.removable);
             assert_eq!(refusal(&disk), Some(Refusal::BootMedium));
         }
+    }
+
+    #[test]
+    fn a_live_medium_copied_to_ram_and_unmounted_is_still_the_boot_medium() {
+        // toram: nothing of the stick is mounted, its labels say what it is.
+        let mut iso = block("sdc", dev(8, 32));
+        iso.filesystem = Some(Filesystem {
+            kind: "iso9660".into(),
+            label: Some("DRS_FAILBACK".into()),
+            ..Filesystem::default()
+        });
+        let mut raw = block("sdd", dev(8, 48));
+        raw.partitions = vec![
+            part("sdd2", dev(8, 50), 16 << 20, Some(("vfat", Some("EFI")))),
+            part("sdd3", dev(8, 51), 1 << 30, Some(("ext4", Some("DRSLIVE")))),
+        ];
+        let mut other = block("sde", dev(8, 64));
+        other.partitions = vec![part(
+            "sde1",
+            dev(8, 65),
+            8 << 30,
+            Some(("ext4", Some("data"))),
+        )];
+        let system = BlockSystem {
+            disks: vec![iso, raw, other],
+            mounts: vec![mount(dev(0, 30), "/")],
+            ..Default::default()
+        };
+        assert_eq!(
+            local_disks(&system, false)
+                .iter()
+                .map(|d| d.is_boot_medium)
+                .collect::<Vec<_>>(),
+            [true, true, false]
+        );
     }
 
     #[test]
