@@ -3189,6 +3189,65 @@ fn review_reads_the_disks_again_and_one_mounted_since_the_mapping_stops_the_star
 }
 
 #[test]
+fn a_failed_tcp_1500_on_review_offers_the_network_screen_and_a_change_checks_again() {
+    use drs_failback::app::keys;
+    use drs_failback::netconfig::{Applied, Snapshot};
+    let (mut app, req) = review_checking();
+    update(
+        &mut app,
+        Msg::ReplicationPort {
+            req,
+            check: port_open(),
+        },
+    );
+    assert!(!keys::hints(&app).iter().any(|(k, _)| *k == "Ctrl-N"));
+    assert!(update(&mut app, ctrl('n')).is_empty());
+    let cmds = update(&mut app, ctrl('r'));
+    let req = disks_reread(&mut app, &cmds);
+    update(
+        &mut app,
+        Msg::ReplicationPort {
+            req,
+            check: port_refused(),
+        },
+    );
+    assert!(keys::hints(&app).contains(&("Ctrl-N", "network")));
+    type_text(&mut app, "OVERWRITE");
+    open_network(&mut app, ctrl('n'));
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Right);
+    let req = match &press(&mut app, KeyCode::Enter)[..] {
+        [Cmd::ApplyNetwork { req, .. }] => *req,
+        other => panic!("{other:?}"),
+    };
+    update(
+        &mut app,
+        Msg::NetworkApplied {
+            req,
+            applied: Applied {
+                snapshot: Snapshot::default(),
+                lines: vec![],
+            },
+        },
+    );
+    // Back on Review: TCP 1500, the disks and the pre-flight again; the word kept.
+    let cmds = press(&mut app, KeyCode::Esc);
+    assert!(
+        matches!(
+            &cmds[..],
+            [
+                Cmd::CheckReplicationPort { .. },
+                Cmd::ListDisks { .. },
+                Cmd::RunPreflight { .. }
+            ]
+        ),
+        "{cmds:?}"
+    );
+    assert_eq!(app.step, StepId::Review);
+    assert_eq!(app.review.confirm.value(), "OVERWRITE");
+}
+
+#[test]
 fn esc_an_edit_or_a_changed_plan_drops_the_waiting_start() {
     // Esc cancels the start, not the Review: the word stays, and the check's answer starts
     // nothing. A second Esc goes back.

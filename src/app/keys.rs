@@ -271,6 +271,15 @@ fn network_binding(app: &App) -> Option<Binding> {
             .and_then(|d| d.poll_error.as_ref())
             .is_some_and(|e| e.kind.is_connection())
             .then(ctrl_n),
+        // TCP 1500, the DRS endpoint or S3 failed to connect.
+        StepId::Review => app
+            .instance_checks()
+            .iter()
+            .any(|c| {
+                c.verdict == crate::domain::preflight::Verdict::Fail
+                    && ["replication_port", "drs_endpoint", "s3"].contains(&c.id)
+            })
+            .then(ctrl_n),
         StepId::Result => (matches!(app.outcome, Some(Outcome::Failed(_)))
             && app.dashboard.as_ref().is_some_and(|d| d.download_failed()))
         .then(ctrl_n),

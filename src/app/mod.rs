@@ -660,11 +660,12 @@ fn on_network_action(app: &mut App, action: NetAction) -> Vec<Cmd> {
         NetAction::Close => {
             app.network_open = false;
             // After a change every network row is measured again, whichever step this is:
-            // Review shows and waits for them.
-            if std::mem::take(&mut app.network.changed) {
-                return run_preflight(app);
+            // Review shows and waits for them (and for TCP 1500, on Review).
+            match std::mem::take(&mut app.network.changed) {
+                true if app.step == StepId::Review => recheck_review(app),
+                true => run_preflight(app),
+                false => vec![],
             }
-            vec![]
         }
         NetAction::Rescan => list_interfaces(app),
         NetAction::Apply(plan) => {
