@@ -334,16 +334,18 @@ fn enter_walks_from_welcome_through_the_preflight_to_credentials_verification() 
         }
         other => panic!("expected the pre-flight checks, got {other:?}"),
     };
-    // Enter before the answer says to wait.
-    press(&mut app, KeyCode::Enter);
+    // Enter before the answer is remembered: it goes on once the checks passed.
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert_eq!(app.step, StepId::Preflight);
-    assert_eq!(
-        app.preflight.error.as_deref(),
-        Some("The checks are still running; Enter again once they finish.")
+    assert!(app.preflight.waiting);
+    assert_eq!(app.preflight.error, None);
+    assert!(
+        screen(&app).contains("Will go on once the checks finish (Esc cancels it)."),
+        "{}",
+        screen(&app)
     );
     let report = passing_preflight();
     update(&mut app, Msg::Preflight { req, report });
-    assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert_eq!(app.step, StepId::Credentials);
     let cmds = press(&mut app, KeyCode::Enter);
     match &cmds[..] {
@@ -354,6 +356,68 @@ fn enter_walks_from_welcome_through_the_preflight_to_credentials_verification() 
         other => panic!("expected a verification, got {other:?}"),
     }
     assert!(app.credentials.check.is_loading());
+}
+
+#[test]
+fn enter_on_a_running_preflight_waits_and_a_failure_or_esc_keeps_it_there() {
+    let start = || {
+        let mut app = app();
+        app.step = StepId::Welcome;
+        app.preflight = Default::default();
+        let req = match &press(&mut app, KeyCode::Enter)[..] {
+            [Cmd::RunPreflight { req, .. }] => *req,
+            other => panic!("{other:?}"),
+        };
+        press(&mut app, KeyCode::Enter);
+        assert!(app.preflight.waiting);
+        assert!(drs_failback::app::keys::hints(&app).contains(&("Esc", "cancel next")));
+        (app, req)
+    };
+    // A failing check: no move, its fix said.
+    let (mut app, req) = start();
+    let mut report = passing_preflight();
+    report
+        .checks
+        .push(drs_failback::domain::preflight::not_checked(
+            "s3",
+            "S3",
+            "S3",
+            "DNS failed",
+        ));
+    update(&mut app, Msg::Preflight { req, report });
+    assert_eq!(app.step, StepId::Preflight);
+    assert!(!app.preflight.waiting);
+    assert!(
+        app.preflight
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("S3 failed: "),
+        "{:?}",
+        app.preflight.error
+    );
+    // Esc cancels the waiting Next, not the step; a second Esc goes back.
+    let (mut app, req) = start();
+    assert!(press(&mut app, KeyCode::Esc).is_empty());
+    assert!(!app.preflight.waiting);
+    assert_eq!(app.step, StepId::Preflight);
+    let report = passing_preflight();
+    update(&mut app, Msg::Preflight { req, report });
+    assert_eq!(app.step, StepId::Preflight);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.step, StepId::Welcome);
+    // Opening the Network screen drops it too: the operator changes what is measured.
+    let (mut app, req) = start();
+    update(&mut app, key(KeyCode::Char('n')));
+    assert!(app.network_open && !app.preflight.waiting);
+    update(
+        &mut app,
+        Msg::Preflight {
+            req,
+            report: passing_preflight(),
+        },
+    );
+    assert_eq!(app.step, StepId::Preflight);
 }
 
 #[test]

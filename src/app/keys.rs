@@ -503,7 +503,11 @@ fn preflight(app: &App) -> Vec<Binding> {
             .help("set this machine's clock from the DRS endpoint's time (asks first)"),
         );
     }
-    v.push(b("Esc", "back", &[ESC]));
+    v.push(if f.waiting {
+        b("Esc", "cancel next", &[ESC]).help("do not go on once the checks finish")
+    } else {
+        b("Esc", "back", &[ESC])
+    });
     v
 }
 

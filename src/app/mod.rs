@@ -591,6 +591,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                 return vec![];
             }
             app.preflight.show(report);
+            if app.step == StepId::Preflight && std::mem::take(&mut app.preflight.waiting) {
+                return next(app);
+            }
             resume_start(app)
         }
         Msg::TargetsRechecked { plan, disks } => on_targets_rechecked(app, plan, disks),
@@ -633,9 +636,12 @@ fn run_preflight(app: &mut App) -> Vec<Cmd> {
     }]
 }
 
-/// Shows the Network screen over the step, with a fresh list of the interfaces.
+/// Shows the Network screen over the step, with a fresh list of the interfaces. A Next waiting
+/// for checks is dropped: the operator is changing what they measure.
 fn open_network(app: &mut App) -> Vec<Cmd> {
     app.network_open = true;
+    app.preflight.waiting = false;
+    app.review.waiting = false;
     app.network.changed = false;
     if app.network.interfaces.is_loading() {
         return vec![];
@@ -1132,6 +1138,12 @@ fn next(app: &mut App) -> Vec<Cmd> {
             if matches!(app.preflight.report, Loadable::NotAsked) {
                 return run_preflight(app);
             }
+            vec![]
+        }
+        // Pressed while the checks run: Next waits for them.
+        StepId::Preflight if app.preflight.running() => {
+            app.preflight.error = None;
+            app.preflight.waiting = true;
             vec![]
         }
         StepId::Preflight => {
