@@ -141,6 +141,29 @@ async fn a_clock_two_hours_behind_is_a_hardware_clock_kept_in_local_time() {
 }
 
 #[tokio::test]
+async fn a_clock_off_while_ntp_answers_is_fixed_by_time_sync_not_offered_c() {
+    let emu = emulator_with(|j| j["clock_offset_seconds"] = 360.into()).await;
+    let ntp = fake_ntp(360).await;
+    let url = emu.endpoint();
+    let r = run(&targets(
+        &url,
+        Some(&url),
+        vec![ntp],
+        Duration::from_secs(5),
+    ))
+    .await;
+    assert!(!r.offer_clock_set);
+    let clock = row(&r, "clock");
+    assert_eq!(clock.verdict, Verdict::Fail);
+    let fix = clock.fix.as_deref().unwrap_or_default();
+    assert!(
+        fix.contains("NTP answers, so turn time sync on (`timedatectl set-ntp true`")
+            && !fix.contains(" c "),
+        "{fix}"
+    );
+}
+
+#[tokio::test]
 async fn a_right_clock_and_an_answering_ntp_pass() {
     let emu = emulator_with(|_| {}).await;
     let ntp = fake_ntp(0).await;

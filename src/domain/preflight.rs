@@ -249,6 +249,23 @@ pub fn offer_clock_set(checks: &[Check]) -> bool {
         && verdict("ntp") == Some(Verdict::Warning)
 }
 
+/// The clock row once it is known whether `c` (set it from the endpoint's time) is offered:
+/// where it is not, NTP answers, and the fix is the time sync instead.
+pub fn clock_fix(mut c: Check, offered: bool) -> Check {
+    let compared = !c.measured.starts_with("not compared");
+    if !offered && c.id == "clock" && c.fix.is_some() && compared {
+        let why = match c.verdict {
+            Verdict::Fail => "AWS refuses requests signed more than 5 minutes off",
+            _ => "TLS and the replication software need the right time",
+        };
+        c.fix = Some(format!(
+            "{why}: NTP answers, so turn time sync on (`timedatectl set-ntp true`, or start \
+             chronyd or ntpd) and re-run the checks with r."
+        ));
+    }
+    c
+}
+
 /// The hardware clock's time scale, from /etc/adjtime's third line (absent means UTC). A live
 /// system has no say in it: a clock off from the DRS endpoint's (`skew`, s) by a whole time
 /// zone is an RTC kept in local time (as Windows keeps it) read as UTC at boot.
@@ -556,6 +573,27 @@ mod tests {
         assert!(!offer_clock_set(&[clock("d", Err("x".into())), silent]));
         let answered = ntp(Ok(("pool.ntp.org".into(), 400)));
         assert!(!offer_clock_set(&[clock("d", Ok(400)), answered]));
+    }
+
+    #[test]
+    fn c_is_named_only_where_it_is_offered() {
+        let answered = ntp(Ok(("pool.ntp.org".into(), 360)));
+        let off = clock("d", Ok(360));
+        assert!(!offer_clock_set(&[off.clone(), answered]));
+        let fixed = clock_fix(off.clone(), false);
+        assert_eq!(
+            fixed.fix.as_deref(),
+            Some(
+                "AWS refuses requests signed more than 5 minutes off: NTP answers, so turn time \
+                 sync on (`timedatectl set-ntp true`, or start chronyd or ntpd) and re-run the \
+                 checks with r."
+            )
+        );
+        assert_eq!(clock_fix(off.clone(), true), off);
+        let right = clock("d", Ok(1));
+        assert_eq!(clock_fix(right.clone(), false), right);
+        let unknown = clock("d", Err("refused".into()));
+        assert_eq!(clock_fix(unknown.clone(), false), unknown);
     }
 
     #[test]

@@ -149,6 +149,10 @@ pub async fn run(
         Err(e) => rules::not_checked("s3", "S3", "S3", &e),
     });
     let offer_clock_set = rules::offer_clock_set(&checks);
+    let checks = checks
+        .into_iter()
+        .map(|c| rules::clock_fix(c, offer_clock_set))
+        .collect();
     Report {
         checks,
         clock_skew_seconds: skew,
