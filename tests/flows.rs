@@ -2526,6 +2526,9 @@ fn the_clock_is_set_from_the_endpoint_only_when_confirmed_then_checked_again() {
         Some(Cmd::SetClock { req, .. }) => *req,
         other => panic!("{other:?}"),
     };
+    // Enter while the clock is being set waits for it.
+    press(&mut app, KeyCode::Enter);
+    assert!(app.preflight.waiting);
     update(
         &mut app,
         Msg::ClockSet {
@@ -2534,6 +2537,8 @@ fn the_clock_is_set_from_the_endpoint_only_when_confirmed_then_checked_again() {
         },
     );
     assert!(matches!(&app.preflight.clock_set, Loadable::Failed(e) if e.contains("run as root")));
+    // The other checks had passed: the waiting Next goes on.
+    assert_eq!(app.step, StepId::Credentials);
 }
 
 #[test]

@@ -591,10 +591,9 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                 return vec![];
             }
             app.preflight.show(report);
-            if app.step == StepId::Preflight && std::mem::take(&mut app.preflight.waiting) {
-                return next(app);
-            }
-            resume_start(app)
+            let mut cmds = resume_next(app);
+            cmds.extend(resume_start(app));
+            cmds
         }
         Msg::TargetsRechecked { plan, disks } => on_targets_rechecked(app, plan, disks),
         Msg::ReplicationPort { req, check } => {
@@ -615,7 +614,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                 }
                 Err(e) => {
                     app.preflight.clock_set = Loadable::Failed(e);
-                    vec![]
+                    resume_next(app)
                 }
             }
         }
@@ -634,6 +633,15 @@ fn run_preflight(app: &mut App) -> Vec<Cmd> {
         drs_endpoint,
         s3_endpoint,
     }]
+}
+
+/// Pre-flight's Next pressed while its checks ran, made once they are done.
+fn resume_next(app: &mut App) -> Vec<Cmd> {
+    let done = app.step == StepId::Preflight && !app.preflight.running();
+    if done && std::mem::take(&mut app.preflight.waiting) {
+        return next(app);
+    }
+    vec![]
 }
 
 /// Shows the Network screen over the step, with a fresh list of the interfaces. A Next waiting
