@@ -1867,15 +1867,15 @@ fn replication_software_pids(log: &str) -> Vec<u64> {
 fn an_expired_session_is_answered_from_any_terminal_without_stopping_the_replication_software() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = quick_scenario(dir.path());
-    // The demo's first key (the one the wizard offers) becomes a session that ends a little
-    // after the failback client pairs (time enough for the runner to see the pairing); a
-    // fresh one is added for the operator to paste.
+    // The demo's first key (the one the wizard offers) becomes a session that ends the moment
+    // the failback client pairs (the runner learns the pairing with the fresh credentials);
+    // a fresh one is added for the operator to paste.
     let mut s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&scenario).unwrap()).unwrap();
     let creds = s["credentials"].as_array_mut().unwrap();
     creds[0]["access_key_id"] = "ASIADEMOEXAMPLE00010".into();
     creds[0]["session_token"] = "DemoOnlySessionToken/NotReal/Ending/0010".into();
-    creds[0]["session_ends_after_pairing_seconds"] = 60.into();
+    creds[0]["session_ends_after_pairing_seconds"] = 0.into();
     let fresh = serde_json::json!({
         "label": "fresh session",
         "description": "Fresh temporary keys for the expired session.",

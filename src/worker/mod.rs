@@ -12,7 +12,7 @@ pub mod status;
 
 use crate::domain::backoff::{PollOutcome, next_poll_delay};
 use crate::domain::model::{FailbackReplicationConfiguration, Job, JobLogItem, RecoveryInstance};
-use crate::drs::{Auth, DrsClient, DrsError, DrsErrorKind, DrsTarget};
+use crate::drs::{DrsClient, DrsError, DrsErrorKind};
 use crate::emulator::{Emulator, Scenario};
 use crate::failback_software::SoftwareSource;
 use crate::replication::downloaded::Downloaded;
@@ -581,18 +581,15 @@ impl Worker {
             self.log_file.as_deref(),
             self.setup.poll_every_ms,
         )?;
-        let target = DrsTarget {
-            region: plan.region.clone(),
-            endpoint: plan.endpoint.clone(),
-            auth: Auth::Static(credentials.clone()),
-        };
-        let client = DrsClient::connect(&target).await.map_err(|e| e.advice())?;
+        let client = DrsClient::connect(&plan.target(credentials.clone()))
+            .await
+            .map_err(|e| e.advice())?;
         self.runs += 1;
         let id = RunId(u64::from(std::process::id()) << 16 | self.runs);
         let (client_tx, client_rx) = watch::channel(client);
         let (rtx, mut rrx) = unbounded_channel();
         plan.credentials = Some(credentials);
-        let mut tasks = vec![replicator.start(plan.clone(), rtx)];
+        let mut tasks = vec![replicator.start(plan.clone(), client_tx.subscribe(), rtx)];
         plan.credentials = None;
         let tx = self.tx.clone();
         tasks.push(tokio::spawn(async move {
@@ -718,24 +715,16 @@ impl Worker {
                         );
                         return false;
                     };
-                    Err(console.credentials)
+                    Err(run.plan.target(console.credentials))
                 } else {
                     Ok(run.client.borrow().clone())
                 };
                 let (tx, id) = (self.tx.clone(), run.id);
-                let (region, endpoint) = (run.plan.region.clone(), run.plan.endpoint.clone());
                 let instance = run.plan.recovery_instance_id.clone();
                 tokio::spawn(async move {
                     let client = match client {
                         Ok(c) => Ok(c),
-                        Err(credentials) => {
-                            DrsClient::connect(&DrsTarget {
-                                region,
-                                endpoint,
-                                auth: Auth::Static(credentials),
-                            })
-                            .await
-                        }
+                        Err(console) => DrsClient::connect(&console).await,
                     };
                     let result = match client {
                         Ok(c) => c.start_failback_launch(&instance).await,
@@ -745,11 +734,7 @@ impl Worker {
                 });
             }
             Request::Credentials { credentials } => {
-                let target = DrsTarget {
-                    region: run.plan.region.clone(),
-                    endpoint: run.plan.endpoint.clone(),
-                    auth: Auth::Static(credentials),
-                };
+                let target = run.plan.target(credentials);
                 let (tx, id) = (self.tx.clone(), run.id);
                 tokio::spawn(async move {
                     let result = match DrsClient::connect(&target).await {
