@@ -2034,6 +2034,33 @@ fn the_throttle_is_typed_on_the_dashboard_checked_and_changed_for_every_client()
     s.wait_for("Replication: throttled to 25 Mbps");
     let changed = events.find(|e| e["event"] == "bandwidth").unwrap();
     assert_eq!(changed["mbps"], 25);
+
+    // Changed in the DRS console: the worker reads it again and every client hears it.
+    let scenario: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("scenario.json")).unwrap())
+            .unwrap();
+    let key = &scenario["credentials"][0];
+    let plan = &hello["plan"];
+    let target = drs_failback::drs::DrsTarget {
+        region: plan["region"].as_str().unwrap().into(),
+        endpoint: plan["endpoint"].as_str().map(Into::into),
+        auth: drs_failback::drs::Auth::Static(drs_failback::drs::StaticCredentials {
+            access_key_id: key["access_key_id"].as_str().unwrap().into(),
+            secret_access_key: key["secret_access_key"].as_str().unwrap().into(),
+            session_token: None,
+        }),
+    };
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let console = drs_failback::drs::DrsClient::connect(&target)
+            .await
+            .unwrap();
+        let instance = plan["recovery_instance_id"].as_str().unwrap();
+        console.set_bandwidth(instance, 40).await.unwrap();
+    });
+    s.wait_for("Replication: throttled to 40 Mbps");
+    assert!(
+        events.any(|e| e["event"] == "configuration" && e["result"]["Ok"]["bandwidth_mbps"] == 40)
+    );
     drop(stream);
     s.send("\x03");
     s.wait_for("Quit");

@@ -482,8 +482,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             vec![]
         }
         Msg::Configuration { run, result } => {
-            if let Some(d) = running(app, run) {
-                d.configuration = Some(result);
+            if let Some(d) = running(app, run)
+                && d.on_configuration(result)
+            {
+                app.notice = d.log.back().cloned();
             }
             vec![]
         }

@@ -121,6 +121,29 @@ pub struct FailbackReplicationConfiguration {
     pub use_private_ip: bool,
 }
 
+impl FailbackReplicationConfiguration {
+    /// "throttled to 25 Mbps, over the recovery instance's private IP"
+    pub fn describe(&self) -> String {
+        let route = if self.use_private_ip {
+            "private IP"
+        } else {
+            "public IP"
+        };
+        format!(
+            "{}, over the recovery instance's {route}",
+            throttle_words(self.bandwidth_mbps)
+        )
+    }
+}
+
+/// The throttle, in words.
+pub fn throttle_words(mbps: u64) -> String {
+    match mbps {
+        0 => "no bandwidth throttle".into(),
+        n => format!("throttled to {n} Mbps"),
+    }
+}
+
 /// A DRS job (failback launch, terminate) and its log.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Job {

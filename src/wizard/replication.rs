@@ -207,6 +207,25 @@ impl Dashboard {
         matches!(self.configuration, Some(Ok(_)))
     }
 
+    /// The configuration the worker read. One that replaces another was changed outside
+    /// the wizards (a throttle set from one comes as `on_bandwidth`): the DRS console or
+    /// another API client. True when it was such a change (the log says so).
+    pub fn on_configuration(
+        &mut self,
+        result: Result<FailbackReplicationConfiguration, DrsError>,
+    ) -> bool {
+        let changed = matches!((&self.configuration, &result),
+            (Some(Ok(before)), Ok(now)) if before != now);
+        if let (true, Ok(now)) = (changed, &result) {
+            self.push_log(format!(
+                "Changed in DRS (the console or another client): replication is now {}.",
+                now.describe()
+            ));
+        }
+        self.configuration = Some(result);
+        changed
+    }
+
     /// The throttle changed (from any terminal): shown, and the editor that asked for it closes.
     pub fn on_bandwidth(&mut self, mbps: u32) {
         if let Some(Ok(c)) = self.configuration.as_mut() {

@@ -4,7 +4,7 @@
 
 use crate::app::App;
 use crate::domain::bytes::Bytes;
-use crate::domain::model::InitiationStep;
+use crate::domain::model::{InitiationStep, throttle_words};
 use crate::domain::replication;
 use crate::domain::throughput::{
     GAP_SECS, eta_seconds, format_age, format_duration_coarse, format_rate_coarse,
@@ -248,29 +248,11 @@ fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line
     lines
 }
 
-/// The throttle, in words.
-fn throttle_words(mbps: u64) -> String {
-    match mbps {
-        0 => "no bandwidth throttle".into(),
-        n => format!("throttled to {n} Mbps"),
-    }
-}
-
 /// The failback replication configuration: throttle and route, or why it is not shown.
 fn configuration_lines(theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line<'static>> {
     let text = match &d.configuration {
         None => return vec![],
-        Some(Ok(c)) => {
-            let route = if c.use_private_ip {
-                "private IP"
-            } else {
-                "public IP"
-            };
-            return vec![Line::from(format!(
-                "Replication: {}, over the recovery instance's {route}",
-                throttle_words(c.bandwidth_mbps)
-            ))];
-        }
+        Some(Ok(c)) => return vec![Line::from(format!("Replication: {}", c.describe()))],
         // The prompt for fresh credentials says it; the configuration is read again after.
         Some(Err(e)) if e.kind == DrsErrorKind::ExpiredToken => return vec![],
         Some(Err(e)) if matches!(e.kind, DrsErrorKind::AccessDenied { .. }) => {
