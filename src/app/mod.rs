@@ -367,7 +367,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
-        Msg::Connected(_) | Msg::DemoStarted(_) => {
+        Msg::Connected(_) | Msg::Verified { .. } | Msg::DemoStarted(_) => {
             app.dirty = was_dirty;
             vec![]
         }
