@@ -695,7 +695,7 @@ async fn launch_when_ready(
     let mut ready = false;
     for _ in 0..2000 {
         let i = client.recovery_instance(id).await.expect("instance");
-        if i.failback.state == "FAILBACK_READY_FOR_LAUNCH" {
+        if i.failback.state == drs_failback::domain::states::FailbackState::ReadyForLaunch {
             ready = true;
             break;
         }

@@ -2,6 +2,7 @@
 //! Converted from the DRS API shapes by `drs::convert`; enum values keep the API's spelling.
 
 use super::bytes::Bytes;
+use super::states::{DataReplicationState, FailbackState, StepStatus};
 
 /// One volume of a recovery instance, named as on the machine itself (`internalDeviceName`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -43,14 +44,12 @@ pub const FAILBACK_INITIATION_STEPS: [&str; 7] = [
 pub struct InitiationStep {
     /// e.g. `PAIR_AGENT_WITH_REPLICATION_SOFTWARE`
     pub name: String,
-    /// NOT_STARTED, IN_PROGRESS, SUCCEEDED, FAILED or SKIPPED
-    pub status: String,
+    pub status: StepStatus,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReplicationInfo {
-    /// dataReplicationState, e.g. `INITIAL_SYNC`; empty when the service gave none.
-    pub state: String,
+    pub state: DataReplicationState,
     /// dataReplicationError.error, e.g. `FAILBACK_CLIENT_NOT_SEEN`
     pub error: Option<String>,
     pub raw_error: Option<String>,
@@ -62,8 +61,7 @@ pub struct ReplicationInfo {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FailbackInfo {
-    /// failback.state, e.g. `FAILBACK_READY_FOR_LAUNCH`; empty when the service gave none.
-    pub state: String,
+    pub state: FailbackState,
     pub job_id: Option<String>,
     pub client_id: Option<String>,
     /// failbackInitiationTime, as the service wrote it.

@@ -4,6 +4,7 @@
 use super::credentials::CredentialsForm;
 use super::{Action, edit, paste};
 use crate::domain::model::{FailbackReplicationConfiguration, Job, RecoveryInstance};
+use crate::domain::states::FailbackState;
 use crate::domain::throughput::{History, RateWindow};
 use crate::domain::validate;
 use crate::drs::{Auth, DrsError, StaticCredentials};
@@ -351,7 +352,7 @@ impl Dashboard {
         self.last_poll = Some(t);
         self.poll_failures = 0;
         self.poll_error = None;
-        let ready = self.failback_state() == "FAILBACK_READY_FOR_LAUNCH";
+        let ready = self.failback_state() == &FailbackState::ReadyForLaunch;
         match (&self.launch, ready) {
             // A refused launch (the state moved under it) is offered again once ready; its
             // reason stays in the log.
@@ -380,21 +381,21 @@ impl Dashboard {
         }
     }
 
-    /// failback.state of this run's own failback client; empty until the service shows it
-    /// (what an earlier client left is not this run's to launch or complete).
-    pub fn failback_state(&self) -> &str {
+    /// failback.state of this run's own failback client; not given until the service shows
+    /// it (what an earlier client left is not this run's to launch or complete).
+    pub fn failback_state(&self) -> &FailbackState {
+        const NOT_YET: &FailbackState = &FailbackState::NotGiven;
         self.instance
             .as_ref()
             .filter(|i| self.client_id.is_some() && i.failback.client_id == self.client_id)
-            .map(|i| i.failback.state.as_str())
-            .unwrap_or("")
+            .map_or(NOT_YET, |i| &i.failback.state)
     }
 
     /// The failback's result once its own client's state shows one: the worker decides with
     /// this and tells every terminal.
     pub fn verdict(&self) -> Option<Verdict> {
         match self.failback_state() {
-            "FAILBACK_COMPLETED" => Some(Verdict::Completed {
+            FailbackState::Completed => Some(Verdict::Completed {
                 job_id: self
                     .instance
                     .as_ref()
@@ -404,7 +405,7 @@ impl Dashboard {
                         _ => None,
                     }),
             }),
-            "FAILBACK_ERROR" => {
+            FailbackState::Error => {
                 Some(self.failed("DRS reports FAILBACK_ERROR for this recovery instance.".into()))
             }
             _ => match &self.replicator_exit {
