@@ -2300,6 +2300,20 @@ fn the_throttle_is_validated_keeps_what_was_typed_and_every_terminal_sees_the_ch
 }
 
 #[test]
+fn a_configuration_changed_in_the_console_replaces_the_shown_one_and_says_so() {
+    let mut app = replicating();
+    configured(&mut app, 0);
+    assert_eq!(app.notice, None, "the first read is no change");
+    configured(&mut app, 40);
+    let said = "Changed in DRS (the console or another client): replication is now \
+                throttled to 40 Mbps, over the recovery instance's public IP.";
+    assert_eq!(app.notice.as_deref(), Some(said));
+    let d = app.dashboard.as_ref().unwrap();
+    assert_eq!(d.log.back().map(String::as_str), Some(said));
+    assert!(matches!(&d.configuration, Some(Ok(c)) if c.bandwidth_mbps == 40));
+}
+
+#[test]
 fn expired_credentials_are_asked_for_on_the_dashboard_and_the_prompt_closes_once_accepted() {
     let mut app = replicating();
     let run = run_of(&app);

@@ -381,7 +381,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
-        Msg::Connected(_) | Msg::DemoStarted(_) => {
+        Msg::Connected(_) | Msg::Verified { .. } | Msg::DemoStarted(_) => {
             app.dirty = was_dirty;
             vec![]
         }
@@ -496,8 +496,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             vec![]
         }
         Msg::Configuration { run, result } => {
-            if let Some(d) = running(app, run) {
-                d.configuration = Some(result);
+            if let Some(d) = running(app, run)
+                && d.on_configuration(result)
+            {
+                app.notice = d.log.back().cloned();
             }
             vec![]
         }
