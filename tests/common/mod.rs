@@ -1,5 +1,8 @@
-//! Deterministic `App` values for every step: fixed clock, no real host, no I/O.
+//! Helpers shared by the integration tests (TLS test CAs in `tls`), and deterministic `App`
+//! values for every step: fixed clock, no real host, no I/O.
 #![allow(dead_code)]
+
+pub mod tls;
 
 use drs_failback::app::{App, Modal, Mode, Msg, update};
 use drs_failback::domain::bytes::{Bytes, GIB, MIB};
