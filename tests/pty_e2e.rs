@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_drs-failback");
+mod common;
+use common::sandbox::{BIN, Sandbox};
 /// A safety net against a hung program, not a timing assertion: every wait is for a condition.
 const PATIENCE: Duration = Duration::from_secs(180);
 /// The pre-flight screen's summary once its checks ran with none failed (warnings allowed:
@@ -52,8 +53,8 @@ struct Session {
     reader: Option<std::thread::JoinHandle<()>>,
     closing: Arc<AtomicBool>,
     child: Box<dyn Child + Send + Sync>,
-    /// TMPDIR of the run, so that a default log file is removed with it.
-    _tmp: tempfile::TempDir,
+    /// TMPDIR of the run: a default log file goes with it, and a worker left running ends.
+    _tmp: Sandbox,
 }
 
 fn spawn_reader(
@@ -113,7 +114,7 @@ impl Session {
         let mut cmd = CommandBuilder::new(BIN);
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = Sandbox::new();
         cmd.env("TMPDIR", tmp.path());
         for (k, v) in env {
             cmd.env(k, v);
@@ -276,7 +277,7 @@ fn names(dir: &Path) -> Vec<String> {
 
 #[test]
 fn operator_walks_the_demo_from_welcome_to_failback_completed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
     let welcome = s.wait_for("web-01");
     assert!(
@@ -335,7 +336,7 @@ fn operator_walks_the_demo_from_welcome_to_failback_completed() {
 
 #[test]
 fn ctrl_c_asks_then_quits_and_restores_the_terminal() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut s = Session::demo(dir.path(), &[("LANG", "C"), ("NO_COLOR", "1")]);
     s.wait_for("web-01");
     s.send("\x03");
@@ -356,7 +357,7 @@ fn ctrl_c_asks_then_quits_and_restores_the_terminal() {
 #[test]
 fn ending_signals_restore_the_terminal_exit_128_plus_n_and_remove_the_demo_disks() {
     for (signal, status) in [("TERM", 143), ("HUP", 129), ("INT", 130), ("QUIT", 131)] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = Sandbox::new();
         let tmp = dir.path().join("tmp");
         std::fs::create_dir(&tmp).unwrap();
         let mut s = Session::demo_in_tmp(dir.path(), &tmp);
@@ -383,7 +384,7 @@ fn ending_signals_restore_the_terminal_exit_128_plus_n_and_remove_the_demo_disks
 
 #[test]
 fn no_prompt_stops_at_a_failed_preflight_with_exit_2_before_credentials() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let path = quick_scenario(dir.path());
     // The emulator's clock (its `Date`) 6 minutes ahead of this machine's.
     let mut s: serde_json::Value =
@@ -419,7 +420,7 @@ fn no_prompt_stops_at_a_failed_preflight_with_exit_2_before_credentials() {
 
 #[test]
 fn no_prompt_runs_the_journey_with_defaults_and_exits_zero() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let scenario = quick_scenario(dir.path());
     let out = std::process::Command::new(BIN)
         .args([
@@ -471,7 +472,7 @@ fn log_in(tmp: &Path) -> String {
 
 #[test]
 fn losing_the_terminal_ends_cleanly_logs_and_removes_the_demo_disks() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let tmp = dir.path().join("tmp");
     std::fs::create_dir(&tmp).unwrap();
     let mut s = Session::demo_in_tmp(dir.path(), &tmp);
@@ -515,7 +516,7 @@ fn wait_stopped(pid: &str) {
 
 #[test]
 fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
     s.wait_for("web-01");
     assert!(raw(&s));
@@ -548,7 +549,7 @@ fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
 
 #[test]
 fn a_pty_reporting_no_size_gets_80x24() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let scenario = quick_scenario(dir.path());
     let disks = dir.path().join("disks");
     let s = Session::start_sized(
@@ -569,7 +570,7 @@ fn a_pty_reporting_no_size_gets_80x24() {
 
 #[test]
 fn ctrl_t_switches_a_basic_serial_screen_to_rich_and_back() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let scenario = quick_scenario(dir.path());
     let disks = dir.path().join("disks");
     let mut s = Session::start(
@@ -619,7 +620,7 @@ fn ctrl_t_switches_a_basic_serial_screen_to_rich_and_back() {
 fn function_keys_of_vt100_and_the_linux_console_work() {
     // F1 as each terminal sends it.
     for (term, f1) in [("vt100", "\x1bOP"), ("linux", "\x1b[[A")] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = Sandbox::new();
         let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8"), ("TERM", term)]);
         s.wait_for("web-01");
         s.send(f1);
@@ -638,7 +639,7 @@ fn function_keys_of_vt100_and_the_linux_console_work() {
 
 #[test]
 fn ctrl_l_repaints_a_scribbled_screen() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
     s.wait_for("web-01");
     s.scribble(b"\x1b[2J\x1b[Hgarbage");
@@ -669,7 +670,7 @@ fn to_review(s: &mut Session) {
 
 #[test]
 fn pastes_are_whole_at_once_and_never_press_enter() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
     to_review(&mut s);
     // A newline in a paste is not Enter: OVERWRITE lands in the field, nothing starts.
@@ -696,7 +697,7 @@ fn pastes_are_whole_at_once_and_never_press_enter() {
 
 #[test]
 fn unknown_sequences_and_invalid_bytes_never_eat_later_keys() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
     to_review(&mut s);
     // A private-mode sequence: crossterm swallowed every key after it until a `c` or `u`.
@@ -717,7 +718,7 @@ fn unknown_sequences_and_invalid_bytes_never_eat_later_keys() {
 }
 
 fn run(args: &[&str]) -> std::process::Output {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Sandbox::new();
     std::process::Command::new(BIN)
         .args(args)
         .env("TMPDIR", tmp.path())
@@ -759,7 +760,7 @@ fn errors_before_the_screen_exit_2_without_escape_codes() {
 
 #[test]
 fn a_download_that_fails_stops_the_failback_with_what_to_do() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let path = quick_scenario(dir.path());
     let mut s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -814,7 +815,7 @@ fn scenario_with_first_key(dir: &Path, first: usize) -> (String, Vec<String>) {
 
 #[test]
 fn a_refused_no_prompt_run_exits_3_and_no_secret_reaches_its_log_or_output() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     // The expired session first: verification fails.
     let (scenario, secrets) = scenario_with_first_key(dir.path(), 2);
     let log = dir.path().join("run.log");
@@ -851,7 +852,7 @@ fn a_refused_no_prompt_run_exits_3_and_no_secret_reaches_its_log_or_output() {
 
 #[test]
 fn no_secret_of_any_scenario_key_reaches_the_log_or_a_screen() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let (_, secrets) = scenario_with_first_key(dir.path(), 0);
     let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
     s.wait_for("web-01");
@@ -894,7 +895,7 @@ fn no_secret_of_any_scenario_key_reaches_the_log_or_a_screen() {
 
 #[test]
 fn region_and_endpoint_on_the_command_line_fill_the_screens() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let scenario = quick_scenario(dir.path());
     let disks = dir.path().join("disks");
     let demo = |args: &[&str]| {
@@ -941,7 +942,7 @@ fn region_and_endpoint_on_the_command_line_fill_the_screens() {
 
 #[test]
 fn keys_exported_with_the_failback_clients_names_are_filled_in() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut s = Session::demo(
         dir.path(),
         &[
@@ -971,7 +972,7 @@ fn keys_exported_with_the_failback_clients_names_are_filled_in() {
 #[test]
 fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_the_result() {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let tmp = dir.path().join("tmp");
     std::fs::create_dir(&tmp).unwrap();
     let scenario = quick_scenario(dir.path());
@@ -1041,7 +1042,7 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
 
 #[test]
 fn below_the_minimum_size_keys_act_on_nothing_and_the_quit_question_shows() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let scenario = quick_scenario(dir.path());
     let disks = dir.path().join("disks");
     let mut s = Session::start_sized(
@@ -1139,7 +1140,7 @@ fn alive(pid: u64) -> bool {
 
 #[test]
 fn a_failback_outlives_its_wizards_and_a_third_one_attaches_and_sees_it_through() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let scenario = quick_scenario(dir.path());
     let state = dir.path().join("state");
     let disks = dir.path().join("disks");
@@ -1262,7 +1263,7 @@ fn demo_at_review(dir: &Path, state: &Path) -> Session {
 fn a_client_attaching_mid_run_gets_the_state_so_far_then_live_events_and_bad_requests_get_errors() {
     use std::io::{BufRead, BufReader};
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let state = dir.path().join("state");
     let mut s = demo_at_review(dir.path(), &state);
     s.send("OVERWRITE\r");
@@ -1380,7 +1381,7 @@ fn a_client_attaching_mid_run_gets_the_state_so_far_then_live_events_and_bad_req
 
 #[test]
 fn two_wizards_before_any_failback_both_work_and_the_second_confirmed_is_refused_and_attached() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let state = dir.path().join("state");
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     std::fs::create_dir_all(&a).unwrap();
@@ -1559,7 +1560,7 @@ struct RealRig {
     key: serde_json::Value,
     scenario: std::path::PathBuf,
     state: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+    _dir: Sandbox,
 }
 
 impl RealRig {
@@ -1574,7 +1575,7 @@ impl RealRig {
             println!("SKIPPED {test} (loop devices): {why}");
             return None;
         }
-        let dir = tempfile::tempdir().unwrap();
+        let dir = Sandbox::new();
         // The tarball comes slowly enough for the dashboard to show its download (5 B/s
         // scenario time, 100 B/s here).
         let mut s: serde_json::Value =
@@ -1803,7 +1804,7 @@ fn replication_software_pids(log: &str) -> Vec<u64> {
 
 #[test]
 fn an_expired_session_is_answered_from_any_terminal_without_stopping_the_replication_software() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let scenario = quick_scenario(dir.path());
     // The demo's first key (the one the wizard offers) becomes a session that ends a little
     // after the failback client pairs (time enough for the runner to see the pairing); a
@@ -1948,7 +1949,7 @@ fn an_expired_session_is_answered_from_any_terminal_without_stopping_the_replica
 #[test]
 fn the_throttle_is_typed_on_the_dashboard_checked_and_changed_for_every_client() {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let state = dir.path().join("state");
     let mut s = demo_at_review(dir.path(), &state);
     s.send("OVERWRITE\r");

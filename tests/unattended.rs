@@ -9,7 +9,8 @@ use std::io::BufRead;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_drs-failback");
+mod common;
+use common::sandbox::{BIN, Sandbox};
 
 /// Every variable the program reads: a test sets only its own.
 const VARIABLES: [&str; 12] = [
@@ -218,7 +219,7 @@ fn each_bad_argument_or_variable_stops_with_its_exit_status_and_names_what_to_fi
     ];
     let mut wrong = Vec::new();
     for (what, args, env, code, argument, variable) in cases {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = Sandbox::new();
         let s = scenario(dir.path(), |_| {});
         let r = demo(dir.path(), &s, &args, &env);
         let last = r.lines.last().cloned().unwrap_or_default();
@@ -245,7 +246,7 @@ fn each_bad_argument_or_variable_stops_with_its_exit_status_and_names_what_to_fi
 
 #[test]
 fn without_a_match_for_this_machine_no_prompt_does_not_guess() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let s = scenario(dir.path(), |s| {
         s["demo_host"] =
             serde_json::json!({"hostname": "elsewhere", "macs": ["52:54:00:00:00:99"]});
@@ -263,7 +264,7 @@ fn without_a_match_for_this_machine_no_prompt_does_not_guess() {
 
 #[test]
 fn without_the_demo_missing_or_bad_settings_stop_before_anything_runs() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let key = ("AWS_ACCESS_KEY", "AKIAIOSFODNN7EXAMPLE");
     let secret = ("AWS_SECRET_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
     for (args, env, code, argument) in [
@@ -306,7 +307,7 @@ fn without_the_demo_missing_or_bad_settings_stop_before_anything_runs() {
 
 #[test]
 fn json_lines_parse_and_end_with_the_outcome_of_a_completed_failback() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let s = scenario(dir.path(), |_| {});
     let r = demo(
         dir.path(),
@@ -376,7 +377,7 @@ fn json_lines_parse_and_end_with_the_outcome_of_a_completed_failback() {
 
 #[test]
 fn once_ready_it_waits_for_a_launch_from_any_api_client_and_exits_with_the_result() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let s = scenario(dir.path(), |_| {});
     let disks = dir.path().join("disks");
     let mut child = command(
@@ -444,7 +445,7 @@ fn once_ready_it_waits_for_a_launch_from_any_api_client_and_exits_with_the_resul
 
 #[test]
 fn secrets_given_as_arguments_are_blanked_from_the_process_command_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut child = command(
         dir.path(),
         &[

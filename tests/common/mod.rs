@@ -1,7 +1,9 @@
-//! Helpers shared by the integration tests (TLS test CAs in `tls`), and deterministic `App`
-//! values for every step: fixed clock, no real host, no I/O.
+//! Helpers shared by the integration tests: `sandbox` (a TMPDIR of its own for what a test
+//! starts), `tls` (test CAs), and here deterministic `App` values for every step: fixed clock,
+//! no real host, no I/O.
 #![allow(dead_code)]
 
+pub mod sandbox;
 pub mod tls;
 
 use drs_failback::app::{App, Modal, Mode, Msg, update};
