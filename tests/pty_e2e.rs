@@ -1,18 +1,14 @@
 //! End to end: the real binary in a pseudo-terminal, driven by keystrokes and read back through
 //! a terminal emulator, from Welcome to FAILBACK_COMPLETED; and the headless `--no-prompt` run.
 
-use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
-use std::io::Write;
-use std::os::fd::RawFd;
+mod common;
+
+use common::pty::{PATIENCE, Session};
+use common::sandbox::{BIN, Sandbox};
+use portable_pty::PtySize;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-mod common;
-use common::sandbox::{BIN, Sandbox};
-/// A safety net against a hung program, not a timing assertion: every wait is for a condition.
-const PATIENCE: Duration = Duration::from_secs(180);
 /// The pre-flight screen's summary once its checks ran with none failed (warnings allowed:
 /// these machines reach no NTP server).
 const PREFLIGHT_PASSED: &str = "warnings, 0 failed";
@@ -33,147 +29,8 @@ fn quick_scenario(dir: &Path) -> String {
     path.display().to_string()
 }
 
-#[derive(Default)]
-struct Seen {
-    ended: bool,
-    /// Every screen shown, in order (consecutive repeats once).
-    history: Vec<String>,
-}
-
-struct Screen {
-    state: Mutex<(vt100::Parser, Seen)>,
-    changed: Condvar,
-}
-
-struct Session {
-    screen: Arc<Screen>,
-    writer: Option<Box<dyn Write + Send>>,
-    /// The terminal's side of the pty; dropping it (with the writer) is closing the window.
-    master: Option<Box<dyn MasterPty + Send>>,
-    reader: Option<std::thread::JoinHandle<()>>,
-    closing: Arc<AtomicBool>,
-    child: Box<dyn Child + Send + Sync>,
-    /// TMPDIR of the run: a default log file goes with it, and a worker left running ends.
-    _tmp: Sandbox,
-}
-
-fn spawn_reader(
-    fd: RawFd,
-    screen: Arc<Screen>,
-    closing: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while !closing.load(Ordering::SeqCst) {
-            let mut pfd = libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // A bounded wait only so that `close` can stop this thread.
-            // SAFETY: one valid pollfd; the master outlives this thread (joined before drop).
-            if unsafe { libc::poll(&mut pfd, 1, 50) } <= 0 {
-                continue;
-            }
-            // SAFETY: reads into a buffer of its length.
-            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-            let mut guard = screen.state.lock().unwrap();
-            if n <= 0 {
-                guard.1.ended = true;
-            } else {
-                guard.0.process(&buf[..n as usize]);
-                let now = guard.0.screen().contents();
-                if guard.1.history.last() != Some(&now) {
-                    guard.1.history.push(now);
-                }
-            }
-            screen.changed.notify_all();
-            if n <= 0 {
-                break;
-            }
-        }
-    })
-}
-
+/// The demo, as most tests start it.
 impl Session {
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Session {
-        Session::start_sized(args, env, 24, 80)
-    }
-
-    /// The binary on a pty reporting `rows` x `cols` (0x0 as serial lines do); the screen
-    /// is read back through an 80x24 terminal emulator when the pty reports no size.
-    fn start_sized(args: &[&str], env: &[(&str, &str)], rows: u16, cols: u16) -> Session {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
-        let mut cmd = CommandBuilder::new(BIN);
-        cmd.args(args);
-        cmd.env("TERM", "xterm-256color");
-        let tmp = Sandbox::new();
-        cmd.env("TMPDIR", tmp.path());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = pty.slave.spawn_command(cmd).unwrap();
-        drop(pty.slave);
-        let (rows, cols) = if rows == 0 { (24, 80) } else { (rows, cols) };
-        let screen = Arc::new(Screen {
-            state: Mutex::new((vt100::Parser::new(rows, cols, 0), Seen::default())),
-            changed: Condvar::new(),
-        });
-        let closing = Arc::new(AtomicBool::new(false));
-        let fd = pty.master.as_raw_fd().unwrap();
-        let reader = spawn_reader(fd, screen.clone(), closing.clone());
-        let writer = pty.master.take_writer().unwrap();
-        Session {
-            screen,
-            writer: Some(writer),
-            master: Some(pty.master),
-            reader: Some(reader),
-            closing,
-            child,
-            _tmp: tmp,
-        }
-    }
-
-    /// Waits until the screen satisfies `ok`; returns the screen.
-    fn wait_until(&self, what: &str, ok: impl Fn(&vt100::Screen) -> bool) -> String {
-        let deadline = Instant::now() + PATIENCE;
-        let mut guard = self.screen.state.lock().unwrap();
-        loop {
-            let contents = guard.0.screen().contents();
-            if ok(guard.0.screen()) {
-                return contents;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(
-                !left.is_zero() && !guard.1.ended,
-                "never saw {what}; the screen was:\n{contents}"
-            );
-            guard = self.screen.changed.wait_timeout(guard, left).unwrap().0;
-        }
-    }
-
-    /// Waits until the screen shows `text`; returns the screen.
-    fn wait_for(&self, text: &str) -> String {
-        self.wait_until(&format!("{text:?}"), |s| s.contents().contains(text))
-    }
-
-    /// Every screen shown so far.
-    fn history(&self) -> Vec<String> {
-        self.screen.state.lock().unwrap().1.history.clone()
-    }
-
-    /// Writes into the emulator as if the program had: garbage for Ctrl-L to repair.
-    fn scribble(&self, bytes: &[u8]) {
-        self.screen.state.lock().unwrap().0.process(bytes);
-    }
-
     /// The demo on the quick scenario, its virtual disks in `dir`.
     fn demo(dir: &Path, env: &[(&str, &str)]) -> Session {
         let scenario = quick_scenario(dir);
@@ -201,67 +58,6 @@ impl Session {
             &["--demo", "--scenario", &scenario],
             &[("LANG", "C.UTF-8"), ("TMPDIR", tmp)],
         )
-    }
-
-    fn send(&mut self, keys: &str) {
-        self.send_bytes(keys.as_bytes());
-    }
-
-    fn send_bytes(&mut self, bytes: &[u8]) {
-        let w = self.writer.as_mut().unwrap();
-        w.write_all(bytes).unwrap();
-        w.flush().unwrap();
-    }
-
-    fn pid(&self) -> String {
-        self.child.process_id().unwrap().to_string()
-    }
-
-    fn kill(&self, signal: &str) {
-        let status = std::process::Command::new("kill")
-            .args([&format!("-{signal}"), &self.pid()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits for the exit, then for the last of its output to reach the screen.
-    fn exit_code(&mut self) -> u32 {
-        let code = self.child.wait().unwrap().exit_code();
-        if self.reader.is_some() {
-            let mut guard = self.screen.state.lock().unwrap();
-            while !guard.1.ended {
-                guard = self.screen.changed.wait(guard).unwrap();
-            }
-        }
-        code
-    }
-
-    /// Waits until Review's confirmation field shows `text`.
-    fn confirmation_shows(&self, text: &str) {
-        self.wait_until(&format!("{text:?} in the confirmation field"), |sc| {
-            sc.contents().lines().any(|l| {
-                l.split_once("to start:")
-                    .is_some_and(|(_, f)| f.contains(text))
-            })
-        });
-    }
-
-    /// Closes the terminal's side, as closing the window or losing SSH does.
-    fn close(&mut self) {
-        self.closing.store(true, Ordering::SeqCst);
-        self.reader.take().unwrap().join().unwrap();
-        self.writer = None;
-        self.master = None;
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        self.closing.store(true, Ordering::SeqCst);
-        if let Some(r) = self.reader.take() {
-            let _ = r.join();
-        }
     }
 }
 
@@ -339,19 +135,30 @@ fn ctrl_c_asks_then_quits_and_restores_the_terminal() {
     let dir = Sandbox::new();
     let mut s = Session::demo(dir.path(), &[("LANG", "C"), ("NO_COLOR", "1")]);
     s.wait_for("web-01");
-    s.send("\x03");
-    s.wait_for("Quit");
-    s.send("y");
-    assert_eq!(s.exit_code(), 0);
-    let guard = s.screen.state.lock().unwrap();
-    assert!(
-        !guard.0.screen().alternate_screen(),
-        "left the alternate screen"
+    assert_eq!(s.quit(), 0);
+    assert_eq!(s.not_restored(), Vec::<&str>::new());
+}
+
+/// A scenario that cannot be read stops the demo once the screen is up (it starts in the
+/// background): the terminal is put back first, then the reason shows on the shell's screen.
+#[test]
+fn an_error_after_the_screen_is_up_restores_the_terminal_then_says_why() {
+    let dir = Sandbox::new();
+    let scenario = dir.path().join("scenario.json");
+    std::fs::write(&scenario, "{ not json").unwrap();
+    let mut s = Session::start(
+        &["--demo", "--scenario", scenario.to_str().unwrap()],
+        &[("LANG", "C.UTF-8")],
     );
+    let code = s.exit_code();
+    let screen = s.wait_for("drs-failback: ");
     assert!(
-        !guard.0.screen().hide_cursor(),
-        "the cursor is visible again"
+        s.screen.state.lock().unwrap().1.entered_alternate,
+        "the screen was up first"
     );
+    assert_eq!(code, 2, "{screen}");
+    assert!(screen.contains("scenario"), "{screen}");
+    assert_eq!(s.not_restored(), Vec::<&str>::new(), "{screen}");
 }
 
 #[test]
@@ -376,9 +183,7 @@ fn ending_signals_restore_the_terminal_exit_128_plus_n_and_remove_the_demo_disks
             left.iter().all(|n| n.ends_with(".log")),
             "SIG{signal} left {left:?}"
         );
-        let guard = s.screen.state.lock().unwrap();
-        assert!(!guard.0.screen().alternate_screen(), "SIG{signal}");
-        assert!(!guard.0.screen().hide_cursor(), "SIG{signal}");
+        assert_eq!(s.not_restored(), Vec::<&str>::new(), "SIG{signal}");
     }
 }
 
@@ -490,46 +295,22 @@ fn losing_the_terminal_ends_cleanly_logs_and_removes_the_demo_disks() {
     assert!(!log.contains("panic"), "{log}");
 }
 
-/// Raw mode is on when the terminal neither echoes nor waits for a line.
-fn raw(s: &Session) -> bool {
-    let fd = s.master.as_ref().unwrap().as_raw_fd().unwrap();
-    // SAFETY: a zeroed termios filled by tcgetattr on a valid descriptor.
-    let mut t: libc::termios = unsafe { std::mem::zeroed() };
-    assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
-    t.c_lflag & (libc::ICANON | libc::ECHO) == 0
-}
-
-/// Waits until the process has stopped itself (SIGCONT before that would be lost).
-fn wait_stopped(pid: &str) {
-    let stopped = || {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-        // The state follows the command name in parentheses.
-        stat.rsplit_once(") ")
-            .is_some_and(|(_, rest)| rest.starts_with('T'))
-    };
-    let deadline = Instant::now() + PATIENCE;
-    while !stopped() {
-        assert!(Instant::now() < deadline, "never stopped");
-        std::thread::yield_now();
-    }
-}
-
 #[test]
 fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
     let dir = Sandbox::new();
     let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
     s.wait_for("web-01");
-    assert!(raw(&s));
+    assert!(s.raw());
     s.kill("TSTP");
     s.wait_until("the shell's screen", |sc| !sc.alternate_screen());
-    wait_stopped(&s.pid());
-    assert!(!raw(&s), "the tty is cooked while suspended");
+    s.wait_stopped();
+    assert!(!s.raw(), "the tty is cooked while suspended");
 
     s.kill("CONT");
     s.wait_until("the wizard again", |sc| {
         sc.alternate_screen() && sc.contents().contains("web-01")
     });
-    assert!(raw(&s), "raw mode again after fg");
+    assert!(s.raw(), "raw mode again after fg");
     // A key acts at once, unechoed.
     s.send("\x1bOP");
     s.wait_for("Ctrl-Z");
@@ -538,13 +319,10 @@ fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
     s.send("\x1b");
     s.send("\x1a");
     s.wait_until("the shell's screen", |sc| !sc.alternate_screen());
-    wait_stopped(&s.pid());
+    s.wait_stopped();
     s.kill("CONT");
     s.wait_until("the wizard again", |sc| sc.alternate_screen());
-    s.send("\x03");
-    s.wait_for("Quit");
-    s.send("y");
-    assert_eq!(s.exit_code(), 0);
+    assert_eq!(s.quit(), 0);
 }
 
 #[test]
@@ -610,10 +388,7 @@ fn ctrl_t_switches_a_basic_serial_screen_to_rich_and_back() {
         sc.contents().contains("Ctrl-T rich mode") && sc.contents().is_ascii() && !coloured(sc)
     });
     assert!(again.contains("web-01"), "{again}");
-    s.send("\x03");
-    s.wait_for("Quit");
-    s.send("y");
-    assert_eq!(s.exit_code(), 0);
+    assert_eq!(s.quit(), 0);
 }
 
 #[test]
@@ -630,10 +405,7 @@ fn function_keys_of_vt100_and_the_linux_console_work() {
         s.wait_for(PREFLIGHT_PASSED);
         s.send("\r");
         s.wait_for("Access key");
-        s.send("\x03");
-        s.wait_for("Quit");
-        s.send("y");
-        assert_eq!(s.exit_code(), 0, "TERM={term}");
+        assert_eq!(s.quit(), 0, "TERM={term}");
     }
 }
 
@@ -689,10 +461,7 @@ fn pastes_are_whole_at_once_and_never_press_enter() {
     s.wait_for("Quit drs-failback?");
     s.send("n");
     s.confirmation_shows("xxxxEND");
-    s.send("\x03");
-    s.wait_for("Quit drs-failback?");
-    s.send("y");
-    assert_eq!(s.exit_code(), 0);
+    assert_eq!(s.quit(), 0);
 }
 
 #[test]
@@ -711,10 +480,7 @@ fn unknown_sequences_and_invalid_bytes_never_eat_later_keys() {
     // Invalid UTF-8 around valid text: only the invalid bytes go.
     s.send_bytes(b"cd\xffe\xc3fg");
     s.confirmation_shows("abcdefg");
-    s.send("\x03");
-    s.wait_for("Quit drs-failback?");
-    s.send("y");
-    assert_eq!(s.exit_code(), 0);
+    assert_eq!(s.quit(), 0);
 }
 
 fn run(args: &[&str]) -> std::process::Output {
@@ -874,10 +640,7 @@ fn no_secret_of_any_scenario_key_reaches_the_log_or_a_screen() {
             s.wait_for("Access key");
         }
     }
-    s.send("\x03");
-    s.wait_for("Quit");
-    s.send("y");
-    assert_eq!(s.exit_code(), 0);
+    assert_eq!(s.quit(), 0);
     let log = std::fs::read_to_string(dir.path().join("drs-failback.log")).unwrap();
     assert!(
         log.contains("verification") || log.contains("VerifyCredentials"),
@@ -916,10 +679,7 @@ fn region_and_endpoint_on_the_command_line_fill_the_screens() {
         )
     };
     let quit = |mut s: Session| {
-        s.send("\x03");
-        s.wait_for("Quit");
-        s.send("y");
-        assert_eq!(s.exit_code(), 0);
+        assert_eq!(s.quit(), 0);
     };
     // The endpoint given is the one the pre-flight checks: nothing listens there.
     let mut s = demo(&["--endpoint", "http://127.0.0.1:9"]);
@@ -963,10 +723,7 @@ fn keys_exported_with_the_failback_clients_names_are_filled_in() {
     // They verify against the demo's emulator, whose keys they are.
     s.send("\r");
     s.wait_for("Custom");
-    s.send("\x03");
-    s.wait_for("Quit");
-    s.send("y");
-    assert_eq!(s.exit_code(), 0);
+    assert_eq!(s.quit(), 0);
 }
 
 #[test]
@@ -1083,10 +840,7 @@ fn below_the_minimum_size_keys_act_on_nothing_and_the_quit_question_shows() {
         .set_size(24, 80);
     let screen = s.wait_for("1/9 Welcome");
     assert!(!screen.contains("too small"), "{screen}");
-    s.send("\x03");
-    s.wait_for("Quit drs-failback?");
-    s.send("y");
-    assert_eq!(s.exit_code(), 0);
+    assert_eq!(s.quit(), 0);
 }
 
 /// `drs-failback status --json` for the failback in `state`: its parsed answer and exit code.
@@ -1411,10 +1165,7 @@ fn two_wizards_before_any_failback_both_work_and_the_second_confirmed_is_refused
         Some(first.pid().parse().unwrap())
     );
     for s in [&mut second, &mut first] {
-        s.send("\x03");
-        s.wait_for("Quit");
-        s.send("y");
-        assert_eq!(s.exit_code(), 0);
+        assert_eq!(s.quit(), 0);
     }
 }
 
@@ -1974,8 +1725,5 @@ fn the_throttle_is_typed_on_the_dashboard_checked_and_changed_for_every_client()
     let changed = events.find(|e| e["event"] == "bandwidth").unwrap();
     assert_eq!(changed["mbps"], 25);
     drop(stream);
-    s.send("\x03");
-    s.wait_for("Quit");
-    s.send("y");
-    s.exit_code();
+    s.quit();
 }

@@ -478,3 +478,70 @@ fn secrets_given_as_arguments_are_blanked_from_the_process_command_line() {
         "{shown:?}"
     );
 }
+
+/// Each process of a failback holds secrets (the wizard, the worker, AWS's program or the
+/// stand-in): none may leave a core dump, even when started with core dumps allowed.
+#[test]
+fn no_process_of_a_failback_can_dump_core() {
+    use std::os::unix::process::CommandExt;
+    let dir = Sandbox::new();
+    let s = scenario(dir.path(), |_| {});
+    let disks = dir.path().join("disks");
+    let mut cmd = command(
+        dir.path(),
+        &["--demo", "--scenario", &s, "--demo-dir", disks.to_str().unwrap()],
+        &[("NO_PROMPT", "1")],
+    );
+    // SAFETY: only setrlimit, async-signal-safe, between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut limit = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            libc::getrlimit(libc::RLIMIT_CORE, &mut limit);
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_CORE, &limit);
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .args(["--output", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = lines
+        .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap())
+        .find(|l| l["event"] == "ready_for_launch");
+    assert!(ready.is_some(), "replication never got ready");
+    // Everything of this failback runs now, until the launch nobody starts.
+    let core_limit = |pid: u32| {
+        let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap_or_default();
+        let line = limits.lines().find(|l| l.starts_with("Max core file size"));
+        line.map(|l| l.split_whitespace().skip(4).take(2).collect::<Vec<_>>().join(" "))
+    };
+    let running: Vec<(String, Option<String>)> = dir
+        .running()
+        .into_iter()
+        .map(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            (cmdline, core_limit(pid))
+        })
+        .collect();
+    for part in ["--demo", " worker ", " failback-client-standin "] {
+        assert!(
+            running.iter().any(|(c, _)| c.contains(part)),
+            "no {part:?} among {running:#?}"
+        );
+    }
+    let dumping: Vec<_> = running
+        .iter()
+        .filter(|(_, limit)| limit.as_deref() != Some("0 0"))
+        .collect();
+    assert!(dumping.is_empty(), "{dumping:#?}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
