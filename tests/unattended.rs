@@ -480,16 +480,23 @@ fn secrets_given_as_arguments_are_blanked_from_the_process_command_line() {
 }
 
 /// Each process of a failback holds secrets (the wizard, the worker, AWS's program or the
-/// stand-in): none may leave a core dump, even when started with core dumps allowed.
+/// stand-in): none may leave a core dump, even when started with core dumps allowed, and none
+/// of ours shows one in its command line.
 #[test]
-fn no_process_of_a_failback_can_dump_core() {
+fn no_process_of_a_failback_can_dump_core_or_shows_a_secret_in_its_command_line() {
     use std::os::unix::process::CommandExt;
     let dir = Sandbox::new();
     let s = scenario(dir.path(), |_| {});
     let disks = dir.path().join("disks");
     let mut cmd = command(
         dir.path(),
-        &["--demo", "--scenario", &s, "--demo-dir", disks.to_str().unwrap()],
+        &[
+            "--demo",
+            "--scenario",
+            &s,
+            "--demo-dir",
+            disks.to_str().unwrap(),
+        ],
         &[("NO_PROMPT", "1")],
     );
     // SAFETY: only setrlimit, async-signal-safe, between fork and exec.
@@ -520,7 +527,13 @@ fn no_process_of_a_failback_can_dump_core() {
     let core_limit = |pid: u32| {
         let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap_or_default();
         let line = limits.lines().find(|l| l.starts_with("Max core file size"));
-        line.map(|l| l.split_whitespace().skip(4).take(2).collect::<Vec<_>>().join(" "))
+        line.map(|l| {
+            l.split_whitespace()
+                .skip(4)
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
     };
     let running: Vec<(String, Option<String>)> = dir
         .running()
@@ -542,6 +555,19 @@ fn no_process_of_a_failback_can_dump_core() {
         .filter(|(_, limit)| limit.as_deref() != Some("0 0"))
         .collect();
     assert!(dumping.is_empty(), "{dumping:#?}");
+    // Nor does `ps` show a secret: the stand-in got them as arguments, as AWS's program does,
+    // and blanked them.
+    let scenario: Value = serde_json::from_str(&std::fs::read_to_string(&s).unwrap()).unwrap();
+    for c in scenario["credentials"].as_array().unwrap() {
+        for secret in [&c["secret_access_key"], &c["session_token"]] {
+            if let Some(secret) = secret.as_str() {
+                assert!(
+                    !running.iter().any(|(cmdline, _)| cmdline.contains(secret)),
+                    "a secret in a command line: {running:#?}"
+                );
+            }
+        }
+    }
     child.kill().unwrap();
     child.wait().unwrap();
 }
