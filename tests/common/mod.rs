@@ -1,5 +1,11 @@
-//! Deterministic `App` values for every step: fixed clock, no real host, no I/O.
+//! Helpers shared by the integration tests: `sandbox` (a TMPDIR of its own for what a test
+//! starts), `pty` (a program on a pseudo-terminal), `tls` (test CAs), and here deterministic
+//! `App` values for every step: fixed clock, no real host, no I/O.
 #![allow(dead_code)]
+
+pub mod pty;
+pub mod sandbox;
+pub mod tls;
 
 use drs_failback::app::{App, Modal, Mode, Msg, update};
 use drs_failback::domain::bytes::{Bytes, GIB, MIB};
