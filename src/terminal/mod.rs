@@ -10,13 +10,13 @@ use crate::app::runtime::Frontend;
 use crate::app::{Interrupt, Msg};
 use crate::ui::{self, Looks};
 use input::{Decoder, Input};
-use quiet::Quiet;
+use quiet::{Frames, Quiet};
 use ratatui::crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use ratatui::crossterm::{cursor, execute, terminal};
 use ratatui::layout::Rect;
 use ratatui::prelude::CrosstermBackend;
 use ratatui::{Terminal, TerminalOptions, Viewport};
-use std::io::{self, BufWriter, Stdout};
+use std::io::{self, Stdout};
 use std::mem::ManuallyDrop;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Mutex;
@@ -113,7 +113,7 @@ pub(crate) fn set_panic_listener(tx: UnboundedSender<Msg>) {
 pub struct TerminalUi {
     /// Never dropped: ratatui's Drop shows the cursor and reports failure with `eprintln!`,
     /// which panics when the terminal is gone. `restore` does that job instead.
-    terminal: ManuallyDrop<Terminal<Quiet<CrosstermBackend<BufWriter<Stdout>>>>>,
+    terminal: ManuallyDrop<Terminal<Quiet<CrosstermBackend<Frames<Stdout>>>>>,
     /// Drawn in `App::rich`'s look.
     looks: Looks,
 }
@@ -136,10 +136,9 @@ impl TerminalUi {
         let fd = tty()?;
         TTY.store(fd, Ordering::SeqCst);
         enter_modes()?;
-        // A frame is many small commands: buffered, they reach stdout (a line writer, locked
-        // per write) once, when ratatui flushes at the end of each draw.
-        let out = BufWriter::with_capacity(64 * 1024, io::stdout());
-        let backend = Quiet::new(CrosstermBackend::new(out));
+        // A frame is many small commands: they reach stdout (a line writer, locked per write)
+        // at once, when ratatui flushes at the end of each draw.
+        let backend = Quiet::new(CrosstermBackend::new(Frames::new(io::stdout())));
         let viewport = match terminal::size() {
             Ok((w, h)) if w > 0 && h > 0 => Viewport::Fullscreen,
             _ => Viewport::Fixed(Rect::new(0, 0, ui::MIN_WIDTH, ui::MIN_HEIGHT)),
