@@ -15,7 +15,7 @@ use drs_failback::replication::{ReplicationPlan, Replicator, ReplicatorEvent};
 use drs_failback::standin::devices::DEMO_DISKS_ENV;
 
 mod common;
-use common::sandbox::{BIN, Sandbox};
+use common::sandbox::Sandbox;
 const SECRET: &str = "Zm9vYmFyYmF6cXV4/secret+key/0123456789ab";
 const TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLE-session-token";
 
