@@ -4,6 +4,9 @@
 //! directory), and lets `netconfig::System` write units, restart networkd, check and revert.
 //! Without root, namespaces, dnsmasq or systemd-networkd they say so and pass.
 
+mod common;
+
+use common::command::run;
 use drs_failback::domain::network::{
     Addressing, InterfacePlan, NetworkPlan, ProxyPlan, S3Plan, S3Target, s3_pinned_hosts,
     static_address,
@@ -18,21 +21,6 @@ use tokio::time::Instant;
 
 const NETWORKD: &str = "/lib/systemd/systemd-networkd";
 const LAN: &str = "lan0";
-
-fn run(program: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{program}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{program} {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
 
 /// Why these tests cannot run here, if they cannot.
 fn unavailable() -> Option<String> {
