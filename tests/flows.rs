@@ -284,28 +284,12 @@ fn pages_of_an_abandoned_listing_are_ignored() {
 
 /// Walks to the instance list with the two test instances loaded.
 fn at_instances() -> App {
-    let mut app = verified_with(Ok(verified()));
-    let req = req_of(&press(&mut app, KeyCode::Enter));
-    let cmds = update(
-        &mut app,
-        Msg::EndpointChecked {
-            req,
-            result: Ok(()),
-        },
-    );
-    let req = req_of(&cmds);
+    let (mut app, req) = listing();
     let list = vec![
         instance(BIG, "db-01", &[("/dev/xvda", 500)]),
         instance(WEB, "web-01", &[("/dev/xvda", 30), ("/dev/xvdb", 80)]),
     ];
-    update(
-        &mut app,
-        Msg::Instances {
-            req,
-            result: Ok(list),
-            more: false,
-        },
-    );
+    update(&mut app, page(req, list, false));
     assert_eq!(app.step, StepId::Instance);
     app
 }
@@ -1302,9 +1286,7 @@ fn enter_while_the_list_loads_says_to_wait_not_to_clear_a_filter() {
 #[test]
 fn a_filter_that_hides_every_instance_says_esc_clears_it() {
     let mut app = at_instances();
-    for c in "zzz".chars() {
-        press(&mut app, KeyCode::Char(c));
-    }
+    type_text(&mut app, "zzz");
     press(&mut app, KeyCode::Enter);
     let error = app.instance.error.as_deref().unwrap();
     assert!(

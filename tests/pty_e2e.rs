@@ -61,6 +61,23 @@ impl Session {
     }
 }
 
+/// The demo's arguments: `scenario`, its disks in `dir`, its worker's state in `state`.
+fn demo_args(scenario: &str, dir: &Path, state: &Path) -> Vec<String> {
+    let disks = dir.join("disks");
+    let (disks, state) = (disks.to_str().unwrap(), state.to_str().unwrap());
+    [
+        "--demo",
+        "--scenario",
+        scenario,
+        "--demo-dir",
+        disks,
+        "--state-dir",
+        state,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// What `dir` holds (names), sorted.
 fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
@@ -897,16 +914,7 @@ fn a_failback_outlives_its_wizards_and_a_third_one_attaches_and_sees_it_through(
     let dir = Sandbox::new();
     let scenario = quick_scenario(dir.path());
     let state = dir.path().join("state");
-    let disks = dir.path().join("disks");
-    let args = [
-        "--demo",
-        "--scenario",
-        &scenario,
-        "--demo-dir",
-        disks.to_str().unwrap(),
-        "--state-dir",
-        state.to_str().unwrap(),
-    ];
+    let args = demo_args(&scenario, dir.path(), &state);
     let env = [("LANG", "C.UTF-8")];
 
     let (none, code) = status(&state);
@@ -996,19 +1004,7 @@ fn a_failback_outlives_its_wizards_and_a_third_one_attaches_and_sees_it_through(
 /// The demo on the quick scenario with its worker's state in `state`, at Review.
 fn demo_at_review(dir: &Path, state: &Path) -> Session {
     let scenario = quick_scenario(dir);
-    let disks = dir.join("disks");
-    let mut s = Session::start(
-        &[
-            "--demo",
-            "--scenario",
-            &scenario,
-            "--demo-dir",
-            disks.to_str().unwrap(),
-            "--state-dir",
-            state.to_str().unwrap(),
-        ],
-        &[("LANG", "C.UTF-8")],
-    );
+    let mut s = Session::start(&demo_args(&scenario, dir, state), &[("LANG", "C.UTF-8")]);
     to_review(&mut s);
     s
 }
@@ -1578,16 +1574,7 @@ fn an_expired_session_is_answered_from_any_terminal_without_stopping_the_replica
     creds.push(fresh.clone());
     std::fs::write(&scenario, s.to_string()).unwrap();
     let state = dir.path().join("state");
-    let disks = dir.path().join("disks");
-    let args = [
-        "--demo",
-        "--scenario",
-        &scenario,
-        "--demo-dir",
-        disks.to_str().unwrap(),
-        "--state-dir",
-        state.to_str().unwrap(),
-    ];
+    let args = demo_args(&scenario, dir.path(), &state);
     let env = [("LANG", "C.UTF-8")];
     let mut first = Session::start(&args, &env);
     to_review(&mut first);

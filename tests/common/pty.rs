@@ -3,6 +3,7 @@
 
 use super::sandbox::{BIN, Sandbox};
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use std::ffi::OsStr;
 use std::io::Write;
 use std::os::fd::RawFd;
 use std::path::Path;
@@ -82,20 +83,25 @@ fn spawn_reader(
 }
 
 impl Session {
-    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Session {
+    pub fn start<S: AsRef<OsStr>>(args: &[S], env: &[(&str, &str)]) -> Session {
         Session::start_sized(args, env, 24, 80)
     }
 
     /// The binary on a pty reporting `rows` x `cols` (0x0 as serial lines do); the screen
     /// is read back through an 80x24 terminal emulator when the pty reports no size.
-    pub fn start_sized(args: &[&str], env: &[(&str, &str)], rows: u16, cols: u16) -> Session {
+    pub fn start_sized<S: AsRef<OsStr>>(
+        args: &[S],
+        env: &[(&str, &str)],
+        rows: u16,
+        cols: u16,
+    ) -> Session {
         Session::spawn(Path::new(BIN), args, env, rows, cols)
     }
 
     /// `program` on a pty, as `start_sized`.
-    pub fn spawn(
+    pub fn spawn<S: AsRef<OsStr>>(
         program: &Path,
-        args: &[&str],
+        args: &[S],
         env: &[(&str, &str)],
         rows: u16,
         cols: u16,
