@@ -1010,6 +1010,41 @@ fn demo_at_review(dir: &Path, state: &Path) -> Session {
 }
 
 #[test]
+fn a_demo_whose_worker_was_killed_says_to_start_again_instead_of_a_broken_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let mut s = demo_at_review(dir.path(), &state);
+    let worker: u64 = names(&state)
+        .iter()
+        .find_map(|n| n.strip_prefix("demo-")?.strip_suffix(".json")?.parse().ok())
+        .expect("the demo worker's ready file");
+    drop(EndWorker(worker));
+    let deadline = Instant::now() + PATIENCE;
+    while alive(worker) {
+        assert!(Instant::now() < deadline, "the worker was not killed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    s.send("OVERWRITE\r");
+    let screen = s.wait_until("the worker's end explained", |sc| {
+        let words = sc
+            .contents()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        words.contains("worker is gone")
+    });
+    let words = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains(&format!("the failback worker (pid {worker}) ended"))
+            && words.contains("start drs-failback --demo again"),
+        "{screen}"
+    );
+    assert!(!words.contains("Broken pipe"), "{screen}");
+    s.send("q");
+    s.exit_code();
+}
+
+#[test]
 fn a_client_attaching_mid_run_gets_the_state_so_far_then_live_events_and_bad_requests_get_errors() {
     use std::io::{BufRead, BufReader};
     use std::os::unix::fs::PermissionsExt;
@@ -1510,7 +1545,7 @@ fn without_demo_a_refused_download_is_explained_on_the_result() {
 }
 
 #[test]
-fn without_demo_a_failback_refused_by_the_lock_says_who_holds_it() {
+fn without_demo_a_failback_refused_by_the_lock_says_who_holds_it_and_retry_starts_a_new_worker() {
     use std::os::fd::AsRawFd;
     let Some(rig) = RealRig::new("the lock refusal on the real path") else {
         return;
@@ -1536,9 +1571,36 @@ fn without_demo_a_failback_refused_by_the_lock_says_who_holds_it() {
         words.contains("worker pid 4242, started from /dev/ttyS0"),
         "{refused}"
     );
-    w.send("q");
-    assert_eq!(w.exit_code(), 1);
+
+    // Once the other failback is over, retry starts a new worker (the refused one ended).
     drop(lock);
+    std::fs::remove_file(rig.state.join("lock")).unwrap();
+    w.send("r");
+    w.wait_for("OVERWRITE");
+    w.wait_for("TCP 1500  ");
+    w.send("OVERWRITE\r");
+    let screen = w.wait_until("the retried failback's download, or why not", |sc| {
+        let words = sc
+            .contents()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        ["Downloading AWS's replication software", "worker is gone"]
+            .iter()
+            .any(|t| words.contains(t))
+    });
+    assert!(
+        screen.contains("Downloading AWS's replication software"),
+        "{screen}"
+    );
+    let (running, _) = status(&rig.state);
+    let worker = running["worker_pid"].as_u64().expect("a worker pid");
+    let _guard = EndWorker(worker);
+    assert_ne!(worker, 4242);
+    w.send("\x03");
+    w.wait_for("Quit");
+    w.send("y");
+    w.exit_code();
 }
 
 /// The pid in the worker log's "Started failback_entry (...), pid N" lines, one per start.
@@ -1553,15 +1615,15 @@ fn replication_software_pids(log: &str) -> Vec<u64> {
 fn an_expired_session_is_answered_from_any_terminal_without_stopping_the_replication_software() {
     let dir = Sandbox::new();
     let scenario = quick_scenario(dir.path());
-    // The demo's first key (the one the wizard offers) becomes a session that ends a little
-    // after the failback client pairs (time enough for the runner to see the pairing); a
-    // fresh one is added for the operator to paste.
+    // The demo's first key (the one the wizard offers) becomes a session that ends the moment
+    // the failback client pairs (the runner learns the pairing with the fresh credentials);
+    // a fresh one is added for the operator to paste.
     let mut s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&scenario).unwrap()).unwrap();
     let creds = s["credentials"].as_array_mut().unwrap();
     creds[0]["access_key_id"] = "ASIADEMOEXAMPLE00010".into();
     creds[0]["session_token"] = "DemoOnlySessionToken/NotReal/Ending/0010".into();
-    creds[0]["session_ends_after_pairing_seconds"] = 60.into();
+    creds[0]["session_ends_after_pairing_seconds"] = 0.into();
     let fresh = serde_json::json!({
         "label": "fresh session",
         "description": "Fresh temporary keys for the expired session.",
@@ -1711,6 +1773,33 @@ fn the_throttle_is_typed_on_the_dashboard_checked_and_changed_for_every_client()
     s.wait_for("Replication: throttled to 25 Mbps");
     let changed = events.find(|e| e["event"] == "bandwidth").unwrap();
     assert_eq!(changed["mbps"], 25);
+
+    // Changed in the DRS console: the worker reads it again and every client hears it.
+    let scenario: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("scenario.json")).unwrap())
+            .unwrap();
+    let key = &scenario["credentials"][0];
+    let plan = &hello["plan"];
+    let target = drs_failback::drs::DrsTarget {
+        region: plan["region"].as_str().unwrap().into(),
+        endpoint: plan["endpoint"].as_str().map(Into::into),
+        auth: drs_failback::drs::Auth::Static(drs_failback::drs::StaticCredentials {
+            access_key_id: key["access_key_id"].as_str().unwrap().into(),
+            secret_access_key: key["secret_access_key"].as_str().unwrap().into(),
+            session_token: None,
+        }),
+    };
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let console = drs_failback::drs::DrsClient::connect(&target)
+            .await
+            .unwrap();
+        let instance = plan["recovery_instance_id"].as_str().unwrap();
+        console.set_bandwidth(instance, 40).await.unwrap();
+    });
+    s.wait_for("Replication: throttled to 40 Mbps");
+    assert!(
+        events.any(|e| e["event"] == "configuration" && e["result"]["Ok"]["bandwidth_mbps"] == 40)
+    );
     drop(stream);
     s.quit();
 }
