@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::pty::{PATIENCE, Session};
+use common::pty::{PATIENCE, Session, words};
 use common::sandbox::{BIN, Sandbox};
 use portable_pty::PtySize;
 use std::path::Path;
@@ -1026,20 +1026,16 @@ fn a_demo_whose_worker_was_killed_says_to_start_again_instead_of_a_broken_pipe()
     }
     s.send("OVERWRITE\r");
     let screen = s.wait_until("the worker's end explained", |sc| {
-        let words = sc
-            .contents()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        words.contains("worker is gone")
+        let flat = words(&sc.contents());
+        flat.contains("worker is gone")
     });
-    let words = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = words(&screen);
     assert!(
-        words.contains(&format!("the failback worker (pid {worker}) ended"))
-            && words.contains("start drs-failback --demo again"),
+        flat.contains(&format!("the failback worker (pid {worker}) ended"))
+            && flat.contains("start drs-failback --demo again"),
         "{screen}"
     );
-    assert!(!words.contains("Broken pipe"), "{screen}");
+    assert!(!flat.contains("Broken pipe"), "{screen}");
     s.send("q");
     s.exit_code();
 }
@@ -1532,13 +1528,13 @@ fn without_demo_a_refused_download_is_explained_on_the_result() {
     };
     let mut w = rig.confirmed_wizard(&rig.emulator.endpoint);
     let result = w.wait_for("could not be installed");
-    let words = result.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = words(&result);
     for said in [
         "HTTP 403",
         "x-amz-expected-bucket-owner",
         "Check the region",
     ] {
-        assert!(words.contains(said), "no {said:?} in\n{result}");
+        assert!(flat.contains(said), "no {said:?} in\n{result}");
     }
     w.send("q");
     assert_eq!(w.exit_code(), 1);
@@ -1566,9 +1562,9 @@ fn without_demo_a_failback_refused_by_the_lock_says_who_holds_it_and_retry_start
     };
     let mut w = rig.confirmed_wizard_then(&rig.emulator.endpoint, take);
     let refused = w.wait_for("another failback is running");
-    let words = refused.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = words(&refused);
     assert!(
-        words.contains("worker pid 4242, started from /dev/ttyS0"),
+        flat.contains("worker pid 4242, started from /dev/ttyS0"),
         "{refused}"
     );
 
@@ -1580,14 +1576,10 @@ fn without_demo_a_failback_refused_by_the_lock_says_who_holds_it_and_retry_start
     w.wait_for("TCP 1500  ");
     w.send("OVERWRITE\r");
     let screen = w.wait_until("the retried failback's download, or why not", |sc| {
-        let words = sc
-            .contents()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let flat = words(&sc.contents());
         ["Downloading AWS's replication software", "worker is gone"]
             .iter()
-            .any(|t| words.contains(t))
+            .any(|t| flat.contains(t))
     });
     assert!(
         screen.contains("Downloading AWS's replication software"),

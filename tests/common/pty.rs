@@ -14,6 +14,11 @@ use std::time::{Duration, Instant};
 /// A safety net against a hung program, not a timing assertion: every wait is for a condition.
 pub const PATIENCE: Duration = Duration::from_secs(180);
 
+/// `text` with each run of white space as one space: a sentence wrapped over lines reads whole.
+pub fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 #[derive(Default)]
 pub struct Seen {
     pub ended: bool,
