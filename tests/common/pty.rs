@@ -234,6 +234,28 @@ impl Session {
         self.master = None;
     }
 
+    /// The terminal's window is now `rows` x `cols`. The reader's screen first: the program
+    /// repaints as soon as the pty says so, and a repaint read into the old size is garbled.
+    pub fn resize(&self, rows: u16, cols: u16) {
+        self.screen
+            .state
+            .lock()
+            .unwrap()
+            .0
+            .screen_mut()
+            .set_size(rows, cols);
+        self.master
+            .as_ref()
+            .unwrap()
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+    }
+
     /// Ctrl-C, then yes to the question: the exit status.
     pub fn quit(&mut self) -> u32 {
         self.send("\x03");
