@@ -2351,6 +2351,12 @@ fn expired_credentials_are_asked_for_on_the_dashboard_and_the_prompt_closes_once
     assert_eq!(credentials.access_key_id, "ASIAFRESH00000000004");
     assert_eq!(credentials.secret_access_key, SECRET);
     assert_eq!(credentials.session_token.as_deref(), Some("FreshToken0004"));
+    // The runtime logs every command, and the prompt is part of the App: Debug shows neither.
+    let shown = format!("{cmds:?} {:?}", prompt(&app));
+    assert!(
+        !shown.contains(SECRET) && !shown.contains("FreshToken0004"),
+        "{shown}"
+    );
     // The worker refuses them: the prompt says why, keeps them.
     update(
         &mut app,
