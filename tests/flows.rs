@@ -2896,6 +2896,28 @@ fn a_failed_download_of_the_software_offers_the_network_screen_on_the_result() {
     assert_eq!(app.step, StepId::Review);
 }
 
+/// Ctrl-N, the first interface's addressing changed, Enter: applied (nothing to revert).
+fn apply_a_network_change(app: &mut App) {
+    use drs_failback::netconfig::{Applied, Snapshot};
+    open_network(app, ctrl('n'));
+    press(app, KeyCode::Tab);
+    press(app, KeyCode::Right);
+    let req = match &press(app, KeyCode::Enter)[..] {
+        [Cmd::ApplyNetwork { req, .. }] => *req,
+        other => panic!("{other:?}"),
+    };
+    update(
+        app,
+        Msg::NetworkApplied {
+            req,
+            applied: Applied {
+                snapshot: Snapshot::default(),
+                lines: vec![],
+            },
+        },
+    );
+}
+
 #[test]
 fn a_network_changed_from_any_screen_measures_every_network_row_again_before_the_start() {
     use drs_failback::netconfig::{Applied, Line, Snapshot};
@@ -2968,23 +2990,7 @@ fn a_network_changed_from_any_screen_measures_every_network_row_again_before_the
 
     // On Credentials, after a connection failure: the same.
     let mut app = verified_with(Err(DrsError::new(DrsErrorKind::Unreachable, "dns error")));
-    open_network(&mut app, ctrl('n'));
-    press(&mut app, KeyCode::Tab);
-    press(&mut app, KeyCode::Right);
-    let req = match &press(&mut app, KeyCode::Enter)[..] {
-        [Cmd::ApplyNetwork { req, .. }] => *req,
-        other => panic!("{other:?}"),
-    };
-    update(
-        &mut app,
-        Msg::NetworkApplied {
-            req,
-            applied: Applied {
-                snapshot: Snapshot::default(),
-                lines: vec![],
-            },
-        },
-    );
+    apply_a_network_change(&mut app);
     assert!(
         matches!(
             &press(&mut app, KeyCode::Esc)[..],
@@ -3262,7 +3268,6 @@ fn review_reads_the_disks_again_and_one_mounted_since_the_mapping_stops_the_star
 #[test]
 fn a_failed_tcp_1500_on_review_offers_the_network_screen_and_a_change_checks_again() {
     use drs_failback::app::keys;
-    use drs_failback::netconfig::{Applied, Snapshot};
     let (mut app, req) = review_checking();
     update(
         &mut app,
@@ -3284,23 +3289,7 @@ fn a_failed_tcp_1500_on_review_offers_the_network_screen_and_a_change_checks_aga
     );
     assert!(keys::hints(&app).contains(&("Ctrl-N", "network")));
     type_text(&mut app, "OVERWRITE");
-    open_network(&mut app, ctrl('n'));
-    press(&mut app, KeyCode::Tab);
-    press(&mut app, KeyCode::Right);
-    let req = match &press(&mut app, KeyCode::Enter)[..] {
-        [Cmd::ApplyNetwork { req, .. }] => *req,
-        other => panic!("{other:?}"),
-    };
-    update(
-        &mut app,
-        Msg::NetworkApplied {
-            req,
-            applied: Applied {
-                snapshot: Snapshot::default(),
-                lines: vec![],
-            },
-        },
-    );
+    apply_a_network_change(&mut app);
     // Back on Review: TCP 1500, the disks and the pre-flight again; the word kept.
     let cmds = press(&mut app, KeyCode::Esc);
     assert!(
