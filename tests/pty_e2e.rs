@@ -32,21 +32,31 @@ fn quick_scenario(dir: &Path) -> String {
 impl Session {
     /// The demo on the quick scenario, its virtual disks in `dir`.
     fn demo(dir: &Path, env: &[(&str, &str)]) -> Session {
+        Session::demo_sized(dir, &[], env, 24, 80)
+    }
+
+    /// As `demo`, with `extra` arguments, on a pty reporting `rows` x `cols`.
+    fn demo_sized(
+        dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        rows: u16,
+        cols: u16,
+    ) -> Session {
         let scenario = quick_scenario(dir);
         let disks = dir.join("disks");
         let log = dir.join("drs-failback.log");
-        Session::start(
-            &[
-                "--demo",
-                "--scenario",
-                &scenario,
-                "--demo-dir",
-                disks.to_str().unwrap(),
-                "--log-file",
-                log.to_str().unwrap(),
-            ],
-            env,
-        )
+        let mut args = vec![
+            "--demo",
+            "--scenario",
+            &scenario,
+            "--demo-dir",
+            disks.to_str().unwrap(),
+            "--log-file",
+            log.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        Session::start_sized(&args, env, rows, cols)
     }
 
     /// The demo with its default temporary disk directory, under `tmp` (TMPDIR).
@@ -344,20 +354,7 @@ fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
 #[test]
 fn a_pty_reporting_no_size_gets_80x24() {
     let dir = Sandbox::new();
-    let scenario = quick_scenario(dir.path());
-    let disks = dir.path().join("disks");
-    let s = Session::start_sized(
-        &[
-            "--demo",
-            "--scenario",
-            &scenario,
-            "--demo-dir",
-            disks.to_str().unwrap(),
-        ],
-        &[("LANG", "C")],
-        0,
-        0,
-    );
+    let s = Session::demo_sized(dir.path(), &[], &[("LANG", "C")], 0, 0);
     let screen = s.wait_for("web-01");
     assert!(!screen.contains("too small"), "{screen}");
 }
@@ -365,19 +362,12 @@ fn a_pty_reporting_no_size_gets_80x24() {
 #[test]
 fn ctrl_t_switches_a_basic_serial_screen_to_rich_and_back() {
     let dir = Sandbox::new();
-    let scenario = quick_scenario(dir.path());
-    let disks = dir.path().join("disks");
-    let mut s = Session::start(
-        &[
-            "--demo",
-            "--ascii",
-            "--no-color",
-            "--scenario",
-            &scenario,
-            "--demo-dir",
-            disks.to_str().unwrap(),
-        ],
+    let mut s = Session::demo_sized(
+        dir.path(),
+        &["--ascii", "--no-color"],
         &[("LANG", "C.UTF-8"), ("TERM", "vt220")],
+        24,
+        80,
     );
     let coloured = |sc: &vt100::Screen| {
         let (rows, cols) = sc.size();
@@ -816,20 +806,7 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
 #[test]
 fn below_the_minimum_size_keys_act_on_nothing_and_the_quit_question_shows() {
     let dir = Sandbox::new();
-    let scenario = quick_scenario(dir.path());
-    let disks = dir.path().join("disks");
-    let mut s = Session::start_sized(
-        &[
-            "--demo",
-            "--scenario",
-            &scenario,
-            "--demo-dir",
-            disks.to_str().unwrap(),
-        ],
-        &[("LANG", "C.UTF-8")],
-        10,
-        40,
-    );
+    let mut s = Session::demo_sized(dir.path(), &[], &[("LANG", "C.UTF-8")], 10, 40);
     s.wait_for("too small");
     // The walk that used to start replication unseen.
     s.send("\r\r\r\r\rOVERWRITE\r");
