@@ -1604,7 +1604,16 @@ impl RealRig {
     }
 
     /// With the scenario's S3 faults `s3` besides the slow tarball.
-    fn with_s3_faults(test: &str, mut s3: serde_json::Value) -> Option<RealRig> {
+    fn with_s3_faults(test: &str, s3: serde_json::Value) -> Option<RealRig> {
+        RealRig::with_scenario(test, s3, |_| {})
+    }
+
+    /// The same, the scenario changed by `change` last.
+    fn with_scenario(
+        test: &str,
+        mut s3: serde_json::Value,
+        change: impl FnOnce(&mut serde_json::Value),
+    ) -> Option<RealRig> {
         if let Some(why) = LoopDisks::unavailable() {
             println!("SKIPPED {test} (loop devices): {why}");
             return None;
@@ -1624,6 +1633,7 @@ impl RealRig {
         ]);
         let id = instance["id"].as_str().unwrap().to_owned();
         s["recovery_instances"] = serde_json::json!([instance]);
+        change(&mut s);
         let scenario = dir.path().join("scenario.json");
         std::fs::write(&scenario, s.to_string()).unwrap();
         let emulator = EmulatorProcess::start(scenario.to_str().unwrap());
@@ -1861,6 +1871,62 @@ fn replication_software_pids(log: &str) -> Vec<u64> {
         .filter(|l| l.contains("Started failback_entry"))
         .filter_map(|l| l.rsplit("pid ").next()?.trim().parse().ok())
         .collect()
+}
+
+/// A worker that dies (killed, crashed) takes its replication software with it: nothing
+/// watches it any more, and the failback retried from a new worker must not meet it writing
+/// the same disks. On the real path, where the emulator outlives the worker.
+#[test]
+fn without_demo_the_replication_software_ends_with_a_killed_worker() {
+    // The setup's steps take hours: the program has nothing to print meanwhile (a program
+    // that prints dies of the closed pipe anyway).
+    let Some(rig) = RealRig::with_scenario(
+        "the replication software of a killed worker",
+        serde_json::json!({}),
+        |s| s["timings"]["initiation_step_seconds"] = serde_json::Value::from(vec![36000; 7]),
+    ) else {
+        return;
+    };
+    let mut w = rig.confirmed_wizard(&rig.emulator.endpoint);
+    w.wait_for("8/9 Replication");
+    let deadline = Instant::now() + PATIENCE;
+    let running = loop {
+        let (running, _) = status(&rig.state);
+        if running["worker_pid"].is_u64() {
+            break running;
+        }
+        assert!(Instant::now() < deadline, "no failback runs: {running}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let worker = running["worker_pid"].as_u64().unwrap();
+    let _guard = EndWorker(worker);
+    let log_file = running["log_file"].as_str().expect("its log").to_owned();
+    // Once it waits, quietly, for the first setup step.
+    let software = loop {
+        let log = std::fs::read_to_string(&log_file).unwrap();
+        let pids = replication_software_pids(&log);
+        if let (Some(pid), true) = (pids.first(), log.contains("Failback client linked")) {
+            break *pid;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the software never started:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(alive(software));
+    // SAFETY: a signal to the worker this test's wizard started.
+    unsafe { libc::kill(worker as i32, libc::SIGKILL) };
+    w.wait_for("The failback worker is gone");
+    while alive(software) {
+        assert!(
+            Instant::now() < deadline,
+            "the replication software outlived its worker"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    w.send("q");
+    w.exit_code();
 }
 
 #[test]

@@ -83,8 +83,8 @@ api_enum! {
         Rescan = "RESCAN",
         Stalled = "STALLED",
         Disconnected = "DISCONNECTED",
-        PendingSnapshotShipping = "PENDING_SNAPSHOT_SHIPPING",
-        ShippingSnapshot = "SHIPPING_SNAPSHOT",
+        NotStarted = "NOT_STARTED",
+        NotAvailable = "REPLICATION_STATE_NOT_AVAILABLE",
     }
 }
 
