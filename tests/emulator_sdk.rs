@@ -1,6 +1,8 @@
 //! The DRS emulator driven through the real aws-sdk-drs client (and, where the SDK cannot
 //! reach, raw HTTP): paging, filters, every error class, SigV4 rejections and a whole failback.
 
+mod common;
+use common::sandbox::Sandbox;
 use std::collections::HashSet;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
@@ -861,8 +863,6 @@ async fn raw_requests_get_aws_shaped_answers() {
 
 // ---- lifecycle with the stand-in failback client, run as failback_entry ----
 
-const BIN: &str = env!("CARGO_BIN_EXE_drs-failback");
-
 /// A scenario where `host`'s volumes are a few MiB, so the replicator writes them quickly.
 fn small_volumes(host: &str, volumes: Value) -> Scenario {
     let n = index_of_host(host);
@@ -878,12 +878,13 @@ struct Target {
 
 /// Target files in a demo disk directory, named as the stand-in resolves `device`.
 struct Disks {
-    dir: tempfile::TempDir,
+    /// The stand-in's TMPDIR too.
+    dir: Sandbox,
     list: Vec<Target>,
 }
 
 fn targets(list: &[(&'static str, &'static str, u64)]) -> Disks {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = Sandbox::new();
     let list = list
         .iter()
         .map(|&(volume, device, bytes)| {
@@ -907,7 +908,7 @@ fn targets(list: &[(&'static str, &'static str, u64)]) -> Disks {
 /// The stand-in run as failback_entry, on `disks`' directory.
 fn standin(disks: &Disks) -> FailbackEntry {
     FailbackEntry {
-        program: BIN.into(),
+        program: disks.dir.program(),
         leading_args: vec!["failback-client-standin".into()],
         env: vec![(
             DEMO_DISKS_ENV.into(),

@@ -2,7 +2,6 @@
 //! failback client learnt from the service) and the stand-in's command line as a process.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -15,7 +14,8 @@ use drs_failback::replication::failback_entry::{FailbackEntry, MASK};
 use drs_failback::replication::{ReplicationPlan, Replicator, ReplicatorEvent};
 use drs_failback::standin::devices::DEMO_DISKS_ENV;
 
-const BIN: &str = env!("CARGO_BIN_EXE_drs-failback");
+mod common;
+use common::sandbox::Sandbox;
 const SECRET: &str = "Zm9vYmFyYmF6cXV4/secret+key/0123456789ab";
 const TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLE-session-token";
 
@@ -136,7 +136,7 @@ fn logs(events: &[ReplicatorEvent]) -> Vec<String> {
 async fn no_secret_of_the_plan_reaches_the_events() {
     let v = scenario_json();
     let emu = emulator(&v).await;
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
     // Echoes its arguments and environment, on stdout and stderr, then fails with them.
     let fake = program(
         dir.path(),
@@ -187,7 +187,7 @@ async fn exit_codes_are_mapped() {
     let v = scenario_json();
     let emu = emulator(&v).await;
     let id = instance(&v, "web-01");
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
     let log = dir.path().join("failback.log").display().to_string();
     let cases = [
         ("echo done; exit 0", None),
@@ -223,7 +223,7 @@ async fn exit_codes_are_mapped() {
 async fn the_program_runs_in_its_own_process_group() {
     let v = scenario_json();
     let emu = emulator(&v).await;
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
     // Field 5 of /proc/PID/stat is the process group (the command has no spaces here).
     let fake = program(
         dir.path(),
@@ -248,7 +248,7 @@ async fn the_program_runs_in_its_own_process_group() {
 async fn an_error_carries_the_end_of_the_programs_log_file_masked() {
     let v = scenario_json();
     let emu = emulator(&v).await;
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
     let log = dir.path().join("failback.log");
     let fake = program(
         dir.path(),
@@ -287,7 +287,7 @@ async fn the_failback_client_is_learnt_from_the_service_never_an_earlier_ones() 
     let v = scenario_json();
     let emu = emulator(&v).await;
     let id = instance(&v, "db-01");
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
 
     // A program that never pairs: the earlier client is not taken for its own.
     let idle = program(dir.path(), "echo working; exit 0");
@@ -302,7 +302,7 @@ async fn the_failback_client_is_learnt_from_the_service_never_an_earlier_ones() 
     // The stand-in pairs (and then fails on its missing target): Paired names its client,
     // which is the one the service shows now.
     let r = FailbackEntry {
-        program: BIN.into(),
+        program: dir.program(),
         leading_args: vec!["failback-client-standin".into()],
         env: vec![(DEMO_DISKS_ENV.into(), dir.path().display().to_string())],
         ..runner(dir.path(), PathBuf::new(), Vec::new())
@@ -427,7 +427,7 @@ async fn describe_client(emu: &Emulator, id: &str) -> Option<String> {
 async fn the_program_is_not_started_when_the_instance_cannot_be_read_first() {
     let v = scenario_json();
     let emu = emulator(&v).await;
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
     let marker = dir.path().join("started");
     let fake = program(dir.path(), &format!("touch {}; exit 0", marker.display()));
     // An instance the service does not know: its pairing cannot be read.
@@ -449,7 +449,8 @@ async fn the_program_is_not_started_when_the_instance_cannot_be_read_first() {
 // ---- the stand-in's command line ----
 
 fn standin(args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
+    Sandbox::new()
+        .command()
         .arg("failback-client-standin")
         .args(args)
         .env_remove(DEMO_DISKS_ENV)
@@ -478,7 +479,7 @@ fn bad_arguments_are_refused_like_failback_entry() {
 
 #[test]
 fn a_missing_argument_exits_1_with_the_reason_in_its_log() {
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
     let log = dir.path().join("failback.log");
     let out = standin(&[
         "--no-prompt",
@@ -514,7 +515,7 @@ async fn the_standin_by_hand_takes_the_suggested_mapping_and_exits_0_after_the_l
         json!([{"device": "/dev/xvda", "size": "8MiB", "used": "4MiB"}]);
     let emu = emulator(&v).await;
     let id = instance(&v, "web-02");
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
     for (file, bytes) in [("sda.img", 1u64 << 20), ("sdb.img", 8 << 20)] {
         std::fs::File::create(dir.path().join(file))
             .and_then(|f| f.set_len(bytes))
@@ -522,7 +523,8 @@ async fn the_standin_by_hand_takes_the_suggested_mapping_and_exits_0_after_the_l
     }
     let log = dir.path().join("failback.log");
     let k = key(&emu);
-    let mut child = tokio::process::Command::new(BIN)
+    let mut child = dir
+        .tokio_command()
         .arg("failback-client-standin")
         .args(["--aws-access-key-id", &k.access_key_id])
         .args(["--aws-secret-access-key", &k.secret_access_key])
@@ -586,10 +588,11 @@ async fn the_downloaded_failback_entry_of_the_emulators_tarball_fails_back() {
         .expect("web-02");
     v["recovery_instances"][n]["volumes"] =
         json!([{"device": "/dev/xvda", "size": "6MiB", "used": "3MiB"}]);
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
     let scenario = dir.path().join("scenario.json");
     std::fs::write(&scenario, v.to_string()).expect("scenario file");
-    let mut emulator = tokio::process::Command::new(BIN)
+    let mut emulator = dir
+        .tokio_command()
         .args(["emulator", "--listen", "127.0.0.1:0", "--scenario"])
         .arg(&scenario)
         .stdout(std::process::Stdio::piped())

@@ -362,6 +362,12 @@ impl Dashboard {
         }
     }
 
+    /// The replication software stopped before it was installed: its download (or the
+    /// network settings it needs) failed.
+    pub fn download_failed(&self) -> bool {
+        self.installed.is_none() && matches!(self.replicator_exit, Some(Err(_)))
+    }
+
     pub fn on_poll_error(&mut self, err: DrsError) {
         self.poll_failures += 1;
         self.poll_error = Some(err);
