@@ -99,6 +99,27 @@ api_enum! {
     }
 }
 
+api_enum! {
+    /// A job's `status`.
+    JobStatus {
+        Pending = "PENDING",
+        Started = "STARTED",
+        Completed = "COMPLETED",
+    }
+}
+
+api_enum! {
+    /// The recovery instance's `ec2InstanceState`.
+    Ec2State {
+        Pending = "PENDING",
+        Running = "RUNNING",
+        Stopping = "STOPPING",
+        Stopped = "STOPPED",
+        Terminated = "TERMINATED",
+        NotFound = "NOT_FOUND",
+    }
+}
+
 impl StepStatus {
     /// The step is behind: done, or not needed.
     pub fn is_done(&self) -> bool {
@@ -138,6 +159,8 @@ mod tests {
             serde_json::from_str::<StepStatus>("\"SKIPPED\"").unwrap(),
             StepStatus::Skipped
         );
+        assert_eq!(JobStatus::from("COMPLETED"), JobStatus::Completed);
+        assert_eq!(Ec2State::from("NOT_FOUND").to_string(), "NOT_FOUND");
     }
 
     #[test]
