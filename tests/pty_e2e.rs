@@ -1881,6 +1881,20 @@ fn the_throttle_is_typed_on_the_dashboard_checked_and_changed_for_every_client()
     assert!(
         events.any(|e| e["event"] == "configuration" && e["result"]["Ok"]["bandwidth_mbps"] == 40)
     );
+    // A terminal attaching now gets 40, not the 25 set here before.
+    let late = std::os::unix::net::UnixStream::connect(state.join("worker.sock")).unwrap();
+    late.set_read_timeout(Some(PATIENCE)).unwrap();
+    let snapshot: Vec<serde_json::Value> = std::io::BufReader::new(late)
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .take_while(|e: &serde_json::Value| e["event"] != "live")
+        .collect();
+    let throttles: Vec<&serde_json::Value> = snapshot
+        .iter()
+        .filter(|e| e["event"] == "bandwidth" || e["event"] == "configuration")
+        .collect();
+    assert_eq!(throttles.len(), 1, "{throttles:?}");
+    assert_eq!(throttles[0]["result"]["Ok"]["bandwidth_mbps"], 40);
     drop(stream);
     s.quit();
 }
