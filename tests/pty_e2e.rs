@@ -971,7 +971,7 @@ fn demo_at_review(dir: &Path, state: &Path) -> Session {
 
 #[test]
 fn a_demo_whose_worker_was_killed_says_to_start_again_instead_of_a_broken_pipe() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let state = dir.path().join("state");
     let mut s = demo_at_review(dir.path(), &state);
     let worker: u64 = names(&state)
