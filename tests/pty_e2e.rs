@@ -7,6 +7,7 @@ use common::pty::{PATIENCE, Session};
 use common::sandbox::{BIN, Sandbox};
 use portable_pty::PtySize;
 use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// The pre-flight screen's summary once its checks ran with none failed (warnings allowed:
