@@ -292,18 +292,12 @@ fn check_not_busy(state_dir: &Path) -> Result<(), Stop> {
 /// The arguments and the environment into the screens; with --no-prompt, what cannot work
 /// stops the run before anything is asked of AWS.
 fn prefill(cli: &Cli, app: &mut App) -> Result<(), Stop> {
-    let filled = cli.prefill(|k| std::env::var(k).ok()).apply(app);
+    let given = cli.prefill(|k| std::env::var(k).ok());
+    let none_given = given.keys == drs_failback::domain::access_keys::AccessKeys::default();
+    let filled = given.apply(app);
     if !filled.is_empty() {
         tracing::info!(?filled, "filled in from the arguments and the environment");
     }
-    let c = &app.credentials;
-    let none_given = [
-        c.access_key_id.value(),
-        c.secret.0.value(),
-        c.session_token.0.value(),
-    ]
-    .iter()
-    .all(|v| v.is_empty());
     if cli.no_prompt && cli.wait_for_credentials && none_given {
         app.wait_for_credentials();
     }

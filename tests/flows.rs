@@ -3775,10 +3775,11 @@ fn an_unattended_runs_prompt_shows_over_any_step_keeps_what_was_typed_and_closes
 
 #[test]
 fn a_waiting_run_tries_the_default_chain_again_and_goes_on_with_credentials_given() {
+    // The demo's keys typed in: a rehearsal of the unattended boot waits as a real one does.
     let mut app = app();
-    app.credentials.access_key_id = Input::default();
-    app.credentials.secret.0 = Input::default();
     app.wait_for_credentials();
+    assert_eq!(app.credentials.access_key_id.value(), "");
+    assert_eq!(app.credentials.secret.0.value(), "");
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.step, StepId::Credentials);
     // The default chain, and every terminal told at once.

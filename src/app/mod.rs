@@ -299,8 +299,12 @@ impl App {
 
     /// `--wait-for-credentials` without any given: the default chain is tried, and tried
     /// again while it finds none; any terminal may give them meanwhile.
+    /// In the demo, a rehearsal of the unattended boot: its keys are not typed in either.
     pub fn wait_for_credentials(&mut self) {
+        let region = std::mem::take(&mut self.credentials.region);
+        self.credentials = CredentialsForm::default();
         self.credentials.source = crate::wizard::credentials::Source::DefaultChain;
+        self.credentials.region = region;
         self.waiting = Some(Waiting::default());
     }
 
