@@ -102,6 +102,7 @@ install -m 0755 "$binary" "$rootfs/usr/local/bin/drs-failback"
 ln -sf ../run/systemd/resolve/stub-resolv.conf "$rootfs/etc/resolv.conf"
 sysctl_root() { systemctl --root="$rootfs" --quiet "$@"; }
 sysctl_root enable drs-failback@tty1.service drs-failback@ttyS0.service \
+    drs-failback-unattended.service drs-proc-hidepid.service 'run-drs\x2dfailback.mount' \
     drs-ssh-hostkeys.service drs-ssh-authorized-key.service drs-static-network.service \
     systemd-networkd.service systemd-resolved.service systemd-timesyncd.service
 # SSH stays off until asked for; nothing waits for the network; the wizard owns these consoles.

@@ -37,5 +37,5 @@ apt-get update -qq -o DPkg::Lock::Timeout=600
 "${APT[@]}" install \
     mmdebstrap squashfs-tools xorriso mtools dosfstools e2fsprogs fdisk zstd \
     grub-common grub-pc-bin grub-efi-amd64-bin ovmf \
-    pkg-config libudev-dev python3 openssh-client sshpass
+    pkg-config libudev-dev python3 openssh-client sshpass pxelinux syslinux-common
 "${APT[@]}" install -t bookworm-backports qemu-system-x86 qemu-utils

@@ -80,6 +80,14 @@ pub struct Cli {
     #[arg(long)]
     pub no_prompt: bool,
 
+    /// With --no-prompt, when no credentials are given: wait for them instead of stopping
+    /// (exit 3). The default credential chain (instance metadata, the environment, files) is
+    /// tried again after 5, 10, 20, 40 s, then every minute, and every wizard on this machine
+    /// (other consoles, SSH logins) is asked for them; the run goes on with the first that DRS
+    /// accepts. The live image's drs.no_prompt sets it.
+    #[arg(long)]
+    pub wait_for_credentials: bool,
+
     /// With --no-prompt: what goes to standard output.
     #[arg(long, value_enum, default_value_t = Output::Text, value_name = "FORMAT")]
     pub output: Output,
@@ -246,7 +254,7 @@ pub enum Command {
         include_loop: bool,
     },
     /// Check this machine against the failback client's prerequisites: RAM, boot mode, Secure
-    /// Boot, the clock (against the DRS endpoint's time, and NTP), DNS, TCP and TLS to the DRS
+    /// Boot, room for AWS's replication software in the state directory (--state-dir), the clock (against the DRS endpoint's time, and NTP), DNS, TCP and TLS to the DRS
     /// endpoint and S3 (--region, --endpoint, --s3-endpoint; default region us-east-1). Exit
     /// status 0 when nothing failed (warnings allowed), 2 when a check failed.
     Preflight {

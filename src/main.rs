@@ -153,11 +153,14 @@ async fn serve_emulator(listen: SocketAddr, scenario: Option<&Path>) -> Result<E
 async fn preflight(cli: &Cli, json: bool) -> Result<ExitCode, Stop> {
     use drs_failback::domain::preflight::{Verdict, worst};
     let region = cli.region.clone().unwrap_or_else(|| "us-east-1".to_owned());
-    let targets = drs_failback::preflight::Targets::new(
+    let mut targets = drs_failback::preflight::Targets::new(
         &region,
         cli.endpoint.as_deref(),
         cli.s3_endpoint.as_deref(),
     );
+    if let Some(dir) = &cli.state_dir {
+        targets.state_dir = dir.clone();
+    }
     let report = drs_failback::preflight::measure(&targets).await;
     let text = if json {
         drs_failback::preflight::json(&region, &report)
@@ -298,9 +301,14 @@ fn check_not_busy(state_dir: &Path) -> Result<(), Stop> {
 /// The arguments and the environment into the screens; with --no-prompt, what cannot work
 /// stops the run before anything is asked of AWS.
 fn prefill(cli: &Cli, app: &mut App) -> Result<(), Stop> {
-    let filled = cli.prefill(|k| std::env::var(k).ok()).apply(app);
+    let given = cli.prefill(|k| std::env::var(k).ok());
+    let none_given = given.keys == drs_failback::domain::access_keys::AccessKeys::default();
+    let filled = given.apply(app);
     if !filled.is_empty() {
         tracing::info!(?filled, "filled in from the arguments and the environment");
+    }
+    if cli.no_prompt && cli.wait_for_credentials && none_given {
+        app.wait_for_credentials();
     }
     if cli.no_prompt {
         headless::check_start(app)?;

@@ -3676,3 +3676,168 @@ fn an_endpoint_and_region_given_on_the_command_line_outlive_the_demos_start() {
         Some("http://127.0.0.1:9")
     );
 }
+
+#[test]
+fn an_unattended_runs_prompt_shows_over_any_step_keeps_what_was_typed_and_closes_once_accepted() {
+    let mut app = app();
+    app.step = StepId::Welcome;
+    let wanted = |app: &mut App, detail: &str| {
+        update(
+            app,
+            Msg::CredentialsWanted {
+                started_by: Some(
+                    "Started from no terminal (pid 9) at 2026-12-02T00:00:00Z.".into(),
+                ),
+                detail: detail.into(),
+            },
+        )
+    };
+    wanted(&mut app, "The unattended failback waits for credentials.");
+    let prompt = |app: &App| app.unattended_prompt().cloned();
+    assert!(prompt(&app).is_some(), "over Welcome");
+    assert!(app.typing(), "its fields take the keys");
+    type_text(&mut app, KEY_ID);
+    // Esc puts it aside; the step's keys work again; k on Welcome brings it back as typed.
+    press(&mut app, KeyCode::Esc);
+    assert!(prompt(&app).is_none());
+    assert_eq!(app.step, StepId::Welcome);
+    press(&mut app, KeyCode::Char('k'));
+    let p = prompt(&app).unwrap();
+    assert_eq!(p.form.access_key_id.value(), KEY_ID);
+    // News of the run (the next try of the default chain) keeps what was typed.
+    wanted(&mut app, "It tries again in 10 s.");
+    let p = prompt(&app).unwrap();
+    assert_eq!(
+        (p.detail.as_str(), p.form.access_key_id.value()),
+        ("It tries again in 10 s.", KEY_ID)
+    );
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, SECRET);
+    let cmds = press(&mut app, KeyCode::Enter);
+    let given = cmds.iter().find_map(|c| match c {
+        Cmd::GiveCredentials { credentials } => Some(credentials.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        given.map(|c| c.access_key_id.clone()),
+        Some(KEY_ID.to_owned())
+    );
+    // Refused: said in the prompt, which stays open with what was typed.
+    update(
+        &mut app,
+        Msg::UnattendedNotice("These credentials were not accepted: no.".into()),
+    );
+    let p = prompt(&app).unwrap();
+    assert!(!p.sending && p.error.as_deref().unwrap().contains("not accepted"));
+    assert_eq!(p.form.access_key_id.value(), KEY_ID);
+    // Accepted (from any terminal): every prompt closes and the wizard says so.
+    update(&mut app, Msg::UnattendedAccepted);
+    assert!(prompt(&app).is_none() && app.unattended.is_some());
+    assert!(
+        app.notice
+            .as_deref()
+            .unwrap()
+            .contains("Credentials accepted")
+    );
+    // The run ended without a failback: this wizard goes on with its own steps.
+    update(&mut app, Msg::UnattendedGone);
+    assert!(app.unattended.is_none());
+    assert!(
+        app.notice
+            .as_deref()
+            .unwrap()
+            .contains("nothing was written")
+    );
+}
+
+#[test]
+fn a_waiting_run_tries_the_default_chain_again_and_goes_on_with_credentials_given() {
+    // The demo's keys typed in: a rehearsal of the unattended boot waits as a real one does.
+    let mut app = app();
+    app.wait_for_credentials();
+    assert_eq!(app.credentials.access_key_id.value(), "");
+    assert_eq!(app.credentials.secret.0.value(), "");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Credentials);
+    // The default chain, and every terminal told at once.
+    let cmds = press(&mut app, KeyCode::Enter);
+    assert!(
+        matches!(&cmds[0], Cmd::VerifyCredentials { target, .. } if matches!(target.auth, Auth::DefaultChain))
+    );
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Cmd::AwaitCredentials { .. }))
+    );
+    // Its own worker's socket answered: it asks for what a terminal gives.
+    assert!(matches!(
+        update(&mut app, Msg::UnattendedReached).as_slice(),
+        [Cmd::RegisterForCredentials]
+    ));
+    let none = || {
+        Err(DrsError::new(
+            DrsErrorKind::NoCredentials,
+            "no instance metadata",
+        ))
+    };
+    let req = req_of(&cmds);
+    let cmds = update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req,
+            result: none(),
+        },
+    );
+    let Some(Cmd::AwaitCredentials { wait }) = cmds.first() else {
+        panic!("{cmds:?}")
+    };
+    assert!(
+        wait.detail.contains("tries again in 5 s"),
+        "{}",
+        wait.detail
+    );
+    assert_eq!(app.step, StepId::Credentials, "it waits, it does not stop");
+    // Tried again once it is time, then 10 s later.
+    assert!(update(&mut app, Msg::Tick { now: 4.0, epoch: 0 }).is_empty());
+    let cmds = update(&mut app, Msg::Tick { now: 5.0, epoch: 0 });
+    let req = req_of(&cmds);
+    let cmds = update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req,
+            result: none(),
+        },
+    );
+    let Some(Cmd::AwaitCredentials { wait }) = cmds.first() else {
+        panic!("{cmds:?}")
+    };
+    assert!(
+        wait.detail.contains("tries again in 10 s"),
+        "{}",
+        wait.detail
+    );
+    // A terminal gave credentials: checked at once, and the journey goes on.
+    let given = StaticCredentials {
+        access_key_id: KEY_ID.into(),
+        secret_access_key: SECRET.into(),
+        session_token: None,
+    };
+    let cmds = update(&mut app, Msg::CredentialsGiven(given));
+    let Some(Cmd::VerifyCredentials { req, target }) = cmds.first() else {
+        panic!("{cmds:?}")
+    };
+    assert!(matches!(&target.auth, Auth::Static(c) if c.access_key_id == KEY_ID));
+    let req = *req;
+    let cmds = update(
+        &mut app,
+        Msg::CredentialsChecked {
+            req,
+            result: Ok(verified()),
+        },
+    );
+    assert_eq!(app.step, StepId::Endpoint);
+    assert!(
+        matches!(cmds.as_slice(), [Cmd::CredentialsFound]),
+        "{cmds:?}"
+    );
+    assert!(app.waiting.is_none());
+}

@@ -6,6 +6,7 @@ mod common;
 use common::pty::{PATIENCE, Session, words};
 use common::sandbox::{BIN, Sandbox};
 use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// The pre-flight screen's summary once its checks ran with none failed (warnings allowed:
@@ -1834,4 +1835,127 @@ fn the_throttle_is_typed_on_the_dashboard_checked_and_changed_for_every_client()
     assert_eq!(throttles[0]["result"]["Ok"]["bandwidth_mbps"], 40);
     drop(stream);
     s.quit();
+}
+
+/// A headless run's JSON lines as they come (a reader thread), and the process.
+struct Headless {
+    child: std::process::Child,
+    lines: Arc<(Mutex<Vec<serde_json::Value>>, Condvar)>,
+}
+
+impl Headless {
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Headless {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(BIN);
+        cmd.args(args).stdout(std::process::Stdio::piped());
+        for (name, _) in drs_failback::domain::access_keys::ENV_NAMES {
+            cmd.env_remove(name);
+        }
+        cmd.env_remove("NO_PROMPT").envs(env.iter().copied());
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let lines = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
+        let seen = lines.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                seen.0.lock().unwrap().push(value);
+                seen.1.notify_all();
+            }
+        });
+        Headless { child, lines }
+    }
+
+    /// Waits for a line whose event is `event`; returns it.
+    fn wait_for(&self, event: &str) -> serde_json::Value {
+        let deadline = Instant::now() + PATIENCE;
+        let mut lines = self.lines.0.lock().unwrap();
+        loop {
+            if let Some(l) = lines.iter().find(|l| l["event"] == event) {
+                return l.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "no {event} line in {lines:#?}");
+            lines = self.lines.1.wait_timeout(lines, left).unwrap().0;
+        }
+    }
+}
+
+impl Drop for Headless {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn an_unattended_run_waiting_for_credentials_goes_on_with_those_a_wizard_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = quick_scenario(dir.path());
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&scenario).unwrap()).unwrap();
+    let key = &s["credentials"][0];
+    let emulator = EmulatorProcess::start(&scenario);
+    let state = dir.path().join("state");
+    let state = state.to_str().unwrap();
+    let home = dir.path().to_str().unwrap();
+    let endpoint = emulator.endpoint.as_str();
+    // No credentials anywhere the default chain looks (no instance metadata here either).
+    let nowhere = [
+        ("HOME", home),
+        ("TMPDIR", home),
+        ("AWS_CONFIG_FILE", "/nonexistent"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let region = s["region"].as_str().unwrap();
+    let unattended = Headless::start(
+        &[
+            "--no-prompt",
+            "--wait-for-credentials",
+            "--output",
+            "json",
+            "--region",
+            region,
+            "--endpoint",
+            endpoint,
+            "--s3-endpoint",
+            endpoint,
+            "--state-dir",
+            state,
+        ],
+        &nowhere,
+    );
+    let waiting = unattended.wait_for("waiting_for_credentials");
+    let said = waiting["message"].as_str().unwrap();
+    assert!(said.contains("tries again in 5 s"), "{said}");
+
+    // A wizard on another terminal is asked, gives them, and every prompt closes.
+    let mut w = Session::start(&["--endpoint", endpoint, "--state-dir", state], &nowhere);
+    w.wait_for("Credentials for the unattended failback");
+    w.wait_for("found none");
+    w.send(key["access_key_id"].as_str().unwrap());
+    w.send("\t");
+    w.send(key["secret_access_key"].as_str().unwrap());
+    w.send("\r");
+    w.wait_for("Credentials accepted");
+
+    // The unattended run went on with them: it listed the recovery instances (none matches
+    // this machine, and it does not guess: exit 6).
+    let outcome = unattended.wait_for("outcome");
+    assert_eq!(outcome["exit_code"], 6, "{outcome}");
+    assert!(
+        outcome["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not guess"),
+        "{outcome}"
+    );
+    // Its worker ended with it, and the wizard says so.
+    w.wait_for("The unattended run ended before its failback started");
+    assert!(!Path::new(state).join("unattended.sock").exists());
+    w.send("\x03y");
+    assert_eq!(w.exit_code(), 0);
 }

@@ -6,7 +6,7 @@ use super::{App, Modal, Mode};
 use crate::domain::ssh::SshError;
 use crate::wizard::credentials::Field as CredField;
 use crate::wizard::endpoint::{Choice, Field as EndField};
-use crate::wizard::replication::Launch;
+use crate::wizard::replication::{CredentialsPrompt, Launch};
 use crate::wizard::result::Outcome;
 use crate::wizard::{Loadable, StepId};
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
@@ -189,6 +189,10 @@ fn current_table(app: &App) -> Vec<Binding> {
 fn screen(app: &App) -> Vec<Binding> {
     let mut v = if app.network_open {
         network(app)
+    } else if let Some(p) = app.unattended_prompt() {
+        let later = b("Esc", "later", &[ESC])
+            .help("put the prompt aside (k on Welcome brings it back, as typed)");
+        prompt(p, later)
     } else {
         step(app)
     };
@@ -340,11 +344,21 @@ pub fn help(app: &App) -> Vec<(String, &'static str)> {
 
 fn step(app: &App) -> Vec<Binding> {
     match app.step {
-        StepId::Welcome => vec![
-            b("Enter", "start", &[ENTER]),
-            b("s", "SSH access", keys!['s'])
-                .help("enable SSH for this boot: a one-time password, then log in and paste"),
-        ],
+        StepId::Welcome => {
+            let mut v = vec![
+                b("Enter", "start", &[ENTER]),
+                b("s", "SSH access", keys!['s'])
+                    .help("enable SSH for this boot: a one-time password, then log in and paste"),
+            ];
+            if app.unattended.as_ref().is_some_and(|u| u.prompt.is_some()) {
+                v.insert(
+                    0,
+                    b("k", "credentials for the unattended run", keys!['k'])
+                        .help("the unattended failback waits for credentials: give them"),
+                );
+            }
+            v
+        }
         StepId::Preflight => preflight(app),
         StepId::Credentials => credentials(app),
         StepId::Endpoint => endpoint(app),
@@ -550,6 +564,31 @@ fn mapping(app: &App) -> Vec<Binding> {
     ]
 }
 
+/// The credentials prompt's keys: fresh ones after ExpiredToken, or an unattended run's.
+fn prompt(p: &CredentialsPrompt, later: Binding) -> Vec<Binding> {
+    if p.sending {
+        return vec![later];
+    }
+    let mut v = vec![
+        b("Enter", "send credentials", &[ENTER])
+            .help("send them to the failback worker, which checks them with DRS"),
+        b("Tab", "next field", &[TAB, BACKTAB, UP, DOWN]),
+        b("type/paste", "keys", &[Key::Text])
+            .help("type, or paste export lines, a credentials file or assume-role JSON"),
+    ];
+    let f = &p.form;
+    if matches!(f.focus, CredField::Secret | CredField::SessionToken) {
+        v.push(if f.revealed(f.focus) {
+            b("Ctrl-R", "hide", &[Ctrl('r')]).help("mask the focused secret again")
+        } else {
+            b("Ctrl-R", "reveal", &[Ctrl('r')])
+                .help("show the focused secret until the cursor leaves it")
+        });
+    }
+    v.push(later);
+    v
+}
+
 fn replication(app: &App) -> Vec<Binding> {
     let Some(d) = &app.dashboard else {
         return vec![];
@@ -557,27 +596,7 @@ fn replication(app: &App) -> Vec<Binding> {
     if let Some(p) = d.prompt() {
         let later = b("Esc", "later", &[ESC])
             .help("put the prompt aside (k brings it back, as typed); polling waits meanwhile");
-        if p.sending {
-            return vec![later];
-        }
-        let mut v = vec![
-            b("Enter", "send credentials", &[ENTER])
-                .help("send them to the failback worker, which checks them with DRS"),
-            b("Tab", "next field", &[TAB, BACKTAB, UP, DOWN]),
-            b("type/paste", "keys", &[Key::Text])
-                .help("type, or paste export lines, a credentials file or assume-role JSON"),
-        ];
-        let f = &p.form;
-        if matches!(f.focus, CredField::Secret | CredField::SessionToken) {
-            v.push(if f.revealed(f.focus) {
-                b("Ctrl-R", "hide", &[Ctrl('r')]).help("mask the focused secret again")
-            } else {
-                b("Ctrl-R", "reveal", &[Ctrl('r')])
-                    .help("show the focused secret until the cursor leaves it")
-            });
-        }
-        v.push(later);
-        return v;
+        return prompt(p, later);
     }
     if let Some(t) = &d.throttle {
         let close = b("Esc", "close", &[ESC]);

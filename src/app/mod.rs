@@ -23,6 +23,7 @@ use crate::wizard::preflight::PreflightForm;
 use crate::wizard::replication::{CredentialsPrompt, Dashboard, Launch, Verdict};
 use crate::wizard::result::{self, Failure, Outcome, Summary};
 use crate::wizard::review::{PlanKey, ReviewForm};
+use crate::wizard::unattended::{Unattended, Waiting};
 use crate::wizard::{Action, Loadable, StepId, is_ctrl};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
@@ -114,6 +115,11 @@ pub struct App {
     pub demo_starting: bool,
     /// Why the demo could not start: the program leaves and says so.
     pub cannot_start: Option<String>,
+    /// `--wait-for-credentials` without any: this run waits for them (the default chain is
+    /// tried again, and any terminal may give them).
+    pub waiting: Option<Waiting>,
+    /// Another process's unattended run waits for credentials: its prompt, over any step.
+    pub unattended: Option<Unattended>,
     next_req: u64,
 }
 
@@ -159,6 +165,8 @@ impl App {
             ssh: Loadable::NotAsked,
             demo_starting: false,
             cannot_start: None,
+            waiting: None,
+            unattended: None,
             next_req: 1,
         }
     }
@@ -276,6 +284,7 @@ impl App {
             return self.network.typing();
         }
         match self.step {
+            _ if self.unattended_prompt().is_some() => true,
             StepId::Credentials => self.credentials.focus != C::Source,
             StepId::Endpoint => self.endpoint.focus == E::Url,
             StepId::Instance | StepId::Review => true,
@@ -286,6 +295,26 @@ impl App {
                 .is_some_and(|d| d.prompt().is_some() || d.throttle.is_some()),
             _ => false,
         }
+    }
+
+    /// `--wait-for-credentials` without any given: the default chain is tried, and tried
+    /// again while it finds none; any terminal may give them meanwhile.
+    /// In the demo, a rehearsal of the unattended boot: its keys are not typed in either.
+    pub fn wait_for_credentials(&mut self) {
+        let region = std::mem::take(&mut self.credentials.region);
+        self.credentials = CredentialsForm::default();
+        self.credentials.source = crate::wizard::credentials::Source::DefaultChain;
+        self.credentials.region = region;
+        self.waiting = Some(Waiting::default());
+    }
+
+    /// The unattended run's credentials prompt, when it is in front (the dashboard and the
+    /// result have their own).
+    pub fn unattended_prompt(&self) -> Option<&CredentialsPrompt> {
+        if self.network_open || matches!(self.step, StepId::Replication | StepId::Result) {
+            return None;
+        }
+        self.unattended.as_ref()?.visible()
     }
 
     /// The screen shows only "terminal too small": keys must not act on what is not shown.
@@ -337,6 +366,13 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             app.now = now;
             app.epoch = epoch;
             app.dirty = was_dirty || app.animating();
+            // Waiting for credentials: the default chain again, when it is time.
+            let retry = app.waiting.as_ref().is_some_and(|w| now >= w.retry_at)
+                && app.step == StepId::Credentials
+                && matches!(app.credentials.check, Loadable::Failed(_));
+            if retry {
+                return verify_credentials(app);
+            }
             vec![]
         }
         Msg::HostFacts(facts) => {
@@ -386,6 +422,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             vec![]
         }
         Msg::DemoReady(result) => on_demo_ready(app, result),
+        Msg::Attached { run, .. } if app.dashboard.as_ref().is_some_and(|d| d.run == run) => {
+            // The same failback told again (on the unattended socket too).
+            app.dirty = was_dirty;
+            vec![]
+        }
         Msg::Attached {
             run,
             plan,
@@ -394,6 +435,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             worker_pid,
             log_file,
         } => {
+            app.unattended = None;
             // This wizard confirmed a failback and waits for it, but another terminal's came
             // first: the machine's one failback is that one.
             let refused =
@@ -527,6 +569,75 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                 d.push_log(line.into());
                 app.notice = Some(line.into());
             }
+            vec![]
+        }
+        // This run's own worker's news: this run said it.
+        Msg::CredentialsWanted {
+            started_by: None, ..
+        } => {
+            app.dirty = was_dirty;
+            vec![]
+        }
+        Msg::CredentialsWanted {
+            started_by: Some(by),
+            detail,
+        } => {
+            app.unattended
+                .get_or_insert_with(|| Unattended {
+                    started_by: by.clone(),
+                    prompt: None,
+                })
+                .wants(by, detail);
+            vec![]
+        }
+        Msg::UnattendedAccepted => {
+            if let Some(u) = app.unattended.as_mut()
+                && u.prompt.take().is_some()
+            {
+                app.notice = Some(
+                    "Credentials accepted: the unattended failback goes on with them; its \
+                     dashboard shows here once it starts."
+                        .into(),
+                );
+            }
+            vec![]
+        }
+        Msg::UnattendedNotice(message) => {
+            match app.unattended.as_mut().and_then(|u| u.prompt.as_mut()) {
+                Some(p) => {
+                    p.sending = false;
+                    p.hidden = false;
+                    p.error = Some(message);
+                }
+                None => app.notice = Some(message),
+            }
+            vec![]
+        }
+        Msg::UnattendedGone => {
+            if app.unattended.take().is_some() {
+                app.notice = Some(
+                    "The unattended run ended before its failback started (its output says \
+                     why); nothing was written. This wizard can prepare one."
+                        .into(),
+                );
+            }
+            vec![]
+        }
+        Msg::CredentialsGiven(credentials) => {
+            if app.waiting.is_none() {
+                return vec![];
+            }
+            app.credentials.fill(&credentials);
+            verify_credentials(app)
+        }
+        Msg::UnattendedConnected(_) => {
+            app.dirty = was_dirty;
+            vec![]
+        }
+        // A waiting run asks for the credentials a terminal gives (another worker refuses).
+        Msg::UnattendedReached if app.waiting.is_some() => vec![Cmd::RegisterForCredentials],
+        Msg::UnattendedReached => {
+            app.dirty = was_dirty;
             vec![]
         }
         Msg::WorkerNotice { run, message } => {
@@ -799,6 +910,13 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
         app.modal = Some(Modal::Help);
         return vec![];
     }
+    if app.unattended_prompt().is_some() {
+        let action = match app.unattended.as_mut().and_then(|u| u.prompt.as_mut()) {
+            Some(p) => p.on_key(key),
+            None => Action::None,
+        };
+        return on_action(app, action);
+    }
     if key.code == KeyCode::F(2) && app.step == StepId::Credentials {
         next_demo_key(app);
         return vec![];
@@ -821,6 +939,12 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
                     Loadable::NotAsked => enable_ssh(app),
                     _ => vec![],
                 };
+            }
+            KeyCode::Char('k') | KeyCode::Char('K') => {
+                if let Some(p) = app.unattended.as_mut().and_then(|u| u.prompt.as_mut()) {
+                    p.hidden = false;
+                }
+                Action::None
             }
             _ => Action::None,
         },
@@ -867,6 +991,14 @@ fn on_paste(app: &mut App, text: &str) -> Vec<Cmd> {
     app.notice = None;
     if app.network_open {
         app.network.paste(text);
+        return vec![];
+    }
+    if app.unattended_prompt().is_some() {
+        if let Some(p) = app.unattended.as_mut().and_then(|u| u.prompt.as_mut())
+            && !p.sending
+        {
+            app.notice = p.form.paste(text);
+        }
         return vec![];
     }
     match app.step {
@@ -1006,6 +1138,12 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
             Some(d) => vec![Cmd::SetBandwidth { run: d.run, mbps }],
             None => vec![],
         },
+        Action::SendCredentials if app.unattended_prompt().is_some() => {
+            match app.unattended_prompt().and_then(|p| p.credentials()) {
+                Some(credentials) => vec![Cmd::GiveCredentials { credentials }],
+                None => vec![],
+            }
+        }
         Action::SendCredentials => match app.dashboard.as_ref().and_then(|d| {
             let c = d.fresh_credentials.as_ref()?.credentials()?;
             Some((d.run, c))
@@ -1172,12 +1310,7 @@ fn next(app: &mut App) -> Vec<Cmd> {
                 app.credentials.focus_on(field);
                 return vec![];
             }
-            let req = app.req();
-            app.credentials.check = Loadable::Loading(req);
-            vec![Cmd::VerifyCredentials {
-                req,
-                target: app.target(),
-            }]
+            verify_credentials(app)
         }
         StepId::Endpoint => match app.endpoint.url(&app.credentials.region) {
             Err(e) => {
@@ -1443,12 +1576,50 @@ fn plan_key(app: &App) -> Option<PlanKey> {
     })
 }
 
+/// Asks DRS whether the form's credentials work (answered by `CredentialsChecked`).
+fn verify_credentials(app: &mut App) -> Vec<Cmd> {
+    let req = app.req();
+    app.credentials.check = Loadable::Loading(req);
+    let mut cmds = vec![Cmd::VerifyCredentials {
+        req,
+        target: app.target(),
+    }];
+    // A waiting run's first try: every terminal learns of it now, not after it failed.
+    if let Some(w) = app.waiting.as_mut().filter(|w| w.failures == 0) {
+        w.detail = "The unattended failback looks for credentials: the default credential \
+                    chain (instance metadata, environment, files) is being tried. You may give \
+                    them here meanwhile (or over SSH, or from any console's wizard)."
+            .into();
+        cmds.push(await_credentials(
+            &app.credentials.region,
+            &app.endpoint,
+            &w.detail,
+        ));
+    }
+    cmds
+}
+
+/// Tells every terminal that this run waits for credentials, checked in `region`.
+fn await_credentials(region: &str, endpoint: &EndpointForm, detail: &str) -> Cmd {
+    Cmd::AwaitCredentials {
+        wait: crate::worker::protocol::CredentialsWait {
+            region: region.to_owned(),
+            endpoint: endpoint.custom_url(),
+            detail: detail.to_owned(),
+        },
+    }
+}
+
 fn on_credentials_checked(app: &mut App, req: u64, result: Result<Verified, DrsError>) -> Vec<Cmd> {
     if !app.credentials.check.awaits(req) {
         return vec![];
     }
+    let mut cmds = vec![];
     match result {
         Ok(verified) => {
+            if app.waiting.take().is_some() {
+                cmds.push(Cmd::CredentialsFound);
+            }
             let skew = verified.clock_skew.filter(|s| s.matters());
             app.credentials.check = Loadable::Loaded(verified);
             app.go(StepId::Endpoint);
@@ -1456,11 +1627,44 @@ fn on_credentials_checked(app: &mut App, req: u64, result: Result<Verified, DrsE
             app.notice = skew.map(|s| s.advice());
         }
         Err(e) => {
+            if e.kind == DrsErrorKind::NoCredentials
+                && let Some(w) = app.waiting.as_mut()
+            {
+                cmds.push(still_waiting(
+                    w,
+                    &e,
+                    app.now,
+                    &app.credentials.region,
+                    &app.endpoint,
+                ));
+            }
             app.credentials.focus_for(&e);
             app.credentials.check = Loadable::Failed(e);
         }
     }
-    vec![]
+    cmds
+}
+
+/// The default chain found nothing again: when it is tried next, and what every terminal is
+/// told.
+fn still_waiting(
+    w: &mut Waiting,
+    e: &DrsError,
+    now: f64,
+    region: &str,
+    endpoint: &EndpointForm,
+) -> Cmd {
+    w.failures += 1;
+    let delay = crate::domain::backoff::credentials_retry_delay(w.failures);
+    w.retry_at = now + delay.as_secs_f64();
+    w.detail = format!(
+        "The unattended failback waits for credentials: the default credential chain (instance \
+         metadata, environment, files) found none ({}); it tries again in {} s. Give them here \
+         (or over SSH, or from any console's wizard): they are checked with DRS in {region}.",
+        e.detail,
+        delay.as_secs()
+    );
+    await_credentials(region, endpoint, &w.detail)
 }
 
 fn on_endpoint_checked(app: &mut App, req: u64, result: Result<(), DrsError>) -> Vec<Cmd> {

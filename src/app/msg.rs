@@ -133,6 +133,24 @@ pub enum Msg {
     CredentialsAccepted {
         run: RunId,
     },
+    /// An unattended run waits for credentials (`started_by` None: this run's own worker).
+    CredentialsWanted {
+        started_by: Option<String>,
+        detail: String,
+    },
+    /// The unattended run has credentials (given by any terminal, or found).
+    UnattendedAccepted,
+    /// The unattended run's worker refused a request of this terminal's.
+    UnattendedNotice(String),
+    /// The unattended run's worker ended before a failback started.
+    UnattendedGone,
+    /// Credentials a wizard gave this waiting run, checked by its worker (Debug redacts them).
+    CredentialsGiven(StaticCredentials),
+    /// The runtime's own: an unattended run's socket answered (it keeps the connection and
+    /// sends `UnattendedReached`).
+    UnattendedConnected(Connection),
+    /// This wizard is connected to a waiting unattended run's worker (perhaps its own).
+    UnattendedReached,
     /// The worker refused a request of this terminal's.
     WorkerNotice {
         run: RunId,
@@ -228,6 +246,19 @@ pub enum Cmd {
     /// Fresh credentials for the worker after ExpiredToken (Debug redacts them).
     SendCredentials {
         run: RunId,
+        credentials: StaticCredentials,
+    },
+    /// This run waits for credentials: its worker (started now if needed) tells every
+    /// terminal so, and takes credentials from any of them.
+    AwaitCredentials {
+        wait: crate::worker::protocol::CredentialsWait,
+    },
+    /// This run asks its worker for the credentials a terminal gives.
+    RegisterForCredentials,
+    /// This run has credentials: every terminal's prompt closes.
+    CredentialsFound,
+    /// Credentials for another process's waiting unattended run (Debug redacts them).
+    GiveCredentials {
         credentials: StaticCredentials,
     },
     /// Tell the worker the result was seen: it ends that failback.

@@ -8,7 +8,7 @@ use crate::drs::{DrsClient, DrsError, DrsErrorKind, DrsTarget};
 use crate::wizard::credentials::Verified;
 use crate::wizard::endpoint::{Stage, StageStatus, TCP_TIMEOUT};
 use crate::worker::client::{self, Connection, Spawned};
-use crate::worker::protocol::{Handoff, Request, Setup};
+use crate::worker::protocol::{Handoff, Request, Setup, Wait};
 use ratatui::crossterm::event::KeyEvent;
 use std::io;
 use std::path::PathBuf;
@@ -96,6 +96,8 @@ struct Runtime<'a> {
     start: Instant,
     /// Requests to the worker go here once attached.
     connection: Option<Connection>,
+    /// A waiting unattended run's worker (another process's, or this run's own).
+    unattended: Option<Connection>,
 }
 
 /// Reads the disk list off the loop (sysfs, udev and blkid may be slow); `answer` makes the
@@ -237,18 +239,39 @@ impl Runtime<'_> {
             Cmd::SendCredentials { run, credentials } => {
                 self.request(run, &Request::Credentials { credentials })
             }
+            Cmd::GiveCredentials { credentials } => {
+                self.unattended_request(&Request::Credentials { credentials })
+            }
+            Cmd::RegisterForCredentials => self.unattended_request(&Request::AwaitCredentials),
+            Cmd::AwaitCredentials { wait } => {
+                let told = self
+                    .worker()
+                    .and_then(|w| w.wait(&Wait { wait: Some(wait) }));
+                if let Err(e) = told {
+                    tracing::warn!("no terminal can be asked for credentials: {e}");
+                }
+            }
+            Cmd::CredentialsFound => {
+                if let Some(w) = self.services.worker.as_mut()
+                    && let Err(e) = w.wait(&Wait { wait: None })
+                {
+                    tracing::warn!("{e}");
+                }
+            }
             Cmd::RunPreflight {
                 req,
                 region,
                 drs_endpoint,
                 s3_endpoint,
             } => {
+                let state_dir = self.services.state_dir.clone();
                 tokio::spawn(async move {
-                    let targets = crate::preflight::Targets::new(
+                    let mut targets = crate::preflight::Targets::new(
                         &region,
                         drs_endpoint.as_deref(),
                         s3_endpoint.as_deref(),
                     );
+                    targets.state_dir = state_dir;
                     let report = crate::preflight::measure(&targets).await;
                     tracing::info!(?report, "pre-flight");
                     Self::send(&tx, Msg::Preflight { req, report });
@@ -393,6 +416,16 @@ impl Runtime<'_> {
         }
     }
 
+    fn unattended_request(&mut self, request: &Request) {
+        let sent = match self.unattended.as_mut() {
+            Some(c) => c.send(request).map_err(|e| e.to_string()),
+            None => Err("the unattended run is gone".to_owned()),
+        };
+        if let Err(why) = sent {
+            Self::send(&self.tx, Msg::UnattendedNotice(why));
+        }
+    }
+
     /// Gives the confirmed plan, with the verified credentials, to the worker this wizard
     /// started, then attaches to it.
     fn hand_off(&mut self, plan: crate::replication::ReplicationPlan) {
@@ -417,7 +450,7 @@ impl Runtime<'_> {
             match client::connect_when_ready(&dir, pid, &log).await {
                 Ok((connection, reader)) => {
                     Self::send(&tx, Msg::Connected(connection));
-                    client::relay(reader, tx, move || start.elapsed().as_secs_f64()).await;
+                    client::relay(reader, tx, move || start.elapsed().as_secs_f64(), false).await;
                 }
                 Err(why) => Self::send(&tx, Msg::WorkerGone { run: None, why }),
             }
@@ -583,6 +616,30 @@ async fn check_endpoint(
     }
 }
 
+/// Connects to a waiting unattended run's worker whenever one serves `state_dir` (checked
+/// each second), and relays what it says.
+fn watch_unattended(tx: UnboundedSender<Msg>, state_dir: PathBuf, start: Instant) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let Ok(Some((connection, reader))) = client::connect_unattended(&state_dir) else {
+                continue;
+            };
+            if tx.send(Msg::UnattendedConnected(connection)).is_err() {
+                return;
+            }
+            client::relay(
+                reader,
+                tx.clone(),
+                move || start.elapsed().as_secs_f64(),
+                true,
+            )
+            .await;
+        }
+    });
+}
+
 /// Runs the wizard until it quits; returns the final state (its outcome decides the exit code).
 pub async fn run(
     mut app: App,
@@ -597,13 +654,19 @@ pub async fn run(
         client: None,
         start: Instant::now(),
         connection: None,
+        unattended: None,
     };
     if let Some((connection, reader)) = rt.services.attach.take() {
         rt.connection = Some(connection);
         let (tx, start) = (tx.clone(), rt.start);
-        tokio::spawn(client::relay(reader, tx, move || {
-            start.elapsed().as_secs_f64()
-        }));
+        tokio::spawn(client::relay(
+            reader,
+            tx,
+            move || start.elapsed().as_secs_f64(),
+            false,
+        ));
+    } else {
+        watch_unattended(tx.clone(), rt.services.state_dir.clone(), rt.start);
     }
 
     // Startup facts, off the loop; the demo's wait for its host and disks.
@@ -665,6 +728,15 @@ pub async fn run(
                 Msg::Connected(connection) => {
                     rt.connection = Some(connection);
                     continue;
+                }
+                Msg::UnattendedConnected(connection) => {
+                    rt.unattended = Some(connection);
+                    Msg::UnattendedReached
+                }
+                // The unattended run's failback started: this wizard's requests go to it.
+                msg @ Msg::Attached { .. } if rt.connection.is_none() => {
+                    rt.connection = rt.unattended.take();
+                    msg
                 }
                 Msg::Verified { req, client } => {
                     rt.verified(req, client);

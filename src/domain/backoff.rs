@@ -26,9 +26,31 @@ pub fn next_poll_delay(base: Duration, current: Duration, outcome: PollOutcome) 
     }
 }
 
+/// The first wait before the default credential chain is tried again, and the longest.
+const CREDENTIALS_FIRST: Duration = Duration::from_secs(5);
+const CREDENTIALS_MAX: Duration = Duration::from_secs(60);
+
+/// How long an unattended run waits before trying the default credential chain (instance
+/// metadata) again, after `failures` tries found none: doubling from 5 s, at most a minute (an
+/// instance profile attached later is found within a minute).
+pub fn credentials_retry_delay(failures: u32) -> Duration {
+    let doubled = CREDENTIALS_FIRST.saturating_mul(1 << failures.saturating_sub(1).min(16));
+    doubled.min(CREDENTIALS_MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_chain_is_tried_again_after_5_10_20_40_then_every_60_seconds() {
+        let delays: Vec<u64> = (1..=7)
+            .map(|n| credentials_retry_delay(n).as_secs())
+            .collect();
+        assert_eq!(delays, [5, 10, 20, 40, 60, 60, 60]);
+        assert_eq!(credentials_retry_delay(0).as_secs(), 5);
+        assert_eq!(credentials_retry_delay(u32::MAX), CREDENTIALS_MAX);
+    }
 
     #[test]
     fn quiet_answers_stretch_the_interval_a_change_resets_it_and_throttling_backs_off_more() {

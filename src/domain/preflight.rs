@@ -17,8 +17,8 @@ pub enum Verdict {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
-    /// Stable name for scripts: ram, boot_mode, secure_boot, clock, ntp, rtc, drs_endpoint,
-    /// s3, instance_boot_mode, local_disks.
+    /// Stable name for scripts: ram, boot_mode, secure_boot, software_space, clock, ntp, rtc,
+    /// drs_endpoint, s3, instance_boot_mode, local_disks.
     pub id: &'static str,
     pub title: &'static str,
     pub verdict: Verdict,
@@ -97,6 +97,44 @@ fn mode_name(mode: BootMode) -> &'static str {
     match mode {
         BootMode::Uefi => "UEFI",
         BootMode::Bios => "BIOS",
+    }
+}
+
+/// What AWS's replication software needs in the worker's state directory: its download (about
+/// 113 MB) and, while that is unpacked, the unpacked tree (about 300 MB) beside it.
+pub const SOFTWARE_ROOM: Bytes = Bytes::mib(113 + 300);
+
+/// Free space in the filesystem of the worker's state directory `dir`, where the replication
+/// software is downloaded and unpacked.
+pub fn software_space(dir: &str, free: Result<Bytes, String>) -> Check {
+    let (id, title) = ("software_space", "Software space");
+    match free {
+        Err(e) => check(
+            id,
+            title,
+            Verdict::Warning,
+            format!("free space in {dir} unknown ({e})"),
+        )
+        .fix(format!(
+            "Check that {dir} can be created and has {SOFTWARE_ROOM} free for AWS's replication \
+             software (df -h)."
+        )),
+        Ok(free) if free < SOFTWARE_ROOM => check(
+            id,
+            title,
+            Verdict::Fail,
+            format!("{free} free in {dir}; AWS's replication software needs {SOFTWARE_ROOM}"),
+        )
+        .fix(format!(
+            "Make {SOFTWARE_ROOM} free in {dir}'s filesystem (a tmpfs is memory: add RAM or \
+             mount a larger one there), or run with --state-dir on a filesystem that has it."
+        )),
+        Ok(free) => check(
+            id,
+            title,
+            Verdict::Pass,
+            format!("{free} free in {dir} for AWS's replication software ({SOFTWARE_ROOM} needed)"),
+        ),
     }
 }
 
@@ -499,6 +537,29 @@ mod tests {
         assert!(below.fix.unwrap().contains("requires at least 4GiB of RAM"));
         assert_eq!(ram(Bytes(3_800_000 * 1024)).verdict, Verdict::Pass);
         assert_eq!(ram(Bytes(0)).verdict, Verdict::Warning);
+    }
+
+    #[test]
+    fn the_software_needs_its_download_and_unpacked_tree_free_in_the_state_directory() {
+        let dir = "/run/drs-failback";
+        let short = software_space(dir, Ok(Bytes::mib(412)));
+        assert_eq!(short.verdict, Verdict::Fail);
+        assert_eq!(
+            short.measured,
+            "412 MiB free in /run/drs-failback; AWS's replication software needs 413 MiB"
+        );
+        assert!(short.fix.unwrap().contains("--state-dir"));
+        assert_eq!(
+            blocking(&[software_space(dir, Ok(Bytes::mib(412)))], true).len(),
+            1
+        );
+        let enough = software_space(dir, Ok(SOFTWARE_ROOM));
+        assert_eq!(enough.verdict, Verdict::Pass);
+        assert_eq!(enough.fix, None);
+        let unknown = software_space(dir, Err("No such file or directory".into()));
+        assert_eq!(unknown.verdict, Verdict::Warning);
+        assert!(unknown.measured.contains("No such file"));
+        assert!(unknown.fix.unwrap().contains("/run/drs-failback"));
     }
 
     #[test]

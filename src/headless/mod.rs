@@ -211,6 +211,12 @@ impl Headless {
                 .with("checks", &r.checks)
             }),
             StepId::Credentials => Some(match &app.credentials.check {
+                // Said on every terminal too, by the worker.
+                Loadable::Failed(_) if app.waiting.is_some() => Report::new(
+                    "waiting_for_credentials",
+                    step,
+                    app.waiting.as_ref().map(|w| w.detail.clone()).unwrap_or_default(),
+                ),
                 Loadable::Failed(e) => Report::new("problem", step, format!("failed: {}", e.advice())),
                 _ => Report::new(
                     "verifying_credentials",
@@ -454,6 +460,8 @@ impl Headless {
             }
             StepId::Credentials => match &app.credentials.check {
                 Loadable::NotAsked => (here, enter),
+                // The default chain is tried again, or a terminal gives them.
+                Loadable::Failed(_) if app.waiting.is_some() => (String::new(), vec![]),
                 Loadable::Failed(e) => self.stop_with(stop_for(e)),
                 _ => (String::new(), vec![]),
             },

@@ -30,6 +30,8 @@ pub struct Targets {
     /// NTP servers, host or host:port.
     pub ntp_servers: Vec<String>,
     pub timeout: Duration,
+    /// The worker's state directory: the replication software is downloaded there.
+    pub state_dir: std::path::PathBuf,
 }
 
 impl Targets {
@@ -65,8 +67,28 @@ impl Targets {
                 read("/etc/ntp.conf").as_deref(),
             ),
             timeout: TIMEOUT,
+            state_dir: crate::worker::default_state_dir(false),
         }
     }
+}
+
+/// Free bytes (root's: the worker runs as root) in the filesystem that holds `dir`, or its
+/// nearest existing parent when the worker has not made it yet.
+fn free_bytes(dir: &std::path::Path) -> Result<crate::domain::bytes::Bytes, String> {
+    let existing = dir
+        .ancestors()
+        .find(|d| d.exists())
+        .ok_or_else(|| format!("{} and its parents are missing", dir.display()))?;
+    let path = std::ffi::CString::new(existing.as_os_str().as_encoded_bytes())
+        .map_err(|e| e.to_string())?;
+    // SAFETY: statvfs fills the zeroed struct from a NUL-terminated path.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(path.as_ptr(), &mut st) } != 0 {
+        return Err(std::io::Error::last_os_error().to_string());
+    }
+    Ok(crate::domain::bytes::Bytes(
+        (st.f_bfree as u64).saturating_mul(st.f_frsize as u64),
+    ))
 }
 
 /// What the checks found: the rows, and the skew the clock could be set from.
@@ -97,6 +119,10 @@ pub async fn run(
     network: &Result<Network, String>,
 ) -> Report {
     let mut checks = machine(facts);
+    checks.push(rules::software_space(
+        &targets.state_dir.display().to_string(),
+        free_bytes(&targets.state_dir),
+    ));
     let net = match network {
         Ok(net) => net,
         Err(e) => {

@@ -41,6 +41,25 @@ pub fn view_counting(app: &App, theme: &Theme, frame: &mut Frame) -> usize {
         chrome::title(app, theme, frame, title);
         chrome::banner(theme, frame, demo);
         steps::render(app, theme, frame, body);
+        if let Some(p) = app.unattended_prompt().filter(|_| app.modal.is_none()) {
+            let by = app
+                .unattended
+                .as_ref()
+                .map_or("", |u| u.started_by.as_str());
+            let why = format!(
+                "{by} Once DRS accepts them the unattended run goes on by itself, and every \
+                 console shows its failback. Paste export lines, a credentials file or \
+                 assume-role JSON; Esc puts this aside."
+            );
+            steps::replication::credentials_prompt(
+                app,
+                theme,
+                frame,
+                body,
+                p,
+                ("Credentials for the unattended failback", &why),
+            );
+        }
         chrome::status(app, theme, frame, status);
         chrome::footer(app, theme, frame, footer);
         chrome::modal(app, theme, frame, body);

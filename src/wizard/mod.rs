@@ -10,6 +10,7 @@ pub mod preflight;
 pub mod replication;
 pub mod result;
 pub mod review;
+pub mod unattended;
 
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use std::fmt;

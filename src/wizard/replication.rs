@@ -88,7 +88,7 @@ impl CredentialsPrompt {
         }
     }
 
-    fn on_key(&mut self, key: KeyEvent) -> Action {
+    pub fn on_key(&mut self, key: KeyEvent) -> Action {
         if self.sending {
             if key.code == KeyCode::Esc {
                 self.hidden = true;

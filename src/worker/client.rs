@@ -3,7 +3,8 @@
 
 use super::PIPE_FD;
 use super::protocol::{
-    DemoReady, Event, Handoff, LOCK, LockHolder, Request, SOCKET, Setup, demo_ready, line,
+    DemoReady, Event, Handoff, LOCK, LockHolder, Request, SOCKET, Setup, UNATTENDED_SOCKET, Wait,
+    demo_ready, line,
 };
 use crate::app::msg::Msg;
 use crate::replication::{ReplicatorEvent, RunId};
@@ -125,6 +126,12 @@ impl Spawned {
         Ok(())
     }
 
+    /// Tells the worker this run waits for credentials (or has them now).
+    pub fn wait(&mut self, wait: &Wait) -> Result<(), String> {
+        self.write(&line(wait))
+            .map_err(|e| self.stopped(&format!("cannot tell the worker: {e}")))
+    }
+
     /// Waits until the demo worker's emulator listens, or says why it will not.
     pub fn demo_ready(&mut self, state_dir: &Path) -> Result<DemoReady, String> {
         let path = state_dir.join(demo_ready(self.child.id()));
@@ -204,7 +211,18 @@ pub struct Connection {
 
 /// Connects to the worker serving `state_dir`, if one does: None when no failback runs.
 pub fn connect(state_dir: &Path) -> io::Result<Option<(Connection, tokio::net::UnixStream)>> {
-    let stream = match UnixStream::connect(state_dir.join(SOCKET)) {
+    connect_to(&state_dir.join(SOCKET))
+}
+
+/// Connects to a waiting unattended run's worker in `state_dir`, if one serves it.
+pub fn connect_unattended(
+    state_dir: &Path,
+) -> io::Result<Option<(Connection, tokio::net::UnixStream)>> {
+    connect_to(&state_dir.join(UNATTENDED_SOCKET))
+}
+
+fn connect_to(path: &Path) -> io::Result<Option<(Connection, tokio::net::UnixStream)>> {
+    let stream = match UnixStream::connect(path) {
         Ok(s) => s,
         Err(e)
             if matches!(
@@ -280,11 +298,13 @@ impl Connection {
 }
 
 /// Reads the worker's events and sends them to the wizard as messages. `now` is the wizard's
-/// clock: the worker's times are turned into it.
+/// clock: the worker's times are turned into it. `unattended`: the connection is to a waiting
+/// unattended run's socket.
 pub async fn relay(
     reader: tokio::net::UnixStream,
     tx: UnboundedSender<Msg>,
     now: impl Fn() -> f64,
+    unattended: bool,
 ) {
     let mut lines = BufReader::new(reader).lines();
     let mut run = None;
@@ -309,6 +329,14 @@ pub async fn relay(
         let msg = match run {
             Some(run) => to_msg(run, offset, event),
             None => match event {
+                Event::CredentialsWanted { started_by, detail } => Some(Msg::CredentialsWanted {
+                    started_by: (started_by.pid != std::process::id())
+                        .then(|| super::describe(&started_by)),
+                    detail,
+                }),
+                Event::CredentialsAccepted => Some(Msg::UnattendedAccepted),
+                Event::CredentialsGiven { credentials } => Some(Msg::CredentialsGiven(credentials)),
+                Event::Error { message } if unattended => Some(Msg::UnattendedNotice(message)),
                 Event::Error { message } => Some(Msg::WorkerGone {
                     run: None,
                     why: message,
@@ -322,7 +350,9 @@ pub async fn relay(
             return;
         }
     }
-    if !ended {
+    if unattended && run.is_none() {
+        let _ = tx.send(Msg::UnattendedGone);
+    } else if !ended {
         let _ = tx.send(Msg::WorkerGone {
             run,
             why: "the failback worker closed the connection".into(),
@@ -373,6 +403,8 @@ pub fn to_msg(run: RunId, offset: f64, event: Event) -> Option<Msg> {
         Event::Configuration { result } => Some(Msg::Configuration { run, result }),
         Event::Bandwidth { mbps } => Some(Msg::Bandwidth { run, mbps }),
         Event::Error { message } => Some(Msg::WorkerNotice { run, message }),
+        // Before the failback: `relay` reads them.
+        Event::CredentialsWanted { .. } | Event::CredentialsGiven { .. } => None,
         Event::Live | Event::Ending => None,
     }
 }

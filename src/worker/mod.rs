@@ -12,7 +12,7 @@ pub mod protocol;
 pub mod status;
 
 use crate::domain::model::{FailbackReplicationConfiguration, Job, JobLogItem, RecoveryInstance};
-use crate::drs::{DrsClient, DrsError, DrsErrorKind};
+use crate::drs::{Auth, DrsClient, DrsError, DrsErrorKind, DrsTarget, StaticCredentials};
 use crate::emulator::{Emulator, Scenario};
 use crate::failback_software::SoftwareSource;
 use crate::replication::downloaded::Downloaded;
@@ -20,7 +20,8 @@ use crate::replication::failback_entry::FailbackEntry;
 use crate::replication::{ReplicationPlan, Replicator, ReplicatorEvent, RunId, VolumeTarget};
 use crate::wizard::replication::{Dashboard, Launch, Verdict};
 use protocol::{
-    DemoReady, Event, Handoff, LockHolder, Request, SOCKET, Setup, StartedBy, demo_ready, line,
+    CredentialsWait, DemoReady, Event, Handoff, LockHolder, PipeLine, Request, SOCKET, Setup,
+    StartedBy, UNATTENDED_SOCKET, demo_ready, line,
 };
 use std::io::BufRead;
 use std::os::fd::{FromRawFd, RawFd};
@@ -86,7 +87,7 @@ pub fn started_by() -> StartedBy {
 
 enum Input {
     /// A line of the pipe: None at its end.
-    Pipe(Option<Result<Handoff, String>>),
+    Pipe(Option<Result<PipeLine, String>>),
     Replicator(RunId, ReplicatorEvent),
     Polled(RunId, Result<RecoveryInstance, DrsError>),
     Writes(RunId, u64),
@@ -104,8 +105,23 @@ enum Input {
     /// Fresh credentials checked (a client built and one call made with them), and who sent
     /// them.
     CredentialsChecked(RunId, Result<DrsClient, DrsError>, UnboundedSender<Event>),
+    /// Credentials given for the waiting unattended run, checked, and who sent them.
+    WaitChecked(Result<StaticCredentials, DrsError>, UnboundedSender<Event>),
     Attach(oneshot::Sender<(Vec<Event>, broadcast::Receiver<Event>)>),
-    Request(Request, UnboundedSender<Event>),
+    /// A client's request, its reply channel and its process (from the socket's peer).
+    Request(Request, UnboundedSender<Event>, Option<u32>),
+}
+
+/// A `--wait-for-credentials` run waits for credentials: every wizard may give them.
+struct Waiting {
+    /// None once the run has them.
+    wait: Option<CredentialsWait>,
+    /// The waiting run's own connection: given credentials go there alone.
+    run: Option<UnboundedSender<Event>>,
+    /// Credentials accepted before the waiting run asked for them: kept until it does.
+    given: Option<StaticCredentials>,
+    /// Serves [`UNATTENDED_SOCKET`] until the worker ends.
+    server: JoinHandle<()>,
 }
 
 /// One confirmed failback.
@@ -150,6 +166,7 @@ struct Worker {
     spawner_gone: bool,
     runs: u64,
     run: Option<Run>,
+    waiting: Option<Waiting>,
     events: broadcast::Sender<Event>,
     tx: UnboundedSender<Input>,
     /// Cloned into every client's task; all gone when every client is served to its end.
@@ -182,8 +199,8 @@ impl PipeLines {
                 let input = match read {
                     Ok(0) | Err(_) => None,
                     Ok(_) => Some(
-                        serde_json::from_str::<Handoff>(&text)
-                            .map_err(|e| format!("a handoff was not understood: {e}")),
+                        serde_json::from_str::<PipeLine>(&text)
+                            .map_err(|e| format!("a line of the pipe was not understood: {e}")),
                     ),
                 };
                 // It held credentials.
@@ -297,6 +314,7 @@ pub async fn run(dir: &Path, pipe: RawFd, log_file: Option<String>) -> Result<()
         spawner_gone: false,
         runs: 0,
         run: None,
+        waiting: None,
         events,
         tx,
     };
@@ -338,6 +356,10 @@ impl Worker {
     /// Removes what the worker made.
     fn leave(&mut self) {
         self.end_run();
+        if let Some(w) = self.waiting.take() {
+            w.server.abort();
+            let _ = std::fs::remove_file(self.dir.join(UNATTENDED_SOCKET));
+        }
         let _ = std::fs::remove_file(self.dir.join(demo_ready(std::process::id())));
         // Best effort: the directory goes when nothing else is in it.
         let _ = std::fs::remove_dir(&self.dir);
@@ -355,7 +377,8 @@ impl Worker {
                 return self.run.is_none();
             }
             Input::Pipe(Some(Err(e))) => tracing::warn!("{e}"),
-            Input::Pipe(Some(Ok(handoff))) => {
+            Input::Pipe(Some(Ok(PipeLine::Wait(wait)))) => self.wait(wait.wait),
+            Input::Pipe(Some(Ok(PipeLine::Handoff(handoff)))) => {
                 if self.run.is_some() {
                     tracing::warn!("a second plan while a failback runs: ignored");
                 } else if let Err(e) = self.start(handoff).await {
@@ -369,7 +392,30 @@ impl Worker {
                 let snapshot = self.snapshot();
                 let _ = reply.send((snapshot, self.events.subscribe()));
             }
-            Input::Request(request, reply) => return self.on_request(request, reply),
+            Input::Request(request, reply, pid) if self.run.is_none() => {
+                self.on_waiting_request(request, reply, pid)
+            }
+            Input::Request(request, reply, _) => return self.on_request(request, reply),
+            Input::WaitChecked(result, reply) => match result {
+                Ok(credentials) => {
+                    let Some(w) = self.waiting.as_mut().filter(|w| w.wait.is_some()) else {
+                        return false;
+                    };
+                    w.wait = None;
+                    match &w.run {
+                        Some(run) => {
+                            let _ = run.send(Event::CredentialsGiven { credentials });
+                        }
+                        None => w.given = Some(credentials),
+                    }
+                    self.emit(Event::CredentialsAccepted);
+                }
+                Err(e) => {
+                    let _ = reply.send(Event::Error {
+                        message: format!("These credentials were not accepted: {}", e.advice()),
+                    });
+                }
+            },
             Input::Replicator(id, event) => {
                 let Some(run) = self.current(id) else {
                     return false;
@@ -532,6 +578,103 @@ impl Worker {
         false
     }
 
+    /// A line of a waiting run: serve the unattended socket, say its news to every terminal,
+    /// or close every prompt once it has credentials.
+    fn wait(&mut self, wait: Option<CredentialsWait>) {
+        if self.waiting.is_none() {
+            let Some(first) = wait.as_ref() else {
+                return;
+            };
+            match serve(
+                &self.dir.join(UNATTENDED_SOCKET),
+                self.tx.clone(),
+                self.clients.clone(),
+            ) {
+                Ok(server) => {
+                    self.waiting = Some(Waiting {
+                        wait: None,
+                        run: None,
+                        given: None,
+                        server,
+                    })
+                }
+                Err(e) => {
+                    tracing::error!("the unattended run cannot be given credentials: {e}");
+                    return;
+                }
+            }
+            tracing::info!(region = %first.region, "an unattended run waits for credentials");
+        }
+        let Some(w) = self.waiting.as_mut() else {
+            return;
+        };
+        // Given already: the run gets them once it asks; no terminal is asked again.
+        if w.given.is_some() {
+            return;
+        }
+        let had = w.wait.is_some();
+        w.wait = wait.clone();
+        match wait {
+            Some(wait) => self.emit(Event::CredentialsWanted {
+                started_by: self.setup.started_by.clone(),
+                detail: wait.detail,
+            }),
+            None if had => self.emit(Event::CredentialsAccepted),
+            None => {}
+        }
+    }
+
+    /// Before any failback: credentials for the waiting run, from any client, checked with one
+    /// DRS call; and the waiting run's own request for them.
+    fn on_waiting_request(
+        &mut self,
+        request: Request,
+        reply: UnboundedSender<Event>,
+        pid: Option<u32>,
+    ) {
+        let refuse = |message: &str| {
+            let _ = reply.send(Event::Error {
+                message: message.to_owned(),
+            });
+        };
+        let started_by = self.setup.started_by.pid;
+        let Some(w) = self.waiting.as_mut() else {
+            refuse("no failback is running");
+            return;
+        };
+        match request {
+            Request::AwaitCredentials if pid == Some(started_by) => {
+                if let Some(credentials) = w.given.take() {
+                    let _ = reply.send(Event::CredentialsGiven { credentials });
+                }
+                w.run = Some(reply);
+            }
+            Request::AwaitCredentials => {
+                refuse("only the unattended run that started this worker may ask for credentials")
+            }
+            Request::Credentials { credentials } => {
+                let Some(wait) = &w.wait else {
+                    refuse("the unattended run has credentials already");
+                    return;
+                };
+                let target = DrsTarget {
+                    region: wait.region.clone(),
+                    endpoint: wait.endpoint.clone(),
+                    auth: Auth::Static(credentials),
+                };
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let result = match DrsClient::connect(&target).await {
+                        Ok(c) => c.verify().await.map(|()| c.credentials.clone()),
+                        Err(e) => Err(e),
+                    };
+                    let _ = tx.send(Input::WaitChecked(result, reply));
+                });
+            }
+            _ => refuse("no failback is running yet: the unattended run waits for credentials"),
+        }
+    }
+
     /// An ExpiredToken answer: every terminal is asked for fresh credentials, once.
     fn expired_if(&mut self, e: &DrsError) {
         let Some(run) = self.run.as_mut().filter(|r| r.verdict.is_none()) else {
@@ -622,7 +765,11 @@ impl Worker {
                 }
             }
         }));
-        let server = serve(&self.dir, self.tx.clone(), self.clients.clone())?;
+        let server = serve(
+            &self.dir.join(SOCKET),
+            self.tx.clone(),
+            self.clients.clone(),
+        )?;
         let mut dashboard = Dashboard::new(
             id,
             plan.recovery_instance_id.clone(),
@@ -650,6 +797,10 @@ impl Worker {
             server,
             lock,
         });
+        // Clients of the unattended socket are there already: they attach now.
+        if let Some(hello) = self.snapshot().into_iter().next() {
+            self.emit(hello);
+        }
         Ok(())
     }
 
@@ -767,6 +918,9 @@ impl Worker {
                     let _ = tx.send(Input::Stopped(id, result, reply));
                 });
             }
+            Request::AwaitCredentials => {
+                refuse("the failback runs already: it has its credentials");
+            }
             Request::Acknowledge => {
                 if run.verdict.is_none() {
                     refuse("the failback has no result yet: nothing to acknowledge");
@@ -783,9 +937,21 @@ impl Worker {
     /// The state so far, as the events that made it.
     fn snapshot(&self) -> Vec<Event> {
         let Some(run) = &self.run else {
-            return vec![Event::Error {
-                message: "no failback is running".into(),
-            }];
+            let Some(w) = &self.waiting else {
+                return vec![Event::Error {
+                    message: "no failback is running".into(),
+                }];
+            };
+            let mut out: Vec<Event> = w
+                .wait
+                .iter()
+                .map(|wait| Event::CredentialsWanted {
+                    started_by: self.setup.started_by.clone(),
+                    detail: wait.detail.clone(),
+                })
+                .collect();
+            out.push(Event::Live);
+            return out;
         };
         let mut out = vec![Event::Hello {
             run_id: run.id,
@@ -879,18 +1045,21 @@ pub fn describe(by: &StartedBy) -> String {
     )
 }
 
-/// Binds the socket (0600) and serves each client in its own task.
+/// Binds the socket at `path` (0600) and serves each client in its own task.
 fn serve(
-    dir: &Path,
+    path: &Path,
     core: UnboundedSender<Input>,
     clients: tokio::sync::mpsc::Sender<()>,
 ) -> Result<JoinHandle<()>, String> {
-    let path = dir.join(SOCKET);
+    // Another worker's unattended run is served there (the failback's socket is the lock's).
+    if path.ends_with(UNATTENDED_SOCKET) && std::os::unix::net::UnixStream::connect(path).is_ok() {
+        return Err(format!("another unattended run serves {}", path.display()));
+    }
     // A socket left by a worker that died: the lock says no one else serves it.
-    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(path);
     // SAFETY: umask only changes this process's file creation mask; restored below.
     let old = unsafe { libc::umask(0o177) };
-    let listener = UnixListener::bind(&path);
+    let listener = UnixListener::bind(path);
     unsafe { libc::umask(old) };
     let listener = listener.map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
     Ok(tokio::spawn(async move {
@@ -906,6 +1075,11 @@ async fn serve_client(
     core: UnboundedSender<Input>,
     _attached: tokio::sync::mpsc::Sender<()>,
 ) {
+    let pid = stream
+        .peer_cred()
+        .ok()
+        .and_then(|c| c.pid())
+        .and_then(|p| u32::try_from(p).ok());
     let (read, mut write) = stream.into_split();
     let (reply, answer) = oneshot::channel();
     if core.send(Input::Attach(reply)).is_err() {
@@ -922,7 +1096,7 @@ async fn serve_client(
             while let Ok(Some(mut text)) = lines.next_line().await {
                 match serde_json::from_str::<Request>(&text) {
                     Ok(request) => {
-                        let _ = core.send(Input::Request(request, private.clone()));
+                        let _ = core.send(Input::Request(request, private.clone(), pid));
                     }
                     // The text is not repeated: it may hold a secret.
                     Err(e) => {
@@ -930,7 +1104,7 @@ async fn serve_client(
                             message: format!(
                                 "not a request this worker knows (line {}, column {}): the \
                                  requests are start_launch, stop_failback, set_bandwidth, \
-                                 acknowledge and credentials",
+                                 acknowledge, credentials and await_credentials",
                                 e.line(),
                                 e.column()
                             ),

@@ -4,7 +4,8 @@
 //! The worker reads file descriptor 3, a pipe from the wizard that started it, one JSON object
 //! a line: first a [`Setup`], then a [`Handoff`] each time the operator confirms a failback.
 //! Credentials travel only there (or in a [`Request::Credentials`]): never in argv, the
-//! environment or a file. The pipe's end (EOF) means that wizard is gone: the worker then ends
+//! environment or a file. A `--no-prompt --wait-for-credentials` run that has none yet first
+//! writes a [`Wait`] line (again for each news of its wait; `{"wait": null}` once it has them). The pipe's end (EOF) means that wizard is gone: the worker then ends
 //! as soon as no failback needs it (none handed off, or the last one acknowledged).
 //!
 //! # The socket (worker ↔ any number of clients)
@@ -17,6 +18,15 @@
 //! whichever exist — then [`Event::Live`], then every event as it happens. It may send
 //! [`Request`]s at any time. A request the worker cannot parse or act on gets
 //! [`Event::Error`] (to that client only); the connection stays open.
+//!
+//! # The unattended socket (a waiting unattended run ↔ every wizard)
+//! `<state-dir>/unattended.sock`, mode 0600, exists from a [`Wait`] line until the worker
+//! ends. Every wizard connects to it when it appears. While the run waits, a client receives
+//! [`Event::CredentialsWanted`] (again for each news), answers with [`Request::Credentials`]
+//! as after ExpiredToken, and every client gets [`Event::CredentialsAccepted`] once one was
+//! accepted; the waiting run itself (the client whose process started the worker) asks for
+//! them with [`Request::AwaitCredentials`] and alone receives [`Event::CredentialsGiven`].
+//! Once its failback starts, [`Event::Hello`] and the failback's events follow there too.
 //!
 //! Times (`at`, `elapsed`) are seconds since the worker's failback started; `started_at` is Unix
 //! seconds. `Result` values are `{"Ok": …}` or `{"Err": …}` as serde writes them.
@@ -34,6 +44,8 @@ pub use crate::wizard::replication::Verdict;
 pub const SOCKET: &str = "worker.sock";
 /// The lock's file name: it holds the [`LockHolder`] of the worker that has it.
 pub const LOCK: &str = "lock";
+/// The socket a waiting unattended run's worker serves (see the module's text).
+pub const UNATTENDED_SOCKET: &str = "unattended.sock";
 /// Written by a demo worker once its emulator listens: a [`DemoReady`]. One per worker, since
 /// wizards on several consoles each start one before any failback takes the lock.
 pub fn demo_ready(worker_pid: u32) -> String {
@@ -107,6 +119,31 @@ pub struct Handoff {
     pub credentials: StaticCredentials,
 }
 
+/// Pipe, a line of a `--wait-for-credentials` run: it waits for credentials (`Some`), or
+/// has them (`None`: found by the default chain, or given).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Wait {
+    pub wait: Option<CredentialsWait>,
+}
+
+/// What a waiting run needs credentials for, and what it tells every terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialsWait {
+    /// Where given credentials are checked (one DRS call) before the run gets them.
+    pub region: String,
+    pub endpoint: Option<String>,
+    /// Why it waits and when it tries the default chain again, in words.
+    pub detail: String,
+}
+
+/// Pipe, each line after the setup.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PipeLine {
+    Handoff(Handoff),
+    Wait(Wait),
+}
+
 /// Worker → client. Tagged by `"event"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -154,6 +191,14 @@ pub enum Event {
     /// credentials that fail the check get an [`Event::Error`] to their sender only, and the
     /// worker keeps waiting.
     CredentialsAccepted,
+    /// An unattended run (`--no-prompt --wait-for-credentials`) waits for credentials: any
+    /// client may give them with [`Request::Credentials`].
+    CredentialsWanted {
+        started_by: StartedBy,
+        detail: String,
+    },
+    /// Credentials a client gave, checked: sent only to the waiting run (zeroed when dropped).
+    CredentialsGiven { credentials: StaticCredentials },
     /// GetFailbackReplicationConfiguration's answer: the throttle and private vs public IP.
     /// Read when the failback starts, then at the polls' cadence (stretched while nothing
     /// changes), and sent only when it changed (the DRS console, any API client; a throttle
@@ -197,8 +242,12 @@ pub enum Request {
     SetBandwidth { mbps: u32 },
     /// The result was seen: end this failback (refused before there is a result).
     Acknowledge,
-    /// Fresh credentials after [`Event::CredentialsExpired`] (zeroed when dropped).
+    /// Fresh credentials after [`Event::CredentialsExpired`] or [`Event::CredentialsWanted`]
+    /// (zeroed when dropped).
     Credentials { credentials: StaticCredentials },
+    /// The waiting unattended run asks for the credentials a client gives: refused to any
+    /// other process than the one that started the worker.
+    AwaitCredentials,
 }
 
 /// One JSON line of `value`, newline included.

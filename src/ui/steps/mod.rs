@@ -6,7 +6,7 @@ mod instance;
 mod mapping;
 mod network;
 mod preflight;
-mod replication;
+pub(crate) mod replication;
 mod result;
 mod review;
 mod welcome;

@@ -88,7 +88,19 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         return;
     }
     if let Some(p) = d.prompt() {
-        credentials_prompt(app, theme, frame, area, p);
+        credentials_prompt(
+            app,
+            theme,
+            frame,
+            area,
+            p,
+            (
+                "Fresh credentials",
+                "The replication software keeps running; the dashboard's figures wait for \
+                 credentials DRS accepts. Any attached terminal may give them; paste export \
+                 lines, a credentials file or assume-role JSON.",
+            ),
+        );
     } else if let Some(t) = &d.throttle {
         throttle(app, theme, frame, area, d, t);
     } else if d.stopping {
@@ -537,25 +549,20 @@ fn popup_cols(area: Rect, most: u16) -> u16 {
     area.width.saturating_sub(4).min(most)
 }
 
-/// Fresh credentials after ExpiredToken, over the dashboard of every attached terminal.
-fn credentials_prompt(
+/// The credentials every terminal is asked for: fresh ones after ExpiredToken over the
+/// dashboard, or an unattended run's over any step. `(title, why)` say which.
+pub fn credentials_prompt(
     app: &App,
     theme: &Theme,
     frame: &mut Frame,
     area: Rect,
     p: &CredentialsPrompt,
+    (title, why): (&str, &str),
 ) {
     let cols = popup_cols(area, 76);
     let inner = cols.saturating_sub(2) as usize;
     let mut head = para("", &p.detail, inner, theme.warning());
-    head.extend(para(
-        "",
-        "The replication software keeps running; the dashboard's figures wait for credentials \
-         DRS accepts. Any attached terminal may give them; paste export lines, a credentials \
-         file or assume-role JSON.",
-        inner,
-        Style::new(),
-    ));
+    head.extend(para("", why, inner, Style::new()));
     let mut tail = Vec::new();
     if p.sending {
         tail.push(Line::from(format!(
@@ -574,14 +581,7 @@ fn credentials_prompt(
         .map(|e| problem(theme, LEAD, &e, inner, Style::new()).len())
         .sum();
     let rows = head.len() + 1 + 3 + errors + usize::from(!tail.is_empty()) + tail.len();
-    let body = popup(
-        theme,
-        frame,
-        area,
-        "Fresh credentials",
-        cols,
-        rows as u16 + 2,
-    );
+    let body = popup(theme, frame, area, title, cols, rows as u16 + 2);
     let mut w = Writer::new(frame, body);
     w.lines(head);
     w.gap();

@@ -15,14 +15,19 @@ const LABEL: usize = 8;
 pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let g = theme.glyphs();
     let [area, last] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
-    frame.render_widget(
-        Line::from(vec![
-            Span::raw("Press "),
-            Span::styled("Enter", theme.key()),
-            Span::styled(" to start.", theme.emphasis()),
-        ]),
-        last,
-    );
+    let mut press = vec![
+        Span::raw("Press "),
+        Span::styled("Enter", theme.key()),
+        Span::styled(" to start.", theme.emphasis()),
+    ];
+    if app.unattended.as_ref().is_some_and(|u| u.prompt.is_some()) {
+        press.extend([
+            Span::raw(" An unattended failback waits for credentials: "),
+            Span::styled("k", theme.key()),
+            Span::raw(" gives them."),
+        ]);
+    }
+    frame.render_widget(Line::from(press), last);
     let mut w = Writer::new(frame, area);
     let cols = w.cols();
     let plain = Style::new();
