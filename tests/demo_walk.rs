@@ -4,6 +4,9 @@
 //! this host's disks ends FAILBACK_COMPLETED or in the failure its scenario means to show,
 //! explained; each one that cannot fit is refused on the instance step.
 
+mod common;
+
+use common::sandbox::Sandbox;
 use drs_failback::app::App;
 use drs_failback::app::demo::{self, DemoStart};
 use drs_failback::app::prefill::Prefill;
@@ -95,24 +98,24 @@ enum End {
 }
 
 /// The worker's log and its replication software's, which a worker keeps in the temporary
-/// directory for the operator: a test removes them, passed or failed.
-struct RemoveOnDrop(Option<std::path::PathBuf>);
+/// directory for the operator: the wizard (this test) makes them in its own TMPDIR, so the
+/// test removes them, passed or failed.
+struct RemoveOnDrop(std::path::PathBuf);
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
-        if let Some(log) = &self.0 {
-            let _ = std::fs::remove_file(log.with_extension("failback_entry.log"));
-            let _ = std::fs::remove_file(log);
-        }
+        let _ = std::fs::remove_file(self.0.with_extension("failback_entry.log"));
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
 async fn walk(instance: &str) -> End {
-    let dir = tempfile::tempdir().unwrap();
+    // The worker's TMPDIR: what it makes there goes with it, and so does a worker left running.
+    let dir = Sandbox::new();
     let scenario = dir.path().join("scenario.json");
     std::fs::write(&scenario, quick_scenario().to_string()).unwrap();
     let (mut app, mut services) = demo::starting(DemoStart {
-        program: env!("CARGO_BIN_EXE_drs-failback").into(),
+        program: dir.program(),
         state_dir: dir.path().join("state"),
         scenario: Some(scenario),
         disk_dir: Some(dir.path().join("disks")),
@@ -143,15 +146,15 @@ async fn walk(instance: &str) -> End {
     // waiting for a launch no one may start would wait for ever: this test ends it.
     let worker = services.worker.take().unwrap();
     // The demo started in the background: its worker (and log) are known from here.
-    let logs = RemoveOnDrop(Some(worker.log.clone()));
+    let log = RemoveOnDrop(worker.log.clone());
     if app.outcome.is_none() && app.worker.is_some() {
         // SAFETY: a signal to the worker this test started.
         unsafe { libc::kill(worker.worker_pid() as i32, libc::SIGKILL) };
     }
     worker.finish(true);
-    let log = logs.0.clone().expect("the demo's worker has a log");
-    drop(logs);
-    assert!(!log.exists(), "{} left behind", log.display());
+    let path = log.0.clone();
+    drop(log);
+    assert!(!path.exists(), "{} left behind", path.display());
     match (
         &app.outcome,
         walker.denied,

@@ -17,9 +17,9 @@
 Usage: [SIZES="27 5000 20000"] tests/bench/scale.py [path/to/drs-failback]
        (default: a bench-release build)
 """
-import http.client, json, multiprocessing, os, re, statistics, subprocess, sys, tempfile, time
+import http.client, json, multiprocessing, os, re, statistics, subprocess, sys, time
 
-from ptyrun import ROOT, Session, binary, rss_kib
+from ptyrun import ROOT, Scratch, Session, binary, end, rss_kib, workers
 import dashboard_budget
 
 SIZES = tuple(int(n) for n in os.environ.get("SIZES", "27 5000 20000").split())
@@ -91,13 +91,14 @@ def load_worker(args):
 def emulator_load(exe, tmp, n, seconds=10):
     path, s = scenario(tmp, n, throttle=False)
     p, _, endpoint = emulator(exe, path)
-    load = os.getloadavg()[0]
-    c = s["credentials"][0]
-    with multiprocessing.Pool(4) as pool:
-        results = pool.map(load_worker, [(endpoint, c["access_key_id"], c["secret_access_key"],
-                                          s["region"], seconds)] * 4)
-    p.terminate()
-    p.wait()
+    try:
+        load = os.getloadavg()[0]
+        c = s["credentials"][0]
+        with multiprocessing.Pool(4) as pool:
+            results = pool.map(load_worker, [(endpoint, c["access_key_id"],
+                                              c["secret_access_key"], s["region"], seconds)] * 4)
+    finally:
+        end([p.pid])
     lat = [x for r, _ in results for x in r]
     errors = sum(e for _, e in results)
     return len(lat) / seconds, pct(lat, 0.99) * 1000, errors, (load + os.getloadavg()[0]) / 2
@@ -120,32 +121,33 @@ def demo_args(exe, tmp, path, name):
             "--state-dir", state, "--log-file", log], state, log
 
 
-def worker_pid(state):
-    try:
-        with open(os.path.join(state, "lock")) as f:
-            return json.load(f)["worker_pid"]
-    except (OSError, ValueError, KeyError):
-        return None
-
-
-def welcome(exe, tmp, path, n, runs=5):
+def welcome(exe, tmp, env, path, n, runs=5):
     """Seconds to the first Welcome frame and to the demo's emulator ready, over `runs` starts."""
     frames, ready = [], []
     for k in range(runs):
-        args, _, log = demo_args(exe, tmp, path, f"welcome-{n}-{k}")
+        args, state, log = demo_args(exe, tmp, path, f"welcome-{n}-{k}")
         t0 = time.time()
-        s = Session(args, ENV)
-        frames.append(s.wait_for(b"Welcome"))
-        ready.append(logged(log, t0, "demo started", 30))
-        s.close()
+        s = Session(args, env, state)
+        try:
+            frames.append(s.wait_for(b"Welcome"))
+            ready.append(logged(log, t0, "demo started", 30))
+        finally:
+            s.close()
     return frames, ready
 
 
-def walk(exe, tmp, path, n):
+def walk(exe, tmp, env, path, n):
     """The demo up to the instance list, then keys on it."""
-    out = {}
     args, state, log = demo_args(exe, tmp, path, f"walk-{n}")
-    s = Session(args, ENV)
+    s = Session(args, env, state)
+    try:
+        return keys_on_the_list(exe, s, state, log)
+    finally:
+        s.close()
+
+
+def keys_on_the_list(exe, s, state, log):
+    out = {}
     s.wait_for(b"Welcome")
     logged(log, s.started, "demo started", 30)
     s.pump(1)
@@ -174,9 +176,8 @@ def walk(exe, tmp, path, n):
                 moves[name].append(t)
     out.update(moves)
     out["rss"] = s.rss_kib() / 1024
-    pid = worker_pid(state)
-    out["worker_rss"] = rss_kib(pid) / 1024 if pid else None
-    s.close()
+    pids = workers(state)
+    out["worker_rss"] = rss_kib(pids[0]) / 1024 if pids else None
     return out
 
 
@@ -198,16 +199,18 @@ def seconds(values):
 
 def main():
     exe = binary()
-    with tempfile.TemporaryDirectory() as tmp:
+    with Scratch() as scratch:
+        tmp, env = scratch.path, {**ENV, **scratch.env}
         for n in SIZES:
             path, _ = scenario(tmp, n)
             p, start, _ = emulator(exe, path)
-            time.sleep(1)
-            emu_rss = rss_kib(p.pid) / 1024
-            p.terminate()
-            p.wait()
-            frames, ready = welcome(exe, tmp, path, n)
-            w = walk(exe, tmp, path, n)
+            try:
+                time.sleep(1)
+                emu_rss = rss_kib(p.pid) / 1024
+            finally:
+                end([p.pid])
+            frames, ready = welcome(exe, tmp, env, path, n)
+            w = walk(exe, tmp, env, path, n)
             rate, p99, errors, load = emulator_load(exe, tmp, n)
             print(f"== {n} recovery instances (load average {os.getloadavg()[0]:.1f})")
             print(f"emulator start to listening     {start:.2f} s")
