@@ -351,12 +351,12 @@ async fn the_pairing_is_learnt_with_the_fresh_credentials_when_the_session_ended
         json!([{"device": "/dev/xvda", "size": "8MiB", "used": "4MiB"}]);
     let emu = emulator(&v).await;
     let id = instance(&v, "web-02");
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
     std::fs::File::create(dir.path().join("sdb.img"))
         .and_then(|f| f.set_len(8 << 20))
         .expect("disk file");
     let r = FailbackEntry {
-        program: BIN.into(),
+        program: dir.program(),
         leading_args: vec!["failback-client-standin".into()],
         env: vec![(DEMO_DISKS_ENV.into(), dir.path().display().to_string())],
         ..runner(dir.path(), PathBuf::new(), Vec::new())
