@@ -821,6 +821,15 @@ fn below_the_minimum_size_keys_act_on_nothing_and_the_quit_question_shows() {
     s.wait_for("Quit drs-failback?");
     s.send("n");
     s.wait_until("the question gone", |sc| !sc.contents().contains("Quit"));
+    // The reader's screen first: the wizard repaints as soon as the terminal grows, and a
+    // repaint for 80x24 read into the 10x40 screen is garbled.
+    s.screen
+        .state
+        .lock()
+        .unwrap()
+        .0
+        .screen_mut()
+        .set_size(24, 80);
     s.master
         .as_ref()
         .unwrap()
@@ -831,13 +840,6 @@ fn below_the_minimum_size_keys_act_on_nothing_and_the_quit_question_shows() {
             pixel_height: 0,
         })
         .unwrap();
-    s.screen
-        .state
-        .lock()
-        .unwrap()
-        .0
-        .screen_mut()
-        .set_size(24, 80);
     let screen = s.wait_for("1/9 Welcome");
     assert!(!screen.contains("too small"), "{screen}");
     assert_eq!(s.quit(), 0);
