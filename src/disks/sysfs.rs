@@ -670,6 +670,101 @@ mod tests {
         assert!(reasons(by_device(&disks, "/dev/loop0")).is_empty());
     }
 
+    /// Recorded inside the live image's QEMU guest (`image/boot-test --record-sample qcow2`):
+    /// LVM on a whole disk, an MD RAID1 over two, dm-crypt on a partition, and a free disk.
+    #[test]
+    fn real_lvm_md_and_dm_crypt_hold_their_disks() {
+        let system = read("guest");
+        assert!(system.missing.is_empty(), "{:?}", system.missing);
+        let disks = listed(&system, false);
+        let names: Vec<&str> = disks.iter().map(|d| d.device.as_str()).collect();
+        assert_eq!(
+            names,
+            ["/dev/sdc", "/dev/sdd", "/dev/sde", "/dev/sdf", "/dev/vda"],
+            "the holders are not disks of their own"
+        );
+        let expected = [
+            ("/dev/sdc", "held by dm-0 (LVM drstest-data) on sdc"),
+            ("/dev/sdd", "held by md127 (MD RAID raid1) on sdd"),
+            ("/dev/sde", "held by md127 (MD RAID raid1) on sde"),
+            ("/dev/sdf", "held by dm-1 (dm-crypt drstest-crypt) on sdf1"),
+        ];
+        for (device, reason) in expected {
+            assert_eq!(reasons(by_device(&disks, device)), [reason], "{device}");
+        }
+        let free = by_device(&disks, "/dev/vda");
+        assert!(reasons(free).is_empty());
+        assert_eq!(free.by_id.as_deref(), Some("virtio-DRSTEST-VIRTIO-1G"));
+        assert_eq!(free.contents, "empty");
+    }
+
+    #[test]
+    fn what_is_on_the_guests_held_disks_comes_from_udev() {
+        let system = read("guest");
+        let kinds = |name: &str| -> Vec<(String, HolderKind, Option<String>, String)> {
+            find(&system, name)
+                .holders
+                .iter()
+                .map(|h| (h.name.clone(), h.kind, h.detail.clone(), h.holds.clone()))
+                .collect()
+        };
+        assert_eq!(
+            kinds("sdc"),
+            [(
+                "dm-0".into(),
+                HolderKind::Lvm,
+                Some("drstest-data".into()),
+                "sdc".into()
+            )]
+        );
+        assert_eq!(
+            kinds("sdd"),
+            [(
+                "md127".into(),
+                HolderKind::MdRaid,
+                Some("raid1".into()),
+                "sdd".into()
+            )]
+        );
+        assert_eq!(
+            kinds("sdf"),
+            [(
+                "dm-1".into(),
+                HolderKind::DmCrypt,
+                Some("drstest-crypt".into()),
+                "sdf1".into()
+            )]
+        );
+        let fs = |name: &str| {
+            find(&system, name)
+                .filesystem
+                .as_ref()
+                .map(|f| f.kind.clone())
+        };
+        assert_eq!(fs("sdc").as_deref(), Some("LVM2_member"));
+        assert_eq!(fs("sdd").as_deref(), Some("linux_raid_member"));
+        let sdf = find(&system, "sdf");
+        assert_eq!(sdf.table.as_deref(), Some("dos"));
+        assert_eq!(sdf.partitions.len(), 1);
+        assert_eq!(sdf.partitions[0].bytes, 64 << 20);
+        for (name, serial) in [("sdc", "DRSTEST-LVM"), ("sdf", "DRSTEST-CRYPT")] {
+            let disk = find(&system, name);
+            assert_eq!(disk.serial.as_deref(), Some(serial));
+            assert_eq!(disk.transport.as_deref(), Some("scsi"));
+            assert_eq!(disk.bytes, 256 << 20);
+        }
+        let disks = listed(&system, false);
+        let sdc = by_device(&disks, "/dev/sdc");
+        assert_eq!(
+            sdc.by_id.as_deref(),
+            Some("scsi-0QEMU_QEMU_HARDDISK_DRSTEST-LVM")
+        );
+        assert_eq!(
+            sdc.by_path.as_deref(),
+            Some("pci-0000:00:05.0-scsi-0:0:1:0")
+        );
+    }
+
     #[test]
     fn live_system_without_udevd_finds_the_live_medium_and_says_what_is_missing() {
         let system = read("live");
@@ -702,7 +797,7 @@ mod tests {
     /// What `drs-failback disks` prints for the sample machines, kept in tests/snapshots.
     #[test]
     fn disks_report_of_the_sample_machines() {
-        for (name, include_loop) in [("server", true), ("live", false)] {
+        for (name, include_loop) in [("server", true), ("live", false), ("guest", false)] {
             let report = super::super::report::report(&read(name), include_loop);
             insta::with_settings!({snapshot_path => "../../tests/snapshots", prepend_module_to_snapshot => false}, {
                 insta::assert_snapshot!(format!("disks_{name}"), super::super::report::text(&report));
