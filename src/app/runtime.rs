@@ -27,8 +27,7 @@ pub struct Services {
     pub set_clock: fn(SystemTime) -> Result<(), String>,
     /// Where the failback worker serves its socket.
     pub state_dir: PathBuf,
-    /// The worker this wizard started (the demo's, which serves its emulator): confirmed
-    /// plans go down its pipe.
+    /// The worker this wizard started: confirmed plans go down its pipe.
     pub worker: Option<Spawned>,
     /// How to start one when a plan is confirmed and there is none yet (without --demo: no
     /// lock is held before, so a wizard on every console can start).
@@ -37,6 +36,8 @@ pub struct Services {
     pub attach: Option<(Connection, UnixStream)>,
     /// The demo to start in the background (disks and host identity come with it).
     pub demo: Option<super::demo::DemoStart>,
+    /// The demo's emulator, held while this wizard runs.
+    pub emulator: Option<crate::emulator::held::Hold>,
     /// Where the Network screen applies its plan; None in the demo, which only reads this
     /// machine's interfaces and changes nothing.
     pub network: Option<crate::netconfig::System>,
@@ -373,7 +374,7 @@ impl Runtime<'_> {
         }
     }
 
-    /// Keeps the started demo's worker, disks and host, and reads them.
+    /// Keeps the started demo's emulator, disks, host and worker start, and reads them.
     fn demo_started(&mut self, started: super::demo::Started) -> super::demo::DemoInfo {
         let info = started.keep(self.services);
         self.read_machine();
