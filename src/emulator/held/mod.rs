@@ -72,6 +72,8 @@ pub struct Hold {
     stream: UnixStream,
     /// The emulator, when this hold started it.
     child: Option<Child>,
+    /// Its log, when this hold started it.
+    pub log: Option<PathBuf>,
     pub hello: Hello,
 }
 
@@ -124,6 +126,7 @@ pub fn join(state_dir: &Path) -> Result<Option<Hold>, String> {
     Ok(greeted(stream)?.map(|(stream, hello)| Hold {
         stream,
         child: None,
+        log: None,
         hello,
     }))
 }
@@ -179,6 +182,7 @@ fn spawn(program: &Path, state_dir: &Path, start: &Start) -> Result<Option<Hold>
         return Ok(Some(Hold {
             stream,
             child: Some(child),
+            log: Some(log),
             hello,
         }));
     }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
@@ -52,9 +53,8 @@ pub async fn serve(
     lock.release();
     // Best effort: the directory goes when nothing else is in it.
     let _ = std::fs::remove_dir(state_dir);
-    let last = served?;
-    tracing::info!("the demo's emulator ends: no one holds it");
-    if let Some(mut last) = last {
+    tracing::info!("the demo's emulator ends");
+    for mut last in served? {
         let _ = last.write_all(b"{\"ending\":true}\n").await;
     }
     Ok(())
@@ -148,13 +148,13 @@ fn hung_up(fd: RawFd) -> bool {
     ready && pfd.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
 }
 
-/// Counts the holds until none is left; returns the last one's connection (to be told that
-/// the emulator ends), None when a signal ended it.
+/// Counts the holds until none is left; returns the connections of the last ones (to be told
+/// that the emulator ends), none when a signal ended it.
 async fn hold_until_released(
     state_dir: &Path,
     world: &World,
     first: std::os::unix::net::UnixStream,
-) -> Result<Option<UnixStream>, String> {
+) -> Result<Vec<UnixStream>, String> {
     use tokio::signal::unix::{SignalKind, signal};
     let path: PathBuf = state_dir.join(SOCKET);
     let listener = bind(&path)?;
@@ -174,7 +174,7 @@ async fn hold_until_released(
         .map_err(|e| format!("cannot use the first hold: {e}"))?;
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-    let last = loop {
+    let mut last = loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => hold(stream, &mut holds),
@@ -185,17 +185,31 @@ async fn hold_until_released(
                 // Holds already letting go (a worker that exited, a wizard leaving at the
                 // same time) do not keep it: their news may simply not have come yet.
                 if holds.values().all(|fd| hung_up(*fd)) {
-                    break Some(stream);
+                    break vec![stream];
                 }
             }
-            _ = term.recv() => break None,
-            _ = int.recv() => break None,
+            _ = term.recv() => return Ok(end(listener, &path, vec![])),
+            _ = int.recv() => return Ok(end(listener, &path, vec![])),
         }
     };
-    // New holders find no socket and start a new emulator once this one's lock is gone.
+    // Those letting go at the same time are each told that it ends (bounded: they hung up).
+    while !holds.is_empty() {
+        match tokio::time::timeout(Duration::from_secs(2), gone.recv()).await {
+            Ok(Some((id, stream))) => {
+                holds.remove(&id);
+                last.push(stream);
+            }
+            _ => break,
+        }
+    }
+    Ok(end(listener, &path, last))
+}
+
+/// New holders find no socket, and start a new emulator once this one's lock is gone.
+fn end(listener: UnixListener, path: &Path, last: Vec<UnixStream>) -> Vec<UnixStream> {
     drop(listener);
-    let _ = std::fs::remove_file(&path);
-    Ok(last)
+    let _ = std::fs::remove_file(path);
+    last
 }
 
 /// One hold: the hello, then waits for the holder to let go; the connection goes back to the
