@@ -1012,7 +1012,7 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
     assert!(alive(worker), "the failback ended with its wizard");
 
     // Run again (same TMPDIR, so the same demo state directory): it attaches, launches,
-    // reports the result, and the acknowledged worker removes the demo's disks.
+    // reports the result; the acknowledged worker ends, and the demo's emulator it held.
     let again = std::process::Command::new(BIN)
         .args([
             "--demo",
@@ -1030,11 +1030,9 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
         stdout.contains("[9/9 Result] FAILBACK_COMPLETED"),
         "{stdout}"
     );
-    let deadline = Instant::now() + PATIENCE;
-    while alive(worker) {
-        assert!(Instant::now() < deadline, "the worker did not end");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // The worker ends, then the demo's emulator it held, which removes the disks.
+    nothing_left_naming(&tmp);
+    assert!(!alive(worker));
     let left = names(&tmp);
     assert!(left.iter().all(|n| n.ends_with(".log")), "left {left:?}");
 }
@@ -1135,6 +1133,51 @@ fn alive(pid: u64) -> bool {
         s.rsplit_once(')')
             .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
     })
+}
+
+/// The processes (not zombies) whose command line names `dir`, with their command lines: the
+/// demo's emulator and worker name their state directory, the replication software its log.
+fn running_naming(dir: &Path) -> Vec<(u64, String)> {
+    let dir = dir.to_str().unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u64>().ok())
+        .filter_map(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            (cmdline.contains(dir) && alive(pid)).then_some((pid, cmdline))
+        })
+        .collect()
+}
+
+/// The demo's emulator serving `state`, the one process of its kind.
+fn emulator_of(state: &Path) -> u64 {
+    let found: Vec<u64> = running_naming(state)
+        .into_iter()
+        .filter(|(_, c)| c.contains(" emulator --held "))
+        .map(|(pid, _)| pid)
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "emulators for {}: {found:?}",
+        state.display()
+    );
+    found[0]
+}
+
+/// Waits (bounded) until no process names `dir` any more.
+fn nothing_left_naming(dir: &Path) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left = running_naming(dir);
+        if left.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "still running: {left:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]
@@ -1415,6 +1458,133 @@ fn two_wizards_before_any_failback_both_work_and_the_second_confirmed_is_refused
         s.send("y");
         assert_eq!(s.exit_code(), 0);
     }
+}
+
+/// The demo on the quick scenario for a test that follows its processes: everything in
+/// `dir` (TMPDIR, logs, disks, the state in `dir/state`).
+fn demo_on(dir: &Path) -> Session {
+    let scenario = quick_scenario(dir);
+    let state = dir.join("state");
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    Session::start(
+        &[
+            "--demo",
+            "--scenario",
+            &scenario,
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+        &[("LANG", "C.UTF-8"), ("TMPDIR", tmp.to_str().unwrap())],
+    )
+}
+
+#[test]
+fn the_demos_emulator_is_a_process_that_a_second_wizard_joins_and_that_ends_with_the_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let mut first = demo_on(dir.path());
+    first.wait_for("web-01");
+    let emulator = emulator_of(&state);
+    assert_ne!(emulator.to_string(), first.pid(), "the emulator runs apart");
+    // No worker before a failback is confirmed: the emulator is the demo's only process.
+    let others: Vec<_> = running_naming(dir.path())
+        .into_iter()
+        .filter(|(pid, _)| *pid != emulator && pid.to_string() != first.pid())
+        .collect();
+    assert!(others.is_empty(), "{others:?}");
+
+    let mut second = demo_on(dir.path());
+    second.wait_for("web-01");
+    assert_eq!(emulator_of(&state), emulator, "a second emulator started");
+    second.send("\r");
+    second.wait_for(PREFLIGHT_PASSED);
+    second.send("\r");
+    second.send("\r");
+    second.wait_for("Custom");
+    first.send("\x03");
+    first.wait_for("Quit");
+    first.send("y");
+    assert_eq!(first.exit_code(), 0);
+    assert!(alive(emulator), "the emulator ended while a wizard held it");
+    // The second wizard's journey goes on against the same emulator.
+    second.send("\r");
+    second.wait_for("i-0f552cc5023d8319a");
+    second.send("\x03");
+    second.wait_for("Quit");
+    second.send("y");
+    assert_eq!(second.exit_code(), 0);
+    // The last hold let go: once the wizard has exited, nothing of the demo runs or is left.
+    assert!(
+        running_naming(dir.path()).is_empty(),
+        "{:?}",
+        running_naming(dir.path())
+    );
+    assert!(!state.exists(), "{:?}", names(&state));
+    let tmp = names(&dir.path().join("tmp"));
+    assert!(tmp.iter().all(|n| n.ends_with(".log")), "{tmp:?}");
+}
+
+#[test]
+fn a_killed_worker_leaves_the_demos_emulator_and_a_failback_started_again_finds_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let mut first = demo_on(dir.path());
+    to_review(&mut first);
+    first.send("OVERWRITE\r");
+    first.wait_for("INITIAL_SYNC");
+    let emulator = emulator_of(&state);
+    let worker = status(&state).0["worker_pid"].as_u64().expect("a worker");
+    assert_ne!(worker, emulator, "the emulator is not the worker");
+    // SAFETY: a signal to the worker this test started.
+    unsafe { libc::kill(worker as i32, libc::SIGKILL) };
+    first.wait_for("The failback worker is gone");
+    assert!(alive(emulator), "the emulator died with the worker");
+
+    // Started again (from another wizard here): the same emulator, and the failback's state
+    // on it — the recovery instance replicating to the client paired before the kill.
+    let mut again = demo_on(dir.path());
+    again.wait_for("web-01");
+    assert_eq!(emulator_of(&state), emulator);
+    again.send("\r");
+    again.wait_for(PREFLIGHT_PASSED);
+    again.send("\r");
+    again.wait_for("Access key");
+    again.send("\r");
+    again.wait_for("Custom");
+    again.send("\r");
+    let list = again.wait_for("i-0f552cc5023d8319a");
+    let row = list
+        .lines()
+        .find(|l| l.contains("i-0f552cc5023d8319a"))
+        .unwrap()
+        .to_owned();
+    assert!(
+        ["INITIAL_SYNC", "CONTINUOUS", "BACKLOG"]
+            .iter()
+            .any(|s| row.contains(s)),
+        "{row}"
+    );
+    again.send("\r");
+    again.wait_for("/dev/xvdb");
+    again.send("\r");
+    again.wait_for("OVERWRITE");
+    again.wait_for("TCP 1500  ");
+    again.send("OVERWRITE\r");
+    again.wait_for("Press l");
+    let restarted = status(&state).0["worker_pid"].as_u64().expect("a worker");
+    assert_ne!(restarted, worker);
+    again.send("l");
+    again.wait_for("Start the failback launch now?");
+    again.send("y");
+    again.wait_for("Failback completed");
+    again.send("q");
+    assert_eq!(again.exit_code(), 0);
+    first.send("q");
+    first.exit_code();
+    // The failback's end is the demo's end: nothing of it runs any more.
+    nothing_left_naming(dir.path());
+    assert!(!state.exists(), "{:?}", names(&state));
 }
 
 /// Loop devices over sparse files, for the real path: detached and their files deleted when
