@@ -211,3 +211,108 @@ impl Hold {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        tokio::task::spawn_blocking(f).await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_emulator_serves_while_anyone_holds_it_and_removes_what_it_made_after_the_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let served = tokio::spawn({
+            let state = state.clone();
+            async move { serve(&state, &Start::default(), theirs).await }
+        });
+        let (stream, hello) = blocking(move || greeted(ours)).await.unwrap().unwrap();
+        let first = Hold {
+            stream,
+            child: None,
+            log: None,
+            hello: hello.clone(),
+        };
+        assert_eq!(hello.pid, std::process::id());
+        assert!(!hello.keys.is_empty() && !hello.disks.is_empty());
+        for disk in &hello.disks {
+            let file = crate::disks::virtual_disks::file_name(&disk.device);
+            assert!(hello.disk_dir.join(file).exists(), "{}", disk.device);
+        }
+        let s = state.clone();
+        let second = blocking(move || join(&s)).await.unwrap().expect("joined");
+        assert_eq!(second.hello, hello);
+
+        // One emulator per state directory.
+        let (_, other) = UnixStream::pair().unwrap();
+        let refused = serve(&state, &Start::default(), other).await.unwrap_err();
+        assert_eq!(refused.exit, Exit::Busy, "{refused:?}");
+
+        blocking(move || first.leave()).await;
+        assert!(!served.is_finished(), "it ended while a hold remained");
+        assert!(state.join(SOCKET).exists());
+        blocking(move || second.leave()).await;
+        served.await.unwrap().unwrap();
+        assert!(!state.exists(), "the state directory is left");
+        assert!(!hello.disk_dir.exists(), "the temporary disks are left");
+        let s = state.clone();
+        assert!(blocking(move || join(&s)).await.unwrap().is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hold_that_is_closed_without_a_word_lets_go_too_and_given_disks_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let disks = dir.path().join("disks");
+        let start = Start {
+            disk_dir: Some(disks.clone()),
+            region: Some("eu-west-3".into()),
+            ..Start::default()
+        };
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let served = tokio::spawn({
+            let state = state.clone();
+            async move { serve(&state, &start, theirs).await }
+        });
+        let (stream, hello) = blocking(move || greeted(ours)).await.unwrap().unwrap();
+        assert_eq!(hello.region, "eu-west-3");
+        assert_eq!(hello.disk_dir, disks);
+        // A holder killed: its descriptor closes, nothing more.
+        drop(stream);
+        served.await.unwrap().unwrap();
+        assert!(!state.exists());
+        assert!(disks.exists(), "the operator's --demo-dir is kept");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn holds_letting_go_at_once_are_each_told_that_it_ends() {
+        // The order the emulator hears of them in is the scheduler's: many rounds.
+        for _ in 0..40 {
+            let dir = tempfile::tempdir().unwrap();
+            let state = dir.path().join("state");
+            let (ours, theirs) = UnixStream::pair().unwrap();
+            let served = tokio::spawn({
+                let state = state.clone();
+                async move { serve(&state, &Start::default(), theirs).await }
+            });
+            let (first, _) = blocking(move || greeted(ours)).await.unwrap().unwrap();
+            let s = state.clone();
+            let mut second = blocking(move || join(&s)).await.unwrap().unwrap();
+            // The first is gone (a worker that exited) when the second lets go: whichever
+            // the emulator hears of first, the second, waiting, is told.
+            let said = blocking(move || {
+                drop(first);
+                second.stream.shutdown(Shutdown::Write).unwrap();
+                let mut said = String::new();
+                second.stream.read_to_string(&mut said).unwrap();
+                said
+            })
+            .await;
+            assert_eq!(said, "{\"ending\":true}\n");
+            served.await.unwrap().unwrap();
+        }
+    }
+}
