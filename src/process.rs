@@ -37,7 +37,7 @@ pub fn forbid_core_dumps() -> io::Result<()> {
     Ok(())
 }
 
-/// Returns the heap that a large, finished piece of work freed (a scenario read, a listing of
+/// Returns the heap that a large, finished piece of work freed (a listing of
 /// 20,000 instances) to the system: glibc keeps it otherwise, and the wizard's resident memory
 /// would stay at its peak.
 pub fn give_back_freed_memory() {

@@ -1462,19 +1462,21 @@ fn two_wizards_before_any_failback_both_work_and_the_second_confirmed_is_refused
 
 /// The demo on the quick scenario for a test that follows its processes: everything in
 /// `dir` (TMPDIR, logs, disks, the state in `dir/state`).
-fn demo_on(dir: &Path) -> Session {
+fn demo_on(dir: &Path, more: &[&str]) -> Session {
     let scenario = quick_scenario(dir);
     let state = dir.join("state");
     let tmp = dir.join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
+    let mut args = vec![
+        "--demo",
+        "--scenario",
+        &scenario,
+        "--state-dir",
+        state.to_str().unwrap(),
+    ];
+    args.extend(more);
     Session::start(
-        &[
-            "--demo",
-            "--scenario",
-            &scenario,
-            "--state-dir",
-            state.to_str().unwrap(),
-        ],
+        &args,
         &[("LANG", "C.UTF-8"), ("TMPDIR", tmp.to_str().unwrap())],
     )
 }
@@ -1483,7 +1485,7 @@ fn demo_on(dir: &Path) -> Session {
 fn the_demos_emulator_is_a_process_that_a_second_wizard_joins_and_that_ends_with_the_last() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let mut first = demo_on(dir.path());
+    let mut first = demo_on(dir.path(), &[]);
     first.wait_for("web-01");
     let emulator = emulator_of(&state);
     assert_ne!(emulator.to_string(), first.pid(), "the emulator runs apart");
@@ -1494,9 +1496,12 @@ fn the_demos_emulator_is_a_process_that_a_second_wizard_joins_and_that_ends_with
         .collect();
     assert!(others.is_empty(), "{others:?}");
 
-    let mut second = demo_on(dir.path());
-    second.wait_for("web-01");
+    // Its own disk directory asked for: it joins anyway, and says so.
+    let elsewhere = dir.path().join("elsewhere");
+    let mut second = demo_on(dir.path(), &["--demo-dir", elsewhere.to_str().unwrap()]);
+    second.wait_for("This demo joined the one already running");
     assert_eq!(emulator_of(&state), emulator, "a second emulator started");
+    assert!(!elsewhere.exists());
     second.send("\r");
     second.wait_for(PREFLIGHT_PASSED);
     second.send("\r");
@@ -1529,7 +1534,7 @@ fn the_demos_emulator_is_a_process_that_a_second_wizard_joins_and_that_ends_with
 fn a_killed_worker_leaves_the_demos_emulator_and_a_failback_started_again_finds_its_state() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let mut first = demo_on(dir.path());
+    let mut first = demo_on(dir.path(), &[]);
     to_review(&mut first);
     first.send("OVERWRITE\r");
     first.wait_for("INITIAL_SYNC");
@@ -1543,7 +1548,7 @@ fn a_killed_worker_leaves_the_demos_emulator_and_a_failback_started_again_finds_
 
     // Started again (from another wizard here): the same emulator, and the failback's state
     // on it — the recovery instance replicating to the client paired before the kill.
-    let mut again = demo_on(dir.path());
+    let mut again = demo_on(dir.path(), &[]);
     again.wait_for("web-01");
     assert_eq!(emulator_of(&state), emulator);
     again.send("\r");

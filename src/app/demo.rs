@@ -38,6 +38,9 @@ pub struct DemoInfo {
     pub disk_dir: String,
     /// The scenario's credentials; the first is the default.
     pub keys: Vec<EmulatorCredential>,
+    /// Said on Welcome when this wizard joined a demo already running that plays other
+    /// choices than the ones given here.
+    pub joined: Option<String>,
 }
 
 /// A started demo: what the wizard learns, and what the runtime keeps.
@@ -69,6 +72,41 @@ impl Started {
         services.emulator = Some(self.emulator);
         self.info
     }
+}
+
+/// What a wizard that joined the running demo asked for and does not get, said.
+fn not_played(wanted: &held::Start, hello: &held::Hello, state_dir: &Path) -> Option<String> {
+    let region = wanted
+        .region
+        .as_ref()
+        .filter(|r| crate::domain::regions::find(r).is_some());
+    let differ: Vec<&str> = [
+        (
+            "--scenario",
+            wanted.scenario.is_some() && wanted.scenario != hello.scenario,
+        ),
+        (
+            "--demo-dir",
+            wanted
+                .disk_dir
+                .as_ref()
+                .is_some_and(|d| *d != hello.disk_dir),
+        ),
+        ("--region", region.is_some_and(|r| *r != hello.region)),
+    ]
+    .into_iter()
+    .filter_map(|(option, differs)| differs.then_some(option))
+    .collect();
+    (!differ.is_empty()).then(|| {
+        format!(
+            "This demo joined the one already running in {} (emulator pid {}): its scenario, \
+             disks and region are used, not {} given here. Quit every demo wizard there for \
+             your own.",
+            state_dir.display(),
+            hello.pid,
+            differ.join(", ")
+        )
+    })
 }
 
 /// A rehearsal never changes this machine's clock.
@@ -111,16 +149,16 @@ pub fn starting(opts: DemoStart) -> (App, Services) {
 pub fn start(opts: DemoStart) -> Result<Started, String> {
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
     crate::worker::prepare_state_dir(&opts.state_dir)?;
-    let emulator = held::join_or_start(
-        &opts.program,
-        &opts.state_dir,
-        &held::Start {
-            scenario: opts.scenario.as_deref().map(absolute),
-            disk_dir: opts.disk_dir.as_deref().map(absolute),
-            region: opts.region,
-        },
-    )?;
+    let wanted = held::Start {
+        scenario: opts.scenario.as_deref().map(absolute),
+        disk_dir: opts.disk_dir.as_deref().map(absolute),
+        region: opts.region,
+    };
+    let emulator = held::join_or_start(&opts.program, &opts.state_dir, &wanted)?;
     let hello = emulator.hello.clone();
+    let joined = (!emulator.started_here())
+        .then(|| not_played(&wanted, &hello, &opts.state_dir))
+        .flatten();
     let Some(console) = hello.keys.first().map(|k| k.credentials.clone()) else {
         emulator.leave();
         return Err("the scenario defines no credentials".to_owned());
@@ -144,10 +182,59 @@ pub fn start(opts: DemoStart) -> Result<Started, String> {
             region: hello.region,
             disk_dir: hello.disk_dir.display().to_string(),
             keys: hello.keys,
+            joined,
         },
         disks: Arc::new(VirtualDisks::open(&hello.disk_dir, &hello.disks)),
         host_identity: hello.host,
         worker,
         emulator,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hello() -> held::Hello {
+        held::Hello {
+            pid: 42,
+            endpoint: "http://127.0.0.1:1".into(),
+            region: "us-east-1".into(),
+            keys: vec![],
+            host: HostIdentity::default(),
+            disk_dir: "/tmp/disks".into(),
+            disks: vec![],
+            scenario: Some("/tmp/a.json".into()),
+        }
+    }
+
+    #[test]
+    fn a_joined_demo_says_which_given_choices_it_does_not_play() {
+        let state = Path::new("/tmp/state");
+        let same = held::Start {
+            scenario: Some("/tmp/a.json".into()),
+            disk_dir: Some("/tmp/disks".into()),
+            region: Some("us-east-1".into()),
+        };
+        assert_eq!(not_played(&same, &hello(), state), None);
+        assert_eq!(not_played(&held::Start::default(), &hello(), state), None);
+        // An unknown region is not played by any emulator: nothing to say of it.
+        let unknown = held::Start {
+            region: Some("mars-north-1".into()),
+            ..held::Start::default()
+        };
+        assert_eq!(not_played(&unknown, &hello(), state), None);
+        let other = held::Start {
+            scenario: Some("/tmp/b.json".into()),
+            region: Some("eu-west-1".into()),
+            ..same
+        };
+        let said = not_played(&other, &hello(), state).unwrap();
+        assert!(
+            said.contains("/tmp/state (emulator pid 42)")
+                && said.contains("not --scenario, --region given here")
+                && !said.contains("--demo-dir"),
+            "{said}"
+        );
+    }
 }

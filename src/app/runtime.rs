@@ -605,7 +605,6 @@ pub async fn run(
             let tx = tx.clone();
             tokio::task::spawn_blocking(move || {
                 let started = super::demo::start(start).map(Box::new);
-                crate::process::give_back_freed_memory();
                 Runtime::send(&tx, Msg::DemoStarted(started));
             });
         }

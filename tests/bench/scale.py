@@ -4,11 +4,14 @@
 - emulator start to listening: `drs-failback emulator --scenario FILE` until it prints its address
 - first Welcome frame (median and max of 5 starts), the demo's emulator ready (the log's "demo
   started"), instance list shown after Endpoint: `--demo --scenario FILE` in an 80x24 PTY (the
-  emulator runs in the demo's failback worker, a process of its own)
+  demo's emulator is a process of its own, which reads the scenario; the wizard does not)
 - filter keystroke / PageDown / End / Home: from writing the key to the first byte of the frame
 - CPU while typing: the demo process's CPU over the typing phase
-- RSS on the list: the wizard's own process, and the demo's worker (which serves the emulator)
-  next to it, found by its lock file; and `drs-failback emulator` alone
+- RSS on the list: the wizard's own process, and the demo's emulator next to it, found by its
+  lock file; and `drs-failback emulator` alone
+- the same walk on the real path: the wizard without --demo pointed at an outside
+  `drs-failback emulator` (--endpoint, its keys in the environment), so the list timings and
+  the wizard's RSS come without the demo
 - DescribeRecoveryInstances(maxResults 100): 4 processes, one keep-alive connection each, signed
   once with botocore's SigV4 (pip install botocore); throttling faults off for this run; the
   load average beside it (the machine is shared: CPU figures move with it)
@@ -120,7 +123,14 @@ def demo_args(exe, tmp, path, name):
             "--state-dir", state, "--log-file", log], state, log
 
 
-def worker_pid(state):
+def emulator_pid(state):
+    """The demo's emulator serving `state` (its lock holds its pid); in builds before it ran
+    apart, the demo's worker that served it (the worker's lock)."""
+    try:
+        with open(os.path.join(state, "emulator.lock")) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        pass
     try:
         with open(os.path.join(state, "lock")) as f:
             return json.load(f)["worker_pid"]
@@ -141,13 +151,23 @@ def welcome(exe, tmp, path, n, runs=5):
     return frames, ready
 
 
-def walk(exe, tmp, path, n):
-    """The demo up to the instance list, then keys on it."""
+def walk(exe, tmp, path, n, outside=None):
+    """The demo up to the instance list, then keys on it; with `outside` (an emulator's
+    endpoint and the scenario), the wizard without --demo pointed at it."""
     out = {}
     args, state, log = demo_args(exe, tmp, path, f"walk-{n}")
-    s = Session(args, ENV)
+    env = ENV
+    if outside:
+        endpoint, s = outside
+        key = s["credentials"][0]
+        args = [exe, "--endpoint", endpoint, "--s3-endpoint", endpoint, "--region", s["region"],
+                "--state-dir", state, "--log-file", log]
+        env = {**ENV, "AWS_ACCESS_KEY_ID": key["access_key_id"],
+               "AWS_SECRET_ACCESS_KEY": key["secret_access_key"]}
+    s = Session(args, env)
     s.wait_for(b"Welcome")
-    logged(log, s.started, "demo started", 30)
+    if not outside:
+        logged(log, s.started, "demo started", 30)
     s.pump(1)
     s.send("\r", 4.0)  # Pre-flight (its checks run)
     s.send("\r", 2.0)  # Credentials (demo keys prefilled)
@@ -174,8 +194,8 @@ def walk(exe, tmp, path, n):
                 moves[name].append(t)
     out.update(moves)
     out["rss"] = s.rss_kib() / 1024
-    pid = worker_pid(state)
-    out["worker_rss"] = rss_kib(pid) / 1024 if pid else None
+    pid = emulator_pid(state)
+    out["emulator_rss"] = rss_kib(pid) / 1024 if pid else None
     s.close()
     return out
 
@@ -208,22 +228,29 @@ def main():
             p.wait()
             frames, ready = welcome(exe, tmp, path, n)
             w = walk(exe, tmp, path, n)
+            p, _, endpoint = emulator(exe, path)
+            real = walk(exe, tmp, path, f"{n}-real", (endpoint, json.load(open(path))))
+            real["emulator_rss"] = rss_kib(p.pid) / 1024
+            p.terminate()
+            p.wait()
             rate, p99, errors, load = emulator_load(exe, tmp, n)
             print(f"== {n} recovery instances (load average {os.getloadavg()[0]:.1f})")
             print(f"emulator start to listening     {start:.2f} s")
             print(f"first Welcome frame (--demo)    {seconds(frames)}")
             print(f"demo's emulator ready           {seconds(ready)}")
-            print(f"instance list after Endpoint    {w['list']:.2f} s" if w["list"] else
-                  "instance list after Endpoint    never")
-            print(f"all {n} listed after Endpoint  {w['all']:.2f} s" if w["all"] is not None
-                  else "all listed after Endpoint       (all at once: as above)")
-            print(f"filter keystroke -> frame       {ms(w['typing'])}")
-            for name in ("PageDown", "End", "Home"):
-                print(f"{name:<31} {ms(w[name])}")
-            print(f"CPU while typing                {w['cpu']:.0f} %")
-            worker = f"{w['worker_rss']:.0f} MiB" if w["worker_rss"] else "not found"
-            print(f"RSS on the list                 wizard {w['rss']:.0f} MiB, its worker with the "
-                  f"emulator {worker}, `emulator` alone {emu_rss:.0f} MiB")
+            for label, m in (("--demo", w), ("real path, outside emulator", real)):
+                print(f"- {label}")
+                print(f"instance list after Endpoint    {m['list']:.2f} s" if m["list"] else
+                      "instance list after Endpoint    never")
+                print(f"all {n} listed after Endpoint  {m['all']:.2f} s" if m["all"] is not None
+                      else "all listed after Endpoint       (all at once: as above)")
+                print(f"filter keystroke -> frame       {ms(m['typing'])}")
+                for name in ("PageDown", "End", "Home"):
+                    print(f"{name:<31} {ms(m[name])}")
+                print(f"CPU while typing                {m['cpu']:.0f} %")
+                emu = f"{m['emulator_rss']:.0f} MiB" if m["emulator_rss"] else "not found"
+                print(f"RSS on the list                 wizard {m['rss']:.0f} MiB, its emulator {emu}")
+            print(f"RSS of `emulator` alone         {emu_rss:.0f} MiB")
             print(f"DescribeRecoveryInstances(100)  {rate:.0f} req/s, p99 {p99:.1f} ms, "
                   f"4 connections, {errors} non-200, load average {load:.1f}")
     print("== dashboard at 80x24 (default demo)")

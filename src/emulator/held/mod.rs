@@ -53,6 +53,8 @@ pub struct Hello {
     /// The virtual disks, files in `disk_dir`.
     pub disk_dir: PathBuf,
     pub disks: Vec<VirtualDiskSpec>,
+    /// The scenario file played (None: the embedded one).
+    pub scenario: Option<PathBuf>,
 }
 
 /// How a wizard starts the emulator when none serves its state directory.
@@ -197,6 +199,11 @@ fn spawn(program: &Path, state_dir: &Path, start: &Start) -> Result<Option<Hold>
 }
 
 impl Hold {
+    /// This hold started the emulator (else it joined one another wizard started).
+    pub fn started_here(&self) -> bool {
+        self.child.is_some()
+    }
+
     /// Lets go; when this was the last hold, returns once the emulator has removed what it
     /// made (and is gone, when this hold started it).
     pub fn leave(mut self) {

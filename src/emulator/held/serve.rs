@@ -116,6 +116,7 @@ impl World {
             host,
             disk_dir: std::path::absolute(&disk_dir).unwrap_or(disk_dir),
             disks,
+            scenario: start.scenario.clone(),
         };
         tracing::info!(endpoint = %hello.endpoint, disks = %hello.disk_dir.display(), "the demo's emulator serves");
         Ok(World {
