@@ -219,6 +219,8 @@ def seconds(values):
 def main():
     exe = binary()
     with tempfile.TemporaryDirectory() as tmp:
+        # The demo's emulator and worker logs go there too, and with it.
+        ENV["TMPDIR"] = tmp
         for n in SIZES:
             path, _ = scenario(tmp, n)
             p, start, _ = emulator(exe, path)
