@@ -6,13 +6,13 @@ use std::path::Path;
 
 const EFIVARS: &str = "/sys/firmware/efi/efivars";
 
-/// The SecureBoot EFI variable: 4 attribute bytes then one byte, 1 when enabled.
-fn secure_boot() -> Option<bool> {
-    let dir = std::fs::read_dir(EFIVARS).ok()?;
-    let entry = dir
-        .flatten()
-        .find(|e| e.file_name().to_string_lossy().starts_with("SecureBoot-"))?;
-    let data = std::fs::read(entry.path()).ok()?;
+/// The global SecureBoot variable (EFI_GLOBAL_VARIABLE's GUID; a vendor's variable of the same
+/// name is another thing): 4 attribute bytes then one byte, 1 when enabled.
+const SECURE_BOOT: &str = "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c";
+
+/// Secure Boot's state from efivarfs at `efivars`; None when it cannot be read.
+fn secure_boot(efivars: &Path) -> Option<bool> {
+    let data = std::fs::read(efivars.join(SECURE_BOOT)).ok()?;
     data.get(4).map(|b| *b == 1)
 }
 
@@ -69,10 +69,31 @@ pub fn facts() -> HostFacts {
         cpu_model,
         boot_mode,
         secure_boot: if boot_mode == BootMode::Uefi {
-            secure_boot()
+            secure_boot(Path::new(EFIVARS))
         } else {
             None
         },
         nics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secure_boot_is_read_from_the_global_variable_only() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(secure_boot(dir.path()), None, "not readable: unknown");
+        // A vendor's variable of the same name says nothing about Secure Boot.
+        let vendor = dir
+            .path()
+            .join("SecureBoot-a1b2c3d4-0000-1111-2222-333344445555");
+        std::fs::write(vendor, [6, 0, 0, 0, 1]).unwrap();
+        assert_eq!(secure_boot(dir.path()), None);
+        std::fs::write(dir.path().join(SECURE_BOOT), [6, 0, 0, 0, 0]).unwrap();
+        assert_eq!(secure_boot(dir.path()), Some(false));
+        std::fs::write(dir.path().join(SECURE_BOOT), [6, 0, 0, 0, 1]).unwrap();
+        assert_eq!(secure_boot(dir.path()), Some(true));
     }
 }

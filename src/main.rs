@@ -35,8 +35,12 @@ fn main() -> ExitCode {
     terminal::install_panic_hook();
     let cli = Cli::parse().with_env(|k| std::env::var(k).ok());
     // Secrets given as arguments: read now, so no other user sees them there from here on.
-    let hidden = (cli.secret_access_key.is_some() || cli.session_token.is_some())
-        .then(|| process::hide_args(&SECRET_OPTIONS));
+    // The stand-in takes AWS's program's, under the same names.
+    let standin_secrets = matches!(&cli.command, Some(Command::FailbackClientStandin(a))
+        if a.aws_secret_access_key.is_some() || a.aws_session_token.is_some());
+    let hidden =
+        (cli.secret_access_key.is_some() || cli.session_token.is_some() || standin_secrets)
+            .then(|| process::hide_args(&SECRET_OPTIONS));
     let output = cli.no_prompt.then_some(cli.output);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -161,14 +161,16 @@ pub fn is_tls_failure(text: &str) -> bool {
     .any(|w| lower.contains(w))
 }
 
-/// A proxy URL as messages may show it: without a password.
+/// A proxy URL as messages may show it: without a password (also in `user:pw@host:port`,
+/// which is taken as an http proxy).
 pub fn redact_proxy(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.rsplit_once('@') {
-            Some((_, host)) => format!("{scheme}://***@{host}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
+    let (scheme, rest) = url
+        .split_once("://")
+        .map_or((None, url), |(scheme, rest)| (Some(scheme), rest));
+    match (scheme, rest.rsplit_once('@')) {
+        (Some(scheme), Some((_, host))) => format!("{scheme}://***@{host}"),
+        (None, Some((_, host))) => format!("***@{host}"),
+        (_, None) => url.to_owned(),
     }
 }
 
@@ -492,6 +494,30 @@ mod tests {
                 ..NetSettings::default()
             })
             .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_proxy_without_a_scheme_is_named_without_its_password_too() {
+        let settings = NetSettings {
+            https_proxy: Some("user:secret@proxy.corp:3128".into()),
+            ..NetSettings::default()
+        };
+        let shown = format!("{settings:?}");
+        assert!(
+            !shown.contains("secret") && shown.contains("***@proxy.corp:3128"),
+            "{shown}"
+        );
+        let bad = NetSettings {
+            https_proxy: Some("user:secret@proxy corp:3128".into()),
+            ..NetSettings::default()
+        };
+        let Err(err) = Network::new(bad) else {
+            panic!("a proxy with a space in its host was taken");
+        };
+        assert!(
+            err.0.starts_with("HTTPS_PROXY is '***@proxy corp:3128'"),
+            "{err}"
         );
     }
 

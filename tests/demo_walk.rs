@@ -1,9 +1,12 @@
 //! Every recovery instance of the embedded scenario, walked through the real runtime with the
 //! demo's services (the demo's emulator, a process of its own; the real path's failback worker
-//! pointed at it, running the stand-in failback client as failback_entry; virtual disks) by the `--no-prompt` autopilot: each one that fits
-//! this host's disks ends FAILBACK_COMPLETED or in the failure its scenario means to show,
+//! pointed at it, running the stand-in failback client as failback_entry; virtual disks) by
+//! the `--no-prompt` autopilot: each one that fits this host's disks ends FAILBACK_COMPLETED or in the failure its scenario means to show,
 //! explained; each one that cannot fit is refused on the instance step.
 
+mod common;
+
+use common::sandbox::Sandbox;
 use drs_failback::app::App;
 use drs_failback::app::demo::{self, DemoStart};
 use drs_failback::app::prefill::Prefill;
@@ -95,15 +98,14 @@ enum End {
 }
 
 /// The worker's log and its replication software's, which a worker keeps in the temporary
-/// directory for the operator: a test removes them, passed or failed.
-struct RemoveOnDrop(Option<std::path::PathBuf>);
+/// directory for the operator: the wizard (this test) makes them in its own TMPDIR, so the
+/// test removes them, passed or failed.
+struct RemoveOnDrop(std::path::PathBuf);
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
-        if let Some(log) = &self.0 {
-            let _ = std::fs::remove_file(log.with_extension("failback_entry.log"));
-            let _ = std::fs::remove_file(log);
-        }
+        let _ = std::fs::remove_file(self.0.with_extension("failback_entry.log"));
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -116,11 +118,12 @@ fn gone(pid: u32) -> bool {
 }
 
 async fn walk(instance: &str) -> End {
-    let dir = tempfile::tempdir().unwrap();
+    // The worker's TMPDIR: what it makes there goes with it, and so does a worker left running.
+    let dir = Sandbox::new();
     let scenario = dir.path().join("scenario.json");
     std::fs::write(&scenario, quick_scenario().to_string()).unwrap();
     let (mut app, mut services) = demo::starting(DemoStart {
-        program: env!("CARGO_BIN_EXE_drs-failback").into(),
+        program: dir.program(),
         state_dir: dir.path().join("state"),
         scenario: Some(scenario),
         disk_dir: Some(dir.path().join("disks")),
@@ -160,8 +163,9 @@ async fn walk(instance: &str) -> End {
     // The logs are known once the processes started: removed, passed or failed.
     let _logs: Vec<RemoveOnDrop> = worker
         .iter()
-        .map(|w| RemoveOnDrop(Some(w.log.clone())))
-        .chain([RemoveOnDrop(emulator.log.clone())])
+        .map(|w| w.log.clone())
+        .chain(emulator.log.clone())
+        .map(RemoveOnDrop)
         .collect();
     let killed = app.outcome.is_none() && app.worker.is_some();
     if let Some(worker) = worker {

@@ -298,34 +298,83 @@ fn used_space_of_ext4_is_read_unmounted_and_mounted() {
     run("mkfs.ext4", &["-q", "-F", "-L", "fbused", &file]).unwrap();
     let device = attach(&mut cleanup, &file, &[]);
 
-    // Unmounted: from the superblock (journal and metadata count as used).
+    // Unmounted: from the superblock, without the journal and metadata mke2fs recorded.
     let report = disks_json(true);
     let fresh = used_bytes(&report, &file);
-    assert!(fresh > 0 && fresh < 64 * MIB, "{fresh}");
+    let fs = &ours(&report, &file)["filesystem"];
+    assert_eq!(fs["used_estimated"], false, "{fs:#}");
     let contents = ours(&report, &file)["contents"]
         .as_str()
         .unwrap()
         .to_owned();
     assert_eq!(contents, format!("ext4 \"fbused\" ({} used)", Bytes(fresh)));
 
-    // Mounted, with 16 MiB written: from statvfs.
+    // Mounted: statvfs (what df shows) says the same of the same filesystem.
     let mount_point = dir.path().join("mnt");
     std::fs::create_dir(&mount_point).unwrap();
     let mount_point = mount_point.display().to_string();
     run("mount", &[&device, &mount_point]).unwrap();
     cleanup.then_undo(&["umount", &mount_point]);
+    assert_eq!(
+        used_bytes(&disks_json(true), &file),
+        fresh,
+        "unmounted and mounted figures differ"
+    );
+    // With 16 MiB written.
     let mut data = std::fs::File::create(Path::new(&mount_point).join("data")).unwrap();
     data.write_all(&vec![0xa5; 16 * MIB as usize]).unwrap();
     data.sync_all().unwrap();
     drop(data);
     let mounted = used_bytes(&disks_json(true), &file);
-    assert!(mounted >= 16 * MIB, "{mounted}");
+    assert!(mounted >= fresh + 16 * MIB, "{fresh} then {mounted}");
 
     // Unmounted again: the superblock counts the new data.
     run("umount", &[&mount_point]).unwrap();
     cleanup.undo.pop();
     let after = used_bytes(&disks_json(true), &file);
     assert!(after >= fresh + 16 * MIB, "{fresh} then {after}");
+    assert!(after <= mounted + MIB, "{mounted} then {after}");
+}
+
+#[test]
+fn used_space_of_an_ext4_without_its_recorded_overhead_is_about_less_the_journal() {
+    use std::os::unix::fs::FileExt;
+    if let Some(why) = unavailable() {
+        println!("SKIPPED used-space estimate test: {why}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut cleanup = Cleanup::default();
+    let file = sparse(dir.path(), "old.img", 64 * MIB);
+    // An 8 MiB journal, and no s_overhead_clusters, as older mke2fs made them (without
+    // superblock checksums, so clearing it leaves the superblock valid).
+    run(
+        "mkfs.ext4",
+        &["-q", "-F", "-O", "^metadata_csum", "-J", "size=8", &file],
+    )
+    .unwrap();
+    let image = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&file)
+        .unwrap();
+    let mut sb = [0u8; 1024];
+    image.read_exact_at(&mut sb, 1024).unwrap();
+    image.write_all_at(&[0; 4], 1024 + 0x248).unwrap();
+    image.sync_all().unwrap();
+    let le32 = |at: usize| u64::from(u32::from_le_bytes(sb[at..at + 4].try_into().unwrap()));
+    let in_use = (le32(0x04) - le32(0x0C)) << (10 + le32(0x18));
+    attach(&mut cleanup, &file, &[]);
+
+    let report = disks_json(true);
+    let estimate = used_bytes(&report, &file);
+    assert_eq!(estimate, in_use - 8 * MIB, "the journal is taken off");
+    let d = ours(&report, &file);
+    assert_eq!(d["filesystem"]["used_estimated"], true, "{d:#}");
+    assert_eq!(
+        d["contents"].as_str().unwrap(),
+        format!("ext4 (about {} used)", Bytes(estimate))
+    );
 }
 
 /// The device number `/` is mounted from, when it is a block device.

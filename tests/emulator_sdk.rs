@@ -1,6 +1,8 @@
 //! The DRS emulator driven through the real aws-sdk-drs client (and, where the SDK cannot
 //! reach, raw HTTP): paging, filters, every error class, SigV4 rejections and a whole failback.
 
+mod common;
+use common::sandbox::Sandbox;
 use std::collections::HashSet;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
@@ -17,10 +19,10 @@ use aws_sdk_drs::types::{
 };
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use drs_failback::domain::mapping::DmValueFormat;
-use drs_failback::drs::StaticCredentials;
+use drs_failback::drs::{DrsClient, StaticCredentials};
 use drs_failback::emulator::{Emulator, Scenario};
 use drs_failback::replication::failback_entry::FailbackEntry;
 use drs_failback::replication::{ReplicationPlan, Replicator, ReplicatorEvent, VolumeTarget};
@@ -861,8 +863,6 @@ async fn raw_requests_get_aws_shaped_answers() {
 
 // ---- lifecycle with the stand-in failback client, run as failback_entry ----
 
-const BIN: &str = env!("CARGO_BIN_EXE_drs-failback");
-
 /// A scenario where `host`'s volumes are a few MiB, so the replicator writes them quickly.
 fn small_volumes(host: &str, volumes: Value) -> Scenario {
     let n = index_of_host(host);
@@ -878,12 +878,13 @@ struct Target {
 
 /// Target files in a demo disk directory, named as the stand-in resolves `device`.
 struct Disks {
-    dir: tempfile::TempDir,
+    /// The stand-in's TMPDIR too.
+    dir: Sandbox,
     list: Vec<Target>,
 }
 
 fn targets(list: &[(&'static str, &'static str, u64)]) -> Disks {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = Sandbox::new();
     let list = list
         .iter()
         .map(|&(volume, device, bytes)| {
@@ -907,7 +908,7 @@ fn targets(list: &[(&'static str, &'static str, u64)]) -> Disks {
 /// The stand-in run as failback_entry, on `disks`' directory.
 fn standin(disks: &Disks) -> FailbackEntry {
     FailbackEntry {
-        program: BIN.into(),
+        program: disks.dir.program(),
         leading_args: vec!["failback-client-standin".into()],
         env: vec![(
             DEMO_DISKS_ENV.into(),
@@ -916,6 +917,17 @@ fn standin(disks: &Disks) -> FailbackEntry {
         log_file: disks.dir.path().join("failback.log"),
         poll_every: Duration::from_millis(20),
     }
+}
+
+/// The stand-in's runner started for `plan`, asking the service with the plan's credentials.
+async fn start_standin(
+    disks: &Disks,
+    plan: ReplicationPlan,
+    events: mpsc::UnboundedSender<ReplicatorEvent>,
+) -> tokio::task::JoinHandle<()> {
+    let key = plan.credentials.clone().expect("credentials");
+    let service = DrsClient::connect(&plan.target(key)).await.expect("client");
+    standin(disks).start(plan, watch::channel(service).1, events)
 }
 
 fn plan_as(emu: &Emulator, id: &str, disks: &Disks, label: &str) -> ReplicationPlan {
@@ -1019,7 +1031,7 @@ async fn full_failback_with_the_standin_failback_client() {
         ("/dev/xvdb", "/dev/sdc", 12 * MIB),
     ]);
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let handle = standin(&files).start(plan(&emu, &id, &files), tx);
+    let handle = start_standin(&files, plan(&emu, &id, &files), tx).await;
 
     let ready = eventually("FAILBACK_READY_FOR_LAUNCH", || async {
         describe(&client, &id)
@@ -1173,7 +1185,7 @@ async fn a_fractional_target_holds_the_part_of_its_volume_that_fits() {
     let mut p = plan(&emu, &id, &files);
     p.targets[0].volume_bytes = 1 << 30;
     let (tx, mut rx) = mpsc::unbounded_channel();
-    standin(&files).start(p, tx);
+    start_standin(&files, p, tx).await;
     launch_when_ready(&client, &id).await;
     let (logs, result) = exit_of(&mut rx).await;
     assert_eq!(result, Ok(()), "{logs:#?}");
@@ -1208,10 +1220,12 @@ async fn describe_sees_replication_grow_while_the_standin_runs() {
     let id = instance_id(n);
     let files = targets(&[("/dev/xvda", "/dev/sdb", 64 * MIB)]);
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let handle = standin(&files).start(
+    let handle = start_standin(
+        &files,
         plan_as(&emu, &id, &files, "failback installation policy"),
         tx,
-    );
+    )
+    .await;
     let replicated = |i: &RecoveryInstance| {
         i.data_replication_info()
             .and_then(|d| {
@@ -1271,7 +1285,7 @@ async fn a_session_that_ends_after_pairing_refuses_public_calls_while_the_standi
     assert!(describe(&cli, &id).await.is_some());
     let files = targets(&[("/dev/xvda", "/dev/sdb", 8 * MIB)]);
     let (tx, rx) = mpsc::unbounded_channel();
-    let handle = standin(&files).start(plan_as(&emu, &id, &files, label), tx);
+    let handle = start_standin(&files, plan_as(&emu, &id, &files, label), tx).await;
     let expired = eventually("the session to end", || async {
         cli.describe_recovery_instances().send().await.err()
     })
@@ -1300,7 +1314,7 @@ async fn stop_failback_ends_the_replicator_with_an_error() {
     let id = instance_id(index_of_host("legacy-app-03"));
     let files = targets(&[("/dev/sda", "/dev/sde", 6 * MIB)]);
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let handle = standin(&files).start(plan(&emu, &id, &files), tx);
+    let handle = start_standin(&files, plan(&emu, &id, &files), tx).await;
 
     eventually("FAILBACK_READY_FOR_LAUNCH", || async {
         describe(&client, &id)
@@ -1344,7 +1358,7 @@ async fn a_fractional_gib_target_takes_its_rounded_up_volume_to_failback_complet
     let mut p = plan(&emu, &id, &files);
     p.targets[0].volume_bytes = 10 * GIB;
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let handle = standin(&files).start(p, tx);
+    let handle = start_standin(&files, p, tx).await;
     launch_when_ready(&client, &id).await;
     let (logs, result) = exit_of(&mut rx).await;
     assert_eq!(result, Ok(()), "{logs:#?}");
@@ -1368,7 +1382,7 @@ async fn replicator_refuses_missing_targets_and_stops_when_aborted() {
     let mut p = plan(&emu, &id, &files);
     p.device_mapping = "/dev/xvda=/dev/sdb".into();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let handle = standin(&files).start(p, tx);
+    let handle = start_standin(&files, p, tx).await;
     let (_, result) = exit_of(&mut rx).await;
     assert!(
         result.as_ref().is_err_and(|e| e.contains("cannot open")),
@@ -1380,7 +1394,7 @@ async fn replicator_refuses_missing_targets_and_stops_when_aborted() {
     // An unknown volume is refused by the service side.
     let files = targets(&[("/dev/xvdz", "/dev/sdb", MIB)]);
     let (tx, mut rx) = mpsc::unbounded_channel();
-    standin(&files).start(plan(&emu, &id, &files), tx);
+    start_standin(&files, plan(&emu, &id, &files), tx).await;
     let (_, result) = exit_of(&mut rx).await;
     assert!(
         result
@@ -1392,7 +1406,7 @@ async fn replicator_refuses_missing_targets_and_stops_when_aborted() {
     // Aborting the task mid-copy stops it: the channel closes without an Exited event.
     let files = targets(&[("/dev/xvda", "/dev/sdb", 30 << 30)]);
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let handle = standin(&files).start(plan(&emu, &id, &files), tx);
+    let handle = start_standin(&files, plan(&emu, &id, &files), tx).await;
     // Wait until it is copying, so the abort interrupts real work.
     let mut pid = None;
     loop {

@@ -2,20 +2,20 @@
 //! failback client learnt from the service) and the stand-in's command line as a process.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use drs_failback::domain::mapping::DmValueFormat;
-use drs_failback::drs::StaticCredentials;
+use drs_failback::drs::{DrsClient, StaticCredentials};
 use drs_failback::emulator::{Emulator, Scenario};
 use drs_failback::replication::failback_entry::{FailbackEntry, MASK};
 use drs_failback::replication::{ReplicationPlan, Replicator, ReplicatorEvent};
 use drs_failback::standin::devices::DEMO_DISKS_ENV;
 
-const BIN: &str = env!("CARGO_BIN_EXE_drs-failback");
+mod common;
+use common::sandbox::Sandbox;
 const SECRET: &str = "Zm9vYmFyYmF6cXV4/secret+key/0123456789ab";
 const TOKEN: &str = "IQoJb3JpZ2luX2VjEXAMPLE-session-token";
 
@@ -84,10 +84,21 @@ fn runner(dir: &Path, program: PathBuf, env: Vec<(String, String)>) -> FailbackE
     }
 }
 
+/// The worker's DRS client for `plan`: its sender replaces it, as fresh credentials do.
+async fn service(plan: &ReplicationPlan) -> (watch::Sender<DrsClient>, watch::Receiver<DrsClient>) {
+    let key = plan.credentials.clone().expect("credentials");
+    watch::channel(DrsClient::connect(&plan.target(key)).await.expect("client"))
+}
+
 /// Every event until Exited (bounded: a hung runner fails the test).
 async fn run(r: &FailbackEntry, plan: ReplicationPlan) -> Vec<ReplicatorEvent> {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    r.start(plan, tx);
+    let (tx, rx) = mpsc::unbounded_channel();
+    r.start(plan.clone(), service(&plan).await.1, tx);
+    until_exit(rx).await
+}
+
+/// The events until Exited (bounded: a hung runner fails the test).
+async fn until_exit(mut rx: mpsc::UnboundedReceiver<ReplicatorEvent>) -> Vec<ReplicatorEvent> {
     let collect = async {
         let mut events = Vec::new();
         while let Some(e) = rx.recv().await {
@@ -125,7 +136,7 @@ fn logs(events: &[ReplicatorEvent]) -> Vec<String> {
 async fn no_secret_of_the_plan_reaches_the_events() {
     let v = scenario_json();
     let emu = emulator(&v).await;
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
     // Echoes its arguments and environment, on stdout and stderr, then fails with them.
     let fake = program(
         dir.path(),
@@ -176,7 +187,7 @@ async fn exit_codes_are_mapped() {
     let v = scenario_json();
     let emu = emulator(&v).await;
     let id = instance(&v, "web-01");
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
     let log = dir.path().join("failback.log").display().to_string();
     let cases = [
         ("echo done; exit 0", None),
@@ -212,7 +223,7 @@ async fn exit_codes_are_mapped() {
 async fn the_program_runs_in_its_own_process_group() {
     let v = scenario_json();
     let emu = emulator(&v).await;
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
     // Field 5 of /proc/PID/stat is the process group (the command has no spaces here).
     let fake = program(
         dir.path(),
@@ -237,7 +248,7 @@ async fn the_program_runs_in_its_own_process_group() {
 async fn an_error_carries_the_end_of_the_programs_log_file_masked() {
     let v = scenario_json();
     let emu = emulator(&v).await;
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
     let log = dir.path().join("failback.log");
     let fake = program(
         dir.path(),
@@ -276,7 +287,7 @@ async fn the_failback_client_is_learnt_from_the_service_never_an_earlier_ones() 
     let v = scenario_json();
     let emu = emulator(&v).await;
     let id = instance(&v, "db-01");
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
 
     // A program that never pairs: the earlier client is not taken for its own.
     let idle = program(dir.path(), "echo working; exit 0");
@@ -291,7 +302,7 @@ async fn the_failback_client_is_learnt_from_the_service_never_an_earlier_ones() 
     // The stand-in pairs (and then fails on its missing target): Paired names its client,
     // which is the one the service shows now.
     let r = FailbackEntry {
-        program: BIN.into(),
+        program: dir.program(),
         leading_args: vec!["failback-client-standin".into()],
         env: vec![(DEMO_DISKS_ENV.into(), dir.path().display().to_string())],
         ..runner(dir.path(), PathBuf::new(), Vec::new())
@@ -312,6 +323,85 @@ async fn the_failback_client_is_learnt_from_the_service_never_an_earlier_ones() 
     let after = describe_client(&emu, &id).await;
     assert_ne!(before, after);
     assert_eq!(paired, vec![after.expect("paired")]);
+}
+
+/// The program pairs and the session ends at that moment (before the runner can see the
+/// pairing): the runner learns its client with the fresh credentials the worker was given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pairing_is_learnt_with_the_fresh_credentials_when_the_session_ended_first() {
+    let mut v = scenario_json();
+    v["credentials"][0]["session_ends_after_pairing_seconds"] = json!(0);
+    let fresh = StaticCredentials {
+        access_key_id: "AKIADEMOEXAMPLEFRESH".into(),
+        secret_access_key: "DemoOnly/NotARealSecretKey/FreshKeys0001".into(),
+        session_token: None,
+    };
+    v["credentials"].as_array_mut().expect("keys").push(json!({
+        "label": "fresh", "description": "Fresh keys.",
+        "access_key_id": fresh.access_key_id, "secret_access_key": fresh.secret_access_key,
+        "policy": "full", "principal": "arn:aws:iam::123456789012:user/fresh"
+    }));
+    let n = v["recovery_instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .position(|i| i["hostname"] == "web-02")
+        .expect("web-02");
+    v["recovery_instances"][n]["volumes"] =
+        json!([{"device": "/dev/xvda", "size": "8MiB", "used": "4MiB"}]);
+    let emu = emulator(&v).await;
+    let id = instance(&v, "web-02");
+    let dir = Sandbox::new();
+    std::fs::File::create(dir.path().join("sdb.img"))
+        .and_then(|f| f.set_len(8 << 20))
+        .expect("disk file");
+    let r = FailbackEntry {
+        program: dir.program(),
+        leading_args: vec!["failback-client-standin".into()],
+        env: vec![(DEMO_DISKS_ENV.into(), dir.path().display().to_string())],
+        ..runner(dir.path(), PathBuf::new(), Vec::new())
+    };
+    let p = plan(&emu, &id);
+    let (worker_client, current) = service(&p).await;
+    let (tx, rx) = mpsc::unbounded_channel();
+    r.start(p.clone(), current, tx);
+
+    // Once the program paired, the runner's session answers ExpiredToken.
+    let fresh_client = DrsClient::connect(&p.target(fresh.clone()))
+        .await
+        .expect("client");
+    let mut paired = None;
+    for _ in 0..2000 {
+        paired = fresh_client
+            .recovery_instance(&id)
+            .await
+            .expect("instance")
+            .failback
+            .client_id;
+        if paired.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let paired = paired.expect("the program paired");
+    let expired = worker_client.borrow().recovery_instance(&id).await;
+    assert!(
+        expired.is_err_and(|e| e.kind == drs_failback::drs::DrsErrorKind::ExpiredToken),
+        "the session ended"
+    );
+    // Fresh credentials reach the worker (from any terminal), then the launch.
+    worker_client.send_replace(fresh_client);
+    launch_when_ready(emu.region(), emu.endpoint(), fresh, &id).await;
+    let events = until_exit(rx).await;
+    let learnt: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            ReplicatorEvent::Paired { client_id } => Some(client_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(learnt, vec![paired.as_str()], "{events:?}");
+    assert_eq!(exit(&events), Ok(()));
 }
 
 async fn describe_client(emu: &Emulator, id: &str) -> Option<String> {
@@ -337,7 +427,7 @@ async fn describe_client(emu: &Emulator, id: &str) -> Option<String> {
 async fn the_program_is_not_started_when_the_instance_cannot_be_read_first() {
     let v = scenario_json();
     let emu = emulator(&v).await;
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
     let marker = dir.path().join("started");
     let fake = program(dir.path(), &format!("touch {}; exit 0", marker.display()));
     // An instance the service does not know: its pairing cannot be read.
@@ -359,7 +449,8 @@ async fn the_program_is_not_started_when_the_instance_cannot_be_read_first() {
 // ---- the stand-in's command line ----
 
 fn standin(args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
+    Sandbox::new()
+        .command()
         .arg("failback-client-standin")
         .args(args)
         .env_remove(DEMO_DISKS_ENV)
@@ -388,7 +479,7 @@ fn bad_arguments_are_refused_like_failback_entry() {
 
 #[test]
 fn a_missing_argument_exits_1_with_the_reason_in_its_log() {
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
     let log = dir.path().join("failback.log");
     let out = standin(&[
         "--no-prompt",
@@ -424,7 +515,7 @@ async fn the_standin_by_hand_takes_the_suggested_mapping_and_exits_0_after_the_l
         json!([{"device": "/dev/xvda", "size": "8MiB", "used": "4MiB"}]);
     let emu = emulator(&v).await;
     let id = instance(&v, "web-02");
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
     for (file, bytes) in [("sda.img", 1u64 << 20), ("sdb.img", 8 << 20)] {
         std::fs::File::create(dir.path().join(file))
             .and_then(|f| f.set_len(bytes))
@@ -432,7 +523,8 @@ async fn the_standin_by_hand_takes_the_suggested_mapping_and_exits_0_after_the_l
     }
     let log = dir.path().join("failback.log");
     let k = key(&emu);
-    let mut child = tokio::process::Command::new(BIN)
+    let mut child = dir
+        .tokio_command()
         .arg("failback-client-standin")
         .args(["--aws-access-key-id", &k.access_key_id])
         .args(["--aws-secret-access-key", &k.secret_access_key])
@@ -496,10 +588,11 @@ async fn the_downloaded_failback_entry_of_the_emulators_tarball_fails_back() {
         .expect("web-02");
     v["recovery_instances"][n]["volumes"] =
         json!([{"device": "/dev/xvda", "size": "6MiB", "used": "3MiB"}]);
-    let dir = tempfile::tempdir().expect("dir");
+    let dir = Sandbox::new();
     let scenario = dir.path().join("scenario.json");
     std::fs::write(&scenario, v.to_string()).expect("scenario file");
-    let mut emulator = tokio::process::Command::new(BIN)
+    let mut emulator = dir
+        .tokio_command()
         .args(["emulator", "--listen", "127.0.0.1:0", "--scenario"])
         .arg(&scenario)
         .stdout(std::process::Stdio::piped())
@@ -554,7 +647,7 @@ async fn the_downloaded_failback_entry_of_the_emulators_tarball_fails_back() {
         preflight: vec![],
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
-    software.start(plan, tx);
+    software.start(plan.clone(), service(&plan).await.1, tx);
     launch_when_ready(region, endpoint, credentials, &id).await;
     let end = tokio::time::timeout(Duration::from_secs(60), async {
         let (mut downloaded, mut installed, mut paired) = (None, None, false);
@@ -605,7 +698,7 @@ async fn launch_when_ready(
     let mut ready = false;
     for _ in 0..2000 {
         let i = client.recovery_instance(id).await.expect("instance");
-        if i.failback.state == "FAILBACK_READY_FOR_LAUNCH" {
+        if i.failback.state == drs_failback::domain::states::FailbackState::ReadyForLaunch {
             ready = true;
             break;
         }

@@ -2,6 +2,9 @@
 //! hashes, the owner check, the manifest pair out of step, a slow bucket, unreachable S3, a
 //! hostile tarball, and the proxy settings (for S3 and for DRS). Loopback only.
 
+mod common;
+
+use common::tls::TestCa;
 use drs_failback::drs::{Auth, DrsClient, DrsTarget};
 use drs_failback::emulator::{EMULATOR_INSTALLER_VERSION, Emulator, Scenario};
 use drs_failback::failback_software::{
@@ -570,34 +573,15 @@ fn a_good_tarball_replaces_an_earlier_unpacking() {
 
 // ---- AWS_CA_BUNDLE ----
 
-fn tls_fixture(name: &str) -> String {
-    format!("{}/tests/fixtures/tls/{name}", env!("CARGO_MANIFEST_DIR"))
+/// A test CA for the emulator's TLS front on 127.0.0.1.
+fn local_ca() -> TestCa {
+    TestCa::new("drs-failback test CA", &["localhost", "127.0.0.1"])
 }
 
-/// A TLS front for the emulator on 127.0.0.1, its certificate from a test CA that no system
-/// trusts (tests/fixtures/tls, for localhost and 127.0.0.1). Returns its https:// URL.
-async fn tls_front(emu: &Emulator) -> String {
-    tls_front_with(emu, "").await
-}
-
-/// As `tls_front`, with the certificate and key of the fixture directory `dir`.
-async fn tls_front_with(emu: &Emulator, dir: &str) -> String {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let fixture = |name: &str| tls_fixture(&format!("{dir}{name}"));
-    let certs = CertificateDer::pem_file_iter(fixture("server.pem"))
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_file(fixture("server.key")).unwrap();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+/// A TLS front for the emulator on 127.0.0.1, presenting `ca`'s server certificate. Returns
+/// its https:// URL.
+async fn tls_front(emu: &Emulator, ca: &TestCa) -> String {
+    let acceptor = tokio_rustls::TlsAcceptor::from(ca.server_config());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("https://{}", listener.local_addr().unwrap());
     let upstream = emu.endpoint().trim_start_matches("http://").to_owned();
@@ -618,32 +602,29 @@ async fn tls_front_with(emu: &Emulator, dir: &str) -> String {
     url
 }
 
-fn with_test_ca() -> Network {
-    with_ca("ca.pem")
-}
-
-fn with_ca(path: &str) -> Network {
+fn with_ca(ca: &TestCa) -> Network {
     Network::new(NetSettings {
-        ca_bundle: Some(tls_fixture(path).into()),
+        ca_bundle: Some(ca.ca_file()),
         ..NetSettings::default()
     })
     .unwrap()
 }
 
 /// The livecd pins an S3_ENDPOINT given as an IP in DNS for s3.<region>.amazonaws.com: the
-/// endpoint's certificate (tests/fixtures/tls/s3) names that host, never the address.
+/// endpoint's certificate names that host, never the address.
 #[tokio::test]
 async fn an_s3_endpoint_given_as_an_ip_is_reached_under_s3s_regional_name() {
     let emu = emulator_with(serde_json::json!({})).await;
     assert_eq!(emu.region(), "us-east-1");
-    let url = tls_front_with(&emu, "s3/").await;
+    let ca = TestCa::new(
+        "drs-failback test CA for S3 names",
+        &["s3.us-east-1.amazonaws.com"],
+    );
+    let url = tls_front(&emu, &ca).await;
     // As S3_ENDPOINT holds it: no scheme, the address (and here a port).
     let ip = url.trim_start_matches("https://");
     let source = SoftwareSource::new(&emu.region(), Some(ip)).unwrap();
-    install(&source, &with_ca("s3/ca.pem"))
-        .await
-        .result
-        .unwrap();
+    install(&source, &with_ca(&ca)).await.result.unwrap();
     // What it does when the certificate is not trusted names both the host and the address.
     let err = install(&source, &direct()).await.result.unwrap_err();
     assert_eq!(err.kind, SoftwareErrorKind::Tls, "{err}");
@@ -659,9 +640,10 @@ async fn an_s3_endpoint_given_as_an_ip_is_reached_under_s3s_regional_name() {
 #[tokio::test]
 async fn a_private_ca_in_aws_ca_bundle_is_trusted_for_s3() {
     let emu = emulator_with(serde_json::json!({})).await;
-    let url = tls_front(&emu).await;
+    let ca = local_ca();
+    let url = tls_front(&emu, &ca).await;
     let source = SoftwareSource::new(&emu.region(), Some(&url)).unwrap();
-    install(&source, &with_test_ca()).await.result.unwrap();
+    install(&source, &with_ca(&ca)).await.result.unwrap();
 
     let err = install(&source, &direct()).await.result.unwrap_err();
     assert_eq!(err.kind, SoftwareErrorKind::Tls, "{err}");
@@ -682,12 +664,13 @@ async fn a_private_ca_in_aws_ca_bundle_is_trusted_for_s3() {
 #[tokio::test]
 async fn a_private_ca_in_aws_ca_bundle_is_trusted_for_drs() {
     let emu = emulator_with(serde_json::json!({})).await;
+    let ca = local_ca();
     let target = DrsTarget {
         region: emu.region(),
-        endpoint: Some(tls_front(&emu).await),
+        endpoint: Some(tls_front(&emu, &ca).await),
         auth: Auth::Static(emu.credentials()[0].credentials.clone()),
     };
-    let trusted = DrsClient::connect_via(&target, &with_test_ca())
+    let trusted = DrsClient::connect_via(&target, &with_ca(&ca))
         .await
         .unwrap();
     trusted.verify().await.unwrap();

@@ -334,16 +334,18 @@ fn enter_walks_from_welcome_through_the_preflight_to_credentials_verification() 
         }
         other => panic!("expected the pre-flight checks, got {other:?}"),
     };
-    // Enter before the answer says to wait.
-    press(&mut app, KeyCode::Enter);
+    // Enter before the answer is remembered: it goes on once the checks passed.
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert_eq!(app.step, StepId::Preflight);
-    assert_eq!(
-        app.preflight.error.as_deref(),
-        Some("The checks are still running; Enter again once they finish.")
+    assert!(app.preflight.waiting);
+    assert_eq!(app.preflight.error, None);
+    assert!(
+        screen(&app).contains("Will go on once the checks finish (Esc cancels it)."),
+        "{}",
+        screen(&app)
     );
     let report = passing_preflight();
     update(&mut app, Msg::Preflight { req, report });
-    assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert_eq!(app.step, StepId::Credentials);
     let cmds = press(&mut app, KeyCode::Enter);
     match &cmds[..] {
@@ -354,6 +356,68 @@ fn enter_walks_from_welcome_through_the_preflight_to_credentials_verification() 
         other => panic!("expected a verification, got {other:?}"),
     }
     assert!(app.credentials.check.is_loading());
+}
+
+#[test]
+fn enter_on_a_running_preflight_waits_and_a_failure_or_esc_keeps_it_there() {
+    let start = || {
+        let mut app = app();
+        app.step = StepId::Welcome;
+        app.preflight = Default::default();
+        let req = match &press(&mut app, KeyCode::Enter)[..] {
+            [Cmd::RunPreflight { req, .. }] => *req,
+            other => panic!("{other:?}"),
+        };
+        press(&mut app, KeyCode::Enter);
+        assert!(app.preflight.waiting);
+        assert!(drs_failback::app::keys::hints(&app).contains(&("Esc", "cancel next")));
+        (app, req)
+    };
+    // A failing check: no move, its fix said.
+    let (mut app, req) = start();
+    let mut report = passing_preflight();
+    report
+        .checks
+        .push(drs_failback::domain::preflight::not_checked(
+            "s3",
+            "S3",
+            "S3",
+            "DNS failed",
+        ));
+    update(&mut app, Msg::Preflight { req, report });
+    assert_eq!(app.step, StepId::Preflight);
+    assert!(!app.preflight.waiting);
+    assert!(
+        app.preflight
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("S3 failed: "),
+        "{:?}",
+        app.preflight.error
+    );
+    // Esc cancels the waiting Next, not the step; a second Esc goes back.
+    let (mut app, req) = start();
+    assert!(press(&mut app, KeyCode::Esc).is_empty());
+    assert!(!app.preflight.waiting);
+    assert_eq!(app.step, StepId::Preflight);
+    let report = passing_preflight();
+    update(&mut app, Msg::Preflight { req, report });
+    assert_eq!(app.step, StepId::Preflight);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.step, StepId::Welcome);
+    // Opening the Network screen drops it too: the operator changes what is measured.
+    let (mut app, req) = start();
+    update(&mut app, key(KeyCode::Char('n')));
+    assert!(app.network_open && !app.preflight.waiting);
+    update(
+        &mut app,
+        Msg::Preflight {
+            req,
+            report: passing_preflight(),
+        },
+    );
+    assert_eq!(app.step, StepId::Preflight);
 }
 
 #[test]
@@ -1103,14 +1167,35 @@ fn at_review() -> App {
     app
 }
 
+/// Review's way in: TCP 1500 checked and the disks read again. The disks are answered as
+/// they were; the TCP 1500 check's request is returned.
+fn disks_reread(app: &mut App, cmds: &[Cmd]) -> u64 {
+    match cmds {
+        [
+            Cmd::CheckReplicationPort { req, .. },
+            Cmd::ListDisks { req: disks },
+            ..,
+        ] => {
+            let result = Ok(app.local_disks().to_vec());
+            assert!(app.review_checking());
+            update(
+                app,
+                Msg::Disks {
+                    req: *disks,
+                    result,
+                },
+            );
+            *req
+        }
+        other => panic!("expected TCP 1500 and the disks again, got {other:?}"),
+    }
+}
+
 /// Mapping's Enter: Review, with TCP 1500 to the recovery instance answered (connected).
 fn enter_review(app: &mut App) {
     let cmds = press(app, KeyCode::Enter);
     assert_eq!(app.step, StepId::Review);
-    let req = match &cmds[..] {
-        [Cmd::CheckReplicationPort { req, .. }] => *req,
-        other => panic!("expected the TCP 1500 check, got {other:?}"),
-    };
+    let req = disks_reread(app, &cmds);
     update(
         app,
         Msg::ReplicationPort {
@@ -1360,14 +1445,17 @@ fn a_chosen_disk_follows_a_reread_list_and_a_vanished_one_blocks_next() {
         app.mapping.printed(&volumes, app.local_disks()),
         "/dev/xvda=/dev/sdb,/dev/xvdb=/dev/sdc"
     );
-    press(&mut app, KeyCode::Enter);
+    let rescan = match &press(&mut app, KeyCode::Enter)[..] {
+        [Cmd::CheckReplicationPort { .. }, Cmd::ListDisks { req }] => *req,
+        other => panic!("{other:?}"),
+    };
     assert_eq!(app.step, StepId::Review);
     type_text(&mut app, "OVERWRITE");
-    // sdc is unplugged while the confirmation is typed: Next refuses and says why.
+    // Review's re-read finds sdc unplugged: Next refuses and says why.
     update(
         &mut app,
         Msg::Disks {
-            req: 0,
+            req: rescan,
             result: Ok(vec![disk("/dev/sda", 500), sdb]),
         },
     );
@@ -1568,10 +1656,11 @@ fn a_plan_that_changes_under_a_typed_confirmation_is_refused() {
     enter_review(&mut app);
     type_text(&mut app, "OVERWRITE");
     // The disks are re-read: the same disks, but sdc now has another by-path name.
+    let req = req_of(&update(&mut app, Msg::DisksChanged));
     update(
         &mut app,
         Msg::Disks {
-            req: 0,
+            req,
             result: Ok(vec![
                 named("/dev/sdb", 40, "pci-1"),
                 named("/dev/sdc", 100, "pci-7"),
@@ -1628,12 +1717,9 @@ fn after_retry_the_earlier_runs_answers_are_dropped() {
     replicator_says(&mut app, ReplicatorEvent::Exited(Err("stopped".into())));
     // Retry tells the worker the failure was seen.
     let cmds = press(&mut app, KeyCode::Char('r'));
-    // ... and Review checks TCP 1500 again.
+    // ... and Review checks TCP 1500 and the disks again.
     let req = match &cmds[..] {
-        [
-            Cmd::Acknowledge { run },
-            Cmd::CheckReplicationPort { req, .. },
-        ] if *run == old => *req,
+        [Cmd::Acknowledge { run }, rest @ ..] if *run == old => disks_reread(&mut app, rest),
         other => panic!("{other:?}"),
     };
     update(
@@ -2214,6 +2300,20 @@ fn the_throttle_is_validated_keeps_what_was_typed_and_every_terminal_sees_the_ch
 }
 
 #[test]
+fn a_configuration_changed_in_the_console_replaces_the_shown_one_and_says_so() {
+    let mut app = replicating();
+    configured(&mut app, 0);
+    assert_eq!(app.notice, None, "the first read is no change");
+    configured(&mut app, 40);
+    let said = "Changed in DRS (the console or another client): replication is now \
+                throttled to 40 Mbps, over the recovery instance's public IP.";
+    assert_eq!(app.notice.as_deref(), Some(said));
+    let d = app.dashboard.as_ref().unwrap();
+    assert_eq!(d.log.back().map(String::as_str), Some(said));
+    assert!(matches!(&d.configuration, Some(Ok(c)) if c.bandwidth_mbps == 40));
+}
+
+#[test]
 fn expired_credentials_are_asked_for_on_the_dashboard_and_the_prompt_closes_once_accepted() {
     let mut app = replicating();
     let run = run_of(&app);
@@ -2440,6 +2540,9 @@ fn the_clock_is_set_from_the_endpoint_only_when_confirmed_then_checked_again() {
         Some(Cmd::SetClock { req, .. }) => *req,
         other => panic!("{other:?}"),
     };
+    // Enter while the clock is being set waits for it.
+    press(&mut app, KeyCode::Enter);
+    assert!(app.preflight.waiting);
     update(
         &mut app,
         Msg::ClockSet {
@@ -2448,6 +2551,8 @@ fn the_clock_is_set_from_the_endpoint_only_when_confirmed_then_checked_again() {
         },
     );
     assert!(matches!(&app.preflight.clock_set, Loadable::Failed(e) if e.contains("run as root")));
+    // The other checks had passed: the waiting Next goes on.
+    assert_eq!(app.step, StepId::Credentials);
 }
 
 #[test]
@@ -2686,6 +2791,224 @@ fn network_apply_then_revert_and_preflight_measures_again() {
 }
 
 #[test]
+fn the_dashboards_failing_polls_offer_the_network_screen_and_esc_returns_with_nothing_lost() {
+    use drs_failback::app::keys;
+    let mut app = replicating();
+    polled(
+        &mut app,
+        1.0,
+        "INITIAL_SYNC",
+        "FAILBACK_IN_PROGRESS",
+        1 << 20,
+    );
+    let run = run_of(&app);
+    let poll_failed = |app: &mut App, kind| {
+        update(
+            app,
+            Msg::Polled {
+                run,
+                now: 2.0,
+                result: Err(DrsError::new(kind, "refused")),
+            },
+        )
+    };
+    // A refusal is not the network's.
+    poll_failed(&mut app, DrsErrorKind::AccessDenied { action: None });
+    assert!(!keys::hints(&app).iter().any(|(k, _)| *k == "Ctrl-N"));
+    assert!(update(&mut app, ctrl('n')).is_empty());
+    assert!(!app.network_open);
+    poll_failed(&mut app, DrsErrorKind::Unreachable);
+    assert!(keys::hints(&app).contains(&("Ctrl-N", "network")));
+    let log = app.dashboard.as_ref().unwrap().log.clone();
+    open_network(&mut app, ctrl('n'));
+    assert_eq!(app.step, StepId::Replication);
+    // eth0 static, an address being typed, when the failback ends under the screen.
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Left);
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "192.168.1.");
+    let verdict = app
+        .dashboard
+        .as_ref()
+        .unwrap()
+        .failed("DRS reports FAILBACK_ERROR for this recovery instance.".into());
+    update(&mut app, Msg::Outcome { run, verdict });
+    assert_eq!(app.step, StepId::Result);
+    assert!(app.network_open, "the screen being typed on stays");
+    // Its keys stay its own: q and r are text here, not quit and retry.
+    type_text(&mut app, "qr");
+    assert!(!app.quit);
+    assert_eq!(app.step, StepId::Result);
+    assert_eq!(
+        app.network.current().unwrap().address.value(),
+        "192.168.1.qr"
+    );
+    assert!(press(&mut app, KeyCode::Esc).is_empty());
+    assert!(!app.network_open);
+    assert!(matches!(app.outcome, Some(Outcome::Failed(_))));
+    assert_eq!(app.dashboard.as_ref().unwrap().log, log);
+
+    // Esc from the dashboard itself returns to it, the poll error still shown.
+    let mut app = replicating();
+    let run = run_of(&app);
+    update(
+        &mut app,
+        Msg::Polled {
+            run,
+            now: 2.0,
+            result: Err(DrsError::new(DrsErrorKind::Tls, "handshake")),
+        },
+    );
+    open_network(&mut app, ctrl('n'));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.step, StepId::Replication);
+    assert_eq!(app.dashboard.as_ref().unwrap().poll_failures, 1);
+}
+
+#[test]
+fn a_failed_download_of_the_software_offers_the_network_screen_on_the_result() {
+    use drs_failback::app::keys;
+    let failed = |installed: bool| {
+        let mut app = replicating();
+        if installed {
+            replicator_says(
+                &mut app,
+                ReplicatorEvent::Installed {
+                    version: "1.2.3".into(),
+                },
+            );
+        }
+        replicator_says(
+            &mut app,
+            ReplicatorEvent::Exited(Err("it could not be installed. S3 did not answer".into())),
+        );
+        assert_eq!(app.step, StepId::Result);
+        app
+    };
+    // It stopped after it was installed: not a download's failure.
+    let mut app = failed(true);
+    assert!(!keys::hints(&app).iter().any(|(k, _)| *k == "Ctrl-N"));
+    assert!(update(&mut app, ctrl('n')).is_empty());
+
+    let mut app = failed(false);
+    assert!(keys::hints(&app).contains(&("Ctrl-N", "network")));
+    let outcome = app.outcome.clone();
+    open_network(&mut app, ctrl('n'));
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "http://proxy.corp:3128");
+    assert!(press(&mut app, KeyCode::Esc).is_empty(), "nothing applied");
+    assert_eq!(app.step, StepId::Result);
+    assert_eq!(app.outcome, outcome);
+    // Retry still works, and the proxy typed is there when the screen opens again.
+    open_network(&mut app, ctrl('n'));
+    assert_eq!(app.network.proxy.0.value(), "http://proxy.corp:3128");
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('r'));
+    assert_eq!(app.step, StepId::Review);
+}
+
+#[test]
+fn a_network_changed_from_any_screen_measures_every_network_row_again_before_the_start() {
+    use drs_failback::netconfig::{Applied, Line, Snapshot};
+    // The software's download failed; the proxy is set on the Network screen from the Result.
+    let mut app = replicating();
+    replicator_says(
+        &mut app,
+        ReplicatorEvent::Exited(Err("it could not be installed. S3 did not answer".into())),
+    );
+    open_network(&mut app, ctrl('n'));
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "http://proxy.corp:3128");
+    let req = match &press(&mut app, KeyCode::Enter)[..] {
+        [Cmd::ApplyNetwork { req, plan }] if plan.proxy.is_some() => *req,
+        other => panic!("Enter applies the proxy: {other:?}"),
+    };
+    update(
+        &mut app,
+        Msg::NetworkApplied {
+            req,
+            applied: Applied {
+                snapshot: Snapshot::default(),
+                lines: vec![Line {
+                    what: "proxy".into(),
+                    ok: true,
+                    text: "http://proxy.corp:3128".into(),
+                }],
+            },
+        },
+    );
+    // Back on the Result: the network rows are measured again at once, not on some later
+    // endpoint check.
+    let preflight = match &press(&mut app, KeyCode::Esc)[..] {
+        [Cmd::RunPreflight { req, .. }] => *req,
+        other => panic!("the pre-flight runs again: {other:?}"),
+    };
+    assert_eq!(app.step, StepId::Result);
+    // Retry: Review waits for those rows too, and a start confirmed meanwhile waits with it.
+    let port = match &press(&mut app, KeyCode::Char('r'))[..] {
+        [Cmd::Acknowledge { .. }, rest @ ..] => disks_reread(&mut app, rest),
+        other => panic!("{other:?}"),
+    };
+    update(
+        &mut app,
+        Msg::ReplicationPort {
+            req: port,
+            check: port_open(),
+        },
+    );
+    assert!(app.review_checking());
+    assert!(
+        screen(&app).contains("Pre-flight again"),
+        "{}",
+        screen(&app)
+    );
+    type_text(&mut app, "OVERWRITE");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let cmds = update(
+        &mut app,
+        Msg::Preflight {
+            req: preflight,
+            report: passing_preflight(),
+        },
+    );
+    assert!(
+        matches!(&cmds[..], [Cmd::StartReplication { .. }]),
+        "{cmds:?}"
+    );
+
+    // On Credentials, after a connection failure: the same.
+    let mut app = verified_with(Err(DrsError::new(DrsErrorKind::Unreachable, "dns error")));
+    open_network(&mut app, ctrl('n'));
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Right);
+    let req = match &press(&mut app, KeyCode::Enter)[..] {
+        [Cmd::ApplyNetwork { req, .. }] => *req,
+        other => panic!("{other:?}"),
+    };
+    update(
+        &mut app,
+        Msg::NetworkApplied {
+            req,
+            applied: Applied {
+                snapshot: Snapshot::default(),
+                lines: vec![],
+            },
+        },
+    );
+    assert!(
+        matches!(
+            &press(&mut app, KeyCode::Esc)[..],
+            [Cmd::RunPreflight { .. }]
+        ),
+        "the network rows run again"
+    );
+    assert_eq!(app.step, StepId::Credentials);
+    assert_eq!(app.credentials.secret.0.value(), SECRET);
+}
+
+#[test]
 fn a_paste_on_the_network_screen_goes_to_its_focused_field_only() {
     let mut app = app();
     open_network(&mut app, key(KeyCode::Char('n')));
@@ -2804,48 +3127,86 @@ fn ssh_where_it_is_not_available_says_so_and_offers_no_retry() {
     assert!(press(&mut app, KeyCode::Char('n')).is_empty());
 }
 
-#[test]
-fn review_waits_for_tcp_1500_and_refuses_while_an_instance_check_fails() {
-    use drs_failback::domain::preflight as rules;
+/// Mapping's Enter: Review with its TCP 1500 check still running; the check's request.
+fn review_checking() -> (App, u64) {
     let mut app = at_instances();
     press(&mut app, KeyCode::Enter);
     let cmds = press(&mut app, KeyCode::Enter);
-    let req = match &cmds[..] {
-        // The demo's emulator runs no replication agent: nothing to connect to.
-        [
-            Cmd::CheckReplicationPort {
-                req,
-                instance_id,
-                connect: false,
-                ..
-            },
-        ] if instance_id == WEB => *req,
-        other => panic!("{other:?}"),
-    };
-    type_text(&mut app, "OVERWRITE");
-    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    // The demo's emulator runs no replication agent: nothing to connect to.
     assert!(
-        app.review
-            .error
-            .as_deref()
-            .unwrap()
-            .contains("still running"),
-        "{:?}",
-        app.review.error
+        matches!(&cmds[0], Cmd::CheckReplicationPort { instance_id, connect: false, .. } if instance_id == WEB),
+        "{cmds:?}"
     );
+    let req = disks_reread(&mut app, &cmds);
+    (app, req)
+}
+
+fn port_refused() -> drs_failback::domain::preflight::Check {
+    use drs_failback::domain::preflight as rules;
     let at = Ok(("10.0.1.15".to_owned(), "private IP, as usePrivateIP says"));
-    let refused = rules::replication_port(at, 1500, Some(Err("Connection refused".into())), false);
-    update(
+    rules::replication_port(at, 1500, Some(Err("Connection refused".into())), false)
+}
+
+#[test]
+fn enter_while_the_checks_run_is_remembered_and_the_failback_starts_once_they_pass() {
+    use drs_failback::app::keys;
+    let (mut app, req) = review_checking();
+    type_text(&mut app, "OVERWRITE");
+    assert!(
+        press(&mut app, KeyCode::Enter).is_empty(),
+        "nothing starts before the checks answered"
+    );
+    assert!(app.review.waiting);
+    assert_eq!(app.review.error, None);
+    assert!(
+        screen(&app).contains("Will start once the checks pass (Esc cancels it)."),
+        "{}",
+        screen(&app)
+    );
+    assert!(keys::hints(&app).contains(&("Esc", "cancel start")));
+    // A late answer of another request changes nothing.
+    let cmds = update(
+        &mut app,
+        Msg::ReplicationPort {
+            req: req - 1,
+            check: port_open(),
+        },
+    );
+    assert!(cmds.is_empty() && app.review.waiting, "{cmds:?}");
+    let cmds = update(
         &mut app,
         Msg::ReplicationPort {
             req,
-            check: refused,
+            check: port_open(),
         },
     );
+    assert!(
+        matches!(&cmds[..], [Cmd::StartReplication { plan }] if plan.recovery_instance_id == WEB),
+        "{cmds:?}"
+    );
+    assert_eq!(app.step, StepId::Replication);
+}
+
+#[test]
+fn review_waits_for_tcp_1500_and_refuses_while_an_instance_check_fails() {
+    let (mut app, req) = review_checking();
+    type_text(&mut app, "OVERWRITE");
     assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(app.review.waiting);
+    let cmds = update(
+        &mut app,
+        Msg::ReplicationPort {
+            req,
+            check: port_refused(),
+        },
+    );
+    assert!(cmds.is_empty(), "a failed check starts nothing: {cmds:?}");
+    assert!(!app.review.waiting);
+    assert_eq!(app.step, StepId::Review);
     let e = app.review.error.clone().unwrap();
     assert!(
-        e.starts_with("TCP 1500 failed: Open TCP 1500 from this machine"),
+        e.starts_with("TCP 1500 failed: Open TCP 1500 from this machine")
+            && e.ends_with("Then press Ctrl-R to check again."),
         "{e}"
     );
     assert_eq!(
@@ -2855,6 +3216,254 @@ fn review_waits_for_tcp_1500_and_refuses_while_an_instance_check_fails() {
     );
     let titles: Vec<_> = app.instance_checks().iter().map(|c| c.title).collect();
     assert_eq!(titles, ["Source boot mode", "Local disks", "TCP 1500"]);
+}
+
+#[test]
+fn review_reads_the_disks_again_and_one_mounted_since_the_mapping_stops_the_start() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    let cmds = press(&mut app, KeyCode::Enter);
+    let (port, disks) = match &cmds[..] {
+        [
+            Cmd::CheckReplicationPort { req, .. },
+            Cmd::ListDisks { req: disks },
+        ] => (*req, *disks),
+        other => panic!("Review reads the disks again: {other:?}"),
+    };
+    update(
+        &mut app,
+        Msg::ReplicationPort {
+            req: port,
+            check: port_open(),
+        },
+    );
+    assert!(app.review_checking(), "until the disks are read");
+    assert!(
+        screen(&app).contains("Local disks: reading them again"),
+        "{}",
+        screen(&app)
+    );
+    type_text(&mut app, "OVERWRITE");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(app.review.waiting);
+    // /dev/sdb was mounted after the mapping: no udev event says so, the re-read does.
+    let mut mounted = disk("/dev/sdb", 40);
+    mounted.mounts = vec!["/mnt/backup".into()];
+    let cmds = update(
+        &mut app,
+        Msg::Disks {
+            req: disks,
+            result: Ok(vec![mounted, disk("/dev/sdc", 100)]),
+        },
+    );
+    assert!(cmds.is_empty(), "nothing starts: {cmds:?}");
+    assert!(!app.review.waiting);
+    assert_eq!(app.step, StepId::Review);
+    let e = app.review.error.clone().unwrap_or_default();
+    assert!(
+        e.contains("/mnt/backup") && e.ends_with("Go back (Esc) to the mapping."),
+        "{e}"
+    );
+    assert!(
+        screen(&app).contains("mounted at /mnt/backup"),
+        "{}",
+        screen(&app)
+    );
+}
+
+#[test]
+fn a_failed_tcp_1500_on_review_offers_the_network_screen_and_a_change_checks_again() {
+    use drs_failback::app::keys;
+    use drs_failback::netconfig::{Applied, Snapshot};
+    let (mut app, req) = review_checking();
+    update(
+        &mut app,
+        Msg::ReplicationPort {
+            req,
+            check: port_open(),
+        },
+    );
+    assert!(!keys::hints(&app).iter().any(|(k, _)| *k == "Ctrl-N"));
+    assert!(update(&mut app, ctrl('n')).is_empty());
+    let cmds = update(&mut app, ctrl('r'));
+    let req = disks_reread(&mut app, &cmds);
+    update(
+        &mut app,
+        Msg::ReplicationPort {
+            req,
+            check: port_refused(),
+        },
+    );
+    assert!(keys::hints(&app).contains(&("Ctrl-N", "network")));
+    type_text(&mut app, "OVERWRITE");
+    open_network(&mut app, ctrl('n'));
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Right);
+    let req = match &press(&mut app, KeyCode::Enter)[..] {
+        [Cmd::ApplyNetwork { req, .. }] => *req,
+        other => panic!("{other:?}"),
+    };
+    update(
+        &mut app,
+        Msg::NetworkApplied {
+            req,
+            applied: Applied {
+                snapshot: Snapshot::default(),
+                lines: vec![],
+            },
+        },
+    );
+    // Back on Review: TCP 1500, the disks and the pre-flight again; the word kept.
+    let cmds = press(&mut app, KeyCode::Esc);
+    assert!(
+        matches!(
+            &cmds[..],
+            [
+                Cmd::CheckReplicationPort { .. },
+                Cmd::ListDisks { .. },
+                Cmd::RunPreflight { .. }
+            ]
+        ),
+        "{cmds:?}"
+    );
+    assert_eq!(app.step, StepId::Review);
+    assert_eq!(app.review.confirm.value(), "OVERWRITE");
+}
+
+#[test]
+fn esc_an_edit_or_a_changed_plan_drops_the_waiting_start() {
+    // Esc cancels the start, not the Review: the word stays, and the check's answer starts
+    // nothing. A second Esc goes back.
+    let (mut app, req) = review_checking();
+    type_text(&mut app, "OVERWRITE");
+    press(&mut app, KeyCode::Enter);
+    assert!(press(&mut app, KeyCode::Esc).is_empty());
+    assert!(!app.review.waiting);
+    assert_eq!(app.step, StepId::Review);
+    assert_eq!(app.review.confirm.value(), "OVERWRITE");
+    let cmds = update(
+        &mut app,
+        Msg::ReplicationPort {
+            req,
+            check: port_open(),
+        },
+    );
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(app.step, StepId::Review);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.step, StepId::Mapping);
+
+    // An edit of the confirmation drops it.
+    let (mut app, req) = review_checking();
+    type_text(&mut app, "OVERWRITE");
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Backspace);
+    assert!(!app.review.waiting);
+    type_text(&mut app, "E");
+    let cmds = update(
+        &mut app,
+        Msg::ReplicationPort {
+            req,
+            check: port_open(),
+        },
+    );
+    assert!(cmds.is_empty(), "retyped, not confirmed again: {cmds:?}");
+
+    // A disk re-read under the plan (udev) drops it and the confirmation, saying why.
+    let (mut app, req) = review_checking();
+    type_text(&mut app, "OVERWRITE");
+    press(&mut app, KeyCode::Enter);
+    let cmds = update(&mut app, Msg::DisksChanged);
+    let rescan = req_of(&cmds);
+    let mut grown = disk("/dev/sdc", 100);
+    grown.bytes = Bytes::gib(120);
+    update(
+        &mut app,
+        Msg::Disks {
+            req: rescan,
+            result: Ok(vec![disk("/dev/sdb", 40), grown]),
+        },
+    );
+    assert!(!app.review.waiting);
+    assert_eq!(
+        app.review.confirm.value(),
+        "",
+        "the confirmation is cleared"
+    );
+    assert!(
+        app.review
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("What will be written changed after OVERWRITE was typed"),
+        "{:?}",
+        app.review.error
+    );
+    let cmds = update(
+        &mut app,
+        Msg::ReplicationPort {
+            req,
+            check: port_open(),
+        },
+    );
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert_eq!(app.step, StepId::Review);
+}
+
+#[test]
+fn ctrl_r_on_review_runs_its_checks_again_and_a_waiting_start_waits_for_them() {
+    use drs_failback::app::keys;
+    let (mut app, req) = review_checking();
+    assert!(
+        !keys::hints(&app).iter().any(|(k, _)| *k == "Ctrl-R"),
+        "not while they run"
+    );
+    update(
+        &mut app,
+        Msg::ReplicationPort {
+            req,
+            check: port_refused(),
+        },
+    );
+    assert!(keys::hints(&app).contains(&("Ctrl-R", "re-run checks")));
+    assert!(
+        keys::help(&app)
+            .iter()
+            .any(|(k, does)| k == "Ctrl-R, F5" && does.contains("TCP 1500"))
+    );
+    type_text(&mut app, "OVERWRITE");
+    let cmds = update(&mut app, ctrl('r'));
+    let preflight = match &cmds[..] {
+        [_, _, Cmd::RunPreflight { req, .. }] => *req,
+        other => panic!("Ctrl-R runs the checks again: {other:?}"),
+    };
+    let port = disks_reread(&mut app, &cmds);
+    assert_eq!(app.review.confirm.value(), "OVERWRITE", "the word stays");
+    assert!(app.review_checking());
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(app.review.waiting);
+    assert!(
+        update(
+            &mut app,
+            Msg::ReplicationPort {
+                req: port,
+                check: port_open(),
+            },
+        )
+        .is_empty(),
+        "the pre-flight still runs"
+    );
+    let cmds = update(
+        &mut app,
+        Msg::Preflight {
+            req: preflight,
+            report: passing_preflight(),
+        },
+    );
+    assert!(
+        matches!(&cmds[..], [Cmd::StartReplication { .. }]),
+        "{cmds:?}"
+    );
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! The Network screen's plan applied for real, never to this machine's own interfaces: each test
-//! makes two network namespaces joined by a veth pair, runs dnsmasq (DHCP) on the far end and
-//! systemd-networkd on the near end (in its own mount namespace, over the test's unit
-//! directory), and lets `netconfig::System` write units, restart networkd, check and revert.
-//! Without root, namespaces, dnsmasq or systemd-networkd they say so and pass.
+//! makes two network namespaces joined by two veth pairs, runs dnsmasq (DHCP) on the far end and
+//! systemd-networkd with its own D-Bus on the near end (in their own mount namespace, over the
+//! test's unit directory), and lets `netconfig::System` write units, reconfigure, check and
+//! revert. Without root, namespaces, dnsmasq, D-Bus or systemd-networkd they say so and pass.
 
 use drs_failback::domain::network::{
     Addressing, InterfacePlan, NetworkPlan, ProxyPlan, S3Plan, S3Target, s3_pinned_hosts,
@@ -18,6 +18,8 @@ use tokio::time::Instant;
 
 const NETWORKD: &str = "/lib/systemd/systemd-networkd";
 const LAN: &str = "lan0";
+/// A second interface the plans never name: what happens to it is the point of one test.
+const OTHER: &str = "lan1";
 
 fn run(program: &str, args: &[&str]) -> Result<String, String> {
     let out = Command::new(program)
@@ -40,10 +42,10 @@ fn unavailable() -> Option<String> {
     if unsafe { libc::geteuid() } != 0 {
         return Some("not root".into());
     }
-    for tool in ["dnsmasq", "unshare"] {
+    for tool in ["dnsmasq", "unshare", "nsenter", "dbus-daemon", "networkctl"] {
         if run("sh", &["-c", &format!("command -v {tool}")]).is_err() {
             return Some(format!(
-                "{tool} is missing (apt-get install dnsmasq-base util-linux)"
+                "{tool} is missing (apt-get install dnsmasq-base util-linux dbus-daemon systemd)"
             ));
         }
     }
@@ -67,44 +69,60 @@ macro_rules! skip_unless_available {
     };
 }
 
-/// Two namespaces (`near` with lan0, `far` with sw0 at 10.77.0.1/24), a networkd on the near
-/// side, dnsmasq on the far side when asked. Everything goes when it is dropped.
+/// Waits for a condition on a real process's doing, up to 30 s.
+fn wait_for(what: &str, ok: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !ok() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Two namespaces (`near` with lan0 and lan1, `far` with sw0 at 10.77.0.1/24 and sw1 at
+/// 10.77.1.1/24), a D-Bus system bus and networkd on the near side in a mount namespace of their
+/// own (`anchor` is the bus's pid), dnsmasq on the far side when asked. Everything goes when it
+/// is dropped.
 struct Lab {
     near: String,
     far: String,
     dir: tempfile::TempDir,
+    anchor: Option<Child>,
+    networkd: Option<Child>,
     dnsmasq: Option<Child>,
 }
 
 impl Lab {
     fn new(tag: &str, dhcp_server: bool) -> Lab {
         let id = std::process::id();
-        let lab = Lab {
+        let mut lab = Lab {
             near: format!("drsnet-{id}-{tag}-near"),
             far: format!("drsnet-{id}-{tag}-far"),
             dir: tempfile::tempdir().unwrap(),
+            anchor: None,
+            networkd: None,
             dnsmasq: None,
         };
-        let mut lab = lab;
         for ns in [&lab.near, &lab.far] {
             run("ip", &["netns", "add", ns]).unwrap();
         }
-        run(
-            "ip",
-            &[
-                "link", "add", LAN, "netns", &lab.near, "type", "veth", "peer", "name", "sw0",
-                "netns", &lab.far,
-            ],
-        )
-        .unwrap();
-        for args in [
-            "addr add 10.77.0.1/24 dev sw0",
-            "link set sw0 up",
-            "link set lo up",
-        ] {
-            let mut full = vec!["-n", lab.far.as_str()];
-            full.extend(args.split(' '));
-            run("ip", &full).unwrap();
+        for (near, far, net) in [(LAN, "sw0", 0), (OTHER, "sw1", 1)] {
+            run(
+                "ip",
+                &[
+                    "link", "add", near, "netns", &lab.near, "type", "veth", "peer", "name", far,
+                    "netns", &lab.far,
+                ],
+            )
+            .unwrap();
+            for args in [
+                format!("addr add 10.77.{net}.1/24 dev {far}"),
+                format!("link set {far} up"),
+                "link set lo up".into(),
+            ] {
+                let mut full = vec!["-n", lab.far.as_str()];
+                full.extend(args.split(' '));
+                run("ip", &full).unwrap();
+            }
         }
         for sub in ["net", "empty"] {
             std::fs::create_dir(lab.dir.path().join(sub)).unwrap();
@@ -123,46 +141,80 @@ impl Lab {
                     ])
                     .args([
                         "--interface=sw0",
+                        "--interface=sw1",
                         "--bind-interfaces",
                         "--conf-file=/dev/null",
+                        "--log-dhcp",
                     ])
                     .arg("--dhcp-range=10.77.0.50,10.77.0.60,1h")
+                    .arg("--dhcp-range=10.77.1.50,10.77.1.60,1h")
                     .arg(format!("--dhcp-leasefile={}", leases.display()))
+                    .arg(format!("--log-facility={}", lab.dhcp_log().display()))
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
                     .spawn()
                     .unwrap(),
             );
         }
-        let restart = lab.dir.path().join("restart-networkd");
-        std::fs::write(&restart, lab.restart_script()).unwrap();
+        // The bus and networkd share a mount namespace with their own /run over the lab's unit
+        // directory; udev's wait is skipped by a read-only /sys, as in a container.
+        let d = lab.dir.path().display();
+        let setup = format!(
+            "mount -t tmpfs -o mode=0755 tmpfs /run &&
+             mkdir -p /run/systemd/network /run/systemd/netif /run/dbus &&
+             chown systemd-network:systemd-network /run/systemd/netif 2>/dev/null;
+             mount --bind {d}/net /run/systemd/network &&
+             mount --bind {d}/empty /etc/systemd/network &&
+             mount --bind {d}/empty /usr/lib/systemd/network &&
+             mount -o remount,bind,ro /sys &&
+             exec dbus-daemon --system --nofork --nopidfile"
+        );
+        lab.anchor = Some(
+            Command::new("ip")
+                .args([
+                    "netns", "exec", &lab.near, "unshare", "-m", "sh", "-c", &setup,
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let socket = lab.in_namespace_path("/run/dbus/system_bus_socket");
+        wait_for("the lab's D-Bus listens", || socket.exists());
         lab
     }
 
-    /// What `systemctl restart systemd-networkd` does on the live image, for this lab's networkd:
-    /// stop the running one (waiting until it is gone), start one over the lab's unit directory.
-    /// udev's wait is skipped by a read-only /sys, as in a container.
-    fn restart_script(&self) -> String {
-        let d = self.dir.path().display();
-        format!(
-            r#"#!/bin/sh
-pid=$(cat {d}/networkd.pid 2>/dev/null)
-if [ -n "$pid" ]; then
-    kill "$pid" 2>/dev/null
-    while [ -e /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null; do sleep 0.05; done
-fi
-setsid ip netns exec {ns} unshare -m sh -c 'mount -t tmpfs -o mode=0755 tmpfs /run &&
-    mkdir -p /run/systemd/network /run/systemd/netif &&
-    chown systemd-network:systemd-network /run/systemd/netif 2>/dev/null;
-    mount --bind {d}/net /run/systemd/network &&
-    mount --bind {d}/empty /etc/systemd/network &&
-    mount --bind {d}/empty /usr/lib/systemd/network &&
-    mount -o remount,bind,ro /sys &&
-    exec {NETWORKD}' >>{d}/networkd.log 2>&1 &
-echo $! >{d}/networkd.pid
-"#,
-            ns = self.near
-        )
+    fn dhcp_log(&self) -> PathBuf {
+        self.dir.path().join("dhcp.log")
+    }
+
+    /// How many leases dnsmasq has acknowledged on `far` (sw0, sw1) so far.
+    fn acks(&self, far: &str) -> usize {
+        std::fs::read_to_string(self.dhcp_log())
+            .unwrap_or_default()
+            .matches(&format!("DHCPACK({far})"))
+            .count()
+    }
+
+    fn anchor_pid(&self) -> String {
+        self.anchor.as_ref().unwrap().id().to_string()
+    }
+
+    /// `path` as the lab's bus and networkd see it.
+    fn in_namespace_path(&self, path: &str) -> PathBuf {
+        Path::new("/proc")
+            .join(self.anchor_pid())
+            .join("root")
+            .join(path.trim_start_matches('/'))
+    }
+
+    /// `argv` run in the lab's network and mount namespaces.
+    fn inside(&self, argv: &[&str]) -> Vec<String> {
+        ["nsenter", "-t", &self.anchor_pid(), "-m", "-n"]
+            .iter()
+            .chain(argv)
+            .map(|s| s.to_string())
+            .collect()
     }
 
     fn system(&self, settle: Duration) -> System {
@@ -171,36 +223,49 @@ echo $! >{d}/networkd.pid
                 .map(String::from)
                 .to_vec(),
             networkd_dir: self.dir.path().join("net"),
-            reload: vec![
-                "sh".into(),
-                self.dir
-                    .path()
-                    .join("restart-networkd")
-                    .display()
-                    .to_string(),
-            ],
+            reload: self.inside(&["networkctl", "reload"]),
+            reconfigure: self.inside(&["networkctl", "reconfigure"]),
             hosts_file: self.dir.path().join("hosts"),
             settle,
         }
     }
 
-    /// The lab's "image" configuration for lan0, and networkd started on it.
-    fn baseline(&self, network_section: &str) {
+    /// The lab's "image" configuration for `interface`.
+    fn image_unit(&self, interface: &str, network_section: &str) {
         std::fs::write(
-            self.dir.path().join("net/80-lab.network"),
-            format!("[Match]\nName={LAN}\n\n[Network]\n{network_section}"),
-        )
-        .unwrap();
-        run(
-            "sh",
-            &[&self
-                .dir
+            self.dir
                 .path()
-                .join("restart-networkd")
-                .display()
-                .to_string()],
+                .join(format!("net/80-lab-{interface}.network")),
+            format!("[Match]\nName={interface}\n\n[Network]\n{network_section}"),
         )
         .unwrap();
+    }
+
+    /// The lab's "image" configuration for lan0, and networkd started on it.
+    fn baseline(&mut self, network_section: &str) {
+        self.image_unit(LAN, network_section);
+        let log = std::fs::File::create(self.dir.path().join("networkd.log")).unwrap();
+        let argv = self.inside(&[NETWORKD]);
+        self.networkd = Some(
+            Command::new(&argv[0])
+                .args(&argv[1..])
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+    }
+
+    /// networkd's own word on `interface`: `configured` once it is done with it.
+    fn setup_state(&self, interface: &str) -> String {
+        let argv = self.inside(&["networkctl", "list", "--no-legend", interface]);
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        run(argv[0], &argv[1..])
+            .unwrap_or_default()
+            .split_whitespace()
+            .last()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     fn unit(&self) -> PathBuf {
@@ -214,12 +279,11 @@ echo $! >{d}/networkd.pid
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(self.dir.path().join("networkd.pid")) {
-            let _ = run("kill", &[pid.trim()]);
-        }
-        if let Some(mut child) = self.dnsmasq.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+        for child in [&mut self.networkd, &mut self.anchor, &mut self.dnsmasq] {
+            if let Some(mut child) = child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
         }
         for ns in [&self.near, &self.far] {
             if let Err(e) = run("ip", &["netns", "del", ns]) {
@@ -284,7 +348,7 @@ fn dhcp_plan() -> NetworkPlan {
 #[tokio::test]
 async fn static_address_replaces_the_lease_and_revert_brings_the_lease_back() {
     skip_unless_available!();
-    let lab = Lab::new("st", true);
+    let mut lab = Lab::new("st", true);
     let system = lab.system(Duration::from_secs(30));
     lab.baseline("DHCP=ipv4\n");
     let before = until(&system, "the baseline lease", leased).await;
@@ -320,9 +384,45 @@ async fn static_address_replaces_the_lease_and_revert_brings_the_lease_back() {
 }
 
 #[tokio::test]
+async fn applying_and_reverting_one_interface_leaves_the_other_interfaces_lease_alone() {
+    skip_unless_available!();
+    let mut lab = Lab::new("ot", true);
+    let system = lab.system(Duration::from_secs(30));
+    lab.image_unit(OTHER, "DHCP=ipv4\n");
+    lab.baseline("DHCP=ipv4\n");
+    until(&system, "the baseline lease", leased).await;
+    let other_done = || lab.setup_state(OTHER) == "configured" && lab.acks("sw1") > 0;
+    wait_for("lan1's baseline lease", other_done);
+    let other = |ifs: &[Interface]| {
+        routable(
+            ifs.iter()
+                .find(|i| i.name == OTHER)
+                .expect("lan1 is listed"),
+        )
+    };
+    let before = other(&system.interfaces().await.unwrap());
+    let acks = lab.acks("sw1");
+
+    let applied = system.apply(&static_plan("10.77.0.200")).await;
+    assert!(applied.ok(), "{:?}\n{}", applied.lines, lab.log());
+    let lines = system.revert(applied.snapshot).await;
+    assert!(lines.iter().all(|l| l.ok), "{lines:?}\n{}", lab.log());
+
+    // Had networkd started lan1 over, it would say so only once lan1 had a lease again.
+    wait_for("networkd done with lan1", other_done);
+    assert_eq!(
+        lab.acks("sw1"),
+        acks,
+        "lan1 asked for its lease again:\n{}",
+        std::fs::read_to_string(lab.dhcp_log()).unwrap_or_default()
+    );
+    assert_eq!(other(&system.interfaces().await.unwrap()), before);
+}
+
+#[tokio::test]
 async fn dhcp_gets_a_lease_from_dnsmasq_and_revert_restores_the_static_address() {
     skip_unless_available!();
-    let lab = Lab::new("dh", true);
+    let mut lab = Lab::new("dh", true);
     let system = lab.system(Duration::from_secs(30));
     lab.baseline("Address=10.77.0.9/24\n");
     until(&system, "the baseline address", |i| {
@@ -357,7 +457,7 @@ async fn dhcp_gets_a_lease_from_dnsmasq_and_revert_restores_the_static_address()
 #[tokio::test]
 async fn no_dhcp_server_is_reported_and_the_static_address_comes_back() {
     skip_unless_available!();
-    let lab = Lab::new("nd", false);
+    let mut lab = Lab::new("nd", false);
     let system = lab.system(Duration::from_secs(3));
     lab.baseline("Address=10.77.0.9/24\n");
     until(&system, "the baseline address", |i| {

@@ -118,6 +118,52 @@ async fn a_clock_six_minutes_off_fails_and_setting_it_is_offered_when_ntp_is_sil
 }
 
 #[tokio::test]
+async fn a_clock_two_hours_behind_is_a_hardware_clock_kept_in_local_time() {
+    // The machine ran Windows, which keeps the RTC in local time (UTC+2); the live system read
+    // it as UTC, and has no /etc/adjtime to say otherwise.
+    let emu = emulator_with(|j| j["clock_offset_seconds"] = 7200.into()).await;
+    let (_ntp, ntp) = silent_ntp().await;
+    let url = emu.endpoint();
+    let t = targets(&url, Some(&url), vec![ntp], Duration::from_secs(1));
+    let r = run(&t).await;
+    assert_eq!(row(&r, "clock").verdict, Verdict::Fail);
+    let rtc = row(&r, "rtc");
+    assert_eq!(rtc.verdict, Verdict::Warning, "{rtc:?}");
+    assert!(
+        [
+            "probably local time: the clock is off by 2h 00m, a time zone's offset",
+            "probably local time: the clock is off by 1h 59m, a time zone's offset",
+        ]
+        .contains(&rtc.measured.as_str()),
+        "{rtc:?}"
+    );
+    assert!(r.offer_clock_set);
+}
+
+#[tokio::test]
+async fn a_clock_off_while_ntp_answers_is_fixed_by_time_sync_not_offered_c() {
+    let emu = emulator_with(|j| j["clock_offset_seconds"] = 360.into()).await;
+    let ntp = fake_ntp(360).await;
+    let url = emu.endpoint();
+    let r = run(&targets(
+        &url,
+        Some(&url),
+        vec![ntp],
+        Duration::from_secs(5),
+    ))
+    .await;
+    assert!(!r.offer_clock_set);
+    let clock = row(&r, "clock");
+    assert_eq!(clock.verdict, Verdict::Fail);
+    let fix = clock.fix.as_deref().unwrap_or_default();
+    assert!(
+        fix.contains("NTP answers, so turn time sync on (`timedatectl set-ntp true`")
+            && !fix.contains(" c "),
+        "{fix}"
+    );
+}
+
+#[tokio::test]
 async fn a_right_clock_and_an_answering_ntp_pass() {
     let emu = emulator_with(|_| {}).await;
     let ntp = fake_ntp(0).await;
@@ -249,7 +295,18 @@ async fn the_s3_host_is_the_regions_assets_bucket_and_an_unknown_region_is_named
             "https://aws-elastic-disaster-recovery-eu-west-1.s3.eu-west-1.amazonaws.com/latest/manifest.json"
         )
     );
+    // The manifest's hash comes from the hashes bucket: another host, checked too.
+    assert_eq!(
+        t.s3_hash_url.as_deref(),
+        Some(
+            "https://aws-elastic-disaster-recovery-hashes-eu-west-1.s3.eu-west-1.amazonaws.com/latest/manifest.json.sha512"
+        )
+    );
+    // An S3 endpoint serves both buckets: one host.
+    let t = Targets::new("eu-west-1", None, Some("https://s3.corp.example"));
+    assert_eq!(t.s3_hash_url, None);
     let t = Targets::new("xx-nowhere-1", None, None);
+    assert_eq!(t.s3_hash_url, None);
     assert!(
         t.s3_url
             .unwrap_err()

@@ -1,17 +1,14 @@
 //! End to end: the real binary in a pseudo-terminal, driven by keystrokes and read back through
 //! a terminal emulator, from Welcome to FAILBACK_COMPLETED; and the headless `--no-prompt` run.
 
-use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
-use std::io::Write;
-use std::os::fd::RawFd;
+mod common;
+
+use common::pty::{PATIENCE, Session};
+use common::sandbox::{BIN, Sandbox};
+use portable_pty::PtySize;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_drs-failback");
-/// A safety net against a hung program, not a timing assertion: every wait is for a condition.
-const PATIENCE: Duration = Duration::from_secs(180);
 /// The pre-flight screen's summary once its checks ran with none failed (warnings allowed:
 /// these machines reach no NTP server).
 const PREFLIGHT_PASSED: &str = "warnings, 0 failed";
@@ -32,147 +29,8 @@ fn quick_scenario(dir: &Path) -> String {
     path.display().to_string()
 }
 
-#[derive(Default)]
-struct Seen {
-    ended: bool,
-    /// Every screen shown, in order (consecutive repeats once).
-    history: Vec<String>,
-}
-
-struct Screen {
-    state: Mutex<(vt100::Parser, Seen)>,
-    changed: Condvar,
-}
-
-struct Session {
-    screen: Arc<Screen>,
-    writer: Option<Box<dyn Write + Send>>,
-    /// The terminal's side of the pty; dropping it (with the writer) is closing the window.
-    master: Option<Box<dyn MasterPty + Send>>,
-    reader: Option<std::thread::JoinHandle<()>>,
-    closing: Arc<AtomicBool>,
-    child: Box<dyn Child + Send + Sync>,
-    /// TMPDIR of the run, so that a default log file is removed with it.
-    _tmp: tempfile::TempDir,
-}
-
-fn spawn_reader(
-    fd: RawFd,
-    screen: Arc<Screen>,
-    closing: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while !closing.load(Ordering::SeqCst) {
-            let mut pfd = libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // A bounded wait only so that `close` can stop this thread.
-            // SAFETY: one valid pollfd; the master outlives this thread (joined before drop).
-            if unsafe { libc::poll(&mut pfd, 1, 50) } <= 0 {
-                continue;
-            }
-            // SAFETY: reads into a buffer of its length.
-            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-            let mut guard = screen.state.lock().unwrap();
-            if n <= 0 {
-                guard.1.ended = true;
-            } else {
-                guard.0.process(&buf[..n as usize]);
-                let now = guard.0.screen().contents();
-                if guard.1.history.last() != Some(&now) {
-                    guard.1.history.push(now);
-                }
-            }
-            screen.changed.notify_all();
-            if n <= 0 {
-                break;
-            }
-        }
-    })
-}
-
+/// The demo, as most tests start it.
 impl Session {
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Session {
-        Session::start_sized(args, env, 24, 80)
-    }
-
-    /// The binary on a pty reporting `rows` x `cols` (0x0 as serial lines do); the screen
-    /// is read back through an 80x24 terminal emulator when the pty reports no size.
-    fn start_sized(args: &[&str], env: &[(&str, &str)], rows: u16, cols: u16) -> Session {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
-        let mut cmd = CommandBuilder::new(BIN);
-        cmd.args(args);
-        cmd.env("TERM", "xterm-256color");
-        let tmp = tempfile::tempdir().unwrap();
-        cmd.env("TMPDIR", tmp.path());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = pty.slave.spawn_command(cmd).unwrap();
-        drop(pty.slave);
-        let (rows, cols) = if rows == 0 { (24, 80) } else { (rows, cols) };
-        let screen = Arc::new(Screen {
-            state: Mutex::new((vt100::Parser::new(rows, cols, 0), Seen::default())),
-            changed: Condvar::new(),
-        });
-        let closing = Arc::new(AtomicBool::new(false));
-        let fd = pty.master.as_raw_fd().unwrap();
-        let reader = spawn_reader(fd, screen.clone(), closing.clone());
-        let writer = pty.master.take_writer().unwrap();
-        Session {
-            screen,
-            writer: Some(writer),
-            master: Some(pty.master),
-            reader: Some(reader),
-            closing,
-            child,
-            _tmp: tmp,
-        }
-    }
-
-    /// Waits until the screen satisfies `ok`; returns the screen.
-    fn wait_until(&self, what: &str, ok: impl Fn(&vt100::Screen) -> bool) -> String {
-        let deadline = Instant::now() + PATIENCE;
-        let mut guard = self.screen.state.lock().unwrap();
-        loop {
-            let contents = guard.0.screen().contents();
-            if ok(guard.0.screen()) {
-                return contents;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(
-                !left.is_zero() && !guard.1.ended,
-                "never saw {what}; the screen was:\n{contents}"
-            );
-            guard = self.screen.changed.wait_timeout(guard, left).unwrap().0;
-        }
-    }
-
-    /// Waits until the screen shows `text`; returns the screen.
-    fn wait_for(&self, text: &str) -> String {
-        self.wait_until(&format!("{text:?}"), |s| s.contents().contains(text))
-    }
-
-    /// Every screen shown so far.
-    fn history(&self) -> Vec<String> {
-        self.screen.state.lock().unwrap().1.history.clone()
-    }
-
-    /// Writes into the emulator as if the program had: garbage for Ctrl-L to repair.
-    fn scribble(&self, bytes: &[u8]) {
-        self.screen.state.lock().unwrap().0.process(bytes);
-    }
-
     /// The demo on the quick scenario, its virtual disks in `dir`.
     fn demo(dir: &Path, env: &[(&str, &str)]) -> Session {
         let scenario = quick_scenario(dir);
@@ -201,67 +59,6 @@ impl Session {
             &[("LANG", "C.UTF-8"), ("TMPDIR", tmp)],
         )
     }
-
-    fn send(&mut self, keys: &str) {
-        self.send_bytes(keys.as_bytes());
-    }
-
-    fn send_bytes(&mut self, bytes: &[u8]) {
-        let w = self.writer.as_mut().unwrap();
-        w.write_all(bytes).unwrap();
-        w.flush().unwrap();
-    }
-
-    fn pid(&self) -> String {
-        self.child.process_id().unwrap().to_string()
-    }
-
-    fn kill(&self, signal: &str) {
-        let status = std::process::Command::new("kill")
-            .args([&format!("-{signal}"), &self.pid()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits for the exit, then for the last of its output to reach the screen.
-    fn exit_code(&mut self) -> u32 {
-        let code = self.child.wait().unwrap().exit_code();
-        if self.reader.is_some() {
-            let mut guard = self.screen.state.lock().unwrap();
-            while !guard.1.ended {
-                guard = self.screen.changed.wait(guard).unwrap();
-            }
-        }
-        code
-    }
-
-    /// Waits until Review's confirmation field shows `text`.
-    fn confirmation_shows(&self, text: &str) {
-        self.wait_until(&format!("{text:?} in the confirmation field"), |sc| {
-            sc.contents().lines().any(|l| {
-                l.split_once("to start:")
-                    .is_some_and(|(_, f)| f.contains(text))
-            })
-        });
-    }
-
-    /// Closes the terminal's side, as closing the window or losing SSH does.
-    fn close(&mut self) {
-        self.closing.store(true, Ordering::SeqCst);
-        self.reader.take().unwrap().join().unwrap();
-        self.writer = None;
-        self.master = None;
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        self.closing.store(true, Ordering::SeqCst);
-        if let Some(r) = self.reader.take() {
-            let _ = r.join();
-        }
-    }
 }
 
 /// What `dir` holds (names), sorted.
@@ -276,7 +73,7 @@ fn names(dir: &Path) -> Vec<String> {
 
 #[test]
 fn operator_walks_the_demo_from_welcome_to_failback_completed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
     let welcome = s.wait_for("web-01");
     assert!(
@@ -335,28 +132,39 @@ fn operator_walks_the_demo_from_welcome_to_failback_completed() {
 
 #[test]
 fn ctrl_c_asks_then_quits_and_restores_the_terminal() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut s = Session::demo(dir.path(), &[("LANG", "C"), ("NO_COLOR", "1")]);
     s.wait_for("web-01");
-    s.send("\x03");
-    s.wait_for("Quit");
-    s.send("y");
-    assert_eq!(s.exit_code(), 0);
-    let guard = s.screen.state.lock().unwrap();
-    assert!(
-        !guard.0.screen().alternate_screen(),
-        "left the alternate screen"
+    assert_eq!(s.quit(), 0);
+    assert_eq!(s.not_restored(), Vec::<&str>::new());
+}
+
+/// A scenario that cannot be read stops the demo once the screen is up (it starts in the
+/// background): the terminal is put back first, then the reason shows on the shell's screen.
+#[test]
+fn an_error_after_the_screen_is_up_restores_the_terminal_then_says_why() {
+    let dir = Sandbox::new();
+    let scenario = dir.path().join("scenario.json");
+    std::fs::write(&scenario, "{ not json").unwrap();
+    let mut s = Session::start(
+        &["--demo", "--scenario", scenario.to_str().unwrap()],
+        &[("LANG", "C.UTF-8")],
     );
+    let code = s.exit_code();
+    let screen = s.wait_for("drs-failback: ");
     assert!(
-        !guard.0.screen().hide_cursor(),
-        "the cursor is visible again"
+        s.screen.state.lock().unwrap().1.entered_alternate,
+        "the screen was up first"
     );
+    assert_eq!(code, 2, "{screen}");
+    assert!(screen.contains("scenario"), "{screen}");
+    assert_eq!(s.not_restored(), Vec::<&str>::new(), "{screen}");
 }
 
 #[test]
 fn ending_signals_restore_the_terminal_exit_128_plus_n_and_remove_the_demo_disks() {
     for (signal, status) in [("TERM", 143), ("HUP", 129), ("INT", 130), ("QUIT", 131)] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = Sandbox::new();
         let tmp = dir.path().join("tmp");
         std::fs::create_dir(&tmp).unwrap();
         let mut s = Session::demo_in_tmp(dir.path(), &tmp);
@@ -375,15 +183,13 @@ fn ending_signals_restore_the_terminal_exit_128_plus_n_and_remove_the_demo_disks
             left.iter().all(|n| n.ends_with(".log")),
             "SIG{signal} left {left:?}"
         );
-        let guard = s.screen.state.lock().unwrap();
-        assert!(!guard.0.screen().alternate_screen(), "SIG{signal}");
-        assert!(!guard.0.screen().hide_cursor(), "SIG{signal}");
+        assert_eq!(s.not_restored(), Vec::<&str>::new(), "SIG{signal}");
     }
 }
 
 #[test]
 fn no_prompt_stops_at_a_failed_preflight_with_exit_2_before_credentials() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let path = quick_scenario(dir.path());
     // The emulator's clock (its `Date`) 6 minutes ahead of this machine's.
     let mut s: serde_json::Value =
@@ -419,7 +225,7 @@ fn no_prompt_stops_at_a_failed_preflight_with_exit_2_before_credentials() {
 
 #[test]
 fn no_prompt_runs_the_journey_with_defaults_and_exits_zero() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let scenario = quick_scenario(dir.path());
     let out = std::process::Command::new(BIN)
         .args([
@@ -471,7 +277,7 @@ fn log_in(tmp: &Path) -> String {
 
 #[test]
 fn losing_the_terminal_ends_cleanly_logs_and_removes_the_demo_disks() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let tmp = dir.path().join("tmp");
     std::fs::create_dir(&tmp).unwrap();
     let mut s = Session::demo_in_tmp(dir.path(), &tmp);
@@ -489,46 +295,22 @@ fn losing_the_terminal_ends_cleanly_logs_and_removes_the_demo_disks() {
     assert!(!log.contains("panic"), "{log}");
 }
 
-/// Raw mode is on when the terminal neither echoes nor waits for a line.
-fn raw(s: &Session) -> bool {
-    let fd = s.master.as_ref().unwrap().as_raw_fd().unwrap();
-    // SAFETY: a zeroed termios filled by tcgetattr on a valid descriptor.
-    let mut t: libc::termios = unsafe { std::mem::zeroed() };
-    assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
-    t.c_lflag & (libc::ICANON | libc::ECHO) == 0
-}
-
-/// Waits until the process has stopped itself (SIGCONT before that would be lost).
-fn wait_stopped(pid: &str) {
-    let stopped = || {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-        // The state follows the command name in parentheses.
-        stat.rsplit_once(") ")
-            .is_some_and(|(_, rest)| rest.starts_with('T'))
-    };
-    let deadline = Instant::now() + PATIENCE;
-    while !stopped() {
-        assert!(Instant::now() < deadline, "never stopped");
-        std::thread::yield_now();
-    }
-}
-
 #[test]
 fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
     s.wait_for("web-01");
-    assert!(raw(&s));
+    assert!(s.raw());
     s.kill("TSTP");
     s.wait_until("the shell's screen", |sc| !sc.alternate_screen());
-    wait_stopped(&s.pid());
-    assert!(!raw(&s), "the tty is cooked while suspended");
+    s.wait_stopped();
+    assert!(!s.raw(), "the tty is cooked while suspended");
 
     s.kill("CONT");
     s.wait_until("the wizard again", |sc| {
         sc.alternate_screen() && sc.contents().contains("web-01")
     });
-    assert!(raw(&s), "raw mode again after fg");
+    assert!(s.raw(), "raw mode again after fg");
     // A key acts at once, unechoed.
     s.send("\x1bOP");
     s.wait_for("Ctrl-Z");
@@ -537,18 +319,15 @@ fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
     s.send("\x1b");
     s.send("\x1a");
     s.wait_until("the shell's screen", |sc| !sc.alternate_screen());
-    wait_stopped(&s.pid());
+    s.wait_stopped();
     s.kill("CONT");
     s.wait_until("the wizard again", |sc| sc.alternate_screen());
-    s.send("\x03");
-    s.wait_for("Quit");
-    s.send("y");
-    assert_eq!(s.exit_code(), 0);
+    assert_eq!(s.quit(), 0);
 }
 
 #[test]
 fn a_pty_reporting_no_size_gets_80x24() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let scenario = quick_scenario(dir.path());
     let disks = dir.path().join("disks");
     let s = Session::start_sized(
@@ -569,7 +348,7 @@ fn a_pty_reporting_no_size_gets_80x24() {
 
 #[test]
 fn ctrl_t_switches_a_basic_serial_screen_to_rich_and_back() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let scenario = quick_scenario(dir.path());
     let disks = dir.path().join("disks");
     let mut s = Session::start(
@@ -609,17 +388,14 @@ fn ctrl_t_switches_a_basic_serial_screen_to_rich_and_back() {
         sc.contents().contains("Ctrl-T rich mode") && sc.contents().is_ascii() && !coloured(sc)
     });
     assert!(again.contains("web-01"), "{again}");
-    s.send("\x03");
-    s.wait_for("Quit");
-    s.send("y");
-    assert_eq!(s.exit_code(), 0);
+    assert_eq!(s.quit(), 0);
 }
 
 #[test]
 fn function_keys_of_vt100_and_the_linux_console_work() {
     // F1 as each terminal sends it.
     for (term, f1) in [("vt100", "\x1bOP"), ("linux", "\x1b[[A")] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = Sandbox::new();
         let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8"), ("TERM", term)]);
         s.wait_for("web-01");
         s.send(f1);
@@ -629,16 +405,13 @@ fn function_keys_of_vt100_and_the_linux_console_work() {
         s.wait_for(PREFLIGHT_PASSED);
         s.send("\r");
         s.wait_for("Access key");
-        s.send("\x03");
-        s.wait_for("Quit");
-        s.send("y");
-        assert_eq!(s.exit_code(), 0, "TERM={term}");
+        assert_eq!(s.quit(), 0, "TERM={term}");
     }
 }
 
 #[test]
 fn ctrl_l_repaints_a_scribbled_screen() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
     s.wait_for("web-01");
     s.scribble(b"\x1b[2J\x1b[Hgarbage");
@@ -669,7 +442,7 @@ fn to_review(s: &mut Session) {
 
 #[test]
 fn pastes_are_whole_at_once_and_never_press_enter() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
     to_review(&mut s);
     // A newline in a paste is not Enter: OVERWRITE lands in the field, nothing starts.
@@ -688,15 +461,12 @@ fn pastes_are_whole_at_once_and_never_press_enter() {
     s.wait_for("Quit drs-failback?");
     s.send("n");
     s.confirmation_shows("xxxxEND");
-    s.send("\x03");
-    s.wait_for("Quit drs-failback?");
-    s.send("y");
-    assert_eq!(s.exit_code(), 0);
+    assert_eq!(s.quit(), 0);
 }
 
 #[test]
 fn unknown_sequences_and_invalid_bytes_never_eat_later_keys() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
     to_review(&mut s);
     // A private-mode sequence: crossterm swallowed every key after it until a `c` or `u`.
@@ -710,14 +480,11 @@ fn unknown_sequences_and_invalid_bytes_never_eat_later_keys() {
     // Invalid UTF-8 around valid text: only the invalid bytes go.
     s.send_bytes(b"cd\xffe\xc3fg");
     s.confirmation_shows("abcdefg");
-    s.send("\x03");
-    s.wait_for("Quit drs-failback?");
-    s.send("y");
-    assert_eq!(s.exit_code(), 0);
+    assert_eq!(s.quit(), 0);
 }
 
 fn run(args: &[&str]) -> std::process::Output {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Sandbox::new();
     std::process::Command::new(BIN)
         .args(args)
         .env("TMPDIR", tmp.path())
@@ -759,7 +526,7 @@ fn errors_before_the_screen_exit_2_without_escape_codes() {
 
 #[test]
 fn a_download_that_fails_stops_the_failback_with_what_to_do() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let path = quick_scenario(dir.path());
     let mut s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -814,7 +581,7 @@ fn scenario_with_first_key(dir: &Path, first: usize) -> (String, Vec<String>) {
 
 #[test]
 fn a_refused_no_prompt_run_exits_3_and_no_secret_reaches_its_log_or_output() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     // The expired session first: verification fails.
     let (scenario, secrets) = scenario_with_first_key(dir.path(), 2);
     let log = dir.path().join("run.log");
@@ -851,7 +618,7 @@ fn a_refused_no_prompt_run_exits_3_and_no_secret_reaches_its_log_or_output() {
 
 #[test]
 fn no_secret_of_any_scenario_key_reaches_the_log_or_a_screen() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let (_, secrets) = scenario_with_first_key(dir.path(), 0);
     let mut s = Session::demo(dir.path(), &[("LANG", "C.UTF-8")]);
     s.wait_for("web-01");
@@ -873,10 +640,7 @@ fn no_secret_of_any_scenario_key_reaches_the_log_or_a_screen() {
             s.wait_for("Access key");
         }
     }
-    s.send("\x03");
-    s.wait_for("Quit");
-    s.send("y");
-    assert_eq!(s.exit_code(), 0);
+    assert_eq!(s.quit(), 0);
     let log = std::fs::read_to_string(dir.path().join("drs-failback.log")).unwrap();
     assert!(
         log.contains("verification") || log.contains("VerifyCredentials"),
@@ -894,7 +658,7 @@ fn no_secret_of_any_scenario_key_reaches_the_log_or_a_screen() {
 
 #[test]
 fn region_and_endpoint_on_the_command_line_fill_the_screens() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let scenario = quick_scenario(dir.path());
     let disks = dir.path().join("disks");
     let demo = |args: &[&str]| {
@@ -915,10 +679,7 @@ fn region_and_endpoint_on_the_command_line_fill_the_screens() {
         )
     };
     let quit = |mut s: Session| {
-        s.send("\x03");
-        s.wait_for("Quit");
-        s.send("y");
-        assert_eq!(s.exit_code(), 0);
+        assert_eq!(s.quit(), 0);
     };
     // The endpoint given is the one the pre-flight checks: nothing listens there.
     let mut s = demo(&["--endpoint", "http://127.0.0.1:9"]);
@@ -941,7 +702,7 @@ fn region_and_endpoint_on_the_command_line_fill_the_screens() {
 
 #[test]
 fn keys_exported_with_the_failback_clients_names_are_filled_in() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut s = Session::demo(
         dir.path(),
         &[
@@ -962,16 +723,13 @@ fn keys_exported_with_the_failback_clients_names_are_filled_in() {
     // They verify against the demo's emulator, whose keys they are.
     s.send("\r");
     s.wait_for("Custom");
-    s.send("\x03");
-    s.wait_for("Quit");
-    s.send("y");
-    assert_eq!(s.exit_code(), 0);
+    assert_eq!(s.quit(), 0);
 }
 
 #[test]
 fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_the_result() {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let tmp = dir.path().join("tmp");
     std::fs::create_dir(&tmp).unwrap();
     let scenario = quick_scenario(dir.path());
@@ -1039,7 +797,7 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
 
 #[test]
 fn below_the_minimum_size_keys_act_on_nothing_and_the_quit_question_shows() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let scenario = quick_scenario(dir.path());
     let disks = dir.path().join("disks");
     let mut s = Session::start_sized(
@@ -1061,6 +819,15 @@ fn below_the_minimum_size_keys_act_on_nothing_and_the_quit_question_shows() {
     s.wait_for("Quit drs-failback?");
     s.send("n");
     s.wait_until("the question gone", |sc| !sc.contents().contains("Quit"));
+    // The reader's screen first: the wizard repaints as soon as the terminal grows, and a
+    // repaint for 80x24 read into the 10x40 screen is garbled.
+    s.screen
+        .state
+        .lock()
+        .unwrap()
+        .0
+        .screen_mut()
+        .set_size(24, 80);
     s.master
         .as_ref()
         .unwrap()
@@ -1071,19 +838,9 @@ fn below_the_minimum_size_keys_act_on_nothing_and_the_quit_question_shows() {
             pixel_height: 0,
         })
         .unwrap();
-    s.screen
-        .state
-        .lock()
-        .unwrap()
-        .0
-        .screen_mut()
-        .set_size(24, 80);
     let screen = s.wait_for("1/9 Welcome");
     assert!(!screen.contains("too small"), "{screen}");
-    s.send("\x03");
-    s.wait_for("Quit drs-failback?");
-    s.send("y");
-    assert_eq!(s.exit_code(), 0);
+    assert_eq!(s.quit(), 0);
 }
 
 /// `drs-failback status --json` for the failback in `state`: its parsed answer and exit code.
@@ -1182,7 +939,7 @@ fn nothing_left_naming(dir: &Path) {
 
 #[test]
 fn a_failback_outlives_its_wizards_and_a_third_one_attaches_and_sees_it_through() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let scenario = quick_scenario(dir.path());
     let state = dir.path().join("state");
     let disks = dir.path().join("disks");
@@ -1302,10 +1059,45 @@ fn demo_at_review(dir: &Path, state: &Path) -> Session {
 }
 
 #[test]
+fn a_demo_whose_worker_was_killed_says_to_start_again_instead_of_a_broken_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let mut s = demo_at_review(dir.path(), &state);
+    let worker: u64 = names(&state)
+        .iter()
+        .find_map(|n| n.strip_prefix("demo-")?.strip_suffix(".json")?.parse().ok())
+        .expect("the demo worker's ready file");
+    drop(EndWorker(worker));
+    let deadline = Instant::now() + PATIENCE;
+    while alive(worker) {
+        assert!(Instant::now() < deadline, "the worker was not killed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    s.send("OVERWRITE\r");
+    let screen = s.wait_until("the worker's end explained", |sc| {
+        let words = sc
+            .contents()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        words.contains("worker is gone")
+    });
+    let words = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains(&format!("the failback worker (pid {worker}) ended"))
+            && words.contains("start drs-failback --demo again"),
+        "{screen}"
+    );
+    assert!(!words.contains("Broken pipe"), "{screen}");
+    s.send("q");
+    s.exit_code();
+}
+
+#[test]
 fn a_client_attaching_mid_run_gets_the_state_so_far_then_live_events_and_bad_requests_get_errors() {
     use std::io::{BufRead, BufReader};
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let state = dir.path().join("state");
     let mut s = demo_at_review(dir.path(), &state);
     s.send("OVERWRITE\r");
@@ -1423,7 +1215,7 @@ fn a_client_attaching_mid_run_gets_the_state_so_far_then_live_events_and_bad_req
 
 #[test]
 fn two_wizards_before_any_failback_both_work_and_the_second_confirmed_is_refused_and_attached() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let state = dir.path().join("state");
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     std::fs::create_dir_all(&a).unwrap();
@@ -1453,10 +1245,7 @@ fn two_wizards_before_any_failback_both_work_and_the_second_confirmed_is_refused
         Some(first.pid().parse().unwrap())
     );
     for s in [&mut second, &mut first] {
-        s.send("\x03");
-        s.wait_for("Quit");
-        s.send("y");
-        assert_eq!(s.exit_code(), 0);
+        assert_eq!(s.quit(), 0);
     }
 }
 
@@ -1734,7 +1523,7 @@ struct RealRig {
     key: serde_json::Value,
     scenario: std::path::PathBuf,
     state: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+    _dir: Sandbox,
 }
 
 impl RealRig {
@@ -1749,7 +1538,7 @@ impl RealRig {
             println!("SKIPPED {test} (loop devices): {why}");
             return None;
         }
-        let dir = tempfile::tempdir().unwrap();
+        let dir = Sandbox::new();
         // The tarball comes slowly enough for the dashboard to show its download (5 B/s
         // scenario time, 100 B/s here).
         let mut s: serde_json::Value =
@@ -1937,7 +1726,7 @@ fn without_demo_a_refused_download_is_explained_on_the_result() {
 }
 
 #[test]
-fn without_demo_a_failback_refused_by_the_lock_says_who_holds_it() {
+fn without_demo_a_failback_refused_by_the_lock_says_who_holds_it_and_retry_starts_a_new_worker() {
     use std::os::fd::AsRawFd;
     let Some(rig) = RealRig::new("the lock refusal on the real path") else {
         return;
@@ -1963,9 +1752,36 @@ fn without_demo_a_failback_refused_by_the_lock_says_who_holds_it() {
         words.contains("worker pid 4242, started from /dev/ttyS0"),
         "{refused}"
     );
-    w.send("q");
-    assert_eq!(w.exit_code(), 1);
+
+    // Once the other failback is over, retry starts a new worker (the refused one ended).
     drop(lock);
+    std::fs::remove_file(rig.state.join("lock")).unwrap();
+    w.send("r");
+    w.wait_for("OVERWRITE");
+    w.wait_for("TCP 1500  ");
+    w.send("OVERWRITE\r");
+    let screen = w.wait_until("the retried failback's download, or why not", |sc| {
+        let words = sc
+            .contents()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        ["Downloading AWS's replication software", "worker is gone"]
+            .iter()
+            .any(|t| words.contains(t))
+    });
+    assert!(
+        screen.contains("Downloading AWS's replication software"),
+        "{screen}"
+    );
+    let (running, _) = status(&rig.state);
+    let worker = running["worker_pid"].as_u64().expect("a worker pid");
+    let _guard = EndWorker(worker);
+    assert_ne!(worker, 4242);
+    w.send("\x03");
+    w.wait_for("Quit");
+    w.send("y");
+    w.exit_code();
 }
 
 /// The pid in the worker log's "Started failback_entry (...), pid N" lines, one per start.
@@ -1978,17 +1794,17 @@ fn replication_software_pids(log: &str) -> Vec<u64> {
 
 #[test]
 fn an_expired_session_is_answered_from_any_terminal_without_stopping_the_replication_software() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let scenario = quick_scenario(dir.path());
-    // The demo's first key (the one the wizard offers) becomes a session that ends a little
-    // after the failback client pairs (time enough for the runner to see the pairing); a
-    // fresh one is added for the operator to paste.
+    // The demo's first key (the one the wizard offers) becomes a session that ends the moment
+    // the failback client pairs (the runner learns the pairing with the fresh credentials);
+    // a fresh one is added for the operator to paste.
     let mut s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&scenario).unwrap()).unwrap();
     let creds = s["credentials"].as_array_mut().unwrap();
     creds[0]["access_key_id"] = "ASIADEMOEXAMPLE00010".into();
     creds[0]["session_token"] = "DemoOnlySessionToken/NotReal/Ending/0010".into();
-    creds[0]["session_ends_after_pairing_seconds"] = 60.into();
+    creds[0]["session_ends_after_pairing_seconds"] = 0.into();
     let fresh = serde_json::json!({
         "label": "fresh session",
         "description": "Fresh temporary keys for the expired session.",
@@ -2123,7 +1939,7 @@ fn an_expired_session_is_answered_from_any_terminal_without_stopping_the_replica
 #[test]
 fn the_throttle_is_typed_on_the_dashboard_checked_and_changed_for_every_client() {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let state = dir.path().join("state");
     let mut s = demo_at_review(dir.path(), &state);
     s.send("OVERWRITE\r");
@@ -2147,9 +1963,33 @@ fn the_throttle_is_typed_on_the_dashboard_checked_and_changed_for_every_client()
     s.wait_for("Replication: throttled to 25 Mbps");
     let changed = events.find(|e| e["event"] == "bandwidth").unwrap();
     assert_eq!(changed["mbps"], 25);
+
+    // Changed in the DRS console: the worker reads it again and every client hears it.
+    let scenario: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("scenario.json")).unwrap())
+            .unwrap();
+    let key = &scenario["credentials"][0];
+    let plan = &hello["plan"];
+    let target = drs_failback::drs::DrsTarget {
+        region: plan["region"].as_str().unwrap().into(),
+        endpoint: plan["endpoint"].as_str().map(Into::into),
+        auth: drs_failback::drs::Auth::Static(drs_failback::drs::StaticCredentials {
+            access_key_id: key["access_key_id"].as_str().unwrap().into(),
+            secret_access_key: key["secret_access_key"].as_str().unwrap().into(),
+            session_token: None,
+        }),
+    };
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let console = drs_failback::drs::DrsClient::connect(&target)
+            .await
+            .unwrap();
+        let instance = plan["recovery_instance_id"].as_str().unwrap();
+        console.set_bandwidth(instance, 40).await.unwrap();
+    });
+    s.wait_for("Replication: throttled to 40 Mbps");
+    assert!(
+        events.any(|e| e["event"] == "configuration" && e["result"]["Ok"]["bandwidth_mbps"] == 40)
+    );
     drop(stream);
-    s.send("\x03");
-    s.wait_for("Quit");
-    s.send("y");
-    s.exit_code();
+    s.quit();
 }

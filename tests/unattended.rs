@@ -9,7 +9,8 @@ use std::io::BufRead;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_drs-failback");
+mod common;
+use common::sandbox::{BIN, Sandbox};
 
 /// Every variable the program reads: a test sets only its own.
 const VARIABLES: [&str; 12] = [
@@ -218,7 +219,7 @@ fn each_bad_argument_or_variable_stops_with_its_exit_status_and_names_what_to_fi
     ];
     let mut wrong = Vec::new();
     for (what, args, env, code, argument, variable) in cases {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = Sandbox::new();
         let s = scenario(dir.path(), |_| {});
         let r = demo(dir.path(), &s, &args, &env);
         let last = r.lines.last().cloned().unwrap_or_default();
@@ -245,7 +246,7 @@ fn each_bad_argument_or_variable_stops_with_its_exit_status_and_names_what_to_fi
 
 #[test]
 fn without_a_match_for_this_machine_no_prompt_does_not_guess() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let s = scenario(dir.path(), |s| {
         s["demo_host"] =
             serde_json::json!({"hostname": "elsewhere", "macs": ["52:54:00:00:00:99"]});
@@ -263,7 +264,7 @@ fn without_a_match_for_this_machine_no_prompt_does_not_guess() {
 
 #[test]
 fn without_the_demo_missing_or_bad_settings_stop_before_anything_runs() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let key = ("AWS_ACCESS_KEY", "AKIAIOSFODNN7EXAMPLE");
     let secret = ("AWS_SECRET_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
     for (args, env, code, argument) in [
@@ -306,7 +307,7 @@ fn without_the_demo_missing_or_bad_settings_stop_before_anything_runs() {
 
 #[test]
 fn json_lines_parse_and_end_with_the_outcome_of_a_completed_failback() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let s = scenario(dir.path(), |_| {});
     let r = demo(
         dir.path(),
@@ -376,7 +377,7 @@ fn json_lines_parse_and_end_with_the_outcome_of_a_completed_failback() {
 
 #[test]
 fn once_ready_it_waits_for_a_launch_from_any_api_client_and_exits_with_the_result() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let s = scenario(dir.path(), |_| {});
     let disks = dir.path().join("disks");
     let mut child = command(
@@ -444,7 +445,7 @@ fn once_ready_it_waits_for_a_launch_from_any_api_client_and_exits_with_the_resul
 
 #[test]
 fn secrets_given_as_arguments_are_blanked_from_the_process_command_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let mut child = command(
         dir.path(),
         &[
@@ -476,4 +477,97 @@ fn secrets_given_as_arguments_are_blanked_from_the_process_command_line() {
         shown.contains("--aws-secret-access-key\0") && shown.contains("--aws-session-token="),
         "{shown:?}"
     );
+}
+
+/// Each process of a failback holds secrets (the wizard, the worker, AWS's program or the
+/// stand-in): none may leave a core dump, even when started with core dumps allowed, and none
+/// of ours shows one in its command line.
+#[test]
+fn no_process_of_a_failback_can_dump_core_or_shows_a_secret_in_its_command_line() {
+    use std::os::unix::process::CommandExt;
+    let dir = Sandbox::new();
+    let s = scenario(dir.path(), |_| {});
+    let disks = dir.path().join("disks");
+    let mut cmd = command(
+        dir.path(),
+        &[
+            "--demo",
+            "--scenario",
+            &s,
+            "--demo-dir",
+            disks.to_str().unwrap(),
+        ],
+        &[("NO_PROMPT", "1")],
+    );
+    // SAFETY: only setrlimit, async-signal-safe, between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut limit = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            libc::getrlimit(libc::RLIMIT_CORE, &mut limit);
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_CORE, &limit);
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .args(["--output", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = lines
+        .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap())
+        .find(|l| l["event"] == "ready_for_launch");
+    assert!(ready.is_some(), "replication never got ready");
+    // Everything of this failback runs now, until the launch nobody starts.
+    let core_limit = |pid: u32| {
+        let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap_or_default();
+        let line = limits.lines().find(|l| l.starts_with("Max core file size"));
+        line.map(|l| {
+            l.split_whitespace()
+                .skip(4)
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    };
+    let running: Vec<(String, Option<String>)> = dir
+        .running()
+        .into_iter()
+        .map(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            (cmdline, core_limit(pid))
+        })
+        .collect();
+    for part in ["--demo", " worker ", " failback-client-standin "] {
+        assert!(
+            running.iter().any(|(c, _)| c.contains(part)),
+            "no {part:?} among {running:#?}"
+        );
+    }
+    let dumping: Vec<_> = running
+        .iter()
+        .filter(|(_, limit)| limit.as_deref() != Some("0 0"))
+        .collect();
+    assert!(dumping.is_empty(), "{dumping:#?}");
+    // Nor does `ps` show a secret: the stand-in got them as arguments, as AWS's program does,
+    // and blanked them.
+    let scenario: Value = serde_json::from_str(&std::fs::read_to_string(&s).unwrap()).unwrap();
+    for c in scenario["credentials"].as_array().unwrap() {
+        for secret in [&c["secret_access_key"], &c["session_token"]] {
+            if let Some(secret) = secret.as_str() {
+                assert!(
+                    !running.iter().any(|(cmdline, _)| cmdline.contains(secret)),
+                    "a secret in a command line: {running:#?}"
+                );
+            }
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

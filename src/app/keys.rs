@@ -234,7 +234,7 @@ fn screen(app: &App) -> Vec<Binding> {
 }
 
 /// The key that opens the Network screen, where the screen offers it: Pre-flight, and every
-/// screen whose connection just failed.
+/// screen whose connection just failed (the dashboard's polls, the software's download).
 fn network_binding(app: &App) -> Option<Binding> {
     use crate::wizard::Loadable::Failed;
     if app.network_open {
@@ -265,6 +265,24 @@ fn network_binding(app: &App) -> Option<Binding> {
         StepId::Instance => {
             matches!(&app.instance.list, Failed(e) if e.kind.is_connection()).then(ctrl_n)
         }
+        StepId::Replication => app
+            .dashboard
+            .as_ref()
+            .and_then(|d| d.poll_error.as_ref())
+            .is_some_and(|e| e.kind.is_connection())
+            .then(ctrl_n),
+        // TCP 1500, the DRS endpoint or S3 failed to connect.
+        StepId::Review => app
+            .instance_checks()
+            .iter()
+            .any(|c| {
+                c.verdict == crate::domain::preflight::Verdict::Fail
+                    && ["replication_port", "drs_endpoint", "s3"].contains(&c.id)
+            })
+            .then(ctrl_n),
+        StepId::Result => (matches!(app.outcome, Some(Outcome::Failed(_)))
+            && app.dashboard.as_ref().is_some_and(|d| d.download_failed()))
+        .then(ctrl_n),
         _ => None,
     }
 }
@@ -382,10 +400,7 @@ fn step(app: &App) -> Vec<Binding> {
             v
         }
         StepId::Mapping => mapping(app),
-        StepId::Review => vec![
-            b("type OVERWRITE, Enter", "start", &[ENTER]),
-            b("Esc", "back", &[ESC]),
-        ],
+        StepId::Review => review(app),
         StepId::Replication => replication(app),
         StepId::Result => match &app.outcome {
             Some(Outcome::Completed(_)) => {
@@ -415,6 +430,23 @@ fn step(app: &App) -> Vec<Binding> {
             None => vec![],
         },
     }
+}
+
+fn review(app: &App) -> Vec<Binding> {
+    let mut v = vec![b("type OVERWRITE, Enter", "start", &[ENTER])];
+    if !app.review_checking() {
+        v.push(
+            b("Ctrl-R", "re-run checks", &[Ctrl('r'), Code(KeyCode::F(5))])
+                .help("check TCP 1500 to the recovery instance and run the pre-flight again"),
+        );
+    }
+    v.push(if app.review.waiting {
+        b("Esc", "cancel start", &[ESC])
+            .help("do not start once the checks pass (OVERWRITE stays typed)")
+    } else {
+        b("Esc", "back", &[ESC])
+    });
+    v
 }
 
 fn preflight(app: &App) -> Vec<Binding> {
@@ -471,7 +503,11 @@ fn preflight(app: &App) -> Vec<Binding> {
             .help("set this machine's clock from the DRS endpoint's time (asks first)"),
         );
     }
-    v.push(b("Esc", "back", &[ESC]));
+    v.push(if f.waiting {
+        b("Esc", "cancel next", &[ESC]).help("do not go on once the checks finish")
+    } else {
+        b("Esc", "back", &[ESC])
+    });
     v
 }
 

@@ -69,6 +69,8 @@ pub struct App {
     disks_req: u64,
     /// The awaited rescan was the operator's (`r`), not udev's: say "no change" too.
     rescan_asked: bool,
+    /// A rescan's answer is awaited (Review waits for it).
+    rescanning: bool,
     pub preflight: PreflightForm,
     /// The Network screen's form, kept while it is closed.
     pub network: NetworkForm,
@@ -130,6 +132,7 @@ impl App {
             disks: Loadable::Loading(0),
             disks_req: 0,
             rescan_asked: false,
+            rescanning: false,
             preflight: PreflightForm::default(),
             network: NetworkForm::default(),
             network_open: false,
@@ -230,7 +233,15 @@ impl App {
 
     /// Review's checks are still being measured (Next waits for them).
     pub fn review_checking(&self) -> bool {
-        self.preflight.replication_port.is_loading() || self.preflight.report.is_loading()
+        self.preflight.replication_port.is_loading()
+            || self.preflight.report.is_loading()
+            || self.disks_rereading()
+    }
+
+    /// The disk list is being read again: what is on a disk (mounts, swap, holders) changes
+    /// without a udev event, so Review reads it again.
+    pub fn disks_rereading(&self) -> bool {
+        self.rescanning
     }
 
     pub fn local_disks(&self) -> &[LocalDisk] {
@@ -244,6 +255,7 @@ impl App {
             || self.network.work.is_some()
             || (self.network_open && self.network.interfaces.is_loading())
             || self.preflight.replication_port.is_loading()
+            || self.rescanning
             || self
                 .endpoint
                 .check
@@ -289,8 +301,9 @@ impl App {
         if step != StepId::Credentials {
             self.credentials.hide();
         }
+        // The Network screen stays open over a step an answer changed (a dashboard's result):
+        // what is being typed there is not lost, nor do its keys land on the new step.
         self.step = step;
-        self.network_open = false;
         self.notice = None;
     }
 }
@@ -329,11 +342,12 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
         Msg::HostFacts(facts) => {
             app.host = Some(facts);
             reload_instance_rows(app);
-            vec![]
+            resume_start(app)
         }
         Msg::Disks { req, result } if req == app.disks_req => {
+            app.rescanning = false;
             on_disks(app, req, result);
-            vec![]
+            resume_start(app)
         }
         Msg::Disks { .. } => vec![],
         // Only once the first list is in: until then it is on its way anyway.
@@ -367,7 +381,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
-        Msg::Connected(_) | Msg::DemoStarted(_) => {
+        Msg::Connected(_) | Msg::Verified { .. } | Msg::DemoStarted(_) => {
             app.dirty = was_dirty;
             vec![]
         }
@@ -482,8 +496,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             vec![]
         }
         Msg::Configuration { run, result } => {
-            if let Some(d) = running(app, run) {
-                d.configuration = Some(result);
+            if let Some(d) = running(app, run)
+                && d.on_configuration(result)
+            {
+                app.notice = d.log.back().cloned();
             }
             vec![]
         }
@@ -573,17 +589,21 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             quit(app)
         }
         Msg::Preflight { req, report } => {
-            if app.preflight.report.awaits(req) {
-                app.preflight.show(report);
+            if !app.preflight.report.awaits(req) {
+                return vec![];
             }
-            vec![]
+            app.preflight.show(report);
+            let mut cmds = resume_next(app);
+            cmds.extend(resume_start(app));
+            cmds
         }
         Msg::TargetsRechecked { plan, disks } => on_targets_rechecked(app, plan, disks),
         Msg::ReplicationPort { req, check } => {
-            if app.preflight.replication_port.awaits(req) {
-                app.preflight.replication_port = Loadable::Loaded(check);
+            if !app.preflight.replication_port.awaits(req) {
+                return vec![];
             }
-            vec![]
+            app.preflight.replication_port = Loadable::Loaded(check);
+            resume_start(app)
         }
         Msg::ClockSet { req, result } => {
             if !app.preflight.clock_set.awaits(req) {
@@ -596,7 +616,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
                 }
                 Err(e) => {
                     app.preflight.clock_set = Loadable::Failed(e);
-                    vec![]
+                    resume_next(app)
                 }
             }
         }
@@ -617,9 +637,21 @@ fn run_preflight(app: &mut App) -> Vec<Cmd> {
     }]
 }
 
-/// Shows the Network screen over the step, with a fresh list of the interfaces.
+/// Pre-flight's Next pressed while its checks ran, made once they are done.
+fn resume_next(app: &mut App) -> Vec<Cmd> {
+    let done = app.step == StepId::Preflight && !app.preflight.running();
+    if done && std::mem::take(&mut app.preflight.waiting) {
+        return next(app);
+    }
+    vec![]
+}
+
+/// Shows the Network screen over the step, with a fresh list of the interfaces. A Next waiting
+/// for checks is dropped: the operator is changing what they measure.
 fn open_network(app: &mut App) -> Vec<Cmd> {
     app.network_open = true;
+    app.preflight.waiting = false;
+    app.review.waiting = false;
     app.network.changed = false;
     if app.network.interfaces.is_loading() {
         return vec![];
@@ -643,11 +675,13 @@ fn on_network_action(app: &mut App, action: NetAction) -> Vec<Cmd> {
         NetAction::None => vec![],
         NetAction::Close => {
             app.network_open = false;
-            // Back on Pre-flight after a change: its network rows are measured again.
-            if app.step == StepId::Preflight && std::mem::take(&mut app.network.changed) {
-                return run_preflight(app);
+            // After a change every network row is measured again, whichever step this is:
+            // Review shows and waits for them (and for TCP 1500, on Review).
+            match std::mem::take(&mut app.network.changed) {
+                true if app.step == StepId::Review => recheck_review(app),
+                true => run_preflight(app),
+                false => vec![],
             }
-            vec![]
         }
         NetAction::Rescan => list_interfaces(app),
         NetAction::Apply(plan) => {
@@ -962,6 +996,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Cmd> {
         }
         Action::Refresh if app.step == StepId::Preflight => run_preflight(app),
         Action::Refresh if app.step == StepId::Mapping => rescan_disks(app, true),
+        Action::Refresh if app.step == StepId::Review => recheck_review(app),
         Action::Refresh => list_instances(app),
         Action::SetClock => set_clock(app),
         Action::Launch => launch(app, false),
@@ -1048,6 +1083,7 @@ fn rescan_disks(app: &mut App, asked: bool) -> Vec<Cmd> {
     let req = app.req();
     app.disks_req = req;
     app.rescan_asked = asked;
+    app.rescanning = true;
     if asked {
         app.notice = Some("Rescanning the disks...".into());
     }
@@ -1113,6 +1149,12 @@ fn next(app: &mut App) -> Vec<Cmd> {
             if matches!(app.preflight.report, Loadable::NotAsked) {
                 return run_preflight(app);
             }
+            vec![]
+        }
+        // Pressed while the checks run: Next waits for them.
+        StepId::Preflight if app.preflight.running() => {
+            app.preflight.error = None;
+            app.preflight.waiting = true;
             vec![]
         }
         StepId::Preflight => {
@@ -1203,12 +1245,18 @@ fn next(app: &mut App) -> Vec<Cmd> {
                 app.review.error = Some(format!("{e} Go back (Esc) to the mapping."));
                 return vec![];
             }
-            if let Err(e) = instance_checks_pass(app) {
+            let plan = plan_key(app);
+            if let Err(e) = app.review.validate(plan.as_ref()) {
                 app.review.error = Some(e);
                 return vec![];
             }
-            let plan = plan_key(app);
-            if let Err(e) = app.review.validate(plan.as_ref()) {
+            // Confirmed while the checks run: the start waits for them.
+            if app.review_checking() {
+                app.review.error = None;
+                app.review.waiting = true;
+                return vec![];
+            }
+            if let Err(e) = instance_checks_pass(app) {
                 app.review.error = Some(e);
                 return vec![];
             }
@@ -1285,9 +1333,25 @@ fn on_targets_rechecked(
     }
 }
 
-/// Review, with TCP 1500 to the chosen recovery instance measured again.
+/// Review, with the disks read again and TCP 1500 to the chosen recovery instance measured.
 fn to_review(app: &mut App) -> Vec<Cmd> {
     app.go(StepId::Review);
+    let mut cmds = check_replication_port(app);
+    cmds.extend(rescan_disks(app, false));
+    cmds
+}
+
+/// Review's re-run (Ctrl-R): the disks, TCP 1500 and the pre-flight again. A start waiting
+/// for the checks waits for these.
+fn recheck_review(app: &mut App) -> Vec<Cmd> {
+    app.review.error = None;
+    let mut cmds = to_review(app);
+    cmds.extend(run_preflight(app));
+    cmds
+}
+
+/// TCP 1500 to the chosen recovery instance.
+fn check_replication_port(app: &mut App) -> Vec<Cmd> {
     let Some(instance) = app.chosen_instance() else {
         return vec![];
     };
@@ -1302,20 +1366,39 @@ fn to_review(app: &mut App) -> Vec<Cmd> {
     }]
 }
 
-/// Review's Next waits for TCP 1500 and refuses while an instance check fails.
+/// Review's Next refuses while an instance check fails.
 fn instance_checks_pass(app: &App) -> Result<(), String> {
-    if app.review_checking() {
-        return Err("The checks are still running (TCP 1500 to the recovery instance, or the pre-flight for a new region or endpoint): press Enter again once they show.".into());
-    }
     let checks = app.instance_checks();
     match crate::domain::preflight::blocking(&checks, false).first() {
         None => Ok(()),
         Some(c) => Err(format!(
-            "{} failed: {} Then go back (Esc) and forward to check again.",
+            "{} failed: {} Then press Ctrl-R to check again.",
             c.title,
             c.fix.as_deref().unwrap_or_default()
         )),
     }
+}
+
+/// A start confirmed while Review's checks ran: made once every check answered (refused with
+/// the failure and its fix when one failed); dropped, with the confirmation, when the plan
+/// changed under it.
+fn resume_start(app: &mut App) -> Vec<Cmd> {
+    if app.step != StepId::Review || !app.review.waiting {
+        return vec![];
+    }
+    let plan = plan_key(app);
+    if app.review.typed_for != plan {
+        app.review.waiting = false;
+        if let Err(e) = app.review.validate(plan.as_ref()) {
+            app.review.error = Some(e);
+        }
+        return vec![];
+    }
+    if app.review_checking() {
+        return vec![];
+    }
+    app.review.waiting = false;
+    next(app)
 }
 
 /// The plan from the committed choices; the runtime adds the credentials it verified.

@@ -7,7 +7,7 @@ use crate::domain::model::{
 };
 use crate::domain::network::NetworkPlan;
 use crate::domain::ssh::{SshAccess, SshError};
-use crate::drs::{DrsError, DrsTarget, StaticCredentials};
+use crate::drs::{DrsClient, DrsError, DrsTarget, StaticCredentials};
 use crate::netconfig::interfaces::Interface;
 use crate::netconfig::{Applied, Line as NetLine, Snapshot};
 use crate::replication::{ReplicationPlan, ReplicatorEvent, RunId};
@@ -65,6 +65,12 @@ pub enum Msg {
     },
     /// The runtime's own: the worker's socket answered (never reaches `update`).
     Connected(Connection),
+    /// The runtime's own: a client that passed the check of `req` (credentials or endpoint),
+    /// for the calls that follow and the plan's hand-over.
+    Verified {
+        req: u64,
+        client: DrsClient,
+    },
     /// The runtime's own: the demo started (it keeps the pieces and sends `DemoReady`).
     DemoStarted(Result<Box<crate::app::demo::Started>, String>),
     /// The demo's emulator listens (or the demo could not start, and why).

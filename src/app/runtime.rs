@@ -12,7 +12,7 @@ use crate::worker::protocol::{Handoff, Request, Setup};
 use ratatui::crossterm::event::KeyEvent;
 use std::io;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::net::{TcpStream, UnixStream, lookup_host};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
@@ -66,27 +66,6 @@ pub trait Frontend {
     }
 }
 
-/// The client verified last; a late answer for an older request never replaces a newer one.
-#[derive(Default)]
-struct ClientSlot(Mutex<Option<(u64, DrsClient)>>);
-
-impl ClientSlot {
-    fn set(&self, req: u64, client: DrsClient) {
-        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.as_ref().is_none_or(|(r, _)| *r <= req) {
-            *slot = Some((req, client));
-        }
-    }
-    fn get(&self) -> Result<DrsClient, DrsError> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map(|(_, c)| c.clone())
-            .ok_or_else(|| DrsError::new(DrsErrorKind::Other, "no verified credentials yet"))
-    }
-}
-
 /// Failed calls go to the log file with the service's own words.
 fn logged<T>(what: &str, result: Result<T, DrsError>) -> Result<T, DrsError> {
     if let Err(e) = &result {
@@ -112,7 +91,9 @@ fn epoch() -> i64 {
 struct Runtime<'a> {
     services: &'a mut Services,
     tx: UnboundedSender<Msg>,
-    client: Arc<ClientSlot>,
+    /// The client verified last, and for which request: a late answer for an older request
+    /// never replaces a newer one.
+    client: Option<(u64, DrsClient)>,
     start: Instant,
     /// Requests to the worker go here once attached.
     connection: Option<Connection>,
@@ -142,11 +123,24 @@ impl Runtime<'_> {
         let _ = tx.send(msg);
     }
 
+    /// Keeps the client verified for `req` unless a newer request's is kept already.
+    fn verified(&mut self, req: u64, client: DrsClient) {
+        if self.client.as_ref().is_none_or(|(r, _)| *r <= req) {
+            self.client = Some((req, client));
+        }
+    }
+
+    fn client(&self) -> Result<DrsClient, DrsError> {
+        self.client
+            .as_ref()
+            .map(|(_, c)| c.clone())
+            .ok_or_else(|| DrsError::new(DrsErrorKind::Other, "no verified credentials yet"))
+    }
+
     fn execute(&mut self, cmd: Cmd) {
         // Debug of commands redacts credentials.
         tracing::info!(?cmd, "run");
         let tx = self.tx.clone();
-        let client = self.client.clone();
         match cmd {
             Cmd::VerifyCredentials { req, target } => {
                 tokio::spawn(async move {
@@ -156,7 +150,8 @@ impl Runtime<'_> {
                                 source: c.credential_source.clone(),
                                 clock_skew: c.clock_skew(),
                             };
-                            client.set(req, c);
+                            // Before the answer: what it leads to uses the client.
+                            Self::send(&tx, Msg::Verified { req, client: c });
                             verified
                         }),
                         Err(e) => Err(e),
@@ -172,7 +167,7 @@ impl Runtime<'_> {
             }
             Cmd::CheckEndpoint { req, target } => {
                 tokio::spawn(async move {
-                    let result = check_endpoint(req, &target, &tx, &client).await;
+                    let result = check_endpoint(req, &target, &tx).await;
                     Self::send(
                         &tx,
                         Msg::EndpointChecked {
@@ -186,13 +181,14 @@ impl Runtime<'_> {
                 Msg::Disks { req, result }
             }),
             Cmd::ListInstances { req } => {
+                let client = self.client();
                 tokio::spawn(async move {
                     // Each page as it comes: the first is on screen while the rest load.
                     let page = |page, more| {
                         let result = Ok(page);
                         Self::send(&tx, Msg::Instances { req, result, more });
                     };
-                    let result = match client.get() {
+                    let result = match client {
                         Ok(c) => c.recovery_instance_pages(page).await,
                         Err(e) => Err(e),
                     };
@@ -265,8 +261,9 @@ impl Runtime<'_> {
                 private_ips,
                 connect,
             } => {
+                let client = self.client();
                 tokio::spawn(async move {
-                    let use_private_ip = match client.get() {
+                    let use_private_ip = match client {
                         Ok(c) => c
                             .failback_configuration(&instance_id)
                             .await
@@ -400,7 +397,7 @@ impl Runtime<'_> {
     /// Gives the confirmed plan, with the verified credentials, to the worker this wizard
     /// started, then attaches to it.
     fn hand_off(&mut self, plan: crate::replication::ReplicationPlan) {
-        let handed = self.client.get().map_err(|e| e.to_string()).and_then(|c| {
+        let handed = self.client().map_err(|e| e.to_string()).and_then(|c| {
             let worker = self.worker()?;
             worker.hand_off(&Handoff {
                 plan,
@@ -433,6 +430,18 @@ impl Runtime<'_> {
     /// This wizard's worker, started now if it has none yet.
     fn worker(&mut self) -> Result<&mut Spawned, String> {
         let services = &mut *self.services;
+        // An ended worker takes no plan: a new one is started where this wizard can.
+        if let Some(why) = services.worker.as_mut().and_then(Spawned::ended) {
+            tracing::info!("{why}");
+            services.worker = None;
+            // Only the demo's worker comes without a way to start another: it served the
+            // emulator this wizard talks to.
+            if services.start_worker.is_none() {
+                return Err(format!(
+                    "{why}. The demo's emulator ended with it: start drs-failback --demo again"
+                ));
+            }
+        }
         match services.worker {
             Some(ref mut worker) => Ok(worker),
             None => {
@@ -458,7 +467,6 @@ async fn check_endpoint(
     req: u64,
     target: &DrsTarget,
     tx: &UnboundedSender<Msg>,
-    slot: &ClientSlot,
 ) -> Result<(), DrsError> {
     let stage = |stage: Stage, status: StageStatus| {
         Runtime::send(tx, Msg::EndpointStage { req, stage, status });
@@ -555,7 +563,7 @@ async fn check_endpoint(
                 stage(Stage::Tls, StageStatus::handshake_done());
             }
             stage(Stage::Api, StageStatus::api_answered());
-            slot.set(req, c);
+            Runtime::send(tx, Msg::Verified { req, client: c });
             Ok(())
         }
         Err(e) => {
@@ -587,7 +595,7 @@ pub async fn run(
     let mut rt = Runtime {
         services,
         tx: tx.clone(),
-        client: Arc::default(),
+        client: None,
         start: Instant::now(),
         connection: None,
     };
@@ -656,6 +664,10 @@ pub async fn run(
             let msg = match msg {
                 Msg::Connected(connection) => {
                     rt.connection = Some(connection);
+                    continue;
+                }
+                Msg::Verified { req, client } => {
+                    rt.verified(req, client);
                     continue;
                 }
                 Msg::DemoStarted(started) => Msg::DemoReady(started.map(|s| rt.demo_started(*s))),

@@ -24,6 +24,9 @@ pub struct FilesystemReport {
     pub uuid: Option<String>,
     /// Bytes in use: from statvfs when mounted, from the superblock for ext2/3/4; else null.
     pub used_bytes: Option<u64>,
+    /// True when `used_bytes` still counts some of the filesystem's metadata (an unmounted ext
+    /// filesystem whose superblock does not record its overhead).
+    pub used_estimated: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -101,6 +104,7 @@ fn fs_report(fs: &Option<Filesystem>) -> Option<FilesystemReport> {
         label: fs.label.clone(),
         uuid: fs.uuid.clone(),
         used_bytes: fs.used_bytes,
+        used_estimated: fs.used_estimated,
     })
 }
 
@@ -276,6 +280,7 @@ mod tests {
                 label: Some("root".into()),
                 uuid: Some("0b3c".into()),
                 used_bytes: Some(3 << 30),
+                used_estimated: false,
             }),
             links: vec!["by-uuid/0b3c".into()],
         }];
@@ -354,7 +359,7 @@ mod tests {
         );
         assert_eq!(
             keys(&sda["partitions"][0]["filesystem"]),
-            ["label", "type", "used_bytes", "uuid"]
+            ["label", "type", "used_bytes", "used_estimated", "uuid"]
         );
         assert_eq!(sda["partitions"][0]["filesystem"]["used_bytes"], 3u64 << 30);
         assert_eq!(

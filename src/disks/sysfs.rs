@@ -85,7 +85,7 @@ fn filesystem(props: &Properties) -> Option<Filesystem> {
         kind: kind.clone(),
         label: get("ID_FS_LABEL"),
         uuid: get("ID_FS_UUID"),
-        used_bytes: None,
+        ..Filesystem::default()
     })
 }
 

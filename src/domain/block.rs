@@ -34,6 +34,8 @@ pub struct Filesystem {
     pub uuid: Option<String>,
     /// Bytes in use, where they could be read (see `disks::used`).
     pub used_bytes: Option<u64>,
+    /// `used_bytes` still counts some of the filesystem's own metadata: shown as "about".
+    pub used_estimated: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

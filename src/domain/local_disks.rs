@@ -9,6 +9,11 @@ use super::model::LocalDisk;
 /// medium (live-boot mounts it at /run/live/medium; older versions at /lib/live/mount/medium).
 pub const BOOT_MOUNTS: [&str; 3] = ["/", "/run/live/medium", "/lib/live/mount/medium"];
 
+/// The labels image/build.sh gives the live image's filesystem: the ISO's volume id and the
+/// disk image's ext4. A medium booted with live-boot's `toram` is no longer mounted: its label
+/// still tells it.
+pub const LIVE_LABELS: [&str; 2] = ["DRS_FAILBACK", "DRSLIVE"];
+
 /// Why a disk cannot receive a volume, most serious first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -140,7 +145,14 @@ fn boot_devnums(system: &BlockSystem) -> Vec<DevNum> {
 /// filesystem of the image file a loop device of those reads.
 pub fn is_boot_medium(disk: &BlockDisk, system: &BlockSystem) -> bool {
     let boot = boot_devnums(system);
+    let live = |fs: &Option<Filesystem>| {
+        fs.as_ref()
+            .and_then(|f| f.label.as_deref())
+            .is_some_and(|l| LIVE_LABELS.contains(&l))
+    };
     stack(disk).iter().any(|d| boot.contains(d))
+        || live(&disk.filesystem)
+        || disk.partitions.iter().any(|p| live(&p.filesystem))
 }
 
 /// Active swap areas on the disk or anything stacked on it.
@@ -179,6 +191,7 @@ fn describe_fs(fs: &Filesystem) -> String {
         None => fs.kind.clone(),
     };
     match fs.used_bytes {
+        Some(used) if fs.used_estimated => format!("{named} (about {} used)", Bytes(used)),
         Some(used) => format!("{named} ({} used)", Bytes(used)),
         None => named,
     }
@@ -309,7 +322,7 @@ mod tests {
                 kind: kind.into(),
                 label: label.map(str::to_owned),
                 uuid: None,
-                used_bytes: None,
+                ..Filesystem::default()
             }),
             links: Vec::new(),
         }
@@ -390,6 +403,41 @@ mod tests {
             assert!(disk.removable);
             assert_eq!(refusal(&disk), Some(Refusal::BootMedium));
         }
+    }
+
+    #[test]
+    fn a_live_medium_copied_to_ram_and_unmounted_is_still_the_boot_medium() {
+        // toram: nothing of the stick is mounted, its labels say what it is.
+        let mut iso = block("sdc", dev(8, 32));
+        iso.filesystem = Some(Filesystem {
+            kind: "iso9660".into(),
+            label: Some("DRS_FAILBACK".into()),
+            ..Filesystem::default()
+        });
+        let mut raw = block("sdd", dev(8, 48));
+        raw.partitions = vec![
+            part("sdd2", dev(8, 50), 16 << 20, Some(("vfat", Some("EFI")))),
+            part("sdd3", dev(8, 51), 1 << 30, Some(("ext4", Some("DRSLIVE")))),
+        ];
+        let mut other = block("sde", dev(8, 64));
+        other.partitions = vec![part(
+            "sde1",
+            dev(8, 65),
+            8 << 30,
+            Some(("ext4", Some("data"))),
+        )];
+        let system = BlockSystem {
+            disks: vec![iso, raw, other],
+            mounts: vec![mount(dev(0, 30), "/")],
+            ..Default::default()
+        };
+        assert_eq!(
+            local_disks(&system, false)
+                .iter()
+                .map(|d| d.is_boot_medium)
+                .collect::<Vec<_>>(),
+            [true, true, false]
+        );
     }
 
     #[test]
@@ -530,12 +578,13 @@ mod tests {
         whole.filesystem = Some(Filesystem {
             kind: "xfs".into(),
             label: Some("backup".into()),
-            uuid: None,
-            used_bytes: None,
+            ..Filesystem::default()
         });
         assert_eq!(contents(&whole), "xfs \"backup\"");
         whole.filesystem.as_mut().unwrap().used_bytes = Some(1536 << 20);
         assert_eq!(contents(&whole), "xfs \"backup\" (1.5 GiB used)");
+        whole.filesystem.as_mut().unwrap().used_estimated = true;
+        assert_eq!(contents(&whole), "xfs \"backup\" (about 1.5 GiB used)");
         let mut unknown = block("sdf", dev(8, 80));
         unknown.contents_known = false;
         assert!(contents(&unknown).starts_with("unknown"));

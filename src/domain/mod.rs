@@ -16,6 +16,7 @@ pub mod preflight;
 pub mod regions;
 pub mod replication;
 pub mod ssh;
+pub mod states;
 pub mod throughput;
 pub mod time;
 pub mod validate;

@@ -2,6 +2,7 @@
 //! Converted from the DRS API shapes by `drs::convert`; enum values keep the API's spelling.
 
 use super::bytes::Bytes;
+use super::states::{DataReplicationState, FailbackState, StepStatus};
 
 /// One volume of a recovery instance, named as on the machine itself (`internalDeviceName`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -43,14 +44,12 @@ pub const FAILBACK_INITIATION_STEPS: [&str; 7] = [
 pub struct InitiationStep {
     /// e.g. `PAIR_AGENT_WITH_REPLICATION_SOFTWARE`
     pub name: String,
-    /// NOT_STARTED, IN_PROGRESS, SUCCEEDED, FAILED or SKIPPED
-    pub status: String,
+    pub status: StepStatus,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReplicationInfo {
-    /// dataReplicationState, e.g. `INITIAL_SYNC`; empty when the service gave none.
-    pub state: String,
+    pub state: DataReplicationState,
     /// dataReplicationError.error, e.g. `FAILBACK_CLIENT_NOT_SEEN`
     pub error: Option<String>,
     pub raw_error: Option<String>,
@@ -62,8 +61,7 @@ pub struct ReplicationInfo {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FailbackInfo {
-    /// failback.state, e.g. `FAILBACK_READY_FOR_LAUNCH`; empty when the service gave none.
-    pub state: String,
+    pub state: FailbackState,
     pub job_id: Option<String>,
     pub client_id: Option<String>,
     /// failbackInitiationTime, as the service wrote it.
@@ -119,6 +117,29 @@ pub struct FailbackReplicationConfiguration {
     /// Replication goes over the recovery instance's private IP (a VPN, Direct Connect)
     /// rather than its public one.
     pub use_private_ip: bool,
+}
+
+impl FailbackReplicationConfiguration {
+    /// "throttled to 25 Mbps, over the recovery instance's private IP"
+    pub fn describe(&self) -> String {
+        let route = if self.use_private_ip {
+            "private IP"
+        } else {
+            "public IP"
+        };
+        format!(
+            "{}, over the recovery instance's {route}",
+            throttle_words(self.bandwidth_mbps)
+        )
+    }
+}
+
+/// The throttle, in words.
+pub fn throttle_words(mbps: u64) -> String {
+    match mbps {
+        0 => "no bandwidth throttle".into(),
+        n => format!("throttled to {n} Mbps"),
+    }
 }
 
 /// A DRS job (failback launch, terminate) and its log.

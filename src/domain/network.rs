@@ -426,7 +426,7 @@ pub struct NetworkPlan {
 }
 
 /// The official client's variables, as the Network screen's fields start.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Prefill {
     /// CONFIG_NETWORK=1: IPADDR, NETMASK, GATEWAY, DNS as given (some may be empty).
     pub static_fields: Option<[String; 4]>,
@@ -434,6 +434,21 @@ pub struct Prefill {
     pub s3_endpoint: Option<String>,
     /// What is wrong with them, naming the variable and what to do.
     pub problem: Option<String>,
+}
+
+// Hand-written: PROXY may carry a password.
+impl std::fmt::Debug for Prefill {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prefill")
+            .field("static_fields", &self.static_fields)
+            .field(
+                "proxy",
+                &self.proxy.as_deref().map(crate::net::redact_proxy),
+            )
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("problem", &self.problem)
+            .finish()
+    }
 }
 
 const OFFICIAL_STATIC: [&str; 4] = ["IPADDR", "NETMASK", "GATEWAY", "DNS"];
@@ -811,6 +826,16 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn a_prefilled_proxy_password_never_shows_in_debug() {
+        let p = prefill(env(&[("PROXY", "http://ops:S3cret@proxy.corp:3128")]));
+        let shown = format!("{p:?}");
+        assert!(
+            !shown.contains("S3cret") && shown.contains("http://***@proxy.corp:3128"),
+            "{shown}"
+        );
     }
 
     #[test]

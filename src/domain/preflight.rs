@@ -249,17 +249,55 @@ pub fn offer_clock_set(checks: &[Check]) -> bool {
         && verdict("ntp") == Some(Verdict::Warning)
 }
 
-/// The hardware clock's time scale, from /etc/adjtime's third line (absent means UTC).
-pub fn rtc(adjtime: Option<&str>) -> Check {
+/// The clock row once it is known whether `c` (set it from the endpoint's time) is offered:
+/// where it is not, NTP answers, and the fix is the time sync instead.
+pub fn clock_fix(mut c: Check, offered: bool) -> Check {
+    let compared = !c.measured.starts_with("not compared");
+    if !offered && c.id == "clock" && c.fix.is_some() && compared {
+        let why = match c.verdict {
+            Verdict::Fail => "AWS refuses requests signed more than 5 minutes off",
+            _ => "TLS and the replication software need the right time",
+        };
+        c.fix = Some(format!(
+            "{why}: NTP answers, so turn time sync on (`timedatectl set-ntp true`, or start \
+             chronyd or ntpd) and re-run the checks with r."
+        ));
+    }
+    c
+}
+
+/// The hardware clock's time scale, from /etc/adjtime's third line (absent means UTC). A live
+/// system has no say in it: a clock off from the DRS endpoint's (`skew`, s) by a whole time
+/// zone is an RTC kept in local time (as Windows keeps it) read as UTC at boot.
+pub fn rtc(adjtime: Option<&str>, skew: Option<i64>) -> Check {
     let local = adjtime
         .and_then(|t| t.lines().nth(2))
         .is_some_and(|l| l.trim() == "LOCAL");
     if local {
-        check("rtc", "Hardware clock", Verdict::Warning, "local time (/etc/adjtime says LOCAL)".into())
-            .fix("AWS expects the hardware clock in UTC: run `hwclock --systohc --utc` once the time is right.")
-    } else {
-        check("rtc", "Hardware clock", Verdict::Pass, "UTC".into())
+        return check("rtc", "Hardware clock", Verdict::Warning, "local time (/etc/adjtime says LOCAL)".into())
+            .fix("AWS expects the hardware clock in UTC: run `hwclock --systohc --utc` once the time is right.");
     }
+    match skew.filter(|s| a_time_zone_off(*s)) {
+        Some(s) => check(
+            "rtc",
+            "Hardware clock",
+            Verdict::Warning,
+            format!(
+                "probably local time: the clock is off by {}, a time zone's offset",
+                super::throughput::format_duration(s.unsigned_abs())
+            ),
+        )
+        .fix("Set the clock (NTP, or c on the Pre-flight screen), then run `hwclock --systohc --utc`: AWS expects the hardware clock in UTC."),
+        None => check("rtc", "Hardware clock", Verdict::Pass, "UTC".into()),
+    }
+}
+
+/// Off by one to fourteen hours, within 90 s of a quarter hour: what a time zone's offset
+/// looks like (some are 30 or 45 minutes past the hour).
+fn a_time_zone_off(skew: i64) -> bool {
+    let off = skew.unsigned_abs();
+    let from_quarter = off % 900;
+    (3600 - 90..=14 * 3600 + 90).contains(&off) && from_quarter.min(900 - from_quarter) <= 90
 }
 
 /// One HTTPS host probed stage by stage.
@@ -314,6 +352,26 @@ pub fn host(id: &'static str, title: &'static str, p: &HostProbe) -> Check {
         (Ok(ip), ..) => c(Verdict::Fail, format!("{name}: {ip}, not reached"))
             .fix("Re-run the checks with r."),
     }
+}
+
+/// DNS, TCP and TLS to each host of one service (S3: the assets and the hashes buckets): the
+/// first that fails decides the row, else every one is listed as passed.
+pub fn hosts(id: &'static str, title: &'static str, probes: &[HostProbe]) -> Check {
+    let mut checks = probes.iter().map(|p| host(id, title, p));
+    let Some(mut row) = checks.next() else {
+        return not_checked(id, title, title, "no host to check");
+    };
+    for c in checks {
+        if row.verdict != Verdict::Pass {
+            break;
+        }
+        if c.verdict == Verdict::Pass {
+            row.measured = format!("{}; {}", row.measured, c.measured);
+        } else {
+            row = c;
+        }
+    }
+    row
 }
 
 /// Whether this machine's free disks can take the chosen instance's volumes (fractional-GiB rule).
@@ -518,11 +576,60 @@ mod tests {
     }
 
     #[test]
+    fn c_is_named_only_where_it_is_offered() {
+        let answered = ntp(Ok(("pool.ntp.org".into(), 360)));
+        let off = clock("d", Ok(360));
+        assert!(!offer_clock_set(&[off.clone(), answered]));
+        let fixed = clock_fix(off.clone(), false);
+        assert_eq!(
+            fixed.fix.as_deref(),
+            Some(
+                "AWS refuses requests signed more than 5 minutes off: NTP answers, so turn time \
+                 sync on (`timedatectl set-ntp true`, or start chronyd or ntpd) and re-run the \
+                 checks with r."
+            )
+        );
+        assert_eq!(clock_fix(off.clone(), true), off);
+        let right = clock("d", Ok(1));
+        assert_eq!(clock_fix(right.clone(), false), right);
+        let unknown = clock("d", Err("refused".into()));
+        assert_eq!(clock_fix(unknown.clone(), false), unknown);
+    }
+
+    #[test]
     fn an_rtc_in_local_time_is_noted() {
         let local = "0.0 0 0.0\n0\nLOCAL\n";
-        assert_eq!(rtc(Some(local)).verdict, Verdict::Warning);
-        assert_eq!(rtc(Some("0.0 0 0.0\n0\nUTC\n")).verdict, Verdict::Pass);
-        assert_eq!(rtc(None).verdict, Verdict::Pass);
+        assert_eq!(rtc(Some(local), None).verdict, Verdict::Warning);
+        assert_eq!(
+            rtc(Some("0.0 0 0.0\n0\nUTC\n"), Some(0)).verdict,
+            Verdict::Pass
+        );
+        assert_eq!(rtc(None, None).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn a_clock_off_by_a_time_zone_is_an_rtc_kept_in_local_time() {
+        // Two hours behind (Central Europe in summer), with seconds of drift and latency.
+        let cest = rtc(None, Some(7200 + 40));
+        assert_eq!(cest.verdict, Verdict::Warning);
+        assert_eq!(
+            cest.measured,
+            "probably local time: the clock is off by 2h 00m, a time zone's offset"
+        );
+        assert_eq!(
+            cest.fix.as_deref(),
+            Some(
+                "Set the clock (NTP, or c on the Pre-flight screen), then run `hwclock \
+                 --systohc --utc`: AWS expects the hardware clock in UTC."
+            )
+        );
+        // Ahead by 5h30 (India), and behind by 5h45 (Nepal).
+        assert_eq!(rtc(None, Some(-19800)).verdict, Verdict::Warning);
+        assert_eq!(rtc(None, Some(20700 - 60)).verdict, Verdict::Warning);
+        // Minutes off, or hours and minutes that no zone has: the clock is just wrong.
+        for skew in [400, -3000, 7200 + 420, 16 * 3600] {
+            assert_eq!(rtc(None, Some(skew)).verdict, Verdict::Pass, "{skew}");
+        }
     }
 
     fn probe() -> HostProbe {
@@ -562,6 +669,33 @@ mod tests {
                 .contains("via proxy http://proxy:3128 (DNS and TCP are to the proxy)")
         );
         assert!(c.fix.unwrap().contains("AWS_CA_BUNDLE"));
+    }
+
+    #[test]
+    fn every_host_of_a_service_is_checked_and_the_first_failure_decides() {
+        let hashes = HostProbe {
+            host: "hashes.s3.us-east-1.amazonaws.com:443".into(),
+            ..probe()
+        };
+        let both = hosts("s3", "S3", &[probe(), hashes.clone()]);
+        assert_eq!(both.verdict, Verdict::Pass);
+        assert!(
+            both.measured
+                .contains("; hashes.s3.us-east-1.amazonaws.com:443: 52.0.0.1"),
+            "{both:?}"
+        );
+        let refused = HostProbe {
+            tcp: Some(Err("Connection refused".into())),
+            ..hashes
+        };
+        let c = hosts("s3", "S3", &[probe(), refused]);
+        assert_eq!(c.verdict, Verdict::Fail);
+        assert!(
+            c.measured
+                .starts_with("hashes.s3.us-east-1.amazonaws.com:443: TCP failed"),
+            "{c:?}"
+        );
+        assert_eq!(hosts("s3", "S3", &[probe()]), host("s3", "S3", &probe()));
     }
 
     #[test]

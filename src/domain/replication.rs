@@ -1,9 +1,4 @@
-//! What DRS's data replication states and errors mean for the operator.
-
-/// False in the states where no data moves: a rate or ETA measured before would be stale.
-pub fn data_flows(state: &str) -> bool {
-    !matches!(state, "STALLED" | "DISCONNECTED" | "PAUSED" | "STOPPED")
-}
+//! What DRS's data replication errors mean for the operator.
 
 /// What to do about a `dataReplicationError`, in one sentence.
 pub fn next_step(error: &str) -> &'static str {
@@ -32,14 +27,6 @@ pub fn next_step(error: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn no_data_flows_while_stalled_or_disconnected() {
-        assert!(!data_flows("STALLED"));
-        assert!(!data_flows("DISCONNECTED"));
-        assert!(data_flows("INITIAL_SYNC"));
-        assert!(data_flows("CONTINUOUS"));
-    }
 
     #[test]
     fn unstable_network_names_the_link_to_check() {

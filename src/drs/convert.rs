@@ -64,7 +64,7 @@ fn replication_info(d: &t::RecoveryInstanceDataReplicationInfo) -> ReplicationIn
     ReplicationInfo {
         state: d
             .data_replication_state()
-            .map(|s| s.as_str().to_owned())
+            .map(|s| s.as_str().into())
             .unwrap_or_default(),
         error: d
             .data_replication_error()
@@ -78,10 +78,7 @@ fn replication_info(d: &t::RecoveryInstanceDataReplicationInfo) -> ReplicationIn
             .iter()
             .map(|s| InitiationStep {
                 name: s.name().map(|n| n.as_str().to_owned()).unwrap_or_default(),
-                status: s
-                    .status()
-                    .map(|n| n.as_str().to_owned())
-                    .unwrap_or_default(),
+                status: s.status().map(|n| n.as_str().into()).unwrap_or_default(),
             })
             .collect(),
         eta: owned(d.eta_date_time()),
@@ -102,7 +99,7 @@ fn replication_info(d: &t::RecoveryInstanceDataReplicationInfo) -> ReplicationIn
 
 fn failback_info(f: &t::RecoveryInstanceFailback) -> FailbackInfo {
     FailbackInfo {
-        state: f.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        state: f.state().map(|s| s.as_str().into()).unwrap_or_default(),
         job_id: owned(f.failback_job_id()),
         client_id: owned(f.failback_client_id()),
         initiated: owned(f.failback_initiation_time()),

@@ -67,13 +67,20 @@ impl SoftwareSource {
     /// The first URL the manifest is fetched from (what the pre-flight checks reach).
     pub fn manifest_url(&self) -> Result<String, SoftwareError> {
         let region = self.region_entry()?;
-        let key = format!("{}/manifest.json", region.key_prefix);
-        let urls = s3::urls(
-            region,
-            self.s3_endpoint.as_ref(),
-            &region.assets_bucket,
-            &key,
-        );
+        self.first_url(&region.assets_bucket, "manifest.json")
+    }
+
+    /// The first URL the manifest's published hash is fetched from: the hashes bucket, a host
+    /// of its own unless an S3 endpoint serves both buckets.
+    pub fn manifest_hash_url(&self) -> Result<String, SoftwareError> {
+        let region = self.region_entry()?;
+        self.first_url(&region.hashes_bucket, "manifest.json.sha512")
+    }
+
+    fn first_url(&self, bucket: &str, name: &str) -> Result<String, SoftwareError> {
+        let region = self.region_entry()?;
+        let key = format!("{}/{name}", region.key_prefix);
+        let urls = s3::urls(region, self.s3_endpoint.as_ref(), bucket, &key);
         Ok(urls.into_iter().next().map(|t| t.url).unwrap_or_default())
     }
 }

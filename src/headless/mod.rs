@@ -364,7 +364,12 @@ impl Headless {
         let (replication, failback) = d
             .instance
             .as_ref()
-            .map(|i| (i.replication.state.clone(), i.failback.state.clone()))
+            .map(|i| {
+                (
+                    i.replication.state.to_string(),
+                    i.failback.state.to_string(),
+                )
+            })
             .unwrap_or_else(|| ("starting".into(), String::new()));
         Some(match &d.launch {
             Launch::Ready | Launch::Confirming | Launch::Starting => {

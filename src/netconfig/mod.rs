@@ -1,5 +1,5 @@
 //! The live system's network: its interfaces, and a Network screen plan applied with the tools
-//! the live image has (systemd-networkd units and a restart; iproute2 to read the result),
+//! the live image has (systemd-networkd units and networkctl; iproute2 to read the result),
 //! checked at once, and reverted on request. Only tasks call this; `update` never does.
 
 pub mod interfaces;
@@ -22,23 +22,25 @@ pub struct System {
     pub prefix: Vec<String>,
     /// networkd's runtime unit directory.
     pub networkd_dir: PathBuf,
-    /// Makes networkd read its units again.
+    /// Makes networkd read its units again without touching any interface.
     pub reload: Vec<String>,
+    /// Makes networkd apply its units to the interfaces named after it, and to those only: a
+    /// restart would renew every interface's lease.
+    pub reconfigure: Vec<String>,
     pub hosts_file: PathBuf,
     /// How long a lease or an address may take to show after a reload.
     pub settle: Duration,
 }
 
 impl System {
-    /// The live image: networkd without D-Bus (so no `networkctl reload`), /etc/hosts, and the
-    /// official client's 30 s DHCP wait.
+    /// The live image: networkctl (over D-Bus), /etc/hosts, and the official client's 30 s
+    /// DHCP wait.
     pub fn live() -> System {
         System {
             prefix: Vec::new(),
             networkd_dir: "/run/systemd/network".into(),
-            reload: ["systemctl", "restart", "systemd-networkd"]
-                .map(String::from)
-                .to_vec(),
+            reload: ["networkctl", "reload"].map(String::from).to_vec(),
+            reconfigure: ["networkctl", "reconfigure"].map(String::from).to_vec(),
             hosts_file: "/etc/hosts".into(),
             settle: Duration::from_secs(30),
         }
@@ -183,8 +185,8 @@ impl System {
         self.reconfigure(&names).await
     }
 
-    /// networkd leaves addresses it did not make itself (a lease or an address from before a
-    /// restart) in place: take them off first, so the interface ends up with its units' only.
+    /// networkd leaves addresses it did not make itself (a lease or an address set by hand) in
+    /// place: take them off first, so the interface ends up with its units' only.
     async fn reconfigure(&self, interfaces: &[&str]) -> Result<(), String> {
         // Flushed addresses come back only through the reload: never flush without one.
         let program = self.reload.first().map(String::as_str).unwrap_or_default();
@@ -199,7 +201,10 @@ impl System {
             self.run(&["ip", "addr", "flush", "dev", name, "scope", "global"])
                 .await?;
         }
-        self.exec(&self.reload).await.map(drop)
+        self.exec(&self.reload).await?;
+        let mut reconfigure = self.reconfigure.clone();
+        reconfigure.extend(interfaces.iter().map(|s| s.to_string()));
+        self.exec(&reconfigure).await.map(drop)
     }
 
     /// Polls until every interface shows its plan or `settle` runs out.
@@ -578,7 +583,7 @@ impl Applied {
                     &p.interface,
                     format!(
                         "demo: not applied; a real run writes /run/systemd/network/{} and \
-                         restarts systemd-networkd",
+                         has networkd reconfigure this interface",
                         networkd_file_name(&p.interface)
                     ),
                 )

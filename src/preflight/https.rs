@@ -20,7 +20,7 @@ pub struct Answer {
 }
 
 /// host:port of a URL (default port by scheme), and whether it is HTTPS.
-fn authority(url: &str) -> Option<(String, u16, bool)> {
+pub(super) fn authority(url: &str) -> Option<(String, u16, bool)> {
     let full = if url.contains("://") {
         url.to_owned()
     } else {

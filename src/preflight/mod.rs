@@ -23,6 +23,8 @@ pub struct Targets {
     pub drs_url: String,
     /// The first URL the replication software's manifest is fetched from; Err: why there is none.
     pub s3_url: Result<String, String>,
+    /// Its published hash's, when that is another host (the hashes bucket).
+    pub s3_hash_url: Option<String>,
     /// S3_ENDPOINT given as an IP: the name in `s3_url` resolves to it, as for the download.
     pub s3_pin: Option<crate::net::Pin>,
     /// NTP servers, host or host:port.
@@ -38,13 +40,24 @@ impl Targets {
             .unwrap_or_else(|| crate::domain::validate::default_endpoint(region));
         let source = crate::failback_software::SoftwareSource::new(region, s3_endpoint);
         let s3_pin = source.as_ref().ok().and_then(|s| s.pin());
+        let s3_hash_url = source
+            .as_ref()
+            .ok()
+            .and_then(|s| s.manifest_hash_url().ok());
         let s3_url = source
             .and_then(|s| s.manifest_url())
             .map_err(|e| e.to_string());
+        let host = |url: &str| https::authority(url).map(|(host, port, _)| (host, port));
+        let s3_hash_url = s3_hash_url.filter(|h| {
+            s3_url
+                .as_deref()
+                .is_ok_and(|u| host(u).is_some() && host(u) != host(h))
+        });
         let read = |p: &str| std::fs::read_to_string(p).ok();
         Targets {
             drs_url,
             s3_url,
+            s3_hash_url,
             s3_pin,
             ntp_servers: ntp_servers(
                 read("/etc/systemd/timesyncd.conf").as_deref(),
@@ -90,7 +103,7 @@ pub async fn run(
             let ntp = query(&targets.ntp_servers, targets.timeout).await;
             checks.push(rules::clock(&targets.drs_url, Err(e.clone())));
             checks.push(rules::ntp(ntp));
-            checks.push(rules::rtc(adjtime));
+            checks.push(rules::rtc(adjtime, None));
             checks.push(rules::not_checked(
                 "drs_endpoint",
                 "DRS endpoint",
@@ -106,10 +119,20 @@ pub async fn run(
         }
     };
     let s3 = async {
-        match &targets.s3_url {
-            Ok(url) => Ok(probe(url, targets.s3_pin.as_ref(), net, targets.timeout).await),
-            Err(e) => Err(e.clone()),
-        }
+        let url = targets.s3_url.as_ref().map_err(Clone::clone)?;
+        let pin = targets.s3_pin.as_ref();
+        let hash = async {
+            match &targets.s3_hash_url {
+                Some(h) => Some(probe(h, pin, net, targets.timeout).await),
+                None => None,
+            }
+        };
+        let (manifest, hash) = tokio::join!(probe(url, pin, net, targets.timeout), hash);
+        Ok::<_, String>(
+            std::iter::once(manifest.probe)
+                .chain(hash.map(|a| a.probe))
+                .collect::<Vec<_>>(),
+        )
     };
     let (drs, s3, ntp) = tokio::join!(
         probe(&targets.drs_url, None, net, targets.timeout),
@@ -119,13 +142,17 @@ pub async fn run(
     let skew = drs.skew.as_ref().ok().map(|s| s.seconds);
     checks.push(rules::clock(&drs.probe.host, drs.skew.map(|s| s.seconds)));
     checks.push(rules::ntp(ntp));
-    checks.push(rules::rtc(adjtime));
+    checks.push(rules::rtc(adjtime, skew));
     checks.push(rules::host("drs_endpoint", "DRS endpoint", &drs.probe));
     checks.push(match s3 {
-        Ok(a) => rules::host("s3", "S3", &a.probe),
+        Ok(probes) => rules::hosts("s3", "S3", &probes),
         Err(e) => rules::not_checked("s3", "S3", "S3", &e),
     });
     let offer_clock_set = rules::offer_clock_set(&checks);
+    let checks = checks
+        .into_iter()
+        .map(|c| rules::clock_fix(c, offer_clock_set))
+        .collect();
     Report {
         checks,
         clock_skew_seconds: skew,

@@ -5,10 +5,11 @@
 
 use super::failback_entry::FailbackEntry;
 use super::{ReplicationPlan, Replicator, ReplicatorEvent};
+use crate::drs::DrsClient;
 use crate::failback_software::{self, SoftwareSource};
 use crate::net::Network;
 use std::path::PathBuf;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 #[derive(Debug, Clone)]
 pub struct Downloaded {
@@ -23,6 +24,7 @@ impl Downloaded {
     async fn run(
         &self,
         plan: &ReplicationPlan,
+        service: watch::Receiver<DrsClient>,
         events: &mpsc::UnboundedSender<ReplicatorEvent>,
     ) -> Result<(), String> {
         let not_installed = |e: String| format!("it could not be installed. {e}");
@@ -52,7 +54,7 @@ impl Downloaded {
         )));
         let mut runner = self.runner.clone();
         runner.program = installed.unpacked.failback_entry;
-        runner.run(plan, events).await
+        runner.run(plan, service, events).await
     }
 }
 
@@ -60,10 +62,14 @@ impl Replicator for Downloaded {
     fn start(
         &self,
         plan: ReplicationPlan,
+        service: watch::Receiver<DrsClient>,
         events: mpsc::UnboundedSender<ReplicatorEvent>,
     ) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         let sender = events.clone();
-        super::spawn_to_exit(sender, async move { this.run(&plan, &events).await })
+        super::spawn_to_exit(
+            sender,
+            async move { this.run(&plan, service, &events).await },
+        )
     }
 }

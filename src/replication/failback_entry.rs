@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::{ReplicationPlan, Replicator, ReplicatorEvent};
-use crate::drs::{Auth, DrsClient, DrsTarget};
+use crate::drs::DrsClient;
 use crate::net::NetSettings;
 
 /// What replaces a secret in every line that leaves the program.
@@ -177,11 +177,15 @@ impl Replicator for FailbackEntry {
     fn start(
         &self,
         plan: ReplicationPlan,
+        service: watch::Receiver<DrsClient>,
         events: mpsc::UnboundedSender<ReplicatorEvent>,
     ) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         let sender = events.clone();
-        super::spawn_to_exit(sender, async move { this.run(&plan, &events).await })
+        super::spawn_to_exit(
+            sender,
+            async move { this.run(&plan, service, &events).await },
+        )
     }
 }
 
@@ -190,6 +194,7 @@ impl FailbackEntry {
     pub(super) async fn run(
         &self,
         plan: &ReplicationPlan,
+        service: watch::Receiver<DrsClient>,
         events: &mpsc::UnboundedSender<ReplicatorEvent>,
     ) -> Result<(), String> {
         let net = NetSettings::from_env();
@@ -199,18 +204,11 @@ impl FailbackEntry {
             .cloned()
             .collect();
         let redact = Redactor::new(plan, &proxies);
-        let credentials = plan
-            .credentials
-            .clone()
-            .ok_or("no verified credentials to give failback_entry")?;
-        let service = DrsClient::connect(&DrsTarget {
-            region: plan.region.clone(),
-            endpoint: plan.endpoint.clone(),
-            auth: Auth::Static(credentials),
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-        let before = baseline(&service, &plan.recovery_instance_id).await?;
+        if plan.credentials.is_none() {
+            return Err("no verified credentials to give failback_entry".into());
+        }
+        let current = || service.borrow().clone();
+        let before = baseline(&current(), &plan.recovery_instance_id).await?;
 
         let mut child = Command::new(&self.program)
             .args(&self.leading_args)
@@ -261,7 +259,7 @@ impl FailbackEntry {
                     None => streams_open = false,
                 },
                 _ = poll.tick(), if !paired => {
-                    paired = self.learn_client(&service, plan, &before, events).await;
+                    paired = self.learn_client(&current(), plan, &before, events).await;
                 }
                 status = child.wait(), if !streams_open => {
                     break status.map_err(|e| format!("cannot wait for failback_entry: {e}"))?;
@@ -270,7 +268,7 @@ impl FailbackEntry {
         };
         // A program that paired and ended between two polls still paired.
         if !paired {
-            self.learn_client(&service, plan, &before, events).await;
+            self.learn_client(&current(), plan, &before, events).await;
         }
         // The end of its log file, where the operator has not seen it yet (a program may log
         // more there than on its console).

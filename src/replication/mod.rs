@@ -4,8 +4,9 @@
 pub mod downloaded;
 pub mod failback_entry;
 
+use crate::drs::{Auth, DrsClient, DrsTarget, StaticCredentials};
 use std::path::PathBuf;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// One replication run, from the Review's Next to its outcome: every background answer names
 /// the run it belongs to, so a late answer from an earlier run cannot land on the current one.
@@ -33,7 +34,7 @@ pub struct ReplicationPlan {
     pub region: String,
     pub endpoint: Option<String>,
     #[serde(skip)]
-    pub credentials: Option<crate::drs::StaticCredentials>,
+    pub credentials: Option<StaticCredentials>,
     /// Volumes mapped to a local disk; excluded volumes are absent.
     pub targets: Vec<VolumeTarget>,
     /// The mapping as `--device-mapping` takes it.
@@ -43,6 +44,17 @@ pub struct ReplicationPlan {
     /// The pre-flight as it stood when the plan was confirmed (`status --json` shows it).
     #[serde(default)]
     pub preflight: Vec<crate::domain::preflight::Recorded>,
+}
+
+impl ReplicationPlan {
+    /// The plan's region and endpoint, called with `credentials`.
+    pub fn target(&self, credentials: StaticCredentials) -> DrsTarget {
+        DrsTarget {
+            region: self.region.clone(),
+            endpoint: self.endpoint.clone(),
+            auth: Auth::Static(credentials),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,11 +74,14 @@ pub enum ReplicatorEvent {
 }
 
 pub trait Replicator: Send + Sync {
-    /// Starts replicating in the background; events arrive on `events`.
+    /// Starts replicating in the background; events arrive on `events`. `service` is the
+    /// worker's current DRS client (fresh credentials replace it mid-run) for what the
+    /// replicator asks the service; the plan's credentials are the program's own.
     /// Aborting the returned handle stops it.
     fn start(
         &self,
         plan: ReplicationPlan,
+        service: watch::Receiver<DrsClient>,
         events: mpsc::UnboundedSender<ReplicatorEvent>,
     ) -> tokio::task::JoinHandle<()>;
 }

@@ -25,6 +25,8 @@ pub struct PreflightForm {
     pub clock_set: Loadable<(), String>,
     /// Why Next did not move on.
     pub error: Option<String>,
+    /// Enter was pressed while the checks ran: Next is made once they answer (Esc cancels).
+    pub waiting: bool,
     /// The check whose fix is shown when the rows do not all fit (Up/Down move it).
     pub selected: usize,
     /// TCP 1500 to the chosen recovery instance (run on the way to Review).
@@ -114,6 +116,10 @@ impl PreflightForm {
         }
         match key.code {
             KeyCode::Enter => Action::Next,
+            KeyCode::Esc if self.waiting => {
+                self.waiting = false;
+                Action::None
+            }
             KeyCode::Esc => Action::Back,
             KeyCode::Char('r') | KeyCode::Char('R') => Action::Refresh,
             KeyCode::Up => {

@@ -4,6 +4,7 @@
 use super::credentials::CredentialsForm;
 use super::{Action, edit, paste};
 use crate::domain::model::{FailbackReplicationConfiguration, Job, RecoveryInstance};
+use crate::domain::states::FailbackState;
 use crate::domain::throughput::{History, RateWindow};
 use crate::domain::validate;
 use crate::drs::{Auth, DrsError, StaticCredentials};
@@ -207,6 +208,25 @@ impl Dashboard {
         matches!(self.configuration, Some(Ok(_)))
     }
 
+    /// The configuration the worker read. One that replaces another was changed outside
+    /// the wizards (a throttle set from one comes as `on_bandwidth`): the DRS console or
+    /// another API client. True when it was such a change (the log says so).
+    pub fn on_configuration(
+        &mut self,
+        result: Result<FailbackReplicationConfiguration, DrsError>,
+    ) -> bool {
+        let changed = matches!((&self.configuration, &result),
+            (Some(Ok(before)), Ok(now)) if before != now);
+        if let (true, Ok(now)) = (changed, &result) {
+            self.push_log(format!(
+                "Changed in DRS (the console or another client): replication is now {}.",
+                now.describe()
+            ));
+        }
+        self.configuration = Some(result);
+        changed
+    }
+
     /// The throttle changed (from any terminal): shown, and the editor that asked for it closes.
     pub fn on_bandwidth(&mut self, mbps: u32) {
         if let Some(Ok(c)) = self.configuration.as_mut() {
@@ -332,7 +352,7 @@ impl Dashboard {
         self.last_poll = Some(t);
         self.poll_failures = 0;
         self.poll_error = None;
-        let ready = self.failback_state() == "FAILBACK_READY_FOR_LAUNCH";
+        let ready = self.failback_state() == &FailbackState::ReadyForLaunch;
         match (&self.launch, ready) {
             // A refused launch (the state moved under it) is offered again once ready; its
             // reason stays in the log.
@@ -340,6 +360,12 @@ impl Dashboard {
             (Launch::Ready, false) => self.launch = Launch::NotReady,
             _ => {}
         }
+    }
+
+    /// The replication software stopped before it was installed: its download (or the
+    /// network settings it needs) failed.
+    pub fn download_failed(&self) -> bool {
+        self.installed.is_none() && matches!(self.replicator_exit, Some(Err(_)))
     }
 
     pub fn on_poll_error(&mut self, err: DrsError) {
@@ -361,21 +387,21 @@ impl Dashboard {
         }
     }
 
-    /// failback.state of this run's own failback client; empty until the service shows it
-    /// (what an earlier client left is not this run's to launch or complete).
-    pub fn failback_state(&self) -> &str {
+    /// failback.state of this run's own failback client; not given until the service shows
+    /// it (what an earlier client left is not this run's to launch or complete).
+    pub fn failback_state(&self) -> &FailbackState {
+        const NOT_YET: &FailbackState = &FailbackState::NotGiven;
         self.instance
             .as_ref()
             .filter(|i| self.client_id.is_some() && i.failback.client_id == self.client_id)
-            .map(|i| i.failback.state.as_str())
-            .unwrap_or("")
+            .map_or(NOT_YET, |i| &i.failback.state)
     }
 
     /// The failback's result once its own client's state shows one: the worker decides with
     /// this and tells every terminal.
     pub fn verdict(&self) -> Option<Verdict> {
         match self.failback_state() {
-            "FAILBACK_COMPLETED" => Some(Verdict::Completed {
+            FailbackState::Completed => Some(Verdict::Completed {
                 job_id: self
                     .instance
                     .as_ref()
@@ -385,7 +411,7 @@ impl Dashboard {
                         _ => None,
                     }),
             }),
-            "FAILBACK_ERROR" => {
+            FailbackState::Error => {
                 Some(self.failed("DRS reports FAILBACK_ERROR for this recovery instance.".into()))
             }
             _ => match &self.replicator_exit {

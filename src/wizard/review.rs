@@ -42,6 +42,9 @@ pub struct ReviewForm {
     /// The plan on screen when the confirmation was last edited.
     pub typed_for: Option<PlanKey>,
     pub error: Option<String>,
+    /// Enter was pressed while the checks ran: the failback starts once they pass. Esc, an
+    /// edit of the confirmation or a change of the plan drops it.
+    pub waiting: bool,
 }
 
 impl ReviewForm {
@@ -80,6 +83,7 @@ impl ReviewForm {
     pub fn paste(&mut self, text: &str, plan: Option<PlanKey>) {
         if paste(&mut self.confirm, text) {
             self.error = None;
+            self.waiting = false;
             self.typed_for = plan;
         }
     }
@@ -88,10 +92,18 @@ impl ReviewForm {
     pub fn on_key(&mut self, key: KeyEvent, plan: Option<PlanKey>) -> Action {
         match key.code {
             KeyCode::Enter => Action::Next,
+            // The waiting start is cancelled; what was typed stays.
+            KeyCode::Esc if self.waiting => {
+                self.waiting = false;
+                Action::None
+            }
             KeyCode::Esc => Action::Back,
+            KeyCode::F(5) => Action::Refresh,
+            _ if super::is_ctrl(&key, 'r') => Action::Refresh,
             _ => {
                 if edit(&mut self.confirm, key) {
                     self.error = None;
+                    self.waiting = false;
                     self.typed_for = plan;
                 }
                 Action::None

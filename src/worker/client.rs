@@ -117,6 +117,17 @@ impl Spawned {
         }
     }
 
+    /// Why the worker is no longer there, once it ended (it refused a start, crashed or was
+    /// killed): it takes no plan then.
+    pub fn ended(&mut self) -> Option<String> {
+        matches!(self.child.try_wait(), Ok(Some(_))).then(|| {
+            self.stopped(&format!(
+                "the failback worker (pid {}) ended",
+                self.child.id()
+            ))
+        })
+    }
+
     pub fn worker_pid(&self) -> u32 {
         self.child.id()
     }

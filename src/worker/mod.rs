@@ -7,12 +7,12 @@
 
 pub mod client;
 pub mod lock;
+mod poll;
 pub mod protocol;
 pub mod status;
 
-use crate::domain::backoff::{PollOutcome, next_poll_delay};
 use crate::domain::model::{FailbackReplicationConfiguration, Job, JobLogItem, RecoveryInstance};
-use crate::drs::{Auth, DrsClient, DrsError, DrsErrorKind, DrsTarget};
+use crate::drs::{DrsClient, DrsError, DrsErrorKind};
 use crate::failback_software::SoftwareSource;
 use crate::replication::downloaded::Downloaded;
 use crate::replication::failback_entry::FailbackEntry;
@@ -461,11 +461,23 @@ impl Worker {
                 let Some(run) = self.current(id) else {
                     return false;
                 };
-                run.configuration = Some(result.clone());
+                // A re-read that failed keeps what is known, unless these credentials may not
+                // read it; what the terminals have already (a throttle set here came as
+                // `bandwidth`) is not sent again.
+                let known = match (&run.configuration, &result) {
+                    (Some(Ok(_)), Err(e)) => !matches!(e.kind, DrsErrorKind::AccessDenied { .. }),
+                    (Some(Ok(a)), Ok(b)) => a == b,
+                    _ => false,
+                };
+                if !known {
+                    run.configuration = Some(result.clone());
+                }
                 if let Err(e) = &result {
                     self.expired_if(e);
                 }
-                self.emit(Event::Configuration { result });
+                if !known {
+                    self.emit(Event::Configuration { result });
+                }
             }
             Input::CredentialsChecked(id, result, reply) => {
                 let Some(run) = self.current(id) else {
@@ -473,13 +485,9 @@ impl Worker {
                 };
                 match result {
                     Ok(client) => {
-                        let refetch = matches!(&run.configuration,
-                            Some(Err(e)) if e.kind == DrsErrorKind::ExpiredToken);
+                        // The polls wait for it (the configuration's too, if it had expired).
                         run.client.send_replace(client);
                         run.expired = None;
-                        if refetch {
-                            self.fetch_configuration(id);
-                        }
                         self.emit(Event::CredentialsAccepted);
                     }
                     Err(e) => {
@@ -512,19 +520,6 @@ impl Worker {
         }
     }
 
-    /// Asks DRS for the throttle and the route, off the loop.
-    fn fetch_configuration(&self, id: RunId) {
-        let Some(run) = self.run.as_ref().filter(|r| r.id == id) else {
-            return;
-        };
-        let (client, tx) = (run.client.borrow().clone(), self.tx.clone());
-        let instance = run.plan.recovery_instance_id.clone();
-        tokio::spawn(async move {
-            let result = client.failback_configuration(&instance).await;
-            let _ = tx.send(Input::Configuration(id, result));
-        });
-    }
-
     /// The running failback `id` while it has no outcome.
     fn current(&mut self, id: RunId) -> Option<&mut Run> {
         self.run
@@ -552,18 +547,15 @@ impl Worker {
             self.log_file.as_deref(),
             self.setup.poll_every_ms,
         )?;
-        let target = DrsTarget {
-            region: plan.region.clone(),
-            endpoint: plan.endpoint.clone(),
-            auth: Auth::Static(credentials.clone()),
-        };
-        let client = DrsClient::connect(&target).await.map_err(|e| e.advice())?;
+        let client = DrsClient::connect(&plan.target(credentials.clone()))
+            .await
+            .map_err(|e| e.advice())?;
         self.runs += 1;
         let id = RunId(u64::from(std::process::id()) << 16 | self.runs);
         let (client_tx, client_rx) = watch::channel(client);
         let (rtx, mut rrx) = unbounded_channel();
         plan.credentials = Some(credentials);
-        let mut tasks = vec![replicator.start(plan.clone(), rtx)];
+        let mut tasks = vec![replicator.start(plan.clone(), client_tx.subscribe(), rtx)];
         plan.credentials = None;
         let tx = self.tx.clone();
         tasks.push(tokio::spawn(async move {
@@ -571,11 +563,20 @@ impl Worker {
                 let _ = tx.send(Input::Replicator(id, event));
             }
         }));
-        tasks.push(tokio::spawn(poll(
+        let every = Duration::from_millis(self.setup.poll_every_ms.max(10));
+        let instance = plan.recovery_instance_id.clone();
+        tasks.push(tokio::spawn(poll::configuration(
             id,
-            plan.recovery_instance_id.clone(),
+            instance.clone(),
+            client_tx.subscribe(),
+            every,
+            self.tx.clone(),
+        )));
+        tasks.push(tokio::spawn(poll::instance(
+            id,
+            instance,
             client_rx,
-            Duration::from_millis(self.setup.poll_every_ms.max(10)),
+            every,
             self.tx.clone(),
         )));
         let (tx, targets) = (self.tx.clone(), plan.targets.clone());
@@ -620,7 +621,6 @@ impl Worker {
             server,
             lock,
         });
-        self.fetch_configuration(id);
         Ok(())
     }
 
@@ -686,24 +686,16 @@ impl Worker {
                         );
                         return false;
                     };
-                    Err(credentials)
+                    Err(run.plan.target(credentials))
                 } else {
                     Ok(run.client.borrow().clone())
                 };
                 let (tx, id) = (self.tx.clone(), run.id);
-                let (region, endpoint) = (run.plan.region.clone(), run.plan.endpoint.clone());
                 let instance = run.plan.recovery_instance_id.clone();
                 tokio::spawn(async move {
                     let client = match client {
                         Ok(c) => Ok(c),
-                        Err(credentials) => {
-                            DrsClient::connect(&DrsTarget {
-                                region,
-                                endpoint,
-                                auth: Auth::Static(credentials),
-                            })
-                            .await
-                        }
+                        Err(console) => DrsClient::connect(&console).await,
                     };
                     let result = match client {
                         Ok(c) => c.start_failback_launch(&instance).await,
@@ -713,11 +705,7 @@ impl Worker {
                 });
             }
             Request::Credentials { credentials } => {
-                let target = DrsTarget {
-                    region: run.plan.region.clone(),
-                    endpoint: run.plan.endpoint.clone(),
-                    auth: Auth::Static(credentials),
-                };
+                let target = run.plan.target(credentials);
                 let (tx, id) = (self.tx.clone(), run.id);
                 tokio::spawn(async move {
                     let result = match DrsClient::connect(&target).await {
@@ -855,45 +843,6 @@ pub fn describe(by: &StartedBy) -> String {
         by.pid,
         crate::domain::time::iso8601(by.started_at)
     )
-}
-
-/// Polls the recovery instance: at once, then with back-off while nothing changes or DRS
-/// throttles; after ExpiredToken it waits for fresh credentials.
-async fn poll(
-    id: RunId,
-    instance: String,
-    mut client: watch::Receiver<DrsClient>,
-    base: Duration,
-    tx: UnboundedSender<Input>,
-) {
-    let mut delay = base;
-    let mut last: Option<RecoveryInstance> = None;
-    loop {
-        let c = client.borrow_and_update().clone();
-        let result = c.recovery_instance(&instance).await;
-        let outcome = match &result {
-            Ok(i) if last.as_ref() == Some(i) => PollOutcome::Unchanged,
-            Ok(_) => PollOutcome::Changed,
-            Err(e) if e.kind == DrsErrorKind::Throttled => PollOutcome::Throttled,
-            Err(_) => PollOutcome::Failed,
-        };
-        let expired = matches!(&result, Err(e) if e.kind == DrsErrorKind::ExpiredToken);
-        if let Ok(i) = &result {
-            last = Some(i.clone());
-        }
-        if tx.send(Input::Polled(id, result)).is_err() {
-            return;
-        }
-        if expired {
-            if client.changed().await.is_err() {
-                return;
-            }
-            delay = base;
-            continue;
-        }
-        delay = next_poll_delay(base, delay, outcome);
-        tokio::time::sleep(delay).await;
-    }
 }
 
 /// Binds the socket (0600) and serves each client in its own task.

@@ -137,9 +137,12 @@ pub enum Event {
     /// credentials that fail the check get an [`Event::Error`] to their sender only, and the
     /// worker keeps waiting.
     CredentialsAccepted,
-    /// GetFailbackReplicationConfiguration's answer (asked once the failback starts, again
-    /// after fresh credentials if it had expired): the throttle and private vs public IP.
-    /// Err when the credentials may not read it (the installation policy does not allow it).
+    /// GetFailbackReplicationConfiguration's answer: the throttle and private vs public IP.
+    /// Read when the failback starts, then at the polls' cadence (stretched while nothing
+    /// changes), and sent only when it changed (the DRS console, any API client; a throttle
+    /// set through this worker comes as [`Event::Bandwidth`]). A failed re-read keeps the last
+    /// answer. Err when the credentials may not read it (the installation policy does not
+    /// allow it): then read again only after fresh credentials.
     Configuration {
         result: Result<FailbackReplicationConfiguration, DrsError>,
     },

@@ -86,8 +86,8 @@ pub async fn read(state_dir: &Path) -> Result<Status, String> {
                 Event::Polled { result, .. } => match result {
                     Ok(i) => {
                         status.replicated_bytes = replicated(&i, &targets);
-                        status.failback_state = Some(i.failback.state);
-                        status.replication_state = Some(i.replication.state);
+                        status.failback_state = Some(i.failback.state.into());
+                        status.replication_state = Some(i.replication.state.into());
                         status.poll_error = None;
                     }
                     Err(e) => status.poll_error = Some(e.advice()),

@@ -6,9 +6,9 @@ nothing written at all while an idle screen has nothing changing.
 
 Usage: tests/bench/dashboard_budget.py [path/to/drs-failback]   (default: a bench-release build)
 """
-import json, os, sys, tempfile, time
+import json, os, sys, time
 
-from ptyrun import ROOT, Session, binary
+from ptyrun import ROOT, Scratch, Session, binary
 
 
 def scenario(dirname):
@@ -26,28 +26,38 @@ def scenario(dirname):
 
 
 def measure(exe, label, extra_env):
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "TERM": "xterm-256color", "LANG": "C.UTF-8", **extra_env}
-        # A state directory of its own: never another demo's worker.
+    with Scratch() as scratch:
+        tmp = scratch.path
+        env = {**scratch.env, "TERM": "xterm-256color", "LANG": "C.UTF-8", **extra_env}
+        # A state directory of its own: never another demo's worker. Its worker runs the
+        # failback on after the wizard ends: `close` ends it.
+        state = os.path.join(tmp, "state")
         s = Session([exe, "--demo", "--scenario", scenario(tmp), "--demo-dir", tmp,
-                     "--state-dir", os.path.join(tmp, "state")], env)
-        s.pump(3)
-        idle = s.pump(5)
-        # Welcome -> Pre-flight -> Credentials (verify) -> Endpoint (check) -> Instance ->
-        # Mapping -> Review.
-        s.send("\r", 4.0)
-        for keys in ["\r", "\r", "\r", "\r", "\r"]:
-            s.send(keys, 2.0)
-        s.send("OVERWRITE\r", 5.0)
-        # ratatui writes only changed cells: look for words that appear only on the dashboard.
-        if not any(w in s.seen for w in (b"INITIATING", b"INITIAL_SYNC", b"Log")):
-            sys.exit(f"{label}: the dashboard did not show up; the walk-through keys went astray")
-        cpu0, t0 = s.cpu_seconds(), time.time()
-        written = s.pump(20)
-        elapsed = time.time() - t0
-        cpu = (s.cpu_seconds() - cpu0) / elapsed * 100
-        rss = s.rss_kib() / 1024
-        s.close()
+                     "--state-dir", state], env, state)
+        try:
+            return walk(s, label)
+        finally:
+            s.close()
+
+
+def walk(s, label):
+    """Up to the dashboard; what it writes there."""
+    s.pump(3)
+    idle = s.pump(5)
+    # Welcome -> Pre-flight -> Credentials (verify) -> Endpoint (check) -> Instance ->
+    # Mapping -> Review.
+    s.send("\r", 4.0)
+    for keys in ["\r", "\r", "\r", "\r", "\r"]:
+        s.send(keys, 2.0)
+    s.send("OVERWRITE\r", 5.0)
+    # ratatui writes only changed cells: look for words that appear only on the dashboard.
+    if not any(w in s.seen for w in (b"INITIATING", b"INITIAL_SYNC", b"Log")):
+        sys.exit(f"{label}: the dashboard did not show up; the walk-through keys went astray")
+    cpu0, t0 = s.cpu_seconds(), time.time()
+    written = s.pump(20)
+    elapsed = time.time() - t0
+    cpu = (s.cpu_seconds() - cpu0) / elapsed * 100
+    rss = s.rss_kib() / 1024
     rate = written / elapsed
     print(f"{label:<22} idle Welcome: {idle} B in 5 s | dashboard: "
           f"{rate:.0f} B/s written, {cpu:.2f}% of a core, {rss:.1f} MiB RSS")

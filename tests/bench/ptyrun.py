@@ -1,5 +1,7 @@
-"""What the bench scripts share: the binary to measure and a program driven in an 80x24 PTY."""
-import fcntl, os, pty, re, select, struct, subprocess, sys, termios, time
+"""What the bench scripts share: the binary to measure, a program driven in an 80x24 PTY, and
+a scratch directory whose processes and files are all gone when the bench ends."""
+import ctypes, fcntl, glob, json, os, pty, re, select, shutil, signal, struct, subprocess, sys
+import tempfile, termios, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -28,9 +30,125 @@ def rss_kib(pid):
     return 0
 
 
+def _parents():
+    """pid -> parent pid of every process now."""
+    out = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as f:
+                out[int(stat.split("/")[2])] = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+def descendants(root):
+    parents, found, todo = _parents(), [], [root]
+    while todo:
+        pid = todo.pop()
+        kids = [p for p, pp in parents.items() if pp == pid]
+        found += kids
+        todo += kids
+    return found
+
+
+def alive(pid):
+    """Running, not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def reap(pids):
+    """Waits for those of `pids` that are this process's children (orphans adopted as
+    subreaper too) and have ended."""
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+
+
+def end(pids, patience=5.0):
+    """SIGTERM, then SIGKILL for what is still running after `patience` seconds; reaped."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        deadline = time.time() + patience
+        while time.time() < deadline and any(alive(p) for p in pids):
+            reap(pids)
+            time.sleep(0.05)
+        reap(pids)
+        pids = [p for p in pids if alive(p)]
+        if not pids:
+            return
+
+
+def workers(state_dir):
+    """The failback workers serving `state_dir`: the one holding its lock, and each demo worker
+    that wrote its `demo-PID.json` there (before any failback takes the lock)."""
+    pids = set()
+    try:
+        with open(os.path.join(state_dir, "lock")) as f:
+            pids.add(int(json.load(f)["worker_pid"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    for ready in glob.glob(os.path.join(state_dir, "demo-*.json")):
+        if m := re.search(r"demo-(\d+)\.json$", ready):
+            pids.add(int(m.group(1)))
+    return sorted(pids)
+
+
+def using(path):
+    """Processes whose command line names `path` (what a bench left running)."""
+    found = []
+    for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            with open(cmdline, "rb") as f:
+                if path.encode() in f.read():
+                    found.append(int(cmdline.split("/")[2]))
+        except OSError:
+            pass
+    return [p for p in found if p != os.getpid() and alive(p)]
+
+
+class Scratch:
+    """A bench's temporary directory, also its processes' TMPDIR (their logs land there). On
+    leaving, even by an error, Ctrl-C or SIGTERM, it ends every process the bench started: the
+    workers named in state directories, and, since this process is their subreaper, every
+    descendant that left its wizard's session. Then it checks that nothing naming the directory
+    still runs and removes it."""
+
+    def __enter__(self):
+        # PR_SET_CHILD_SUBREAPER: orphans are re-parented here, not to init.
+        if ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+        self.path = tempfile.mkdtemp(prefix="drs-failback-bench-")
+        self.env = {**os.environ, "TMPDIR": self.path}
+        return self
+
+    def __exit__(self, *_):
+        end(descendants(os.getpid()))
+        left = using(self.path)
+        if left:
+            end(left)
+            print(f"ended {len(left)} leftover processes naming {self.path}: {left}",
+                  file=sys.stderr)
+        shutil.rmtree(self.path, ignore_errors=True)
+        return False
+
+
 class Session:
-    def __init__(self, args, env):
+    def __init__(self, args, env, state_dir=None):
+        """`state_dir`: the wizard's --state-dir, whose workers `close` ends."""
         self.started = time.time()
+        self.state_dir = state_dir
         pid, fd = pty.fork()
         if pid == 0:
             os.execve(args[0], args, env)
@@ -103,8 +221,13 @@ class Session:
         return rss_kib(self.pid)
 
     def close(self):
+        """Ends the wizard, then the workers it started (a worker with a failback to run
+        outlives its wizard, on purpose) and their children."""
+        end([self.pid])
         try:
-            os.kill(self.pid, 15)
-            os.waitpid(self.pid, 0)
+            os.close(self.fd)
         except OSError:
             pass
+        if self.state_dir:
+            pids = workers(self.state_dir)
+            end([d for p in pids for d in descendants(p)] + pids)

@@ -20,9 +20,9 @@
 Usage: [SIZES="27 5000 20000"] tests/bench/scale.py [path/to/drs-failback]
        (default: a bench-release build)
 """
-import http.client, json, multiprocessing, os, re, statistics, subprocess, sys, tempfile, time
+import http.client, json, multiprocessing, os, re, statistics, subprocess, sys, time
 
-from ptyrun import ROOT, Session, binary, rss_kib
+from ptyrun import ROOT, Scratch, Session, binary, end, rss_kib, workers
 import dashboard_budget
 
 SIZES = tuple(int(n) for n in os.environ.get("SIZES", "27 5000 20000").split())
@@ -94,13 +94,14 @@ def load_worker(args):
 def emulator_load(exe, tmp, n, seconds=10):
     path, s = scenario(tmp, n, throttle=False)
     p, _, endpoint = emulator(exe, path)
-    load = os.getloadavg()[0]
-    c = s["credentials"][0]
-    with multiprocessing.Pool(4) as pool:
-        results = pool.map(load_worker, [(endpoint, c["access_key_id"], c["secret_access_key"],
-                                          s["region"], seconds)] * 4)
-    p.terminate()
-    p.wait()
+    try:
+        load = os.getloadavg()[0]
+        c = s["credentials"][0]
+        with multiprocessing.Pool(4) as pool:
+            results = pool.map(load_worker, [(endpoint, c["access_key_id"],
+                                              c["secret_access_key"], s["region"], seconds)] * 4)
+    finally:
+        end([p.pid])
     lat = [x for r, _ in results for x in r]
     errors = sum(e for _, e in results)
     return len(lat) / seconds, pct(lat, 0.99) * 1000, errors, (load + os.getloadavg()[0]) / 2
@@ -125,48 +126,52 @@ def demo_args(exe, tmp, path, name):
 
 def emulator_pid(state):
     """The demo's emulator serving `state` (its lock holds its pid); in builds before it ran
-    apart, the demo's worker that served it (the worker's lock)."""
+    apart, the demo's worker that served it."""
     try:
         with open(os.path.join(state, "emulator.lock")) as f:
             return int(f.read())
     except (OSError, ValueError):
-        pass
-    try:
-        with open(os.path.join(state, "lock")) as f:
-            return json.load(f)["worker_pid"]
-    except (OSError, ValueError, KeyError):
-        return None
+        pids = workers(state)
+        return pids[0] if pids else None
 
 
-def welcome(exe, tmp, path, n, runs=5):
+def welcome(exe, tmp, env, path, n, runs=5):
     """Seconds to the first Welcome frame and to the demo's emulator ready, over `runs` starts."""
     frames, ready = [], []
     for k in range(runs):
-        args, _, log = demo_args(exe, tmp, path, f"welcome-{n}-{k}")
+        args, state, log = demo_args(exe, tmp, path, f"welcome-{n}-{k}")
         t0 = time.time()
-        s = Session(args, ENV)
-        frames.append(s.wait_for(b"Welcome"))
-        ready.append(logged(log, t0, "demo started", 30))
-        s.close()
+        s = Session(args, env, state)
+        try:
+            frames.append(s.wait_for(b"Welcome"))
+            ready.append(logged(log, t0, "demo started", 30))
+        finally:
+            s.close()
     return frames, ready
 
 
-def walk(exe, tmp, path, n, outside=None):
+def walk(exe, tmp, env, path, n, outside=None):
     """The demo up to the instance list, then keys on it; with `outside` (an emulator's
     endpoint and the scenario), the wizard without --demo pointed at it."""
-    out = {}
     args, state, log = demo_args(exe, tmp, path, f"walk-{n}")
-    env = ENV
     if outside:
-        endpoint, s = outside
-        key = s["credentials"][0]
-        args = [exe, "--endpoint", endpoint, "--s3-endpoint", endpoint, "--region", s["region"],
+        endpoint, sc = outside
+        key = sc["credentials"][0]
+        args = [exe, "--endpoint", endpoint, "--s3-endpoint", endpoint, "--region", sc["region"],
                 "--state-dir", state, "--log-file", log]
-        env = {**ENV, "AWS_ACCESS_KEY_ID": key["access_key_id"],
+        env = {**env, "AWS_ACCESS_KEY_ID": key["access_key_id"],
                "AWS_SECRET_ACCESS_KEY": key["secret_access_key"]}
-    s = Session(args, env)
+    s = Session(args, env, state)
+    try:
+        return keys_on_the_list(exe, s, state, log, demo=not outside)
+    finally:
+        s.close()
+
+
+def keys_on_the_list(exe, s, state, log, demo=True):
+    out = {}
     s.wait_for(b"Welcome")
-    if not outside:
+    if demo:
         logged(log, s.started, "demo started", 30)
     s.pump(1)
     s.send("\r", 4.0)  # Pre-flight (its checks run)
@@ -196,7 +201,6 @@ def walk(exe, tmp, path, n, outside=None):
     out["rss"] = s.rss_kib() / 1024
     pid = emulator_pid(state)
     out["emulator_rss"] = rss_kib(pid) / 1024 if pid else None
-    s.close()
     return out
 
 
@@ -218,23 +222,25 @@ def seconds(values):
 
 def main():
     exe = binary()
-    with tempfile.TemporaryDirectory() as tmp:
-        # The demo's emulator and worker logs go there too, and with it.
-        ENV["TMPDIR"] = tmp
+    with Scratch() as scratch:
+        tmp, env = scratch.path, {**ENV, **scratch.env}
         for n in SIZES:
             path, _ = scenario(tmp, n)
             p, start, _ = emulator(exe, path)
-            time.sleep(1)
-            emu_rss = rss_kib(p.pid) / 1024
-            p.terminate()
-            p.wait()
-            frames, ready = welcome(exe, tmp, path, n)
-            w = walk(exe, tmp, path, n)
+            try:
+                time.sleep(1)
+                emu_rss = rss_kib(p.pid) / 1024
+            finally:
+                end([p.pid])
+            frames, ready = welcome(exe, tmp, env, path, n)
+            w = walk(exe, tmp, env, path, n)
             p, _, endpoint = emulator(exe, path)
-            real = walk(exe, tmp, path, f"{n}-real", (endpoint, json.load(open(path))))
-            real["emulator_rss"] = rss_kib(p.pid) / 1024
-            p.terminate()
-            p.wait()
+            try:
+                with open(path) as f:
+                    real = walk(exe, tmp, env, path, f"{n}-real", (endpoint, json.load(f)))
+                real["emulator_rss"] = rss_kib(p.pid) / 1024
+            finally:
+                end([p.pid])
             rate, p99, errors, load = emulator_load(exe, tmp, n)
             print(f"== {n} recovery instances (load average {os.getloadavg()[0]:.1f})")
             print(f"emulator start to listening     {start:.2f} s")

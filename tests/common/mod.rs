@@ -1,5 +1,11 @@
-//! Deterministic `App` values for every step: fixed clock, no real host, no I/O.
+//! Helpers shared by the integration tests: `sandbox` (a TMPDIR of its own for what a test
+//! starts), `pty` (a program on a pseudo-terminal), `tls` (test CAs), and here deterministic
+//! `App` values for every step: fixed clock, no real host, no I/O.
 #![allow(dead_code)]
+
+pub mod pty;
+pub mod sandbox;
+pub mod tls;
 
 use drs_failback::app::{App, Modal, Mode, Msg, update};
 use drs_failback::domain::bytes::{Bytes, GIB, MIB};
@@ -261,7 +267,7 @@ pub fn preflight_checks() -> App {
         rules::secure_boot(BootMode::Uefi, None),
         rules::clock("drs.eu-west-1.amazonaws.com:443", Ok(360)),
         rules::ntp(Err("pool.ntp.org".into())),
-        rules::rtc(Some("0.0 0 0.0\n0\nLOCAL\n")),
+        rules::rtc(Some("0.0 0 0.0\n0\nLOCAL\n"), Some(360)),
         rules::host(
             "drs_endpoint",
             "DRS endpoint",
@@ -648,6 +654,16 @@ pub fn review_checks_failing() -> App {
         Loadable::Loaded(port(Some(Err("Connection refused (os error 111)".into()))));
     app.review.confirm = Input::default();
     app.review.error = None;
+    app
+}
+
+/// OVERWRITE typed and Enter pressed while TCP 1500 is still being checked.
+pub fn review_waiting() -> App {
+    let mut app = review();
+    app.preflight.replication_port = Loadable::Loading(1);
+    app.review.confirm = Input::new("OVERWRITE".into());
+    app.review.error = None;
+    app.review.waiting = true;
     app
 }
 
@@ -1091,6 +1107,7 @@ pub fn builders() -> Vec<Builder> {
         ("review", review),
         ("review_boot_excluded", review_boot_excluded),
         ("review_checks_failing", review_checks_failing),
+        ("review_waiting", review_waiting),
         ("dashboard_downloading", dashboard_downloading),
         ("dashboard_initial_sync", dashboard_initial_sync),
         ("dashboard_stalled", dashboard_stalled),

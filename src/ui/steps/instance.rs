@@ -50,8 +50,8 @@ fn cells(row: &Row) -> Vec<String> {
         i.display_name().to_owned(),
         i.os.clone().unwrap_or_else(|| "-".into()),
         volumes(i),
-        or_dash(&i.replication.state).to_owned(),
-        or_dash(&i.failback.state).to_owned(),
+        or_dash(i.replication.state.as_str()).to_owned(),
+        or_dash(i.failback.state.as_str()).to_owned(),
     ]
 }
 
@@ -268,7 +268,7 @@ fn detail_lines(app: &App, theme: &Theme, row: &Row, cols: usize) -> Vec<Line<'s
     let mut source = format!(
         "Source server {}, {}",
         i.source_server_id,
-        or_dash(&i.failback.state)
+        or_dash(i.failback.state.as_str())
     );
     if let Some(s) = &i.ec2_state {
         source.push_str(&format!(", EC2 {s}"));

@@ -28,6 +28,9 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
                 theme.running(app.now),
                 g.ellipsis
             )));
+            if f.waiting {
+                w.line(waiting(theme));
+            }
             return;
         }
         Loadable::Failed(e) => {
@@ -133,6 +136,13 @@ pub fn row(theme: &Theme, c: &Check, measured: &str, selected: bool, cols: usize
     ])
 }
 
+fn waiting(theme: &Theme) -> Line<'static> {
+    Line::styled(
+        "Will go on once the checks finish (Esc cancels it).",
+        theme.warning(),
+    )
+}
+
 /// What follows the rows: the clock setting's result, Next's refusal, the question asked.
 fn below(app: &App, report: &Report, cols: usize, theme: &Theme) -> Vec<Line<'static>> {
     let f = &app.preflight;
@@ -150,6 +160,9 @@ fn below(app: &App, report: &Report, cols: usize, theme: &Theme) -> Vec<Line<'st
     }
     if let Some(err) = &f.error {
         v.extend(problem(theme, 0, err, cols, theme.error()));
+    }
+    if f.waiting {
+        v.push(waiting(theme));
     }
     match f.confirm {
         Some(Confirm::RamOverride) => {

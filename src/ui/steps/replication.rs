@@ -4,8 +4,9 @@
 
 use crate::app::App;
 use crate::domain::bytes::Bytes;
-use crate::domain::model::InitiationStep;
+use crate::domain::model::{InitiationStep, throttle_words};
 use crate::domain::replication;
+use crate::domain::states::{FailbackState, StepStatus};
 use crate::domain::throughput::{
     GAP_SECS, eta_seconds, format_age, format_duration_coarse, format_rate_coarse,
 };
@@ -55,9 +56,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
 
     // Row budget: facts, launch panel, a small chart, one line of setup steps and a log; what
     // is left unfolds the steps (while they matter), then grows the chart and the log.
-    let settled = steps
-        .iter()
-        .all(|s| matches!(s.status.as_str(), "SUCCEEDED" | "SKIPPED"));
+    let settled = steps.iter().all(|s| s.status.is_done());
     let chart_min = if has_chart { MIN_CHART } else { 0 };
     let base = top.len() + launch.len() + chart_min + usize::from(!steps.is_empty()) + MIN_LOG;
     let mut extra = (area.height as usize).saturating_sub(base);
@@ -171,9 +170,9 @@ fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line
         format!("polled {}", format_age((app.now - t).max(0.0) as u64))
     });
     lines.push(Line::from(vec![
-        Span::styled(dash(&r.state), theme.title()),
+        Span::styled(dash(r.state.as_str()), theme.title()),
         Span::raw("  failback "),
-        Span::styled(dash(&i.failback.state), theme.title()),
+        Span::styled(dash(i.failback.state.as_str()), theme.title()),
         Span::raw(format!(
             "  elapsed {}  {polled}",
             elapsed(app.now, d.started_at)
@@ -220,7 +219,7 @@ fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line
     }
     let (done, total) = d.progress();
     // Figures measured before a stall describe data that no longer flows.
-    let flows = replication::data_flows(&r.state);
+    let flows = r.state.data_flows();
     let rate = d.service_rate.rate().filter(|_| flows);
     let mut text = if total > 0 && done >= total {
         "Copy complete".to_owned()
@@ -248,29 +247,11 @@ fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line
     lines
 }
 
-/// The throttle, in words.
-fn throttle_words(mbps: u64) -> String {
-    match mbps {
-        0 => "no bandwidth throttle".into(),
-        n => format!("throttled to {n} Mbps"),
-    }
-}
-
 /// The failback replication configuration: throttle and route, or why it is not shown.
 fn configuration_lines(theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line<'static>> {
     let text = match &d.configuration {
         None => return vec![],
-        Some(Ok(c)) => {
-            let route = if c.use_private_ip {
-                "private IP"
-            } else {
-                "public IP"
-            };
-            return vec![Line::from(format!(
-                "Replication: {}, over the recovery instance's {route}",
-                throttle_words(c.bandwidth_mbps)
-            ))];
-        }
+        Some(Ok(c)) => return vec![Line::from(format!("Replication: {}", c.describe()))],
         // The prompt for fresh credentials says it; the configuration is read again after.
         Some(Err(e)) if e.kind == DrsErrorKind::ExpiredToken => return vec![],
         Some(Err(e)) if matches!(e.kind, DrsErrorKind::AccessDenied { .. }) => {
@@ -431,13 +412,13 @@ fn humanise(name: &str) -> String {
         .unwrap_or_default()
 }
 
-fn step_mark(app: &App, theme: &Theme, status: &str) -> (String, Style) {
+fn step_mark(app: &App, theme: &Theme, status: &StepStatus) -> (String, Style) {
     let g = theme.glyphs();
     match status {
-        "SUCCEEDED" => (g.ok.into(), theme.ok()),
-        "FAILED" => (g.failed.into(), theme.error()),
-        "SKIPPED" => (g.skipped.into(), theme.muted()),
-        "IN_PROGRESS" => (theme.running(app.now).into_owned(), Style::new()),
+        StepStatus::Succeeded => (g.ok.into(), theme.ok()),
+        StepStatus::Failed => (g.failed.into(), theme.error()),
+        StepStatus::Skipped => (g.skipped.into(), theme.muted()),
+        StepStatus::InProgress => (theme.running(app.now).into_owned(), Style::new()),
         _ => (g.pending.into(), theme.muted()),
     }
 }
@@ -449,17 +430,18 @@ fn step_line(app: &App, theme: &Theme, s: &InitiationStep) -> Line<'static> {
 
 /// One line for the setup steps: the one that matters now, and how far along.
 fn folded_steps(app: &App, theme: &Theme, steps: &[InitiationStep]) -> Option<Line<'static>> {
-    let done = steps
-        .iter()
-        .filter(|s| matches!(s.status.as_str(), "SUCCEEDED" | "SKIPPED"))
-        .count();
+    let done = steps.iter().filter(|s| s.status.is_done()).count();
     let n = steps.len();
     if n == 0 {
         return None;
     }
-    let current = ["FAILED", "IN_PROGRESS", "NOT_STARTED"]
-        .iter()
-        .find_map(|st| steps.iter().find(|s| s.status == *st));
+    let current = [
+        StepStatus::Failed,
+        StepStatus::InProgress,
+        StepStatus::NotStarted,
+    ]
+    .iter()
+    .find_map(|st| steps.iter().find(|s| s.status == *st));
     Some(match current {
         None => Line::styled(
             format!("Setup: all {n} steps done {}", theme.glyphs().ok),
@@ -498,10 +480,9 @@ fn launch_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Lin
             &format!(
                 "Launch job {} started; waiting for FAILBACK_COMPLETED (now {}).",
                 theme.clean(&job.id),
-                if d.failback_state().is_empty() {
-                    "-"
-                } else {
-                    d.failback_state()
+                match d.failback_state() {
+                    FailbackState::NotGiven => "-",
+                    s => s.as_str(),
                 }
             ),
             cols,

@@ -69,6 +69,13 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             g.ellipsis
         )));
     }
+    if app.disks_rereading() {
+        w.line(Line::from(format!(
+            "  {} Local disks: reading them again{}",
+            theme.running(app.now),
+            g.ellipsis
+        )));
+    }
     if app.preflight.replication_port.is_loading() {
         w.line(Line::from(format!(
             "  {} TCP 1500 to the recovery instance: checking{}",
@@ -136,7 +143,8 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             )),
         }
     }
-    let confirm_rows = 2 + app.review.error.as_ref().map_or(0, |_| 2);
+    let confirm_rows =
+        2 + usize::from(app.review.waiting) + app.review.error.as_ref().map_or(0, |_| 2);
     let mut listing = review::boot_warning(instance, &app.mapping.choices)
         .map(|warning| problem(theme, 0, &warning, cols, theme.warning()))
         .unwrap_or_default();
@@ -180,6 +188,15 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     spans.insert(0, Span::styled(label, theme.title()));
     if let (Some(y), Some(x)) = (w.line(Line::from(spans)), cur) {
         set_cursor(app, w.frame, area.x + lead + x, y);
+    }
+    if app.review.waiting {
+        w.line(Line::styled(
+            format!(
+                "{} Will start once the checks pass (Esc cancels it).",
+                theme.running(app.now)
+            ),
+            theme.warning(),
+        ));
     }
     if let Some(e) = &app.review.error {
         w.lines(problem(theme, 0, e, cols, theme.error()));
