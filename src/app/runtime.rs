@@ -434,13 +434,6 @@ impl Runtime<'_> {
         if let Some(why) = services.worker.as_mut().and_then(Spawned::ended) {
             tracing::info!("{why}");
             services.worker = None;
-            // Only the demo's worker comes without a way to start another: it served the
-            // emulator this wizard talks to.
-            if services.start_worker.is_none() {
-                return Err(format!(
-                    "{why}. The demo's emulator ended with it: start drs-failback --demo again"
-                ));
-            }
         }
         match services.worker {
             Some(ref mut worker) => Ok(worker),
