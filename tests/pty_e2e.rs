@@ -1543,7 +1543,16 @@ impl RealRig {
     }
 
     /// With the scenario's S3 faults `s3` besides the slow tarball.
-    fn with_s3_faults(test: &str, mut s3: serde_json::Value) -> Option<RealRig> {
+    fn with_s3_faults(test: &str, s3: serde_json::Value) -> Option<RealRig> {
+        RealRig::with_scenario(test, s3, |_| {})
+    }
+
+    /// The same, the scenario changed by `change` last.
+    fn with_scenario(
+        test: &str,
+        mut s3: serde_json::Value,
+        change: impl FnOnce(&mut serde_json::Value),
+    ) -> Option<RealRig> {
         if let Some(why) = LoopDisks::unavailable() {
             println!("SKIPPED {test} (loop devices): {why}");
             return None;
@@ -1563,6 +1572,7 @@ impl RealRig {
         ]);
         let id = instance["id"].as_str().unwrap().to_owned();
         s["recovery_instances"] = serde_json::json!([instance]);
+        change(&mut s);
         let scenario = dir.path().join("scenario.json");
         std::fs::write(&scenario, s.to_string()).unwrap();
         let emulator = EmulatorProcess::start(scenario.to_str().unwrap());
@@ -1802,6 +1812,62 @@ fn replication_software_pids(log: &str) -> Vec<u64> {
         .collect()
 }
 
+/// A worker that dies (killed, crashed) takes its replication software with it: nothing
+/// watches it any more, and the failback retried from a new worker must not meet it writing
+/// the same disks. On the real path, where the emulator outlives the worker.
+#[test]
+fn without_demo_the_replication_software_ends_with_a_killed_worker() {
+    // The setup's steps take hours: the program has nothing to print meanwhile (a program
+    // that prints dies of the closed pipe anyway).
+    let Some(rig) = RealRig::with_scenario(
+        "the replication software of a killed worker",
+        serde_json::json!({}),
+        |s| s["timings"]["initiation_step_seconds"] = serde_json::Value::from(vec![36000; 7]),
+    ) else {
+        return;
+    };
+    let mut w = rig.confirmed_wizard(&rig.emulator.endpoint);
+    w.wait_for("8/9 Replication");
+    let deadline = Instant::now() + PATIENCE;
+    let running = loop {
+        let (running, _) = status(&rig.state);
+        if running["worker_pid"].is_u64() {
+            break running;
+        }
+        assert!(Instant::now() < deadline, "no failback runs: {running}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let worker = running["worker_pid"].as_u64().unwrap();
+    let _guard = EndWorker(worker);
+    let log_file = running["log_file"].as_str().expect("its log").to_owned();
+    // Once it waits, quietly, for the first setup step.
+    let software = loop {
+        let log = std::fs::read_to_string(&log_file).unwrap();
+        let pids = replication_software_pids(&log);
+        if let (Some(pid), true) = (pids.first(), log.contains("Failback client linked")) {
+            break *pid;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the software never started:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(alive(software));
+    // SAFETY: a signal to the worker this test's wizard started.
+    unsafe { libc::kill(worker as i32, libc::SIGKILL) };
+    w.wait_for("The failback worker is gone");
+    while alive(software) {
+        assert!(
+            Instant::now() < deadline,
+            "the replication software outlived its worker"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    w.send("q");
+    w.exit_code();
+}
+
 #[test]
 fn an_expired_session_is_answered_from_any_terminal_without_stopping_the_replication_software() {
     let dir = Sandbox::new();
@@ -2000,6 +2066,20 @@ fn the_throttle_is_typed_on_the_dashboard_checked_and_changed_for_every_client()
     assert!(
         events.any(|e| e["event"] == "configuration" && e["result"]["Ok"]["bandwidth_mbps"] == 40)
     );
+    // A terminal attaching now gets 40, not the 25 set here before.
+    let late = std::os::unix::net::UnixStream::connect(state.join("worker.sock")).unwrap();
+    late.set_read_timeout(Some(PATIENCE)).unwrap();
+    let snapshot: Vec<serde_json::Value> = std::io::BufReader::new(late)
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .take_while(|e: &serde_json::Value| e["event"] != "live")
+        .collect();
+    let throttles: Vec<&serde_json::Value> = snapshot
+        .iter()
+        .filter(|e| e["event"] == "bandwidth" || e["event"] == "configuration")
+        .collect();
+    assert_eq!(throttles.len(), 1, "{throttles:?}");
+    assert_eq!(throttles[0]["result"]["Ok"]["bandwidth_mbps"], 40);
     drop(stream);
     s.quit();
 }

@@ -2,7 +2,7 @@
 //! Converted from the DRS API shapes by `drs::convert`; enum values keep the API's spelling.
 
 use super::bytes::Bytes;
-use super::states::{DataReplicationState, FailbackState, StepStatus};
+use super::states::{DataReplicationState, Ec2State, FailbackState, JobStatus, StepStatus};
 
 /// One volume of a recovery instance, named as on the machine itself (`internalDeviceName`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -76,7 +76,7 @@ pub struct RecoveryInstance {
     pub id: String,
     pub source_server_id: String,
     pub ec2_instance_id: Option<String>,
-    pub ec2_state: Option<String>,
+    pub ec2_state: Option<Ec2State>,
     pub is_drill: bool,
     pub hints: IdentificationHints,
     pub os: Option<String>,
@@ -149,8 +149,7 @@ pub struct Job {
     /// LAUNCH, TERMINATE, CREATE_CONVERTED_SNAPSHOT
     pub kind: String,
     pub initiated_by: String,
-    /// PENDING, STARTED, COMPLETED
-    pub status: String,
+    pub status: JobStatus,
     pub created: Option<String>,
     pub ended: Option<String>,
 }

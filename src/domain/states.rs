@@ -83,8 +83,8 @@ api_enum! {
         Rescan = "RESCAN",
         Stalled = "STALLED",
         Disconnected = "DISCONNECTED",
-        PendingSnapshotShipping = "PENDING_SNAPSHOT_SHIPPING",
-        ShippingSnapshot = "SHIPPING_SNAPSHOT",
+        NotStarted = "NOT_STARTED",
+        NotAvailable = "REPLICATION_STATE_NOT_AVAILABLE",
     }
 }
 
@@ -96,6 +96,27 @@ api_enum! {
         Succeeded = "SUCCEEDED",
         Failed = "FAILED",
         Skipped = "SKIPPED",
+    }
+}
+
+api_enum! {
+    /// A job's `status`.
+    JobStatus {
+        Pending = "PENDING",
+        Started = "STARTED",
+        Completed = "COMPLETED",
+    }
+}
+
+api_enum! {
+    /// The recovery instance's `ec2InstanceState`.
+    Ec2State {
+        Pending = "PENDING",
+        Running = "RUNNING",
+        Stopping = "STOPPING",
+        Stopped = "STOPPED",
+        Terminated = "TERMINATED",
+        NotFound = "NOT_FOUND",
     }
 }
 
@@ -138,6 +159,8 @@ mod tests {
             serde_json::from_str::<StepStatus>("\"SKIPPED\"").unwrap(),
             StepStatus::Skipped
         );
+        assert_eq!(JobStatus::from("COMPLETED"), JobStatus::Completed);
+        assert_eq!(Ec2State::from("NOT_FOUND").to_string(), "NOT_FOUND");
     }
 
     #[test]

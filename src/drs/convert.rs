@@ -19,7 +19,7 @@ pub fn recovery_instance(ri: &t::RecoveryInstance) -> RecoveryInstance {
         id: ri.recovery_instance_id().unwrap_or_default().to_owned(),
         source_server_id: ri.source_server_id().unwrap_or_default().to_owned(),
         ec2_instance_id: owned(ri.ec2_instance_id()),
-        ec2_state: ri.ec2_instance_state().map(|s| s.as_str().to_owned()),
+        ec2_state: ri.ec2_instance_state().map(|s| s.as_str().into()),
         is_drill: ri.is_drill().unwrap_or(false),
         hints: IdentificationHints {
             hostname: owned(hints.and_then(|h| h.hostname())),
@@ -120,10 +120,7 @@ pub fn job(j: &t::Job) -> Job {
             .initiated_by()
             .map(|k| k.as_str().to_owned())
             .unwrap_or_default(),
-        status: j
-            .status()
-            .map(|k| k.as_str().to_owned())
-            .unwrap_or_default(),
+        status: j.status().map(|k| k.as_str().into()).unwrap_or_default(),
         created: owned(j.creation_date_time()),
         ended: owned(j.end_date_time()),
     }

@@ -210,7 +210,23 @@ impl FailbackEntry {
         let current = || service.borrow().clone();
         let before = baseline(&current(), &plan.recovery_instance_id).await?;
 
-        let mut child = Command::new(&self.program)
+        let mut command = Command::new(&self.program);
+        let worker = std::process::id();
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                // It ends with the worker that runs it (however the worker dies): nothing would
+                // watch it then, and the next failback must not meet it writing the same disks.
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::getppid() as u32 != worker {
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                Ok(())
+            });
+        }
+        let mut child = command
             .args(&self.leading_args)
             .args(arguments(plan, &self.log_file))
             // The proxy and AWS_CA_BUNDLE, as every request of ours obeys them.

@@ -104,7 +104,12 @@ enum Input {
     /// StopFailback's answer, and who asked.
     Stopped(RunId, Result<(), DrsError>, UnboundedSender<Event>),
     Throttled(RunId, Result<u32, DrsError>, UnboundedSender<Event>),
-    Configuration(RunId, Result<FailbackReplicationConfiguration, DrsError>),
+    /// A read of the configuration, and when it was asked.
+    Configuration(
+        RunId,
+        Instant,
+        Result<FailbackReplicationConfiguration, DrsError>,
+    ),
     /// Fresh credentials checked (a client built and one call made with them), and who sent
     /// them.
     CredentialsChecked(RunId, Result<DrsClient, DrsError>, UnboundedSender<Event>),
@@ -127,8 +132,9 @@ struct Run {
     expired: Option<String>,
     /// GetFailbackReplicationConfiguration's answer, kept current by throttle changes.
     configuration: Option<Result<FailbackReplicationConfiguration, DrsError>>,
-    /// The bandwidth throttle last set, in Mbps.
-    bandwidth: Option<u32>,
+    /// The bandwidth throttle last set, in Mbps, and when its change was answered (a read
+    /// asked before may show the throttle before it).
+    bandwidth: Option<(u32, Instant)>,
     verdict: Option<Verdict>,
     job_log: Option<Result<(Job, Vec<JobLogItem>), DrsError>>,
     client: watch::Sender<DrsClient>,
@@ -443,7 +449,7 @@ impl Worker {
                 };
                 match result {
                     Ok(mbps) => {
-                        run.bandwidth = Some(mbps);
+                        run.bandwidth = Some((mbps, Instant::now()));
                         if let Some(Ok(c)) = run.configuration.as_mut() {
                             c.bandwidth_mbps = mbps.into();
                         }
@@ -457,18 +463,12 @@ impl Worker {
                     }
                 }
             }
-            Input::Configuration(id, result) => {
+            Input::Configuration(id, asked, result) => {
                 let Some(run) = self.current(id) else {
                     return false;
                 };
-                // A re-read that failed keeps what is known, unless these credentials may not
-                // read it; what the terminals have already (a throttle set here came as
-                // `bandwidth`) is not sent again.
-                let known = match (&run.configuration, &result) {
-                    (Some(Ok(_)), Err(e)) => !matches!(e.kind, DrsErrorKind::AccessDenied { .. }),
-                    (Some(Ok(a)), Ok(b)) => a == b,
-                    _ => false,
-                };
+                let throttled = run.bandwidth.map(|(_, set)| set);
+                let known = !poll::is_news(run.configuration.as_ref(), &result, asked, throttled);
                 if !known {
                     run.configuration = Some(result.clone());
                 }
@@ -812,7 +812,9 @@ impl Worker {
                 result: result.clone(),
             });
         }
-        if let Some(mbps) = run.bandwidth {
+        // The configuration carries the throttle set here, and any change made since.
+        if let (Some((mbps, _)), false) = (run.bandwidth, matches!(run.configuration, Some(Ok(_))))
+        {
             out.push(Event::Bandwidth { mbps });
         }
         if let Some(detail) = &run.expired {

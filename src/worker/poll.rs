@@ -6,15 +6,17 @@
 
 use super::Input;
 use crate::domain::backoff::{PollOutcome, next_poll_delay};
+use crate::domain::model::FailbackReplicationConfiguration;
 use crate::drs::{DrsClient, DrsError, DrsErrorKind};
 use crate::replication::RunId;
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 
-/// Asks with `ask` until `answer` says the worker is gone (false). `answer` gets each result
-/// and whether it differs from the one before (errors compared by kind). After ExpiredToken,
+/// Asks with `ask` until `answer` says the worker is gone (false). `answer` gets each result,
+/// whether it differs from the one before (errors compared by kind) and when it was asked.
+/// After ExpiredToken,
 /// or an error `waits` names, the next client is waited for: these credentials cannot do
 /// better.
 async fn poll_drs<T, Fut>(
@@ -22,7 +24,7 @@ async fn poll_drs<T, Fut>(
     base: Duration,
     ask: impl Fn(DrsClient) -> Fut,
     waits: impl Fn(&DrsErrorKind) -> bool,
-    mut answer: impl FnMut(Result<T, DrsError>, bool) -> bool,
+    mut answer: impl FnMut(Result<T, DrsError>, bool, Instant) -> bool,
 ) where
     T: PartialEq + Clone,
     Fut: Future<Output = Result<T, DrsError>>,
@@ -31,6 +33,7 @@ async fn poll_drs<T, Fut>(
     let mut last: Option<Result<T, DrsErrorKind>> = None;
     loop {
         let c = client.borrow_and_update().clone();
+        let asked = Instant::now();
         let result = ask(c).await;
         let seen = result.as_ref().map(T::clone).map_err(|e| e.kind.clone());
         let changed = last.as_ref() != Some(&seen);
@@ -43,7 +46,7 @@ async fn poll_drs<T, Fut>(
         let wait =
             matches!(&result, Err(e) if e.kind == DrsErrorKind::ExpiredToken || waits(&e.kind));
         last = Some(seen);
-        if !answer(result, changed) {
+        if !answer(result, changed, asked) {
             return;
         }
         if wait {
@@ -70,7 +73,7 @@ pub(super) async fn instance(
         let instance = instance.clone();
         async move { c.recovery_instance(&instance).await }
     };
-    let answer = |result, _| tx.send(Input::Polled(id, result)).is_ok();
+    let answer = |result, _, _| tx.send(Input::Polled(id, result)).is_ok();
     poll_drs(client, base, ask, |_| false, answer).await
 }
 
@@ -88,9 +91,30 @@ pub(super) async fn configuration(
         async move { c.failback_configuration(&instance).await }
     };
     let denied = |k: &DrsErrorKind| matches!(k, DrsErrorKind::AccessDenied { .. });
-    let answer =
-        |result, changed: bool| !changed || tx.send(Input::Configuration(id, result)).is_ok();
+    let answer = |result, changed: bool, asked| {
+        !changed || tx.send(Input::Configuration(id, asked, result)).is_ok()
+    };
     poll_drs(client, base, ask, denied, answer).await
+}
+
+/// Whether a read of the configuration, asked at `asked`, is news to the terminals, which
+/// have `known`: a read asked before a throttle set here was answered (`throttled`) may show
+/// the throttle before it; a failed re-read keeps what is known, unless these credentials may
+/// not read it (then that is the news); the same configuration is not news.
+pub(super) fn is_news(
+    known: Option<&Result<FailbackReplicationConfiguration, DrsError>>,
+    read: &Result<FailbackReplicationConfiguration, DrsError>,
+    asked: Instant,
+    throttled: Option<Instant>,
+) -> bool {
+    if read.is_ok() && throttled.is_some_and(|set| asked < set) {
+        return false;
+    }
+    match (known, read) {
+        (Some(Ok(_)), Err(e)) => matches!(e.kind, DrsErrorKind::AccessDenied { .. }),
+        (Some(Ok(a)), Ok(b)) => a != b,
+        _ => true,
+    }
 }
 
 #[cfg(test)]
@@ -126,9 +150,41 @@ mod tests {
         rx: &mut UnboundedReceiver<Input>,
     ) -> Result<crate::domain::model::FailbackReplicationConfiguration, DrsError> {
         match rx.recv().await {
-            Some(Input::Configuration(_, result)) => result,
+            Some(Input::Configuration(_, _, result)) => result,
             _ => panic!("not a configuration"),
         }
+    }
+
+    #[test]
+    fn only_a_change_is_news_and_never_a_read_from_before_the_throttle_set_here() {
+        let config = |mbps| {
+            Ok(FailbackReplicationConfiguration {
+                bandwidth_mbps: mbps,
+                use_private_ip: false,
+            })
+        };
+        let failed = |kind| Err(DrsError::new(kind, "x"));
+        let t0 = std::time::Instant::now();
+        let t1 = t0 + Duration::from_secs(1);
+        assert!(is_news(None, &config(0), t0, None), "the first read");
+        assert!(!is_news(Some(&config(0)), &config(0), t0, None));
+        assert!(
+            is_news(Some(&config(0)), &config(40), t1, None),
+            "the console's"
+        );
+        // Set here to 25 at t1: a read asked before shows 0 and is not news; one after is.
+        assert!(!is_news(Some(&config(25)), &config(0), t0, Some(t1)));
+        assert!(is_news(Some(&config(25)), &config(40), t1, Some(t0)));
+        // A failed re-read keeps what is known; these credentials being denied is news.
+        assert!(!is_news(
+            Some(&config(0)),
+            &failed(DrsErrorKind::Unreachable),
+            t1,
+            None
+        ));
+        let denied = DrsErrorKind::AccessDenied { action: None };
+        assert!(is_news(Some(&config(0)), &failed(denied), t1, None));
+        assert!(is_news(None, &failed(DrsErrorKind::Unreachable), t0, None));
     }
 
     /// Virtual time: the intervals are the back-off's, exactly, and a quiet minute is a

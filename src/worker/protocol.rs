@@ -14,10 +14,10 @@
 //! A client that connects receives the state so far as ordinary [`Event`]s — first
 //! [`Event::Hello`], then the log lines, the download's progress or the installed version,
 //! the first and latest write counters, the latest poll, the launch, the replication
-//! software's exit, the failback replication configuration and the throttle last set, a
-//! pending credentials question, the outcome and the job log, whichever exist — then
-//! [`Event::Live`], then every event as it happens. It may
-//! send [`Request`]s at any time. A request the worker cannot parse or act on gets
+//! software's exit, the failback replication configuration (or, when it could not be read,
+//! the throttle last set), a pending credentials question, the outcome and the job log,
+//! whichever exist — then [`Event::Live`], then every event as it happens. It may send
+//! [`Request`]s at any time. A request the worker cannot parse or act on gets
 //! [`Event::Error`] (to that client only); the connection stays open.
 //!
 //! Times (`at`, `elapsed`) are seconds since the worker's failback started; `started_at` is Unix
