@@ -1067,7 +1067,7 @@ fn a_demo_whose_worker_was_killed_starts_a_new_one_on_retry_against_the_same_emu
     s.wait_for("INITIAL_SYNC");
     let emulator = emulator_of(&state);
     let worker = status(&state).0["worker_pid"].as_u64().expect("a worker");
-    // The worker alone: AWS's program runs on in its own process group, as after a crash.
+    // The worker alone, as a crash would end it (the replication software ends with it).
     // SAFETY: a signal to the worker this test started.
     unsafe { libc::kill(worker as i32, libc::SIGKILL) };
     let screen = s.wait_until("the worker's end explained", |sc| {
