@@ -111,15 +111,21 @@ fn exit_code(app: &App) -> ExitCode {
 }
 
 async fn serve_emulator(listen: SocketAddr, scenario: Option<&Path>) -> Result<ExitCode, Stop> {
+    use std::fmt::Write as _;
     let scenario = drs_failback::emulator::Scenario::load_or_embedded(scenario)?;
+    // Heard from before it listens: a client may stop it as soon as it answers.
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
     let emulator = Emulator::start(listen, scenario)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    println!("DRS emulator listening on {}", emulator.endpoint());
-    println!("region: {}", emulator.region());
-    println!("These are emulator credentials, not AWS keys:");
+    let mut text = String::new();
+    let _ = writeln!(text, "DRS emulator listening on {}", emulator.endpoint());
+    let _ = writeln!(text, "region: {}", emulator.region());
+    let _ = writeln!(text, "These are emulator credentials, not AWS keys:");
     for c in emulator.credentials() {
-        println!(
+        let _ = writeln!(
+            text,
             "  {:<28} AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}{}",
             c.label,
             c.credentials.access_key_id,
@@ -130,21 +136,24 @@ async fn serve_emulator(listen: SocketAddr, scenario: Option<&Path>) -> Result<E
                 .map(|t| format!(" AWS_SESSION_TOKEN={t}"))
                 .unwrap_or_default()
         );
-        println!("  {:<28} {}", "", c.description);
+        let _ = writeln!(text, "  {:<28} {}", "", c.description);
     }
-    println!(
+    let _ = writeln!(
+        text,
         "Try: aws drs describe-recovery-instances --endpoint-url {} --region {}",
         emulator.endpoint(),
         emulator.region()
     );
-    println!(
+    let _ = writeln!(
+        text,
         "AWS's replication software (a stand-in) is served from the same address: --s3-endpoint {}",
         emulator.endpoint()
     );
-    println!("Ctrl-C stops it.");
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+    let _ = writeln!(text, "Ctrl-C stops it.");
+    // A reader that went (`| head -1`) is no reason to stop serving.
+    let mut out = std::io::stdout();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    interrupt.recv().await;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,6 +3,10 @@
 //! for the same disks; the write counters; and the boot-medium rule on this machine's own root.
 //! They need root and loop devices: where either is missing they say so and pass.
 
+mod common;
+
+use common::command::run;
+use common::sandbox::BIN;
 use drs_failback::disks::DiskSource;
 use drs_failback::disks::udev_disks::UdevDisks;
 use drs_failback::domain::bytes::{Bytes, GIB, MIB};
@@ -12,23 +16,6 @@ use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_drs-failback");
-
-fn run(program: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{program}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{program} {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
 
 /// Undoes what a test set up, last first, even when an assertion failed on the way.
 #[derive(Default)]

@@ -1,21 +1,11 @@
 //! The wizard's DRS client (the real aws-sdk-drs) against the emulator: every failure reaches
 //! the operator as the right kind, with advice.
 
+mod common;
+
+use common::emulator::emulator_with;
 use drs_failback::drs::{Auth, DrsClient, DrsErrorKind, DrsTarget, StaticCredentials};
 use drs_failback::emulator::{Emulator, Scenario};
-use std::net::SocketAddr;
-
-const LOOPBACK: ([u8; 4], u16) = ([127, 0, 0, 1], 0);
-
-async fn emulator_with(edit: impl FnOnce(&mut serde_json::Value)) -> Emulator {
-    let mut json: serde_json::Value =
-        serde_json::from_str(include_str!("../assets/demo-scenario.json")).unwrap();
-    edit(&mut json);
-    let scenario = Scenario::from_json(&json.to_string()).unwrap();
-    Emulator::start(SocketAddr::from(LOOPBACK), scenario)
-        .await
-        .unwrap()
-}
 
 async fn emulator() -> Emulator {
     emulator_with(|_| {}).await

@@ -1732,3 +1732,37 @@ async fn dropping_the_emulator_stops_serving() {
     })
     .await;
 }
+
+/// `drs-failback emulator | head -1`: the reader goes, the emulator serves on, and Ctrl-C,
+/// sent as soon as it answers, stops it cleanly.
+#[test]
+fn an_emulator_whose_reader_went_away_serves_on_until_ctrl_c() {
+    let dir = Sandbox::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let mut child = dir
+        .command()
+        .args(["emulator", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("emulator");
+    // Bounded: until it listens, or ends.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("status").is_none()
+        && std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+    {
+        assert!(std::time::Instant::now() < deadline, "it never listened");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: a signal to the process this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().expect("ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

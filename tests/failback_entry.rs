@@ -30,6 +30,18 @@ fn scenario_json() -> Value {
     v
 }
 
+/// web-02 with one small volume, /dev/xvda, of `size` (`used` of it written), for a quick copy.
+fn small_web02(v: &mut Value, size: &str, used: &str) {
+    let n = v["recovery_instances"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .position(|i| i["hostname"] == "web-02")
+        .expect("web-02");
+    v["recovery_instances"][n]["volumes"] =
+        json!([{"device": "/dev/xvda", "size": size, "used": used}]);
+}
+
 async fn emulator(v: &Value) -> Emulator {
     let s = Scenario::from_json(&v.to_string()).expect("scenario");
     Emulator::start("127.0.0.1:0".parse().expect("addr"), s)
@@ -341,14 +353,7 @@ async fn the_pairing_is_learnt_with_the_fresh_credentials_when_the_session_ended
         "access_key_id": fresh.access_key_id, "secret_access_key": fresh.secret_access_key,
         "policy": "full", "principal": "arn:aws:iam::123456789012:user/fresh"
     }));
-    let n = v["recovery_instances"]
-        .as_array()
-        .expect("instances")
-        .iter()
-        .position(|i| i["hostname"] == "web-02")
-        .expect("web-02");
-    v["recovery_instances"][n]["volumes"] =
-        json!([{"device": "/dev/xvda", "size": "8MiB", "used": "4MiB"}]);
+    small_web02(&mut v, "8MiB", "4MiB");
     let emu = emulator(&v).await;
     let id = instance(&v, "web-02");
     let dir = Sandbox::new();
@@ -505,14 +510,7 @@ fn a_missing_argument_exits_1_with_the_reason_in_its_log() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_standin_by_hand_takes_the_suggested_mapping_and_exits_0_after_the_launch() {
     let mut v = scenario_json();
-    let n = v["recovery_instances"]
-        .as_array()
-        .expect("instances")
-        .iter()
-        .position(|i| i["hostname"] == "web-02")
-        .expect("web-02");
-    v["recovery_instances"][n]["volumes"] =
-        json!([{"device": "/dev/xvda", "size": "8MiB", "used": "4MiB"}]);
+    small_web02(&mut v, "8MiB", "4MiB");
     let emu = emulator(&v).await;
     let id = instance(&v, "web-02");
     let dir = Sandbox::new();
@@ -580,14 +578,7 @@ async fn the_downloaded_failback_entry_of_the_emulators_tarball_fails_back() {
     use tokio::io::AsyncBufReadExt;
 
     let mut v = scenario_json();
-    let n = v["recovery_instances"]
-        .as_array()
-        .expect("instances")
-        .iter()
-        .position(|i| i["hostname"] == "web-02")
-        .expect("web-02");
-    v["recovery_instances"][n]["volumes"] =
-        json!([{"device": "/dev/xvda", "size": "6MiB", "used": "3MiB"}]);
+    small_web02(&mut v, "6MiB", "3MiB");
     let dir = Sandbox::new();
     let scenario = dir.path().join("scenario.json");
     std::fs::write(&scenario, v.to_string()).expect("scenario file");

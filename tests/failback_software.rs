@@ -6,12 +6,11 @@ mod common;
 
 use common::tls::TestCa;
 use drs_failback::drs::{Auth, DrsClient, DrsTarget};
-use drs_failback::emulator::{EMULATOR_INSTALLER_VERSION, Emulator, Scenario};
+use drs_failback::emulator::{EMULATOR_INSTALLER_VERSION, Emulator};
 use drs_failback::failback_software::{
     self, Progress, SoftwareError, SoftwareErrorKind, SoftwareSource,
 };
 use drs_failback::net::{NetSettings, Network};
-use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -21,13 +20,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 async fn emulator_with(s3_faults: serde_json::Value) -> Emulator {
-    let mut json: serde_json::Value =
-        serde_json::from_str(include_str!("../assets/demo-scenario.json")).unwrap();
-    json["faults"]["s3"] = s3_faults;
-    let scenario = Scenario::from_json(&json.to_string()).unwrap();
-    Emulator::start(SocketAddr::from(([127, 0, 0, 1], 0)), scenario)
-        .await
-        .unwrap()
+    common::emulator::emulator_with(|json| json["faults"]["s3"] = s3_faults).await
 }
 
 fn source(emu: &Emulator) -> SoftwareSource {

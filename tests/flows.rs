@@ -284,28 +284,12 @@ fn pages_of_an_abandoned_listing_are_ignored() {
 
 /// Walks to the instance list with the two test instances loaded.
 fn at_instances() -> App {
-    let mut app = verified_with(Ok(verified()));
-    let req = req_of(&press(&mut app, KeyCode::Enter));
-    let cmds = update(
-        &mut app,
-        Msg::EndpointChecked {
-            req,
-            result: Ok(()),
-        },
-    );
-    let req = req_of(&cmds);
+    let (mut app, req) = listing();
     let list = vec![
         instance(BIG, "db-01", &[("/dev/xvda", 500)]),
         instance(WEB, "web-01", &[("/dev/xvda", 30), ("/dev/xvdb", 80)]),
     ];
-    update(
-        &mut app,
-        Msg::Instances {
-            req,
-            result: Ok(list),
-            more: false,
-        },
-    );
+    update(&mut app, page(req, list, false));
     assert_eq!(app.step, StepId::Instance);
     app
 }
@@ -1387,9 +1371,7 @@ fn enter_while_the_list_loads_says_to_wait_not_to_clear_a_filter() {
 #[test]
 fn a_filter_that_hides_every_instance_says_esc_clears_it() {
     let mut app = at_instances();
-    for c in "zzz".chars() {
-        press(&mut app, KeyCode::Char(c));
-    }
+    type_text(&mut app, "zzz");
     press(&mut app, KeyCode::Enter);
     let error = app.instance.error.as_deref().unwrap();
     assert!(
@@ -2369,6 +2351,12 @@ fn expired_credentials_are_asked_for_on_the_dashboard_and_the_prompt_closes_once
     assert_eq!(credentials.access_key_id, "ASIAFRESH00000000004");
     assert_eq!(credentials.secret_access_key, SECRET);
     assert_eq!(credentials.session_token.as_deref(), Some("FreshToken0004"));
+    // The runtime logs every command, and the prompt is part of the App: Debug shows neither.
+    let shown = format!("{cmds:?} {:?}", prompt(&app));
+    assert!(
+        !shown.contains(SECRET) && !shown.contains("FreshToken0004"),
+        "{shown}"
+    );
     // The worker refuses them: the prompt says why, keeps them.
     update(
         &mut app,
@@ -2908,6 +2896,28 @@ fn a_failed_download_of_the_software_offers_the_network_screen_on_the_result() {
     assert_eq!(app.step, StepId::Review);
 }
 
+/// Ctrl-N, the first interface's addressing changed, Enter: applied (nothing to revert).
+fn apply_a_network_change(app: &mut App) {
+    use drs_failback::netconfig::{Applied, Snapshot};
+    open_network(app, ctrl('n'));
+    press(app, KeyCode::Tab);
+    press(app, KeyCode::Right);
+    let req = match &press(app, KeyCode::Enter)[..] {
+        [Cmd::ApplyNetwork { req, .. }] => *req,
+        other => panic!("{other:?}"),
+    };
+    update(
+        app,
+        Msg::NetworkApplied {
+            req,
+            applied: Applied {
+                snapshot: Snapshot::default(),
+                lines: vec![],
+            },
+        },
+    );
+}
+
 #[test]
 fn a_network_changed_from_any_screen_measures_every_network_row_again_before_the_start() {
     use drs_failback::netconfig::{Applied, Line, Snapshot};
@@ -2980,23 +2990,7 @@ fn a_network_changed_from_any_screen_measures_every_network_row_again_before_the
 
     // On Credentials, after a connection failure: the same.
     let mut app = verified_with(Err(DrsError::new(DrsErrorKind::Unreachable, "dns error")));
-    open_network(&mut app, ctrl('n'));
-    press(&mut app, KeyCode::Tab);
-    press(&mut app, KeyCode::Right);
-    let req = match &press(&mut app, KeyCode::Enter)[..] {
-        [Cmd::ApplyNetwork { req, .. }] => *req,
-        other => panic!("{other:?}"),
-    };
-    update(
-        &mut app,
-        Msg::NetworkApplied {
-            req,
-            applied: Applied {
-                snapshot: Snapshot::default(),
-                lines: vec![],
-            },
-        },
-    );
+    apply_a_network_change(&mut app);
     assert!(
         matches!(
             &press(&mut app, KeyCode::Esc)[..],
@@ -3274,7 +3268,6 @@ fn review_reads_the_disks_again_and_one_mounted_since_the_mapping_stops_the_star
 #[test]
 fn a_failed_tcp_1500_on_review_offers_the_network_screen_and_a_change_checks_again() {
     use drs_failback::app::keys;
-    use drs_failback::netconfig::{Applied, Snapshot};
     let (mut app, req) = review_checking();
     update(
         &mut app,
@@ -3296,23 +3289,7 @@ fn a_failed_tcp_1500_on_review_offers_the_network_screen_and_a_change_checks_aga
     );
     assert!(keys::hints(&app).contains(&("Ctrl-N", "network")));
     type_text(&mut app, "OVERWRITE");
-    open_network(&mut app, ctrl('n'));
-    press(&mut app, KeyCode::Tab);
-    press(&mut app, KeyCode::Right);
-    let req = match &press(&mut app, KeyCode::Enter)[..] {
-        [Cmd::ApplyNetwork { req, .. }] => *req,
-        other => panic!("{other:?}"),
-    };
-    update(
-        &mut app,
-        Msg::NetworkApplied {
-            req,
-            applied: Applied {
-                snapshot: Snapshot::default(),
-                lines: vec![],
-            },
-        },
-    );
+    apply_a_network_change(&mut app);
     // Back on Review: TCP 1500, the disks and the pre-flight again; the word kept.
     let cmds = press(&mut app, KeyCode::Esc);
     assert!(

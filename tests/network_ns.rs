@@ -4,6 +4,9 @@
 //! test's unit directory), and lets `netconfig::System` write units, reconfigure, check and
 //! revert. Without root, namespaces, dnsmasq, D-Bus or systemd-networkd they say so and pass.
 
+mod common;
+
+use common::command::run;
 use drs_failback::domain::network::{
     Addressing, InterfacePlan, NetworkPlan, ProxyPlan, S3Plan, S3Target, s3_pinned_hosts,
     static_address,
@@ -20,21 +23,6 @@ const NETWORKD: &str = "/lib/systemd/systemd-networkd";
 const LAN: &str = "lan0";
 /// A second interface the plans never name: what happens to it is the point of one test.
 const OTHER: &str = "lan1";
-
-fn run(program: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{program}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{program} {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
 
 /// Why these tests cannot run here, if they cannot.
 fn unavailable() -> Option<String> {

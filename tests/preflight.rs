@@ -1,10 +1,12 @@
 //! Pre-flight checks against fakes: the emulator with its clock 6 minutes off, an endpoint that
 //! refuses, one that hangs, a name that does not resolve, an NTP server that answers or not.
 
+mod common;
+
+use common::emulator::emulator_with;
 use drs_failback::domain::bytes::Bytes;
 use drs_failback::domain::model::{BootMode, HostFacts};
 use drs_failback::domain::preflight::{Check, Verdict};
-use drs_failback::emulator::{Emulator, Scenario};
 use drs_failback::net::{NetSettings, Network};
 use drs_failback::preflight::{self, Report, Targets};
 use std::net::SocketAddr;
@@ -12,16 +14,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::net::{TcpListener, UdpSocket};
 
 const LOOPBACK: ([u8; 4], u16) = ([127, 0, 0, 1], 0);
-
-async fn emulator_with(edit: impl FnOnce(&mut serde_json::Value)) -> Emulator {
-    let mut json: serde_json::Value =
-        serde_json::from_str(include_str!("../assets/demo-scenario.json")).unwrap();
-    edit(&mut json);
-    let scenario = Scenario::from_json(&json.to_string()).unwrap();
-    Emulator::start(SocketAddr::from(LOOPBACK), scenario)
-        .await
-        .unwrap()
-}
 
 fn facts() -> HostFacts {
     HostFacts {

@@ -3,9 +3,8 @@
 
 mod common;
 
-use common::pty::{PATIENCE, Session};
+use common::pty::{PATIENCE, Session, words};
 use common::sandbox::{BIN, Sandbox};
-use portable_pty::PtySize;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -33,21 +32,31 @@ fn quick_scenario(dir: &Path) -> String {
 impl Session {
     /// The demo on the quick scenario, its virtual disks in `dir`.
     fn demo(dir: &Path, env: &[(&str, &str)]) -> Session {
+        Session::demo_sized(dir, &[], env, 24, 80)
+    }
+
+    /// As `demo`, with `extra` arguments, on a pty reporting `rows` x `cols`.
+    fn demo_sized(
+        dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        rows: u16,
+        cols: u16,
+    ) -> Session {
         let scenario = quick_scenario(dir);
         let disks = dir.join("disks");
         let log = dir.join("drs-failback.log");
-        Session::start(
-            &[
-                "--demo",
-                "--scenario",
-                &scenario,
-                "--demo-dir",
-                disks.to_str().unwrap(),
-                "--log-file",
-                log.to_str().unwrap(),
-            ],
-            env,
-        )
+        let mut args = vec![
+            "--demo",
+            "--scenario",
+            &scenario,
+            "--demo-dir",
+            disks.to_str().unwrap(),
+            "--log-file",
+            log.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        Session::start_sized(&args, env, rows, cols)
     }
 
     /// The demo with its default temporary disk directory, under `tmp` (TMPDIR).
@@ -59,6 +68,23 @@ impl Session {
             &[("LANG", "C.UTF-8"), ("TMPDIR", tmp)],
         )
     }
+}
+
+/// The demo's arguments: `scenario`, its disks in `dir`, its worker's state in `state`.
+fn demo_args(scenario: &str, dir: &Path, state: &Path) -> Vec<String> {
+    let disks = dir.join("disks");
+    let (disks, state) = (disks.to_str().unwrap(), state.to_str().unwrap());
+    [
+        "--demo",
+        "--scenario",
+        scenario,
+        "--demo-dir",
+        disks,
+        "--state-dir",
+        state,
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 /// What `dir` holds (names), sorted.
@@ -328,20 +354,7 @@ fn sigtstp_gives_the_terminal_back_and_sigcont_takes_it_again() {
 #[test]
 fn a_pty_reporting_no_size_gets_80x24() {
     let dir = Sandbox::new();
-    let scenario = quick_scenario(dir.path());
-    let disks = dir.path().join("disks");
-    let s = Session::start_sized(
-        &[
-            "--demo",
-            "--scenario",
-            &scenario,
-            "--demo-dir",
-            disks.to_str().unwrap(),
-        ],
-        &[("LANG", "C")],
-        0,
-        0,
-    );
+    let s = Session::demo_sized(dir.path(), &[], &[("LANG", "C")], 0, 0);
     let screen = s.wait_for("web-01");
     assert!(!screen.contains("too small"), "{screen}");
 }
@@ -349,19 +362,12 @@ fn a_pty_reporting_no_size_gets_80x24() {
 #[test]
 fn ctrl_t_switches_a_basic_serial_screen_to_rich_and_back() {
     let dir = Sandbox::new();
-    let scenario = quick_scenario(dir.path());
-    let disks = dir.path().join("disks");
-    let mut s = Session::start(
-        &[
-            "--demo",
-            "--ascii",
-            "--no-color",
-            "--scenario",
-            &scenario,
-            "--demo-dir",
-            disks.to_str().unwrap(),
-        ],
+    let mut s = Session::demo_sized(
+        dir.path(),
+        &["--ascii", "--no-color"],
         &[("LANG", "C.UTF-8"), ("TERM", "vt220")],
+        24,
+        80,
     );
     let coloured = |sc: &vt100::Screen| {
         let (rows, cols) = sc.size();
@@ -798,20 +804,7 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
 #[test]
 fn below_the_minimum_size_keys_act_on_nothing_and_the_quit_question_shows() {
     let dir = Sandbox::new();
-    let scenario = quick_scenario(dir.path());
-    let disks = dir.path().join("disks");
-    let mut s = Session::start_sized(
-        &[
-            "--demo",
-            "--scenario",
-            &scenario,
-            "--demo-dir",
-            disks.to_str().unwrap(),
-        ],
-        &[("LANG", "C.UTF-8")],
-        10,
-        40,
-    );
+    let mut s = Session::demo_sized(dir.path(), &[], &[("LANG", "C.UTF-8")], 10, 40);
     s.wait_for("too small");
     // The walk that used to start replication unseen.
     s.send("\r\r\r\r\rOVERWRITE\r");
@@ -819,25 +812,7 @@ fn below_the_minimum_size_keys_act_on_nothing_and_the_quit_question_shows() {
     s.wait_for("Quit drs-failback?");
     s.send("n");
     s.wait_until("the question gone", |sc| !sc.contents().contains("Quit"));
-    // The reader's screen first: the wizard repaints as soon as the terminal grows, and a
-    // repaint for 80x24 read into the 10x40 screen is garbled.
-    s.screen
-        .state
-        .lock()
-        .unwrap()
-        .0
-        .screen_mut()
-        .set_size(24, 80);
-    s.master
-        .as_ref()
-        .unwrap()
-        .resize(PtySize {
-            rows: 24,
-            cols: 80,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
+    s.resize(24, 80);
     let screen = s.wait_for("1/9 Welcome");
     assert!(!screen.contains("too small"), "{screen}");
     assert_eq!(s.quit(), 0);
@@ -942,16 +917,7 @@ fn a_failback_outlives_its_wizards_and_a_third_one_attaches_and_sees_it_through(
     let dir = Sandbox::new();
     let scenario = quick_scenario(dir.path());
     let state = dir.path().join("state");
-    let disks = dir.path().join("disks");
-    let args = [
-        "--demo",
-        "--scenario",
-        &scenario,
-        "--demo-dir",
-        disks.to_str().unwrap(),
-        "--state-dir",
-        state.to_str().unwrap(),
-    ];
+    let args = demo_args(&scenario, dir.path(), &state);
     let env = [("LANG", "C.UTF-8")];
 
     let (none, code) = status(&state);
@@ -1041,26 +1007,14 @@ fn a_failback_outlives_its_wizards_and_a_third_one_attaches_and_sees_it_through(
 /// The demo on the quick scenario with its worker's state in `state`, at Review.
 fn demo_at_review(dir: &Path, state: &Path) -> Session {
     let scenario = quick_scenario(dir);
-    let disks = dir.join("disks");
-    let mut s = Session::start(
-        &[
-            "--demo",
-            "--scenario",
-            &scenario,
-            "--demo-dir",
-            disks.to_str().unwrap(),
-            "--state-dir",
-            state.to_str().unwrap(),
-        ],
-        &[("LANG", "C.UTF-8")],
-    );
+    let mut s = Session::start(&demo_args(&scenario, dir, state), &[("LANG", "C.UTF-8")]);
     to_review(&mut s);
     s
 }
 
 #[test]
 fn a_demo_whose_worker_was_killed_starts_a_new_one_on_retry_against_the_same_emulator() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Sandbox::new();
     let state = dir.path().join("state");
     let mut s = demo_at_review(dir.path(), &state);
     s.send("OVERWRITE\r");
@@ -1071,15 +1025,10 @@ fn a_demo_whose_worker_was_killed_starts_a_new_one_on_retry_against_the_same_emu
     // SAFETY: a signal to the worker this test started.
     unsafe { libc::kill(worker as i32, libc::SIGKILL) };
     let screen = s.wait_until("the worker's end explained", |sc| {
-        let words = sc
-            .contents()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        words.contains("worker is gone")
+        let flat = words(&sc.contents());
+        flat.contains("worker is gone")
     });
-    let words = screen.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(!words.contains("Broken pipe"), "{screen}");
+    assert!(!words(&screen).contains("Broken pipe"), "{screen}");
     assert!(alive(emulator), "the demo's emulator died with the worker");
 
     // Retry: Review again, and a new worker against the same emulator.
@@ -1733,13 +1682,13 @@ fn without_demo_a_refused_download_is_explained_on_the_result() {
     };
     let mut w = rig.confirmed_wizard(&rig.emulator.endpoint);
     let result = w.wait_for("could not be installed");
-    let words = result.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = words(&result);
     for said in [
         "HTTP 403",
         "x-amz-expected-bucket-owner",
         "Check the region",
     ] {
-        assert!(words.contains(said), "no {said:?} in\n{result}");
+        assert!(flat.contains(said), "no {said:?} in\n{result}");
     }
     w.send("q");
     assert_eq!(w.exit_code(), 1);
@@ -1767,9 +1716,9 @@ fn without_demo_a_failback_refused_by_the_lock_says_who_holds_it_and_retry_start
     };
     let mut w = rig.confirmed_wizard_then(&rig.emulator.endpoint, take);
     let refused = w.wait_for("another failback is running");
-    let words = refused.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = words(&refused);
     assert!(
-        words.contains("worker pid 4242, started from /dev/ttyS0"),
+        flat.contains("worker pid 4242, started from /dev/ttyS0"),
         "{refused}"
     );
 
@@ -1781,14 +1730,10 @@ fn without_demo_a_failback_refused_by_the_lock_says_who_holds_it_and_retry_start
     w.wait_for("TCP 1500  ");
     w.send("OVERWRITE\r");
     let screen = w.wait_until("the retried failback's download, or why not", |sc| {
-        let words = sc
-            .contents()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let flat = words(&sc.contents());
         ["Downloading AWS's replication software", "worker is gone"]
             .iter()
-            .any(|t| words.contains(t))
+            .any(|t| flat.contains(t))
     });
     assert!(
         screen.contains("Downloading AWS's replication software"),
@@ -1893,16 +1838,7 @@ fn an_expired_session_is_answered_from_any_terminal_without_stopping_the_replica
     creds.push(fresh.clone());
     std::fs::write(&scenario, s.to_string()).unwrap();
     let state = dir.path().join("state");
-    let disks = dir.path().join("disks");
-    let args = [
-        "--demo",
-        "--scenario",
-        &scenario,
-        "--demo-dir",
-        disks.to_str().unwrap(),
-        "--state-dir",
-        state.to_str().unwrap(),
-    ];
+    let args = demo_args(&scenario, dir.path(), &state);
     let env = [("LANG", "C.UTF-8")];
     let mut first = Session::start(&args, &env);
     to_review(&mut first);

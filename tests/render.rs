@@ -385,3 +385,33 @@ fn the_too_small_screen_shows_the_quit_question_when_asked() {
     let screen = text(&mut draw(&app, &Theme::new(false, false), 40, 10));
     assert!(!screen.contains("Quit"), "{screen}");
 }
+
+#[test]
+fn new_log_lines_redraw_their_own_row_not_every_row_of_the_log() {
+    // On a 9,600-baud line a log that scrolls a line at a time rewrites all its rows for each
+    // new line; one that fills down and jumps half its height rewrites a row, and now and then
+    // half the log.
+    let mut app = common::dashboard_initial_sync();
+    let theme = Theme::new(true, true);
+    let mut before = buffer(&app, &theme, 80, 24);
+    let (lines, mut rows_redrawn) = (12, 0);
+    for k in 0..lines {
+        let log = &mut app.dashboard.as_mut().unwrap().log;
+        log.push_back(format!("/dev/xvdb: block range {}/512 written", 20 + k));
+        let after = buffer(&app, &theme, 80, 24);
+        rows_redrawn += (0..24u16)
+            .filter(|&y| (0..80u16).any(|x| before[(x, y)] != after[(x, y)]))
+            .count();
+        before = after;
+    }
+    // Seven log rows at 80x24: 7 rows a line when it scrolls, about 3 when it jumps.
+    assert!(
+        rows_redrawn <= 3 * lines,
+        "{rows_redrawn} rows redrawn for {lines} new log lines"
+    );
+    let screen = text(&mut draw(&app, &theme, 80, 24));
+    assert!(
+        screen.contains("block range 31/512 written"),
+        "the newest line shows:\n{screen}"
+    );
+}

@@ -18,7 +18,7 @@ fn main() {
         program();
     }
     let me = std::env::current_exe().unwrap();
-    let mut s = Session::spawn(&me, &[], &[(AS_PROGRAM, "1")], 24, 80);
+    let mut s = Session::spawn::<&str>(&me, &[], &[(AS_PROGRAM, "1")], 24, 80);
     let code = s.exit_code();
     let screen = s.wait_for(MESSAGE);
     let seen = s.screen.state.lock().unwrap().1.entered_alternate;

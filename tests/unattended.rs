@@ -375,28 +375,39 @@ fn json_lines_parse_and_end_with_the_outcome_of_a_completed_failback() {
     assert_eq!(ready["launch"], "starting");
 }
 
-#[test]
-fn once_ready_it_waits_for_a_launch_from_any_api_client_and_exits_with_the_result() {
-    let dir = Sandbox::new();
-    let s = scenario(dir.path(), |_| {});
+/// A demo run with `--no-prompt --output json` (`adjust` may change its command) until its
+/// replication is ready for launch: the run, its `started` and `ready_for_launch` lines, and
+/// the lines still to come.
+fn until_ready(
+    dir: &Sandbox,
+    scenario: &str,
+    adjust: impl FnOnce(&mut Command),
+) -> (
+    std::process::Child,
+    Value,
+    Value,
+    impl Iterator<Item = Value>,
+) {
     let disks = dir.path().join("disks");
-    let mut child = command(
+    let mut cmd = command(
         dir.path(),
         &[
             "--demo",
             "--scenario",
-            &s,
+            scenario,
             "--demo-dir",
             disks.to_str().unwrap(),
             "--output",
             "json",
         ],
         &[("NO_PROMPT", "1")],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
+    );
+    adjust(&mut cmd);
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap())
         .lines()
         .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap());
@@ -406,6 +417,14 @@ fn once_ready_it_waits_for_a_launch_from_any_api_client_and_exits_with_the_resul
         .by_ref()
         .find(|l| l["event"] == "ready_for_launch")
         .expect("replication never got ready");
+    (child, started, ready, lines)
+}
+
+#[test]
+fn once_ready_it_waits_for_a_launch_from_any_api_client_and_exits_with_the_result() {
+    let dir = Sandbox::new();
+    let s = scenario(dir.path(), |_| {});
+    let (mut child, started, ready, lines) = until_ready(&dir, &s, |_| {});
     assert_eq!(ready["launch"], "waiting");
     let hint = ready["message"].as_str().unwrap();
     assert!(
@@ -487,42 +506,22 @@ fn no_process_of_a_failback_can_dump_core_or_shows_a_secret_in_its_command_line(
     use std::os::unix::process::CommandExt;
     let dir = Sandbox::new();
     let s = scenario(dir.path(), |_| {});
-    let disks = dir.path().join("disks");
-    let mut cmd = command(
-        dir.path(),
-        &[
-            "--demo",
-            "--scenario",
-            &s,
-            "--demo-dir",
-            disks.to_str().unwrap(),
-        ],
-        &[("NO_PROMPT", "1")],
-    );
-    // SAFETY: only setrlimit, async-signal-safe, between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            let mut limit = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            libc::getrlimit(libc::RLIMIT_CORE, &mut limit);
-            limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_CORE, &limit);
-            Ok(())
-        });
-    }
-    let mut child = cmd
-        .args(["--output", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let ready = lines
-        .map(|l| serde_json::from_str::<Value>(&l.unwrap()).unwrap())
-        .find(|l| l["event"] == "ready_for_launch");
-    assert!(ready.is_some(), "replication never got ready");
+    // Its output stays open (the lines kept) while the processes are read.
+    let (mut child, _, _, _lines) = until_ready(&dir, &s, |cmd| {
+        // SAFETY: only getrlimit and setrlimit, async-signal-safe, between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                let mut limit = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                libc::getrlimit(libc::RLIMIT_CORE, &mut limit);
+                limit.rlim_cur = limit.rlim_max;
+                libc::setrlimit(libc::RLIMIT_CORE, &limit);
+                Ok(())
+            });
+        }
+    });
     // Everything of this failback runs now, until the launch nobody starts.
     let core_limit = |pid: u32| {
         let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap_or_default();

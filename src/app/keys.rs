@@ -27,6 +27,22 @@ pub enum Key {
 
 use Key::{Code, Ctrl};
 
+/// A table's keys, where a letter (`'y'`) is that key in either case (Shift or Caps Lock on).
+macro_rules! keys {
+    (@ [$($out:expr),*]) => {
+        const { &[$($out),*] }
+    };
+    (@ [$($out:expr),*] $c:literal $(, $($rest:tt)*)?) => {
+        keys!(@ [$($out,)* Code(KeyCode::Char($c)), Code(KeyCode::Char($c.to_ascii_uppercase()))] $($($rest)*)?)
+    };
+    (@ [$($out:expr),*] $k:expr $(, $($rest:tt)*)?) => {
+        keys!(@ [$($out,)* $k] $($($rest)*)?)
+    };
+    ($($all:tt)*) => {
+        keys!(@ [] $($all)*)
+    };
+}
+
 const ENTER: Key = Code(KeyCode::Enter);
 const ESC: Key = Code(KeyCode::Esc);
 const UP: Key = Code(KeyCode::Up);
@@ -126,20 +142,8 @@ fn current_table(app: &App) -> Vec<Binding> {
     match app.modal {
         Some(Modal::ConfirmQuit) => {
             return vec![
-                b(
-                    "y",
-                    "quit",
-                    &[
-                        Code(KeyCode::Char('y')),
-                        Code(KeyCode::Char('Y')),
-                        Ctrl('c'),
-                    ],
-                ),
-                b(
-                    "n/Esc",
-                    "stay",
-                    &[Code(KeyCode::Char('n')), Code(KeyCode::Char('N')), ESC],
-                ),
+                b("y", "quit", keys!['y', Ctrl('c')]),
+                b("n/Esc", "stay", keys!['n', ESC]),
             ];
         }
         // Only "terminal too small" is shown: quitting, redrawing and suspending work.
@@ -151,34 +155,13 @@ fn current_table(app: &App) -> Vec<Binding> {
             ];
         }
         Some(Modal::Ssh) => {
-            let close = b(
-                "Esc",
-                "close",
-                &[
-                    ESC,
-                    ENTER,
-                    Code(KeyCode::Char('s')),
-                    Code(KeyCode::Char('S')),
-                ],
-            );
+            let close = b("Esc", "close", keys![ESC, ENTER, 's']);
             return match &app.ssh {
                 Loadable::Loading(_) | Loadable::Failed(SshError::NotAvailable(_)) => vec![close],
-                Loadable::Failed(_) => vec![
-                    close,
-                    b(
-                        "n",
-                        "try again",
-                        &[Code(KeyCode::Char('n')), Code(KeyCode::Char('N'))],
-                    ),
-                ],
+                Loadable::Failed(_) => vec![close, b("n", "try again", keys!['n'])],
                 _ => vec![
                     close,
-                    b(
-                        "n",
-                        "new password",
-                        &[Code(KeyCode::Char('n')), Code(KeyCode::Char('N'))],
-                    )
-                    .help(
+                    b("n", "new password", keys!['n']).help(
                         "a new password and the addresses again (the old password stops working)",
                     ),
                 ],
@@ -246,12 +229,8 @@ fn network_binding(app: &App) -> Option<Binding> {
     };
     match app.step {
         StepId::Preflight if app.preflight.confirm.is_none() => Some(
-            b(
-                "n",
-                "network",
-                &[Code(KeyCode::Char('n')), Code(KeyCode::Char('N'))],
-            )
-            .help("the Network screen: addresses, DHCP, proxy, S3 endpoint (back with Esc)"),
+            b("n", "network", keys!['n'])
+                .help("the Network screen: addresses, DHCP, proxy, S3 endpoint (back with Esc)"),
         ),
         StepId::Credentials => {
             matches!(&app.credentials.check, Failed(e) if e.kind.is_connection()).then(ctrl_n)
@@ -363,12 +342,8 @@ fn step(app: &App) -> Vec<Binding> {
     match app.step {
         StepId::Welcome => vec![
             b("Enter", "start", &[ENTER]),
-            b(
-                "s",
-                "SSH access",
-                &[Code(KeyCode::Char('s')), Code(KeyCode::Char('S'))],
-            )
-            .help("enable SSH for this boot: a one-time password, then log in and paste"),
+            b("s", "SSH access", keys!['s'])
+                .help("enable SSH for this boot: a one-time password, then log in and paste"),
         ],
         StepId::Preflight => preflight(app),
         StepId::Credentials => credentials(app),
@@ -404,28 +379,12 @@ fn step(app: &App) -> Vec<Binding> {
         StepId::Replication => replication(app),
         StepId::Result => match &app.outcome {
             Some(Outcome::Completed(_)) => {
-                vec![b(
-                    "Enter/q",
-                    "quit",
-                    &[ENTER, Code(KeyCode::Char('q')), Code(KeyCode::Char('Q'))],
-                )]
+                vec![b("Enter/q", "quit", keys![ENTER, 'q'])]
             }
             Some(Outcome::Failed(_)) => vec![
-                b(
-                    "r",
-                    "retry",
-                    &[Code(KeyCode::Char('r')), Code(KeyCode::Char('R')), ENTER],
-                ),
-                b(
-                    "b",
-                    "back to mapping",
-                    &[Code(KeyCode::Char('b')), Code(KeyCode::Char('B')), ESC],
-                ),
-                b(
-                    "q",
-                    "quit",
-                    &[Code(KeyCode::Char('q')), Code(KeyCode::Char('Q'))],
-                ),
+                b("r", "retry", keys!['r', ENTER]),
+                b("b", "back to mapping", keys!['b', ESC]),
+                b("q", "quit", keys!['q']),
             ],
             None => vec![],
         },
@@ -452,18 +411,7 @@ fn review(app: &App) -> Vec<Binding> {
 fn preflight(app: &App) -> Vec<Binding> {
     let f = &app.preflight;
     if f.confirm.is_some() {
-        return vec![
-            b(
-                "y",
-                "yes",
-                &[Code(KeyCode::Char('y')), Code(KeyCode::Char('Y'))],
-            ),
-            b(
-                "n/Esc",
-                "no",
-                &[Code(KeyCode::Char('n')), Code(KeyCode::Char('N')), ESC],
-            ),
-        ];
+        return vec![b("y", "yes", keys!['y']), b("n/Esc", "no", keys!['n', ESC])];
     }
     let mut v = vec![b("Enter", "next", &[ENTER])];
     if !f.checks().is_empty() {
@@ -475,32 +423,20 @@ fn preflight(app: &App) -> Vec<Binding> {
     }
     if !f.running() {
         v.push(
-            b(
-                "r",
-                "re-run checks",
-                &[Code(KeyCode::Char('r')), Code(KeyCode::Char('R'))],
-            )
-            .help("run every check again (after fixing something)"),
+            b("r", "re-run checks", keys!['r'])
+                .help("run every check again (after fixing something)"),
         );
     }
     if f.ram_refused() {
         v.push(
-            b(
-                "o",
-                "override RAM",
-                &[Code(KeyCode::Char('o')), Code(KeyCode::Char('O'))],
-            )
-            .help("go on with less RAM than AWS's client accepts (asks first, says the risk)"),
+            b("o", "override RAM", keys!['o'])
+                .help("go on with less RAM than AWS's client accepts (asks first, says the risk)"),
         );
     }
     if f.clock_offered() && !f.running() {
         v.push(
-            b(
-                "c",
-                "set clock",
-                &[Code(KeyCode::Char('c')), Code(KeyCode::Char('C'))],
-            )
-            .help("set this machine's clock from the DRS endpoint's time (asks first)"),
+            b("c", "set clock", keys!['c'])
+                .help("set this machine's clock from the DRS endpoint's time (asks first)"),
         );
     }
     v.push(if f.waiting {
@@ -657,76 +593,37 @@ fn replication(app: &App) -> Vec<Binding> {
     }
     if d.stopping {
         return vec![
-            b(
-                "y",
-                "stop the failback",
-                &[Code(KeyCode::Char('y')), Code(KeyCode::Char('Y'))],
-            ),
-            b(
-                "n/Esc",
-                "keep it going",
-                &[Code(KeyCode::Char('n')), Code(KeyCode::Char('N')), ESC],
-            ),
+            b("y", "stop the failback", keys!['y']),
+            b("n/Esc", "keep it going", keys!['n', ESC]),
         ];
     }
     let mut v = match d.launch {
         Launch::Confirming => {
             return vec![
-                b(
-                    "y",
-                    "start failback launch",
-                    &[Code(KeyCode::Char('y')), Code(KeyCode::Char('Y'))],
-                ),
-                b(
-                    "n/Esc",
-                    "not now",
-                    &[Code(KeyCode::Char('n')), Code(KeyCode::Char('N')), ESC],
-                ),
+                b("y", "start failback launch", keys!['y']),
+                b("n/Esc", "not now", keys!['n', ESC]),
             ];
         }
-        Launch::Ready => vec![b(
-            "l",
-            "launch failback",
-            &[Code(KeyCode::Char('l')), Code(KeyCode::Char('L'))],
-        )],
+        Launch::Ready => vec![b("l", "launch failback", keys!['l'])],
         Launch::Denied(_) if app.is_demo() => {
-            vec![b(
-                "c",
-                "console's Failback (demo)",
-                &[Code(KeyCode::Char('c')), Code(KeyCode::Char('C'))],
-            )]
+            vec![b("c", "console's Failback (demo)", keys!['c'])]
         }
         _ => vec![],
     };
     if d.fresh_credentials.is_some() {
         v.push(
-            b(
-                "k",
-                "fresh credentials",
-                &[Code(KeyCode::Char('k')), Code(KeyCode::Char('K'))],
-            )
-            .help("type fresh credentials: the session token expired"),
+            b("k", "fresh credentials", keys!['k'])
+                .help("type fresh credentials: the session token expired"),
         );
     }
     if d.can_throttle() {
-        v.push(
-            b(
-                "b",
-                "bandwidth",
-                &[Code(KeyCode::Char('b')), Code(KeyCode::Char('B'))],
-            )
-            .help(
-                "change the bandwidth throttle, in Mbps (UpdateFailbackReplicationConfiguration)",
-            ),
-        );
+        v.push(b("b", "bandwidth", keys!['b']).help(
+            "change the bandwidth throttle, in Mbps (UpdateFailbackReplicationConfiguration)",
+        ));
     }
     v.push(
-        b(
-            "s",
-            "stop failback",
-            &[Code(KeyCode::Char('s')), Code(KeyCode::Char('S'))],
-        )
-        .help("stop the failback (StopFailback), after a confirmation"),
+        b("s", "stop failback", keys!['s'])
+            .help("stop the failback (StopFailback), after a confirmation"),
     );
     v.push(
         b(

@@ -10,7 +10,7 @@ use crate::app::runtime::Frontend;
 use crate::app::{Interrupt, Msg};
 use crate::ui::{self, Looks};
 use input::{Decoder, Input};
-use quiet::Quiet;
+use quiet::{Frames, Quiet};
 use ratatui::crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use ratatui::crossterm::{cursor, execute, terminal};
 use ratatui::layout::Rect;
@@ -113,7 +113,7 @@ pub(crate) fn set_panic_listener(tx: UnboundedSender<Msg>) {
 pub struct TerminalUi {
     /// Never dropped: ratatui's Drop shows the cursor and reports failure with `eprintln!`,
     /// which panics when the terminal is gone. `restore` does that job instead.
-    terminal: ManuallyDrop<Terminal<Quiet<CrosstermBackend<Stdout>>>>,
+    terminal: ManuallyDrop<Terminal<Quiet<CrosstermBackend<Frames<Stdout>>>>>,
     /// Drawn in `App::rich`'s look.
     looks: Looks,
 }
@@ -136,7 +136,9 @@ impl TerminalUi {
         let fd = tty()?;
         TTY.store(fd, Ordering::SeqCst);
         enter_modes()?;
-        let backend = Quiet::new(CrosstermBackend::new(io::stdout()));
+        // A frame is many small commands: they reach stdout (a line writer, locked per write)
+        // at once, when ratatui flushes at the end of each draw.
+        let backend = Quiet::new(CrosstermBackend::new(Frames::new(io::stdout())));
         let viewport = match terminal::size() {
             Ok((w, h)) if w > 0 && h > 0 => Viewport::Fullscreen,
             _ => Viewport::Fixed(Rect::new(0, 0, ui::MIN_WIDTH, ui::MIN_HEIGHT)),
@@ -230,7 +232,8 @@ impl Frontend for TerminalUi {
         // through crossterm's reader, which would compete with ours for the operator's keys.
         self.terminal.backend_mut().forget();
         let area = self.terminal.get_frame().area();
-        self.terminal.resize(area)
+        self.terminal.resize(area)?;
+        ratatui::backend::Backend::flush(self.terminal.backend_mut())
     }
 
     fn suspend(&mut self) -> io::Result<()> {

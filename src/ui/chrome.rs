@@ -74,7 +74,7 @@ pub fn title(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let used: usize = bar.iter().map(Span::width).sum();
     spans.push(Span::raw(" ".repeat(room.saturating_sub(used))));
     spans.extend(bar);
-    frame.render_widget(Line::from(spans), area);
+    widgets::draw_line(&Line::from(spans), area, frame.buffer_mut());
 }
 
 /// The demo banner, shortened rather than cut when the line is narrow.
@@ -131,7 +131,8 @@ pub fn status(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
 /// help lists every key.
 pub fn footer(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     let shown = footer_hints(keys::hints(app), area.width as usize);
-    frame.render_widget(Line::from(hint_spans(theme, &shown)), area);
+    let line = Line::from(hint_spans(theme, &shown));
+    widgets::draw_line(&line, area, frame.buffer_mut());
 }
 
 fn footer_hints(hints: Vec<keys::Hint>, cols: usize) -> Vec<keys::Hint> {

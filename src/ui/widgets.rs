@@ -5,14 +5,90 @@
 use super::theme::Theme;
 use crate::app::App;
 use ratatui::Frame;
-use ratatui::layout::{Position, Rect};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Position, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear};
+use ratatui::widgets::{Block, Borders, Clear, Widget};
+
+/// Printable ASCII: one column per byte, one cell per character.
+fn plain(text: &str) -> bool {
+    text.bytes().all(|b| (b' '..=b'~').contains(&b))
+}
 
 /// Display width in terminal columns.
 pub fn width(text: &str) -> usize {
-    Span::raw(text).width()
+    if plain(text) {
+        text.len()
+    } else {
+        Span::raw(text).width()
+    }
+}
+
+/// Draws `line` as ratatui's `Line` widget does, into the first row of `area`. Printable ASCII
+/// (most of every screen) goes straight to its cells: ratatui's grapheme segmentation of each
+/// cell was most of the cost of drawing a page of a long list. Only the rest (a glyph, an
+/// ellipsis, with the ASCII character on each side, which may combine with it) goes through
+/// ratatui's `Span`: a cut between two printable ASCII characters is always between graphemes.
+pub fn draw_line(line: &Line, area: Rect, buf: &mut Buffer) {
+    let area = Rect {
+        height: 1,
+        ..area.intersection(buf.area)
+    };
+    if !matches!(line.alignment, None | Some(Alignment::Left)) || area.is_empty() {
+        return line.render(area, buf);
+    }
+    let empty = if line.spans.iter().all(|s| plain(&s.content)) {
+        line.spans.iter().all(|s| s.content.is_empty())
+    } else {
+        line.width() == 0
+    };
+    if empty {
+        return;
+    }
+    // A line's own style is mostly none, and setting none changes no cell.
+    if line.style != Style::default() {
+        buf.set_style(area, line.style);
+    }
+    let mut x = area.x;
+    // The row's cells, the area's first at 0.
+    let row = buf.index_of(area.x, area.y);
+    for span in &line.spans {
+        let text: &str = &span.content;
+        let bytes = text.as_bytes();
+        let printable = |i: usize| (b' '..=b'~').contains(&bytes[i]);
+        let alone = |i: usize| {
+            printable(i)
+                && (i == 0 || printable(i - 1))
+                && (i + 1 == bytes.len() || printable(i + 1))
+        };
+        let mut i = 0;
+        while i < bytes.len() {
+            if x >= area.right() {
+                return;
+            }
+            if alone(i) {
+                buf.content[row + usize::from(x - area.x)]
+                    .set_char(char::from(bytes[i]))
+                    .set_style(span.style);
+                x += 1;
+                i += 1;
+                continue;
+            }
+            let end = (i + 1..bytes.len())
+                .find(|&j| alone(j))
+                .unwrap_or(bytes.len());
+            let run = Span::styled(&text[i..end], span.style);
+            let room = Rect {
+                x,
+                width: area.right() - x,
+                ..area
+            };
+            (&run).render(room, buf);
+            x = x.saturating_add(u16::try_from(run.width()).unwrap_or(u16::MAX));
+            i = end;
+        }
+    }
 }
 
 /// Cuts `text` to `max` columns, ending with an ellipsis when something was cut.
@@ -51,20 +127,31 @@ pub fn wrap(text: &str, cols: usize) -> Vec<String> {
     let cols = cols.max(1);
     let mut lines = Vec::new();
     for para in text.split('\n') {
-        let mut line = String::new();
+        // `used`: the width of `line`, kept as it grows.
+        let (mut line, mut used) = (String::new(), 0);
         for word in para.split_whitespace() {
             let need = if line.is_empty() { 0 } else { 1 } + width(word);
-            if !line.is_empty() && width(&line) + need > cols {
+            if !line.is_empty() && used + need > cols {
                 lines.push(std::mem::take(&mut line));
+                used = 0;
             }
             if !line.is_empty() {
                 line.push(' ');
+                used += 1;
+            }
+            if used + width(word) <= cols {
+                line.push_str(word);
+                used += width(word);
+                continue;
             }
             for c in word.chars() {
-                if width(&line) + width(c.encode_utf8(&mut [0; 4])) > cols {
+                let w = width(c.encode_utf8(&mut [0; 4]));
+                if used + w > cols {
                     lines.push(std::mem::take(&mut line));
+                    used = 0;
                 }
                 line.push(c);
+                used += w;
             }
         }
         lines.push(line);
@@ -231,7 +318,7 @@ impl<'f, 'a> Writer<'f, 'a> {
     /// Draws one line; returns its row, or None when the area is full.
     pub fn line(&mut self, line: impl Into<Line<'static>>) -> Option<u16> {
         let rect = self.take(1)?;
-        self.frame.render_widget(line.into(), rect);
+        draw_line(&line.into(), rect, self.frame.buffer_mut());
         Some(rect.y)
     }
 
@@ -335,6 +422,51 @@ mod tests {
         assert_eq!(fit(&t, "abcdef", 5), "ab...");
         assert_eq!(fit(&t, "abc", 5), "abc");
         assert_eq!(pad(&t, "ab", 4), "ab  ");
+    }
+
+    #[test]
+    fn a_line_draws_as_ratatuis_line_widget_would() {
+        use ratatui::style::{Color, Modifier, Stylize};
+        let bold = Style::new().add_modifier(Modifier::BOLD);
+        let lines = [
+            Line::from(vec![
+                Span::raw("> "),
+                Span::styled("selected row", bold.fg(Color::Cyan)),
+            ]),
+            Line::styled(
+                "a warning across the whole row",
+                Style::new().fg(Color::Yellow),
+            ),
+            Line::from(vec![
+                Span::raw("cut at the edge "),
+                Span::styled("of the area, far past it", bold),
+            ]),
+            Line::from(vec![
+                Span::raw("wide "),
+                "日本語".red(),
+                Span::raw(" é after"),
+            ]),
+            Line::from(vec![Span::raw("★"), Span::raw(" best match")]).reversed(),
+            Line::from("Ubuntu 22.0… 1 vol 8 GiB ★x y✗ ─────"),
+            Line::from("cafe\u{301} a\u{200d}b \u{600}1 ok\u{301}"),
+            Line::from("a wide 日 cut at the last column: 日本"),
+            Line::from("centred").centered(),
+            Line::styled("", bold),
+            Line::from(vec![Span::raw(""), Span::styled("x", bold)]),
+        ];
+        for line in &lines {
+            for area in [Rect::new(2, 1, 20, 1), Rect::new(0, 0, 30, 2)] {
+                let mut ours = Buffer::empty(Rect::new(0, 0, 30, 3));
+                let mut theirs = ours.clone();
+                // What an earlier widget left there.
+                for buf in [&mut ours, &mut theirs] {
+                    buf.set_string(0, 1, "underneath ".repeat(3), Style::new().fg(Color::Red));
+                }
+                draw_line(line, area, &mut ours);
+                line.render(area, &mut theirs);
+                assert_eq!(ours, theirs, "{line:?} in {area:?}");
+            }
+        }
     }
 
     #[test]

@@ -31,18 +31,39 @@ impl Row {
 }
 
 /// What the filter searches, lower-cased once per row (id, source server, hostname, FQDN, OS),
-/// one line per row in one string: a filter is a few substring searches over it, not a visit
-/// to each row's own memory.
+/// one line per row in one string, with the set of characters each line holds: a filter word
+/// is looked for only in the lines that hold all its characters.
 #[derive(Debug, Clone, Default)]
 struct SearchText {
     text: String,
     /// Where each row's line starts in `text`.
     starts: Vec<usize>,
+    /// Each row's characters, as [`class`] bits.
+    classes: Vec<u64>,
+}
+
+/// A bit per byte class: one each for a-z, 0-9, '-', '.' and '_' (what ids and host names are
+/// made of), the other bytes sharing the rest.
+fn class(b: u8) -> u64 {
+    let bit = match b {
+        b'a'..=b'z' => b - b'a',
+        b'0'..=b'9' => 26 + b - b'0',
+        b'-' => 36,
+        b'.' => 37,
+        b'_' => 38,
+        _ => 39 + b % 25,
+    };
+    1 << bit
+}
+
+fn classes(text: &str) -> u64 {
+    text.bytes().fold(0, |set, b| set | class(b))
 }
 
 impl SearchText {
     fn push(&mut self, i: &RecoveryInstance) {
-        self.starts.push(self.text.len());
+        let start = self.text.len();
+        self.starts.push(start);
         let parts = [
             Some(i.id.as_str()),
             Some(i.source_server_id.as_str()),
@@ -56,45 +77,46 @@ impl SearchText {
             self.text.push_str(&part);
             self.text.push(' ');
         }
+        self.classes.push(classes(&self.text[start..]));
         self.text.push('\n');
     }
 
     fn clear(&mut self) {
         self.text.clear();
         self.starts.clear();
+        self.classes.clear();
     }
 
-    /// The rows whose line holds every word (words hold no whitespace), in order.
-    fn matching(&self, words: &[String]) -> Vec<usize> {
-        let text = self.text.as_bytes();
-        let mut rows: Option<Vec<usize>> = None;
-        for word in words {
-            let finder = memchr::memmem::Finder::new(word.as_bytes());
-            let mut hits = Vec::new();
-            let (mut row, mut from) = (0, 0);
-            while let Some(at) = finder.find(&text[from..]).map(|at| from + at) {
-                // This row matches: go on from the next row's line, not its next hit.
-                row += self.starts[row..].partition_point(|&s| s <= at) - 1;
-                hits.push(row);
-                match self.starts.get(row + 1) {
-                    Some(&next) => from = next,
-                    None => break,
-                }
-            }
-            match rows.as_mut() {
-                None => rows = Some(hits),
-                Some(rows) => {
-                    // Both in order: keep the rows in both.
-                    let mut hits = hits.into_iter().peekable();
-                    rows.retain(|r| {
-                        while hits.next_if(|h| h < r).is_some() {}
-                        hits.peek() == Some(r)
-                    });
-                }
-            }
-        }
-        rows.unwrap_or_else(|| (0..self.starts.len()).collect())
+    fn len(&self) -> usize {
+        self.starts.len()
     }
+
+    fn line(&self, row: usize) -> &[u8] {
+        let end = self.starts.get(row + 1).map_or(self.text.len(), |&e| e - 1);
+        &self.text.as_bytes()[self.starts[row]..end]
+    }
+
+    /// Whether a row's line holds every word (words hold no whitespace).
+    fn matcher<'a>(&'a self, words: &[String]) -> impl Fn(&usize) -> bool + 'a {
+        let need = words.iter().fold(0, |need, w| need | classes(w));
+        // A one-letter word in a class of its own is found by its bit alone.
+        let finders: Vec<_> = words
+            .iter()
+            .filter(|w| w.len() != 1 || class(w.as_bytes()[0]).trailing_zeros() >= 39)
+            .map(|w| memchr::memmem::Finder::new(w.as_bytes()).into_owned())
+            .collect();
+        move |&row| {
+            self.classes[row] & need == need
+                && finders.iter().all(|f| f.find(self.line(row)).is_some())
+        }
+    }
+}
+
+/// Every row a filter of `new` words shows, a filter of `old` words shows too: each old word
+/// is inside some new one (a letter typed, a word added).
+fn narrower(old: &[String], new: &[String]) -> bool {
+    old.iter()
+        .all(|o| new.iter().any(|n| n.contains(o.as_str())))
 }
 
 #[derive(Debug, Clone, Default)]
@@ -116,6 +138,9 @@ pub struct InstanceForm {
     picked: bool,
     /// The rows the filter shows, in list order (computed when the filter or the rows change).
     shown: Vec<usize>,
+    /// The filter's words and the number of rows when `shown` was computed: a narrower filter
+    /// looks only among those, and rows added since are the only ones still to look at.
+    shown_for: (Vec<String>, usize),
     /// Some shown row cannot fit the local disks (the legend says what its mark means).
     shown_unfit: bool,
     /// The rows that cannot fit, in order (few: checked against `shown` without a visit to
@@ -139,6 +164,8 @@ impl InstanceForm {
         self.by_id.clear();
         self.unfit.clear();
         self.search.clear();
+        self.shown.clear();
+        self.shown_for = Default::default();
         self.top = BestMatch::default();
         self.append(instances, host, disks);
     }
@@ -191,7 +218,23 @@ impl InstanceForm {
             .split_whitespace()
             .map(str::to_lowercase)
             .collect();
-        self.shown = self.search.matching(&words);
+        let (old, counted) = std::mem::take(&mut self.shown_for);
+        let (all, added) = (self.search.len(), counted..self.search.len());
+        let matches = self.search.matcher(&words);
+        let shown = &mut self.shown;
+        if words.is_empty() {
+            shown.clear();
+            shown.extend(0..all);
+        } else if words == old {
+            shown.extend(added.filter(&matches));
+        } else if narrower(&old, &words) {
+            shown.retain(&matches);
+            shown.extend(added.filter(&matches));
+        } else {
+            shown.clear();
+            shown.extend((0..all).filter(&matches));
+        }
+        self.shown_for = (words, all);
         self.shown_unfit = self
             .unfit
             .iter()
@@ -364,22 +407,90 @@ mod tests {
         filter.split_whitespace().map(str::to_lowercase).collect()
     }
 
+    fn matching(t: &SearchText, filter: &str) -> Vec<usize> {
+        (0..t.len()).filter(t.matcher(&words(filter))).collect()
+    }
+
     #[test]
     fn every_word_must_match_the_same_row() {
         let t = text(&["Web-North", "web-south", "db-north", "Web-North\ndb"]);
-        assert_eq!(t.matching(&words("web")), [0, 1, 3]);
-        assert_eq!(t.matching(&words("WEB north")), [0, 3]);
-        assert_eq!(t.matching(&words("north db")), [2, 3]);
-        assert_eq!(t.matching(&words("")), [0, 1, 2, 3]);
-        assert!(t.matching(&words("web db-north")).is_empty());
+        assert_eq!(matching(&t, "web"), [0, 1, 3]);
+        assert_eq!(matching(&t, "WEB north"), [0, 3]);
+        assert_eq!(matching(&t, "north db"), [2, 3]);
+        assert_eq!(matching(&t, ""), [0, 1, 2, 3]);
+        assert!(matching(&t, "web db-north").is_empty());
     }
 
     #[test]
     fn a_match_never_spans_two_rows() {
         // Row 0's line ends with its hostname, row 1's starts with its id.
         let t = text(&["x-a", "y"]);
-        assert_eq!(t.matching(&words("x-a")), [0]);
-        assert!(t.matching(&words("x-ai-")).is_empty());
-        assert!(t.matching(&words("ai-")).is_empty());
+        assert_eq!(matching(&t, "x-a"), [0]);
+        assert!(matching(&t, "x-ai-").is_empty());
+        assert!(matching(&t, "ai-").is_empty());
+    }
+
+    #[test]
+    fn a_row_holding_a_words_letters_elsewhere_does_not_match_it() {
+        let t = text(&["ba-x", "ab-x", "Café", "cafe"]);
+        // Rows 0 and 1 both hold a and b: only row 1 holds "ab".
+        assert_eq!(matching(&t, "ab"), [1]);
+        assert_eq!(matching(&t, "b"), [0, 1]);
+        // Letters outside a-z share their bits: they are looked for, not taken on their bit.
+        assert_eq!(matching(&t, "É"), [2]);
+        assert_eq!(matching(&t, "#"), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn a_filter_narrowed_or_widened_shows_what_a_fresh_one_would_as_pages_arrive() {
+        let host = HostIdentity::default();
+        let names = [
+            "web-01", "web-02", "db-01", "web-db", "cache", "wEb-9", "db-web-2",
+        ];
+        let page = |from: usize| -> Vec<RecoveryInstance> {
+            names
+                .iter()
+                .enumerate()
+                .map(|(k, h)| instance(&format!("i-{:017x}", from + k), h))
+                .collect()
+        };
+        let mut form = InstanceForm::default();
+        form.load(page(0), &host, &[]);
+        let check = |form: &InstanceForm, what: &str| {
+            let fresh = matching(&form.search, form.filter.value());
+            assert_eq!(
+                form.visible(),
+                fresh,
+                "after {what}: `{}`",
+                form.filter.value()
+            );
+        };
+        let key = |form: &mut InstanceForm, code| {
+            form.on_key(KeyEvent::from(code));
+        };
+        for c in "web-0".chars() {
+            key(&mut form, KeyCode::Char(c));
+            check(&form, "a letter");
+        }
+        form.append(page(100), &host, &[]);
+        check(&form, "a page");
+        key(&mut form, KeyCode::Backspace);
+        check(&form, "Backspace");
+        key(&mut form, KeyCode::Char(' '));
+        key(&mut form, KeyCode::Char('d'));
+        check(&form, "a second word");
+        key(&mut form, KeyCode::Left);
+        key(&mut form, KeyCode::Left);
+        key(&mut form, KeyCode::Char('b'));
+        check(&form, "a letter inside a word");
+        key(&mut form, KeyCode::Delete);
+        check(&form, "Delete");
+        form.paste("db");
+        check(&form, "a paste");
+        form.append(page(200), &host, &[]);
+        check(&form, "another page");
+        key(&mut form, KeyCode::Esc);
+        check(&form, "Esc");
+        assert_eq!(form.visible().len(), 3 * names.len());
     }
 }

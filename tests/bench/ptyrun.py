@@ -118,7 +118,8 @@ def using(path):
 
 
 class Scratch:
-    """A bench's temporary directory, also its processes' TMPDIR (their logs land there). On
+    """A bench's temporary directory, also the TMPDIR of every process it starts (their logs
+    land there, and valgrind's pipes that callgrind_control looks for). On
     leaving, even by an error, Ctrl-C or SIGTERM, it ends every process the bench started: the
     workers named in state directories, and, since this process is their subreaper, every
     descendant that left its wizard's session. Then it checks that nothing naming the directory
@@ -130,7 +131,9 @@ class Scratch:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         self.path = tempfile.mkdtemp(prefix="drs-failback-bench-")
-        self.env = {**os.environ, "TMPDIR": self.path}
+        self.tmpdir = os.environ.get("TMPDIR")
+        os.environ["TMPDIR"] = self.path
+        self.env = dict(os.environ)
         return self
 
     def __exit__(self, *_):
@@ -141,6 +144,10 @@ class Scratch:
             print(f"ended {len(left)} leftover processes naming {self.path}: {left}",
                   file=sys.stderr)
         shutil.rmtree(self.path, ignore_errors=True)
+        if self.tmpdir is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = self.tmpdir
         return False
 
 

@@ -1,8 +1,11 @@
 //! Helpers shared by the integration tests: `sandbox` (a TMPDIR of its own for what a test
-//! starts), `pty` (a program on a pseudo-terminal), `tls` (test CAs), and here deterministic
+//! starts), `pty` (a program on a pseudo-terminal), `command` (a helper program's output),
+//! `emulator` (the DRS emulator on an edited scenario), `tls` (test CAs), and here deterministic
 //! `App` values for every step: fixed clock, no real host, no I/O.
 #![allow(dead_code)]
 
+pub mod command;
+pub mod emulator;
 pub mod pty;
 pub mod sandbox;
 pub mod tls;

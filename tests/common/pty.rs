@@ -3,6 +3,7 @@
 
 use super::sandbox::{BIN, Sandbox};
 use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use std::ffi::OsStr;
 use std::io::Write;
 use std::os::fd::RawFd;
 use std::path::Path;
@@ -12,6 +13,11 @@ use std::time::{Duration, Instant};
 
 /// A safety net against a hung program, not a timing assertion: every wait is for a condition.
 pub const PATIENCE: Duration = Duration::from_secs(180);
+
+/// `text` with each run of white space as one space: a sentence wrapped over lines reads whole.
+pub fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
 
 #[derive(Default)]
 pub struct Seen {
@@ -82,20 +88,25 @@ fn spawn_reader(
 }
 
 impl Session {
-    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Session {
+    pub fn start<S: AsRef<OsStr>>(args: &[S], env: &[(&str, &str)]) -> Session {
         Session::start_sized(args, env, 24, 80)
     }
 
     /// The binary on a pty reporting `rows` x `cols` (0x0 as serial lines do); the screen
     /// is read back through an 80x24 terminal emulator when the pty reports no size.
-    pub fn start_sized(args: &[&str], env: &[(&str, &str)], rows: u16, cols: u16) -> Session {
+    pub fn start_sized<S: AsRef<OsStr>>(
+        args: &[S],
+        env: &[(&str, &str)],
+        rows: u16,
+        cols: u16,
+    ) -> Session {
         Session::spawn(Path::new(BIN), args, env, rows, cols)
     }
 
     /// `program` on a pty, as `start_sized`.
-    pub fn spawn(
+    pub fn spawn<S: AsRef<OsStr>>(
         program: &Path,
-        args: &[&str],
+        args: &[S],
         env: &[(&str, &str)],
         rows: u16,
         cols: u16,
@@ -221,6 +232,28 @@ impl Session {
         self.reader.take().unwrap().join().unwrap();
         self.writer = None;
         self.master = None;
+    }
+
+    /// The terminal's window is now `rows` x `cols`. The reader's screen first: the program
+    /// repaints as soon as the pty says so, and a repaint read into the old size is garbled.
+    pub fn resize(&self, rows: u16, cols: u16) {
+        self.screen
+            .state
+            .lock()
+            .unwrap()
+            .0
+            .screen_mut()
+            .set_size(rows, cols);
+        self.master
+            .as_ref()
+            .unwrap()
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
     }
 
     /// Ctrl-C, then yes to the question: the exit status.

@@ -384,7 +384,8 @@ fn chart(theme: &Theme, frame: &mut Frame, area: Rect, points: &[(f64, f64)]) {
     );
 }
 
-/// Where the shown bars start: 0 until the plot is full, then in steps of half its width.
+/// Where the shown part of a growing list (the chart's bars, the log's lines) starts: 0 until
+/// its `cols` are full, then in steps of half of them.
 fn window_start(bars: usize, cols: usize) -> usize {
     let step = (cols / 2).max(1);
     bars.saturating_sub(cols).div_ceil(step) * step
@@ -504,7 +505,13 @@ fn log(theme: &Theme, d: &Dashboard, w: &mut Writer) {
     let cols = w.cols();
     let rows = w.left().saturating_sub(1);
     let end = d.log.len().saturating_sub(d.log_scroll);
-    let start = end.saturating_sub(rows);
+    // Following the newest line, the log fills its rows top down, then jumps half its height at
+    // once, as the chart does: scrolling a line each time rewrote every row on a serial line.
+    let start = if d.log_scroll == 0 {
+        window_start(end, rows)
+    } else {
+        end.saturating_sub(rows)
+    };
     let mut title = " Log ".to_owned();
     if d.log_scroll > 0 {
         title.push_str(&format!(
