@@ -243,6 +243,16 @@ pub enum Command {
         listen: SocketAddr,
         #[arg(long, value_name = "FILE")]
         scenario: Option<PathBuf>,
+        /// The demo's emulator, started by a demo wizard: held through descriptor 3 and
+        /// `<state-dir>/emulator.sock`, it ends when no one holds it (`emulator::held`).
+        #[arg(long, hide = true)]
+        held: bool,
+        /// With --held: where the virtual disks go (default: a temporary directory).
+        #[arg(long, hide = true, value_name = "DIR", requires = "held")]
+        demo_dir: Option<PathBuf>,
+        /// With --held: the region played instead of the scenario's (a known one).
+        #[arg(long, hide = true, value_name = "REGION", requires = "held")]
+        region: Option<String>,
     },
     /// List this machine's disks as the wizard sees them, with why one cannot be chosen.
     Disks {

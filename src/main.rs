@@ -52,8 +52,16 @@ fn main() -> ExitCode {
     let code = runtime.block_on(async {
         match cli.command {
             Some(Command::Emulator {
+                held: true,
+                ref scenario,
+                ref demo_dir,
+                ref region,
+                ..
+            }) => serve_held_emulator(&cli, scenario, demo_dir, region).await,
+            Some(Command::Emulator {
                 listen,
                 ref scenario,
+                ..
             }) => serve_emulator(listen, scenario.as_deref()).await,
             Some(Command::Disks { json, include_loop }) => report::print(json, include_loop)
                 .map(|()| ExitCode::SUCCESS)
@@ -104,7 +112,7 @@ fn exit_code(app: &App) -> ExitCode {
 
 async fn serve_emulator(listen: SocketAddr, scenario: Option<&Path>) -> Result<ExitCode, Stop> {
     use std::fmt::Write as _;
-    let scenario = app::demo::load_scenario(scenario)?;
+    let scenario = drs_failback::emulator::Scenario::load_or_embedded(scenario)?;
     // Heard from before it listens: a client may stop it as soon as it answers.
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
         .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
@@ -146,6 +154,35 @@ async fn serve_emulator(listen: SocketAddr, scenario: Option<&Path>) -> Result<E
     let mut out = std::io::stdout();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
     interrupt.recv().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's emulator, started by a demo wizard (its output already goes to its log).
+async fn serve_held_emulator(
+    cli: &Cli,
+    scenario: &Option<PathBuf>,
+    demo_dir: &Option<PathBuf>,
+    region: &Option<String>,
+) -> Result<ExitCode, Stop> {
+    use drs_failback::emulator::held;
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let dir = cli.state_dir.as_deref().ok_or("--held needs --state-dir")?;
+    // SAFETY: descriptor 3 is the socket the starting wizard passed; nothing else owns it.
+    let first = unsafe {
+        use std::os::fd::FromRawFd;
+        (libc::fcntl(held::FIRST_HOLD_FD, libc::F_SETFD, libc::FD_CLOEXEC) == 0)
+            .then(|| std::os::unix::net::UnixStream::from_raw_fd(held::FIRST_HOLD_FD))
+    }
+    .ok_or("--held: descriptor 3 is the starting wizard's hold; start the demo instead")?;
+    let start = held::Start {
+        scenario: scenario.clone(),
+        disk_dir: demo_dir.clone(),
+        region: region.clone(),
+    };
+    held::serve(dir, &start, first).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -286,6 +323,7 @@ fn attach(
             attach: Some(attach),
             set_clock: drs_failback::preflight::set_system_clock,
             demo: None,
+            emulator: None,
             network: Some(drs_failback::netconfig::System::live()),
         }
     }))
@@ -359,6 +397,7 @@ async fn real(cli: &Cli, hidden: Option<std::io::Result<usize>>) -> Result<ExitC
         attach: None,
         set_clock: drs_failback::preflight::set_system_clock,
         demo: None,
+        emulator: None,
     };
     wizard(cli, app, services, log_path, &[]).await
 }
@@ -372,8 +411,9 @@ async fn demo(cli: &Cli, hidden: Option<std::io::Result<usize>>) -> Result<ExitC
         .unwrap_or_else(|| worker::default_state_dir(true));
 
     if let Some(mut services) = attach(&state_dir, None)? {
-        let scenario = app::demo::load_scenario(cli.scenario.as_deref())?;
-        services.host_identity = Some(scenario.demo_host());
+        // The failback's worker holds the demo's emulator; this wizard too while it runs.
+        services.emulator = drs_failback::emulator::held::join(&state_dir)?;
+        services.host_identity = services.emulator.as_ref().map(|e| e.hello.host.clone());
         let app = App::new(Mode::Demo {
             disk_dir: String::new(),
             keys: vec![],
@@ -415,8 +455,8 @@ async fn demo(cli: &Cli, hidden: Option<std::io::Result<usize>>) -> Result<ExitC
         app::update(&mut app, app::Msg::DemoReady(Ok(info)));
     }
     if let Err(stop) = prefill(cli, &mut app) {
-        if let Some(worker) = services.worker.take() {
-            worker.finish(false);
+        if let Some(emulator) = services.emulator.take() {
+            emulator.leave();
         }
         return Err(stop);
     }
@@ -466,6 +506,10 @@ async fn wizard(
     let acknowledged = result.as_ref().is_ok_and(|a| a.acknowledged);
     if let Some(worker) = services.worker.take() {
         worker.finish(acknowledged);
+    }
+    // After the worker: a demo's emulator ends with its last holder.
+    if let Some(emulator) = services.emulator.take() {
+        emulator.leave();
     }
     let app = match result {
         Ok(app) => app,

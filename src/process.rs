@@ -4,6 +4,7 @@
 use crate::app::Interrupt;
 use std::fs::File;
 use std::io;
+use std::os::fd::RawFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -36,7 +37,7 @@ pub fn forbid_core_dumps() -> io::Result<()> {
     Ok(())
 }
 
-/// Returns the heap that a large, finished piece of work freed (a scenario read, a listing of
+/// Returns the heap that a large, finished piece of work freed (a listing of
 /// 20,000 instances) to the system: glibc keeps it otherwise, and the wizard's resident memory
 /// would stay at its peak.
 pub fn give_back_freed_memory() {
@@ -148,6 +149,84 @@ pub fn new_log(name: &str) -> Result<(File, PathBuf), String> {
         .map_err(|e| format!("cannot create the log file: {e} (choose one with --log-file)"))?;
     file.keep()
         .map_err(|e| format!("cannot keep the log file: {e}"))
+}
+
+/// Starts `program args` detached, as the failback worker and the demo's emulator run: its own
+/// session (no controlling terminal: hangups and Ctrl-C never reach it), stdin /dev/null,
+/// output to a new log `<log_name>-….log`, no access keys in its environment, and each
+/// `(descriptor, number)` of `pass` open in it under that number. `args` are given the log's
+/// path. Returns it and its log.
+pub fn spawn_detached(
+    program: &Path,
+    log_name: &str,
+    pass: &[(RawFd, RawFd)],
+    args: impl FnOnce(&Path) -> Vec<std::ffi::OsString>,
+) -> Result<(std::process::Child, PathBuf), String> {
+    use std::os::unix::process::CommandExt;
+    let (log, log_path) = new_log(log_name).map_err(|e| format!("the {log_name} log: {e}"))?;
+    let err = log
+        .try_clone()
+        .map_err(|e| format!("the {log_name} log: {e}"))?;
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args(&log_path))
+        .stdin(std::process::Stdio::null())
+        .stdout(log)
+        .stderr(err);
+    for (name, _) in crate::domain::access_keys::ENV_NAMES {
+        cmd.env_remove(name);
+    }
+    // Fixed size: nothing may allocate between fork and exec.
+    let mut moves = [(-1, -1); 2];
+    if pass.len() > moves.len() {
+        return Err(format!("cannot pass {} descriptors", pass.len()));
+    }
+    moves[..pass.len()].copy_from_slice(pass);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // Copies above any number wanted first, so that no descriptor is overwritten
+            // before it is moved; dup2 leaves each open across exec (the copies close).
+            let mut copies = [-1; 2];
+            for (copy, &(fd, _)) in copies.iter_mut().zip(&moves).filter(|(_, m)| m.0 >= 0) {
+                *copy = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 100);
+                if *copy < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            for (&copy, &(_, to)) in copies.iter().zip(&moves).filter(|(c, _)| **c >= 0) {
+                if libc::dup2(copy, to) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+    Ok((child, log_path))
+}
+
+/// The last error a detached process logged, and its log: `: <error>. Its log: <path>`.
+pub fn last_error(log: &Path) -> String {
+    let error = std::fs::read_to_string(log)
+        .ok()
+        .and_then(|l| {
+            l.lines().rev().find_map(|l| {
+                let (_, e) = l.split_once(" ERROR ")?;
+                // Without the logger's `module: ` and the sentence's own full stop.
+                let e = e
+                    .split_once(": ")
+                    .filter(|(t, _)| !t.contains(' '))
+                    .map_or(e, |(_, m)| m);
+                Some(format!(": {}", e.trim_end_matches('.')))
+            })
+        })
+        .unwrap_or_default();
+    format!("{error}. Its log: {}", log.display())
 }
 
 #[cfg(test)]

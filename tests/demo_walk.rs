@@ -1,7 +1,7 @@
 //! Every recovery instance of the embedded scenario, walked through the real runtime with the
-//! demo's services (a failback worker serving the emulator and running the stand-in failback
-//! client as failback_entry, virtual disks) by the `--no-prompt` autopilot: each one that fits
-//! this host's disks ends FAILBACK_COMPLETED or in the failure its scenario means to show,
+//! demo's services (the demo's emulator, a process of its own; the real path's failback worker
+//! pointed at it, running the stand-in failback client as failback_entry; virtual disks) by
+//! the `--no-prompt` autopilot: each one that fits this host's disks ends FAILBACK_COMPLETED or in the failure its scenario means to show,
 //! explained; each one that cannot fit is refused on the instance step.
 
 mod common;
@@ -109,6 +109,14 @@ impl Drop for RemoveOnDrop {
     }
 }
 
+/// Gone, or a zombie (its parent, this test, has not waited for it).
+fn gone(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+        s.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    })
+}
+
 async fn walk(instance: &str) -> End {
     // The worker's TMPDIR: what it makes there goes with it, and so does a worker left running.
     let dir = Sandbox::new();
@@ -142,19 +150,47 @@ async fn walk(instance: &str) -> End {
     .unwrap();
     // Welcome is drawn before the demo's emulator listens, never after waiting for it.
     assert_eq!(walker.first_frame, Some((StepId::Welcome, true)));
-    // The worker ends with the acknowledged result, or without a plan; a failback left
-    // waiting for a launch no one may start would wait for ever: this test ends it.
-    let worker = services.worker.take().unwrap();
-    // The demo started in the background: its worker (and log) are known from here.
-    let log = RemoveOnDrop(worker.log.clone());
-    if app.outcome.is_none() && app.worker.is_some() {
-        // SAFETY: a signal to the worker this test started.
-        unsafe { libc::kill(worker.worker_pid() as i32, libc::SIGKILL) };
+    let emulator = services
+        .emulator
+        .take()
+        .expect("the demo holds its emulator");
+    let emulator_pid = emulator.hello.pid;
+    assert_ne!(emulator_pid, std::process::id(), "the emulator runs apart");
+    // The worker starts with a confirmed plan, and ends with the acknowledged result; a
+    // failback left waiting for a launch no one may start would wait for ever: this test ends
+    // it.
+    let worker = services.worker.take();
+    // The logs are known once the processes started: removed, passed or failed.
+    let _logs: Vec<RemoveOnDrop> = worker
+        .iter()
+        .map(|w| w.log.clone())
+        .chain(emulator.log.clone())
+        .map(RemoveOnDrop)
+        .collect();
+    let killed = app.outcome.is_none() && app.worker.is_some();
+    if let Some(worker) = worker {
+        assert_ne!(
+            worker.worker_pid(),
+            emulator_pid,
+            "the emulator is not the worker"
+        );
+        if killed {
+            // SAFETY: a signal to the worker this test started.
+            unsafe { libc::kill(worker.worker_pid() as i32, libc::SIGKILL) };
+        }
+        worker.finish(true);
     }
-    worker.finish(true);
-    let path = log.0.clone();
-    drop(log);
-    assert!(!path.exists(), "{} left behind", path.display());
+    // The last hold: the emulator removes what it made and is gone.
+    emulator.leave();
+    assert!(
+        gone(emulator_pid),
+        "the emulator {emulator_pid} outlived the demo"
+    );
+    // A killed worker leaves its socket and lock; anything else is gone with the emulator.
+    assert!(
+        killed || !dir.path().join("state").exists(),
+        "the state directory is left"
+    );
     match (
         &app.outcome,
         walker.denied,

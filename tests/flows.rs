@@ -3601,6 +3601,7 @@ fn demo_info() -> drs_failback::app::demo::DemoInfo {
             },
             description: "every DRS action".into(),
         }],
+        joined: None,
     }
 }
 

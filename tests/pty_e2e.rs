@@ -777,7 +777,7 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
     assert!(alive(worker), "the failback ended with its wizard");
 
     // Run again (same TMPDIR, so the same demo state directory): it attaches, launches,
-    // reports the result, and the acknowledged worker removes the demo's disks.
+    // reports the result; the acknowledged worker ends, and the demo's emulator it held.
     let again = std::process::Command::new(BIN)
         .args([
             "--demo",
@@ -795,11 +795,9 @@ fn sigterm_mid_replication_without_a_screen_exits_143_and_a_second_run_reports_t
         stdout.contains("[9/9 Result] FAILBACK_COMPLETED"),
         "{stdout}"
     );
-    let deadline = Instant::now() + PATIENCE;
-    while alive(worker) {
-        assert!(Instant::now() < deadline, "the worker did not end");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // The worker ends, then the demo's emulator it held, which removes the disks.
+    nothing_left_naming(&tmp);
+    assert!(!alive(worker));
     let left = names(&tmp);
     assert!(left.iter().all(|n| n.ends_with(".log")), "left {left:?}");
 }
@@ -868,6 +866,51 @@ fn alive(pid: u64) -> bool {
         s.rsplit_once(')')
             .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
     })
+}
+
+/// The processes (not zombies) whose command line names `dir`, with their command lines: the
+/// demo's emulator and worker name their state directory, the replication software its log.
+fn running_naming(dir: &Path) -> Vec<(u64, String)> {
+    let dir = dir.to_str().unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u64>().ok())
+        .filter_map(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            (cmdline.contains(dir) && alive(pid)).then_some((pid, cmdline))
+        })
+        .collect()
+}
+
+/// The demo's emulator serving `state`, the one process of its kind.
+fn emulator_of(state: &Path) -> u64 {
+    let found: Vec<u64> = running_naming(state)
+        .into_iter()
+        .filter(|(_, c)| c.contains(" emulator --held "))
+        .map(|(pid, _)| pid)
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "emulators for {}: {found:?}",
+        state.display()
+    );
+    found[0]
+}
+
+/// Waits (bounded) until no process names `dir` any more.
+fn nothing_left_naming(dir: &Path) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left = running_naming(dir);
+        if left.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "still running: {left:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]
@@ -971,34 +1014,43 @@ fn demo_at_review(dir: &Path, state: &Path) -> Session {
 }
 
 #[test]
-fn a_demo_whose_worker_was_killed_says_to_start_again_instead_of_a_broken_pipe() {
+fn a_demo_whose_worker_was_killed_starts_a_new_one_on_retry_against_the_same_emulator() {
     let dir = Sandbox::new();
     let state = dir.path().join("state");
     let mut s = demo_at_review(dir.path(), &state);
-    let worker: u64 = names(&state)
-        .iter()
-        .find_map(|n| n.strip_prefix("demo-")?.strip_suffix(".json")?.parse().ok())
-        .expect("the demo worker's ready file");
-    drop(EndWorker(worker));
-    let deadline = Instant::now() + PATIENCE;
-    while alive(worker) {
-        assert!(Instant::now() < deadline, "the worker was not killed");
-        std::thread::sleep(Duration::from_millis(20));
-    }
     s.send("OVERWRITE\r");
+    s.wait_for("INITIAL_SYNC");
+    let emulator = emulator_of(&state);
+    let worker = status(&state).0["worker_pid"].as_u64().expect("a worker");
+    // The worker alone, as a crash would end it (the replication software ends with it).
+    // SAFETY: a signal to the worker this test started.
+    unsafe { libc::kill(worker as i32, libc::SIGKILL) };
     let screen = s.wait_until("the worker's end explained", |sc| {
         let flat = words(&sc.contents());
         flat.contains("worker is gone")
     });
-    let flat = words(&screen);
-    assert!(
-        flat.contains(&format!("the failback worker (pid {worker}) ended"))
-            && flat.contains("start drs-failback --demo again"),
-        "{screen}"
-    );
-    assert!(!flat.contains("Broken pipe"), "{screen}");
+    assert!(!words(&screen).contains("Broken pipe"), "{screen}");
+    assert!(alive(emulator), "the demo's emulator died with the worker");
+
+    // Retry: Review again, and a new worker against the same emulator.
+    s.send("r");
+    s.wait_for("OVERWRITE");
+    s.wait_for("TCP 1500  ");
+    s.send("OVERWRITE\r");
+    s.wait_for("Press l");
+    let again = status(&state).0["worker_pid"]
+        .as_u64()
+        .expect("a new worker");
+    let _guard = EndWorker(again);
+    assert_ne!(again, worker);
+    assert_eq!(emulator_of(&state), emulator);
+    s.send("l");
+    s.wait_for("Start the failback launch now?");
+    s.send("y");
+    s.wait_for("Failback completed");
     s.send("q");
-    s.exit_code();
+    assert_eq!(s.exit_code(), 0);
+    nothing_left_naming(dir.path());
 }
 
 #[test]
@@ -1155,6 +1207,138 @@ fn two_wizards_before_any_failback_both_work_and_the_second_confirmed_is_refused
     for s in [&mut second, &mut first] {
         assert_eq!(s.quit(), 0);
     }
+}
+
+/// The demo on the quick scenario for a test that follows its processes: everything in
+/// `dir` (TMPDIR, logs, disks, the state in `dir/state`).
+fn demo_on(dir: &Path, more: &[&str]) -> Session {
+    let scenario = quick_scenario(dir);
+    let state = dir.join("state");
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut args = vec![
+        "--demo",
+        "--scenario",
+        &scenario,
+        "--state-dir",
+        state.to_str().unwrap(),
+    ];
+    args.extend(more);
+    Session::start(
+        &args,
+        &[("LANG", "C.UTF-8"), ("TMPDIR", tmp.to_str().unwrap())],
+    )
+}
+
+#[test]
+fn the_demos_emulator_is_a_process_that_a_second_wizard_joins_and_that_ends_with_the_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let mut first = demo_on(dir.path(), &[]);
+    first.wait_for("web-01");
+    let emulator = emulator_of(&state);
+    assert_ne!(emulator.to_string(), first.pid(), "the emulator runs apart");
+    // No worker before a failback is confirmed: the emulator is the demo's only process.
+    let others: Vec<_> = running_naming(dir.path())
+        .into_iter()
+        .filter(|(pid, _)| *pid != emulator && pid.to_string() != first.pid())
+        .collect();
+    assert!(others.is_empty(), "{others:?}");
+
+    // Its own disk directory asked for: it joins anyway, and says so.
+    let elsewhere = dir.path().join("elsewhere");
+    let mut second = demo_on(dir.path(), &["--demo-dir", elsewhere.to_str().unwrap()]);
+    second.wait_for("This demo joined the one already running");
+    assert_eq!(emulator_of(&state), emulator, "a second emulator started");
+    assert!(!elsewhere.exists());
+    second.send("\r");
+    second.wait_for(PREFLIGHT_PASSED);
+    second.send("\r");
+    second.send("\r");
+    second.wait_for("Custom");
+    first.send("\x03");
+    first.wait_for("Quit");
+    first.send("y");
+    assert_eq!(first.exit_code(), 0);
+    assert!(alive(emulator), "the emulator ended while a wizard held it");
+    // The second wizard's journey goes on against the same emulator.
+    second.send("\r");
+    second.wait_for("i-0f552cc5023d8319a");
+    second.send("\x03");
+    second.wait_for("Quit");
+    second.send("y");
+    assert_eq!(second.exit_code(), 0);
+    // The last hold let go: once the wizard has exited, nothing of the demo runs or is left.
+    assert!(
+        running_naming(dir.path()).is_empty(),
+        "{:?}",
+        running_naming(dir.path())
+    );
+    assert!(!state.exists(), "{:?}", names(&state));
+    let tmp = names(&dir.path().join("tmp"));
+    assert!(tmp.iter().all(|n| n.ends_with(".log")), "{tmp:?}");
+}
+
+#[test]
+fn a_killed_worker_leaves_the_demos_emulator_and_a_failback_started_again_finds_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let mut first = demo_on(dir.path(), &[]);
+    to_review(&mut first);
+    first.send("OVERWRITE\r");
+    first.wait_for("INITIAL_SYNC");
+    let emulator = emulator_of(&state);
+    let worker = status(&state).0["worker_pid"].as_u64().expect("a worker");
+    assert_ne!(worker, emulator, "the emulator is not the worker");
+    // SAFETY: a signal to the worker this test started.
+    unsafe { libc::kill(worker as i32, libc::SIGKILL) };
+    first.wait_for("The failback worker is gone");
+    assert!(alive(emulator), "the emulator died with the worker");
+
+    // Started again (from another wizard here): the same emulator, and the failback's state
+    // on it — the recovery instance replicating to the client paired before the kill.
+    let mut again = demo_on(dir.path(), &[]);
+    again.wait_for("web-01");
+    assert_eq!(emulator_of(&state), emulator);
+    again.send("\r");
+    again.wait_for(PREFLIGHT_PASSED);
+    again.send("\r");
+    again.wait_for("Access key");
+    again.send("\r");
+    again.wait_for("Custom");
+    again.send("\r");
+    let list = again.wait_for("i-0f552cc5023d8319a");
+    let row = list
+        .lines()
+        .find(|l| l.contains("i-0f552cc5023d8319a"))
+        .unwrap()
+        .to_owned();
+    assert!(
+        ["INITIAL_SYNC", "CONTINUOUS", "BACKLOG"]
+            .iter()
+            .any(|s| row.contains(s)),
+        "{row}"
+    );
+    again.send("\r");
+    again.wait_for("/dev/xvdb");
+    again.send("\r");
+    again.wait_for("OVERWRITE");
+    again.wait_for("TCP 1500  ");
+    again.send("OVERWRITE\r");
+    again.wait_for("Press l");
+    let restarted = status(&state).0["worker_pid"].as_u64().expect("a worker");
+    assert_ne!(restarted, worker);
+    again.send("l");
+    again.wait_for("Start the failback launch now?");
+    again.send("y");
+    again.wait_for("Failback completed");
+    again.send("q");
+    assert_eq!(again.exit_code(), 0);
+    first.send("q");
+    first.exit_code();
+    // The failback's end is the demo's end: nothing of it runs any more.
+    nothing_left_naming(dir.path());
+    assert!(!state.exists(), "{:?}", names(&state));
 }
 
 /// Loop devices over sparse files, for the real path: detached and their files deleted when

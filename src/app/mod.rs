@@ -1074,6 +1074,7 @@ fn on_demo_ready(app: &mut App, result: Result<demo::DemoInfo, String>) -> Vec<C
     if app.endpoint.custom.value().is_empty() {
         app.endpoint = EndpointForm::with_custom(&info.endpoint);
     }
+    app.notice = info.joined;
     app.mode = Mode::Demo {
         disk_dir: info.disk_dir,
         keys: info.keys,

@@ -27,8 +27,7 @@ pub struct Services {
     pub set_clock: fn(SystemTime) -> Result<(), String>,
     /// Where the failback worker serves its socket.
     pub state_dir: PathBuf,
-    /// The worker this wizard started (the demo's, which serves its emulator): confirmed
-    /// plans go down its pipe.
+    /// The worker this wizard started: confirmed plans go down its pipe.
     pub worker: Option<Spawned>,
     /// How to start one when a plan is confirmed and there is none yet (without --demo: no
     /// lock is held before, so a wizard on every console can start).
@@ -37,6 +36,8 @@ pub struct Services {
     pub attach: Option<(Connection, UnixStream)>,
     /// The demo to start in the background (disks and host identity come with it).
     pub demo: Option<super::demo::DemoStart>,
+    /// The demo's emulator, held while this wizard runs.
+    pub emulator: Option<crate::emulator::held::Hold>,
     /// Where the Network screen applies its plan; None in the demo, which only reads this
     /// machine's interfaces and changes nothing.
     pub network: Option<crate::netconfig::System>,
@@ -393,7 +394,7 @@ impl Runtime<'_> {
         }
     }
 
-    /// Keeps the started demo's worker, disks and host, and reads them.
+    /// Keeps the started demo's emulator, disks, host and worker start, and reads them.
     fn demo_started(&mut self, started: super::demo::Started) -> super::demo::DemoInfo {
         let info = started.keep(self.services);
         self.read_machine();
@@ -466,13 +467,6 @@ impl Runtime<'_> {
         if let Some(why) = services.worker.as_mut().and_then(Spawned::ended) {
             tracing::info!("{why}");
             services.worker = None;
-            // Only the demo's worker comes without a way to start another: it served the
-            // emulator this wizard talks to.
-            if services.start_worker.is_none() {
-                return Err(format!(
-                    "{why}. The demo's emulator ended with it: start drs-failback --demo again"
-                ));
-            }
         }
         match services.worker {
             Some(ref mut worker) => Ok(worker),
@@ -675,7 +669,6 @@ pub async fn run(
             let tx = tx.clone();
             tokio::task::spawn_blocking(move || {
                 let started = super::demo::start(start).map(Box::new);
-                crate::process::give_back_freed_memory();
                 Runtime::send(&tx, Msg::DemoStarted(started));
             });
         }

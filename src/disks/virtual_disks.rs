@@ -8,7 +8,7 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VirtualDiskSpec {
     pub device: String,
     pub bytes: u64,
@@ -33,6 +33,24 @@ impl VirtualDisks {
     /// plus a virtual boot medium that is never offered as a target.
     pub fn create(dir: &Path, specs: &[VirtualDiskSpec]) -> io::Result<VirtualDisks> {
         std::fs::create_dir_all(dir)?;
+        let disks = VirtualDisks::open(dir, specs);
+        // The boot medium has no file.
+        for (disk, spec) in disks.disks.iter().skip(1).zip(specs) {
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&disk.path)?;
+            if file.metadata()?.len() != spec.bytes {
+                file.set_len(spec.bytes)?;
+            }
+            link_persistent_names(dir, disk)?;
+        }
+        Ok(disks)
+    }
+
+    /// The disks `create` made in `dir` (the demo's emulator makes them; its wizards list them).
+    pub fn open(dir: &Path, specs: &[VirtualDiskSpec]) -> VirtualDisks {
         let mut disks = vec![LocalDisk {
             device: "/dev/sr0".into(),
             path: dir.join(file_name("/dev/sr0")),
@@ -48,18 +66,9 @@ impl VirtualDisks {
             ..Default::default()
         }];
         for (i, spec) in specs.iter().enumerate() {
-            let path = dir.join(file_name(&spec.device));
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)?;
-            if file.metadata()?.len() != spec.bytes {
-                file.set_len(spec.bytes)?;
-            }
             disks.push(LocalDisk {
                 device: spec.device.clone(),
-                path,
+                path: dir.join(file_name(&spec.device)),
                 bytes: Bytes(spec.bytes),
                 model: Some(spec.model.clone()),
                 serial: Some(spec.serial.clone()),
@@ -76,11 +85,7 @@ impl VirtualDisks {
                 ..Default::default()
             });
         }
-        // The boot medium has no file: nothing to link.
-        for disk in disks.iter().filter(|d| !d.is_boot_medium) {
-            link_persistent_names(dir, disk)?;
-        }
-        Ok(VirtualDisks { disks })
+        VirtualDisks { disks }
     }
 }
 

@@ -162,7 +162,7 @@ pub struct JobLogItem {
 }
 
 /// What this machine is, for matching it against recovery instances.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HostIdentity {
     pub hostname: String,
     pub fqdn: Option<String>,

@@ -4,6 +4,7 @@
 
 pub mod content;
 mod failback_client;
+pub mod held;
 mod ops;
 mod s3;
 mod scenario;
@@ -63,7 +64,7 @@ impl Default for Limits {
 }
 
 /// A credential the scenario knows, for the demo's credential picker.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EmulatorCredential {
     /// e.g. "full access"
     pub label: String,

@@ -235,6 +235,14 @@ impl Scenario {
         Scenario::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
+    /// The scenario at `path` (the error says it is the scenario), else the embedded one.
+    pub fn load_or_embedded(path: Option<&Path>) -> Result<Scenario, String> {
+        match path {
+            Some(p) => Scenario::load(p).map_err(|e| format!("scenario {e}")),
+            None => Ok(Scenario::embedded_default()),
+        }
+    }
+
     /// The identity the demo host takes (it matches the scenario's main instance).
     pub fn demo_host(&self) -> HostIdentity {
         self.host.clone()

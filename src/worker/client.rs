@@ -1,21 +1,19 @@
 //! The wizard's side of the worker: starting one detached, handing it the confirmed plan on
 //! its pipe, attaching to its socket, and turning its events into the wizard's messages.
 
-use super::PIPE_FD;
 use super::protocol::{
-    DemoReady, Event, Handoff, LOCK, LockHolder, Request, SOCKET, Setup, UNATTENDED_SOCKET, Wait,
-    demo_ready, line,
+    Event, Handoff, LOCK, LockHolder, Request, SOCKET, Setup, UNATTENDED_SOCKET, Wait, line,
 };
+use super::{HOLD_FD, PIPE_FD};
 use crate::app::msg::Msg;
 use crate::replication::{ReplicatorEvent, RunId};
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Child;
+use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc::UnboundedSender;
 use zeroize::Zeroize;
@@ -34,9 +32,9 @@ pub struct Spawned {
     pub handed_off: bool,
 }
 
-/// Starts `program worker` in its own session (no controlling terminal: hangups and Ctrl-C
-/// never reach it), stdin /dev/null, output to a new log file, no credentials in its
-/// environment; writes the setup on its pipe.
+/// Starts `program worker` detached (`process::spawn_detached`) and writes the setup on its
+/// pipe. In the demo it also gets a hold on the demo's emulator, as descriptor 4, so the
+/// emulator lives as long as this worker.
 pub fn spawn(program: &Path, state_dir: &Path, setup: &Setup) -> Result<Spawned, String> {
     let mut fds = [0; 2];
     // SAFETY: pipe2 fills two descriptors this function then owns.
@@ -48,49 +46,35 @@ pub fn spawn(program: &Path, state_dir: &Path, setup: &Setup) -> Result<Spawned,
     }
     // SAFETY: fresh descriptors from pipe2.
     let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
-    let (log, log_path) = crate::process::new_log("drs-failback-worker")
-        .map_err(|e| format!("the worker's log: {e}"))?;
-    let err = log
-        .try_clone()
-        .map_err(|e| format!("the worker's log: {e}"))?;
-    let mut cmd = Command::new(program);
-    cmd.arg("worker")
-        .arg("--state-dir")
-        .arg(state_dir)
-        .arg("--log")
-        .arg(&log_path)
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(err);
-    for (name, _) in crate::domain::access_keys::ENV_NAMES {
-        cmd.env_remove(name);
-    }
-    let fd = read.as_raw_fd();
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setsid() < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            let ok = if fd == PIPE_FD {
-                libc::fcntl(fd, libc::F_SETFD, 0)
-            } else {
-                libc::dup2(fd, PIPE_FD)
-            };
-            if ok < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let child = cmd
-        .spawn()
+    // Taken before the worker starts: the wizard's own hold keeps the emulator meanwhile.
+    let hold = match &setup.demo {
+        Some(_) => Some(crate::emulator::held::join(state_dir)?.ok_or_else(|| {
+            format!(
+                "the demo's emulator no longer serves {}: start the demo again",
+                state_dir.display()
+            )
+        })?),
+        None => None,
+    };
+    let mut pass = vec![(read.as_raw_fd(), PIPE_FD)];
+    pass.extend(hold.as_ref().map(|h| (h.as_raw_fd(), HOLD_FD)));
+    let (child, log) =
+        crate::process::spawn_detached(program, "drs-failback-worker", &pass, |log| {
+            vec![
+                "worker".into(),
+                "--state-dir".into(),
+                state_dir.into(),
+                "--log".into(),
+                log.into(),
+            ]
+        })
         .map_err(|e| format!("cannot start the failback worker: {e}"))?;
-    drop(read);
+    // The worker has its own copies now.
+    drop((read, hold));
     let mut spawned = Spawned {
         child,
         pipe: Some(write),
-        log: log_path,
+        log,
         handed_off: false,
     };
     spawned
@@ -113,7 +97,7 @@ impl Spawned {
             Ok(Some(s)) => format!(" (it exited: {s})"),
             _ => String::new(),
         };
-        format!("{what}{status}{}", last_error(&self.log))
+        format!("{what}{status}{}", crate::process::last_error(&self.log))
     }
 
     /// Sends the confirmed plan with its credentials; the line is zeroed after.
@@ -130,25 +114,6 @@ impl Spawned {
     pub fn wait(&mut self, wait: &Wait) -> Result<(), String> {
         self.write(&line(wait))
             .map_err(|e| self.stopped(&format!("cannot tell the worker: {e}")))
-    }
-
-    /// Waits until the demo worker's emulator listens, or says why it will not.
-    pub fn demo_ready(&mut self, state_dir: &Path) -> Result<DemoReady, String> {
-        let path = state_dir.join(demo_ready(self.child.id()));
-        let deadline = Instant::now() + START_PATIENCE;
-        loop {
-            if let Some(ready) = std::fs::read_to_string(&path)
-                .ok()
-                .and_then(|t| serde_json::from_str::<DemoReady>(&t).ok())
-                .filter(|r| r.worker_pid == self.child.id())
-            {
-                return Ok(ready);
-            }
-            if matches!(self.child.try_wait(), Ok(Some(_))) || Instant::now() > deadline {
-                return Err(self.stopped("the failback worker did not start"));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 
     /// The wizard leaves: closing the pipe tells the worker; a worker that has no failback
@@ -174,25 +139,6 @@ impl Spawned {
     pub fn worker_pid(&self) -> u32 {
         self.child.id()
     }
-}
-
-/// The last error a worker logged, and its log: `: <error>. Its log: <path>`.
-fn last_error(log: &Path) -> String {
-    let error = std::fs::read_to_string(log)
-        .ok()
-        .and_then(|l| {
-            l.lines().rev().find_map(|l| {
-                let (_, e) = l.split_once(" ERROR ")?;
-                // Without the logger's `module: ` and the sentence's own full stop.
-                let e = e
-                    .split_once(": ")
-                    .filter(|(t, _)| !t.contains(' '))
-                    .map_or(e, |(_, m)| m);
-                Some(format!(": {}", e.trim_end_matches('.')))
-            })
-        })
-        .unwrap_or_default();
-    format!("{error}. Its log: {}", log.display())
 }
 
 /// Gone, or a zombie no one has waited for yet.
@@ -269,7 +215,7 @@ pub async fn connect_when_ready(
             Ok(None) if exited(pid) => {
                 return Err(format!(
                     "the failback worker (pid {pid}) ended before it started the failback{}",
-                    last_error(log)
+                    crate::process::last_error(log)
                 ));
             }
             Ok(None) if tokio::time::Instant::now() < deadline => {
@@ -279,7 +225,7 @@ pub async fn connect_when_ready(
                 return Err(format!(
                     "the failback worker did not open {}{}",
                     state_dir.join(SOCKET).display(),
-                    last_error(log)
+                    crate::process::last_error(log)
                 ));
             }
             Err(e) => return Err(format!("cannot reach the failback worker: {e}")),

@@ -7,14 +7,14 @@ use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Held until released or dropped (the kernel also releases it when the process dies,
 /// however it dies).
 #[derive(Debug)]
 pub struct Lock {
     file: File,
-    path: std::path::PathBuf,
+    path: PathBuf,
 }
 
 /// What a refused worker is told: who holds the lock.
@@ -60,57 +60,69 @@ pub fn check_free(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// What [`take`] found.
+#[derive(Debug)]
+pub enum Taken {
+    Held(Lock),
+    /// Another process holds it: the file, to read who.
+    Busy(File),
+}
+
+/// An exclusive lock on `<dir>/<name>` holding `contents`, or the file another holds.
+pub fn take(dir: &Path, name: &str, contents: &[u8]) -> Result<Taken, String> {
+    // A holder that released it removed the file: a lock taken on that old file would be
+    // nobody's, so take it again on the file now at the path.
+    loop {
+        if let Some(taken) = try_take(dir, name, contents)? {
+            return Ok(taken);
+        }
+    }
+}
+
+fn try_take(dir: &Path, name: &str, contents: &[u8]) -> Result<Option<Taken>, String> {
+    let path = dir.join(name);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .map_err(|e| format!("cannot open the lock {}: {e}", path.display()))?;
+    lock_opened(file, path, contents)
+}
+
+/// Locks `file`, opened at `path`: None when the path no longer names it.
+fn lock_opened(mut file: File, path: PathBuf, contents: &[u8]) -> Result<Option<Taken>, String> {
+    // SAFETY: flock on a descriptor this function owns.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Ok(Some(Taken::Busy(file)));
+    }
+    let same = |m: std::fs::Metadata| {
+        use std::os::unix::fs::MetadataExt;
+        file.metadata()
+            .is_ok_and(|f| (f.dev(), f.ino()) == (m.dev(), m.ino()))
+    };
+    if !std::fs::symlink_metadata(&path).is_ok_and(same) {
+        return Ok(None);
+    }
+    let written = file
+        .set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| file.write_all(contents));
+    written.map_err(|e| format!("cannot write the lock {}: {e}", path.display()))?;
+    Ok(Some(Taken::Held(Lock { file, path })))
+}
+
 impl Lock {
-    /// Takes the lock for `holder`, or says who has it.
+    /// Takes the failback lock for `holder`, or says who has it.
     pub fn acquire(dir: &Path, holder: &LockHolder) -> Result<Lock, String> {
-        // A holder that released it removed the file: a lock taken on that old file would be
-        // nobody's, so take it again on the file now at the path.
-        loop {
-            if let Some(lock) = Self::try_acquire(dir, holder)? {
-                return Ok(lock);
-            }
+        let contents = serde_json::to_vec(holder).unwrap_or_default();
+        match take(dir, LOCK, &contents)? {
+            Taken::Held(lock) => Ok(lock),
+            Taken::Busy(mut file) => Err(refusal(dir, holder_of(&mut file).as_ref())),
         }
-    }
-
-    fn try_acquire(dir: &Path, holder: &LockHolder) -> Result<Option<Lock>, String> {
-        let path = dir.join(LOCK);
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
-            .map_err(|e| format!("cannot open the lock {}: {e}", path.display()))?;
-        Self::lock_opened(file, dir, holder)
-    }
-
-    /// Locks `file`, opened at `<dir>/lock`: None when the path no longer names it.
-    fn lock_opened(
-        mut file: File,
-        dir: &Path,
-        holder: &LockHolder,
-    ) -> Result<Option<Lock>, String> {
-        let path = dir.join(LOCK);
-        // SAFETY: flock on a descriptor this function owns.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            return Err(refusal(dir, holder_of(&mut file).as_ref()));
-        }
-        let same = |m: std::fs::Metadata| {
-            use std::os::unix::fs::MetadataExt;
-            file.metadata()
-                .is_ok_and(|f| (f.dev(), f.ino()) == (m.dev(), m.ino()))
-        };
-        if !std::fs::symlink_metadata(&path).is_ok_and(same) {
-            return Ok(None);
-        }
-        let written = file
-            .set_len(0)
-            .and_then(|()| file.rewind())
-            .and_then(|()| file.write_all(&serde_json::to_vec(holder).unwrap_or_default()));
-        written.map_err(|e| format!("cannot write the lock {}: {e}", path.display()))?;
-        Ok(Some(Lock { file, path }))
     }
 
     /// Lets go, removing the file while still holding it (so no one can take a lock on a file
@@ -177,8 +189,9 @@ mod tests {
         first.release();
         assert!(!dir.path().join(LOCK).exists());
         // That file is lockable, but it is nobody's lock any more.
+        let contents = serde_json::to_vec(&holder(2002)).unwrap();
         assert!(
-            Lock::lock_opened(stale, dir.path(), &holder(2002))
+            lock_opened(stale, dir.path().join(LOCK), &contents)
                 .unwrap()
                 .is_none()
         );

@@ -13,15 +13,14 @@ pub mod status;
 
 use crate::domain::model::{FailbackReplicationConfiguration, Job, JobLogItem, RecoveryInstance};
 use crate::drs::{Auth, DrsClient, DrsError, DrsErrorKind, DrsTarget, StaticCredentials};
-use crate::emulator::{Emulator, Scenario};
 use crate::failback_software::SoftwareSource;
 use crate::replication::downloaded::Downloaded;
 use crate::replication::failback_entry::FailbackEntry;
 use crate::replication::{ReplicationPlan, Replicator, ReplicatorEvent, RunId, VolumeTarget};
 use crate::wizard::replication::{Dashboard, Launch, Verdict};
 use protocol::{
-    CredentialsWait, DemoReady, Event, Handoff, LockHolder, PipeLine, Request, SOCKET, Setup,
-    StartedBy, UNATTENDED_SOCKET, demo_ready, line,
+    CredentialsWait, Event, Handoff, LockHolder, PipeLine, Request, SOCKET, Setup, StartedBy,
+    UNATTENDED_SOCKET, line,
 };
 use std::io::BufRead;
 use std::os::fd::{FromRawFd, RawFd};
@@ -38,6 +37,18 @@ use zeroize::Zeroize;
 
 /// The pipe the starting wizard writes on.
 pub const PIPE_FD: RawFd = 3;
+/// In the demo: a hold on the demo's emulator (`emulator::held`).
+pub const HOLD_FD: RawFd = 4;
+
+/// The hold on the demo's emulator the starting wizard passed, kept from this worker's children.
+fn adopt_hold() -> Option<std::os::fd::OwnedFd> {
+    // SAFETY: F_SETFD on a number that may not be open only fails; when it is open, it is the
+    // hold the wizard passed, which nothing else in this process owns.
+    unsafe {
+        (libc::fcntl(HOLD_FD, libc::F_SETFD, libc::FD_CLOEXEC) == 0)
+            .then(|| std::os::fd::OwnedFd::from_raw_fd(HOLD_FD))
+    }
+}
 
 /// Where the worker keeps its lock and socket: `/run/drs-failback`, or for the demo a
 /// directory of its own under the temporary directory, so a rehearsal never meets a real run.
@@ -161,7 +172,6 @@ impl Run {
 struct Worker {
     dir: PathBuf,
     setup: Setup,
-    emulator: Option<Emulator>,
     log_file: Option<String>,
     spawner_gone: bool,
     runs: u64,
@@ -273,34 +283,8 @@ pub async fn run(dir: &Path, pipe: RawFd, log_file: Option<String>) -> Result<()
     let (setup, lines) = read_pipe(pipe)?;
     prepare_state_dir(dir)?;
     tracing::info!(dir = %dir.display(), started_by = ?setup.started_by, "failback worker started");
-    let emulator = match &setup.demo {
-        Some(demo) => {
-            let mut scenario = match &demo.scenario {
-                Some(p) => {
-                    Scenario::load(p).map_err(|e| format!("scenario {}: {e}", p.display()))?
-                }
-                None => Scenario::embedded_default(),
-            };
-            if let Some(region) = &demo.region {
-                scenario.region = region.clone();
-            }
-            let emulator = Emulator::start(([127, 0, 0, 1], 0).into(), scenario)
-                .await
-                .map_err(|e| format!("cannot start the DRS emulator: {e}"))?;
-            let ready = DemoReady {
-                worker_pid: std::process::id(),
-                endpoint: emulator.endpoint(),
-                region: emulator.region(),
-            };
-            let ready_file = dir.join(demo_ready(std::process::id()));
-            let tmp = ready_file.with_extension("tmp");
-            std::fs::write(&tmp, line(&ready))
-                .and_then(|()| std::fs::rename(&tmp, &ready_file))
-                .map_err(|e| format!("cannot write {}: {e}", ready_file.display()))?;
-            Some(emulator)
-        }
-        None => None,
-    };
+    // Kept to the end of this function: the demo's emulator lives as long as this worker.
+    let _emulator = setup.demo.as_ref().and_then(|_| adopt_hold());
     let (tx, mut rx) = unbounded_channel();
     lines.spawn(tx.clone());
     let (events, _) = broadcast::channel(1024);
@@ -309,7 +293,6 @@ pub async fn run(dir: &Path, pipe: RawFd, log_file: Option<String>) -> Result<()
         clients,
         dir: dir.to_owned(),
         setup,
-        emulator,
         log_file,
         spawner_gone: false,
         runs: 0,
@@ -360,12 +343,8 @@ impl Worker {
             w.server.abort();
             let _ = std::fs::remove_file(self.dir.join(UNATTENDED_SOCKET));
         }
-        let _ = std::fs::remove_file(self.dir.join(demo_ready(std::process::id())));
         // Best effort: the directory goes when nothing else is in it.
         let _ = std::fs::remove_dir(&self.dir);
-        if let Some(demo) = self.setup.demo.as_ref().filter(|d| d.remove_disk_dir) {
-            let _ = std::fs::remove_dir_all(&demo.disk_dir);
-        }
         tracing::info!("failback worker ends");
     }
 
@@ -383,9 +362,8 @@ impl Worker {
                     tracing::warn!("a second plan while a failback runs: ignored");
                 } else if let Err(e) = self.start(handoff).await {
                     tracing::error!("cannot start the failback: {e}");
-                    // Without a demo emulator to serve, a worker that cannot start has no use:
-                    // ending says so to the wizard at once.
-                    return self.spawner_gone || self.emulator.is_none();
+                    // A worker that cannot start has no use: ending says so to the wizard at once.
+                    return true;
                 }
             }
             Input::Attach(reply) => {
@@ -706,15 +684,10 @@ impl Worker {
             started_by: self.setup.started_by.clone(),
         };
         let lock = lock::Lock::acquire(&self.dir, &holder)?;
-        let s3_endpoint = self
-            .setup
-            .s3_endpoint
-            .clone()
-            .or_else(|| self.emulator.as_ref().map(Emulator::endpoint));
         let replicator = replicator(
             &self.dir,
             &plan.region,
-            s3_endpoint.as_deref(),
+            self.setup.s3_endpoint.as_deref(),
             self.setup.demo.as_ref().map(|d| d.disk_dir.as_path()),
             self.log_file.as_deref(),
             self.setup.poll_every_ms,
@@ -859,17 +832,14 @@ impl Worker {
         match request {
             Request::StartLaunch { as_console } => {
                 let client = if as_console {
-                    let console = self
-                        .emulator
-                        .as_ref()
-                        .and_then(|e| e.credentials().into_iter().next());
-                    let Some(console) = console else {
+                    let console = self.setup.demo.as_ref().map(|d| d.console.clone());
+                    let Some(credentials) = console else {
                         refuse(
                             "only the demo has a DRS console to play: launch from the DRS console",
                         );
                         return false;
                     };
-                    Err(run.plan.target(console.credentials))
+                    Err(run.plan.target(credentials))
                 } else {
                     Ok(run.client.borrow().clone())
                 };

@@ -5,8 +5,10 @@
 //! a line: first a [`Setup`], then a [`Handoff`] each time the operator confirms a failback.
 //! Credentials travel only there (or in a [`Request::Credentials`]): never in argv, the
 //! environment or a file. A `--no-prompt --wait-for-credentials` run that has none yet first
-//! writes a [`Wait`] line (again for each news of its wait; `{"wait": null}` once it has them). The pipe's end (EOF) means that wizard is gone: the worker then ends
-//! as soon as no failback needs it (none handed off, or the last one acknowledged).
+//! writes a [`Wait`] line (again for each news of its wait; `{"wait": null}` once it has them).
+//! The pipe's end (EOF) means that wizard is gone: the worker then ends as soon as no failback
+//! needs it (none handed off, or the last one acknowledged). In the demo, descriptor 4 is a
+//! hold on the demo's emulator (`emulator::held`), kept until the worker ends.
 //!
 //! # The socket (worker ↔ any number of clients)
 //! `<state-dir>/worker.sock`, mode 0600, exists while a failback runs. JSON lines both ways.
@@ -46,11 +48,6 @@ pub const SOCKET: &str = "worker.sock";
 pub const LOCK: &str = "lock";
 /// The socket a waiting unattended run's worker serves (see the module's text).
 pub const UNATTENDED_SOCKET: &str = "unattended.sock";
-/// Written by a demo worker once its emulator listens: a [`DemoReady`]. One per worker, since
-/// wizards on several consoles each start one before any failback takes the lock.
-pub fn demo_ready(worker_pid: u32) -> String {
-    format!("demo-{worker_pid}.json")
-}
 
 /// Who started the failback, for every terminal that attaches later.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,35 +76,22 @@ pub struct Setup {
     /// How often DRS is asked for the recovery instance, in milliseconds, before any back-off.
     pub poll_every_ms: u64,
     /// `--s3-endpoint` / `S3_ENDPOINT`: where AWS's replication software is downloaded from
-    /// instead of the region's S3 hosts (the demo's worker uses its emulator's).
+    /// instead of the region's S3 hosts (the demo gives its emulator's).
     #[serde(default)]
     pub s3_endpoint: Option<String>,
-    /// Present in the demo: the worker serves the emulator itself.
+    /// Present in the demo.
     pub demo: Option<DemoSetup>,
 }
 
-/// The demo's part of the setup.
+/// The demo's part of the setup: the worker is the real one, pointed at the demo's emulator
+/// (its endpoint in the plan, its S3 buckets in `s3_endpoint`), which it holds open through
+/// descriptor 4 for as long as it runs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DemoSetup {
-    /// The emulator's scenario file (None: the embedded one).
-    pub scenario: Option<PathBuf>,
-    /// The virtual disks' directory, and whether the worker removes it when it ends (the
-    /// wizard made it as a temporary directory).
+    /// The virtual disks' directory, for the stand-in replication software.
     pub disk_dir: PathBuf,
-    pub remove_disk_dir: bool,
-    /// The region the emulator plays instead of the scenario's (the one given to the
-    /// wizard, so that a rehearsal runs in it).
-    #[serde(default)]
-    pub region: Option<String>,
-}
-
-/// Written to [`demo_ready`] by a demo worker: where its emulator listens.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DemoReady {
-    /// The worker that wrote it (a refused second worker must not be taken for it).
-    pub worker_pid: u32,
-    pub endpoint: String,
-    pub region: String,
+    /// The keys the demo's DRS console button launches with (the scenario's first).
+    pub console: StaticCredentials,
 }
 
 /// Pipe, each later line: a confirmed failback.

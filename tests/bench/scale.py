@@ -4,11 +4,14 @@
 - emulator start to listening: `drs-failback emulator --scenario FILE` until it prints its address
 - first Welcome frame (median and max of 5 starts), the demo's emulator ready (the log's "demo
   started"), instance list shown after Endpoint: `--demo --scenario FILE` in an 80x24 PTY (the
-  emulator runs in the demo's failback worker, a process of its own)
+  demo's emulator is a process of its own, which reads the scenario; the wizard does not)
 - filter keystroke / PageDown / End / Home: from writing the key to the first byte of the frame
 - CPU while typing: the demo process's CPU over the typing phase
-- RSS on the list: the wizard's own process, and the demo's worker (which serves the emulator)
-  next to it, found by its lock file; and `drs-failback emulator` alone
+- RSS on the list: the wizard's own process, and the demo's emulator next to it, found by its
+  lock file; and `drs-failback emulator` alone
+- the same walk on the real path: the wizard without --demo pointed at an outside
+  `drs-failback emulator` (--endpoint, its keys in the environment), so the list timings and
+  the wizard's RSS come without the demo
 - DescribeRecoveryInstances(maxResults 100): 4 processes, one keep-alive connection each, signed
   once with botocore's SigV4 (pip install botocore); throttling faults off for this run; the
   load average beside it (the machine is shared: CPU figures move with it)
@@ -121,6 +124,17 @@ def demo_args(exe, tmp, path, name):
             "--state-dir", state, "--log-file", log], state, log
 
 
+def emulator_pid(state):
+    """The demo's emulator serving `state` (its lock holds its pid); in builds before it ran
+    apart, the demo's worker that served it."""
+    try:
+        with open(os.path.join(state, "emulator.lock")) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        pids = workers(state)
+        return pids[0] if pids else None
+
+
 def welcome(exe, tmp, env, path, n, runs=5):
     """Seconds to the first Welcome frame and to the demo's emulator ready, over `runs` starts."""
     frames, ready = [], []
@@ -136,20 +150,29 @@ def welcome(exe, tmp, env, path, n, runs=5):
     return frames, ready
 
 
-def walk(exe, tmp, env, path, n):
-    """The demo up to the instance list, then keys on it."""
+def walk(exe, tmp, env, path, n, outside=None):
+    """The demo up to the instance list, then keys on it; with `outside` (an emulator's
+    endpoint and the scenario), the wizard without --demo pointed at it."""
     args, state, log = demo_args(exe, tmp, path, f"walk-{n}")
+    if outside:
+        endpoint, sc = outside
+        key = sc["credentials"][0]
+        args = [exe, "--endpoint", endpoint, "--s3-endpoint", endpoint, "--region", sc["region"],
+                "--state-dir", state, "--log-file", log]
+        env = {**env, "AWS_ACCESS_KEY_ID": key["access_key_id"],
+               "AWS_SECRET_ACCESS_KEY": key["secret_access_key"]}
     s = Session(args, env, state)
     try:
-        return keys_on_the_list(exe, s, state, log)
+        return keys_on_the_list(exe, s, state, log, demo=not outside)
     finally:
         s.close()
 
 
-def keys_on_the_list(exe, s, state, log):
+def keys_on_the_list(exe, s, state, log, demo=True):
     out = {}
     s.wait_for(b"Welcome")
-    logged(log, s.started, "demo started", 30)
+    if demo:
+        logged(log, s.started, "demo started", 30)
     s.pump(1)
     s.send("\r", 4.0)  # Pre-flight (its checks run)
     s.send("\r", 2.0)  # Credentials (demo keys prefilled)
@@ -176,8 +199,8 @@ def keys_on_the_list(exe, s, state, log):
                 moves[name].append(t)
     out.update(moves)
     out["rss"] = s.rss_kib() / 1024
-    pids = workers(state)
-    out["worker_rss"] = rss_kib(pids[0]) / 1024 if pids else None
+    pid = emulator_pid(state)
+    out["emulator_rss"] = rss_kib(pid) / 1024 if pid else None
     return out
 
 
@@ -211,22 +234,31 @@ def main():
                 end([p.pid])
             frames, ready = welcome(exe, tmp, env, path, n)
             w = walk(exe, tmp, env, path, n)
+            p, _, endpoint = emulator(exe, path)
+            try:
+                with open(path) as f:
+                    real = walk(exe, tmp, env, path, f"{n}-real", (endpoint, json.load(f)))
+                real["emulator_rss"] = rss_kib(p.pid) / 1024
+            finally:
+                end([p.pid])
             rate, p99, errors, load = emulator_load(exe, tmp, n)
             print(f"== {n} recovery instances (load average {os.getloadavg()[0]:.1f})")
             print(f"emulator start to listening     {start:.2f} s")
             print(f"first Welcome frame (--demo)    {seconds(frames)}")
             print(f"demo's emulator ready           {seconds(ready)}")
-            print(f"instance list after Endpoint    {w['list']:.2f} s" if w["list"] else
-                  "instance list after Endpoint    never")
-            print(f"all {n} listed after Endpoint  {w['all']:.2f} s" if w["all"] is not None
-                  else "all listed after Endpoint       (all at once: as above)")
-            print(f"filter keystroke -> frame       {ms(w['typing'])}")
-            for name in ("PageDown", "End", "Home"):
-                print(f"{name:<31} {ms(w[name])}")
-            print(f"CPU while typing                {w['cpu']:.0f} %")
-            worker = f"{w['worker_rss']:.0f} MiB" if w["worker_rss"] else "not found"
-            print(f"RSS on the list                 wizard {w['rss']:.0f} MiB, its worker with the "
-                  f"emulator {worker}, `emulator` alone {emu_rss:.0f} MiB")
+            for label, m in (("--demo", w), ("real path, outside emulator", real)):
+                print(f"- {label}")
+                print(f"instance list after Endpoint    {m['list']:.2f} s" if m["list"] else
+                      "instance list after Endpoint    never")
+                print(f"all {n} listed after Endpoint  {m['all']:.2f} s" if m["all"] is not None
+                      else "all listed after Endpoint       (all at once: as above)")
+                print(f"filter keystroke -> frame       {ms(m['typing'])}")
+                for name in ("PageDown", "End", "Home"):
+                    print(f"{name:<31} {ms(m[name])}")
+                print(f"CPU while typing                {m['cpu']:.0f} %")
+                emu = f"{m['emulator_rss']:.0f} MiB" if m["emulator_rss"] else "not found"
+                print(f"RSS on the list                 wizard {m['rss']:.0f} MiB, its emulator {emu}")
+            print(f"RSS of `emulator` alone         {emu_rss:.0f} MiB")
             print(f"DescribeRecoveryInstances(100)  {rate:.0f} req/s, p99 {p99:.1f} ms, "
                   f"4 connections, {errors} non-200, load average {load:.1f}")
     print("== dashboard at 80x24 (default demo)")
