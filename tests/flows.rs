@@ -3774,48 +3774,27 @@ fn a_waiting_run_tries_the_default_chain_again_and_goes_on_with_credentials_give
         update(&mut app, Msg::UnattendedReached).as_slice(),
         [Cmd::RegisterForCredentials]
     ));
-    let none = || {
-        Err(DrsError::new(
+    // The chain finds nothing (asked by `cmds`): what the wait then says to every terminal.
+    let nothing_found = |app: &mut App, cmds: &[Cmd]| {
+        let result = Err(DrsError::new(
             DrsErrorKind::NoCredentials,
             "no instance metadata",
-        ))
+        ));
+        let req = req_of(cmds);
+        let cmds = update(app, Msg::CredentialsChecked { req, result });
+        let Some(Cmd::AwaitCredentials { wait }) = cmds.first() else {
+            panic!("{cmds:?}")
+        };
+        wait.detail.clone()
     };
-    let req = req_of(&cmds);
-    let cmds = update(
-        &mut app,
-        Msg::CredentialsChecked {
-            req,
-            result: none(),
-        },
-    );
-    let Some(Cmd::AwaitCredentials { wait }) = cmds.first() else {
-        panic!("{cmds:?}")
-    };
-    assert!(
-        wait.detail.contains("tries again in 5 s"),
-        "{}",
-        wait.detail
-    );
+    let detail = nothing_found(&mut app, &cmds);
+    assert!(detail.contains("tries again in 5 s"), "{detail}");
     assert_eq!(app.step, StepId::Credentials, "it waits, it does not stop");
     // Tried again once it is time, then 10 s later.
     assert!(update(&mut app, Msg::Tick { now: 4.0, epoch: 0 }).is_empty());
     let cmds = update(&mut app, Msg::Tick { now: 5.0, epoch: 0 });
-    let req = req_of(&cmds);
-    let cmds = update(
-        &mut app,
-        Msg::CredentialsChecked {
-            req,
-            result: none(),
-        },
-    );
-    let Some(Cmd::AwaitCredentials { wait }) = cmds.first() else {
-        panic!("{cmds:?}")
-    };
-    assert!(
-        wait.detail.contains("tries again in 10 s"),
-        "{}",
-        wait.detail
-    );
+    let detail = nothing_found(&mut app, &cmds);
+    assert!(detail.contains("tries again in 10 s"), "{detail}");
     // A terminal gave credentials: checked at once, and the journey goes on.
     let given = StaticCredentials {
         access_key_id: KEY_ID.into(),

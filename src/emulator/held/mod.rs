@@ -227,16 +227,27 @@ mod tests {
         tokio::task::spawn_blocking(f).await.unwrap()
     }
 
+    /// The emulator served on one end of a socket pair, and the holder's end, greeted.
+    async fn served(
+        state: &Path,
+        start: Start,
+    ) -> (
+        tokio::task::JoinHandle<Result<(), crate::exit::Stop>>,
+        UnixStream,
+        Hello,
+    ) {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let state = state.to_path_buf();
+        let served = tokio::spawn(async move { serve(&state, &start, theirs).await });
+        let (stream, hello) = blocking(move || greeted(ours)).await.unwrap().unwrap();
+        (served, stream, hello)
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_emulator_serves_while_anyone_holds_it_and_removes_what_it_made_after_the_last() {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
-        let (ours, theirs) = UnixStream::pair().unwrap();
-        let served = tokio::spawn({
-            let state = state.clone();
-            async move { serve(&state, &Start::default(), theirs).await }
-        });
-        let (stream, hello) = blocking(move || greeted(ours)).await.unwrap().unwrap();
+        let (served, stream, hello) = served(&state, Start::default()).await;
         let first = Hold {
             stream,
             child: None,
@@ -279,12 +290,7 @@ mod tests {
             region: Some("eu-west-3".into()),
             ..Start::default()
         };
-        let (ours, theirs) = UnixStream::pair().unwrap();
-        let served = tokio::spawn({
-            let state = state.clone();
-            async move { serve(&state, &start, theirs).await }
-        });
-        let (stream, hello) = blocking(move || greeted(ours)).await.unwrap().unwrap();
+        let (served, stream, hello) = served(&state, start).await;
         assert_eq!(hello.region, "eu-west-3");
         assert_eq!(hello.disk_dir, disks);
         // A holder killed: its descriptor closes, nothing more.
@@ -300,12 +306,7 @@ mod tests {
         for _ in 0..40 {
             let dir = tempfile::tempdir().unwrap();
             let state = dir.path().join("state");
-            let (ours, theirs) = UnixStream::pair().unwrap();
-            let served = tokio::spawn({
-                let state = state.clone();
-                async move { serve(&state, &Start::default(), theirs).await }
-            });
-            let (first, _) = blocking(move || greeted(ours)).await.unwrap().unwrap();
+            let (served, first, _) = served(&state, Start::default()).await;
             let s = state.clone();
             let mut second = blocking(move || join(&s)).await.unwrap().unwrap();
             // The first is gone (a worker that exited) when the second lets go: whichever
