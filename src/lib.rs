@@ -14,7 +14,7 @@ pub mod net;
 pub mod netconfig;
 pub mod preflight;
 pub mod process;
-pub mod replication;
+pub mod replicator;
 pub mod ssh;
 pub mod standin;
 pub mod terminal;

@@ -24,8 +24,8 @@ use tokio::sync::{mpsc, watch};
 use drs_failback::domain::mapping::DmValueFormat;
 use drs_failback::drs::{DrsClient, StaticCredentials};
 use drs_failback::emulator::{Emulator, Scenario};
-use drs_failback::replication::failback_entry::FailbackEntry;
-use drs_failback::replication::{ReplicationPlan, Replicator, ReplicatorEvent, VolumeTarget};
+use drs_failback::replicator::failback_entry::FailbackEntry;
+use drs_failback::replicator::{ReplicationPlan, Replicator, ReplicatorEvent, VolumeTarget};
 use drs_failback::standin::devices::DEMO_DISKS_ENV;
 
 const DEFAULT: &str = include_str!("../assets/demo-scenario.json");

@@ -10,8 +10,8 @@ use tokio::sync::{mpsc, watch};
 use drs_failback::domain::mapping::DmValueFormat;
 use drs_failback::drs::{DrsClient, StaticCredentials};
 use drs_failback::emulator::{Emulator, Scenario};
-use drs_failback::replication::failback_entry::{FailbackEntry, MASK};
-use drs_failback::replication::{ReplicationPlan, Replicator, ReplicatorEvent};
+use drs_failback::replicator::failback_entry::{FailbackEntry, MASK};
+use drs_failback::replicator::{ReplicationPlan, Replicator, ReplicatorEvent};
 use drs_failback::standin::devices::DEMO_DISKS_ENV;
 
 mod common;
@@ -574,7 +574,7 @@ async fn the_standin_by_hand_takes_the_suggested_mapping_and_exits_0_after_the_l
 async fn the_downloaded_failback_entry_of_the_emulators_tarball_fails_back() {
     use drs_failback::emulator::content::VolumeContent;
     use drs_failback::failback_software::SoftwareSource;
-    use drs_failback::replication::downloaded::Downloaded;
+    use drs_failback::replicator::downloaded::Downloaded;
     use tokio::io::AsyncBufReadExt;
 
     let mut v = scenario_json();

@@ -6,7 +6,7 @@ use drs_failback::domain::mapping::{Choice, RowStatus};
 use drs_failback::domain::model::*;
 use drs_failback::drs::{Auth, DrsError, DrsErrorKind, StaticCredentials};
 use drs_failback::emulator::EmulatorCredential;
-use drs_failback::replication::{ReplicatorEvent, RunId};
+use drs_failback::replicator::{ReplicatorEvent, RunId};
 use drs_failback::wizard::credentials::{Field, Verified};
 use drs_failback::wizard::endpoint::EndpointForm;
 use drs_failback::wizard::replication::Launch;
@@ -623,7 +623,7 @@ fn confirm_and_attach(app: &mut App) {
     );
 }
 
-fn attached(app: &mut App, plan: drs_failback::replication::ReplicationPlan, by: Option<&str>) {
+fn attached(app: &mut App, plan: drs_failback::replicator::ReplicationPlan, by: Option<&str>) {
     let started_at = app.now;
     update(
         app,

@@ -13,7 +13,7 @@ use crate::domain::model::{HostFacts, HostIdentity, LocalDisk, RecoveryInstance,
 use crate::domain::ssh::{SshAccess, SshError};
 use crate::drs::{DrsError, DrsErrorKind, DrsTarget};
 use crate::emulator::EmulatorCredential;
-use crate::replication::{ReplicationPlan, ReplicatorEvent, RunId, VolumeTarget};
+use crate::replicator::{ReplicationPlan, ReplicatorEvent, RunId, VolumeTarget};
 use crate::wizard::credentials::{CredentialsForm, Verified};
 use crate::wizard::endpoint::{ConnectivityCheck, EndpointForm};
 use crate::wizard::instance::InstanceForm;

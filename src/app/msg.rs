@@ -10,7 +10,7 @@ use crate::domain::ssh::{SshAccess, SshError};
 use crate::drs::{DrsClient, DrsError, DrsTarget, StaticCredentials};
 use crate::netconfig::interfaces::Interface;
 use crate::netconfig::{Applied, Line as NetLine, Snapshot};
-use crate::replication::{ReplicationPlan, ReplicatorEvent, RunId};
+use crate::replicator::{ReplicationPlan, ReplicatorEvent, RunId};
 use crate::wizard::credentials::Verified;
 use crate::wizard::endpoint::{Stage, StageStatus};
 use crate::wizard::replication::Verdict;

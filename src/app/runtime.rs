@@ -401,7 +401,7 @@ impl Runtime<'_> {
         info
     }
 
-    fn request(&mut self, run: crate::replication::RunId, request: &Request) {
+    fn request(&mut self, run: crate::replicator::RunId, request: &Request) {
         let sent = match self.connection.as_mut() {
             Some(c) => c.send(request).map_err(|e| e.to_string()),
             None => Err("not attached to a failback worker".to_owned()),
@@ -429,7 +429,7 @@ impl Runtime<'_> {
 
     /// Gives the confirmed plan, with the verified credentials, to the worker this wizard
     /// started, then attaches to it.
-    fn hand_off(&mut self, plan: crate::replication::ReplicationPlan) {
+    fn hand_off(&mut self, plan: crate::replicator::ReplicationPlan) {
         let handed = self.client().map_err(|e| e.to_string()).and_then(|c| {
             let worker = self.worker()?;
             worker.hand_off(&Handoff {

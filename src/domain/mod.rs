@@ -14,7 +14,7 @@ pub mod model;
 pub mod network;
 pub mod preflight;
 pub mod regions;
-pub mod replication;
+pub mod replication_errors;
 pub mod ssh;
 pub mod states;
 pub mod throughput;

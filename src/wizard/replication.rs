@@ -8,7 +8,7 @@ use crate::domain::states::FailbackState;
 use crate::domain::throughput::{History, RateWindow};
 use crate::domain::validate;
 use crate::drs::{Auth, DrsError, StaticCredentials};
-use crate::replication::{RunId, VolumeTarget};
+use crate::replicator::{RunId, VolumeTarget};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use std::collections::VecDeque;
 use tui_input::Input;
@@ -310,8 +310,8 @@ impl Dashboard {
     }
 
     /// What the replicator says, on the dashboard of the worker and of every terminal.
-    pub fn on_replicator(&mut self, event: crate::replication::ReplicatorEvent) {
-        use crate::replication::ReplicatorEvent as E;
+    pub fn on_replicator(&mut self, event: crate::replicator::ReplicatorEvent) {
+        use crate::replicator::ReplicatorEvent as E;
         match event {
             E::Download(progress) => self.download = Some(progress),
             E::Installed { version } => {

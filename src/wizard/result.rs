@@ -4,7 +4,7 @@
 use super::{Action, Loadable};
 use crate::domain::model::{Job, JobLogItem};
 use crate::drs::DrsError;
-use crate::replication::VolumeTarget;
+use crate::replicator::VolumeTarget;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 #[derive(Debug, Clone, PartialEq)]

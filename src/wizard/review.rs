@@ -4,7 +4,7 @@
 use super::{Action, edit, paste};
 use crate::domain::mapping::Choice;
 use crate::domain::model::RecoveryInstance;
-use crate::replication::ReplicationPlan;
+use crate::replicator::ReplicationPlan;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use tui_input::Input;
 

@@ -6,7 +6,7 @@ use super::protocol::{
 };
 use super::{HOLD_FD, PIPE_FD};
 use crate::app::msg::Msg;
-use crate::replication::{ReplicatorEvent, RunId};
+use crate::replicator::{ReplicatorEvent, RunId};
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};

@@ -14,9 +14,9 @@ pub mod status;
 use crate::domain::model::{FailbackReplicationConfiguration, Job, JobLogItem, RecoveryInstance};
 use crate::drs::{Auth, DrsClient, DrsError, DrsErrorKind, DrsTarget, StaticCredentials};
 use crate::failback_software::SoftwareSource;
-use crate::replication::downloaded::Downloaded;
-use crate::replication::failback_entry::FailbackEntry;
-use crate::replication::{ReplicationPlan, Replicator, ReplicatorEvent, RunId, VolumeTarget};
+use crate::replicator::downloaded::Downloaded;
+use crate::replicator::failback_entry::FailbackEntry;
+use crate::replicator::{ReplicationPlan, Replicator, ReplicatorEvent, RunId, VolumeTarget};
 use crate::wizard::replication::{Dashboard, Launch, Verdict};
 use protocol::{
     CredentialsWait, Event, Handoff, LockHolder, PipeLine, Request, SOCKET, Setup, StartedBy,

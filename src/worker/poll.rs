@@ -8,7 +8,7 @@ use super::Input;
 use crate::domain::backoff::{PollOutcome, next_poll_delay};
 use crate::domain::model::FailbackReplicationConfiguration;
 use crate::drs::{DrsClient, DrsError, DrsErrorKind};
-use crate::replication::RunId;
+use crate::replicator::RunId;
 use std::future::Future;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;

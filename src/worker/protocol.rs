@@ -36,7 +36,7 @@
 use crate::domain::model::{FailbackReplicationConfiguration, Job, JobLogItem, RecoveryInstance};
 use crate::drs::{DrsError, StaticCredentials};
 use crate::failback_software::Progress;
-use crate::replication::{ReplicationPlan, RunId};
+use crate::replicator::{ReplicationPlan, RunId};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -244,7 +244,7 @@ pub fn line<T: Serialize>(value: &T) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::replication::VolumeTarget;
+    use crate::replicator::VolumeTarget;
     use serde_json::json;
 
     fn plan() -> ReplicationPlan {

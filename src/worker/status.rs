@@ -4,7 +4,7 @@
 use super::client;
 use super::protocol::{Event, StartedBy, Verdict};
 use crate::domain::model::RecoveryInstance;
-use crate::replication::RunId;
+use crate::replicator::RunId;
 use serde::Serialize;
 use std::path::Path;
 use std::time::Duration;
@@ -110,7 +110,7 @@ pub async fn read(state_dir: &Path) -> Result<Status, String> {
     Ok(status)
 }
 
-fn replicated(i: &RecoveryInstance, targets: &[crate::replication::VolumeTarget]) -> u64 {
+fn replicated(i: &RecoveryInstance, targets: &[crate::replicator::VolumeTarget]) -> u64 {
     i.replication
         .disks
         .iter()

@@ -20,7 +20,7 @@ use drs_failback::domain::model::{
 };
 use drs_failback::drs::{DrsError, DrsErrorKind, StaticCredentials};
 use drs_failback::emulator::EmulatorCredential;
-use drs_failback::replication::{RunId, VolumeTarget};
+use drs_failback::replicator::{RunId, VolumeTarget};
 use drs_failback::wizard::credentials::{Field as CredField, Source, Verified};
 use drs_failback::wizard::endpoint::{
     Choice as EndpointChoice, ConnectivityCheck, EndpointForm, Field as EndField, Stage,

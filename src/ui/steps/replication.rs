@@ -5,7 +5,7 @@
 use crate::app::App;
 use crate::domain::bytes::Bytes;
 use crate::domain::model::{InitiationStep, throttle_words};
-use crate::domain::replication;
+use crate::domain::replication_errors;
 use crate::domain::states::{FailbackState, StepStatus};
 use crate::domain::throughput::{
     GAP_SECS, eta_seconds, format_age, format_duration_coarse, format_rate_coarse,
@@ -225,7 +225,7 @@ fn state_lines(app: &App, theme: &Theme, d: &Dashboard, cols: usize) -> Vec<Line
         let text = format!(
             "{}. {}",
             what.trim_end_matches('.'),
-            replication::next_step(err)
+            replication_errors::next_step(err)
         );
         lines.extend(problem(theme, 0, &text, cols, theme.error()));
     }
