@@ -59,11 +59,7 @@ macro_rules! skip_unless_available {
 
 /// Waits for a condition on a real process's doing, up to 30 s.
 fn wait_for(what: &str, ok: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !ok() {
-        assert!(std::time::Instant::now() < deadline, "{what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::until(what, Duration::from_secs(30), ok)
 }
 
 /// Two namespaces (`near` with lan0 and lan1, `far` with sw0 at 10.77.0.1/24 and sw1 at

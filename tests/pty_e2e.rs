@@ -983,11 +983,7 @@ fn a_failback_outlives_its_wizards_and_a_third_one_attaches_and_sees_it_through(
     assert_eq!(third.exit_code(), 0);
 
     // Acknowledged: the worker ends and takes its socket with it.
-    let deadline = Instant::now() + PATIENCE;
-    while alive(worker) {
-        assert!(Instant::now() < deadline, "the worker did not end");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::until("the worker did not end", PATIENCE, || !alive(worker));
     assert_eq!(status(&state).1, Some(1));
 
     // The credentials crossed the pipe: none reached the worker's log.
@@ -1627,11 +1623,9 @@ fn without_demo_the_wizard_fails_back_onto_loop_devices_from_an_outside_emulator
     assert_ne!(worker.to_string(), w.pid());
     w.wait_for("Press l");
     // The loop devices' own write counters saw the data (24 + 8 MiB) arrive.
-    let deadline = Instant::now() + PATIENCE;
-    while status(state).0["written_bytes"].as_u64() < Some(32 * MIB) {
-        assert!(Instant::now() < deadline, "{}", status(state).0);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::until("the target disks' counters saw 32 MiB", PATIENCE, || {
+        status(state).0["written_bytes"].as_u64() >= Some(32 * MIB)
+    });
     w.send("l");
     w.wait_for("Start the failback launch now?");
     w.send("y");
@@ -1664,11 +1658,7 @@ fn without_demo_the_wizard_fails_back_onto_loop_devices_from_an_outside_emulator
         );
     }
     // The worker ended once the result was seen, and took the software it downloaded.
-    let deadline = Instant::now() + PATIENCE;
-    while alive(worker) {
-        assert!(Instant::now() < deadline, "the worker did not end");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::until("the worker did not end", PATIENCE, || !alive(worker));
     assert!(!state.join("software").exists());
 }
 
@@ -1803,13 +1793,11 @@ fn without_demo_the_replication_software_ends_with_a_killed_worker() {
     // SAFETY: a signal to the worker this test's wizard started.
     unsafe { libc::kill(worker as i32, libc::SIGKILL) };
     w.wait_for("The failback worker is gone");
-    while alive(software) {
-        assert!(
-            Instant::now() < deadline,
-            "the replication software outlived its worker"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::until(
+        "the replication software outlived its worker",
+        PATIENCE,
+        || !alive(software),
+    );
     w.send("q");
     w.exit_code();
 }

@@ -10,6 +10,16 @@ pub mod pty;
 pub mod sandbox;
 pub mod tls;
 
+/// Waits (bounded by `within`) for what another process brings about: there is no event to
+/// wait on across processes, so the condition is polled. Fails the test with `what`.
+pub fn until(what: &str, within: std::time::Duration, ok: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !ok() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 use drs_failback::app::{App, Modal, Mode, Msg, update};
 use drs_failback::domain::bytes::{Bytes, GIB, MIB};
 use drs_failback::domain::mapping::Choice;
@@ -343,22 +353,26 @@ pub fn interfaces() -> Vec<drs_failback::netconfig::interfaces::Interface> {
 
 /// Opened from Pre-flight, filled by CONFIG_NETWORK=1 and a PROXY with a password.
 pub fn network_static() -> App {
-    use drs_failback::domain::network::prefill;
+    network_prefilled(&[
+        ("CONFIG_NETWORK", "1"),
+        ("IPADDR", "192.168.10.20"),
+        ("NETMASK", "255.255.255.0"),
+        ("GATEWAY", "192.168.10.1"),
+        ("DNS", "192.168.10.1"),
+        ("PROXY", "http://ops:Secret123@proxy.corp:3128"),
+    ])
+}
+
+/// The Network screen open on Pre-flight, pre-filled from these livecd variables.
+fn network_prefilled(vars: &[(&str, &str)]) -> App {
     let mut app = preflight_checks();
-    app.network = drs_failback::wizard::network::NetworkForm::from_prefill(prefill(|k| {
-        Some(
-            match k {
-                "CONFIG_NETWORK" => "1",
-                "IPADDR" => "192.168.10.20",
-                "NETMASK" => "255.255.255.0",
-                "GATEWAY" => "192.168.10.1",
-                "DNS" => "192.168.10.1",
-                "PROXY" => "http://ops:Secret123@proxy.corp:3128",
-                _ => return None,
-            }
-            .to_string(),
-        )
-    }));
+    app.network = drs_failback::wizard::network::NetworkForm::from_prefill(
+        drs_failback::domain::network::prefill(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }),
+    );
     app.network.on_interfaces(Ok(interfaces()));
     app.network_open = true;
     app
@@ -366,22 +380,12 @@ pub fn network_static() -> App {
 
 /// CONFIG_NETWORK=1 without DNS: the message names it; the field waits.
 pub fn network_missing_dns() -> App {
-    use drs_failback::domain::network::prefill;
-    let mut app = preflight_checks();
-    app.network = drs_failback::wizard::network::NetworkForm::from_prefill(prefill(|k| {
-        Some(
-            match k {
-                "CONFIG_NETWORK" => "1",
-                "IPADDR" => "192.168.10.20",
-                "NETMASK" => "24",
-                "GATEWAY" => "192.168.10.1",
-                _ => return None,
-            }
-            .to_string(),
-        )
-    }));
-    app.network.on_interfaces(Ok(interfaces()));
-    app.network_open = true;
+    let mut app = network_prefilled(&[
+        ("CONFIG_NETWORK", "1"),
+        ("IPADDR", "192.168.10.20"),
+        ("NETMASK", "24"),
+        ("GATEWAY", "192.168.10.1"),
+    ]);
     let _ = update(
         &mut app,
         Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
