@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
@@ -193,15 +192,15 @@ async fn hold_until_released(
             _ = int.recv() => return Ok(end(listener, &path, vec![])),
         }
     };
-    // Those letting go at the same time are each told that it ends (bounded: they hung up).
+    // Those letting go at the same time are each told that it ends. No timeout: they all hung
+    // up, so each one's read ends at once, however busy the machine is (a 2 s limit here left
+    // a waiting worker untold under load).
     while !holds.is_empty() {
-        match tokio::time::timeout(Duration::from_secs(2), gone.recv()).await {
-            Ok(Some((id, stream))) => {
-                holds.remove(&id);
-                last.push(stream);
-            }
-            _ => break,
-        }
+        let Some((id, stream)) = gone.recv().await else {
+            break;
+        };
+        holds.remove(&id);
+        last.push(stream);
     }
     Ok(end(listener, &path, last))
 }
