@@ -18,7 +18,7 @@ pub enum Verdict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
     /// Stable name for scripts: ram, boot_mode, secure_boot, software_space, clock, ntp, rtc,
-    /// drs_endpoint, s3, instance_boot_mode, local_disks.
+    /// drs_endpoint, s3, instance_boot_mode, local_disks, replication_port, s3_pin.
     pub id: &'static str,
     pub title: &'static str,
     pub verdict: Verdict,
@@ -494,6 +494,30 @@ pub fn replication_port(
             c(Verdict::Fail, format!("{e}, to {addr}:{port} ({which})")).fix(open)
         }
     }
+}
+
+/// The S3 pin this program holds in /etc/hosts (`pinned`: the endpoint pinned for one region's
+/// host names) against the plan's `region`: pinned for another region, AWS's program would
+/// reach this region's S3 host names without the endpoint. None when it is this region's.
+pub fn s3_pin(pinned: &super::network::S3Plan, region: &str) -> Option<Check> {
+    let region = region.trim();
+    (pinned.region != region).then(|| {
+        check(
+            "s3_pin",
+            "S3 pin",
+            Verdict::Fail,
+            format!(
+                "/etc/hosts pins the S3 endpoint for {}'s host names ({}), but the plan's region \
+                 is {region}",
+                pinned.region,
+                pinned.hosts.join(", ")
+            ),
+        )
+        .fix(format!(
+            "Open the Network screen (Ctrl-N) and press Enter to pin the S3 endpoint for \
+             {region}, or Ctrl-R there to take the pin away."
+        ))
+    })
 }
 
 /// A check the demo shows but does not stop at (it measures this machine, not the emulator's):
