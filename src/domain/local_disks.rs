@@ -9,10 +9,20 @@ use super::model::LocalDisk;
 /// medium (live-boot mounts it at /run/live/medium; older versions at /lib/live/mount/medium).
 pub const BOOT_MOUNTS: [&str; 3] = ["/", "/run/live/medium", "/lib/live/mount/medium"];
 
-/// The labels image/build.sh gives the live image's filesystem: the ISO's volume id and the
-/// disk image's ext4. A medium booted with live-boot's `toram` is no longer mounted: its label
-/// still tells it.
-pub const LIVE_LABELS: [&str; 2] = ["DRS_FAILBACK", "DRSLIVE"];
+/// The live image's filesystem labels, as `assets/live-labels` holds them for image/build.sh
+/// (which sources it): the ISO's volume id and the disk image's ext4. A medium booted with
+/// live-boot's `toram` is no longer mounted: its label still tells it.
+pub fn live_labels() -> impl Iterator<Item = &'static str> {
+    shell_assignments(include_str!("../../assets/live-labels")).map(|(_, value)| value)
+}
+
+/// `NAME=value` lines, without comments and blank lines.
+fn shell_assignments(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+}
 
 /// Why a disk cannot receive a volume, most serious first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +158,7 @@ pub fn is_boot_medium(disk: &BlockDisk, system: &BlockSystem) -> bool {
     let live = |fs: &Option<Filesystem>| {
         fs.as_ref()
             .and_then(|f| f.label.as_deref())
-            .is_some_and(|l| LIVE_LABELS.contains(&l))
+            .is_some_and(|l| live_labels().any(|live| live == l))
     };
     stack(disk).iter().any(|d| boot.contains(d))
         || live(&disk.filesystem)
@@ -591,6 +601,45 @@ mod tests {
         let mut bare = block("sdg", dev(8, 96));
         bare.table = Some("dos".into());
         assert_eq!(contents(&bare), "dos partition table, no partitions");
+    }
+
+    /// image/build.sh labels the live medium with assets/live-labels' values and no others, so
+    /// the boot-medium rule knows every label the image carries.
+    #[test]
+    fn the_live_labels_are_the_ones_image_build_sh_gives() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let build = std::fs::read_to_string(root.join("image/build.sh")).unwrap();
+        let asset = std::fs::read_to_string(root.join("assets/live-labels")).unwrap();
+        let vars: Vec<(&str, &str)> = shell_assignments(&asset).collect();
+        assert!(
+            build.contains(". \"$repo/assets/live-labels\""),
+            "build.sh sources it"
+        );
+        // The word after each labelling option, with "$NAME" read from the asset.
+        let given = |option: &str| -> Vec<String> {
+            build
+                .lines()
+                .filter_map(|line| {
+                    let mut words = line.split_whitespace();
+                    words.position(|w| w == option)?;
+                    let word = words.next()?.trim_matches('"');
+                    Some(match word.strip_prefix('$') {
+                        Some(name) => vars
+                            .iter()
+                            .find(|(n, _)| *n == name)
+                            .map(|(_, v)| v.to_string())
+                            .unwrap_or_else(|| format!("${name} (not in assets/live-labels)")),
+                        None => word.to_owned(),
+                    })
+                })
+                .collect()
+        };
+        let mut labels = [given("-volid"), given("-L")].concat();
+        labels.sort();
+        let mut known: Vec<String> = live_labels().map(String::from).collect();
+        known.sort();
+        assert_eq!(labels, known);
+        assert_eq!(known, ["DRSLIVE", "DRS_FAILBACK"]);
     }
 
     #[test]
