@@ -1,7 +1,7 @@
 //! How this machine's block disks become the wizard's local disks: which are listed, their
 //! preferred persistent names, what is on them, and why one cannot be chosen.
 
-use super::block::{BlockDisk, BlockSystem, DevNum, DiskKind, Filesystem};
+use super::block::{BlockDisk, BlockSystem, DevNum, DiskKind, Filesystem, HolderKind};
 use super::bytes::Bytes;
 use super::model::LocalDisk;
 
@@ -31,6 +31,8 @@ pub enum Refusal {
     Mounted(Vec<String>),
     Swap(Vec<String>),
     Held(Vec<String>),
+    /// Another path to a disk offered under another name.
+    OtherPath(String),
     ReadOnly,
 }
 
@@ -42,6 +44,7 @@ impl Refusal {
             Refusal::Mounted(_) => "mounted",
             Refusal::Swap(_) => "swap",
             Refusal::Held(_) => "held",
+            Refusal::OtherPath(_) => "other-path",
             Refusal::ReadOnly => "read-only",
         }
     }
@@ -52,6 +55,7 @@ impl Refusal {
             Refusal::Mounted(points) => format!("mounted at {}", points.join(", ")),
             Refusal::Swap(devices) => format!("used as swap ({})", devices.join(", ")),
             Refusal::Held(holders) => format!("held by {}", holders.join(", ")),
+            Refusal::OtherPath(disk) => format!("another path to the same disk as {disk}"),
             Refusal::ReadOnly => "read-only".into(),
         }
     }
@@ -71,6 +75,9 @@ pub fn refusals(disk: &LocalDisk) -> Vec<Refusal> {
     }
     if !disk.holders.is_empty() {
         out.push(Refusal::Held(disk.holders.clone()));
+    }
+    if let Some(disk) = &disk.other_path_of {
+        out.push(Refusal::OtherPath(disk.clone()));
     }
     if disk.read_only {
         out.push(Refusal::ReadOnly);
@@ -296,17 +303,51 @@ pub fn local_disk(disk: &BlockDisk, system: &BlockSystem) -> LocalDisk {
             .iter()
             .flat_map(|p| std::iter::once(format!("/dev/{}", p.name)).chain(p.links.clone()))
             .collect(),
+        other_path_of: None,
     }
+}
+
+/// Disks that are paths to one LUN: the same WWN, with no multipath map over them (the live
+/// image runs no multipathd). One is offered, the others refused, so no two volumes go to one
+/// disk: the path udev's by-id names point at, else the first. Returns (refused, offered).
+fn other_paths(disks: &[&BlockDisk]) -> Vec<(usize, usize)> {
+    // Paths under a map are held by it already, and the map is the disk offered.
+    let lun = |d: &BlockDisk| {
+        let unmapped = d.holders.iter().all(|h| h.kind != HolderKind::Multipath);
+        d.wwn
+            .clone()
+            .filter(|_| d.kind == DiskKind::Disk && unmapped)
+    };
+    let mut out = Vec::new();
+    for (i, d) in disks.iter().enumerate() {
+        let Some(wwn) = lun(d) else {
+            continue;
+        };
+        let same: Vec<usize> = (0..disks.len())
+            .filter(|&j| lun(disks[j]).as_ref() == Some(&wwn))
+            .collect();
+        let named = |j: &&usize| disks[**j].links.iter().any(|l| l.starts_with("by-id/"));
+        let offered = *same.iter().find(named).unwrap_or(&same[0]);
+        if offered != i {
+            out.push((i, offered));
+        }
+    }
+    out
 }
 
 /// The disks the wizard offers (the boot medium included, marked), in the order read.
 pub fn local_disks(system: &BlockSystem, include_loop: bool) -> Vec<LocalDisk> {
-    system
+    let listed: Vec<&BlockDisk> = system
         .disks
         .iter()
         .filter(|d| is_listed(d, include_loop))
-        .map(|d| local_disk(d, system))
-        .collect()
+        .collect();
+    let mut disks: Vec<LocalDisk> = listed.iter().map(|d| local_disk(d, system)).collect();
+    for (refused, offered) in other_paths(&listed) {
+        let wwn = listed[offered].wwn.as_deref().unwrap_or_default();
+        disks[refused].other_path_of = Some(format!("{} (WWN {wwn})", disks[offered].device));
+    }
+    disks
 }
 
 #[cfg(test)]
