@@ -290,7 +290,8 @@ fn network(app: &App) -> Vec<Binding> {
         ]),
         Field::Mode => v.extend([
             b("Space", "DHCP/static", &[SPACE, LEFT, RIGHT]).help(
-                "unchanged, DHCP (IPv4, and IPv6 where offered), DHCP (IPv4 only), static address",
+                "unchanged, DHCP (IPv4, and IPv6 where offered), DHCP (IPv4 only), DHCP (IPv6 only), \
+                 static address",
             ),
             b("Tab", "next field", &[TAB, BACKTAB, UP, DOWN]),
         ]),

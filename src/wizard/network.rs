@@ -19,6 +19,8 @@ pub enum Mode {
     Unchanged,
     Dhcp,
     Dhcp4,
+    /// Networks that offer no IPv4 (the official client takes IPv6 too).
+    Dhcp6,
     Static,
 }
 
@@ -28,11 +30,18 @@ impl Mode {
             Mode::Unchanged => "unchanged",
             Mode::Dhcp => "DHCP (IPv4, and IPv6 where offered)",
             Mode::Dhcp4 => "DHCP (IPv4 only)",
+            Mode::Dhcp6 => "DHCP (IPv6 only)",
             Mode::Static => "static address",
         }
     }
     fn next(self, back: bool) -> Mode {
-        const ALL: [Mode; 4] = [Mode::Unchanged, Mode::Dhcp, Mode::Dhcp4, Mode::Static];
+        const ALL: [Mode; 5] = [
+            Mode::Unchanged,
+            Mode::Dhcp,
+            Mode::Dhcp4,
+            Mode::Dhcp6,
+            Mode::Static,
+        ];
         let i = ALL.iter().position(|m| *m == self).unwrap_or(0);
         ALL[(i + if back { ALL.len() - 1 } else { 1 }) % ALL.len()]
     }
@@ -274,6 +283,10 @@ impl NetworkForm {
                 Mode::Dhcp4 => Addressing::Dhcp {
                     v4: true,
                     v6: false,
+                },
+                Mode::Dhcp6 => Addressing::Dhcp {
+                    v4: false,
+                    v6: true,
                 },
                 Mode::Static => Addressing::Static(
                     network::static_address(
@@ -574,6 +587,40 @@ mod tests {
         form.on_key(key(KeyCode::Backspace), "");
         assert!(form.error.is_none());
         assert_eq!(form.current().unwrap().address.value(), "10.0.0.30");
+    }
+
+    #[test]
+    fn space_on_the_mode_cycles_through_dhcp_for_either_family_and_a_static_address() {
+        let mut form = NetworkForm::default();
+        form.on_interfaces(Ok(vec![iface("eth0", true)]));
+        form.focus = Some(Field::Mode);
+        let mut seen = vec![];
+        for _ in 0..5 {
+            form.on_key(key(KeyCode::Char(' ')), "us-east-1");
+            let mode = form.current().unwrap().mode;
+            seen.push(mode);
+            if mode == Mode::Dhcp6 {
+                let plan = form.plan("us-east-1").unwrap();
+                assert_eq!(
+                    plan.interfaces[0].addressing,
+                    Addressing::Dhcp {
+                        v4: false,
+                        v6: true
+                    }
+                );
+            }
+        }
+        assert_eq!(
+            seen,
+            [
+                Mode::Dhcp,
+                Mode::Dhcp4,
+                Mode::Dhcp6,
+                Mode::Static,
+                Mode::Unchanged
+            ]
+        );
+        assert_eq!(Mode::Dhcp6.label(), "DHCP (IPv6 only)");
     }
 
     #[test]
