@@ -164,16 +164,21 @@ fn verified_with(result: Result<Verified, DrsError>) -> App {
 /// Walks to the instance list and returns the listing's request, before any page came.
 fn listing() -> (App, u64) {
     let mut app = verified_with(Ok(verified()));
-    let req = req_of(&press(&mut app, KeyCode::Enter));
-    let cmds = update(
-        &mut app,
+    let cmds = endpoint_passes(&mut app);
+    let req = req_of(&cmds);
+    (app, req)
+}
+
+/// Enter on the Endpoint step, its check answered: passed.
+fn endpoint_passes(app: &mut App) -> Vec<Cmd> {
+    let req = req_of(&press(app, KeyCode::Enter));
+    update(
+        app,
         Msg::EndpointChecked {
             req,
             result: Ok(()),
         },
-    );
-    let req = req_of(&cmds);
-    (app, req)
+    )
 }
 
 /// Recovery instances that match nothing on this machine and fit its disks.
@@ -3827,19 +3832,6 @@ fn a_waiting_run_tries_the_default_chain_again_and_goes_on_with_credentials_give
 /// left for another region stops Review.
 #[test]
 fn the_s3_pin_follows_the_plans_region_and_review_refuses_one_left_for_another() {
-    use drs_failback::netconfig::{Applied, Line, Snapshot};
-    let pinned = |lines: Vec<Line>| Applied {
-        snapshot: Snapshot {
-            hosts_block: Some(None),
-            ..Snapshot::default()
-        },
-        lines,
-    };
-    let s3_line = |text: &str| Line {
-        what: "S3".into(),
-        ok: true,
-        text: text.into(),
-    };
     let mut app = verified_with(Ok(verified()));
     assert_eq!(app.step, StepId::Endpoint);
     let region = app.region().to_owned();
@@ -3856,13 +3848,7 @@ fn the_s3_pin_follows_the_plans_region_and_review_refuses_one_left_for_another()
         }
         other => panic!("Enter pins the S3 endpoint: {other:?}"),
     };
-    update(
-        &mut app,
-        Msg::NetworkApplied {
-            req,
-            applied: pinned(vec![s3_line("pinned for eu-west-1")]),
-        },
-    );
+    update(&mut app, s3_pinned(req, Ok("pinned for eu-west-1")));
     press(&mut app, KeyCode::Esc);
     assert!(!app.network_open);
 
@@ -3880,14 +3866,7 @@ fn the_s3_pin_follows_the_plans_region_and_review_refuses_one_left_for_another()
              us-east-1, or Ctrl-R there to take the pin away."
         )
     );
-    let req = req_of(&press(&mut app, KeyCode::Enter));
-    let cmds = update(
-        &mut app,
-        Msg::EndpointChecked {
-            req,
-            result: Ok(()),
-        },
-    );
+    let cmds = endpoint_passes(&mut app);
     let repin = match &cmds[..] {
         [Cmd::ListInstances { .. }, Cmd::ApplyNetwork { req, plan }] => {
             let s3 = plan.s3.as_ref().unwrap();
@@ -3901,13 +3880,7 @@ fn the_s3_pin_follows_the_plans_region_and_review_refuses_one_left_for_another()
         }
         other => panic!("the pin moves before the checks run again: {other:?}"),
     };
-    let cmds = update(
-        &mut app,
-        Msg::NetworkApplied {
-            req: repin,
-            applied: pinned(vec![s3_line("pinned for us-east-1")]),
-        },
-    );
+    let cmds = update(&mut app, s3_pinned(repin, Ok("pinned for us-east-1")));
     assert!(
         matches!(&cmds[..], [Cmd::RunPreflight { region, .. }] if region == "us-east-1"),
         "{cmds:?}"
@@ -3923,17 +3896,10 @@ fn the_s3_pin_follows_the_plans_region_and_review_refuses_one_left_for_another()
     let req = app.network.repin("eu-central-1", 900).map(|_| 900).unwrap();
     update(
         &mut app,
-        Msg::NetworkApplied {
+        s3_pinned(
             req,
-            applied: Applied {
-                snapshot: Snapshot::default(),
-                lines: vec![Line {
-                    what: "S3".into(),
-                    ok: false,
-                    text: "/etc/hosts cannot be written (Read-only file system)".into(),
-                }],
-            },
-        },
+            Err("/etc/hosts cannot be written (Read-only file system)"),
+        ),
     );
     assert!(
         app.notice
@@ -3955,4 +3921,27 @@ fn the_s3_pin_follows_the_plans_region_and_review_refuses_one_left_for_another()
          aws-elastic-disaster-recovery-hashes-us-east-1.s3.us-east-1.amazonaws.com), but the \
          plan's region is eu-central-1"
     );
+}
+
+/// The answer to an apply of the S3 pin: Ok, the hosts file written; Err, not.
+fn s3_pinned(req: u64, result: Result<&str, &str>) -> Msg {
+    use drs_failback::netconfig::{Applied, Line, Snapshot};
+    let (ok, text) = match result {
+        Ok(text) => (true, text),
+        Err(text) => (false, text),
+    };
+    Msg::NetworkApplied {
+        req,
+        applied: Applied {
+            snapshot: Snapshot {
+                hosts_block: ok.then_some(None),
+                ..Snapshot::default()
+            },
+            lines: vec![Line {
+                what: "S3".into(),
+                ok,
+                text: text.into(),
+            }],
+        },
+    }
 }
