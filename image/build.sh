@@ -128,7 +128,8 @@ mkdir -p "$out"
 
 # --- ISO ------------------------------------------------------------------------------------
 step "hybrid ISO"
-grub-mkrescue --output="$out/$name.iso" "$medium" -- -volid DRS_FAILBACK 2>"$work/mkrescue.log" ||
+. "$repo/assets/live-labels" # LIVE_ISO_VOLID, LIVE_DISK_LABEL: the wizard refuses disks with them
+grub-mkrescue --output="$out/$name.iso" "$medium" -- -volid "$LIVE_ISO_VOLID" 2>"$work/mkrescue.log" ||
     { cat "$work/mkrescue.log" >&2; die "grub-mkrescue failed"; }
 
 # --- GPT disk: BIOS boot partition, ESP, ext4 with the live medium --------------------------
@@ -175,7 +176,7 @@ mmd -i "$work/esp.img" ::/EFI ::/EFI/BOOT
 mcopy -i "$work/esp.img" "$work/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
 dd if="$work/esp.img" of="$raw" bs=1M seek=2 conv=notrunc status=none
 
-mke2fs -q -t ext4 -L DRSLIVE -U "$uuid" -m 0 -d "$medium" -E root_owner=0:0 \
+mke2fs -q -t ext4 -L "$LIVE_DISK_LABEL" -U "$uuid" -m 0 -d "$medium" -E root_owner=0:0 \
     "$work/medium.ext4" "${medium_mib}M"
 dd if="$work/medium.ext4" of="$raw" bs=1M seek=$((2 + esp_mib)) conv=notrunc,sparse status=none
 rm -f "$work/medium.ext4" "$work/esp.img"

@@ -235,6 +235,20 @@ impl Cli {
     }
 }
 
+impl Cli {
+    /// What the Network screen starts with: the official client's variables from `env`, with
+    /// `--s3-endpoint` (or S3_ENDPOINT, which clap reads into it) as the S3 endpoint.
+    pub fn network_prefill(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> crate::domain::network::Prefill {
+        crate::domain::network::prefill(|k| match k {
+            "S3_ENDPOINT" => self.s3_endpoint.clone(),
+            _ => env(k),
+        })
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the DRS emulator on its own: point any AWS client at it with --endpoint-url.
@@ -303,6 +317,20 @@ mod tests {
                 .find(|(k, _)| *k == n)
                 .map(|(_, v)| v.to_string())
         }
+    }
+
+    #[test]
+    fn the_network_screen_starts_with_the_s3_endpoint_the_run_was_given() {
+        let cli = Cli::parse_from(["drs-failback", "--s3-endpoint", "https://10.0.0.9"]);
+        let p = cli.network_prefill(env(&[("S3_ENDPOINT", "10.9.9.9"), ("PROXY", "p:3128")]));
+        assert_eq!(p.s3_endpoint.as_deref(), Some("https://10.0.0.9"));
+        assert_eq!(p.proxy.as_deref(), Some("p:3128"));
+        let cli = Cli::parse_from(["drs-failback"]);
+        let p = cli.network_prefill(env(&[("S3_ENDPOINT", "10.9.9.9")]));
+        assert_eq!(
+            p.s3_endpoint, None,
+            "S3_ENDPOINT counts through --s3-endpoint only, as our downloads read it"
+        );
     }
 
     #[test]

@@ -475,11 +475,7 @@ async fn wizard(
     about: &[(&str, String)],
 ) -> Result<ExitCode, Stop> {
     app.log_path = Some(log_path.display().to_string());
-    // The official client's variables fill the Network screen; --s3-endpoint counts as S3_ENDPOINT.
-    app.network = NetworkForm::from_prefill(drs_failback::domain::network::prefill(|k| match k {
-        "S3_ENDPOINT" => cli.s3_endpoint.clone(),
-        _ => std::env::var(k).ok(),
-    }));
+    app.network = NetworkForm::from_prefill(cli.network_prefill(|k| std::env::var(k).ok()));
     let mut headless = Headless::new(cli.output, cli.launch_when_ready);
     headless.attaching = services.attach.is_some();
     // Err: drawing failed, the terminal is gone.

@@ -164,16 +164,21 @@ fn verified_with(result: Result<Verified, DrsError>) -> App {
 /// Walks to the instance list and returns the listing's request, before any page came.
 fn listing() -> (App, u64) {
     let mut app = verified_with(Ok(verified()));
-    let req = req_of(&press(&mut app, KeyCode::Enter));
-    let cmds = update(
-        &mut app,
+    let cmds = endpoint_passes(&mut app);
+    let req = req_of(&cmds);
+    (app, req)
+}
+
+/// Enter on the Endpoint step, its check answered: passed.
+fn endpoint_passes(app: &mut App) -> Vec<Cmd> {
+    let req = req_of(&press(app, KeyCode::Enter));
+    update(
+        app,
         Msg::EndpointChecked {
             req,
             result: Ok(()),
         },
-    );
-    let req = req_of(&cmds);
-    (app, req)
+    )
 }
 
 /// Recovery instances that match nothing on this machine and fit its disks.
@@ -3820,4 +3825,123 @@ fn a_waiting_run_tries_the_default_chain_again_and_goes_on_with_credentials_give
         "{cmds:?}"
     );
     assert!(app.waiting.is_none());
+}
+
+/// The Network screen's S3 pin, applied while the region was eu-west-1, then the plan's region
+/// became us-east-1: the endpoint's check moves the pin before the checks run again; a pin
+/// left for another region stops Review.
+#[test]
+fn the_s3_pin_follows_the_plans_region_and_review_refuses_one_left_for_another() {
+    let mut app = verified_with(Ok(verified()));
+    assert_eq!(app.step, StepId::Endpoint);
+    let region = app.region().to_owned();
+    assert_eq!(region, "us-east-1");
+    app.credentials.region = "eu-west-1".into();
+    app.network_open = true;
+    app.network.s3_endpoint = Input::new("10.0.0.9".into());
+    let req = match &press(&mut app, KeyCode::Enter)[..] {
+        [Cmd::ApplyNetwork { req, plan }] => {
+            let s3 = plan.s3.as_ref().unwrap();
+            assert_eq!(s3.region, "eu-west-1");
+            assert_eq!(s3.hosts[0], "s3.eu-west-1.amazonaws.com");
+            *req
+        }
+        other => panic!("Enter pins the S3 endpoint: {other:?}"),
+    };
+    update(&mut app, s3_pinned(req, Ok("pinned for eu-west-1")));
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.network_open);
+
+    // Back on Credentials the region became us-east-1; the endpoint's check passes.
+    app.credentials.region = region.clone();
+    let stale = app
+        .instance_checks()
+        .into_iter()
+        .find(|c| c.id == "s3_pin")
+        .expect("a pin for another region is a failing row");
+    assert_eq!(
+        stale.fix.as_deref(),
+        Some(
+            "Open the Network screen (Ctrl-N) and press Enter to pin the S3 endpoint for \
+             us-east-1, or Ctrl-R there to take the pin away."
+        )
+    );
+    let cmds = endpoint_passes(&mut app);
+    let repin = match &cmds[..] {
+        [Cmd::ListInstances { .. }, Cmd::ApplyNetwork { req, plan }] => {
+            let s3 = plan.s3.as_ref().unwrap();
+            assert_eq!(s3.region, "us-east-1");
+            assert_eq!(
+                s3.hosts[0], "s3.us-east-1.amazonaws.com",
+                "the same endpoint, this region's names"
+            );
+            assert!(plan.interfaces.is_empty() && plan.proxy.is_none());
+            *req
+        }
+        other => panic!("the pin moves before the checks run again: {other:?}"),
+    };
+    let cmds = update(&mut app, s3_pinned(repin, Ok("pinned for us-east-1")));
+    assert!(
+        matches!(&cmds[..], [Cmd::RunPreflight { region, .. }] if region == "us-east-1"),
+        "{cmds:?}"
+    );
+    assert_eq!(
+        app.notice.as_deref(),
+        Some("The region changed: pinned for us-east-1.")
+    );
+    assert!(!app.instance_checks().iter().any(|c| c.id == "s3_pin"));
+
+    // A pin that could not follow: said at once, and Review refuses with the fix.
+    app.credentials.region = "eu-central-1".into();
+    let req = app.network.repin("eu-central-1", 900).map(|_| 900).unwrap();
+    update(
+        &mut app,
+        s3_pinned(
+            req,
+            Err("/etc/hosts cannot be written (Read-only file system)"),
+        ),
+    );
+    assert!(
+        app.notice
+            .as_deref()
+            .unwrap()
+            .starts_with("The region changed, and the S3 pin could not follow it: /etc/hosts"),
+        "{:?}",
+        app.notice
+    );
+    let stale = app
+        .instance_checks()
+        .into_iter()
+        .find(|c| c.id == "s3_pin")
+        .unwrap();
+    assert_eq!(
+        stale.measured,
+        "/etc/hosts pins the S3 endpoint for us-east-1's host names (s3.us-east-1.amazonaws.com, \
+         aws-elastic-disaster-recovery-us-east-1.s3.us-east-1.amazonaws.com, \
+         aws-elastic-disaster-recovery-hashes-us-east-1.s3.us-east-1.amazonaws.com), but the \
+         plan's region is eu-central-1"
+    );
+}
+
+/// The answer to an apply of the S3 pin: Ok, the hosts file written; Err, not.
+fn s3_pinned(req: u64, result: Result<&str, &str>) -> Msg {
+    use drs_failback::netconfig::{Applied, Line, Snapshot};
+    let (ok, text) = match result {
+        Ok(text) => (true, text),
+        Err(text) => (false, text),
+    };
+    Msg::NetworkApplied {
+        req,
+        applied: Applied {
+            snapshot: Snapshot {
+                hosts_block: ok.then_some(None),
+                ..Snapshot::default()
+            },
+            lines: vec![Line {
+                what: "S3".into(),
+                ok,
+                text: text.into(),
+            }],
+        },
+    }
 }

@@ -8,8 +8,7 @@ mod common;
 
 use common::command::run;
 use drs_failback::domain::network::{
-    Addressing, InterfacePlan, NetworkPlan, ProxyPlan, S3Plan, S3Target, s3_pinned_hosts,
-    static_address,
+    Addressing, InterfacePlan, NetworkPlan, ProxyPlan, S3Plan, S3Target, static_address,
 };
 use drs_failback::netconfig::System;
 use drs_failback::netconfig::interfaces::Interface;
@@ -478,10 +477,10 @@ async fn s3_pin_and_proxy_are_applied_and_reverted_exactly() {
             url: "http://proxy.lab:3128".into(),
             no_proxy: Some(".internal".into()),
         }),
-        s3: Some(S3Plan {
-            target: S3Target::Address("10.77.0.8".parse().unwrap()),
-            hosts: s3_pinned_hosts(region),
-        }),
+        s3: Some(S3Plan::new(
+            S3Target::Address("10.77.0.8".parse().unwrap()),
+            region,
+        )),
     };
     let applied = system.apply(&plan).await;
     assert!(applied.ok(), "{:?}", applied.lines);

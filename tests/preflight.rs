@@ -306,13 +306,16 @@ async fn the_s3_host_is_the_regions_assets_bucket_and_an_unknown_region_is_named
     );
 }
 
+/// The recovery instance the TCP 1500 checks name.
+const RI: &str = "i-0123456789abcdef0";
+
 #[tokio::test]
 async fn tcp_1500_is_tried_at_the_private_ip_when_use_private_ip_says_so() {
     let open = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = open.local_addr().unwrap().port();
     let ips = vec!["127.0.0.1".to_owned()];
     let t = Duration::from_secs(2);
-    let c = preflight::replication_port(Ok(true), &ips, true, port, t).await;
+    let c = preflight::replication_port(RI, Ok(true), &ips, true, port, t).await;
     assert_eq!(c.verdict, Verdict::Pass, "{c:?}");
     assert!(
         c.measured.starts_with("connected in ")
@@ -323,7 +326,7 @@ async fn tcp_1500_is_tried_at_the_private_ip_when_use_private_ip_says_so() {
     );
 
     drop(open);
-    let c = preflight::replication_port(Ok(true), &ips, true, port, t).await;
+    let c = preflight::replication_port(RI, Ok(true), &ips, true, port, t).await;
     assert_eq!(c.verdict, Verdict::Fail, "{c:?}");
     assert!(c.measured.contains("refused"), "{c:?}");
     assert_eq!(
@@ -336,7 +339,7 @@ async fn tcp_1500_is_tried_at_the_private_ip_when_use_private_ip_says_so() {
 
     // Not readable, or the public IP (which DRS does not report): said, never guessed.
     let denied = Err("these credentials may not call GetFailbackReplicationConfiguration".into());
-    let c = preflight::replication_port(denied, &ips, true, port, t).await;
+    let c = preflight::replication_port(RI, denied, &ips, true, port, t).await;
     assert_eq!(c.verdict, Verdict::Warning);
     assert_eq!(
         c.measured,
@@ -344,18 +347,54 @@ async fn tcp_1500_is_tried_at_the_private_ip_when_use_private_ip_says_so() {
          GetFailbackReplicationConfiguration), so not whether the private or the public address \
          is used"
     );
-    let c = preflight::replication_port(Ok(false), &ips, true, port, t).await;
+    assert_eq!(
+        c.fix.as_deref(),
+        Some(
+            "Check by hand that TCP 1500 answers from this machine at i-0123456789abcdef0's \
+             private IP (over the VPN or Direct Connect) or its public IP, whichever its failback \
+             replication settings in the DRS console use (e.g. nc -vz <address> 1500)."
+        )
+    );
+    // The public IP: DRS lists only the addresses on the instance's own interfaces.
+    let c = preflight::replication_port(RI, Ok(false), &ips, true, port, t).await;
     assert_eq!(c.verdict, Verdict::Warning);
-    assert!(c.measured.contains("usePrivateIP is off"), "{c:?}");
-    // The demo does not try (the emulator runs no agent), and says so.
-    let c = preflight::replication_port(Ok(true), &ips, false, 1500, t).await;
-    assert_eq!(c.verdict, Verdict::Warning);
-    assert!(c.measured.starts_with("demo: 127.0.0.1:1500"), "{c:?}");
-    let c = preflight::replication_port(Ok(false), &ips, false, 1500, t).await;
     assert_eq!(
         c.measured,
-        "demo: not tried, the emulator runs no replication agent (usePrivateIP is off: the \
-         public IP is used, which DRS does not report (EC2 does))"
+        "not checked: usePrivateIP is off, so the failback connects to i-0123456789abcdef0's \
+         public IP, which DRS does not report: the addresses it lists (127.0.0.1) are those on \
+         the instance's own interfaces, and EC2 keeps the public one outside it"
+    );
+    assert_eq!(
+        c.fix.as_deref(),
+        Some(
+            "Find i-0123456789abcdef0's public IPv4 address in the EC2 console and check by hand \
+             that TCP 1500 answers there from this machine (e.g. nc -vz <address> 1500); its \
+             security group must admit this machine's public address."
+        )
+    );
+    let c = preflight::replication_port(RI, Ok(true), &[], true, port, t).await;
+    assert_eq!(
+        c.measured,
+        "not checked: usePrivateIP is on, but DRS reports no private IP for it"
+    );
+    assert!(
+        c.fix
+            .as_deref()
+            .unwrap()
+            .starts_with("Find i-0123456789abcdef0's private IP"),
+        "{c:?}"
+    );
+    // The demo does not try (the emulator runs no agent), and says so.
+    let c = preflight::replication_port(RI, Ok(true), &ips, false, 1500, t).await;
+    assert_eq!(c.verdict, Verdict::Warning);
+    assert!(c.measured.starts_with("demo: 127.0.0.1:1500"), "{c:?}");
+    let c = preflight::replication_port(RI, Ok(false), &ips, false, 1500, t).await;
+    assert_eq!(
+        c.measured,
+        "demo: not tried, the emulator runs no replication agent (usePrivateIP is off, so the \
+         failback connects to i-0123456789abcdef0's public IP, which DRS does not report: the \
+         addresses it lists (127.0.0.1) are those on the instance's own interfaces, and EC2 \
+         keeps the public one outside it)"
     );
 }
 

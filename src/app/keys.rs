@@ -254,13 +254,13 @@ fn network_binding(app: &App) -> Option<Binding> {
             .and_then(|d| d.poll_error.as_ref())
             .is_some_and(|e| e.kind.is_connection())
             .then(ctrl_n),
-        // TCP 1500, the DRS endpoint or S3 failed to connect.
+        // TCP 1500, the DRS endpoint or S3 failed to connect, or the S3 pin is another region's.
         StepId::Review => app
             .instance_checks()
             .iter()
             .any(|c| {
                 c.verdict == crate::domain::preflight::Verdict::Fail
-                    && ["replication_port", "drs_endpoint", "s3"].contains(&c.id)
+                    && ["replication_port", "drs_endpoint", "s3", "s3_pin"].contains(&c.id)
             })
             .then(ctrl_n),
         StepId::Result => (matches!(app.outcome, Some(Outcome::Failed(_)))
@@ -290,7 +290,8 @@ fn network(app: &App) -> Vec<Binding> {
         ]),
         Field::Mode => v.extend([
             b("Space", "DHCP/static", &[SPACE, LEFT, RIGHT]).help(
-                "unchanged, DHCP (IPv4, and IPv6 where offered), DHCP (IPv4 only), static address",
+                "unchanged, DHCP (IPv4, and IPv6 where offered), DHCP (IPv4 only), DHCP (IPv6 only), \
+                 static address",
             ),
             b("Tab", "next field", &[TAB, BACKTAB, UP, DOWN]),
         ]),

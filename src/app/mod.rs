@@ -221,6 +221,9 @@ impl App {
                 .into_iter()
                 .cloned()
                 .collect();
+        if let Some(pinned) = &self.network.pinned {
+            checks.extend(rules::s3_pin(pinned, self.region()));
+        }
         let Some(instance) = self.chosen_instance() else {
             return checks;
         };
@@ -681,11 +684,21 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Cmd> {
             vec![]
         }
         Msg::NetworkApplied { req, applied } => {
-            if app.network.on_applied(req, applied) {
-                app.network.changed = true;
-                return list_interfaces(app);
+            let repinned = app.network.work == Some((req, Work::Repinning));
+            if !app.network.on_applied(req, applied) {
+                return vec![];
             }
-            vec![]
+            if repinned {
+                app.notice = app
+                    .network
+                    .report
+                    .as_ref()
+                    .map(|(_, lines)| repin_notice(lines));
+                // Measured again now that the names point where they should.
+                return rerun_if_moved(app);
+            }
+            app.network.changed = true;
+            list_interfaces(app)
         }
         Msg::NetworkReverted { req, lines } => {
             if app.network.on_reverted(req, lines) {
@@ -810,6 +823,31 @@ fn on_network_action(app: &mut App, action: NetAction) -> Vec<Cmd> {
             }
             None => vec![],
         },
+    }
+}
+
+/// The S3 pin of the Network screen, moved to the region the plan has now (when it pins
+/// another region's host names).
+fn repin(app: &mut App) -> Option<Cmd> {
+    let req = app.req();
+    let region = app.region().to_owned();
+    let plan = app.network.repin(&region, req)?;
+    Some(Cmd::ApplyNetwork { req, plan })
+}
+
+/// What a notice says of the S3 pin moved to the new region.
+fn repin_notice(lines: &[crate::netconfig::Line]) -> String {
+    let text = lines
+        .iter()
+        .map(|l| l.text.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    match lines.iter().all(|l| l.ok) {
+        true => format!("The region changed: {text}."),
+        false => format!(
+            "The region changed, and the S3 pin could not follow it: {text}. Review refuses \
+             to start until the Network screen (Ctrl-N) pins it for this region."
+        ),
     }
 }
 
@@ -1679,7 +1717,11 @@ fn on_endpoint_checked(app: &mut App, req: u64, result: Result<(), DrsError>) ->
             app.go(StepId::Instance);
             app.notice = Some(summary);
             let mut cmds = list_instances(app);
-            cmds.extend(rerun_if_moved(app));
+            // The S3 pin follows the region; the checks run again once it has moved.
+            match repin(app) {
+                Some(cmd) => cmds.push(cmd),
+                None => cmds.extend(rerun_if_moved(app)),
+            }
             cmds
         }
         Err(e) => {

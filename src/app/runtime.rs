@@ -297,6 +297,7 @@ impl Runtime<'_> {
                         logged("GetFailbackReplicationConfiguration", use_private_ip)
                             .map_err(|e| port_unknown(&e));
                     let check = crate::preflight::replication_port(
+                        &instance_id,
                         use_private_ip,
                         &private_ips,
                         connect,

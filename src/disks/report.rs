@@ -5,6 +5,7 @@ use crate::domain::block::{BlockDisk, BlockSystem, DiskKind, Filesystem};
 use crate::domain::bytes::Bytes;
 use crate::domain::local_disks::{self, refusals};
 use crate::domain::mapping::{DmValueFormat, local_name};
+use crate::domain::model::LocalDisk;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -53,7 +54,7 @@ pub struct HolderReport {
 
 #[derive(Debug, Serialize)]
 pub struct ReasonReport {
-    /// `boot-medium`, `mounted`, `swap`, `held`, `read-only`
+    /// `boot-medium`, `mounted`, `swap`, `held`, `other-path`, `read-only`
     pub code: String,
     pub message: String,
 }
@@ -108,8 +109,8 @@ fn fs_report(fs: &Option<Filesystem>) -> Option<FilesystemReport> {
     })
 }
 
-fn disk_report(disk: &BlockDisk, system: &BlockSystem) -> DiskReport {
-    let local = local_disks::local_disk(disk, system);
+/// `local` is the wizard's view of `disk`, judged among the other disks listed.
+fn disk_report(disk: &BlockDisk, local: LocalDisk) -> DiskReport {
     let reasons: Vec<ReasonReport> = refusals(&local)
         .iter()
         .map(|r| ReasonReport {
@@ -183,12 +184,14 @@ fn disk_report(disk: &BlockDisk, system: &BlockSystem) -> DiskReport {
 
 /// The listed disks (loop, ram and zram devices only with `include_loop`), in the order read.
 pub fn report(system: &BlockSystem, include_loop: bool) -> Report {
+    let listed = system
+        .disks
+        .iter()
+        .filter(|d| local_disks::is_listed(d, include_loop));
     Report {
-        disks: system
-            .disks
-            .iter()
-            .filter(|d| local_disks::is_listed(d, include_loop))
-            .map(|d| disk_report(d, system))
+        disks: listed
+            .zip(local_disks::local_disks(system, include_loop))
+            .map(|(d, local)| disk_report(d, local))
             .collect(),
         missing: system.missing.clone(),
     }

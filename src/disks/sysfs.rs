@@ -246,7 +246,9 @@ impl<'a> Reader<'a> {
             serial: prop("ID_SERIAL_SHORT")
                 .or_else(|| read_trimmed(&sys.join("serial")))
                 .or_else(|| read_trimmed(&device.join("serial"))),
-            wwn: prop("ID_WWN")
+            // SCSI's NAA 6 names: ID_WWN is the 64-bit part that every LUN of an array shares.
+            wwn: prop("ID_WWN_WITH_EXTENSION")
+                .or_else(|| prop("ID_WWN"))
                 .or(map_wwid)
                 .or_else(|| read_trimmed(&sys.join("wwid")))
                 .or_else(|| read_trimmed(&device.join("wwid"))),
@@ -600,8 +602,26 @@ mod tests {
             map.wwn.as_deref(),
             Some("3600a098038303053453f463045727a6b")
         );
+        // Each path is the LUN's to udev (its page 0x83 id); the by-id names are the map's.
+        for path in ["sdd", "sde"] {
+            let p = find(&system, path);
+            assert_eq!(
+                p.serial.as_deref(),
+                Some("600a098038303053453f463045727a6b")
+            );
+            assert!(
+                p.links.iter().all(|l| l.starts_with("by-path/")),
+                "{:?}",
+                p.links
+            );
+        }
         let map = by_device(&disks, "/dev/mapper/mpatha");
-        assert_eq!(map.by_id.as_deref(), Some("dm-name-mpatha"));
+        // Not dm-name-mpatha: user_friendly_names come from a bindings file the live image
+        // does not have.
+        assert_eq!(
+            map.by_id.as_deref(),
+            Some("scsi-3600a098038303053453f463045727a6b")
+        );
         assert_eq!(
             reasons(map),
             [
@@ -609,6 +629,47 @@ mod tests {
                 "held by dm-3 (device-mapper mpatha-part1) on dm-2"
             ]
         );
+    }
+
+    /// The live image on a host with two paths to one SAN LUN: it runs no multipathd, so no
+    /// map holds them and both look free. One is offered (the one udev's by-id names point at),
+    /// the other refused, so no two volumes are written to one disk. Another LUN of the same
+    /// array shares the paths' ID_WWN (NAA 6's first 64 bits) and is a disk of its own.
+    #[test]
+    fn two_paths_to_one_lun_without_multipathd_offer_it_once() {
+        use crate::domain::mapping::resolve_target;
+        let system = read("san");
+        let disks = listed(&system, false);
+        let names: Vec<&str> = disks.iter().map(|d| d.device.as_str()).collect();
+        assert_eq!(names, ["/dev/sda", "/dev/sdb", "/dev/sdc", "/dev/sdd"]);
+        assert_eq!(
+            reasons(by_device(&disks, "/dev/sda")),
+            ["is the boot medium", "mounted at /run/live/medium"]
+        );
+        assert_eq!(
+            reasons(by_device(&disks, "/dev/sdb")),
+            ["another path to the same disk as /dev/sdc (WWN 0x600a0980383030534c2b4a6f4d2f7a31)"]
+        );
+        let sdc = by_device(&disks, "/dev/sdc");
+        assert!(reasons(sdc).is_empty());
+        assert_eq!(
+            sdc.by_id.as_deref(),
+            Some("scsi-3600a0980383030534c2b4a6f4d2f7a31")
+        );
+        let at = |device: &str| disks.iter().position(|d| d.device == device).unwrap();
+        assert_eq!(
+            resolve_target(
+                "/dev/disk/by-id/wwn-0x600a0980383030534c2b4a6f4d2f7a31",
+                &disks
+            ),
+            Ok(at("/dev/sdc"))
+        );
+        let sdd = find(&system, "sdd");
+        assert_eq!(
+            sdd.wwn.as_deref(),
+            Some("0x600a0980383030534c2b4a6f4d2f7a32")
+        );
+        assert!(reasons(by_device(&disks, "/dev/sdd")).is_empty());
     }
 
     #[test]
@@ -797,7 +858,12 @@ mod tests {
     /// What `drs-failback disks` prints for the sample machines, kept in tests/snapshots.
     #[test]
     fn disks_report_of_the_sample_machines() {
-        for (name, include_loop) in [("server", true), ("live", false), ("guest", false)] {
+        for (name, include_loop) in [
+            ("server", true),
+            ("live", false),
+            ("guest", false),
+            ("san", false),
+        ] {
             let report = super::super::report::report(&read(name), include_loop);
             insta::with_settings!({snapshot_path => "../../tests/snapshots", prepend_module_to_snapshot => false}, {
                 insta::assert_snapshot!(format!("disks_{name}"), super::super::report::text(&report));

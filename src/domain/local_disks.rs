@@ -1,7 +1,7 @@
 //! How this machine's block disks become the wizard's local disks: which are listed, their
 //! preferred persistent names, what is on them, and why one cannot be chosen.
 
-use super::block::{BlockDisk, BlockSystem, DevNum, DiskKind, Filesystem};
+use super::block::{BlockDisk, BlockSystem, DevNum, DiskKind, Filesystem, HolderKind};
 use super::bytes::Bytes;
 use super::model::LocalDisk;
 
@@ -9,10 +9,20 @@ use super::model::LocalDisk;
 /// medium (live-boot mounts it at /run/live/medium; older versions at /lib/live/mount/medium).
 pub const BOOT_MOUNTS: [&str; 3] = ["/", "/run/live/medium", "/lib/live/mount/medium"];
 
-/// The labels image/build.sh gives the live image's filesystem: the ISO's volume id and the
-/// disk image's ext4. A medium booted with live-boot's `toram` is no longer mounted: its label
-/// still tells it.
-pub const LIVE_LABELS: [&str; 2] = ["DRS_FAILBACK", "DRSLIVE"];
+/// The live image's filesystem labels, as `assets/live-labels` holds them for image/build.sh
+/// (which sources it): the ISO's volume id and the disk image's ext4. A medium booted with
+/// live-boot's `toram` is no longer mounted: its label still tells it.
+pub fn live_labels() -> impl Iterator<Item = &'static str> {
+    shell_assignments(include_str!("../../assets/live-labels")).map(|(_, value)| value)
+}
+
+/// `NAME=value` lines, without comments and blank lines.
+fn shell_assignments(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+}
 
 /// Why a disk cannot receive a volume, most serious first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +31,8 @@ pub enum Refusal {
     Mounted(Vec<String>),
     Swap(Vec<String>),
     Held(Vec<String>),
+    /// Another path to a disk offered under another name.
+    OtherPath(String),
     ReadOnly,
 }
 
@@ -32,6 +44,7 @@ impl Refusal {
             Refusal::Mounted(_) => "mounted",
             Refusal::Swap(_) => "swap",
             Refusal::Held(_) => "held",
+            Refusal::OtherPath(_) => "other-path",
             Refusal::ReadOnly => "read-only",
         }
     }
@@ -42,6 +55,7 @@ impl Refusal {
             Refusal::Mounted(points) => format!("mounted at {}", points.join(", ")),
             Refusal::Swap(devices) => format!("used as swap ({})", devices.join(", ")),
             Refusal::Held(holders) => format!("held by {}", holders.join(", ")),
+            Refusal::OtherPath(disk) => format!("another path to the same disk as {disk}"),
             Refusal::ReadOnly => "read-only".into(),
         }
     }
@@ -61,6 +75,9 @@ pub fn refusals(disk: &LocalDisk) -> Vec<Refusal> {
     }
     if !disk.holders.is_empty() {
         out.push(Refusal::Held(disk.holders.clone()));
+    }
+    if let Some(disk) = &disk.other_path_of {
+        out.push(Refusal::OtherPath(disk.clone()));
     }
     if disk.read_only {
         out.push(Refusal::ReadOnly);
@@ -148,7 +165,7 @@ pub fn is_boot_medium(disk: &BlockDisk, system: &BlockSystem) -> bool {
     let live = |fs: &Option<Filesystem>| {
         fs.as_ref()
             .and_then(|f| f.label.as_deref())
-            .is_some_and(|l| LIVE_LABELS.contains(&l))
+            .is_some_and(|l| live_labels().any(|live| live == l))
     };
     stack(disk).iter().any(|d| boot.contains(d))
         || live(&disk.filesystem)
@@ -286,17 +303,51 @@ pub fn local_disk(disk: &BlockDisk, system: &BlockSystem) -> LocalDisk {
             .iter()
             .flat_map(|p| std::iter::once(format!("/dev/{}", p.name)).chain(p.links.clone()))
             .collect(),
+        other_path_of: None,
     }
+}
+
+/// Disks that are paths to one LUN: the same WWN, with no multipath map over them (the live
+/// image runs no multipathd). One is offered, the others refused, so no two volumes go to one
+/// disk: the path udev's by-id names point at, else the first. Returns (refused, offered).
+fn other_paths(disks: &[&BlockDisk]) -> Vec<(usize, usize)> {
+    // Paths under a map are held by it already, and the map is the disk offered.
+    let lun = |d: &BlockDisk| {
+        let unmapped = d.holders.iter().all(|h| h.kind != HolderKind::Multipath);
+        d.wwn
+            .clone()
+            .filter(|_| d.kind == DiskKind::Disk && unmapped)
+    };
+    let mut out = Vec::new();
+    for (i, d) in disks.iter().enumerate() {
+        let Some(wwn) = lun(d) else {
+            continue;
+        };
+        let same: Vec<usize> = (0..disks.len())
+            .filter(|&j| lun(disks[j]).as_ref() == Some(&wwn))
+            .collect();
+        let named = |j: &&usize| disks[**j].links.iter().any(|l| l.starts_with("by-id/"));
+        let offered = *same.iter().find(named).unwrap_or(&same[0]);
+        if offered != i {
+            out.push((i, offered));
+        }
+    }
+    out
 }
 
 /// The disks the wizard offers (the boot medium included, marked), in the order read.
 pub fn local_disks(system: &BlockSystem, include_loop: bool) -> Vec<LocalDisk> {
-    system
+    let listed: Vec<&BlockDisk> = system
         .disks
         .iter()
         .filter(|d| is_listed(d, include_loop))
-        .map(|d| local_disk(d, system))
-        .collect()
+        .collect();
+    let mut disks: Vec<LocalDisk> = listed.iter().map(|d| local_disk(d, system)).collect();
+    for (refused, offered) in other_paths(&listed) {
+        let wwn = listed[offered].wwn.as_deref().unwrap_or_default();
+        disks[refused].other_path_of = Some(format!("{} (WWN {wwn})", disks[offered].device));
+    }
+    disks
 }
 
 #[cfg(test)]
@@ -591,6 +642,45 @@ mod tests {
         let mut bare = block("sdg", dev(8, 96));
         bare.table = Some("dos".into());
         assert_eq!(contents(&bare), "dos partition table, no partitions");
+    }
+
+    /// image/build.sh labels the live medium with assets/live-labels' values and no others, so
+    /// the boot-medium rule knows every label the image carries.
+    #[test]
+    fn the_live_labels_are_the_ones_image_build_sh_gives() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let build = std::fs::read_to_string(root.join("image/build.sh")).unwrap();
+        let asset = std::fs::read_to_string(root.join("assets/live-labels")).unwrap();
+        let vars: Vec<(&str, &str)> = shell_assignments(&asset).collect();
+        assert!(
+            build.contains(". \"$repo/assets/live-labels\""),
+            "build.sh sources it"
+        );
+        // The word after each labelling option, with "$NAME" read from the asset.
+        let given = |option: &str| -> Vec<String> {
+            build
+                .lines()
+                .filter_map(|line| {
+                    let mut words = line.split_whitespace();
+                    words.position(|w| w == option)?;
+                    let word = words.next()?.trim_matches('"');
+                    Some(match word.strip_prefix('$') {
+                        Some(name) => vars
+                            .iter()
+                            .find(|(n, _)| *n == name)
+                            .map(|(_, v)| v.to_string())
+                            .unwrap_or_else(|| format!("${name} (not in assets/live-labels)")),
+                        None => word.to_owned(),
+                    })
+                })
+                .collect()
+        };
+        let mut labels = [given("-volid"), given("-L")].concat();
+        labels.sort();
+        let mut known: Vec<String> = live_labels().map(String::from).collect();
+        known.sort();
+        assert_eq!(labels, known);
+        assert_eq!(known, ["DRSLIVE", "DRS_FAILBACK"]);
     }
 
     #[test]

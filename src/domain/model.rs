@@ -204,6 +204,9 @@ pub struct LocalDisk {
     /// Its partitions' /dev names and persistent links (`/dev/sda1`, `by-uuid/0b3c...`): a
     /// mapping that names one is told to name the whole disk.
     pub partition_names: Vec<String>,
+    /// Another path to the same disk (the same WWN, no multipath map over them), offered
+    /// instead, e.g. "/dev/sdc (WWN 0x600a...)": writing both would write one disk twice.
+    pub other_path_of: Option<String>,
 }
 
 impl LocalDisk {

@@ -410,11 +410,31 @@ pub fn s3_pinned_hosts(region: &Region) -> Vec<String> {
     ]
 }
 
-/// What to pin for S3: the endpoint (resolved when applied) and the names it answers for.
+/// What to pin for S3: the endpoint (resolved when applied) and the names it answers for in
+/// `region`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Plan {
     pub target: S3Target,
+    /// The region whose host names are pinned (a code, e.g. eu-west-1).
+    pub region: String,
     pub hosts: Vec<String>,
+}
+
+impl S3Plan {
+    pub fn new(target: S3Target, region: &Region) -> S3Plan {
+        S3Plan {
+            target,
+            region: region.code.clone(),
+            hosts: s3_pinned_hosts(region),
+        }
+    }
+
+    /// The same endpoint pinned for the host names of `region` instead, when that is another
+    /// known region (the pin follows the plan's region).
+    pub fn moved_to(&self, region: &str) -> Option<S3Plan> {
+        let region = super::regions::find(region.trim())?;
+        (region.code != self.region).then(|| S3Plan::new(self.target.clone(), region))
+    }
 }
 
 /// Everything the Network screen applies at once.

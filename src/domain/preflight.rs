@@ -18,7 +18,7 @@ pub enum Verdict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
     /// Stable name for scripts: ram, boot_mode, secure_boot, software_space, clock, ntp, rtc,
-    /// drs_endpoint, s3, instance_boot_mode, local_disks.
+    /// drs_endpoint, s3, instance_boot_mode, local_disks, replication_port, s3_pin.
     pub id: &'static str,
     pub title: &'static str,
     pub verdict: Verdict,
@@ -430,32 +430,70 @@ pub fn local_disks(instance: &RecoveryInstance, disks: &[LocalDisk]) -> Check {
 /// Where the failback client pairs with the recovery instance's agent.
 pub const REPLICATION_PORT: u16 = 1500;
 
+/// Why TCP 1500 could not be tried, and what the operator checks by hand instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unchecked {
+    pub why: String,
+    /// One sentence.
+    pub verify: String,
+}
+
 /// The address TCP 1500 goes to, as GetFailbackReplicationConfiguration's usePrivateIP says
 /// (`use_private_ip`: its answer, or why it could not be read): the address and which one it
-/// is, or why it cannot be checked.
+/// is, or why it cannot be checked. `ips` are the addresses DescribeRecoveryInstances lists for
+/// recovery instance `id`: those its own interfaces carry, so never its public IPv4 address,
+/// which EC2 maps to it outside the instance.
 pub fn replication_address(
     use_private_ip: Result<bool, String>,
-    private_ips: &[String],
-) -> Result<(String, &'static str), String> {
+    ips: &[String],
+    id: &str,
+) -> Result<(String, &'static str), Unchecked> {
+    let nc = "(e.g. nc -vz <address> 1500)";
     match use_private_ip {
-        Err(why) => Err(format!(
-            "usePrivateIP unknown ({why}), so not whether the private or the public address is used"
-        )),
-        Ok(true) => private_ips
+        Err(why) => Err(Unchecked {
+            why: format!(
+                "usePrivateIP unknown ({why}), so not whether the private or the public address \
+                 is used"
+            ),
+            verify: format!(
+                "Check by hand that TCP 1500 answers from this machine at {id}'s private IP (over \
+                 the VPN or Direct Connect) or its public IP, whichever its failback replication \
+                 settings in the DRS console use {nc}."
+            ),
+        }),
+        Ok(true) => ips
             .first()
             .map(|ip| (ip.clone(), "private IP, as usePrivateIP says"))
-            .ok_or_else(|| "usePrivateIP is on, but DRS reports no private IP for it".into()),
-        Ok(false) => Err(
-            "usePrivateIP is off: the public IP is used, which DRS does not report (EC2 does)"
-                .into(),
-        ),
+            .ok_or_else(|| Unchecked {
+                why: "usePrivateIP is on, but DRS reports no private IP for it".into(),
+                verify: format!(
+                    "Find {id}'s private IP in the EC2 console and check by hand that TCP 1500 \
+                     answers there from this machine {nc}."
+                ),
+            }),
+        Ok(false) => Err(Unchecked {
+            why: format!(
+                "usePrivateIP is off, so the failback connects to {id}'s public IP, which DRS \
+                 does not report: the addresses it lists ({}) are those on the instance's own \
+                 interfaces, and EC2 keeps the public one outside it",
+                match ips.is_empty() {
+                    true => "none".to_owned(),
+                    false => ips.join(", "),
+                }
+            ),
+            verify: format!(
+                "Find {id}'s public IPv4 address in the EC2 console and check by hand that TCP \
+                 1500 answers there from this machine {nc}; its security group must admit this \
+                 machine's public address."
+            ),
+        }),
     }
 }
 
 /// TCP 1500 to the recovery instance: `tcp` is the connection's result ("in 12 ms" or the
 /// error), None when not tried: the address is unknown, or `demo` (the emulator runs no agent).
 pub fn replication_port(
-    target: Result<(String, &'static str), String>,
+    target: Result<(String, &'static str), Unchecked>,
     port: u16,
     tcp: Option<Result<String, String>>,
     demo: bool,
@@ -472,15 +510,15 @@ pub fn replication_port(
             ),
         )
         .fix(demo_fix),
-        (Err(why), _) if demo => c(
+        (Err(u), _) if demo => c(
             Verdict::Warning,
-            format!("demo: not tried, the emulator runs no replication agent ({why})"),
+            format!(
+                "demo: not tried, the emulator runs no replication agent ({})",
+                u.why
+            ),
         )
         .fix(demo_fix),
-        (Err(why), _) => c(Verdict::Warning, format!("not checked: {why}")).fix(
-            "Make sure yourself that TCP 1500 is open from this machine to the recovery \
-             instance (its security group, and the VPN or Direct Connect route for a private IP).",
-        ),
+        (Err(u), _) => c(Verdict::Warning, format!("not checked: {}", u.why)).fix(u.verify),
         (Ok((addr, which)), None) => c(
             Verdict::Warning,
             format!("{addr}:{port} ({which}): not tried"),
@@ -494,6 +532,30 @@ pub fn replication_port(
             c(Verdict::Fail, format!("{e}, to {addr}:{port} ({which})")).fix(open)
         }
     }
+}
+
+/// The S3 pin this program holds in /etc/hosts (`pinned`: the endpoint pinned for one region's
+/// host names) against the plan's `region`: pinned for another region, AWS's program would
+/// reach this region's S3 host names without the endpoint. None when it is this region's.
+pub fn s3_pin(pinned: &super::network::S3Plan, region: &str) -> Option<Check> {
+    let region = region.trim();
+    (pinned.region != region).then(|| {
+        check(
+            "s3_pin",
+            "S3 pin",
+            Verdict::Fail,
+            format!(
+                "/etc/hosts pins the S3 endpoint for {}'s host names ({}), but the plan's region \
+                 is {region}",
+                pinned.region,
+                pinned.hosts.join(", ")
+            ),
+        )
+        .fix(format!(
+            "Open the Network screen (Ctrl-N) and press Enter to pin the S3 endpoint for \
+             {region}, or Ctrl-R there to take the pin away."
+        ))
+    })
 }
 
 /// A check the demo shows but does not stop at (it measures this machine, not the emulator's):

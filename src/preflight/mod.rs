@@ -189,13 +189,14 @@ pub async fn run(
 /// TCP 1500 (`port`) to the recovery instance, at the address `use_private_ip` names; not
 /// tried when `connect` is false (the demo's emulator runs no agent).
 pub async fn replication_port(
+    instance_id: &str,
     use_private_ip: Result<bool, String>,
     private_ips: &[String],
     connect: bool,
     port: u16,
     timeout: Duration,
 ) -> Check {
-    let target = rules::replication_address(use_private_ip, private_ips);
+    let target = rules::replication_address(use_private_ip, private_ips, instance_id);
     let tcp = match (&target, connect) {
         (Ok((ip, _)), true) => Some(match ip.parse::<std::net::IpAddr>() {
             Ok(ip) => https::connect(std::net::SocketAddr::new(ip, port), timeout).await,

@@ -19,6 +19,8 @@ pub enum Mode {
     Unchanged,
     Dhcp,
     Dhcp4,
+    /// Networks that offer no IPv4 (the official client takes IPv6 too).
+    Dhcp6,
     Static,
 }
 
@@ -28,11 +30,18 @@ impl Mode {
             Mode::Unchanged => "unchanged",
             Mode::Dhcp => "DHCP (IPv4, and IPv6 where offered)",
             Mode::Dhcp4 => "DHCP (IPv4 only)",
+            Mode::Dhcp6 => "DHCP (IPv6 only)",
             Mode::Static => "static address",
         }
     }
     fn next(self, back: bool) -> Mode {
-        const ALL: [Mode; 4] = [Mode::Unchanged, Mode::Dhcp, Mode::Dhcp4, Mode::Static];
+        const ALL: [Mode; 5] = [
+            Mode::Unchanged,
+            Mode::Dhcp,
+            Mode::Dhcp4,
+            Mode::Dhcp6,
+            Mode::Static,
+        ];
         let i = ALL.iter().position(|m| *m == self).unwrap_or(0);
         ALL[(i + if back { ALL.len() - 1 } else { 1 }) % ALL.len()]
     }
@@ -86,6 +95,8 @@ impl InterfaceForm {
 pub enum Work {
     Applying,
     Reverting,
+    /// The S3 pin moved to the plan's new region (no key asked for it).
+    Repinning,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -115,6 +126,12 @@ pub struct NetworkForm {
     pub rescan: Option<u64>,
     /// Something was applied or reverted since the screen was opened.
     pub changed: bool,
+    /// The S3 endpoint and region whose host names this program's /etc/hosts block pins now.
+    pub pinned: Option<S3Plan>,
+    /// What the apply running pins for S3, if anything.
+    pinning: Option<S3Plan>,
+    /// `--s3-endpoint` (or S3_ENDPOINT) as the run was started: our own downloads go there.
+    pub started_with_s3: Option<String>,
 }
 
 /// What a key on the Network screen asks for.
@@ -132,7 +149,8 @@ impl NetworkForm {
     pub fn from_prefill(p: Prefill) -> NetworkForm {
         NetworkForm {
             proxy: SecretInput(Input::new(p.proxy.unwrap_or_default())),
-            s3_endpoint: Input::new(p.s3_endpoint.unwrap_or_default()),
+            s3_endpoint: Input::new(p.s3_endpoint.clone().unwrap_or_default()),
+            started_with_s3: p.s3_endpoint,
             prefill_problem: p.problem,
             pending_static: p.static_fields,
             ..NetworkForm::default()
@@ -266,6 +284,10 @@ impl NetworkForm {
                     v4: true,
                     v6: false,
                 },
+                Mode::Dhcp6 => Addressing::Dhcp {
+                    v4: false,
+                    v6: true,
+                },
                 Mode::Static => Addressing::Static(
                     network::static_address(
                         f.address.value(),
@@ -299,10 +321,20 @@ impl NetworkForm {
                     ),
                 )
             })?;
-            plan.s3 = Some(S3Plan {
-                target,
-                hosts: network::s3_pinned_hosts(region),
-            });
+            if let Some(given) = &self.started_with_s3
+                && network::s3_target(given).ok() != Some(target.clone())
+            {
+                return Err((
+                    None,
+                    Field::S3Endpoint,
+                    format!(
+                        "This run downloads AWS's software from {given} (--s3-endpoint or \
+                         S3_ENDPOINT at start), so pin that one here too, or start drs-failback \
+                         again with the endpoint you want."
+                    ),
+                ));
+            }
+            plan.s3 = Some(S3Plan::new(target, region));
         }
         if plan == NetworkPlan::default() {
             return Err((
@@ -328,6 +360,7 @@ impl NetworkForm {
                 return match self.plan(region) {
                     Ok(plan) => {
                         self.error = None;
+                        self.pinning = plan.s3.clone();
                         NetAction::Apply(plan)
                     }
                     Err((at, field, message)) => {
@@ -391,17 +424,42 @@ impl NetworkForm {
     /// The answer of apply `req`: its snapshot is kept even when the screen was left meanwhile,
     /// so a revert can always put back what was there.
     pub fn on_applied(&mut self, req: u64, applied: crate::netconfig::Applied) -> bool {
-        if self.work != Some((req, Work::Applying)) {
+        let Some((_, work)) = self
+            .work
+            .filter(|(r, w)| *r == req && *w != Work::Reverting)
+        else {
             return false;
-        }
+        };
         self.work = None;
+        // The hosts file was written: its block now pins what this apply asked for.
+        let pinning = self.pinning.take();
+        if applied.snapshot.hosts_block.is_some() {
+            self.pinned = pinning;
+        }
         self.snapshot = Some(match self.snapshot.take() {
             Some(older) => older.merge(applied.snapshot),
             None => applied.snapshot,
         })
         .filter(|s| !s.is_empty());
-        self.report = Some((Work::Applying, applied.lines));
+        self.report = Some((work, applied.lines));
         true
+    }
+
+    /// The plan's region is now `region`: when the hosts block pins the S3 endpoint for another
+    /// region's host names, the plan that pins it for this one's instead (`req` names it).
+    pub fn repin(&mut self, region: &str, req: u64) -> Option<NetworkPlan> {
+        if self.work.is_some() {
+            // An apply running answers first; its answer asks again.
+            return None;
+        }
+        let s3 = self.pinned.as_ref()?.moved_to(region)?;
+        self.pinning = Some(s3.clone());
+        self.work = Some((req, Work::Repinning));
+        self.report = None;
+        Some(NetworkPlan {
+            s3: Some(s3),
+            ..NetworkPlan::default()
+        })
     }
 
     pub fn on_reverted(&mut self, req: u64, lines: Vec<Line>) -> bool {
@@ -409,6 +467,7 @@ impl NetworkForm {
             return false;
         }
         self.work = None;
+        self.pinned = None;
         self.report = Some((Work::Reverting, lines));
         true
     }
@@ -429,6 +488,7 @@ fn field_of(f: network::Field) -> Field {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::network::S3Target;
     use crate::netconfig::Applied;
     use ratatui::crossterm::event::KeyModifiers;
 
@@ -530,6 +590,40 @@ mod tests {
     }
 
     #[test]
+    fn space_on_the_mode_cycles_through_dhcp_for_either_family_and_a_static_address() {
+        let mut form = NetworkForm::default();
+        form.on_interfaces(Ok(vec![iface("eth0", true)]));
+        form.focus = Some(Field::Mode);
+        let mut seen = vec![];
+        for _ in 0..5 {
+            form.on_key(key(KeyCode::Char(' ')), "us-east-1");
+            let mode = form.current().unwrap().mode;
+            seen.push(mode);
+            if mode == Mode::Dhcp6 {
+                let plan = form.plan("us-east-1").unwrap();
+                assert_eq!(
+                    plan.interfaces[0].addressing,
+                    Addressing::Dhcp {
+                        v4: false,
+                        v6: true
+                    }
+                );
+            }
+        }
+        assert_eq!(
+            seen,
+            [
+                Mode::Dhcp,
+                Mode::Dhcp4,
+                Mode::Dhcp6,
+                Mode::Static,
+                Mode::Unchanged
+            ]
+        );
+        assert_eq!(Mode::Dhcp6.label(), "DHCP (IPv6 only)");
+    }
+
+    #[test]
     fn the_proxy_password_is_not_in_the_forms_debug() {
         let form = NetworkForm::from_prefill(network::prefill(|k| {
             (k == "PROXY").then(|| "http://ops:Secret123@proxy:3128".to_string())
@@ -550,6 +644,79 @@ mod tests {
         );
         let plan = form.plan("eu-west-1").unwrap();
         assert_eq!(plan.s3.unwrap().hosts[0], "s3.eu-west-1.amazonaws.com");
+    }
+
+    fn pinned_hosts_file() -> Applied {
+        Applied {
+            snapshot: Snapshot {
+                hosts_block: Some(None),
+                ..Snapshot::default()
+            },
+            lines: vec![],
+        }
+    }
+
+    #[test]
+    fn the_s3_pin_is_remembered_for_its_region_and_moves_with_it() {
+        let mut form = NetworkForm {
+            s3_endpoint: Input::new("10.0.0.9".into()),
+            ..NetworkForm::default()
+        };
+        let NetAction::Apply(plan) = form.on_key(key(KeyCode::Enter), "eu-west-1") else {
+            panic!("Enter applies the S3 endpoint");
+        };
+        assert_eq!(plan.s3.as_ref().unwrap().region, "eu-west-1");
+        form.work = Some((3, Work::Applying));
+        assert!(form.on_applied(3, pinned_hosts_file()));
+        assert_eq!(form.pinned, plan.s3);
+        // Same region: nothing to do; another known one: the same endpoint for its names.
+        assert_eq!(form.repin("eu-west-1", 4), None);
+        assert_eq!(form.repin("nowhere-1", 4), None);
+        let moved = form.repin("us-east-1", 4).unwrap().s3.unwrap();
+        assert_eq!(moved.target, S3Target::Address("10.0.0.9".parse().unwrap()));
+        assert_eq!(moved.hosts[0], "s3.us-east-1.amazonaws.com");
+        assert_eq!(form.work, Some((4, Work::Repinning)));
+        assert_eq!(form.repin("us-east-1", 5), None, "one at a time");
+        // A repin that could not write the hosts file leaves the old pin known as it is.
+        let failed = Applied {
+            snapshot: Snapshot::default(),
+            lines: vec![],
+        };
+        assert!(form.on_applied(4, failed));
+        assert_eq!(form.pinned.as_ref().unwrap().region, "eu-west-1");
+        form.work = Some((6, Work::Repinning));
+        form.pinning = Some(moved.clone());
+        assert!(form.on_applied(6, pinned_hosts_file()));
+        assert_eq!(form.pinned, Some(moved));
+        assert_eq!(form.report.as_ref().unwrap().0, Work::Repinning);
+        // A revert takes the pin away.
+        form.work = Some((7, Work::Reverting));
+        assert!(form.on_reverted(7, vec![]));
+        assert_eq!(form.pinned, None);
+    }
+
+    #[test]
+    fn the_s3_endpoint_the_run_started_with_is_the_only_one_pinned() {
+        let mut form = NetworkForm::from_prefill(network::prefill(|k| {
+            (k == "S3_ENDPOINT").then(|| "https://10.0.0.9:8443".to_string())
+        }));
+        assert_eq!(form.s3_endpoint.value(), "https://10.0.0.9:8443");
+        let plan = form.plan("us-east-1").unwrap().s3.unwrap();
+        assert_eq!(plan.target, S3Target::Address("10.0.0.9".parse().unwrap()));
+        // The same address written another way is the same endpoint.
+        form.s3_endpoint = Input::new("10.0.0.9".into());
+        assert!(form.plan("us-east-1").is_ok());
+        form.s3_endpoint = Input::new("10.0.0.7".into());
+        let (_, field, message) = form.plan("us-east-1").unwrap_err();
+        assert_eq!(field, Field::S3Endpoint);
+        assert!(
+            message.starts_with("This run downloads AWS's software from https://10.0.0.9:8443"),
+            "{message}"
+        );
+        // Emptied, nothing is pinned and nothing refused.
+        form.s3_endpoint = Input::default();
+        form.proxy = SecretInput(Input::new("http://p:3128".into()));
+        assert_eq!(form.plan("us-east-1").unwrap().s3, None);
     }
 
     #[test]

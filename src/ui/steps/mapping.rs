@@ -35,6 +35,7 @@ fn short_refusal(why: &Refusal) -> &'static str {
         Refusal::Mounted(_) => "mounted",
         Refusal::Swap(_) => "swap",
         Refusal::Held(_) => "held",
+        Refusal::OtherPath(_) => "other path",
         Refusal::ReadOnly => "read-only",
     }
 }

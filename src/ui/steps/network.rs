@@ -208,7 +208,11 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         "S3 endpoint",
         Field::S3Endpoint,
         f.s3_endpoint.value(),
-        "pinned in /etc/hosts",
+        // Our downloads use --s3-endpoint already; Enter pins it for AWS's program too.
+        match f.started_with_s3 {
+            Some(_) => "from --s3-endpoint; Enter pins it",
+            None => "pinned in /etc/hosts",
+        },
     );
     if let Some((_, message)) = &f.error {
         w.lines(problem(theme, 2, message, cols, theme.error()));
@@ -218,6 +222,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             let doing = match work {
                 Work::Applying => "Applying and checking (a DHCP lease may take up to 30 s)...",
                 Work::Reverting => "Putting back the network as it was...",
+                Work::Repinning => "Pinning the S3 endpoint for the new region...",
             };
             w.line(Line::from(format!("{} {doing}", theme.running(app.now))));
         }
@@ -225,6 +230,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             let heading = match work {
                 Work::Applying => "Applied:",
                 Work::Reverting => "Reverted:",
+                Work::Repinning => "Pinned for the new region:",
             };
             let revert = if f.snapshot.is_some() {
                 " Ctrl-R puts back what was there before."

@@ -23,14 +23,16 @@ copy_dir() { # copy_dir /sys/devices/... : its attributes and holders, not its s
             cat "$dir/$a" >"$out/sys/$rel/$a" 2>/dev/null || true
         fi
     done
-    if [ -d "$dir/holders" ]; then
-        mkdir -p "$out/sys/$rel/holders"
-        for h in "$dir"/holders/*; do
+    local links
+    for links in holders slaves; do
+        [ -d "$dir/$links" ] || continue
+        mkdir -p "$out/sys/$rel/$links"
+        for h in "$dir/$links"/*; do
             if [ -e "$h" ]; then
-                ln -sfn "$(readlink "$h")" "$out/sys/$rel/holders/$(basename "$h")"
+                ln -sfn "$(readlink "$h")" "$out/sys/$rel/$links/$(basename "$h")"
             fi
         done
-    fi
+    done
 }
 
 declare -A seen=()
