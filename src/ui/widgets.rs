@@ -25,11 +25,36 @@ pub fn width(text: &str) -> usize {
     }
 }
 
+/// The glyphs the themes draw with that take one column and never join a neighbour into one
+/// grapheme (no combining mark, joiner or emoji presentation among them): box drawing and
+/// blocks (rules, bars, the sparkline), dashes, bullets and the ellipsis, a few arrows, the
+/// spinner's circles, the marks.
+fn narrow(c: char) -> bool {
+    matches!(c,
+        '\u{b7}'
+        | '\u{2010}'..='\u{2027}'
+        | '\u{2039}' | '\u{203a}'
+        | '\u{2190}'..='\u{2193}'
+        | '\u{2500}'..='\u{259f}'
+        | '\u{25d0}'..='\u{25d3}'
+        | '\u{2605}' | '\u{2713}' | '\u{2717}')
+}
+
+/// Whether the character at byte `i` of `text` takes one cell of its own (the one before or
+/// after it may still join it).
+fn simple_at(text: &str, i: usize) -> bool {
+    match text.as_bytes()[i] {
+        b @ 0..0x80 => (b' '..=b'~').contains(&b),
+        _ => text[i..].chars().next().is_some_and(narrow),
+    }
+}
+
 /// Draws `line` as ratatui's `Line` widget does, into the first row of `area`. Printable ASCII
-/// (most of every screen) goes straight to its cells: ratatui's grapheme segmentation of each
-/// cell was most of the cost of drawing a page of a long list. Only the rest (a glyph, an
-/// ellipsis, with the ASCII character on each side, which may combine with it) goes through
-/// ratatui's `Span`: a cut between two printable ASCII characters is always between graphemes.
+/// and the themes' [`narrow`] glyphs (most of every screen) go straight to their cells:
+/// ratatui's grapheme segmentation of each cell was most of the cost of drawing a page of a
+/// long list. Only the rest (an accented letter, a wide character, with the character on each
+/// side, which may combine with it) goes through ratatui's `Span`: a cut between two of those
+/// characters is always between graphemes.
 pub fn draw_line(line: &Line, area: Rect, buf: &mut Buffer) {
     let area = Rect {
         height: 1,
@@ -55,29 +80,32 @@ pub fn draw_line(line: &Line, area: Rect, buf: &mut Buffer) {
     let row = buf.index_of(area.x, area.y);
     for span in &line.spans {
         let text: &str = &span.content;
-        let bytes = text.as_bytes();
-        let printable = |i: usize| (b' '..=b'~').contains(&bytes[i]);
+        let next = |i: usize| i + text[i..].chars().next().map_or(1, char::len_utf8);
         let alone = |i: usize| {
-            printable(i)
-                && (i == 0 || printable(i - 1))
-                && (i + 1 == bytes.len() || printable(i + 1))
+            simple_at(text, i)
+                && (i == 0 || simple_at(text, text.floor_char_boundary(i - 1)))
+                && (next(i) == text.len() || simple_at(text, next(i)))
         };
         let mut i = 0;
-        while i < bytes.len() {
+        while i < text.len() {
             if x >= area.right() {
                 return;
             }
             if alone(i) {
-                buf.content[row + usize::from(x - area.x)]
-                    .set_char(char::from(bytes[i]))
-                    .set_style(span.style);
+                let cell = &mut buf.content[row + usize::from(x - area.x)];
+                match text.as_bytes()[i] {
+                    b @ 0..0x80 => cell.set_char(char::from(b)),
+                    _ => cell.set_symbol(&text[i..next(i)]),
+                }
+                .set_style(span.style);
                 x += 1;
-                i += 1;
+                i = next(i);
                 continue;
             }
-            let end = (i + 1..bytes.len())
-                .find(|&j| alone(j))
-                .unwrap_or(bytes.len());
+            let mut end = next(i);
+            while end < text.len() && !alone(end) {
+                end = next(end);
+            }
             let run = Span::styled(&text[i..end], span.style);
             let room = Rect {
                 x,
@@ -448,6 +476,8 @@ mod tests {
             ]),
             Line::from(vec![Span::raw("★"), Span::raw(" best match")]).reversed(),
             Line::from("Ubuntu 22.0… 1 vol 8 GiB ★x y✗ ─────"),
+            Line::from("─────────────────────────────────────"),
+            Line::from("◐ → • — › █░▁▂▃ ·✓ ‹x› ✗\u{301}─\u{fe0f}★\u{200d}★ é─"),
             Line::from("cafe\u{301} a\u{200d}b \u{600}1 ok\u{301}"),
             Line::from("a wide 日 cut at the last column: 日本"),
             Line::from("centred").centered(),
