@@ -211,7 +211,7 @@ impl<W: Write> Quiet<W> {
     /// The cursor to `to`, in the fewest bytes from where it is.
     fn move_to(&mut self, to: Position) {
         let out = &mut self.frame;
-        let absolute = 3 + digits(to.y + 1) + if to.x > 0 { 1 + digits(to.x + 1) } else { 0 };
+        let absolute = || 3 + digits(to.y + 1) + if to.x > 0 { 1 + digits(to.x + 1) } else { 0 };
         match self.at {
             Some(at) if at == to => {}
             Some(at) if at.y == to.y && to.x == 0 => out.push(b'\r'),
@@ -219,7 +219,7 @@ impl<W: Write> Quiet<W> {
             // Forward on the row (CUF), from a column known for certain.
             Some(at) if self.exact && at.y == to.y && at.x < to.x && {
                 let n = to.x - at.x;
-                3 + if n > 1 { digits(n) } else { 0 } < absolute
+                3 + if n > 1 { digits(n) } else { 0 } < absolute()
             } =>
             {
                 out.extend_from_slice(b"\x1b[");
@@ -273,13 +273,18 @@ impl<W: Write> Backend for Quiet<W> {
         let mut drew = false;
         for (x, y, cell) in content {
             drew = true;
-            self.move_to(Position { x, y });
+            if self.at != Some(Position { x, y }) {
+                self.move_to(Position { x, y });
+            }
             let pen = Pen::of(cell);
             if self.pen != Some(pen) {
                 self.pen_to(pen);
             }
             let symbol = cell.symbol().as_bytes();
-            self.frame.extend_from_slice(symbol);
+            match symbol {
+                [b] => self.frame.push(*b),
+                _ => self.frame.extend_from_slice(symbol),
+            }
             // As ratatui's diff assumes: a cell takes one column, and what follows a wide one
             // is not contiguous with it.
             self.at = Some(Position { x: x + 1, y });
