@@ -80,6 +80,19 @@ pub fn draw_line(line: &Line, area: Rect, buf: &mut Buffer) {
     let row = buf.index_of(area.x, area.y);
     for span in &line.spans {
         let text: &str = &span.content;
+        if plain(text) {
+            let room = usize::from(area.right().saturating_sub(x));
+            for (k, b) in text.bytes().take(room).enumerate() {
+                buf.content[row + usize::from(x - area.x) + k]
+                    .set_char(char::from(b))
+                    .set_style(span.style);
+            }
+            if text.len() >= room {
+                return;
+            }
+            x += text.len() as u16;
+            continue;
+        }
         let next = |i: usize| i + text[i..].chars().next().map_or(1, char::len_utf8);
         let alone = |i: usize| {
             simple_at(text, i)
