@@ -40,15 +40,6 @@ fn narrow(c: char) -> bool {
         | '\u{2605}' | '\u{2713}' | '\u{2717}')
 }
 
-/// Whether the character at byte `i` of `text` takes one cell of its own (the one before or
-/// after it may still join it).
-fn simple_at(text: &str, i: usize) -> bool {
-    match text.as_bytes()[i] {
-        b @ 0..0x80 => (b' '..=b'~').contains(&b),
-        _ => text[i..].chars().next().is_some_and(narrow),
-    }
-}
-
 /// Draws `line` as ratatui's `Line` widget does, into the first row of `area`. Printable ASCII
 /// and the themes' [`narrow`] glyphs (most of every screen) go straight to their cells:
 /// ratatui's grapheme segmentation of each cell was most of the cost of drawing a page of a
@@ -93,41 +84,50 @@ pub fn draw_line(line: &Line, area: Rect, buf: &mut Buffer) {
             x += text.len() as u16;
             continue;
         }
-        let next = |i: usize| i + text[i..].chars().next().map_or(1, char::len_utf8);
-        let alone = |i: usize| {
-            simple_at(text, i)
-                && (i == 0 || simple_at(text, text.floor_char_boundary(i - 1)))
-                && (next(i) == text.len() || simple_at(text, next(i)))
-        };
-        let mut i = 0;
-        while i < text.len() {
+        // Each character with whether it is simple; alone when its neighbours are too (a
+        // span's ends count as simple). The rest goes out in runs, through ratatui.
+        let mut chars = text
+            .char_indices()
+            .map(|(i, c)| (i, c, if c.is_ascii() { (' '..='~').contains(&c) } else { narrow(c) }))
+            .peekable();
+        let mut before = true;
+        let mut run: Option<usize> = None;
+        loop {
+            let next = chars.next();
+            let end = next.map_or(text.len(), |(i, _, _)| i);
+            let alone = next.is_some_and(|(_, _, simple)| {
+                let after = chars.peek().is_none_or(|&(_, _, s)| s);
+                let alone = simple && before && after;
+                before = simple;
+                alone
+            });
+            if next.is_some() && !alone {
+                run.get_or_insert(end);
+                continue;
+            }
+            if let Some(from) = run.take() {
+                if x >= area.right() {
+                    return;
+                }
+                let run = Span::styled(&text[from..end], span.style);
+                let room = Rect {
+                    x,
+                    width: area.right() - x,
+                    ..area
+                };
+                (&run).render(room, buf);
+                x = x.saturating_add(u16::try_from(run.width()).unwrap_or(u16::MAX));
+            }
+            let Some((_, c, _)) = next else {
+                break;
+            };
             if x >= area.right() {
                 return;
             }
-            if alone(i) {
-                let cell = &mut buf.content[row + usize::from(x - area.x)];
-                match text.as_bytes()[i] {
-                    b @ 0..0x80 => cell.set_char(char::from(b)),
-                    _ => cell.set_symbol(&text[i..next(i)]),
-                }
+            buf.content[row + usize::from(x - area.x)]
+                .set_char(c)
                 .set_style(span.style);
-                x += 1;
-                i = next(i);
-                continue;
-            }
-            let mut end = next(i);
-            while end < text.len() && !alone(end) {
-                end = next(end);
-            }
-            let run = Span::styled(&text[i..end], span.style);
-            let room = Rect {
-                x,
-                width: area.right() - x,
-                ..area
-            };
-            (&run).render(room, buf);
-            x = x.saturating_add(u16::try_from(run.width()).unwrap_or(u16::MAX));
-            i = end;
+            x += 1;
         }
     }
 }
