@@ -214,8 +214,15 @@ impl<W: Write> Quiet<W> {
         let absolute = || 3 + digits(to.y + 1) + if to.x > 0 { 1 + digits(to.x + 1) } else { 0 };
         match self.at {
             Some(at) if at == to => {}
-            Some(at) if at.y == to.y && to.x == 0 => out.push(b'\r'),
-            Some(at) if at.y + 1 == to.y && to.x == 0 => out.extend_from_slice(b"\r\n"),
+            // CR is an absolute column.
+            Some(at) if at.y == to.y && to.x == 0 => {
+                out.push(b'\r');
+                self.exact = true;
+            }
+            Some(at) if at.y + 1 == to.y && to.x == 0 => {
+                out.extend_from_slice(b"\r\n");
+                self.exact = true;
+            }
             // Forward on the row (CUF), from a column known for certain.
             Some(at) if self.exact && at.y == to.y && at.x < to.x && {
                 let n = to.x - at.x;
