@@ -10,11 +10,10 @@ use crate::app::runtime::Frontend;
 use crate::app::{Interrupt, Msg};
 use crate::ui::{self, Looks};
 use input::{Decoder, Input};
-use quiet::{Frames, Quiet};
+use quiet::Quiet;
 use ratatui::crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use ratatui::crossterm::{cursor, execute, terminal};
 use ratatui::layout::Rect;
-use ratatui::prelude::CrosstermBackend;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 use std::io::{self, Stdout};
 use std::mem::ManuallyDrop;
@@ -113,7 +112,7 @@ pub(crate) fn set_panic_listener(tx: UnboundedSender<Msg>) {
 pub struct TerminalUi {
     /// Never dropped: ratatui's Drop shows the cursor and reports failure with `eprintln!`,
     /// which panics when the terminal is gone. `restore` does that job instead.
-    terminal: ManuallyDrop<Terminal<Quiet<CrosstermBackend<Frames<Stdout>>>>>,
+    terminal: ManuallyDrop<Terminal<Quiet<Stdout>>>,
     /// Drawn in `App::rich`'s look.
     looks: Looks,
 }
@@ -136,9 +135,9 @@ impl TerminalUi {
         let fd = tty()?;
         TTY.store(fd, Ordering::SeqCst);
         enter_modes()?;
-        // A frame is many small commands: they reach stdout (a line writer, locked per write)
-        // at once, when ratatui flushes at the end of each draw.
-        let backend = Quiet::new(CrosstermBackend::new(Frames::new(io::stdout())));
+        // A frame reaches stdout (a line writer, locked per write) in one write, when ratatui
+        // flushes at the end of each draw.
+        let backend = Quiet::new(io::stdout());
         let viewport = match terminal::size() {
             Ok((w, h)) if w > 0 && h > 0 => Viewport::Fullscreen,
             _ => Viewport::Fixed(Rect::new(0, 0, ui::MIN_WIDTH, ui::MIN_HEIGHT)),

@@ -25,11 +25,27 @@ pub fn width(text: &str) -> usize {
     }
 }
 
+/// The glyphs the themes draw with that take one column and never join a neighbour into one
+/// grapheme (no combining mark, joiner or emoji presentation among them): box drawing and
+/// blocks (rules, bars, the sparkline), dashes, bullets and the ellipsis, a few arrows, the
+/// spinner's circles, the marks.
+fn narrow(c: char) -> bool {
+    matches!(c,
+        '\u{b7}'
+        | '\u{2010}'..='\u{2027}'
+        | '\u{2039}' | '\u{203a}'
+        | '\u{2190}'..='\u{2193}'
+        | '\u{2500}'..='\u{259f}'
+        | '\u{25d0}'..='\u{25d3}'
+        | '\u{2605}' | '\u{2713}' | '\u{2717}')
+}
+
 /// Draws `line` as ratatui's `Line` widget does, into the first row of `area`. Printable ASCII
-/// (most of every screen) goes straight to its cells: ratatui's grapheme segmentation of each
-/// cell was most of the cost of drawing a page of a long list. Only the rest (a glyph, an
-/// ellipsis, with the ASCII character on each side, which may combine with it) goes through
-/// ratatui's `Span`: a cut between two printable ASCII characters is always between graphemes.
+/// and the themes' [`narrow`] glyphs (most of every screen) go straight to their cells:
+/// ratatui's grapheme segmentation of each cell was most of the cost of drawing a page of a
+/// long list. Only the rest (an accented letter, a wide character, with the character on each
+/// side, which may combine with it) goes through ratatui's `Span`: a cut between two of those
+/// characters is always between graphemes.
 pub fn draw_line(line: &Line, area: Rect, buf: &mut Buffer) {
     let area = Rect {
         height: 1,
@@ -55,38 +71,63 @@ pub fn draw_line(line: &Line, area: Rect, buf: &mut Buffer) {
     let row = buf.index_of(area.x, area.y);
     for span in &line.spans {
         let text: &str = &span.content;
-        let bytes = text.as_bytes();
-        let printable = |i: usize| (b' '..=b'~').contains(&bytes[i]);
-        let alone = |i: usize| {
-            printable(i)
-                && (i == 0 || printable(i - 1))
-                && (i + 1 == bytes.len() || printable(i + 1))
-        };
-        let mut i = 0;
-        while i < bytes.len() {
+        if plain(text) {
+            let room = usize::from(area.right().saturating_sub(x));
+            for (k, b) in text.bytes().take(room).enumerate() {
+                buf.content[row + usize::from(x - area.x) + k]
+                    .set_char(char::from(b))
+                    .set_style(span.style);
+            }
+            if text.len() >= room {
+                return;
+            }
+            x += text.len() as u16;
+            continue;
+        }
+        // Each character with whether it is simple; alone when its neighbours are too (a
+        // span's ends count as simple). The rest goes out in runs, through ratatui.
+        let mut chars = text
+            .char_indices()
+            .map(|(i, c)| (i, c, if c.is_ascii() { (' '..='~').contains(&c) } else { narrow(c) }))
+            .peekable();
+        let mut before = true;
+        let mut run: Option<usize> = None;
+        loop {
+            let next = chars.next();
+            let end = next.map_or(text.len(), |(i, _, _)| i);
+            let alone = next.is_some_and(|(_, _, simple)| {
+                let after = chars.peek().is_none_or(|&(_, _, s)| s);
+                let alone = simple && before && after;
+                before = simple;
+                alone
+            });
+            if next.is_some() && !alone {
+                run.get_or_insert(end);
+                continue;
+            }
+            if let Some(from) = run.take() {
+                if x >= area.right() {
+                    return;
+                }
+                let run = Span::styled(&text[from..end], span.style);
+                let room = Rect {
+                    x,
+                    width: area.right() - x,
+                    ..area
+                };
+                (&run).render(room, buf);
+                x = x.saturating_add(u16::try_from(run.width()).unwrap_or(u16::MAX));
+            }
+            let Some((_, c, _)) = next else {
+                break;
+            };
             if x >= area.right() {
                 return;
             }
-            if alone(i) {
-                buf.content[row + usize::from(x - area.x)]
-                    .set_char(char::from(bytes[i]))
-                    .set_style(span.style);
-                x += 1;
-                i += 1;
-                continue;
-            }
-            let end = (i + 1..bytes.len())
-                .find(|&j| alone(j))
-                .unwrap_or(bytes.len());
-            let run = Span::styled(&text[i..end], span.style);
-            let room = Rect {
-                x,
-                width: area.right() - x,
-                ..area
-            };
-            (&run).render(room, buf);
-            x = x.saturating_add(u16::try_from(run.width()).unwrap_or(u16::MAX));
-            i = end;
+            buf.content[row + usize::from(x - area.x)]
+                .set_char(c)
+                .set_style(span.style);
+            x += 1;
         }
     }
 }
@@ -448,6 +489,8 @@ mod tests {
             ]),
             Line::from(vec![Span::raw("★"), Span::raw(" best match")]).reversed(),
             Line::from("Ubuntu 22.0… 1 vol 8 GiB ★x y✗ ─────"),
+            Line::from("─────────────────────────────────────"),
+            Line::from("◐ → • — › █░▁▂▃ ·✓ ‹x› ✗\u{301}─\u{fe0f}★\u{200d}★ é─"),
             Line::from("cafe\u{301} a\u{200d}b \u{600}1 ok\u{301}"),
             Line::from("a wide 日 cut at the last column: 日本"),
             Line::from("centred").centered(),

@@ -179,7 +179,8 @@ def keys_on_the_list(exe, s, state, log, demo=True):
     s.send("\r", 3.0)  # verified -> Endpoint
     os.write(s.fd, b"\r")  # Endpoint checked -> the instance list
     t0 = time.time()
-    out["list"] = s.wait_for(re.compile(rb"rows(?:\x1b\[\d+;\d+H| )1-"))
+    # The blank between the words may be skipped by any cursor move (CUP or CUF).
+    out["list"] = s.wait_for(re.compile(rb"rows(?:\x1b\[[\d;]*[HC]| )1-"))
     with open(exe, "rb") as f:
         paged = b"recovery instances listed" in f.read()
     out["all"] = logged(log, t0, "recovery instances listed") if paged else None
