@@ -15,7 +15,7 @@ use crate::domain::model::{FailbackReplicationConfiguration, Job, JobLogItem, Re
 use crate::drs::{Auth, DrsClient, DrsError, DrsErrorKind, DrsTarget, StaticCredentials};
 use crate::failback_software::SoftwareSource;
 use crate::replicator::downloaded::Downloaded;
-use crate::replicator::failback_entry::FailbackEntry;
+use crate::replicator::failback_entry::{FailbackEntry, end_left_over};
 use crate::replicator::{ReplicationPlan, Replicator, ReplicatorEvent, RunId, VolumeTarget};
 use crate::wizard::replication::{Dashboard, Launch, Verdict};
 use protocol::{
@@ -226,6 +226,9 @@ impl PipeLines {
 
 /// Where the worker downloads and unpacks the replication software, in its state directory.
 const SOFTWARE_DIR: &str = "software";
+/// The record of the running replication software's processes, in the state directory: kept
+/// while the lock is held, so the next holder ends what a killed worker left.
+pub const PROGRAM_RECORD: &str = "replication-software.json";
 
 /// The replication software this worker runs, the one place it is chosen: AWS's, downloaded
 /// from the region's buckets or `s3_endpoint` (the demo's emulator serves a tarball whose
@@ -262,6 +265,9 @@ fn replicator(
                 .collect(),
             log_file,
             poll_every: Duration::from_millis(poll_every_ms.clamp(10, 500)),
+            // Set once unpacked: the software's own directory.
+            workdir: PathBuf::new(),
+            record: Some(dir.join(PROGRAM_RECORD)),
         },
     }))
 }
@@ -330,6 +336,10 @@ impl Worker {
         if let Some(run) = self.run.take() {
             run.server.abort();
             let _ = std::fs::remove_file(self.dir.join(SOCKET));
+            // Not one process of the program outlives the lock (its keeper ends them too).
+            if let Some(ended) = end_left_over(&self.dir.join(PROGRAM_RECORD)) {
+                tracing::warn!("{ended}");
+            }
             // Hundreds of MB in /run (memory on a live image); the next failback downloads again.
             let _ = std::fs::remove_dir_all(self.dir.join(SOFTWARE_DIR));
             run.lock.release();
@@ -684,6 +694,15 @@ impl Worker {
             started_by: self.setup.started_by.clone(),
         };
         let lock = lock::Lock::acquire(&self.dir, &holder)?;
+        // What a killed worker's program left running would write the same disks.
+        let record = self.dir.join(PROGRAM_RECORD);
+        let left_over = tokio::task::spawn_blocking(move || end_left_over(&record))
+            .await
+            .ok()
+            .flatten();
+        if let Some(ended) = &left_over {
+            tracing::warn!("{ended}");
+        }
         let replicator = replicator(
             &self.dir,
             &plan.region,
@@ -750,6 +769,7 @@ impl Worker {
             0.0,
         );
         dashboard.started_by = Some(describe(&self.setup.started_by));
+        dashboard.log.extend(left_over);
         tracing::info!(?plan, run = id.0, "failback started");
         self.run = Some(Run {
             id,
