@@ -86,10 +86,15 @@ pub fn end_left_over(record: &Path) -> Option<String> {
     let _ = std::fs::remove_file(record);
     let p = program.filter(|_| !ended.is_empty())?;
     let pids: Vec<String> = ended.iter().map(i32::to_string).collect();
-    let group = p.pgid.map(|g| format!(" group {g},")).unwrap_or_default();
+    let group = p.pgid.map(|g| format!("group {g}, ")).unwrap_or_default();
+    let (what, pid) = match ended.len() {
+        1 => ("1 process".to_owned(), "pid"),
+        n => (format!("{n} processes"), "pids"),
+    };
     Some(format!(
-        "Ended {} process(es) of the replication software that worker pid {} left running          ({group} pid {}), so that only one program writes the target disks",
-        ended.len(),
+        "Ended what an earlier failback left running, before starting: {what} of its \
+         replication software (worker pid {}, {group}{pid} {}), which would write the same \
+         disks",
         p.worker_pid,
         pids.join(", ")
     ))
