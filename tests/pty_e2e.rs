@@ -1838,6 +1838,16 @@ fn without_demo_the_replication_software_ends_with_a_killed_worker() {
             && environ.contains("DRS_FAILBACK_PROGRAM="),
         "{environ}"
     );
+    // The wizard's pipe (credentials travel on it) stays the worker's.
+    let pipe = std::fs::read_link(format!("/proc/{worker}/fd/3")).unwrap();
+    assert!(pipe.to_string_lossy().starts_with("pipe:"), "{}", pipe.display());
+    for pid in &group {
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap();
+        for fd in fds.flatten() {
+            let to = std::fs::read_link(fd.path()).unwrap_or_default();
+            assert_ne!(to, pipe, "pid {pid} holds the wizard's pipe");
+        }
+    }
     let cwd = std::fs::read_link(format!("/proc/{software}/cwd")).unwrap();
     assert!(cwd.starts_with(&software_dir), "{}", cwd.display());
     let record = std::fs::read_to_string(rig.state.join("replication-software.json")).unwrap();

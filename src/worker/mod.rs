@@ -186,7 +186,11 @@ struct Worker {
 /// Reads the pipe in a thread: the setup first, then each handoff.
 fn read_pipe(fd: RawFd) -> Result<(Setup, PipeLines), String> {
     // SAFETY: descriptor 3 is the pipe the wizard passed; nothing else in this process owns it.
-    let file = unsafe { std::fs::File::from_raw_fd(fd) };
+    // Kept from the programs this worker starts: credentials travel on it.
+    let file = unsafe {
+        libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        std::fs::File::from_raw_fd(fd)
+    };
     let mut reader = std::io::BufReader::new(file);
     let mut first = String::new();
     reader
@@ -1079,7 +1083,7 @@ async fn serve_client(
         return;
     };
     let (private, mut private_rx) = unbounded_channel();
-    let reader = tokio::spawn({
+    let mut reader = tokio::spawn({
         let (core, private) = (core.clone(), private.clone());
         async move {
             let mut lines = BufReader::new(read).lines();
@@ -1107,9 +1111,10 @@ async fn serve_client(
     });
     drop(private);
     let mut ended = snapshot.iter().any(|e| matches!(e, Event::Error { .. }));
+    let mut gone = false;
     for event in &snapshot {
         if write.write_all(&line(event)).await.is_err() {
-            ended = true;
+            (ended, gone) = (true, true);
             break;
         }
     }
@@ -1124,8 +1129,49 @@ async fn serve_client(
         };
         ended = matches!(event, Event::Ending);
         if write.write_all(&line(&event)).await.is_err() {
+            gone = true;
             break;
         }
     }
+    // A client that wrote its last request and went (a wizard quitting the result screen
+    // acknowledges it, then exits) has that request still unread: read to its end, or the
+    // acknowledge is lost and the worker waits for another that never comes.
+    if gone && tokio::time::timeout(Duration::from_secs(5), &mut reader).await.is_ok() {
+        return;
+    }
     reader.abort();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The acknowledge of a wizard that quit at once is read, though its connection is gone
+    /// before anything reaches it (one thread: the reader runs only once the writer fails).
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_last_request_of_a_client_that_went_is_read() {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        {
+            use std::io::Write;
+            (&theirs).write_all(b"{\"request\":\"acknowledge\"}\n").unwrap();
+        }
+        drop(theirs);
+        ours.set_nonblocking(true).unwrap();
+        let stream = UnixStream::from_std(ours).unwrap();
+        let (core, mut inputs) = unbounded_channel();
+        let (attached, _) = tokio::sync::mpsc::channel(1);
+        let served = tokio::spawn(serve_client(stream, core, attached));
+        let Some(Input::Attach(reply)) = inputs.recv().await else {
+            panic!("no attach")
+        };
+        let (events, live) = broadcast::channel(4);
+        let _ = reply.send((vec![Event::Live], live));
+        drop(events);
+        let request = tokio::time::timeout(Duration::from_secs(10), inputs.recv()).await;
+        assert!(
+            matches!(request, Ok(Some(Input::Request(Request::Acknowledge, _, _)))),
+            "the acknowledge was lost"
+        );
+        served.await.unwrap();
+    }
 }
