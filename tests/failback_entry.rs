@@ -308,7 +308,7 @@ async fn a_crash_leaves_no_file_with_the_secrets() {
          echo \"options $JAVA_TOOL_OPTIONS\"; echo \"Picked up JAVA_TOOL_OPTIONS: $JAVA_TOOL_OPTIONS\"; \
          echo \"mark $(tr '\\0' '\\n' < /proc/$$/environ | grep ^DRS_FAILBACK_PROGRAM=)\"; \
          echo \"record $(cat ../program.json)\"; \
-         echo \"$@\" > hs_err_pid$$.log; cp hs_err_pid$$.log core; echo kept > notes.txt; exit 1",
+         echo \"$@\" > hs_err_pid$$.log; cp hs_err_pid$$.log core; cp core java_pid$$.hprof; echo kept > notes.txt; exit 1",
     );
     let r = runner(dir.path(), fake, Vec::new());
     let events = run(&r, plan(&emu, &instance(&v, "web-01"))).await;

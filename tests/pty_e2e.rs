@@ -1780,7 +1780,7 @@ fn proc_text(pid: u64, file: &str) -> String {
 }
 
 /// A worker that dies (killed, crashed) takes its replication software with it, every process
-/// of it (the stand-in is a wrapper and its child, as AWS's starts a JRE): nothing watches it
+/// of it (the stand-in has a child, as AWS's wrapper starts a JRE): nothing watches it
 /// any more, and the failback retried from a new worker must not meet it writing the same
 /// disks. On the real path, where the emulator outlives the worker.
 #[test]
@@ -1816,7 +1816,7 @@ fn without_demo_the_replication_software_ends_with_a_killed_worker() {
     };
     assert!(alive(software));
     let group = group_members(software);
-    assert!(group.len() >= 2, "a wrapper and its child: {group:?}");
+    assert!(group.len() >= 2, "the stand-in and its child: {group:?}");
     // No core dump of ours or of the program holds the credentials; a JVM's crash file would
     // land in the worker's directory on the tmpfs, and the program's processes are marked.
     for pid in group.iter().chain([&worker]) {

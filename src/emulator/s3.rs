@@ -54,11 +54,9 @@ fn shell_quote(text: &str) -> String {
 
 /// failback_assets.tar.gz: the stand-in failback_entry and a jre/ that only says what it is.
 fn tarball(program: &Path) -> std::io::Result<Vec<u8>> {
-    // A child, not exec: like AWS's wrapper starting its JRE, the program is more than one
-    // process, and whatever ends it must end them all.
     let script = format!(
-        "#!/bin/sh\n# drs-failback emulator: a stand-in for AWS's failback_entry.\n{} \
-         failback-client-standin \"$@\"\nexit $?\n",
+        "#!/bin/sh\n# drs-failback emulator: a stand-in for AWS's failback_entry.\nexec {} \
+         failback-client-standin \"$@\"\n",
         shell_quote(&program.display().to_string())
     );
     let readme = "Stand-in for the Java runtime AWS ships with failback_entry; the emulator's \
@@ -342,9 +340,7 @@ mod tests {
                 let mut script = String::new();
                 std::io::Read::read_to_string(&mut entry, &mut script).unwrap();
                 assert!(
-                    script.contains(
-                        "\n'/opt/it'\\''s/drs-failback' failback-client-standin \"$@\"\nexit $?\n"
-                    ),
+                    script.contains(r"exec '/opt/it'\''s/drs-failback' failback-client-standin"),
                     "{script}"
                 );
             }

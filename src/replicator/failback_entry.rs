@@ -114,8 +114,8 @@ fn is_java_options_notice(line: &str) -> bool {
     line.starts_with("Picked up JAVA_TOOL_OPTIONS:")
 }
 
-/// Removes what a crash leaves in `dir` (a JVM's error file, a core dump): both hold the
-/// program's memory or command line, so its secrets.
+/// Removes what a crash leaves in `dir` (a JVM's error file or heap dump, a core dump): each
+/// holds the program's memory or command line, so its secrets.
 pub fn remove_crash_files(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -127,6 +127,7 @@ pub fn remove_crash_files(dir: &Path) -> Vec<PathBuf> {
             let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
             name.is_some_and(|n| {
                 (n.starts_with("hs_err_pid") && n.ends_with(".log"))
+                    || (n.starts_with("java_pid") && n.ends_with(".hprof"))
                     || n == "core"
                     || n.strip_prefix("core.")
                         .is_some_and(|pid| pid.chars().all(|c| c.is_ascii_digit()))
