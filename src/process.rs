@@ -259,7 +259,8 @@ impl GroupKeeper {
                     let mut status = 0;
                     while libc::waitpid(middle, &mut status, 0) < 0
                         && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
-                    {}
+                    {
+                    }
                 }
             }
         }

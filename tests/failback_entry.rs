@@ -391,10 +391,17 @@ fn what_an_earlier_workers_program_left_running_is_ended_from_its_record() {
     assert!(wrapper.wait().is_ok());
     assert!(!alive(child), "the child ignoring SIGTERM was killed");
     assert!(!record.exists());
-    assert!(bystander.try_wait().unwrap().is_none(), "not ours: left alone");
+    assert!(
+        bystander.try_wait().unwrap().is_none(),
+        "not ours: left alone"
+    );
     let _ = bystander.kill();
     let _ = bystander.wait();
-    assert_eq!(end_left_over(&record), None, "nothing recorded, nothing said");
+    assert_eq!(
+        end_left_over(&record),
+        None,
+        "nothing recorded, nothing said"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1840,7 +1840,11 @@ fn without_demo_the_replication_software_ends_with_a_killed_worker() {
     );
     // The wizard's pipe (credentials travel on it) stays the worker's.
     let pipe = std::fs::read_link(format!("/proc/{worker}/fd/3")).unwrap();
-    assert!(pipe.to_string_lossy().starts_with("pipe:"), "{}", pipe.display());
+    assert!(
+        pipe.to_string_lossy().starts_with("pipe:"),
+        "{}",
+        pipe.display()
+    );
     for pid in &group {
         let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap();
         for fd in fds.flatten() {

@@ -147,7 +147,10 @@ struct Running {
 impl Drop for Running {
     fn drop(&mut self) {
         for file in remove_crash_files(&self.workdir) {
-            tracing::warn!("removed the crash file {} (it holds secrets)", file.display());
+            tracing::warn!(
+                "removed the crash file {} (it holds secrets)",
+                file.display()
+            );
         }
     }
 }

@@ -1136,7 +1136,11 @@ async fn serve_client(
     // A client that wrote its last request and went (a wizard quitting the result screen
     // acknowledges it, then exits) has that request still unread: read to its end, or the
     // acknowledge is lost and the worker waits for another that never comes.
-    if gone && tokio::time::timeout(Duration::from_secs(5), &mut reader).await.is_ok() {
+    if gone
+        && tokio::time::timeout(Duration::from_secs(5), &mut reader)
+            .await
+            .is_ok()
+    {
         return;
     }
     reader.abort();
@@ -1153,7 +1157,9 @@ mod tests {
         let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
         {
             use std::io::Write;
-            (&theirs).write_all(b"{\"request\":\"acknowledge\"}\n").unwrap();
+            (&theirs)
+                .write_all(b"{\"request\":\"acknowledge\"}\n")
+                .unwrap();
         }
         drop(theirs);
         ours.set_nonblocking(true).unwrap();
@@ -1169,7 +1175,10 @@ mod tests {
         drop(events);
         let request = tokio::time::timeout(Duration::from_secs(10), inputs.recv()).await;
         assert!(
-            matches!(request, Ok(Some(Input::Request(Request::Acknowledge, _, _)))),
+            matches!(
+                request,
+                Ok(Some(Input::Request(Request::Acknowledge, _, _)))
+            ),
             "the acknowledge was lost"
         );
         served.await.unwrap();
