@@ -267,6 +267,9 @@ pub enum Command {
         /// With --held: the region played instead of the scenario's (a known one).
         #[arg(long, hide = true, value_name = "REGION", requires = "held")]
         region: Option<String>,
+        /// With --held: its log, removed when it ends as it should.
+        #[arg(long, hide = true, value_name = "FILE", requires = "held")]
+        log: Option<PathBuf>,
     },
     /// List this machine's disks as the wizard sees them, with why one cannot be chosen.
     Disks {

@@ -56,8 +56,9 @@ fn main() -> ExitCode {
                 ref scenario,
                 ref demo_dir,
                 ref region,
+                ref log,
                 ..
-            }) => serve_held_emulator(&cli, scenario, demo_dir, region).await,
+            }) => serve_held_emulator(&cli, scenario, demo_dir, region, log).await,
             Some(Command::Emulator {
                 listen,
                 ref scenario,
@@ -163,6 +164,7 @@ async fn serve_held_emulator(
     scenario: &Option<PathBuf>,
     demo_dir: &Option<PathBuf>,
     region: &Option<String>,
+    log: &Option<PathBuf>,
 ) -> Result<ExitCode, Stop> {
     use drs_failback::emulator::held;
     tracing_subscriber::fmt()
@@ -181,6 +183,7 @@ async fn serve_held_emulator(
         scenario: scenario.clone(),
         disk_dir: demo_dir.clone(),
         region: region.clone(),
+        log: log.clone(),
     };
     held::serve(dir, &start, first).await?;
     Ok(ExitCode::SUCCESS)

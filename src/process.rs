@@ -210,6 +210,160 @@ pub fn spawn_detached(
     Ok((child, log_path))
 }
 
+/// How long a program's processes have to end after SIGTERM before they get SIGKILL.
+pub const END_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Ends the process group `pgid` (a program and every child it started) when dropped, or when
+/// the process holding it dies however it dies: a keeper process of its own session waits on
+/// a pipe only this process writes, and at its end sends the group SIGTERM, then SIGKILL to
+/// what is left after [`END_GRACE`].
+#[derive(Debug)]
+pub struct GroupKeeper {
+    /// Closing it (drop, or this process's death) is the keeper's signal.
+    _hold: std::os::fd::OwnedFd,
+}
+
+impl GroupKeeper {
+    pub fn watch(pgid: i32) -> io::Result<GroupKeeper> {
+        use std::os::fd::FromRawFd;
+        if pgid <= 1 {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        let mut fds = [-1; 2];
+        // SAFETY: pipe2 fills two descriptors this function then owns; close-on-exec keeps the
+        // write end from every program started later.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: both descriptors were just made and nothing else owns them.
+        let (read, write) = unsafe {
+            (
+                std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+                std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+            )
+        };
+        let read_fd = std::os::fd::AsRawFd::as_raw_fd(&read);
+        // SAFETY: between fork and _exit the children make only async-signal-safe system calls
+        // (this process has other threads); the middle child exits at once, so the keeper is
+        // nobody's child to reap here.
+        unsafe {
+            match libc::fork() {
+                -1 => return Err(io::Error::last_os_error()),
+                0 => {
+                    if libc::fork() == 0 {
+                        keep(read_fd, pgid);
+                    }
+                    libc::_exit(0);
+                }
+                middle => {
+                    let mut status = 0;
+                    while libc::waitpid(middle, &mut status, 0) < 0
+                        && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
+                    {
+                    }
+                }
+            }
+        }
+        drop(read);
+        Ok(GroupKeeper { _hold: write })
+    }
+}
+
+/// The keeper, in a forked child: only async-signal-safe calls, no allocation.
+unsafe fn keep(read_fd: RawFd, pgid: i32) -> ! {
+    // SAFETY: system calls on this process's own descriptors and on the group it keeps.
+    unsafe {
+        // Out of the holder's session and group: what ends them does not end the keeper.
+        libc::setsid();
+        libc::prctl(libc::PR_SET_NAME, c"drs-fb-keeper".as_ptr(), 0, 0, 0);
+        // Every descriptor of the holder but the pipe (its sockets, its lock) is not the
+        // keeper's to keep open.
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        let all = libc::syscall(libc::SYS_close_range, 3u32, (read_fd - 1) as u32, 0u32) == 0
+            || read_fd == 3;
+        if !all || libc::syscall(libc::SYS_close_range, (read_fd + 1) as u32, u32::MAX, 0u32) != 0 {
+            // A kernel before 5.9: one by one.
+            let top = limit.rlim_cur.clamp(64, 65_536) as RawFd;
+            for fd in (3..top).filter(|&fd| fd != read_fd) {
+                libc::close(fd);
+            }
+        }
+        let mut byte = 0u8;
+        loop {
+            let n = libc::read(read_fd, (&raw mut byte).cast(), 1);
+            if n < 0 && *libc::__errno_location() == libc::EINTR {
+                continue;
+            }
+            if n <= 0 {
+                break;
+            }
+        }
+        libc::kill(-pgid, libc::SIGTERM);
+        let tick = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 100_000_000,
+        };
+        for _ in 0..END_GRACE.as_millis() / 100 {
+            if libc::kill(-pgid, 0) != 0 {
+                libc::_exit(0);
+            }
+            libc::nanosleep(&tick, std::ptr::null_mut());
+        }
+        libc::kill(-pgid, libc::SIGKILL);
+        libc::_exit(0)
+    }
+}
+
+/// The processes (not zombies) whose environment holds the entry `mark` (`NAME=value`), this
+/// one excepted: a program's and its children's, wherever they moved to.
+pub fn marked(mark: &str) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            // A zombie's environment reads empty: it is gone but for its parent's wait.
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|e| e == mark.as_bytes()))
+        })
+        .collect()
+}
+
+/// Ends every process marked `mark` (see [`marked`]): SIGTERM, then SIGKILL for those still
+/// there after `grace`. Returns the pids it found.
+pub fn end_marked(mark: &str, grace: std::time::Duration) -> Vec<i32> {
+    let found = marked(mark);
+    let signal = |pids: &[i32], signo| {
+        for &pid in pids {
+            // SAFETY: a signal to a process that carries this program's mark.
+            unsafe { libc::kill(pid, signo) };
+        }
+    };
+    signal(&found, libc::SIGTERM);
+    let gone_within = |wait: std::time::Duration| {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            let left = marked(mark);
+            if left.is_empty() || std::time::Instant::now() >= deadline {
+                return left;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let left = gone_within(grace);
+    signal(&left, libc::SIGKILL);
+    // SIGKILL cannot be refused: only its delivery is waited for.
+    gone_within(std::time::Duration::from_secs(2));
+    found
+}
+
 /// The last error a detached process logged, and its log: `: <error>. Its log: <path>`.
 pub fn last_error(log: &Path) -> String {
     let error = std::fs::read_to_string(log)

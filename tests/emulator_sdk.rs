@@ -916,6 +916,8 @@ fn standin(disks: &Disks) -> FailbackEntry {
         )],
         log_file: disks.dir.path().join("failback.log"),
         poll_every: Duration::from_millis(20),
+        workdir: disks.dir.path().join("run"),
+        record: None,
     }
 }
 

@@ -93,6 +93,8 @@ fn runner(dir: &Path, program: PathBuf, env: Vec<(String, String)>) -> FailbackE
         env,
         log_file: dir.join("failback.log"),
         poll_every: Duration::from_millis(20),
+        workdir: dir.join("run"),
+        record: Some(dir.join("program.json")),
     }
 }
 
@@ -254,6 +256,152 @@ async fn the_program_runs_in_its_own_process_group() {
     assert_eq!(words[1], words[3], "{line}");
     let ours = std::fs::read_to_string("/proc/self/stat").expect("stat");
     assert_ne!(Some(words[3]), ours.split(' ').nth(4), "{line}");
+}
+
+/// Not a zombie: running, or gone.
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+    })
+}
+
+/// The value after `key ` in the program's lines.
+fn said(events: &[ReplicatorEvent], key: &str) -> String {
+    logs(events)
+        .into_iter()
+        .find_map(|l| l.strip_prefix(&format!("{key} ")).map(str::to_owned))
+        .unwrap_or_else(|| panic!("no {key} line in {events:?}"))
+}
+
+/// AWS's program is a wrapper that starts a JRE: a child it leaves behind (here one that keeps
+/// its output open) ends with it, and the run does not wait on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_programs_children_end_with_it() {
+    let v = scenario_json();
+    let emu = emulator(&v).await;
+    let dir = Sandbox::new();
+    let fake = program(dir.path(), "sleep 300 & echo \"child $!\"; exit 0");
+    let events = run(
+        &runner(dir.path(), fake, Vec::new()),
+        plan(&emu, &instance(&v, "web-01")),
+    )
+    .await;
+    assert_eq!(exit(&events), Ok(()));
+    let child: i32 = said(&events, "child").parse().expect("a pid");
+    common::until("the program's child ended", Duration::from_secs(20), || {
+        !alive(child)
+    });
+}
+
+/// A JVM crash writes its command line (the credentials) into its cwd unless told otherwise,
+/// and a core dump holds them too: the program runs in the worker's directory with the JVM's
+/// error file pointed there and no core dumps, and what a crash left there is removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_leaves_no_file_with_the_secrets() {
+    let v = scenario_json();
+    let emu = emulator(&v).await;
+    let dir = Sandbox::new();
+    let fake = program(
+        dir.path(),
+        "echo \"cwd $(pwd)\"; echo \"core $(grep 'Max core file size' /proc/$$/limits | tr -s ' ')\"; \
+         echo \"options $JAVA_TOOL_OPTIONS\"; echo \"Picked up JAVA_TOOL_OPTIONS: $JAVA_TOOL_OPTIONS\"; \
+         echo \"mark $(tr '\\0' '\\n' < /proc/$$/environ | grep ^DRS_FAILBACK_PROGRAM=)\"; \
+         echo \"record $(cat ../program.json)\"; \
+         echo \"$@\" > hs_err_pid$$.log; cp hs_err_pid$$.log core; cp core java_pid$$.hprof; echo kept > notes.txt; exit 1",
+    );
+    let r = runner(dir.path(), fake, Vec::new());
+    let events = run(&r, plan(&emu, &instance(&v, "web-01"))).await;
+    assert!(exit(&events).is_err());
+    let workdir = dir.path().join("run");
+    assert_eq!(said(&events, "cwd"), workdir.display().to_string());
+    assert_eq!(said(&events, "core").trim(), "Max core file size 0 0 bytes");
+    assert_eq!(
+        said(&events, "options"),
+        format!(
+            "-XX:ErrorFile={}/hs_err_pid%p.log -XX:-CreateCoredumpOnCrash",
+            workdir.display()
+        )
+    );
+    // The JVM's notice of the options is ours, not news for the dashboard.
+    assert!(
+        !logs(&events).iter().any(|l| l.starts_with("Picked up")),
+        "{events:?}"
+    );
+    // The record names the mark every process of the program carries.
+    let mark = said(&events, "mark");
+    let record: Value = serde_json::from_str(&said(&events, "record")).expect("the record");
+    assert_eq!(record["mark"], mark.as_str(), "{record}");
+    assert_eq!(record["worker_pid"], std::process::id());
+    let left: Vec<String> = std::fs::read_dir(&workdir)
+        .expect("its directory")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["notes.txt"], "only what is not a crash file stays");
+}
+
+/// A worker killed before it could end its program (and the keeper with it) leaves the
+/// record: the next worker ends every process marked in it before anything starts.
+#[test]
+fn what_an_earlier_workers_program_left_running_is_ended_from_its_record() {
+    use drs_failback::replicator::failback_entry::{MARK_VAR, Program, end_left_over};
+    use std::os::unix::process::CommandExt;
+    let dir = Sandbox::new();
+    let mark = format!("{MARK_VAR}=4242-1");
+    // A wrapper and its child, in a group of their own; the child moves to its own session,
+    // as a daemonised helper would; and one that ignores SIGTERM.
+    let mut wrapper = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "setsid sh -c 'trap \"\" TERM; echo $$; while :; do sleep 1; done' & wait",
+        ])
+        .env(MARK_VAR, &mark[MARK_VAR.len() + 1..])
+        .stdout(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("a survivor");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(wrapper.stdout.take().unwrap()),
+        &mut line,
+    )
+    .expect("its child");
+    let child: i32 = line.trim().parse().expect("a pid");
+    let record = dir.path().join("replication-software.json");
+    let program = Program {
+        mark: mark.clone(),
+        pgid: Some(wrapper.id()),
+        worker_pid: 4242,
+    };
+    std::fs::write(&record, serde_json::to_vec(&program).unwrap()).unwrap();
+    // An unmarked process is not touched.
+    let mut bystander = std::process::Command::new("sleep")
+        .arg("300")
+        .spawn()
+        .expect("a bystander");
+
+    let message = end_left_over(&record).expect("it says what it ended");
+    assert!(
+        message.contains("worker pid 4242")
+            && message.contains(&format!("group {},", wrapper.id()))
+            && message.contains(&format!(" {child}")),
+        "{message}"
+    );
+    assert!(wrapper.wait().is_ok());
+    assert!(!alive(child), "the child ignoring SIGTERM was killed");
+    assert!(!record.exists());
+    assert!(
+        bystander.try_wait().unwrap().is_none(),
+        "not ours: left alone"
+    );
+    let _ = bystander.kill();
+    let _ = bystander.wait();
+    assert_eq!(
+        end_left_over(&record),
+        None,
+        "nothing recorded, nothing said"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -624,6 +772,8 @@ async fn the_downloaded_failback_entry_of_the_emulators_tarball_fails_back() {
             env: vec![(DEMO_DISKS_ENV.into(), disks.display().to_string())],
             log_file: dir.path().join("failback.log"),
             poll_every: Duration::from_millis(20),
+            workdir: PathBuf::new(),
+            record: None,
         },
     };
     let id = instance(&v, "web-02");

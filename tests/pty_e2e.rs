@@ -1747,9 +1747,41 @@ fn replication_software_pids(log: &str) -> Vec<u64> {
         .collect()
 }
 
-/// A worker that dies (killed, crashed) takes its replication software with it: nothing
-/// watches it any more, and the failback retried from a new worker must not meet it writing
-/// the same disks. On the real path, where the emulator outlives the worker.
+/// `status --json` of the failback running in `state`, once one runs (bounded).
+fn running_failback(state: &Path) -> serde_json::Value {
+    common::until("a failback runs", PATIENCE, || {
+        status(state).0["worker_pid"].is_u64()
+    });
+    status(state).0
+}
+
+/// The live processes in process group `pgid` (field 5 of /proc/PID/stat).
+fn group_members(pgid: u64) -> Vec<u64> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u64>().ok())
+        .filter(|&pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                s.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(2)?.parse::<u64>().ok())
+                    == Some(pgid)
+            })
+        })
+        .filter(|&pid| alive(pid))
+        .collect()
+}
+
+/// `/proc/PID/<file>` with its NULs as newlines.
+fn proc_text(pid: u64, file: &str) -> String {
+    String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/{file}")).unwrap_or_default())
+        .replace('\0', "\n")
+}
+
+/// A worker that dies (killed, crashed) takes its replication software with it, every process
+/// of it (the stand-in has a child, as AWS's wrapper starts a JRE): nothing watches it
+/// any more, and the failback retried from a new worker must not meet it writing the same
+/// disks. On the real path, where the emulator outlives the worker.
 #[test]
 fn without_demo_the_replication_software_ends_with_a_killed_worker() {
     // The setup's steps take hours: the program has nothing to print meanwhile (a program
@@ -1763,15 +1795,8 @@ fn without_demo_the_replication_software_ends_with_a_killed_worker() {
     };
     let mut w = rig.confirmed_wizard(&rig.emulator.endpoint);
     w.wait_for("8/9 Replication");
+    let running = running_failback(&rig.state);
     let deadline = Instant::now() + PATIENCE;
-    let running = loop {
-        let (running, _) = status(&rig.state);
-        if running["worker_pid"].is_u64() {
-            break running;
-        }
-        assert!(Instant::now() < deadline, "no failback runs: {running}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
     let worker = running["worker_pid"].as_u64().unwrap();
     let _guard = EndWorker(worker);
     let log_file = running["log_file"].as_str().expect("its log").to_owned();
@@ -1789,15 +1814,109 @@ fn without_demo_the_replication_software_ends_with_a_killed_worker() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(alive(software));
+    let group = group_members(software);
+    assert!(group.len() >= 2, "the stand-in and its child: {group:?}");
+    // No core dump of ours or of the program holds the credentials; a JVM's crash file would
+    // land in the worker's directory on the tmpfs, and the program's processes are marked.
+    for pid in group.iter().chain([&worker]) {
+        let limits = proc_text(*pid, "limits");
+        let core = limits.lines().find(|l| l.starts_with("Max core file size"));
+        assert_eq!(
+            core.map(|l| l.split_whitespace().collect::<Vec<_>>()),
+            Some(vec!["Max", "core", "file", "size", "0", "0", "bytes"]),
+            "pid {pid}: {limits}"
+        );
+    }
+    let environ = proc_text(software, "environ");
+    let software_dir = rig.state.join("software");
+    assert!(
+        environ.contains(&format!(
+            "JAVA_TOOL_OPTIONS=-XX:ErrorFile={}",
+            software_dir.display()
+        )) && environ.contains("-XX:-CreateCoredumpOnCrash")
+            && environ.contains("DRS_FAILBACK_PROGRAM="),
+        "{environ}"
+    );
+    // The wizard's pipe (credentials travel on it) stays the worker's.
+    let pipe = std::fs::read_link(format!("/proc/{worker}/fd/3")).unwrap();
+    assert!(
+        pipe.to_string_lossy().starts_with("pipe:"),
+        "{}",
+        pipe.display()
+    );
+    for pid in &group {
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap();
+        for fd in fds.flatten() {
+            let to = std::fs::read_link(fd.path()).unwrap_or_default();
+            assert_ne!(to, pipe, "pid {pid} holds the wizard's pipe");
+        }
+    }
+    let cwd = std::fs::read_link(format!("/proc/{software}/cwd")).unwrap();
+    assert!(cwd.starts_with(&software_dir), "{}", cwd.display());
+    let record = std::fs::read_to_string(rig.state.join("replication-software.json")).unwrap();
+    assert!(record.contains(&format!("\"pgid\":{software}")), "{record}");
     // SAFETY: a signal to the worker this test's wizard started.
     unsafe { libc::kill(worker as i32, libc::SIGKILL) };
     w.wait_for("The failback worker is gone");
     common::until(
-        "the replication software outlived its worker",
+        "a process of the replication software outlived its worker",
         PATIENCE,
-        || !alive(software),
+        || group.iter().all(|&pid| !alive(pid)) && group_members(software).is_empty(),
     );
     w.send("q");
+    w.exit_code();
+}
+
+/// What a killed worker's program left running (its keeper killed too) is ended by the next
+/// worker, once it holds the lock and before it starts anything, and it says so on the
+/// dashboard.
+#[test]
+fn a_survivor_of_an_earlier_workers_program_is_ended_before_the_next_one_starts() {
+    use std::os::unix::process::CommandExt;
+    let Some(rig) = RealRig::new("a survivor of an earlier worker's program") else {
+        return;
+    };
+    let mut survivor = None;
+    let mut w = rig.confirmed_wizard_then(&rig.emulator.endpoint, || {
+        // As the record of a worker pid 4242 left it, and its program's child still running.
+        std::fs::create_dir_all(&rig.state).unwrap();
+        let child = std::process::Command::new("sleep")
+            .arg("3600")
+            .env("DRS_FAILBACK_PROGRAM", "4242-7")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let record = serde_json::json!({"mark": "DRS_FAILBACK_PROGRAM=4242-7",
+            "pgid": child.id(), "worker_pid": 4242});
+        std::fs::write(
+            rig.state.join("replication-software.json"),
+            record.to_string(),
+        )
+        .unwrap();
+        survivor = Some(child);
+    });
+    let mut survivor = survivor.unwrap();
+    let pid = survivor.id();
+    w.wait_for("8/9 Replication");
+    let running = running_failback(&rig.state);
+    let _guard = EndWorker(running["worker_pid"].as_u64().expect("a worker"));
+    let log_file = running["log_file"].as_str().expect("its log").to_owned();
+    common::until("the replication software started", PATIENCE, || {
+        std::fs::read_to_string(&log_file).is_ok_and(|l| l.contains("Started failback_entry"))
+    });
+    let log = std::fs::read_to_string(&log_file).unwrap();
+    let ended = log
+        .find(&format!("(worker pid 4242, group {pid}, pid {pid})"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(ended < log.find("Started failback_entry").unwrap(), "{log}");
+    assert!(
+        survivor.try_wait().unwrap().is_some(),
+        "the survivor runs on"
+    );
+    w.wait_for("Ended what an earlier failback left running");
+    w.send("\x03");
+    w.wait_for("Quit");
+    w.send("y");
     w.exit_code();
 }
 

@@ -153,6 +153,8 @@ pub fn start(opts: DemoStart) -> Result<Started, String> {
         scenario: opts.scenario.as_deref().map(absolute),
         disk_dir: opts.disk_dir.as_deref().map(absolute),
         region: opts.region,
+        // The one it is started with is its own (`held::spawn`).
+        log: None,
     };
     let emulator = held::join_or_start(&opts.program, &opts.state_dir, &wanted)?;
     let hello = emulator.hello.clone();
@@ -215,6 +217,7 @@ mod tests {
             scenario: Some("/tmp/a.json".into()),
             disk_dir: Some("/tmp/disks".into()),
             region: Some("us-east-1".into()),
+            log: None,
         };
         assert_eq!(not_played(&same, &hello(), state), None);
         assert_eq!(not_played(&held::Start::default(), &hello(), state), None);

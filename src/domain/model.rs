@@ -2,7 +2,10 @@
 //! Converted from the DRS API shapes by `drs::convert`; enum values keep the API's spelling.
 
 use super::bytes::Bytes;
-use super::states::{DataReplicationState, Ec2State, FailbackState, JobStatus, StepStatus};
+use super::states::{
+    DataReplicationState, Ec2State, FailbackState, JobInitiatedBy, JobLogEvent, JobStatus, JobType,
+    StepStatus,
+};
 
 /// One volume of a recovery instance, named as on the machine itself (`internalDeviceName`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -146,9 +149,8 @@ pub fn throttle_words(mbps: u64) -> String {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Job {
     pub id: String,
-    /// LAUNCH, TERMINATE, CREATE_CONVERTED_SNAPSHOT
-    pub kind: String,
-    pub initiated_by: String,
+    pub kind: JobType,
+    pub initiated_by: JobInitiatedBy,
     pub status: JobStatus,
     pub created: Option<String>,
     pub ended: Option<String>,
@@ -157,7 +159,7 @@ pub struct Job {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JobLogItem {
     pub time: String,
-    pub event: String,
+    pub event: JobLogEvent,
     pub detail: Option<String>,
 }
 

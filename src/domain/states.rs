@@ -109,6 +109,67 @@ api_enum! {
 }
 
 api_enum! {
+    /// A job's `type`.
+    JobType {
+        Launch = "LAUNCH",
+        Terminate = "TERMINATE",
+        CreateConvertedSnapshot = "CREATE_CONVERTED_SNAPSHOT",
+    }
+}
+
+api_enum! {
+    /// A job's `initiatedBy`.
+    JobInitiatedBy {
+        StartRecovery = "START_RECOVERY",
+        StartDrill = "START_DRILL",
+        Failback = "FAILBACK",
+        Diagnostic = "DIAGNOSTIC",
+        TerminateRecoveryInstances = "TERMINATE_RECOVERY_INSTANCES",
+        TargetAccount = "TARGET_ACCOUNT",
+        CreateNetworkRecovery = "CREATE_NETWORK_RECOVERY",
+        UpdateNetworkRecovery = "UPDATE_NETWORK_RECOVERY",
+        AssociateNetworkRecovery = "ASSOCIATE_NETWORK_RECOVERY",
+    }
+}
+
+api_enum! {
+    /// A job log item's `event`.
+    JobLogEvent {
+        JobStart = "JOB_START",
+        ServerSkipped = "SERVER_SKIPPED",
+        CleanupStart = "CLEANUP_START",
+        CleanupEnd = "CLEANUP_END",
+        CleanupFail = "CLEANUP_FAIL",
+        SnapshotStart = "SNAPSHOT_START",
+        SnapshotEnd = "SNAPSHOT_END",
+        SnapshotFail = "SNAPSHOT_FAIL",
+        UsingPreviousSnapshot = "USING_PREVIOUS_SNAPSHOT",
+        UsingPreviousSnapshotFailed = "USING_PREVIOUS_SNAPSHOT_FAILED",
+        ConversionStart = "CONVERSION_START",
+        ConversionEnd = "CONVERSION_END",
+        ConversionFail = "CONVERSION_FAIL",
+        LaunchStart = "LAUNCH_START",
+        LaunchFailed = "LAUNCH_FAILED",
+        JobCancel = "JOB_CANCEL",
+        JobEnd = "JOB_END",
+    }
+}
+
+impl JobLogEvent {
+    /// A step of the job that failed.
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::CleanupFail
+                | Self::SnapshotFail
+                | Self::UsingPreviousSnapshotFailed
+                | Self::ConversionFail
+                | Self::LaunchFailed
+        )
+    }
+}
+
+api_enum! {
     /// The recovery instance's `ec2InstanceState`.
     Ec2State {
         Pending = "PENDING",
@@ -161,6 +222,36 @@ mod tests {
         );
         assert_eq!(JobStatus::from("COMPLETED"), JobStatus::Completed);
         assert_eq!(Ec2State::from("NOT_FOUND").to_string(), "NOT_FOUND");
+    }
+
+    #[test]
+    fn jobs_and_their_log_events_keep_drss_spelling_both_ways() {
+        assert_eq!(JobType::from("LAUNCH"), JobType::Launch);
+        assert_eq!(
+            JobType::CreateConvertedSnapshot.as_str(),
+            "CREATE_CONVERTED_SNAPSHOT"
+        );
+        assert_eq!(JobInitiatedBy::from("FAILBACK"), JobInitiatedBy::Failback);
+        assert_eq!(
+            serde_json::to_string(&JobInitiatedBy::TerminateRecoveryInstances).unwrap(),
+            "\"TERMINATE_RECOVERY_INSTANCES\""
+        );
+        for (text, event) in [
+            ("JOB_START", JobLogEvent::JobStart),
+            ("CONVERSION_END", JobLogEvent::ConversionEnd),
+            ("LAUNCH_START", JobLogEvent::LaunchStart),
+            ("JOB_END", JobLogEvent::JobEnd),
+        ] {
+            assert_eq!(JobLogEvent::from(text), event);
+            assert_eq!(
+                serde_json::from_str::<JobLogEvent>(&format!("\"{text}\"")).unwrap(),
+                event
+            );
+            assert_eq!(serde_json::to_value(&event).unwrap(), text);
+        }
+        let new = JobLogEvent::from("DEPLOY_NETWORK_CONFIGURATION_START");
+        assert_eq!(new.as_str(), "DEPLOY_NETWORK_CONFIGURATION_START");
+        assert!(JobLogEvent::LaunchFailed.is_failure() && !JobLogEvent::JobEnd.is_failure());
     }
 
     #[test]

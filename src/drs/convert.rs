@@ -112,13 +112,10 @@ fn failback_info(f: &t::RecoveryInstanceFailback) -> FailbackInfo {
 pub fn job(j: &t::Job) -> Job {
     Job {
         id: j.job_id().to_owned(),
-        kind: j
-            .r#type()
-            .map(|k| k.as_str().to_owned())
-            .unwrap_or_default(),
+        kind: j.r#type().map(|k| k.as_str().into()).unwrap_or_default(),
         initiated_by: j
             .initiated_by()
-            .map(|k| k.as_str().to_owned())
+            .map(|k| k.as_str().into())
             .unwrap_or_default(),
         status: j.status().map(|k| k.as_str().into()).unwrap_or_default(),
         created: owned(j.creation_date_time()),
@@ -139,7 +136,7 @@ pub fn job_log_item(l: &t::JobLog) -> JobLogItem {
     });
     JobLogItem {
         time: l.log_date_time().unwrap_or_default().to_owned(),
-        event: l.event().map(|e| e.as_str().to_owned()).unwrap_or_default(),
+        event: l.event().map(|e| e.as_str().into()).unwrap_or_default(),
         detail,
     }
 }

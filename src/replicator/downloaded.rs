@@ -54,6 +54,7 @@ impl Downloaded {
         )));
         let mut runner = self.runner.clone();
         runner.program = installed.unpacked.failback_entry;
+        runner.workdir = installed.unpacked.dir;
         runner.run(plan, service, events).await
     }
 }

@@ -4,6 +4,7 @@
 //! not print it).
 
 use std::collections::VecDeque;
+use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -34,6 +35,124 @@ pub struct FailbackEntry {
     pub log_file: PathBuf,
     /// How often the service is asked for the program's failback client id.
     pub poll_every: Duration,
+    /// Its working directory, where a crash file lands (the worker's directory, on the
+    /// tmpfs): made if missing, crash files removed when it ends.
+    pub workdir: PathBuf,
+    /// Where the mark of its processes is recorded while it runs ([`Program`]), so that the
+    /// next worker can end any it left; the worker's, under its lock.
+    pub record: Option<PathBuf>,
+}
+
+/// The environment variable that marks every process of one run of the program: its children
+/// inherit it, wherever they move (another group, another session).
+pub const MARK_VAR: &str = "DRS_FAILBACK_PROGRAM";
+
+/// What the program's record holds: the mark (`MARK_VAR=value`) of its processes, its
+/// process group, and the worker that ran it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Program {
+    pub mark: String,
+    pub pgid: Option<u32>,
+    pub worker_pid: u32,
+}
+
+impl Program {
+    fn write(&self, path: &Path) -> Result<(), String> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let text = serde_json::to_vec(self).unwrap_or_default();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+            .and_then(|mut f| f.write_all(&text))
+            .map_err(|e| format!("cannot record the program in {}: {e}", path.display()))
+    }
+}
+
+/// Ends every process of the program recorded at `record` that is still there (an earlier
+/// worker's, killed before it could end them), and removes the record. Says what it ended, if
+/// anything. Blocks up to [`crate::process::END_GRACE`].
+pub fn end_left_over(record: &Path) -> Option<String> {
+    let text = std::fs::read(record).ok();
+    let program = text.and_then(|t| serde_json::from_slice::<Program>(&t).ok());
+    let ended = program
+        .as_ref()
+        .map(|p| crate::process::end_marked(&p.mark, crate::process::END_GRACE))
+        .unwrap_or_default();
+    let _ = std::fs::remove_file(record);
+    let p = program.filter(|_| !ended.is_empty())?;
+    let pids: Vec<String> = ended.iter().map(i32::to_string).collect();
+    let group = p.pgid.map(|g| format!("group {g}, ")).unwrap_or_default();
+    let (what, pid) = match ended.len() {
+        1 => ("1 process".to_owned(), "pid"),
+        n => (format!("{n} processes"), "pids"),
+    };
+    Some(format!(
+        "Ended what an earlier failback left running, before starting: {what} of its \
+         replication software (worker pid {}, {group}{pid} {}), which would write the same \
+         disks",
+        p.worker_pid,
+        pids.join(", ")
+    ))
+}
+
+/// The options the JVM of AWS's program reads from its environment: a crash's error file
+/// (with the command line, so the credentials) into `workdir`, and no core dump.
+pub fn java_tool_options(workdir: &Path) -> String {
+    format!(
+        "-XX:ErrorFile={}/hs_err_pid%p.log -XX:-CreateCoredumpOnCrash",
+        workdir.display()
+    )
+}
+
+/// The JVM's line saying it read [`java_tool_options`]: ours, not the program's news.
+fn is_java_options_notice(line: &str) -> bool {
+    line.starts_with("Picked up JAVA_TOOL_OPTIONS:")
+}
+
+/// Removes what a crash leaves in `dir` (a JVM's error file or heap dump, a core dump): each
+/// holds the program's memory or command line, so its secrets.
+pub fn remove_crash_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            name.is_some_and(|n| {
+                (n.starts_with("hs_err_pid") && n.ends_with(".log"))
+                    || (n.starts_with("java_pid") && n.ends_with(".hprof"))
+                    || n == "core"
+                    || n.strip_prefix("core.")
+                        .is_some_and(|pid| pid.chars().all(|c| c.is_ascii_digit()))
+            }) && p.is_file()
+        })
+        .filter(|p| std::fs::remove_file(p).is_ok())
+        .collect()
+}
+
+/// While the program runs: its group is ended (and its crash files removed) when this is
+/// dropped: at its end, when the replicator is stopped, or when the worker dies (the keeper).
+struct Running {
+    _group: crate::process::GroupKeeper,
+    workdir: PathBuf,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for file in remove_crash_files(&self.workdir) {
+            tracing::warn!(
+                "removed the crash file {} (it holds secrets)",
+                file.display()
+            );
+        }
+    }
 }
 
 /// The official arguments for `plan`. Secrets are in them: AWS's program takes credentials
@@ -217,35 +336,79 @@ impl FailbackEntry {
             command.pre_exec(move || {
                 // It ends with the worker that runs it (however the worker dies): nothing would
                 // watch it then, and the next failback must not meet it writing the same disks.
+                // (Its children: the keeper ends the whole group.)
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 if libc::getppid() as u32 != worker {
                     return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
                 }
+                // No core dump: it would hold the credentials it was given.
+                let none = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                if libc::setrlimit(libc::RLIMIT_CORE, &none) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
                 Ok(())
             });
         }
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.workdir)
+            .map_err(|e| format!("cannot make {}: {e}", self.workdir.display()))?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let mut program = Program {
+            mark: format!("{MARK_VAR}={worker}-{nanos}"),
+            pgid: None,
+            worker_pid: worker,
+        };
+        // Recorded before it starts: a worker killed at any moment after leaves it known.
+        if let Some(record) = &self.record {
+            program.write(record)?;
+        }
+        let mark_value = program.mark[MARK_VAR.len() + 1..].to_owned();
         let mut child = command
             .args(&self.leading_args)
             .args(arguments(plan, &self.log_file))
             // The proxy and AWS_CA_BUNDLE, as every request of ours obeys them.
             .envs(net.child_env())
             .envs(self.env.iter().cloned())
+            .env("JAVA_TOOL_OPTIONS", java_tool_options(&self.workdir))
+            .env(MARK_VAR, &mark_value)
+            .current_dir(&self.workdir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Its own process group: a key or hangup on the wizard's terminal is the wizard's
-            // to handle, never a signal that ends the copy behind its back.
+            // to handle, never a signal that ends the copy behind its back; and the group is
+            // what is ended, children included.
             .process_group(0)
-            // Stopping the replicator (an aborted task) stops the program.
-            .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", self.program.display()))?;
+        let pid = child.id().unwrap_or(0);
+        // Stopping the replicator (an aborted task drops it) ends the program's group.
+        let mut running = match crate::process::GroupKeeper::watch(pid as i32) {
+            Ok(group) => Some(Running {
+                _group: group,
+                workdir: self.workdir.clone(),
+            }),
+            Err(e) => {
+                let _ = child.start_kill();
+                return Err(format!("cannot watch failback_entry's processes: {e}"));
+            }
+        };
+        program.pgid = Some(pid);
+        if let Some(record) = &self.record {
+            program.write(record)?;
+        }
         let _ = events.send(ReplicatorEvent::Log(format!(
-            "Started failback_entry ({}), pid {}",
+            "Started failback_entry ({}) in process group {pid}, pid {pid}",
             self.program.display(),
-            child.id().unwrap_or(0)
         )));
 
         let (lines_tx, mut lines) = mpsc::unbounded_channel();
@@ -259,9 +422,16 @@ impl FailbackEntry {
         let mut paired = false;
         let mut poll = tokio::time::interval(self.poll_every);
         let mut streams_open = true;
+        let mut exited = None;
         let status = loop {
+            if let (false, Some(status)) = (streams_open, &exited) {
+                break *status;
+            }
             tokio::select! {
                 line = lines.recv(), if streams_open => match line {
+                    Some(line) if is_java_options_notice(&line) => {
+                        tracing::debug!("failback_entry: {line}");
+                    }
                     Some(line) => {
                         let line = redact.mask(&line);
                         if recent.len() == LAST_LINES {
@@ -277,11 +447,17 @@ impl FailbackEntry {
                 _ = poll.tick(), if !paired => {
                     paired = self.learn_client(&current(), plan, &before, events).await;
                 }
-                status = child.wait(), if !streams_open => {
-                    break status.map_err(|e| format!("cannot wait for failback_entry: {e}"))?;
+                status = child.wait(), if exited.is_none() => {
+                    exited = Some(
+                        status.map_err(|e| format!("cannot wait for failback_entry: {e}"))?,
+                    );
+                    // What it started ends with it: a child holding its output open would
+                    // otherwise keep this run (and the disks) waiting.
+                    running = None;
                 }
             }
         };
+        drop(running);
         // A program that paired and ended between two polls still paired.
         if !paired {
             self.learn_client(&current(), plan, &before, events).await;

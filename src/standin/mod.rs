@@ -52,8 +52,40 @@ impl Log {
     }
 }
 
+/// Set in the stand-in's child, which only lives, as the JRE that AWS's wrapper starts does.
+const JRE_ENV: &str = "DRS_FAILBACK_STANDIN_JRE";
+
+/// The stand-in's child: like AWS's program, it is more than one process, and whatever ends
+/// it must end them all (its children outlive a killed parent). Started without the
+/// stand-in's arguments, so with no secret in its command line.
+fn start_jre() -> Option<std::process::Child> {
+    let program = std::env::current_exe().ok()?;
+    std::process::Command::new(program)
+        .arg("failback-client-standin")
+        .env(JRE_ENV, "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()
+}
+
 /// Runs the stand-in; the exit code is failback_entry's.
 pub async fn run(args: StandinArgs) -> u8 {
+    if std::env::var_os(JRE_ENV).is_some() {
+        return std::future::pending().await;
+    }
+    let mut jre = start_jre();
+    let code = run_client(args).await;
+    // Ended as it should: its child with it.
+    if let Some(child) = jre.as_mut() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    code
+}
+
+async fn run_client(args: StandinArgs) -> u8 {
     let path = args
         .log_file
         .clone()

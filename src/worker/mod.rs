@@ -15,7 +15,7 @@ use crate::domain::model::{FailbackReplicationConfiguration, Job, JobLogItem, Re
 use crate::drs::{Auth, DrsClient, DrsError, DrsErrorKind, DrsTarget, StaticCredentials};
 use crate::failback_software::SoftwareSource;
 use crate::replicator::downloaded::Downloaded;
-use crate::replicator::failback_entry::FailbackEntry;
+use crate::replicator::failback_entry::{FailbackEntry, end_left_over};
 use crate::replicator::{ReplicationPlan, Replicator, ReplicatorEvent, RunId, VolumeTarget};
 use crate::wizard::replication::{Dashboard, Launch, Verdict};
 use protocol::{
@@ -186,7 +186,11 @@ struct Worker {
 /// Reads the pipe in a thread: the setup first, then each handoff.
 fn read_pipe(fd: RawFd) -> Result<(Setup, PipeLines), String> {
     // SAFETY: descriptor 3 is the pipe the wizard passed; nothing else in this process owns it.
-    let file = unsafe { std::fs::File::from_raw_fd(fd) };
+    // Kept from the programs this worker starts: credentials travel on it.
+    let file = unsafe {
+        libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        std::fs::File::from_raw_fd(fd)
+    };
     let mut reader = std::io::BufReader::new(file);
     let mut first = String::new();
     reader
@@ -226,6 +230,9 @@ impl PipeLines {
 
 /// Where the worker downloads and unpacks the replication software, in its state directory.
 const SOFTWARE_DIR: &str = "software";
+/// The record of the running replication software's processes, in the state directory: kept
+/// while the lock is held, so the next holder ends what a killed worker left.
+pub const PROGRAM_RECORD: &str = "replication-software.json";
 
 /// The replication software this worker runs, the one place it is chosen: AWS's, downloaded
 /// from the region's buckets or `s3_endpoint` (the demo's emulator serves a tarball whose
@@ -262,6 +269,9 @@ fn replicator(
                 .collect(),
             log_file,
             poll_every: Duration::from_millis(poll_every_ms.clamp(10, 500)),
+            // Set once unpacked: the software's own directory.
+            workdir: PathBuf::new(),
+            record: Some(dir.join(PROGRAM_RECORD)),
         },
     }))
 }
@@ -330,6 +340,10 @@ impl Worker {
         if let Some(run) = self.run.take() {
             run.server.abort();
             let _ = std::fs::remove_file(self.dir.join(SOCKET));
+            // Not one process of the program outlives the lock (its keeper ends them too).
+            if let Some(ended) = end_left_over(&self.dir.join(PROGRAM_RECORD)) {
+                tracing::warn!("{ended}");
+            }
             // Hundreds of MB in /run (memory on a live image); the next failback downloads again.
             let _ = std::fs::remove_dir_all(self.dir.join(SOFTWARE_DIR));
             run.lock.release();
@@ -684,6 +698,15 @@ impl Worker {
             started_by: self.setup.started_by.clone(),
         };
         let lock = lock::Lock::acquire(&self.dir, &holder)?;
+        // What a killed worker's program left running would write the same disks.
+        let record = self.dir.join(PROGRAM_RECORD);
+        let left_over = tokio::task::spawn_blocking(move || end_left_over(&record))
+            .await
+            .ok()
+            .flatten();
+        if let Some(ended) = &left_over {
+            tracing::warn!("{ended}");
+        }
         let replicator = replicator(
             &self.dir,
             &plan.region,
@@ -750,6 +773,7 @@ impl Worker {
             0.0,
         );
         dashboard.started_by = Some(describe(&self.setup.started_by));
+        dashboard.log.extend(left_over);
         tracing::info!(?plan, run = id.0, "failback started");
         self.run = Some(Run {
             id,
@@ -1059,7 +1083,7 @@ async fn serve_client(
         return;
     };
     let (private, mut private_rx) = unbounded_channel();
-    let reader = tokio::spawn({
+    let mut reader = tokio::spawn({
         let (core, private) = (core.clone(), private.clone());
         async move {
             let mut lines = BufReader::new(read).lines();
@@ -1087,9 +1111,10 @@ async fn serve_client(
     });
     drop(private);
     let mut ended = snapshot.iter().any(|e| matches!(e, Event::Error { .. }));
+    let mut gone = false;
     for event in &snapshot {
         if write.write_all(&line(event)).await.is_err() {
-            ended = true;
+            (ended, gone) = (true, true);
             break;
         }
     }
@@ -1104,8 +1129,58 @@ async fn serve_client(
         };
         ended = matches!(event, Event::Ending);
         if write.write_all(&line(&event)).await.is_err() {
+            gone = true;
             break;
         }
     }
+    // A client that wrote its last request and went (a wizard quitting the result screen
+    // acknowledges it, then exits) has that request still unread: read to its end, or the
+    // acknowledge is lost and the worker waits for another that never comes.
+    if gone
+        && tokio::time::timeout(Duration::from_secs(5), &mut reader)
+            .await
+            .is_ok()
+    {
+        return;
+    }
     reader.abort();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The acknowledge of a wizard that quit at once is read, though its connection is gone
+    /// before anything reaches it (one thread: the reader runs only once the writer fails).
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_last_request_of_a_client_that_went_is_read() {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        {
+            use std::io::Write;
+            (&theirs)
+                .write_all(b"{\"request\":\"acknowledge\"}\n")
+                .unwrap();
+        }
+        drop(theirs);
+        ours.set_nonblocking(true).unwrap();
+        let stream = UnixStream::from_std(ours).unwrap();
+        let (core, mut inputs) = unbounded_channel();
+        let (attached, _) = tokio::sync::mpsc::channel(1);
+        let served = tokio::spawn(serve_client(stream, core, attached));
+        let Some(Input::Attach(reply)) = inputs.recv().await else {
+            panic!("no attach")
+        };
+        let (events, live) = broadcast::channel(4);
+        let _ = reply.send((vec![Event::Live], live));
+        drop(events);
+        let request = tokio::time::timeout(Duration::from_secs(10), inputs.recv()).await;
+        assert!(
+            matches!(
+                request,
+                Ok(Some(Input::Request(Request::Acknowledge, _, _)))
+            ),
+            "the acknowledge was lost"
+        );
+        served.await.unwrap();
+    }
 }

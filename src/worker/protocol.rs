@@ -323,6 +323,34 @@ mod tests {
     }
 
     #[test]
+    fn the_launch_job_and_its_log_travel_in_drss_spelling() {
+        use crate::domain::states::{JobInitiatedBy, JobLogEvent, JobType};
+        let job = Job {
+            id: "drsjob-0123456789abcdefg".into(),
+            kind: JobType::Launch,
+            initiated_by: JobInitiatedBy::Failback,
+            status: "COMPLETED".into(),
+            created: None,
+            ended: None,
+        };
+        let log = vec![JobLogItem {
+            time: "2026-12-01T10:00:00Z".into(),
+            event: JobLogEvent::ConversionEnd,
+            detail: None,
+        }];
+        let event = Event::JobLog {
+            result: Ok((job, log)),
+        };
+        let text = String::from_utf8(line(&event)).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let ok = &value["result"]["Ok"];
+        assert_eq!(ok[0]["kind"], "LAUNCH", "{text}");
+        assert_eq!(ok[0]["initiated_by"], "FAILBACK", "{text}");
+        assert_eq!(ok[1][0]["event"], "CONVERSION_END", "{text}");
+        assert_eq!(serde_json::from_str::<Event>(&text).unwrap(), event);
+    }
+
+    #[test]
     fn requests_parse_from_their_documented_shapes() {
         let r: Request =
             serde_json::from_value(json!({"request": "start_launch", "as_console": false}))

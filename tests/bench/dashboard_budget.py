@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Measures the design budgets of the live dashboard at 80x24 (not a test: it prints figures).
 
-Budgets: under 1 KiB/s written to the terminal, under 1% of one core, under 30 MiB RSS, and
-nothing written at all while an idle screen has nothing changing.
+Budgets (the wizard's): under 1 KiB/s written to the terminal, under 1% of one core, under
+30 MiB RSS, and nothing written at all while an idle screen has nothing changing. The worker,
+the replication software (the stand-in's processes) and the demo's emulator are measured over
+the same 20 s of replication and printed beside it (no budget).
 
 Usage: tests/bench/dashboard_budget.py [path/to/drs-failback]   (default: a bench-release build)
 """
 import json, os, sys, time
 
-from ptyrun import ROOT, Scratch, Session, binary
+from ptyrun import ROOT, Scratch, Session, binary, cpu_seconds, rss_kib, workers
 
 
 def scenario(dirname):
@@ -53,7 +55,9 @@ def walk(s, label):
     # ratatui writes only changed cells: look for words that appear only on the dashboard.
     if not any(w in s.seen for w in (b"INITIATING", b"INITIAL_SYNC", b"Log")):
         sys.exit(f"{label}: the dashboard did not show up; the walk-through keys went astray")
+    others = processes(s.state_dir)
     cpu0, t0 = s.cpu_seconds(), time.time()
+    others0 = {name: total_cpu(pids) for name, pids in others.items()}
     written = s.pump(20)
     elapsed = time.time() - t0
     cpu = (s.cpu_seconds() - cpu0) / elapsed * 100
@@ -61,7 +65,59 @@ def walk(s, label):
     rate = written / elapsed
     print(f"{label:<22} idle Welcome: {idle} B in 5 s | dashboard: "
           f"{rate:.0f} B/s written, {cpu:.2f}% of a core, {rss:.1f} MiB RSS")
+    for name, pids in others.items():
+        used = (total_cpu(pids) - others0[name]) / elapsed * 100
+        mib = sum(rss_of(p) for p in pids) / 1024
+        print(f"{'':<22} {name}: {used:.2f}% of a core, {mib:.1f} MiB RSS ({len(pids)} processes)")
     return rate
+
+
+def processes(state):
+    """The worker holding the state directory's lock, the replication software's processes
+    (those in the process group its record names) and the demo's emulator."""
+    out = {}
+    try:
+        with open(os.path.join(state, "lock")) as f:
+            out["worker"] = [int(json.load(f)["worker_pid"])]
+    except (OSError, ValueError, KeyError):
+        sys.exit("no worker holds the lock: the failback did not start")
+    try:
+        with open(os.path.join(state, "replication-software.json")) as f:
+            pgid = json.load(f)["pgid"]
+        out["replication software"] = [p for p in all_pids() if group_of(p) == pgid]
+    except (OSError, ValueError, KeyError):
+        pass
+    out["emulator"] = [p for p in workers(state) if p not in out["worker"]]
+    return out
+
+
+def all_pids():
+    return [int(d) for d in os.listdir("/proc") if d.isdigit()]
+
+
+def group_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[2])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def total_cpu(pids):
+    total = 0.0
+    for p in pids:
+        try:
+            total += cpu_seconds(p)
+        except OSError:
+            pass
+    return total
+
+
+def rss_of(pid):
+    try:
+        return rss_kib(pid)
+    except OSError:
+        return 0
 
 
 if __name__ == "__main__":

@@ -90,17 +90,19 @@ def end(pids, patience=5.0):
 
 
 def workers(state_dir):
-    """The failback workers serving `state_dir`: the one holding its lock, and each demo worker
-    that wrote its `demo-PID.json` there (before any failback takes the lock)."""
+    """What serves `state_dir` beyond its wizards: the failback worker holding its lock (which
+    names it) and the demo's emulator holding `emulator.lock` (which holds its pid)."""
     pids = set()
     try:
         with open(os.path.join(state_dir, "lock")) as f:
             pids.add(int(json.load(f)["worker_pid"]))
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    for ready in glob.glob(os.path.join(state_dir, "demo-*.json")):
-        if m := re.search(r"demo-(\d+)\.json$", ready):
-            pids.add(int(m.group(1)))
+    try:
+        with open(os.path.join(state_dir, "emulator.lock")) as f:
+            pids.add(int(f.read().strip()))
+    except (OSError, ValueError):
+        pass
     return sorted(pids)
 
 

@@ -66,6 +66,9 @@ pub struct Start {
     pub disk_dir: Option<PathBuf>,
     /// A known region to play instead of the scenario's.
     pub region: Option<String>,
+    /// Its own log: removed when it ends as it should (one per demo start would pile up in
+    /// the temporary directory), kept when it fails.
+    pub log: Option<PathBuf>,
 }
 
 /// A hold on the demo's emulator: it serves as long as this (or another) is kept.
@@ -163,9 +166,10 @@ fn spawn(program: &Path, state_dir: &Path, start: &Start) -> Result<Option<Hold>
         program,
         "drs-failback-emulator",
         &[(theirs.as_raw_fd(), FIRST_HOLD_FD)],
-        |_| {
+        |log| {
             let mut args: Vec<std::ffi::OsString> = vec!["emulator".into(), "--held".into()];
             args.extend(["--state-dir".into(), state_dir.into()]);
+            args.extend(["--log".into(), log.into()]);
             if let Some(s) = &start.scenario {
                 args.extend(["--scenario".into(), s.into()]);
             }
@@ -247,7 +251,13 @@ mod tests {
     async fn the_emulator_serves_while_anyone_holds_it_and_removes_what_it_made_after_the_last() {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
-        let (served, stream, hello) = served(&state, Start::default()).await;
+        let log = dir.path().join("drs-failback-emulator-1-x.log");
+        std::fs::write(&log, "").unwrap();
+        let start = Start {
+            log: Some(log.clone()),
+            ..Start::default()
+        };
+        let (served, stream, hello) = served(&state, start).await;
         let first = Hold {
             stream,
             child: None,
@@ -276,6 +286,7 @@ mod tests {
         served.await.unwrap().unwrap();
         assert!(!state.exists(), "the state directory is left");
         assert!(!hello.disk_dir.exists(), "the temporary disks are left");
+        assert!(!log.exists(), "its log is left");
         let s = state.clone();
         assert!(blocking(move || join(&s)).await.unwrap().is_none());
     }

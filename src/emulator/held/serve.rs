@@ -56,6 +56,9 @@ pub async fn serve(
     for mut last in served? {
         let _ = last.write_all(b"{\"ending\":true}\n").await;
     }
+    if let Some(log) = &start.log {
+        let _ = std::fs::remove_file(log);
+    }
     Ok(())
 }
 

@@ -120,7 +120,7 @@ fn timeline_lines(app: &App, theme: &Theme, s: &Summary, cols: usize) -> Vec<Lin
                     let mut text = format!(
                         "  {}  {}",
                         pad(theme, &i.time, time_cols),
-                        pad(theme, &i.event, 18)
+                        pad(theme, i.event.as_str(), 18)
                     );
                     if let Some(d) = &i.detail {
                         text.push_str(d);
