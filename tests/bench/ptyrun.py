@@ -204,8 +204,10 @@ class Session:
         drains the frame (until `quiet` seconds pass without output). None when nothing changed
         on screen (a frame that changes no cell writes nothing)."""
         self.pump(quiet)  # what an earlier frame or page left unread
-        os.write(self.fd, keys.encode())
+        # The clock starts before the write: the wizard woken by it may answer before this
+        # process runs again, which read after the write gave as 0.0 ms.
         t0 = time.time()
+        os.write(self.fd, keys.encode())
         first = None
         while True:
             r, _, _ = select.select([self.fd], [], [], quiet if first else 2.0)
