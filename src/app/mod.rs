@@ -1022,9 +1022,11 @@ fn on_paste(app: &mut App, text: &str) -> Vec<Cmd> {
 
 /// A new one-time password and sshd started; the answer names this request.
 fn enable_ssh(app: &mut App) -> Vec<Cmd> {
+    // A new password only when asked for one over a password shown (not to try again).
+    let new_password = matches!(app.ssh, Loadable::Loaded(_));
     let req = app.req();
     app.ssh = Loadable::Loading(req);
-    vec![Cmd::EnableSsh { req }]
+    vec![Cmd::EnableSsh { req, new_password }]
 }
 
 /// Fills the form with the demo's next credential and says what it demonstrates.
