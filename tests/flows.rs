@@ -966,12 +966,14 @@ fn question_mark_is_help_outside_text_fields_and_text_inside() {
 }
 
 #[test]
-fn ctrl_l_asks_for_a_full_redraw() {
+fn ctrl_l_asks_for_a_full_redraw_of_the_same_screen_notice_included() {
     let mut app = app();
+    app.notice = Some("Credentials accepted".into());
     assert!(matches!(
         &update(&mut app, ctrl('l'))[..],
         [Cmd::ClearScreen]
     ));
+    assert_eq!(app.notice.as_deref(), Some("Credentials accepted"));
 }
 
 #[test]

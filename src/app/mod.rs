@@ -850,10 +850,11 @@ fn set_clock(app: &mut App) -> Vec<Cmd> {
 }
 
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
-    app.notice = None;
+    // A repaint shows the same screen: the notice the operator repaints to read stays.
     if is_ctrl(&key, 'l') {
         return vec![Cmd::ClearScreen];
     }
+    app.notice = None;
     if is_ctrl(&key, 'z') {
         return vec![Cmd::Suspend];
     }
