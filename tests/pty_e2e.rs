@@ -2150,6 +2150,7 @@ fn two_wizards_are_asked_for_a_waiting_unattended_demos_credentials_and_both_sho
     let home = dir.path().to_str().unwrap();
     let nowhere = [
         ("HOME", home),
+        ("TMPDIR", home),
         ("AWS_CONFIG_FILE", "/nonexistent"),
         ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
