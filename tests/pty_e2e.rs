@@ -2062,6 +2062,18 @@ impl Drop for Headless {
     }
 }
 
+/// No credentials anywhere the default chain looks (no instance metadata here either); HOME and
+/// TMPDIR in the test's `home`.
+fn no_credentials(home: &str) -> [(&str, &str); 5] {
+    [
+        ("HOME", home),
+        ("TMPDIR", home),
+        ("AWS_CONFIG_FILE", "/nonexistent"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+}
+
 #[test]
 fn an_unattended_run_waiting_for_credentials_goes_on_with_those_a_wizard_gives() {
     let dir = tempfile::tempdir().unwrap();
@@ -2074,14 +2086,7 @@ fn an_unattended_run_waiting_for_credentials_goes_on_with_those_a_wizard_gives()
     let state = state.to_str().unwrap();
     let home = dir.path().to_str().unwrap();
     let endpoint = emulator.endpoint.as_str();
-    // No credentials anywhere the default chain looks (no instance metadata here either).
-    let nowhere = [
-        ("HOME", home),
-        ("TMPDIR", home),
-        ("AWS_CONFIG_FILE", "/nonexistent"),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ];
+    let nowhere = no_credentials(home);
     let region = s["region"].as_str().unwrap();
     let unattended = Headless::start(
         &[
@@ -2148,13 +2153,7 @@ fn two_wizards_are_asked_for_a_waiting_unattended_demos_credentials_and_both_sho
     let args = demo_args(&scenario, dir.path(), &state);
     let _worker = EndWorkerIn(state.clone());
     let home = dir.path().to_str().unwrap();
-    let nowhere = [
-        ("HOME", home),
-        ("TMPDIR", home),
-        ("AWS_CONFIG_FILE", "/nonexistent"),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ];
+    let nowhere = no_credentials(home);
     let mut first = Session::start(&args, &nowhere);
     // A serial line: no size reported.
     let mut second = Session::start_sized(&args, &nowhere, 0, 0);
