@@ -10,6 +10,7 @@ pub mod exit;
 pub mod failback_software;
 pub mod headless;
 pub mod host;
+pub mod keyring;
 pub mod net;
 pub mod netconfig;
 pub mod preflight;

@@ -1,8 +1,10 @@
-//! Enabling SSH for this boot on the live system: a new one-time root password, handed on
+//! Enabling SSH for this boot on the live system: this boot's one-time root password, handed on
 //! stdin (never argv, never a log) to the image's helper, which sets it and starts sshd, then
-//! reports the addresses and host-key fingerprints to show.
+//! reports the addresses and host-key fingerprints to show. The password is kept in root's
+//! kernel keyring, so every console's wizard shows the same one rather than replacing it.
 
 use crate::domain::ssh::{SshAccess, SshError, parse_report, password};
+use crate::keyring::BootSecret;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -27,15 +29,31 @@ pub fn new_password() -> Result<Zeroizing<String>, String> {
     Err("the random source gave too few usable bytes".into())
 }
 
-/// Sets a new password and starts sshd through `helper`.
-pub async fn enable(helper: &Path) -> Result<SshAccess, SshError> {
+/// Where this boot's password is kept for every console.
+pub fn boot_password() -> BootSecret {
+    BootSecret::new("ssh-password")
+}
+
+/// Sets this boot's password (`kept`; a new one when `new` or none is kept yet) and starts
+/// sshd through `helper`.
+pub async fn enable(helper: &Path, kept: &BootSecret, new: bool) -> Result<SshAccess, SshError> {
     if !helper.exists() {
         return Err(SshError::NotAvailable(format!(
             "this is not the drs-failback live system ({} is missing)",
             helper.display()
         )));
     }
-    let password = new_password().map_err(SshError::Failed)?;
+    let password = match kept.read().filter(|_| !new) {
+        Some(p) => p,
+        None => {
+            let p = new_password().map_err(SshError::Failed)?;
+            // Not kept: this console alone shows it, and another one's s replaces it.
+            if let Err(e) = kept.keep(&p) {
+                tracing::warn!("this boot's SSH password is not shared with the other consoles: {e}");
+            }
+            p
+        }
+    };
     let failed = |what: &str, e: std::io::Error| SshError::Failed(format!("{what}: {e}"));
     let mut child = tokio::process::Command::new(helper)
         .stdin(Stdio::piped())
@@ -108,7 +126,8 @@ mod tests {
                 got.display()
             ),
         );
-        let access = enable(&path).await.unwrap();
+        let kept = Kept::new("stdin");
+        let access = enable(&path, &kept.0, false).await.unwrap();
         assert_eq!(
             std::fs::read_to_string(&got).unwrap(),
             access.password.as_str()
@@ -119,9 +138,46 @@ mod tests {
             access.fingerprints,
             vec![("ED25519".into(), "SHA256:abc".into())]
         );
-        // A new password each time.
-        let again = enable(&path).await.unwrap();
-        assert_ne!(again.password, access.password);
+    }
+
+    /// A boot secret of the test's own, forgotten after.
+    struct Kept(BootSecret);
+
+    impl Kept {
+        fn new(test: &str) -> Kept {
+            let secret = BootSecret::new(&format!("test-ssh-{test}-{}", std::process::id()));
+            secret.forget();
+            Kept(secret)
+        }
+    }
+
+    impl Drop for Kept {
+        fn drop(&mut self) {
+            self.0.forget();
+        }
+    }
+
+    #[tokio::test]
+    async fn every_console_gets_this_boots_password_until_one_asks_for_a_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = helper(
+            dir.path(),
+            "cat >/dev/null; echo 'fingerprint 256 SHA256:abc root@drs-failback (ED25519)'",
+        );
+        let kept = Kept::new("shared");
+        let first = enable(&path, &kept.0, false).await.unwrap();
+        if kept.0.read().is_none() {
+            println!("SKIPPED (no kernel keyring here)");
+            return;
+        }
+        // Another console's wizard (or this one started again): the same password.
+        let second = enable(&path, &kept.0, false).await.unwrap();
+        assert_eq!(second.password, first.password);
+        // n: a new one, which every console gets from then on.
+        let renewed = enable(&path, &kept.0, true).await.unwrap();
+        assert_ne!(renewed.password, first.password);
+        let third = enable(&path, &kept.0, false).await.unwrap();
+        assert_eq!(third.password, renewed.password);
     }
 
     #[tokio::test]
@@ -131,15 +187,16 @@ mod tests {
             dir.path(),
             "cat >/dev/null; echo 'chpasswd: PAM failure' >&2; exit 1",
         );
-        match enable(&path).await {
+        let kept = Kept::new("failing");
+        match enable(&path, &kept.0, false).await {
             Err(SshError::Failed(why)) => assert!(why.contains("chpasswd: PAM failure"), "{why}"),
             other => panic!("{other:?}"),
         }
         let silent = helper(dir.path(), "cat >/dev/null");
         assert!(
-            matches!(enable(&silent).await, Err(SshError::Failed(w)) if w.contains("no host key"))
+            matches!(enable(&silent, &kept.0, false).await, Err(SshError::Failed(w)) if w.contains("no host key"))
         );
-        match enable(&dir.path().join("absent")).await {
+        match enable(&dir.path().join("absent"), &kept.0, false).await {
             Err(e @ SshError::NotAvailable(_)) => {
                 let message = e.message();
                 assert!(

@@ -971,12 +971,14 @@ fn question_mark_is_help_outside_text_fields_and_text_inside() {
 }
 
 #[test]
-fn ctrl_l_asks_for_a_full_redraw() {
+fn ctrl_l_asks_for_a_full_redraw_of_the_same_screen_notice_included() {
     let mut app = app();
+    app.notice = Some("Credentials accepted".into());
     assert!(matches!(
         &update(&mut app, ctrl('l'))[..],
         [Cmd::ClearScreen]
     ));
+    assert_eq!(app.notice.as_deref(), Some("Credentials accepted"));
 }
 
 #[test]
@@ -3051,8 +3053,12 @@ fn ctrl_t_switches_between_basic_and_rich_and_repaints_everything() {
 fn s_on_welcome_enables_ssh_in_a_task_and_shows_how_to_log_in_until_closed() {
     use drs_failback::domain::ssh::{SshAccess, SshError};
     let mut app = App::new(Mode::Real);
+    // This boot's password: the one another console shows, if it enabled SSH first.
     let req = match press(&mut app, KeyCode::Char('s')).as_slice() {
-        [Cmd::EnableSsh { req }] => *req,
+        [Cmd::EnableSsh {
+            req,
+            new_password: false,
+        }] => *req,
         other => panic!("expected EnableSsh, got {other:?}"),
     };
     assert_eq!(app.modal, Some(Modal::Ssh));
@@ -3095,7 +3101,10 @@ fn s_on_welcome_enables_ssh_in_a_task_and_shows_how_to_log_in_until_closed() {
     assert_eq!(app.ssh.loaded(), Some(&access));
     // n: a new password (a new request).
     match press(&mut app, KeyCode::Char('n')).as_slice() {
-        [Cmd::EnableSsh { req: again }] => assert_ne!(*again, req),
+        [Cmd::EnableSsh {
+            req: again,
+            new_password: true,
+        }] => assert_ne!(*again, req),
         other => panic!("expected EnableSsh, got {other:?}"),
     }
     press(&mut app, KeyCode::Enter);
@@ -3112,7 +3121,7 @@ fn ssh_where_it_is_not_available_says_so_and_offers_no_retry() {
     use drs_failback::domain::ssh::SshError;
     let mut app = App::new(Mode::Real);
     let req = match press(&mut app, KeyCode::Char('s')).as_slice() {
-        [Cmd::EnableSsh { req }] => *req,
+        [Cmd::EnableSsh { req, .. }] => *req,
         other => panic!("{other:?}"),
     };
     update(

@@ -2180,6 +2180,18 @@ impl Drop for Headless {
     }
 }
 
+/// No credentials anywhere the default chain looks (no instance metadata here either); HOME and
+/// TMPDIR in the test's `home`.
+fn no_credentials(home: &str) -> [(&str, &str); 5] {
+    [
+        ("HOME", home),
+        ("TMPDIR", home),
+        ("AWS_CONFIG_FILE", "/nonexistent"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+}
+
 #[test]
 fn an_unattended_run_waiting_for_credentials_goes_on_with_those_a_wizard_gives() {
     let dir = tempfile::tempdir().unwrap();
@@ -2192,14 +2204,7 @@ fn an_unattended_run_waiting_for_credentials_goes_on_with_those_a_wizard_gives()
     let state = state.to_str().unwrap();
     let home = dir.path().to_str().unwrap();
     let endpoint = emulator.endpoint.as_str();
-    // No credentials anywhere the default chain looks (no instance metadata here either).
-    let nowhere = [
-        ("HOME", home),
-        ("TMPDIR", home),
-        ("AWS_CONFIG_FILE", "/nonexistent"),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ];
+    let nowhere = no_credentials(home);
     let region = s["region"].as_str().unwrap();
     let unattended = Headless::start(
         &[
@@ -2248,4 +2253,62 @@ fn an_unattended_run_waiting_for_credentials_goes_on_with_those_a_wizard_gives()
     assert!(!Path::new(state).join("unattended.sock").exists());
     w.send("\x03y");
     assert_eq!(w.exit_code(), 0);
+}
+
+/// The live image's `drs.no_prompt drs.demo=1`: wizards on two consoles, then the unattended
+/// run waiting for credentials. Both are asked; those typed on the first go to the run, and
+/// the second shows their acceptance and then the failback's dashboard, repainting on Ctrl-L
+/// all along (the image's hvc0 did neither).
+#[test]
+fn two_wizards_are_asked_for_a_waiting_unattended_demos_credentials_and_both_show_its_failback()
+{
+    let dir = Sandbox::new();
+    let scenario = quick_scenario(dir.path());
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&scenario).unwrap()).unwrap();
+    let key = &s["credentials"][0];
+    let state = dir.path().join("state");
+    let args = demo_args(&scenario, dir.path(), &state);
+    let _worker = EndWorkerIn(state.clone());
+    let home = dir.path().to_str().unwrap();
+    let nowhere = no_credentials(home);
+    let mut first = Session::start(&args, &nowhere);
+    // A serial line: no size reported.
+    let mut second = Session::start_sized(&args, &nowhere, 0, 0);
+    first.wait_for("web-01");
+    second.wait_for("web-01");
+    let mut unattended_args = vec!["--no-prompt", "--wait-for-credentials", "--output", "json"];
+    unattended_args.extend(args.iter().map(String::as_str));
+    let unattended = Headless::start(&unattended_args, &nowhere);
+    unattended.wait_for("waiting_for_credentials");
+
+    let title = "Credentials for the unattended failback";
+    let repaints = |s: &mut Session, text: &str| {
+        s.wait_for(text);
+        s.scribble(b"\x1b[2J\x1b[Hgarbage");
+        s.wait_until("the scribble", |sc| !sc.contents().contains(text));
+        s.send("\x0c");
+        let screen = s.wait_for(text);
+        assert!(!screen.contains("garbage"), "{screen}");
+    };
+    repaints(&mut first, title);
+    repaints(&mut second, title);
+    first.send(key["access_key_id"].as_str().unwrap());
+    first.send("\t");
+    first.send(key["secret_access_key"].as_str().unwrap());
+    first.send("\r");
+    first.wait_for("Credentials accepted");
+    second.wait_for("Credentials accepted");
+    let dashboard = "Replication";
+    first.wait_until("the failback's dashboard", |sc| {
+        sc.contents().lines().next().is_some_and(|l| l.contains(dashboard))
+    });
+    second.wait_until("the failback's dashboard", |sc| {
+        sc.contents().lines().next().is_some_and(|l| l.contains(dashboard))
+    });
+    repaints(&mut second, dashboard);
+    first.send("\x03y");
+    second.send("\x03y");
+    first.exit_code();
+    second.exit_code();
 }

@@ -162,7 +162,7 @@ fn current_table(app: &App) -> Vec<Binding> {
                 _ => vec![
                     close,
                     b("n", "new password", keys!['n']).help(
-                        "a new password and the addresses again (the old password stops working)",
+                        "a new password and the addresses again (the old password stops working, on every console)",
                     ),
                 ],
             };

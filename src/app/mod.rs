@@ -888,10 +888,11 @@ fn set_clock(app: &mut App) -> Vec<Cmd> {
 }
 
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Cmd> {
-    app.notice = None;
+    // A repaint shows the same screen: the notice the operator repaints to read stays.
     if is_ctrl(&key, 'l') {
         return vec![Cmd::ClearScreen];
     }
+    app.notice = None;
     if is_ctrl(&key, 'z') {
         return vec![Cmd::Suspend];
     }
@@ -1060,9 +1061,11 @@ fn on_paste(app: &mut App, text: &str) -> Vec<Cmd> {
 
 /// A new one-time password and sshd started; the answer names this request.
 fn enable_ssh(app: &mut App) -> Vec<Cmd> {
+    // A new password only when asked for one over a password shown (not to try again).
+    let new_password = matches!(app.ssh, Loadable::Loaded(_));
     let req = app.req();
     app.ssh = Loadable::Loading(req);
-    vec![Cmd::EnableSsh { req }]
+    vec![Cmd::EnableSsh { req, new_password }]
 }
 
 /// Fills the form with the demo's next credential and says what it demonstrates.

@@ -265,9 +265,11 @@ pub enum Cmd {
     Acknowledge {
         run: RunId,
     },
-    /// A new one-time root password, and sshd started (the live system's helper).
+    /// This boot's one-time root password (kept for every console; a new one when
+    /// `new_password` or none is kept yet), and sshd started (the live system's helper).
     EnableSsh {
         req: u64,
+        new_password: bool,
     },
     // Pre-flight: the checks that need no recovery instance, and setting the clock.
     RunPreflight {

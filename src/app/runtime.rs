@@ -213,9 +213,11 @@ impl Runtime<'_> {
                     }
                 });
             }
-            Cmd::EnableSsh { req } => {
+            Cmd::EnableSsh { req, new_password } => {
                 tokio::spawn(async move {
-                    let result = crate::ssh::enable(std::path::Path::new(crate::ssh::HELPER)).await;
+                    let helper = std::path::Path::new(crate::ssh::HELPER);
+                    let kept = crate::ssh::boot_password();
+                    let result = crate::ssh::enable(helper, &kept, new_password).await;
                     if let Err(e) = &result {
                         tracing::warn!("SSH not enabled: {e:?}");
                     }

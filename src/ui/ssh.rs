@@ -20,8 +20,8 @@ pub fn lines(app: &App, theme: &Theme, cols: usize) -> Vec<Line<'static>> {
             ]));
             out.extend(para(
                 "",
-                "A new one-time root password, this boot's host keys (made on first use: up to \
-                 a minute on a slow CPU), then sshd.",
+                "This boot's one-time root password (every console shows the same), its host \
+                 keys (made on first use: up to a minute on a slow CPU), then sshd.",
                 cols,
                 plain,
             ));

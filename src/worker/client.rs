@@ -180,10 +180,40 @@ fn connect_to(path: &Path) -> io::Result<Option<(Connection, tokio::net::UnixStr
         }
         Err(e) => return Err(e),
     };
+    // The clone shares the socket's open file description, O_NONBLOCK included: the writer
+    // is non-blocking too, and `Connection::send` waits when the socket is full.
     let reader = stream.try_clone()?;
     reader.set_nonblocking(true)?;
     let reader = tokio::net::UnixStream::from_std(reader)?;
     Ok(Some((Connection { writer: stream }, reader)))
+}
+
+/// Writes all of `bytes` to a non-blocking socket, waiting whenever it is full (a worker busy
+/// for a moment) instead of failing with WouldBlock.
+fn write_all_waiting(stream: &mut UnixStream, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        match stream.write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let mut pfd = libc::pollfd {
+                    fd: stream.as_raw_fd(),
+                    events: libc::POLLOUT,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd for the duration of the call.
+                if unsafe { libc::poll(&mut pfd, 1, -1) } < 0 {
+                    let e = io::Error::last_os_error();
+                    if e.kind() != io::ErrorKind::Interrupted {
+                        return Err(e);
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Waits (bounded) until the worker `pid` that was just handed a plan serves its socket, or
@@ -237,9 +267,58 @@ impl Connection {
     /// Sends a request; the line is zeroed after (it may hold credentials).
     pub fn send(&mut self, request: &Request) -> io::Result<()> {
         let mut bytes = line(request);
-        let sent = self.writer.write_all(&bytes);
+        let sent = write_all_waiting(&mut self.writer, &bytes);
         bytes.zeroize();
         sent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drs::StaticCredentials;
+    use std::io::Read;
+
+    /// The state of thread `tid` of this process (R running, S sleeping, ...).
+    fn thread_state(tid: i32) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+        stat.rsplit_once(") ")?.1.chars().next()
+    }
+
+    #[tokio::test]
+    async fn a_request_to_a_worker_that_reads_late_waits_for_room_instead_of_failing() {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = std::os::unix::net::UnixListener::bind(dir.path().join(SOCKET)).unwrap();
+        let (mut connection, reader) = connect(dir.path()).unwrap().unwrap();
+        // The sender's descriptor alone: its end closes the socket.
+        drop(reader);
+        let (mut worker, _) = listener.accept().unwrap();
+        // Far more than a socket holds, in requests of 64 KiB.
+        let request = Request::Credentials {
+            credentials: StaticCredentials {
+                access_key_id: "AKIAEXAMPLE".into(),
+                secret_access_key: "secret".into(),
+                session_token: Some("t".repeat(64 * 1024)),
+            },
+        };
+        let (count, size) = (64, line(&request).len());
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let sender = std::thread::spawn(move || {
+            // SAFETY: gettid has no preconditions.
+            tid_tx.send(unsafe { libc::gettid() }).unwrap();
+            (0..count).try_for_each(|_| connection.send(&request))
+        });
+        let tid = tid_rx.recv().unwrap();
+        // The worker reads nothing until the sender has filled the socket: it then either
+        // waits (sleeping) or gave up.
+        while !sender.is_finished() && thread_state(tid) != Some('S') {
+            std::thread::yield_now();
+        }
+        let mut all = vec![0; count * size];
+        let read = worker.read_exact(&mut all);
+        let sent = sender.join().unwrap();
+        assert!(sent.is_ok(), "{sent:?}");
+        read.unwrap();
     }
 }
 
