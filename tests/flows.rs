@@ -438,6 +438,35 @@ fn wrong_region_focuses_the_region() {
 }
 
 #[test]
+fn a_region_filter_that_matches_nothing_stops_next_and_says_what_stays_chosen() {
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Credentials);
+    app.credentials.focus = Field::Region;
+    // "eu-w" picks eu-west-1; the typo after it matches nothing and would keep it unseen.
+    type_text(&mut app, "eu-wset-2");
+    assert_eq!(app.credentials.region, "eu-west-1");
+    let error = app.credentials.visible_error(Field::Region).unwrap_or_default();
+    assert!(
+        error.contains("No region matches `eu-wset-2`") && error.contains("eu-west-1 is still chosen"),
+        "{error}"
+    );
+    assert!(press(&mut app, KeyCode::Enter).is_empty(), "Next verified with eu-west-1");
+    assert_eq!(app.credentials.focus, Field::Region);
+    // Corrected, Next goes on with the region meant.
+    for _ in 0.."set-2".len() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "est-2");
+    assert_eq!(app.credentials.region, "eu-west-2");
+    assert!(app.credentials.visible_error(Field::Region).is_none());
+    assert!(matches!(
+        press(&mut app, KeyCode::Enter).first(),
+        Some(Cmd::VerifyCredentials { .. })
+    ));
+}
+
+#[test]
 fn a_late_answer_for_an_abandoned_check_is_dropped() {
     let mut app = app();
     press(&mut app, KeyCode::Enter);
