@@ -1239,6 +1239,21 @@ fn a_paste_edits_the_field_and_never_presses_enter() {
 }
 
 #[test]
+fn a_mapping_pasted_one_entry_a_line_applies_as_pasted() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    // DEVICE_MAPPING copied from a file or a runbook, a line per volume.
+    let lines = "/dev/xvda=/dev/sdc\n/dev/xvdb=EXCLUDE\n";
+    assert!(update(&mut app, Msg::Paste(lines.into())).is_empty());
+    let paste = app.mapping.paste.as_ref().expect("the paste box opened");
+    assert_eq!(paste.input.value(), "/dev/xvda=/dev/sdc,/dev/xvdb=EXCLUDE");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.mapping.paste.is_none(), "{:?}", app.mapping.paste);
+    let sdc = Choice::of(&app.local_disks()[1]);
+    assert_eq!(app.mapping.choices, vec![sdc, Choice::Exclude]);
+}
+
+#[test]
 fn a_pretty_printed_mapping_pasted_on_the_mapping_step_waits_in_the_paste_box() {
     let mut app = at_instances();
     press(&mut app, KeyCode::Enter);
