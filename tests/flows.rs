@@ -3299,7 +3299,7 @@ fn review_reads_the_disks_again_and_one_mounted_since_the_mapping_stops_the_star
     assert_eq!(app.step, StepId::Review);
     let e = app.review.error.clone().unwrap_or_default();
     assert!(
-        e.contains("/mnt/backup") && e.ends_with("Go back (Esc) to the mapping."),
+        e.contains("/mnt/backup") && e.contains("unmount it, then Ctrl-R checks again"),
         "{e}"
     );
     assert!(
@@ -3307,6 +3307,67 @@ fn review_reads_the_disks_again_and_one_mounted_since_the_mapping_stops_the_star
         "{}",
         screen(&app)
     );
+}
+
+#[test]
+fn a_disk_in_use_is_marked_on_review_before_the_word_and_ctrl_r_after_freeing_it_starts() {
+    let mut app = at_instances();
+    press(&mut app, KeyCode::Enter);
+    let cmds = press(&mut app, KeyCode::Enter);
+    let (port, disks) = match &cmds[..] {
+        [
+            Cmd::CheckReplicationPort { req, .. },
+            Cmd::ListDisks { req: disks },
+        ] => (*req, *disks),
+        other => panic!("Review reads the disks again: {other:?}"),
+    };
+    update(&mut app, Msg::ReplicationPort { req: port, check: port_open() });
+    let mut mounted = disk("/dev/sdb", 40);
+    mounted.mounts = vec!["/mnt/backup".into()];
+    update(
+        &mut app,
+        Msg::Disks {
+            req: disks,
+            result: Ok(vec![mounted, disk("/dev/sdc", 100)]),
+        },
+    );
+    // Said under the disk before OVERWRITE is typed, with what frees it.
+    let flat = |app: &App| screen(app).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat(&app).contains("mounted at /mnt/backup: unmount it, then Ctrl-R checks again"),
+        "{}",
+        screen(&app)
+    );
+    type_text(&mut app, "OVERWRITE");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let e = app.review.error.clone().unwrap_or_default();
+    assert!(e.starts_with("Not started, nothing written."), "{e}");
+    // Unmounted in a shell, Ctrl-R reads the disks again and the word still starts it.
+    let cmds = update(&mut app, ctrl('r'));
+    let preflight = match &cmds[..] {
+        [_, _, Cmd::RunPreflight { req, .. }] => *req,
+        other => panic!("Ctrl-R runs the checks again: {other:?}"),
+    };
+    let [Cmd::CheckReplicationPort { req: port, .. }, Cmd::ListDisks { req: disks }, ..] =
+        &cmds[..]
+    else {
+        panic!("Ctrl-R reads the disks again: {cmds:?}");
+    };
+    let freed = vec![disk("/dev/sdb", 40), disk("/dev/sdc", 100)];
+    update(&mut app, Msg::Disks { req: *disks, result: Ok(freed) });
+    update(&mut app, Msg::ReplicationPort { req: *port, check: port_open() });
+    update(
+        &mut app,
+        Msg::Preflight {
+            req: preflight,
+            report: passing_preflight(),
+        },
+    );
+    assert!(!flat(&app).contains("unmount it"), "{}", screen(&app));
+    assert!(matches!(
+        &press(&mut app, KeyCode::Enter)[..],
+        [Cmd::StartReplication { .. }]
+    ));
 }
 
 #[test]

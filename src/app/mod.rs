@@ -1374,6 +1374,11 @@ fn next(app: &mut App) -> Vec<Cmd> {
         StepId::Review => {
             let volumes = app.chosen_volumes();
             // The disks may have been re-read since Mapping's Next.
+            let statuses = app.mapping.statuses(&volumes, app.local_disks());
+            if let Some(why) = crate::wizard::review::blocked(&volumes, &statuses) {
+                app.review.error = Some(why);
+                return vec![];
+            }
             if let Err(e) = app.mapping.validate(&volumes, app.local_disks()) {
                 app.review.error = Some(format!("{e} Go back (Esc) to the mapping."));
                 return vec![];

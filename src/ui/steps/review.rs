@@ -132,6 +132,11 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
                     now.push_str(&format!("; mounted at {}", d.mounts.join(", ")));
                 }
                 overwrite.extend(para("    ", &theme.clean(&now), cols, theme.danger()));
+                // Said before the word is typed, not only when Enter refuses.
+                if status.blocks_start() {
+                    let why = format!("{}: {}", status.describe(), review::fix_for(status));
+                    overwrite.extend(problem(theme, 4, &why, cols, theme.error()));
+                }
             }
             Choice::Exclude => excluded.push(format!("{} ({})", v.device_name, v.bytes)),
             Choice::Unmapped => overwrite.extend(problem(
