@@ -277,6 +277,24 @@ fn a_failed_endpoint_check_is_not_still_checking() {
 }
 
 #[test]
+fn a_check_that_did_not_pass_on_review_shows_its_whole_reason_while_the_disks_fit() {
+    use drs_failback::domain::preflight as rules;
+    use drs_failback::wizard::Loadable;
+    let mut app = common::review();
+    let public = Err("usePrivateIP is off: the public IP is used, which DRS does not report (EC2 does)".into());
+    app.preflight.replication_port =
+        Loadable::Loaded(rules::replication_port(public, rules::REPLICATION_PORT, None, false));
+    for theme in [Theme::new(true, true), Theme::new(false, false)] {
+        let screen = text(&mut draw(&app, &theme, 80, 24));
+        let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains("which DRS does not report (EC2 does)"), "{screen}");
+        // Not at the cost of the disks to overwrite.
+        assert!(!flat.contains("more lines"), "{screen}");
+        assert!(flat.contains("Not copied (excluded)"), "{screen}");
+    }
+}
+
+#[test]
 fn a_long_paste_error_keeps_its_advice_in_the_box() {
     for (w, h) in SIZES {
         let mut t = draw(
