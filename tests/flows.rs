@@ -446,12 +446,19 @@ fn a_region_filter_that_matches_nothing_stops_next_and_says_what_stays_chosen() 
     // "eu-w" picks eu-west-1; the typo after it matches nothing and would keep it unseen.
     type_text(&mut app, "eu-wset-2");
     assert_eq!(app.credentials.region, "eu-west-1");
-    let error = app.credentials.visible_error(Field::Region).unwrap_or_default();
+    let error = app
+        .credentials
+        .visible_error(Field::Region)
+        .unwrap_or_default();
     assert!(
-        error.contains("No region matches `eu-wset-2`") && error.contains("eu-west-1 is still chosen"),
+        error.contains("No region matches `eu-wset-2`")
+            && error.contains("eu-west-1 is still chosen"),
         "{error}"
     );
-    assert!(press(&mut app, KeyCode::Enter).is_empty(), "Next verified with eu-west-1");
+    assert!(
+        press(&mut app, KeyCode::Enter).is_empty(),
+        "Next verified with eu-west-1"
+    );
     assert_eq!(app.credentials.focus, Field::Region);
     // Corrected, Next goes on with the region meant.
     for _ in 0.."set-2".len() {
@@ -3321,7 +3328,13 @@ fn a_disk_in_use_is_marked_on_review_before_the_word_and_ctrl_r_after_freeing_it
         ] => (*req, *disks),
         other => panic!("Review reads the disks again: {other:?}"),
     };
-    update(&mut app, Msg::ReplicationPort { req: port, check: port_open() });
+    update(
+        &mut app,
+        Msg::ReplicationPort {
+            req: port,
+            check: port_open(),
+        },
+    );
     let mut mounted = disk("/dev/sdb", 40);
     mounted.mounts = vec!["/mnt/backup".into()];
     update(
@@ -3348,14 +3361,29 @@ fn a_disk_in_use_is_marked_on_review_before_the_word_and_ctrl_r_after_freeing_it
         [_, _, Cmd::RunPreflight { req, .. }] => *req,
         other => panic!("Ctrl-R runs the checks again: {other:?}"),
     };
-    let [Cmd::CheckReplicationPort { req: port, .. }, Cmd::ListDisks { req: disks }, ..] =
-        &cmds[..]
+    let [
+        Cmd::CheckReplicationPort { req: port, .. },
+        Cmd::ListDisks { req: disks },
+        ..,
+    ] = &cmds[..]
     else {
         panic!("Ctrl-R reads the disks again: {cmds:?}");
     };
     let freed = vec![disk("/dev/sdb", 40), disk("/dev/sdc", 100)];
-    update(&mut app, Msg::Disks { req: *disks, result: Ok(freed) });
-    update(&mut app, Msg::ReplicationPort { req: *port, check: port_open() });
+    update(
+        &mut app,
+        Msg::Disks {
+            req: *disks,
+            result: Ok(freed),
+        },
+    );
+    update(
+        &mut app,
+        Msg::ReplicationPort {
+            req: *port,
+            check: port_open(),
+        },
+    );
     update(
         &mut app,
         Msg::Preflight {

@@ -980,7 +980,10 @@ mod tests {
             "{\n  \"/dev/xvda\": \"/dev/sdb\",\n  \"/dev/xvdb\": \"EXCLUDE\"\n}\n",
         ] {
             let line = one_line(pasted);
-            assert!(!line.contains(['\n', '\r']) || pasted.starts_with('{'), "{line:?}");
+            assert!(
+                !line.contains(['\n', '\r']) || pasted.starts_with('{'),
+                "{line:?}"
+            );
             // As the paste box keeps it: its own line breaks made spaces.
             let boxed = line.replace(['\n', '\r'], " ");
             assert_eq!(

@@ -51,8 +51,13 @@ pub fn closest(code: &str) -> Option<&'static Region> {
 /// What to say of a region code that is not in the table.
 pub fn unknown(code: &str) -> String {
     match closest(code) {
-        Some(r) => format!("Unknown region `{code}`: did you mean {} ({})?", r.code, r.name),
-        None => format!("Unknown region `{code}`: give a region code such as us-east-1 or eu-west-1."),
+        Some(r) => format!(
+            "Unknown region `{code}`: did you mean {} ({})?",
+            r.code, r.name
+        ),
+        None => {
+            format!("Unknown region `{code}`: give a region code such as us-east-1 or eu-west-1.")
+        }
     }
 }
 
@@ -74,9 +79,18 @@ mod tests {
 
     #[test]
     fn a_mistyped_code_names_the_region_it_likely_meant_and_only_then() {
-        assert_eq!(closest("us-eats-1").map(|r| r.code.as_str()), Some("us-east-1"));
-        assert_eq!(closest("eu-wset-2").map(|r| r.code.as_str()), Some("eu-west-2"));
-        assert_eq!(closest("EU-WEST-1").map(|r| r.code.as_str()), Some("eu-west-1"));
+        assert_eq!(
+            closest("us-eats-1").map(|r| r.code.as_str()),
+            Some("us-east-1")
+        );
+        assert_eq!(
+            closest("eu-wset-2").map(|r| r.code.as_str()),
+            Some("eu-west-2")
+        );
+        assert_eq!(
+            closest("EU-WEST-1").map(|r| r.code.as_str()),
+            Some("eu-west-1")
+        );
         // As near to several: no guess.
         assert_eq!(closest("us-east-3"), None);
         assert_eq!(closest("mars-1"), None);

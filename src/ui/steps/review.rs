@@ -68,7 +68,10 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         match c.verdict {
             Verdict::Pass => full.push(row),
             Verdict::Warning => {
-                let reason = Check { fix: None, ..c.clone() };
+                let reason = Check {
+                    fix: None,
+                    ..c.clone()
+                };
                 full.extend(preflight::full(theme, &reason, &c.measured, cols));
             }
             Verdict::Fail => full.extend(preflight::full(theme, &c, &c.measured, cols)),
@@ -178,7 +181,8 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             theme.muted(),
         ));
     }
-    let fits = |checks: &[Line]| checks.len() + running.len() + 1 + listing.len() + 1 + confirm_rows;
+    let fits =
+        |checks: &[Line]| checks.len() + running.len() + 1 + listing.len() + 1 + confirm_rows;
     let checks = if fits(&full) <= w.left() { full } else { short };
     w.lines(checks);
     w.lines(running);
