@@ -268,6 +268,8 @@ impl Headless {
                     None
                 }
             }
+            // A given mapping that does not fit stops next: the automatic one is not used.
+            StepId::Mapping if app.mapping.paste.is_some() => None,
             StepId::Mapping => app.chosen_instance().map(|i| {
                 let printed = app.mapping.printed(&i.volumes, app.local_disks());
                 let format = app.mapping.value_format.as_arg();
