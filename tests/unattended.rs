@@ -234,6 +234,8 @@ fn each_bad_argument_or_variable_stops_with_its_exit_status_and_names_what_to_fi
             && last["message"]
                 .as_str()
                 .is_some_and(|m| m.contains(argument))
+            // Nothing to press without a screen.
+            && !r.stderr.contains("press r")
             // A refused mapping is never reported as the mapping used.
             && (code != 7 || r.lines.iter().all(|l| l["event"] != "device_mapping"));
         if !ok {

@@ -456,7 +456,16 @@ impl Headless {
                             Some("s3") => Some(Setting::S3_ENDPOINT),
                             _ => None,
                         };
-                        self.stop_with(Stop::new(Exit::CannotStart, setting, e))
+                        // The checks' own words: the wizard's names its keys (r), here are none.
+                        let why: Vec<String> = blocking
+                            .iter()
+                            .map(|c| {
+                                let fix = c.fix.as_deref().unwrap_or_default();
+                                format!("{} failed ({}). {fix}", c.title, c.measured)
+                            })
+                            .collect();
+                        let why = if why.is_empty() { e } else { why.join(" ") };
+                        self.stop_with(Stop::new(Exit::CannotStart, setting, why))
                     }
                 }
             }
