@@ -1293,7 +1293,10 @@ fn pasted_exports_or_assume_role_json_fill_every_key_field() {
     assert_eq!(c.secret.0.value(), SECRET);
     assert_eq!(c.session_token.0.value(), "FwoGZXIvYXdzEXAMPLE");
     let notice = app.notice.clone().unwrap();
-    assert!(notice.contains("session token"), "{notice}");
+    assert!(
+        notice.contains("access key id, secret and session token"),
+        "{notice}"
+    );
     assert!(!notice.contains(SECRET), "{notice}");
 
     app.credentials.focus = Field::Secret;

@@ -259,7 +259,12 @@ impl CredentialsForm {
             self.session_token.0 = Input::new(token.to_string());
             filled.push("session token");
         }
-        Some(filled.join(", "))
+        // "access key id and secret", "access key id, secret and session token"
+        Some(match filled.split_last() {
+            Some((last, [])) => last.to_string(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        })
     }
 
     /// Keep the chosen region if the filter still lists it, else take the first match.
