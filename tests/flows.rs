@@ -1246,36 +1246,32 @@ fn a_paste_edits_the_field_and_never_presses_enter() {
 }
 
 #[test]
-fn a_mapping_pasted_one_entry_a_line_applies_as_pasted() {
-    let mut app = at_instances();
-    press(&mut app, KeyCode::Enter);
-    // DEVICE_MAPPING copied from a file or a runbook, a line per volume.
-    let lines = "/dev/xvda=/dev/sdc\n/dev/xvdb=EXCLUDE\n";
-    assert!(update(&mut app, Msg::Paste(lines.into())).is_empty());
-    let paste = app.mapping.paste.as_ref().expect("the paste box opened");
-    assert_eq!(paste.input.value(), "/dev/xvda=/dev/sdc,/dev/xvdb=EXCLUDE");
-    press(&mut app, KeyCode::Enter);
-    assert!(app.mapping.paste.is_none(), "{:?}", app.mapping.paste);
-    let sdc = Choice::of(&app.local_disks()[1]);
-    assert_eq!(app.mapping.choices, vec![sdc, Choice::Exclude]);
-}
-
-#[test]
-fn a_pretty_printed_mapping_pasted_on_the_mapping_step_waits_in_the_paste_box() {
-    let mut app = at_instances();
-    press(&mut app, KeyCode::Enter);
-    let json = "{\n  \"/dev/xvda\": \"/dev/sdc\",\n  \"/dev/xvdb\": \"EXCLUDE\"\n}\n";
-    assert!(update(&mut app, Msg::Paste(json.into())).is_empty());
-    assert_eq!(app.step, StepId::Mapping);
-    let paste = app.mapping.paste.as_ref().expect("the paste box opened");
-    assert_eq!(
-        paste.input.value(),
-        "{   \"/dev/xvda\": \"/dev/sdc\",   \"/dev/xvdb\": \"EXCLUDE\" }"
-    );
-    press(&mut app, KeyCode::Enter);
-    let sdc = Choice::of(&app.local_disks()[1]);
-    assert_eq!(app.mapping.choices, vec![sdc, Choice::Exclude]);
-    assert_eq!(app.step, StepId::Mapping, "applying the paste is not Next");
+fn a_mapping_pasted_on_the_mapping_step_waits_in_the_paste_box_on_one_line() {
+    // (pasted, as the box holds it): pretty JSON, and DEVICE_MAPPING copied from a file or a
+    // runbook, a line per volume.
+    let pastes = [
+        (
+            "{\n  \"/dev/xvda\": \"/dev/sdc\",\n  \"/dev/xvdb\": \"EXCLUDE\"\n}\n",
+            "{   \"/dev/xvda\": \"/dev/sdc\",   \"/dev/xvdb\": \"EXCLUDE\" }",
+        ),
+        (
+            "/dev/xvda=/dev/sdc\n/dev/xvdb=EXCLUDE\n",
+            "/dev/xvda=/dev/sdc,/dev/xvdb=EXCLUDE",
+        ),
+    ];
+    for (pasted, boxed) in pastes {
+        let mut app = at_instances();
+        press(&mut app, KeyCode::Enter);
+        assert!(update(&mut app, Msg::Paste(pasted.into())).is_empty());
+        assert_eq!(app.step, StepId::Mapping);
+        let paste = app.mapping.paste.as_ref().expect("the paste box opened");
+        assert_eq!(paste.input.value(), boxed);
+        press(&mut app, KeyCode::Enter);
+        assert!(app.mapping.paste.is_none(), "{:?}", app.mapping.paste);
+        let sdc = Choice::of(&app.local_disks()[1]);
+        assert_eq!(app.mapping.choices, vec![sdc, Choice::Exclude]);
+        assert_eq!(app.step, StepId::Mapping, "applying the paste is not Next");
+    }
 }
 
 #[test]
@@ -3266,8 +3262,8 @@ fn review_waits_for_tcp_1500_and_refuses_while_an_instance_check_fails() {
     assert_eq!(titles, ["Source boot mode", "Local disks", "TCP 1500"]);
 }
 
-#[test]
-fn review_reads_the_disks_again_and_one_mounted_since_the_mapping_stops_the_start() {
+/// Review entered from the mapping, TCP 1500 answered open: the disks' re-read's request.
+fn review_reading_disks() -> (App, u64) {
     let mut app = at_instances();
     press(&mut app, KeyCode::Enter);
     let cmds = press(&mut app, KeyCode::Enter);
@@ -3285,6 +3281,22 @@ fn review_reads_the_disks_again_and_one_mounted_since_the_mapping_stops_the_star
             check: port_open(),
         },
     );
+    (app, disks)
+}
+
+/// The re-read's answer: /dev/sdb was mounted after the mapping.
+fn sdb_mounted_since(req: u64) -> Msg {
+    let mut mounted = disk("/dev/sdb", 40);
+    mounted.mounts = vec!["/mnt/backup".into()];
+    Msg::Disks {
+        req,
+        result: Ok(vec![mounted, disk("/dev/sdc", 100)]),
+    }
+}
+
+#[test]
+fn review_reads_the_disks_again_and_one_mounted_since_the_mapping_stops_the_start() {
+    let (mut app, disks) = review_reading_disks();
     assert!(app.review_checking(), "until the disks are read");
     assert!(
         screen(&app).contains("Local disks: reading them again"),
@@ -3295,15 +3307,7 @@ fn review_reads_the_disks_again_and_one_mounted_since_the_mapping_stops_the_star
     assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert!(app.review.waiting);
     // /dev/sdb was mounted after the mapping: no udev event says so, the re-read does.
-    let mut mounted = disk("/dev/sdb", 40);
-    mounted.mounts = vec!["/mnt/backup".into()];
-    let cmds = update(
-        &mut app,
-        Msg::Disks {
-            req: disks,
-            result: Ok(vec![mounted, disk("/dev/sdc", 100)]),
-        },
-    );
+    let cmds = update(&mut app, sdb_mounted_since(disks));
     assert!(cmds.is_empty(), "nothing starts: {cmds:?}");
     assert!(!app.review.waiting);
     assert_eq!(app.step, StepId::Review);
@@ -3321,32 +3325,8 @@ fn review_reads_the_disks_again_and_one_mounted_since_the_mapping_stops_the_star
 
 #[test]
 fn a_disk_in_use_is_marked_on_review_before_the_word_and_ctrl_r_after_freeing_it_starts() {
-    let mut app = at_instances();
-    press(&mut app, KeyCode::Enter);
-    let cmds = press(&mut app, KeyCode::Enter);
-    let (port, disks) = match &cmds[..] {
-        [
-            Cmd::CheckReplicationPort { req, .. },
-            Cmd::ListDisks { req: disks },
-        ] => (*req, *disks),
-        other => panic!("Review reads the disks again: {other:?}"),
-    };
-    update(
-        &mut app,
-        Msg::ReplicationPort {
-            req: port,
-            check: port_open(),
-        },
-    );
-    let mut mounted = disk("/dev/sdb", 40);
-    mounted.mounts = vec!["/mnt/backup".into()];
-    update(
-        &mut app,
-        Msg::Disks {
-            req: disks,
-            result: Ok(vec![mounted, disk("/dev/sdc", 100)]),
-        },
-    );
+    let (mut app, disks) = review_reading_disks();
+    update(&mut app, sdb_mounted_since(disks));
     // Said under the disk before OVERWRITE is typed, with what frees it.
     let flat = |app: &App| screen(app).split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(

@@ -39,6 +39,13 @@ fn buffer(app: &App, theme: &Theme, w: u16, h: u16) -> Buffer {
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
 
+/// The screen at 80x24, and its words on one line (for text a narrow screen wraps).
+fn at_80x24(app: &App, theme: &Theme) -> (String, String) {
+    let screen = text(&mut draw(app, theme, 80, 24));
+    let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    (screen, flat)
+}
+
 #[test]
 fn snapshots() {
     for (name, app) in common::all() {
@@ -291,8 +298,7 @@ fn a_check_that_did_not_pass_on_review_shows_its_whole_reason_while_the_disks_fi
         false,
     ));
     for theme in [Theme::new(true, true), Theme::new(false, false)] {
-        let screen = text(&mut draw(&app, &theme, 80, 24));
-        let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+        let (screen, flat) = at_80x24(&app, &theme);
         assert!(
             flat.contains("which DRS does not report (EC2 does)"),
             "{screen}"
@@ -329,8 +335,7 @@ fn a_failed_handshake_with_a_long_certificate_keeps_what_to_do_on_screen() {
     check.set(Stage::Api, api);
     check.outcome = Some(Err(e.advice()));
     for theme in [Theme::new(true, true), Theme::new(false, false)] {
-        let screen = text(&mut draw(&app, &theme, 80, 24));
-        let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+        let (screen, flat) = at_80x24(&app, &theme);
         assert!(
             flat.contains("TLS-inspecting proxy, and the clock"),
             "{screen}"
