@@ -475,6 +475,7 @@ async fn wizard(
     about: &[(&str, String)],
 ) -> Result<ExitCode, Stop> {
     app.log_path = Some(log_path.display().to_string());
+    app.come_back = come_back(cli);
     // The official client's variables fill the Network screen; --s3-endpoint counts as S3_ENDPOINT.
     app.network = NetworkForm::from_prefill(drs_failback::domain::network::prefill(|k| match k {
         "S3_ENDPOINT" => cli.s3_endpoint.clone(),

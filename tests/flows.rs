@@ -984,6 +984,25 @@ fn ctrl_c_asks_before_quitting_and_twice_quits() {
 }
 
 #[test]
+fn quitting_an_attached_dashboard_names_the_command_that_comes_back_to_it() {
+    let mut app = replicating();
+    assert!(app.dashboard.is_some());
+    // As main sets it for `drs-failback --demo --state-dir /var/tmp/rehearsal`.
+    app.come_back = "drs-failback --demo --state-dir /var/tmp/rehearsal".into();
+    update(&mut app, ctrl('c'));
+    assert_eq!(app.modal, Some(Modal::ConfirmQuit));
+    let flat = screen(&app)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flat.contains("Run drs-failback --demo --state-dir /var/tmp/rehearsal again"),
+        "{}",
+        screen(&app)
+    );
+}
+
+#[test]
 fn question_mark_is_help_outside_text_fields_and_text_inside() {
     let mut app = app();
     press(&mut app, KeyCode::Char('?'));

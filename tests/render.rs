@@ -345,27 +345,6 @@ fn a_failed_handshake_with_a_long_certificate_keeps_what_to_do_on_screen() {
 }
 
 #[test]
-fn the_preflight_summary_counts_one_warning_as_one() {
-    use drs_failback::domain::preflight::Verdict;
-    use drs_failback::wizard::Loadable;
-    let mut app = common::preflight_checks();
-    let Loadable::Loaded(report) = &mut app.preflight.report else {
-        panic!("the fixture has a report");
-    };
-    let first = report
-        .checks
-        .iter()
-        .position(|c| c.verdict == Verdict::Warning);
-    let mut i = 0;
-    report.checks.retain(|c| {
-        i += 1;
-        c.verdict != Verdict::Warning || Some(i - 1) == first
-    });
-    let screen = text(&mut draw(&app, &Theme::new(false, false), 80, 24));
-    assert!(screen.contains(" 1 warning, "), "{screen}");
-}
-
-#[test]
 fn a_long_paste_error_keeps_its_advice_in_the_box() {
     for (w, h) in SIZES {
         let mut t = draw(

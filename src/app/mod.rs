@@ -93,6 +93,8 @@ pub struct App {
     pub epoch: i64,
     /// Where the log file is written, shown on failures.
     pub log_path: Option<String>,
+    /// The command that attaches to this failback again (with --demo, --state-dir as given).
+    pub come_back: String,
     /// `--s3-endpoint` (the demo: its emulator), for the pre-flight's S3 check.
     pub s3_endpoint: Option<String>,
     pub quit: bool,
@@ -154,6 +156,7 @@ impl App {
             now: 0.0,
             epoch: 0,
             log_path: None,
+            come_back: "drs-failback".into(),
             s3_endpoint: None,
             quit: false,
             interrupted: None,

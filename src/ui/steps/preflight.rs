@@ -39,13 +39,10 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         }
     };
     let count = |v| report.checks.iter().filter(|c| c.verdict == v).count();
-    let warnings = match count(Verdict::Warning) {
-        1 => "1 warning".to_owned(),
-        n => format!("{n} warnings"),
-    };
     let summary = format!(
-        "{} passed, {warnings}, {} failed{}",
+        "{} passed, {} warnings, {} failed{}",
         count(Verdict::Pass),
+        count(Verdict::Warning),
         count(Verdict::Fail),
         if f.running() {
             format!("  {} checking again", theme.running(app.now))
