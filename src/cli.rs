@@ -52,7 +52,7 @@ pub enum Output {
     long_about = "Fail back AWS Elastic Disaster Recovery recovery instances onto this machine's \
 disks.\n\nTakes the official failback client's arguments and the livecd's variables (AWS_REGION, \
 AWS_ACCESS_KEY, AWS_SECRET_KEY, AWS_SESSION_TOKEN, AWS_DRS_ENDPOINT, RECOVERY_INSTANCE_ID, \
-DEVICE_MAPPING, NO_PROMPT) with the same meaning; the command line wins over the environment. \
+DEVICE_MAPPING, NO_PROMPT, S3_ENDPOINT) with the same meaning; the command line wins over the environment. \
 In the wizard they fill in its screens; with --no-prompt nothing is asked.",
     after_help = crate::exit::help()
 )]
@@ -60,8 +60,10 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// Rehearse the whole failback against the embedded DRS emulator, on virtual disks:
-    /// no AWS account is used and no real disk is written.
+    /// Rehearse the whole failback: no AWS account, no real disk.
+    ///
+    /// Against the DRS emulator built in (a process of its own), on virtual disks: no AWS
+    /// account is used and no real disk is written.
     #[arg(long)]
     pub demo: bool,
 
@@ -73,15 +75,18 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", requires = "demo")]
     pub scenario: Option<PathBuf>,
 
-    /// Ask nothing (also when NO_PROMPT is set to anything): every value comes from the
-    /// arguments and the environment; a problem stops the run with a message naming the
-    /// argument to fix and its own exit status (below). Once replication is ready, waits for
-    /// the failback launch (the DRS console, any API client, or --launch-when-ready).
+    /// Ask nothing (also NO_PROMPT): a problem stops with its exit status (below).
+    ///
+    /// Every value comes from the arguments and the environment; a problem stops the run
+    /// with a message naming the argument to fix and its own exit status (below). Once
+    /// replication is ready, waits for the failback launch (the DRS console, any API client,
+    /// or --launch-when-ready).
     #[arg(long)]
     pub no_prompt: bool,
 
-    /// With --no-prompt, when no credentials are given: wait for them instead of stopping
-    /// (exit 3). The default credential chain (instance metadata, the environment, files) is
+    /// With --no-prompt and no credentials: wait for them instead of exit 3.
+    ///
+    /// The default credential chain (instance metadata, the environment, files) is
     /// tried again after 5, 10, 20, 40 s, then every minute, and every wizard on this machine
     /// (other consoles, SSH logins) is asked for them; the run goes on with the first that DRS
     /// accepts. The live image's drs.no_prompt sets it.
@@ -92,9 +97,10 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = Output::Text, value_name = "FORMAT")]
     pub output: Output,
 
-    /// With --no-prompt: start the failback launch (StartFailbackLaunch) once the recovery
-    /// instance is ready for it, when the credentials allow it (the installation policy does
-    /// not: then the DRS console's Failback button must).
+    /// With --no-prompt: start the failback launch once the instance is ready.
+    ///
+    /// StartFailbackLaunch, when the credentials allow it (the installation policy does not:
+    /// then the DRS console's Failback button must).
     #[arg(long)]
     pub launch_when_ready: bool,
 
@@ -111,9 +117,12 @@ pub struct Cli {
     #[arg(long)]
     pub default_endpoint: bool,
 
-    /// An S3 endpoint to download AWS's replication software from (an S3 VPC endpoint, the
-    /// emulator) instead of S3's regional hosts: every request goes there, path-style.
-    #[arg(long, env = "S3_ENDPOINT", value_name = "URL")]
+    /// Where to download AWS's replication software from (else S3_ENDPOINT).
+    ///
+    /// An S3 endpoint (an S3 VPC endpoint, the emulator) instead of S3's regional hosts:
+    /// every request goes there, path-style. A bare IP stands for the region's S3 host at
+    /// that address, as start.sh pins it.
+    #[arg(long, env = "S3_ENDPOINT", hide_env = true, value_name = "URL")]
     pub s3_endpoint: Option<String>,
 
     /// Access key id (else AWS_ACCESS_KEY_ID or AWS_ACCESS_KEY). In the demo, given keys
@@ -125,15 +134,20 @@ pub struct Cli {
     #[arg(long, conflicts_with = "demo")]
     pub include_loop: bool,
 
-    /// Secret access key (else AWS_SECRET_ACCESS_KEY or AWS_SECRET_KEY). Accepted for
-    /// compatibility, but `ps` shows a command line to every user of this machine: the
-    /// environment or the wizard's prompt is safer. drs-failback blanks it from its own
-    /// command line as soon as it is read.
+    /// Secret access key (else AWS_SECRET_ACCESS_KEY or AWS_SECRET_KEY). `ps` shows it:
+    /// the environment or the prompt is safer.
+    ///
+    /// Accepted for compatibility, but `ps` shows a command line to every user of this
+    /// machine: the environment or the wizard's prompt is safer. drs-failback blanks it from
+    /// its own command line as soon as it is read.
     #[arg(long = "aws-secret-access-key", value_name = "SECRET", value_parser = secret_arg)]
     pub secret_access_key: Option<SecretArg>,
 
-    /// Session token of temporary credentials (else AWS_SESSION_TOKEN). Like the secret:
-    /// `ps` shows it; the environment or the prompt is safer; blanked once read.
+    /// Session token of temporary credentials (else AWS_SESSION_TOKEN). `ps` shows it:
+    /// the environment or the prompt is safer.
+    ///
+    /// Like the secret: accepted for compatibility; `ps` shows it to every user of this
+    /// machine; blanked from drs-failback's own command line once read.
     #[arg(long = "aws-session-token", value_name = "TOKEN", value_parser = secret_arg)]
     pub session_token: Option<SecretArg>,
 
@@ -142,9 +156,11 @@ pub struct Cli {
     #[arg(long, value_name = "ID")]
     pub recovery_instance_id: Option<String>,
 
-    /// The volume mapping, as the official client takes it: CSV (`/dev/xvda=/dev/sda,
-    /// /dev/xvdb=EXCLUDE`, or `:`), a JSON object or the DRS API's JSON list (else
-    /// DEVICE_MAPPING; without it, the automatic mapping).
+    /// The volume mapping, e.g. /dev/xvda=/dev/sda,/dev/xvdb=EXCLUDE (else DEVICE_MAPPING).
+    ///
+    /// As the official client takes it: CSV (`/dev/xvda=/dev/sda, /dev/xvdb=EXCLUDE`, or
+    /// `:`), a JSON object or the DRS API's JSON list (else DEVICE_MAPPING; without it, the
+    /// automatic mapping).
     #[arg(long, value_name = "MAPPING")]
     pub device_mapping: Option<String>,
 
@@ -166,15 +182,18 @@ pub struct Cli {
     #[arg(long)]
     pub no_color: bool,
 
-    /// Where the failback worker keeps its lock and socket (default /run/drs-failback, or for
-    /// the demo drs-failback-demo in $TMPDIR). A wizard started again with the same directory
-    /// attaches to the failback running there.
+    /// Where the failback worker keeps its lock and socket (default /run/drs-failback).
+    ///
+    /// Default /run/drs-failback, or for the demo drs-failback-demo in $TMPDIR. A wizard
+    /// started again with the same directory attaches to the failback running there.
     #[arg(long, value_name = "DIR", global = true)]
     pub state_dir: Option<PathBuf>,
 
-    /// Where to write the log (default: a new drs-failback-<pid>-<random>.log in $TMPDIR or
-    /// /tmp, mode 0600). An existing FILE is appended to when it is a regular file of yours;
-    /// a symbolic link is refused.
+    /// Where to write the log (default: a new file in $TMPDIR or /tmp).
+    ///
+    /// Default: a new drs-failback-<pid>-<random>.log in $TMPDIR or /tmp, mode 0600. An
+    /// existing FILE is appended to when it is a regular file of yours; a symbolic link is
+    /// refused.
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
 }
@@ -253,8 +272,10 @@ impl Cli {
 pub enum Command {
     /// Serve the DRS emulator on its own: point any AWS client at it with --endpoint-url.
     Emulator {
+        /// Where to listen (port 0: any free one; the address it took is printed first).
         #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR:PORT")]
         listen: SocketAddr,
+        /// The scenario to serve (default: the embedded demo scenario).
         #[arg(long, value_name = "FILE")]
         scenario: Option<PathBuf>,
         /// The demo's emulator, started by a demo wizard: held through descriptor 3 and
@@ -280,8 +301,9 @@ pub enum Command {
         #[arg(long)]
         include_loop: bool,
     },
-    /// Check this machine against the failback client's prerequisites: RAM, boot mode, Secure
-    /// Boot, room for AWS's replication software in the state directory (--state-dir), the clock (against the DRS endpoint's time, and NTP), DNS, TCP and TLS to the DRS
+    /// Check this machine against the failback client's prerequisites (exit 2: one failed).
+    ///
+    /// RAM, boot mode, Secure Boot, room for AWS's replication software in the state directory (--state-dir), the clock (against the DRS endpoint's time, and NTP), DNS, TCP and TLS to the DRS
     /// endpoint and S3 (--region, --endpoint, --s3-endpoint; default region us-east-1). Exit
     /// status 0 when nothing failed (warnings allowed), 2 when a check failed.
     Preflight {
@@ -290,8 +312,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print the running failback's state (from the worker's socket). Exit status 0 when a
-    /// failback runs, 1 when none does.
+    /// Print the running failback's state (exit 1: none runs).
+    ///
+    /// From the worker's socket. Exit status 0 when a failback runs, 1 when none does.
     Status {
         /// One JSON object (field names are stable; see the README).
         #[arg(long)]
@@ -367,8 +390,41 @@ mod tests {
             "RECOVERY_INSTANCE_ID",
             "DEVICE_MAPPING",
             "NO_PROMPT",
+            "S3_ENDPOINT",
         ] {
             assert!(help.contains(var), "--help does not name {var}");
+        }
+    }
+
+    #[test]
+    fn short_help_is_a_line_an_option_and_says_what_ps_shows() {
+        let mut cli = Cli::command();
+        let help = cli.render_help().to_string();
+        // The secrets' warning is in -h too, not only in --help.
+        for option in SECRET_OPTIONS {
+            let line = help
+                .lines()
+                .find(|l| l.contains(option))
+                .unwrap_or_default();
+            assert!(line.contains("`ps` shows it"), "{line}");
+        }
+        // No environment value is printed (S3_ENDPOINT's would be).
+        assert!(!help.contains("[env:"), "{help}");
+        for sub in cli.get_subcommands_mut().filter(|c| !c.is_hide_set()) {
+            let name = sub.get_name().to_owned();
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            assert!(about.len() <= 100, "{name}'s summary: {about}");
+            for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+                assert!(
+                    arg.get_help().is_some(),
+                    "{name} --{:?} has no help",
+                    arg.get_long()
+                );
+            }
+        }
+        for arg in cli.get_arguments().filter(|a| !a.is_hide_set()) {
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            assert!(help.len() <= 160, "--{:?}: {help}", arg.get_long());
         }
     }
 

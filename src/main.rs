@@ -478,6 +478,7 @@ async fn wizard(
     about: &[(&str, String)],
 ) -> Result<ExitCode, Stop> {
     app.log_path = Some(log_path.display().to_string());
+    app.come_back = come_back(cli);
     app.network = NetworkForm::from_prefill(cli.network_prefill(|k| std::env::var(k).ok()));
     let mut headless = Headless::new(cli.output, cli.launch_when_ready);
     headless.attaching = services.attach.is_some();

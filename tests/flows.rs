@@ -443,6 +443,42 @@ fn wrong_region_focuses_the_region() {
 }
 
 #[test]
+fn a_region_filter_that_matches_nothing_stops_next_and_says_what_stays_chosen() {
+    let mut app = app();
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Credentials);
+    app.credentials.focus = Field::Region;
+    // "eu-w" picks eu-west-1; the typo after it matches nothing and would keep it unseen.
+    type_text(&mut app, "eu-wset-2");
+    assert_eq!(app.credentials.region, "eu-west-1");
+    let error = app
+        .credentials
+        .visible_error(Field::Region)
+        .unwrap_or_default();
+    assert!(
+        error.contains("No region matches `eu-wset-2`")
+            && error.contains("eu-west-1 is still chosen"),
+        "{error}"
+    );
+    assert!(
+        press(&mut app, KeyCode::Enter).is_empty(),
+        "Next verified with eu-west-1"
+    );
+    assert_eq!(app.credentials.focus, Field::Region);
+    // Corrected, Next goes on with the region meant.
+    for _ in 0.."set-2".len() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    type_text(&mut app, "est-2");
+    assert_eq!(app.credentials.region, "eu-west-2");
+    assert!(app.credentials.visible_error(Field::Region).is_none());
+    assert!(matches!(
+        press(&mut app, KeyCode::Enter).first(),
+        Some(Cmd::VerifyCredentials { .. })
+    ));
+}
+
+#[test]
 fn a_late_answer_for_an_abandoned_check_is_dropped() {
     let mut app = app();
     press(&mut app, KeyCode::Enter);
@@ -953,6 +989,25 @@ fn ctrl_c_asks_before_quitting_and_twice_quits() {
 }
 
 #[test]
+fn quitting_an_attached_dashboard_names_the_command_that_comes_back_to_it() {
+    let mut app = replicating();
+    assert!(app.dashboard.is_some());
+    // As main sets it for `drs-failback --demo --state-dir /var/tmp/rehearsal`.
+    app.come_back = "drs-failback --demo --state-dir /var/tmp/rehearsal".into();
+    update(&mut app, ctrl('c'));
+    assert_eq!(app.modal, Some(Modal::ConfirmQuit));
+    let flat = screen(&app)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flat.contains("Run drs-failback --demo --state-dir /var/tmp/rehearsal again"),
+        "{}",
+        screen(&app)
+    );
+}
+
+#[test]
 fn question_mark_is_help_outside_text_fields_and_text_inside() {
     let mut app = app();
     press(&mut app, KeyCode::Char('?'));
@@ -1217,21 +1272,32 @@ fn a_paste_edits_the_field_and_never_presses_enter() {
 }
 
 #[test]
-fn a_pretty_printed_mapping_pasted_on_the_mapping_step_waits_in_the_paste_box() {
-    let mut app = at_instances();
-    press(&mut app, KeyCode::Enter);
-    let json = "{\n  \"/dev/xvda\": \"/dev/sdc\",\n  \"/dev/xvdb\": \"EXCLUDE\"\n}\n";
-    assert!(update(&mut app, Msg::Paste(json.into())).is_empty());
-    assert_eq!(app.step, StepId::Mapping);
-    let paste = app.mapping.paste.as_ref().expect("the paste box opened");
-    assert_eq!(
-        paste.input.value(),
-        "{   \"/dev/xvda\": \"/dev/sdc\",   \"/dev/xvdb\": \"EXCLUDE\" }"
-    );
-    press(&mut app, KeyCode::Enter);
-    let sdc = Choice::of(&app.local_disks()[1]);
-    assert_eq!(app.mapping.choices, vec![sdc, Choice::Exclude]);
-    assert_eq!(app.step, StepId::Mapping, "applying the paste is not Next");
+fn a_mapping_pasted_on_the_mapping_step_waits_in_the_paste_box_on_one_line() {
+    // (pasted, as the box holds it): pretty JSON, and DEVICE_MAPPING copied from a file or a
+    // runbook, a line per volume.
+    let pastes = [
+        (
+            "{\n  \"/dev/xvda\": \"/dev/sdc\",\n  \"/dev/xvdb\": \"EXCLUDE\"\n}\n",
+            "{   \"/dev/xvda\": \"/dev/sdc\",   \"/dev/xvdb\": \"EXCLUDE\" }",
+        ),
+        (
+            "/dev/xvda=/dev/sdc\n/dev/xvdb=EXCLUDE\n",
+            "/dev/xvda=/dev/sdc,/dev/xvdb=EXCLUDE",
+        ),
+    ];
+    for (pasted, boxed) in pastes {
+        let mut app = at_instances();
+        press(&mut app, KeyCode::Enter);
+        assert!(update(&mut app, Msg::Paste(pasted.into())).is_empty());
+        assert_eq!(app.step, StepId::Mapping);
+        let paste = app.mapping.paste.as_ref().expect("the paste box opened");
+        assert_eq!(paste.input.value(), boxed);
+        press(&mut app, KeyCode::Enter);
+        assert!(app.mapping.paste.is_none(), "{:?}", app.mapping.paste);
+        let sdc = Choice::of(&app.local_disks()[1]);
+        assert_eq!(app.mapping.choices, vec![sdc, Choice::Exclude]);
+        assert_eq!(app.step, StepId::Mapping, "applying the paste is not Next");
+    }
 }
 
 #[test]
@@ -1249,7 +1315,10 @@ fn pasted_exports_or_assume_role_json_fill_every_key_field() {
     assert_eq!(c.secret.0.value(), SECRET);
     assert_eq!(c.session_token.0.value(), "FwoGZXIvYXdzEXAMPLE");
     let notice = app.notice.clone().unwrap();
-    assert!(notice.contains("session token"), "{notice}");
+    assert!(
+        notice.contains("access key id, secret and session token"),
+        "{notice}"
+    );
     assert!(!notice.contains(SECRET), "{notice}");
 
     app.credentials.focus = Field::Secret;
@@ -3226,8 +3295,8 @@ fn review_waits_for_tcp_1500_and_refuses_while_an_instance_check_fails() {
     assert_eq!(titles, ["Source boot mode", "Local disks", "TCP 1500"]);
 }
 
-#[test]
-fn review_reads_the_disks_again_and_one_mounted_since_the_mapping_stops_the_start() {
+/// Review entered from the mapping, TCP 1500 answered open: the disks' re-read's request.
+fn review_reading_disks() -> (App, u64) {
     let mut app = at_instances();
     press(&mut app, KeyCode::Enter);
     let cmds = press(&mut app, KeyCode::Enter);
@@ -3245,6 +3314,22 @@ fn review_reads_the_disks_again_and_one_mounted_since_the_mapping_stops_the_star
             check: port_open(),
         },
     );
+    (app, disks)
+}
+
+/// The re-read's answer: /dev/sdb was mounted after the mapping.
+fn sdb_mounted_since(req: u64) -> Msg {
+    let mut mounted = disk("/dev/sdb", 40);
+    mounted.mounts = vec!["/mnt/backup".into()];
+    Msg::Disks {
+        req,
+        result: Ok(vec![mounted, disk("/dev/sdc", 100)]),
+    }
+}
+
+#[test]
+fn review_reads_the_disks_again_and_one_mounted_since_the_mapping_stops_the_start() {
+    let (mut app, disks) = review_reading_disks();
     assert!(app.review_checking(), "until the disks are read");
     assert!(
         screen(&app).contains("Local disks: reading them again"),
@@ -3255,21 +3340,13 @@ fn review_reads_the_disks_again_and_one_mounted_since_the_mapping_stops_the_star
     assert!(press(&mut app, KeyCode::Enter).is_empty());
     assert!(app.review.waiting);
     // /dev/sdb was mounted after the mapping: no udev event says so, the re-read does.
-    let mut mounted = disk("/dev/sdb", 40);
-    mounted.mounts = vec!["/mnt/backup".into()];
-    let cmds = update(
-        &mut app,
-        Msg::Disks {
-            req: disks,
-            result: Ok(vec![mounted, disk("/dev/sdc", 100)]),
-        },
-    );
+    let cmds = update(&mut app, sdb_mounted_since(disks));
     assert!(cmds.is_empty(), "nothing starts: {cmds:?}");
     assert!(!app.review.waiting);
     assert_eq!(app.step, StepId::Review);
     let e = app.review.error.clone().unwrap_or_default();
     assert!(
-        e.contains("/mnt/backup") && e.ends_with("Go back (Esc) to the mapping."),
+        e.contains("/mnt/backup") && e.contains("unmount it, then Ctrl-R checks again"),
         "{e}"
     );
     assert!(
@@ -3277,6 +3354,64 @@ fn review_reads_the_disks_again_and_one_mounted_since_the_mapping_stops_the_star
         "{}",
         screen(&app)
     );
+}
+
+#[test]
+fn a_disk_in_use_is_marked_on_review_before_the_word_and_ctrl_r_after_freeing_it_starts() {
+    let (mut app, disks) = review_reading_disks();
+    update(&mut app, sdb_mounted_since(disks));
+    // Said under the disk before OVERWRITE is typed, with what frees it.
+    let flat = |app: &App| screen(app).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat(&app).contains("mounted at /mnt/backup: unmount it, then Ctrl-R checks again"),
+        "{}",
+        screen(&app)
+    );
+    type_text(&mut app, "OVERWRITE");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    let e = app.review.error.clone().unwrap_or_default();
+    assert!(e.starts_with("Not started, nothing written."), "{e}");
+    // Unmounted in a shell, Ctrl-R reads the disks again and the word still starts it.
+    let cmds = update(&mut app, ctrl('r'));
+    let preflight = match &cmds[..] {
+        [_, _, Cmd::RunPreflight { req, .. }] => *req,
+        other => panic!("Ctrl-R runs the checks again: {other:?}"),
+    };
+    let [
+        Cmd::CheckReplicationPort { req: port, .. },
+        Cmd::ListDisks { req: disks },
+        ..,
+    ] = &cmds[..]
+    else {
+        panic!("Ctrl-R reads the disks again: {cmds:?}");
+    };
+    let freed = vec![disk("/dev/sdb", 40), disk("/dev/sdc", 100)];
+    update(
+        &mut app,
+        Msg::Disks {
+            req: *disks,
+            result: Ok(freed),
+        },
+    );
+    update(
+        &mut app,
+        Msg::ReplicationPort {
+            req: *port,
+            check: port_open(),
+        },
+    );
+    update(
+        &mut app,
+        Msg::Preflight {
+            req: preflight,
+            report: passing_preflight(),
+        },
+    );
+    assert!(!flat(&app).contains("unmount it"), "{}", screen(&app));
+    assert!(matches!(
+        &press(&mut app, KeyCode::Enter)[..],
+        [Cmd::StartReplication { .. }]
+    ));
 }
 
 #[test]

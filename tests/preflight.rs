@@ -211,8 +211,10 @@ async fn an_endpoint_that_refuses_names_the_port_and_the_fix() {
         )
     );
     assert_eq!(
-        drs.fix.as_deref(),
-        Some("Open TCP 443 outbound to this host (firewall, security group), or set HTTPS_PROXY.")
+        drs.fix,
+        Some(format!(
+            "Open TCP {port} outbound to this host (firewall, security group), or set HTTPS_PROXY."
+        ))
     );
     let clock = row(&r, "clock");
     assert_eq!(clock.verdict, Verdict::Warning);

@@ -39,6 +39,13 @@ fn buffer(app: &App, theme: &Theme, w: u16, h: u16) -> Buffer {
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
 
+/// The screen at 80x24, and its words on one line (for text a narrow screen wraps).
+fn at_80x24(app: &App, theme: &Theme) -> (String, String) {
+    let screen = text(&mut draw(app, theme, 80, 24));
+    let flat = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    (screen, flat)
+}
+
 #[test]
 fn snapshots() {
     for (name, app) in common::all() {
@@ -274,6 +281,67 @@ fn a_failed_endpoint_check_is_not_still_checking() {
     let screen = text(&mut t);
     assert!(screen.contains("Check failed"), "{screen}");
     assert!(!screen.contains("Checking"), "{screen}");
+}
+
+#[test]
+fn a_check_that_did_not_pass_on_review_shows_its_whole_reason_while_the_disks_fit() {
+    use drs_failback::domain::preflight as rules;
+    use drs_failback::wizard::Loadable;
+    let mut app = common::review();
+    let public = Err(
+        "usePrivateIP is off: the public IP is used, which DRS does not report (EC2 does)".into(),
+    );
+    app.preflight.replication_port = Loadable::Loaded(rules::replication_port(
+        public,
+        rules::REPLICATION_PORT,
+        None,
+        false,
+    ));
+    for theme in [Theme::new(true, true), Theme::new(false, false)] {
+        let (screen, flat) = at_80x24(&app, &theme);
+        assert!(
+            flat.contains("which DRS does not report (EC2 does)"),
+            "{screen}"
+        );
+        // Not at the cost of the disks to overwrite.
+        assert!(!flat.contains("more lines"), "{screen}");
+        assert!(flat.contains("Not copied (excluded)"), "{screen}");
+    }
+}
+
+#[test]
+fn a_failed_handshake_with_a_long_certificate_keeps_what_to_do_on_screen() {
+    use drs_failback::drs::{DrsError, DrsErrorKind};
+    use drs_failback::wizard::endpoint::{Stage, StageStatus, stages_after_failed_call};
+    // What a TLS-inspecting proxy's certificate made of a custom endpoint, as seen at 80x24.
+    let names: Vec<String> = (1..=12)
+        .map(|i| format!("DnsName(\"mirror-{i}.example.org\")"))
+        .collect();
+    let detail = format!(
+        "dispatch failure: io error: client error (Connect): TLS handshake failed: invalid peer \
+         certificate: certificate not valid for name \"10.255.255.1\"; certificate is only valid \
+         for {}",
+        names.join(", ")
+    );
+    let e = DrsError::new(DrsErrorKind::Tls, detail);
+    let mut app = common::endpoint_failed();
+    let check = app.endpoint.check.as_mut().unwrap();
+    check.set(
+        Stage::Tcp,
+        StageStatus::connected(([10, 255, 255, 1], 443).into(), 0),
+    );
+    let (tls, api) = stages_after_failed_call(&e, true);
+    check.set(Stage::Tls, tls.unwrap());
+    check.set(Stage::Api, api);
+    check.outcome = Some(Err(e.advice()));
+    for theme in [Theme::new(true, true), Theme::new(false, false)] {
+        let (screen, flat) = at_80x24(&app, &theme);
+        assert!(
+            flat.contains("TLS-inspecting proxy, and the clock"),
+            "{screen}"
+        );
+        assert!(flat.contains("DRS API call not reached"), "{screen}");
+    }
 }
 
 #[test]

@@ -233,7 +233,11 @@ fn each_bad_argument_or_variable_stops_with_its_exit_status_and_names_what_to_fi
             && last["argument"] == argument
             && last["message"]
                 .as_str()
-                .is_some_and(|m| m.contains(argument));
+                .is_some_and(|m| m.contains(argument))
+            // Nothing to press without a screen.
+            && !r.stderr.contains("press r")
+            // A refused mapping is never reported as the mapping used.
+            && (code != 7 || r.lines.iter().all(|l| l["event"] != "device_mapping"));
         if !ok {
             wrong.push(format!(
                 "{what}: exit {:?}, stderr {}, last line {last}",

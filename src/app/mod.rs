@@ -93,6 +93,8 @@ pub struct App {
     pub epoch: i64,
     /// Where the log file is written, shown on failures.
     pub log_path: Option<String>,
+    /// The command that attaches to this failback again (with --demo, --state-dir as given).
+    pub come_back: String,
     /// `--s3-endpoint` (the demo: its emulator), for the pre-flight's S3 check.
     pub s3_endpoint: Option<String>,
     pub quit: bool,
@@ -154,6 +156,7 @@ impl App {
             now: 0.0,
             epoch: 0,
             log_path: None,
+            come_back: "drs-failback".into(),
             s3_endpoint: None,
             quit: false,
             interrupted: None,
@@ -1415,6 +1418,11 @@ fn next(app: &mut App) -> Vec<Cmd> {
         StepId::Review => {
             let volumes = app.chosen_volumes();
             // The disks may have been re-read since Mapping's Next.
+            let statuses = app.mapping.statuses(&volumes, app.local_disks());
+            if let Some(why) = crate::wizard::review::blocked(&volumes, &statuses) {
+                app.review.error = Some(why);
+                return vec![];
+            }
             if let Err(e) = app.mapping.validate(&volumes, app.local_disks()) {
                 app.review.error = Some(format!("{e} Go back (Esc) to the mapping."));
                 return vec![];

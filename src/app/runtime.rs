@@ -596,18 +596,11 @@ async fn check_endpoint(
             Ok(())
         }
         Err(e) => {
-            let answered = e.server_date.is_some();
-            if https {
-                stage(
-                    Stage::Tls,
-                    match (&e.kind, answered) {
-                        (DrsErrorKind::Tls, _) => StageStatus::Failed(e.detail.clone()),
-                        (_, true) => StageStatus::handshake_done(),
-                        (_, false) => StageStatus::not_reached(),
-                    },
-                );
+            let (tls, api) = crate::wizard::endpoint::stages_after_failed_call(&e, https);
+            if let Some(tls) = tls {
+                stage(Stage::Tls, tls);
             }
-            stage(Stage::Api, StageStatus::Failed(e.detail.clone()));
+            stage(Stage::Api, api);
             Err(e)
         }
     }

@@ -226,6 +226,16 @@ pub fn parse_mapping(text: &str) -> Result<Mapping, MappingParseError> {
     Ok(Mapping { entries })
 }
 
+/// A pasted mapping as one line of the paste box, read as the pasted lines would be: CSV's
+/// line breaks separate entries (commas), JSON's are whitespace (left to the box).
+pub fn one_line(text: &str) -> String {
+    let text = text.trim_end_matches(['\n', '\r']);
+    if unwrap_pasted(text).starts_with(['{', '[']) {
+        return text.to_owned();
+    }
+    text.replace("\r\n", "\n").replace(['\n', '\r'], ",")
+}
+
 fn unwrap_pasted(text: &str) -> &str {
     let mut body = text.trim();
     if let Some(rest) = body
@@ -959,6 +969,30 @@ mod tests {
                 pair("/dev/xvdb", Target::Exclude)
             ]
         );
+    }
+
+    #[test]
+    fn a_pasted_mapping_in_lines_reads_the_same_on_one_line() {
+        for pasted in [
+            "/dev/xvda=/dev/sdb\n/dev/xvdb=EXCLUDE\n",
+            "/dev/xvda=/dev/sdb\r\n/dev/xvdb=EXCLUDE\r\n",
+            "ALL=\"/dev/xvda=/dev/sdb\n/dev/xvdb=EXCLUDE\"",
+            "{\n  \"/dev/xvda\": \"/dev/sdb\",\n  \"/dev/xvdb\": \"EXCLUDE\"\n}\n",
+        ] {
+            let line = one_line(pasted);
+            assert!(
+                !line.contains(['\n', '\r']) || pasted.starts_with('{'),
+                "{line:?}"
+            );
+            // As the paste box keeps it: its own line breaks made spaces.
+            let boxed = line.replace(['\n', '\r'], " ");
+            assert_eq!(
+                parse_mapping(&boxed),
+                parse_mapping(pasted),
+                "{pasted:?} became {boxed:?}"
+            );
+            assert!(parse_mapping(&boxed).is_ok(), "{boxed:?}");
+        }
     }
 
     #[test]

@@ -377,8 +377,18 @@ pub fn host(id: &'static str, title: &'static str, p: &HostProbe) -> Check {
         (Err(e), ..) => c(Verdict::Fail, format!("{name}: DNS failed ({e})")).fix(
             "Check the DNS servers (/etc/resolv.conf) and that this name resolves from here.",
         ),
-        (Ok(_), Some(Err(e)), ..) => c(Verdict::Fail, format!("{name}: TCP failed ({e})"))
-            .fix("Open TCP 443 outbound to this host (firewall, security group), or set HTTPS_PROXY."),
+        (Ok(_), Some(Err(e)), ..) => {
+            // The port asked for: a custom endpoint need not be on 443.
+            let port = p
+                .host
+                .rsplit_once(':')
+                .map(|(_, port)| port)
+                .filter(|port| port.parse::<u16>().is_ok())
+                .unwrap_or("443");
+            c(Verdict::Fail, format!("{name}: TCP failed ({e})")).fix(format!(
+                "Open TCP {port} outbound to this host (firewall, security group), or set HTTPS_PROXY."
+            ))
+        }
         (Ok(_), Some(Ok(_)), Some(Err(e)), _) => c(Verdict::Fail, format!("{name}: TLS failed ({e})"))
             .fix("A proxy or firewall intercepts TLS: trust its CA with AWS_CA_BUNDLE, or exempt AWS from inspection."),
         (Ok(_), Some(Ok(_)), _, Some(Err(e))) => c(Verdict::Fail, format!("{name}: connected, but {e}"))

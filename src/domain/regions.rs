@@ -32,6 +32,35 @@ pub fn find(code: &str) -> Option<&'static Region> {
     all().iter().find(|r| r.code == code)
 }
 
+/// The region a mistyped code most likely meant: at most two letters off (a swap counts as
+/// one), and the only one that close.
+pub fn closest(code: &str) -> Option<&'static Region> {
+    let code = code.trim().to_lowercase();
+    let near: Vec<(usize, &Region)> = all()
+        .iter()
+        .map(|r| (strsim::osa_distance(&code, &r.code), r))
+        .filter(|(d, _)| *d <= 2)
+        .collect();
+    let best = near.iter().map(|(d, _)| *d).min()?;
+    match near.iter().filter(|(d, _)| *d == best).collect::<Vec<_>>()[..] {
+        [(_, r)] => Some(r),
+        _ => None,
+    }
+}
+
+/// What to say of a region code that is not in the table.
+pub fn unknown(code: &str) -> String {
+    match closest(code) {
+        Some(r) => format!(
+            "Unknown region `{code}`: did you mean {} ({})?",
+            r.code, r.name
+        ),
+        None => {
+            format!("Unknown region `{code}`: give a region code such as us-east-1 or eu-west-1.")
+        }
+    }
+}
+
 /// Regions whose code or name contains every word of `filter` (case-insensitive).
 pub fn filtered(filter: &str) -> Vec<&'static Region> {
     let words: Vec<String> = filter.split_whitespace().map(str::to_lowercase).collect();
@@ -47,6 +76,27 @@ pub fn filtered(filter: &str) -> Vec<&'static Region> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mistyped_code_names_the_region_it_likely_meant_and_only_then() {
+        assert_eq!(
+            closest("us-eats-1").map(|r| r.code.as_str()),
+            Some("us-east-1")
+        );
+        assert_eq!(
+            closest("eu-wset-2").map(|r| r.code.as_str()),
+            Some("eu-west-2")
+        );
+        assert_eq!(
+            closest("EU-WEST-1").map(|r| r.code.as_str()),
+            Some("eu-west-1")
+        );
+        // As near to several: no guess.
+        assert_eq!(closest("us-east-3"), None);
+        assert_eq!(closest("mars-1"), None);
+        assert!(unknown("us-eats-1").contains("did you mean us-east-1"));
+        assert!(unknown("mars-1").contains("such as us-east-1"));
+    }
 
     #[test]
     fn table_loads_with_known_regions() {

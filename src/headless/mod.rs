@@ -268,6 +268,8 @@ impl Headless {
                     None
                 }
             }
+            // A given mapping that does not fit stops next: the automatic one is not used.
+            StepId::Mapping if app.mapping.paste.is_some() => None,
             StepId::Mapping => app.chosen_instance().map(|i| {
                 let printed = app.mapping.printed(&i.volumes, app.local_disks());
                 let format = app.mapping.value_format.as_arg();
@@ -454,7 +456,16 @@ impl Headless {
                             Some("s3") => Some(Setting::S3_ENDPOINT),
                             _ => None,
                         };
-                        self.stop_with(Stop::new(Exit::CannotStart, setting, e))
+                        // The checks' own words: the wizard's names its keys (r), here are none.
+                        let why: Vec<String> = blocking
+                            .iter()
+                            .map(|c| {
+                                let fix = c.fix.as_deref().unwrap_or_default();
+                                format!("{} failed ({}). {fix}", c.title, c.measured)
+                            })
+                            .collect();
+                        let why = if why.is_empty() { e } else { why.join(" ") };
+                        self.stop_with(Stop::new(Exit::CannotStart, setting, why))
                     }
                 }
             }

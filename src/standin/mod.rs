@@ -451,16 +451,14 @@ impl<'a> Client<'a> {
             status = Status::from_json(&answer);
             for v in volumes.iter_mut() {
                 let percent = v.done * 100 / v.content.total_bytes.max(1);
-                while v.next_milestone <= 100 && percent >= v.next_milestone {
+                if let Some(reached) = milestone_passed(&mut v.next_milestone, percent) {
                     self.log.line(&format!(
-                        "{} -> {}: {}% ({} of {})",
+                        "{} -> {}: {reached}% ({} of {})",
                         v.content.volume,
                         v.device,
-                        v.next_milestone,
                         Bytes(v.done),
                         Bytes(v.content.total_bytes)
                     ));
-                    v.next_milestone += 25;
                 }
             }
         }
@@ -543,4 +541,30 @@ async fn write_block(v: &mut Volume, index: u64, len: u64) -> Result<(), String>
     v.file.write_all(&data).await.map_err(io)?;
     // tokio's File completes writes in the background; flush waits for them.
     v.file.flush().await.map_err(io)
+}
+
+/// The highest quarter `percent` reached since the last one told (moving `next` past it):
+/// a chunk that passes several is told once, with the bytes it really reached.
+fn milestone_passed(next: &mut u64, percent: u64) -> Option<u64> {
+    if *next > 100 || percent < *next {
+        return None;
+    }
+    let reached = (percent.min(100) / 25) * 25;
+    *next = reached + 25;
+    Some(reached)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunk_passing_several_quarters_is_told_once_at_the_highest() {
+        let mut next = 25;
+        assert_eq!(milestone_passed(&mut next, 10), None);
+        assert_eq!(milestone_passed(&mut next, 80), Some(75));
+        assert_eq!(milestone_passed(&mut next, 99), None);
+        assert_eq!(milestone_passed(&mut next, 100), Some(100));
+        assert_eq!(milestone_passed(&mut next, 100), None);
+    }
 }

@@ -203,13 +203,15 @@ fn step_help(step: StepId) -> &'static str {
 }
 
 /// What quitting does to work in progress, per step and mode.
-fn quit_note(app: &App) -> Option<&'static str> {
+fn quit_note(app: &App) -> Option<String> {
     match app.step {
-        StepId::Replication if app.dashboard.is_some() => Some(
-            "Replication goes on in the failback worker: quitting only closes this screen. Run drs-failback again, on any console or over SSH, to come back to it.",
-        ),
+        StepId::Replication if app.dashboard.is_some() => Some(format!(
+            "Replication goes on in the failback worker: quitting only closes this screen. Run {} again, on any console or over SSH, to come back to it.",
+            app.come_back
+        )),
         StepId::Replication => Some(
-            "The failback worker has not answered yet: quitting now may leave no failback running.",
+            "The failback worker has not answered yet: quitting now may leave no failback running."
+                .into(),
         ),
         _ => None,
     }
@@ -255,7 +257,7 @@ pub fn modal(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             let mut lines = vec![Line::styled("Quit drs-failback?", theme.title())];
             if let Some(note) = quit_note(app) {
                 lines.push(Line::default());
-                lines.extend(para("", note, inner_cols, theme.warning()));
+                lines.extend(para("", &theme.clean(&note), inner_cols, theme.warning()));
             }
             lines.push(Line::default());
             lines.push(Line::from(hint_spans(

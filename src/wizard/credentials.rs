@@ -110,8 +110,15 @@ impl CredentialsForm {
             Field::SessionToken if typed => {
                 validate::session_token(key, self.session_token.0.value().trim())
             }
-            Field::Region if regions::find(&self.region).is_none() => Err(format!(
-                "Unknown region `{}`: pick one from the list.",
+            Field::Region if regions::find(&self.region).is_none() => {
+                Err(regions::unknown(&self.region))
+            }
+            // A typo must not leave an earlier match chosen unseen.
+            Field::Region if self.region_choices().is_empty() => Err(format!(
+                "No region matches `{}`; {} is still chosen. Correct the filter, or clear it \
+                 (Backspace) to keep {}.",
+                self.region_filter.value().trim(),
+                self.region,
                 self.region
             )),
             _ => Ok(()),
@@ -252,7 +259,12 @@ impl CredentialsForm {
             self.session_token.0 = Input::new(token.to_string());
             filled.push("session token");
         }
-        Some(filled.join(", "))
+        // "access key id and secret", "access key id, secret and session token"
+        Some(match filled.split_last() {
+            Some((last, [])) => last.to_string(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        })
     }
 
     /// Keep the chosen region if the filter still lists it, else take the first match.

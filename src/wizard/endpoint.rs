@@ -3,6 +3,7 @@
 
 use super::{Action, edit, focus_move, is_toggle};
 use crate::domain::validate;
+use crate::drs::{DrsError, DrsErrorKind};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -89,6 +90,23 @@ impl StageStatus {
     pub fn api_answered() -> Self {
         StageStatus::Ok("DescribeRecoveryInstances answered".into())
     }
+}
+
+/// The TLS and API stages once the API call failed with `e` (TLS proven by any HTTP
+/// answer): a handshake that failed is TLS's, and the call was never made; None for TLS
+/// over plain HTTP.
+pub fn stages_after_failed_call(e: &DrsError, https: bool) -> (Option<StageStatus>, StageStatus) {
+    let answered = e.server_date.is_some();
+    let tls = match (&e.kind, answered) {
+        (DrsErrorKind::Tls, _) => StageStatus::Failed(e.detail.clone()),
+        (_, true) => StageStatus::handshake_done(),
+        (_, false) => StageStatus::not_reached(),
+    };
+    let api = match e.kind {
+        DrsErrorKind::Tls if https => StageStatus::not_reached(),
+        _ => StageStatus::Failed(e.detail.clone()),
+    };
+    (https.then_some(tls), api)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,5 +252,28 @@ impl EndpointForm {
             self.check = None;
         }
         Action::None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_handshake_is_told_once_on_its_stage_and_the_call_was_not_made() {
+        let tls = DrsError::new(
+            DrsErrorKind::Tls,
+            "invalid peer certificate: NotValidForName",
+        );
+        let (on_tls, on_api) = stages_after_failed_call(&tls, true);
+        assert_eq!(on_tls, Some(StageStatus::Failed(tls.detail.clone())));
+        assert_eq!(on_api, StageStatus::not_reached());
+
+        let mut denied = DrsError::new(DrsErrorKind::WrongSecret, "InvalidSignatureException");
+        denied.server_date = Some("Wed, 02 Dec 2026 05:00:00 GMT".into());
+        let (on_tls, on_api) = stages_after_failed_call(&denied, true);
+        assert_eq!(on_tls, Some(StageStatus::handshake_done()));
+        assert_eq!(on_api, StageStatus::Failed(denied.detail.clone()));
+        assert_eq!(stages_after_failed_call(&denied, false).0, None);
     }
 }

@@ -155,7 +155,7 @@ impl MappingForm {
         // As `p` would open it: with the text Esc left, so nothing typed is lost.
         let closed = &mut self.closed_paste;
         let paste_box = self.paste.get_or_insert_with(|| std::mem::take(closed));
-        if super::paste(&mut paste_box.input, text) {
+        if super::paste(&mut paste_box.input, &mapping::one_line(text)) {
             paste_box.error = None;
         }
     }

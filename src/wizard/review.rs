@@ -2,8 +2,9 @@
 //! that belongs to the one plan it was typed for.
 
 use super::{Action, edit, paste};
-use crate::domain::mapping::Choice;
-use crate::domain::model::RecoveryInstance;
+use crate::domain::local_disks::Refusal;
+use crate::domain::mapping::{Choice, RowStatus};
+use crate::domain::model::{RecoveryInstance, RecoveryVolume};
 use crate::replicator::ReplicationPlan;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use tui_input::Input;
@@ -34,6 +35,34 @@ pub fn boot_warning(instance: &RecoveryInstance, choices: &[Choice]) -> Option<S
             instance.display_name()
         )
     })
+}
+
+/// What frees a target disk that stops the start, from Review: a disk in use can be freed
+/// here and checked again; any other problem is the mapping's.
+pub fn fix_for(status: &RowStatus) -> &'static str {
+    match status {
+        RowStatus::Refused(Refusal::Mounted(_)) => {
+            "unmount it, then Ctrl-R checks again; or Esc to choose another disk"
+        }
+        RowStatus::Refused(Refusal::Swap(_)) => {
+            "swapoff it, then Ctrl-R checks again; or Esc to choose another disk"
+        }
+        RowStatus::Refused(Refusal::Held(_)) => {
+            "stop what holds it, then Ctrl-R checks again; or Esc to choose another disk"
+        }
+        _ => "Esc goes back to the mapping to choose another disk",
+    }
+}
+
+/// Why Review cannot start with these rows, each with its fix; None when every row may go.
+pub fn blocked(volumes: &[RecoveryVolume], statuses: &[RowStatus]) -> Option<String> {
+    let rows: Vec<String> = volumes
+        .iter()
+        .zip(statuses)
+        .filter(|(_, s)| s.blocks_start())
+        .map(|(v, s)| format!("{}: {}: {}", v.device_name, s.describe(), fix_for(s)))
+        .collect();
+    (!rows.is_empty()).then(|| format!("Not started, nothing written. {}.", rows.join(". ")))
 }
 
 #[derive(Debug, Clone, Default)]

@@ -182,10 +182,8 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     // A short list: what the verification block leaves, at most a handful of rows.
     let most = if area.height >= 30 { 9 } else { 5 };
     let rows = w.left().saturating_sub(verify.len() + 1).clamp(2, most);
-    if choices.is_empty() {
-        let text = format!("{:LEAD$}No region matches the filter.", "");
-        w.line(Line::styled(text, theme.warning()));
-    } else {
+    // No match: the filter's own error says so, and what stays chosen.
+    if !choices.is_empty() {
         let at = choices.iter().position(|r| r.code == f.region);
         let shown = rows.min(choices.len());
         // Scroll the list so the chosen region sits in the middle.

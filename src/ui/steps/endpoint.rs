@@ -84,6 +84,15 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
     };
     w.line(Line::styled(heading, theme.title()));
     w.lines(para("  ", &theme.clean(&check.url), cols, Style::new()));
+    let advice = match &check.outcome {
+        Some(Ok(())) => vec![Line::styled(
+            format!("{} The endpoint answers.", g.ok),
+            theme.ok(),
+        )],
+        Some(Err(advice)) => para("", &theme.clean(advice), cols, theme.error()),
+        None => vec![],
+    };
+    let mut stages = Vec::new();
     for (stage, status) in &check.stages {
         let (mark, detail, style) = match status {
             StageStatus::Pending => (g.pending.into(), String::new(), theme.muted()),
@@ -97,20 +106,26 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         if let Some(first) = lines.first_mut() {
             first.spans[0].style = style;
         }
-        w.lines(lines);
+        stages.push(lines);
     }
-    match &check.outcome {
-        Some(Ok(())) => {
-            w.gap();
-            w.line(Line::styled(
-                format!("{} The endpoint answers.", g.ok),
-                theme.ok(),
-            ));
+    // What to do next stays on screen: a long detail (a certificate's names) gives way.
+    let room = w.left().saturating_sub(advice.len() + 1);
+    while stages.iter().map(Vec::len).sum::<usize>() > room {
+        let Some(longest) = stages
+            .iter_mut()
+            .filter(|l| l.len() > 1)
+            .max_by_key(|l| l.len())
+        else {
+            break;
+        };
+        longest.pop();
+        if let Some(last) = longest.last_mut() {
+            last.spans.push(Span::raw(g.ellipsis));
         }
-        Some(Err(advice)) => {
-            w.gap();
-            w.lines(para("", &theme.clean(advice), cols, theme.error()));
-        }
-        None => {}
+    }
+    stages.into_iter().for_each(|lines| w.lines(lines));
+    if !advice.is_empty() {
+        w.gap();
+        w.lines(advice);
     }
 }

@@ -4,7 +4,7 @@
 use super::{disk_identity, preflight};
 use crate::app::App;
 use crate::domain::mapping::Choice;
-use crate::domain::preflight::Verdict;
+use crate::domain::preflight::{Check, Verdict};
 use crate::domain::regions;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{Writer, field, kv, para, problem, set_cursor, width};
@@ -55,35 +55,50 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         ri.push_str(&format!("  {os}"));
     }
     w.line(kv("Recovery instance", LABEL, text(ri)));
-    // A line each (the disks to overwrite need the room); a failure's fix under it.
+    // Each check on a line, a failure's fix under it; or, when the disks to overwrite still
+    // fit, the reason of each that did not pass in full (what a cut line loses).
+    let mut short: Vec<Line> = Vec::new();
+    let mut full: Vec<Line> = Vec::new();
     for c in app.instance_checks() {
-        w.line(preflight::row(theme, &c, &c.measured, false, cols));
+        let row = preflight::row(theme, &c, &c.measured, false, cols);
+        short.push(row.clone());
         if let (Verdict::Fail, Some(fix)) = (c.verdict, &c.fix) {
-            w.lines(para("    ", &theme.clean(fix), cols, theme.muted()));
+            short.extend(para("    ", &theme.clean(fix), cols, theme.muted()));
+        }
+        match c.verdict {
+            Verdict::Pass => full.push(row),
+            Verdict::Warning => {
+                let reason = Check {
+                    fix: None,
+                    ..c.clone()
+                };
+                full.extend(preflight::full(theme, &reason, &c.measured, cols));
+            }
+            Verdict::Fail => full.extend(preflight::full(theme, &c, &c.measured, cols)),
         }
     }
+    let mut running: Vec<Line> = Vec::new();
     if app.preflight.report.is_loading() {
-        w.line(Line::from(format!(
+        running.push(Line::from(format!(
             "  {} Pre-flight again, for this region and endpoint{}",
             theme.running(app.now),
             g.ellipsis
         )));
     }
     if app.disks_rereading() {
-        w.line(Line::from(format!(
+        running.push(Line::from(format!(
             "  {} Local disks: reading them again{}",
             theme.running(app.now),
             g.ellipsis
         )));
     }
     if app.preflight.replication_port.is_loading() {
-        w.line(Line::from(format!(
+        running.push(Line::from(format!(
             "  {} TCP 1500 to the recovery instance: checking{}",
             theme.running(app.now),
             g.ellipsis
         )));
     }
-    w.gap();
 
     let disks = app.local_disks();
     let mut overwrite: Vec<Line> = Vec::new();
@@ -132,6 +147,11 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
                     now.push_str(&format!("; mounted at {}", d.mounts.join(", ")));
                 }
                 overwrite.extend(para("    ", &theme.clean(&now), cols, theme.danger()));
+                // Said before the word is typed, not only when Enter refuses.
+                if status.blocks_start() {
+                    let why = format!("{}: {}", status.describe(), review::fix_for(status));
+                    overwrite.extend(problem(theme, 4, &why, cols, theme.error()));
+                }
             }
             Choice::Exclude => excluded.push(format!("{} ({})", v.device_name, v.bytes)),
             Choice::Unmapped => overwrite.extend(problem(
@@ -161,6 +181,12 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             theme.muted(),
         ));
     }
+    let fits =
+        |checks: &[Line]| checks.len() + running.len() + 1 + listing.len() + 1 + confirm_rows;
+    let checks = if fits(&full) <= w.left() { full } else { short };
+    w.lines(checks);
+    w.lines(running);
+    w.gap();
     // The confirmation must stay on screen: the listing gives way, saying so.
     let room = w.left().saturating_sub(confirm_rows);
     if listing.len() > room {
