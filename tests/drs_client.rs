@@ -218,6 +218,8 @@ async fn a_closed_port_is_unreachable() {
         .await
         .unwrap_err();
     assert_eq!(err.kind, DrsErrorKind::Unreachable, "{err}");
+    let advice = err.advice();
+    assert!(advice.contains(&format!("TCP {port} outbound")), "{advice}");
 }
 
 #[tokio::test]

@@ -1456,6 +1456,76 @@ fn a_filter_that_hides_every_instance_says_esc_clears_it() {
     );
 }
 
+/// The instance list with a third row whose OS holds a "z" (Amazon Linux).
+fn at_instances_with_a_runner() -> App {
+    let (mut app, req) = listing();
+    let mut runner = instance(RUNNER, "ci-runner-07", &[("/dev/xvda", 30)]);
+    runner.os = Some("Amazon Linux 2023".into());
+    let list = vec![
+        instance(BIG, "db-01", &[("/dev/xvda", 500)]),
+        instance(WEB, "web-01", &[("/dev/xvda", 30), ("/dev/xvdb", 80)]),
+        runner,
+    ];
+    update(&mut app, page(req, list, false));
+    assert_eq!(app.instance.selected.as_deref(), Some(WEB));
+    app
+}
+
+const RUNNER: &str = "i-0aaaaaaaaaaaaaaa7";
+
+#[test]
+fn esc_on_a_filter_puts_the_selection_back_where_it_was() {
+    let mut app = at_instances_with_a_runner();
+    type_text(&mut app, "zzz");
+    assert_eq!(
+        app.instance.selected.as_deref(),
+        Some(RUNNER),
+        "`z` matched Amazon"
+    );
+    press(&mut app, KeyCode::Enter);
+    assert!(app.instance.error.as_deref().unwrap().contains("`zzz`"));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.instance.filter.value(), "");
+    assert_eq!(
+        app.instance.error, None,
+        "the advice about `zzz` went with it"
+    );
+    assert_eq!(app.instance.selected.as_deref(), Some(WEB));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.step, StepId::Mapping);
+    assert_eq!(app.mapping.instance_id.as_deref(), Some(WEB));
+}
+
+#[test]
+fn emptying_the_filter_puts_back_the_operators_own_pick_too() {
+    let mut app = at_instances_with_a_runner();
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.instance.selected.as_deref(), Some(BIG));
+    type_text(&mut app, "z");
+    assert_eq!(app.instance.selected.as_deref(), Some(RUNNER));
+    type_text(&mut app, "q");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.instance.error.is_some());
+    press(&mut app, KeyCode::Backspace);
+    assert_eq!(
+        app.instance.error, None,
+        "a filter change clears the refusal"
+    );
+    press(&mut app, KeyCode::Backspace);
+    assert_eq!(app.instance.selected.as_deref(), Some(BIG));
+}
+
+#[test]
+fn a_row_picked_among_the_filtered_ones_stays_picked_after_esc() {
+    let mut app = at_instances_with_a_runner();
+    type_text(&mut app, "01");
+    assert_eq!(app.instance.selected.as_deref(), Some(WEB));
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.instance.selected.as_deref(), Some(BIG));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.instance.selected.as_deref(), Some(BIG));
+}
+
 #[test]
 fn y_shows_the_mapping_for_copying_and_esc_returns_to_the_rows() {
     let mut app = at_instances();

@@ -504,21 +504,13 @@ async fn check_endpoint(
         .endpoint
         .clone()
         .unwrap_or_else(|| crate::domain::validate::default_endpoint(&target.region));
-    let (https, rest) = match url.split_once("://") {
-        Some(("https", rest)) => (true, rest),
-        Some((_, rest)) => (false, rest),
-        None => (true, url.as_str()),
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host_port = if authority
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-        && !authority.ends_with(']')
-    {
-        authority.to_owned()
-    } else {
-        format!("{authority}:{}", if https { 443 } else { 80 })
-    };
+    let crate::domain::validate::EndpointAddress {
+        https,
+        host_port,
+        port,
+    } = crate::domain::validate::endpoint_address(&url);
+    let unreachable =
+        |detail: String| DrsError::new(DrsErrorKind::Unreachable, detail).on_port(port);
     let skip_rest = |from: usize| {
         for s in &Stage::ALL[from..] {
             stage(*s, StageStatus::not_reached());
@@ -531,19 +523,13 @@ async fn check_endpoint(
         Err(e) => {
             stage(Stage::Dns, StageStatus::Failed(e.to_string()));
             skip_rest(1);
-            return Err(DrsError::new(
-                DrsErrorKind::Unreachable,
-                format!("DNS: {e}"),
-            ));
+            return Err(unreachable(format!("DNS: {e}")));
         }
     };
     let Some(addr) = addrs.first().copied() else {
         stage(Stage::Dns, StageStatus::no_address());
         skip_rest(1);
-        return Err(DrsError::new(
-            DrsErrorKind::Unreachable,
-            "DNS gave no address",
-        ));
+        return Err(unreachable("DNS gave no address".into()));
     };
     stage(Stage::Dns, StageStatus::resolved(addr.ip()));
 
@@ -557,18 +543,12 @@ async fn check_endpoint(
         Ok(Err(e)) => {
             stage(Stage::Tcp, StageStatus::Failed(e.to_string()));
             skip_rest(2);
-            return Err(DrsError::new(
-                DrsErrorKind::Unreachable,
-                format!("TCP {addr}: {e}"),
-            ));
+            return Err(unreachable(format!("TCP {addr}: {e}")));
         }
         Err(_) => {
             stage(Stage::Tcp, StageStatus::no_answer(addr));
             skip_rest(2);
-            return Err(DrsError::new(
-                DrsErrorKind::Unreachable,
-                format!("TCP {addr}: timed out"),
-            ));
+            return Err(unreachable(format!("TCP {addr}: timed out")));
         }
     }
 

@@ -322,6 +322,40 @@ pub fn default_endpoint(region: &str) -> String {
     format!("https://drs.{}.amazonaws.com", region.trim())
 }
 
+/// Where an endpoint URL connects: whether by TLS, and its `host:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointAddress {
+    pub https: bool,
+    pub host_port: String,
+    /// The port written in the URL, else 443 (80 for http://).
+    pub port: u16,
+}
+
+pub fn endpoint_address(url: &str) -> EndpointAddress {
+    let (https, rest) = match url.split_once("://") {
+        Some(("https", rest)) => (true, rest),
+        Some((_, rest)) => (false, rest),
+        None => (true, url),
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let written = authority
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse::<u16>().ok())
+        .filter(|_| !authority.ends_with(']'));
+    let (host_port, port) = match written {
+        Some(port) => (authority.to_owned(), port),
+        None => {
+            let port = if https { 443 } else { 80 };
+            (format!("{authority}:{port}"), port)
+        }
+    };
+    EndpointAddress {
+        https,
+        host_port,
+        port,
+    }
+}
+
 /// The most a throttle may be, in Mbps: beyond any link a failback runs over, so a typo.
 pub const MAX_BANDWIDTH_MBPS: u32 = 100_000;
 
@@ -545,6 +579,28 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn an_endpoints_port_is_the_one_written_else_its_schemes() {
+        let at = |url: &str| {
+            let a = endpoint_address(url);
+            (a.https, a.host_port, a.port)
+        };
+        assert_eq!(
+            at("http://127.0.0.1:39057"),
+            (false, "127.0.0.1:39057".into(), 39057)
+        );
+        assert_eq!(
+            at("https://drs.eu-west-1.amazonaws.com/"),
+            (true, "drs.eu-west-1.amazonaws.com:443".into(), 443)
+        );
+        assert_eq!(
+            at("http://drs.internal"),
+            (false, "drs.internal:80".into(), 80)
+        );
+        assert_eq!(at("https://[::1]:8443"), (true, "[::1]:8443".into(), 8443));
+        assert_eq!(at("https://[::1]"), (true, "[::1]:443".into(), 443));
     }
 
     #[test]

@@ -7,9 +7,10 @@ use crate::net::Network;
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::credential_feature::AwsCredentialFeature;
+use aws_sdk_drs::config::http::HttpResponse;
 use aws_sdk_drs::config::interceptors::BeforeDeserializationInterceptorContextRef;
 use aws_sdk_drs::config::{ConfigBag, Intercept, ProvideCredentials, Region, RuntimeComponents};
-use aws_sdk_drs::error::BoxError;
+use aws_sdk_drs::error::{BoxError, ProvideErrorMetadata, SdkError};
 use aws_sdk_drs::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_drs::types::DescribeRecoveryInstancesRequestFilters;
 use std::sync::{Arc, Mutex};
@@ -114,6 +115,8 @@ pub struct DrsClient {
     pub credential_source: String,
     /// The credentials actually in use, for the replicator (never displayed).
     pub credentials: StaticCredentials,
+    /// The endpoint's TCP port, for the advice when it cannot be reached.
+    port: u16,
 }
 
 /// The SDK has no default read timeout: without these a silent endpoint hangs the wizard.
@@ -204,7 +207,19 @@ impl DrsClient {
             skew,
             credential_source,
             credentials,
+            // The regional default is https.
+            port: target.endpoint.as_deref().map_or(443, |url| {
+                crate::domain::validate::endpoint_address(url).port
+            }),
         })
+    }
+
+    /// A failed call, classified, from this client's endpoint.
+    fn failed<E>(&self, e: SdkError<E, HttpResponse>) -> DrsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        classify(e).on_port(self.port)
     }
 
     /// The clock skew measured on the last answer, if any answer came.
@@ -220,7 +235,7 @@ impl DrsClient {
             .send()
             .await
             .map(|_| ())
-            .map_err(classify)
+            .map_err(|e| self.failed(e))
     }
 
     /// Every recovery instance, following nextToken to the end.
@@ -247,7 +262,7 @@ impl DrsClient {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(classify)?;
+                .map_err(|e| self.failed(e))?;
             let items: Vec<_> = page
                 .items()
                 .iter()
@@ -277,7 +292,7 @@ impl DrsClient {
             .filters(filters)
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| self.failed(e))?;
         page.items()
             .iter()
             .map(convert::recovery_instance)
@@ -301,7 +316,7 @@ impl DrsClient {
             .recovery_instance_id(id)
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| self.failed(e))?;
         Ok(FailbackReplicationConfiguration {
             bandwidth_mbps: out.bandwidth_throttling().max(0) as u64,
             use_private_ip: out.use_private_ip().unwrap_or(false),
@@ -316,7 +331,7 @@ impl DrsClient {
             .bandwidth_throttling(i64::from(mbps))
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| self.failed(e))?;
         Ok(())
     }
 
@@ -327,7 +342,7 @@ impl DrsClient {
             .recovery_instance_id(id)
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| self.failed(e))?;
         Ok(())
     }
 
@@ -338,7 +353,7 @@ impl DrsClient {
             .recovery_instance_ids(id)
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| self.failed(e))?;
         out.job().map(convert::job).ok_or_else(|| {
             DrsError::new(DrsErrorKind::Other, "StartFailbackLaunch returned no job")
         })
@@ -354,7 +369,7 @@ impl DrsClient {
             .filters(filters)
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| self.failed(e))?;
         out.items()
             .iter()
             .find(|j| j.job_id() == job_id)
@@ -374,7 +389,7 @@ impl DrsClient {
                 .set_next_token(token.take())
                 .send()
                 .await
-                .map_err(classify)?;
+                .map_err(|e| self.failed(e))?;
             out.extend(page.items().iter().map(convert::job_log_item));
             match page.next_token() {
                 Some(t) if !t.is_empty() => token = Some(t.to_owned()),

@@ -51,6 +51,9 @@ pub struct DrsError {
     pub detail: String,
     /// The server's `Date` header when it answered (shown on clock problems).
     pub server_date: Option<String>,
+    /// The endpoint's TCP port, when known (named in Unreachable advice).
+    #[serde(default)]
+    pub port: Option<u16>,
 }
 
 impl DrsErrorKind {
@@ -70,16 +73,35 @@ impl DrsError {
             kind,
             detail: detail.into(),
             server_date: None,
+            port: None,
         }
     }
 
-    /// One or two sentences for the operator: what is wrong and what to do next.
+    /// The same error, from an endpoint on this TCP port.
+    pub fn on_port(self, port: u16) -> Self {
+        DrsError {
+            port: Some(port),
+            ..self
+        }
+    }
+
+    /// One or two sentences for the operator at the wizard: what is wrong and what to do next.
     pub fn advice(&self) -> String {
+        self.sentences(true)
+    }
+
+    /// The advice for an unattended run (`--no-prompt`): no wizard keys in it.
+    pub fn unattended_advice(&self) -> String {
+        self.sentences(false)
+    }
+
+    fn sentences(&self, wizard: bool) -> String {
         use DrsErrorKind::*;
         match &self.kind {
             NoCredentials => "No AWS credentials were found in the environment, the profile files or instance metadata. Type an access key instead, or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and retry.".into(),
             UnknownAccessKey => "AWS does not know this access key id. Check it for typos (it is 20 characters, AKIA... or ASIA...), or that the session token belongs to it.".into(),
-            WrongSecret => "The secret access key does not match the access key id. Retype the secret (Ctrl-R reveals it).".into(),
+            WrongSecret if wizard => "The secret access key does not match the access key id. Retype the secret (Ctrl-R reveals it).".into(),
+            WrongSecret => "The secret access key does not match the access key id. Check the secret given for it.".into(),
             WrongRegion => "The endpoint serves another region than the one chosen. Pick the endpoint's region, or use this region's own endpoint.".into(),
             ExpiredToken => "The session token has expired. Temporary credentials last about an hour: get fresh ones (aws sts assume-role) and type them again.".into(),
             ClockSkew => "This machine's clock is more than 5 minutes away from AWS's time, so requests are refused. Set the clock (date -s, or fix NTP/UDP 123) and retry.".into(),
@@ -95,7 +117,10 @@ impl DrsError {
             Validation => "DRS rejected the request as invalid; see the details.".into(),
             Throttled => "DRS is throttling requests; the wizard retries on its own. Retry in a moment if it persists.".into(),
             ServiceUnavailable => "DRS answered with a server error. Retry in a moment; if it persists, check the AWS Health Dashboard.".into(),
-            Unreachable => "The DRS endpoint cannot be reached. Check the network (DHCP or static address, DNS, proxy, TCP 443 outbound) and the endpoint URL.".into(),
+            Unreachable => format!(
+                "The DRS endpoint cannot be reached. Check the network (DHCP or static address, DNS, proxy, TCP {} outbound) and the endpoint URL.",
+                self.port.map_or("443".into(), |p| p.to_string())
+            ),
             Tls => "The secure connection to the endpoint failed. Check the endpoint URL, any TLS-inspecting proxy, and the clock (certificates depend on it).".into(),
             NetworkSettings => "A network setting in the environment cannot be used; fix or unset the variable the details name, then start again.".into(),
             Other => "The DRS call failed; see the details.".into(),
@@ -198,6 +223,7 @@ where
         kind,
         detail,
         server_date,
+        port: None,
     }
 }
 
@@ -266,6 +292,34 @@ mod tests {
             DrsErrorKind::ServiceUnavailable
         );
         assert_eq!(kind_for_code("Weird", "", 400), DrsErrorKind::Other);
+    }
+
+    #[test]
+    fn unreachable_advice_names_the_endpoints_port() {
+        let advice = |url: &str| {
+            let port = crate::domain::validate::endpoint_address(url).port;
+            DrsError::new(DrsErrorKind::Unreachable, "refused")
+                .on_port(port)
+                .advice()
+        };
+        let local = advice("http://127.0.0.1:39057");
+        assert!(
+            local.contains("TCP 39057 outbound") && !local.contains("443"),
+            "{local}"
+        );
+        let regional = advice("https://drs.eu-west-1.amazonaws.com/");
+        assert!(regional.contains("TCP 443 outbound"), "{regional}");
+        let plain = advice("http://drs.internal");
+        assert!(plain.contains("TCP 80 outbound"), "{plain}");
+    }
+
+    #[test]
+    fn wizard_keys_stay_out_of_the_unattended_advice() {
+        let wrong = DrsError::new(DrsErrorKind::WrongSecret, "");
+        assert!(wrong.advice().contains("Ctrl-R"));
+        let unattended = wrong.unattended_advice();
+        assert!(!unattended.contains("Ctrl-"), "{unattended}");
+        assert!(unattended.contains("does not match"), "{unattended}");
     }
 
     #[test]

@@ -111,7 +111,11 @@ pub fn stop_for(e: &DrsError) -> Stop {
             (Exit::Service, None)
         }
     };
-    Stop::new(exit, setting, format!("{} ({})", e.advice(), e.detail))
+    Stop::new(
+        exit,
+        setting,
+        format!("{} ({})", e.unattended_advice(), e.detail),
+    )
 }
 
 /// How to launch from outside, for the line that says the run waits for it.
@@ -217,7 +221,7 @@ impl Headless {
                     step,
                     app.waiting.as_ref().map(|w| w.detail.clone()).unwrap_or_default(),
                 ),
-                Loadable::Failed(e) => Report::new("problem", step, format!("failed: {}", e.advice())),
+                Loadable::Failed(e) => Report::new("problem", step, format!("failed: {}", e.unattended_advice())),
                 _ => Report::new(
                     "verifying_credentials",
                     step,
@@ -263,7 +267,7 @@ impl Headless {
                         .with("reasons", &row.report.reasons),
                     )
                 } else if let Loadable::Failed(e) = &app.instance.list {
-                    Some(Report::new("problem", step, format!("failed: {}", e.advice())))
+                    Some(Report::new("problem", step, format!("failed: {}", e.unattended_advice())))
                 } else {
                     None
                 }
@@ -778,6 +782,8 @@ mod tests {
             assert_eq!(stop.setting.map(|s| s.argument), argument, "{kind:?}");
             let said = stop.to_string();
             assert!(said.contains("the service said so"), "{said}");
+            // No one is at a wizard to press a key.
+            assert!(!said.contains("Ctrl-"), "{said}");
             if let Some(a) = argument {
                 assert!(said.starts_with(a), "{said}");
             }

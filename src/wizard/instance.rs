@@ -183,6 +183,10 @@ pub struct InstanceForm {
     pub wanted: Option<String>,
     /// The operator moved the cursor: arriving pages no longer move the selection.
     picked: bool,
+    /// The selection (and whether the operator had picked it) before the filter was typed:
+    /// clearing the filter puts it back, as the filter only moved it to show a match. None
+    /// once the operator moves the cursor among the filtered rows (their pick stays).
+    unfiltered: Option<(Option<String>, bool)>,
     /// The rows the filter shows, in list order (computed when the filter or the rows change).
     shown: Vec<usize>,
     /// The filter's words and the number of rows when `shown` was computed: a narrower filter
@@ -240,18 +244,23 @@ impl InstanceForm {
         self.best = self.top.index().map(|i| rows[i].instance.id.clone());
         let keep = self.picked && self.selected_row().is_some();
         if !keep {
-            let wanted = self.wanted.clone().filter(|id| self.by_id.contains_key(id));
-            let rows = self.rows();
-            self.selected = wanted
-                .or_else(|| self.best.clone())
-                .or_else(|| {
-                    rows.iter()
-                        .find(|r| r.fit.is_ok())
-                        .map(|r| r.instance.id.clone())
-                })
-                .or_else(|| rows.first().map(|r| r.instance.id.clone()));
+            self.preselect();
         }
         self.refilter();
+    }
+
+    /// Selects the given instance, else the best match, else the first that fits.
+    fn preselect(&mut self) {
+        let wanted = self.wanted.clone().filter(|id| self.by_id.contains_key(id));
+        let rows = self.rows();
+        self.selected = wanted
+            .or_else(|| self.best.clone())
+            .or_else(|| {
+                rows.iter()
+                    .find(|r| r.fit.is_ok())
+                    .map(|r| r.instance.id.clone())
+            })
+            .or_else(|| rows.first().map(|r| r.instance.id.clone()));
     }
 
     pub fn rows(&self) -> &[Row] {
@@ -387,10 +396,29 @@ impl InstanceForm {
 
     fn filter_changed(&mut self) {
         self.error = None;
+        let was_empty = self.shown_for.0.is_empty();
         self.refilter();
+        let is_empty = self.shown_for.0.is_empty();
+        if was_empty && !is_empty {
+            self.unfiltered = Some((self.selected.clone(), self.picked));
+        } else if is_empty && let Some((selected, picked)) = self.unfiltered.take() {
+            self.selected = selected;
+            self.picked = picked;
+            if !picked || self.selected_row().is_none() {
+                // The pre-selection follows the pages that arrived while filtering.
+                self.picked = false;
+                self.preselect();
+            }
+        }
         if self.cursor(self.visible()).is_none() {
             self.move_cursor(0);
         }
+    }
+
+    /// An arrow key: the operator picks among the rows shown, which clearing the filter keeps.
+    fn pick(&mut self, delta: isize) {
+        self.move_cursor(delta);
+        self.unfiltered = None;
     }
 
     /// A paste filters the list, as typing it would.
@@ -408,16 +436,16 @@ impl InstanceForm {
             KeyCode::Enter => return Action::Next,
             KeyCode::Esc if !self.filter.value().is_empty() => {
                 self.filter = Input::default();
-                self.refilter();
+                self.filter_changed();
                 return Action::None;
             }
             KeyCode::Esc => return Action::Back,
-            KeyCode::Up => self.move_cursor(-1),
-            KeyCode::Down => self.move_cursor(1),
-            KeyCode::PageUp => self.move_cursor(-(PAGE as isize)),
-            KeyCode::PageDown => self.move_cursor(PAGE as isize),
-            KeyCode::Home => self.move_cursor(isize::MIN / 2),
-            KeyCode::End => self.move_cursor(isize::MAX / 2),
+            KeyCode::Up => self.pick(-1),
+            KeyCode::Down => self.pick(1),
+            KeyCode::PageUp => self.pick(-(PAGE as isize)),
+            KeyCode::PageDown => self.pick(PAGE as isize),
+            KeyCode::Home => self.pick(isize::MIN / 2),
+            KeyCode::End => self.pick(isize::MAX / 2),
             _ => {
                 // A typed full id leaves that one row visible, which the cursor then takes.
                 if edit(&mut self.filter, key) {
@@ -458,7 +486,11 @@ mod tests {
     fn matching(t: &SearchText, filter: &str) -> Vec<usize> {
         let m = t.matcher(&words(filter));
         let all: Vec<usize> = (0..t.len()).filter(|&r| t.matches(&m, r)).collect();
-        assert_eq!(t.rows_matching(&m), all, "`{filter}` among the rows holding its rarest character");
+        assert_eq!(
+            t.rows_matching(&m),
+            all,
+            "`{filter}` among the rows holding its rarest character"
+        );
         all
     }
 
@@ -490,6 +522,31 @@ mod tests {
         // Letters outside a-z share their bits: they are looked for, not taken on their bit.
         assert_eq!(matching(&t, "É"), [2]);
         assert_eq!(matching(&t, "#"), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn clearing_the_filter_goes_back_to_the_best_match_as_pages_arrived_meanwhile() {
+        let host = HostIdentity {
+            hostname: "web-01".into(),
+            ..Default::default()
+        };
+        let mut form = InstanceForm::default();
+        let first = vec![
+            instance("i-00000000000000001", "db-01"),
+            instance("i-00000000000000002", "cache-01"),
+        ];
+        form.load(first, &host, &[]);
+        assert_eq!(form.best, None);
+        assert_eq!(form.selected.as_deref(), Some("i-00000000000000001"));
+        for c in "cache".chars() {
+            form.on_key(KeyEvent::from(KeyCode::Char(c)));
+        }
+        assert_eq!(form.selected.as_deref(), Some("i-00000000000000002"));
+        // This machine's own instance arrives while the filter hides it.
+        form.append(vec![instance("i-00000000000000003", "web-01")], &host, &[]);
+        form.on_key(KeyEvent::from(KeyCode::Esc));
+        assert_eq!(form.best.as_deref(), Some("i-00000000000000003"));
+        assert_eq!(form.selected.as_deref(), Some("i-00000000000000003"));
     }
 
     #[test]

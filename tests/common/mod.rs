@@ -441,6 +441,7 @@ pub fn credentials_clock_skew() -> App {
         kind: DrsErrorKind::ClockSkew,
         detail: "InvalidSignatureException: Signature expired: 20260314T140509Z is now earlier than 20260314T141012Z (20260314T142512Z - 15 min.)".into(),
         server_date: Some("Sat, 14 Mar 2026 14:25:12 GMT".into()),
+        port: None,
     });
     app
 }
