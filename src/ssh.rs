@@ -49,7 +49,9 @@ pub async fn enable(helper: &Path, kept: &BootSecret, new: bool) -> Result<SshAc
             let p = new_password().map_err(SshError::Failed)?;
             // Not kept: this console alone shows it, and another one's s replaces it.
             if let Err(e) = kept.keep(&p) {
-                tracing::warn!("this boot's SSH password is not shared with the other consoles: {e}");
+                tracing::warn!(
+                    "this boot's SSH password is not shared with the other consoles: {e}"
+                );
             }
             p
         }

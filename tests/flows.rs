@@ -3194,10 +3194,12 @@ fn s_on_welcome_enables_ssh_in_a_task_and_shows_how_to_log_in_until_closed() {
     let mut app = App::new(Mode::Real);
     // This boot's password: the one another console shows, if it enabled SSH first.
     let req = match press(&mut app, KeyCode::Char('s')).as_slice() {
-        [Cmd::EnableSsh {
-            req,
-            new_password: false,
-        }] => *req,
+        [
+            Cmd::EnableSsh {
+                req,
+                new_password: false,
+            },
+        ] => *req,
         other => panic!("expected EnableSsh, got {other:?}"),
     };
     assert_eq!(app.modal, Some(Modal::Ssh));
@@ -3240,10 +3242,12 @@ fn s_on_welcome_enables_ssh_in_a_task_and_shows_how_to_log_in_until_closed() {
     assert_eq!(app.ssh.loaded(), Some(&access));
     // n: a new password (a new request).
     match press(&mut app, KeyCode::Char('n')).as_slice() {
-        [Cmd::EnableSsh {
-            req: again,
-            new_password: true,
-        }] => assert_ne!(*again, req),
+        [
+            Cmd::EnableSsh {
+                req: again,
+                new_password: true,
+            },
+        ] => assert_ne!(*again, req),
         other => panic!("expected EnableSsh, got {other:?}"),
     }
     press(&mut app, KeyCode::Enter);

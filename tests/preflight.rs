@@ -362,9 +362,8 @@ async fn tcp_1500_is_tried_at_the_private_ip_when_use_private_ip_says_so() {
     assert_eq!(c.verdict, Verdict::Warning);
     assert_eq!(
         c.measured,
-        "not checked: usePrivateIP is off, so the failback connects to i-0123456789abcdef0's \
-         public IP, which DRS does not report: the addresses it lists (127.0.0.1) are those on \
-         the instance's own interfaces, and EC2 keeps the public one outside it"
+        "not checked: usePrivateIP is off: the public IP is used, which DRS does not report \
+         (EC2 keeps it)"
     );
     assert_eq!(
         c.fix.as_deref(),
@@ -393,10 +392,8 @@ async fn tcp_1500_is_tried_at_the_private_ip_when_use_private_ip_says_so() {
     let c = preflight::replication_port(RI, Ok(false), &ips, false, 1500, t).await;
     assert_eq!(
         c.measured,
-        "demo: not tried, the emulator runs no replication agent (usePrivateIP is off, so the \
-         failback connects to i-0123456789abcdef0's public IP, which DRS does not report: the \
-         addresses it lists (127.0.0.1) are those on the instance's own interfaces, and EC2 \
-         keeps the public one outside it)"
+        "demo: not tried, the emulator runs no replication agent (usePrivateIP is off: the \
+         public IP is used, which DRS does not report (EC2 keeps it))"
     );
 }
 

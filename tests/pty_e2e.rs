@@ -2260,8 +2260,7 @@ fn an_unattended_run_waiting_for_credentials_goes_on_with_those_a_wizard_gives()
 /// the second shows their acceptance and then the failback's dashboard, repainting on Ctrl-L
 /// all along (the image's hvc0 did neither).
 #[test]
-fn two_wizards_are_asked_for_a_waiting_unattended_demos_credentials_and_both_show_its_failback()
-{
+fn two_wizards_are_asked_for_a_waiting_unattended_demos_credentials_and_both_show_its_failback() {
     let dir = Sandbox::new();
     let scenario = quick_scenario(dir.path());
     let s: serde_json::Value =
@@ -2301,10 +2300,16 @@ fn two_wizards_are_asked_for_a_waiting_unattended_demos_credentials_and_both_sho
     second.wait_for("Credentials accepted");
     let dashboard = "Replication";
     first.wait_until("the failback's dashboard", |sc| {
-        sc.contents().lines().next().is_some_and(|l| l.contains(dashboard))
+        sc.contents()
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains(dashboard))
     });
     second.wait_until("the failback's dashboard", |sc| {
-        sc.contents().lines().next().is_some_and(|l| l.contains(dashboard))
+        sc.contents()
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains(dashboard))
     });
     repaints(&mut second, dashboard);
     first.send("\x03y");

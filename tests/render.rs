@@ -288,9 +288,7 @@ fn a_check_that_did_not_pass_on_review_shows_its_whole_reason_while_the_disks_fi
     use drs_failback::domain::preflight as rules;
     use drs_failback::wizard::Loadable;
     let mut app = common::review();
-    let public = Err(
-        "usePrivateIP is off: the public IP is used, which DRS does not report (EC2 does)".into(),
-    );
+    let public = rules::replication_address(Ok(false), &[], "i-0a1b2c3d4e5f60013");
     app.preflight.replication_port = Loadable::Loaded(rules::replication_port(
         public,
         rules::REPLICATION_PORT,
@@ -300,7 +298,7 @@ fn a_check_that_did_not_pass_on_review_shows_its_whole_reason_while_the_disks_fi
     for theme in [Theme::new(true, true), Theme::new(false, false)] {
         let (screen, flat) = at_80x24(&app, &theme);
         assert!(
-            flat.contains("which DRS does not report (EC2 does)"),
+            flat.contains("which DRS does not report (EC2 keeps it)"),
             "{screen}"
         );
         // Not at the cost of the disks to overwrite.

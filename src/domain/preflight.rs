@@ -482,15 +482,11 @@ pub fn replication_address(
                 ),
             }),
         Ok(false) => Err(Unchecked {
-            why: format!(
-                "usePrivateIP is off, so the failback connects to {id}'s public IP, which DRS \
-                 does not report: the addresses it lists ({}) are those on the instance's own \
-                 interfaces, and EC2 keeps the public one outside it",
-                match ips.is_empty() {
-                    true => "none".to_owned(),
-                    false => ips.join(", "),
-                }
-            ),
+            // Short: Review shows it whole beside the disks at 80x24; the fix names the instance.
+            why:
+                "usePrivateIP is off: the public IP is used, which DRS does not report (EC2 keeps \
+                  it)"
+                .into(),
             verify: format!(
                 "Find {id}'s public IPv4 address in the EC2 console and check by hand that TCP \
                  1500 answers there from this machine {nc}; its security group must admit this \

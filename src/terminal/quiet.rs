@@ -88,7 +88,9 @@ impl Params {
             Color::White => 15,
             Color::Indexed(i) => return [base + 8, 5, i].into_iter().for_each(|n| self.push(n)),
             Color::Rgb(r, g, b) => {
-                return [base + 8, 2, r, g, b].into_iter().for_each(|n| self.push(n));
+                return [base + 8, 2, r, g, b]
+                    .into_iter()
+                    .for_each(|n| self.push(n));
             }
         };
         match (base, named) {
@@ -224,10 +226,11 @@ impl<W: Write> Quiet<W> {
                 self.exact = true;
             }
             // Forward on the row (CUF), from a column known for certain.
-            Some(at) if self.exact && at.y == to.y && at.x < to.x && {
-                let n = to.x - at.x;
-                3 + if n > 1 { digits(n) } else { 0 } < absolute()
-            } =>
+            Some(at)
+                if self.exact && at.y == to.y && at.x < to.x && {
+                    let n = to.x - at.x;
+                    3 + if n > 1 { digits(n) } else { 0 } < absolute()
+                } =>
             {
                 out.extend_from_slice(b"\x1b[");
                 if to.x - at.x > 1 {
@@ -558,7 +561,11 @@ mod tests {
                 if got.is_wide_continuation() {
                     continue;
                 }
-                let text = if got.has_contents() { got.contents() } else { " " };
+                let text = if got.has_contents() {
+                    got.contents()
+                } else {
+                    " "
+                };
                 let at = format!("at {x},{y}");
                 prop_assert_eq!(text, want.symbol(), "{}", at);
                 prop_assert_eq!(got.fgcolor(), vt_color(want.fg), "{}", at);

@@ -88,7 +88,17 @@ pub fn draw_line(line: &Line, area: Rect, buf: &mut Buffer) {
         // span's ends count as simple). The rest goes out in runs, through ratatui.
         let mut chars = text
             .char_indices()
-            .map(|(i, c)| (i, c, if c.is_ascii() { (' '..='~').contains(&c) } else { narrow(c) }))
+            .map(|(i, c)| {
+                (
+                    i,
+                    c,
+                    if c.is_ascii() {
+                        (' '..='~').contains(&c)
+                    } else {
+                        narrow(c)
+                    },
+                )
+            })
             .peekable();
         let mut before = true;
         let mut run: Option<usize> = None;
