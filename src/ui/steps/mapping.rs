@@ -76,6 +76,12 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
         head.push(' ');
     }
     head.push_str("Check");
+    // Whose volumes these are: a stray key on the instance list must not go unseen until Review.
+    let whose = format!("  Volumes of {}  {}", instance.id, instance.display_name());
+    w.line(Line::styled(
+        theme.clean(&whose).into_owned(),
+        theme.muted(),
+    ));
     w.line(Line::styled(head, theme.title()));
     for (i, (v, status)) in volumes.iter().zip(&statuses).enumerate() {
         let choice = f.choices.get(i).unwrap_or(&Choice::Unmapped);
