@@ -190,11 +190,20 @@ mod tests {
         assert!(!dir.path().join(LOCK).exists());
         // That file is lockable, but it is nobody's lock any more.
         let contents = serde_json::to_vec(&holder(2002)).unwrap();
-        assert!(
-            lock_opened(stale, dir.path().join(LOCK), &contents)
-                .unwrap()
-                .is_none()
-        );
+        // Another test's fork (before its exec or close_range) may hold a copy of the first's
+        // descriptor, and so its flock, for a moment: wait (bounded) for that copy to go.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut stale = stale;
+        let taken = loop {
+            match lock_opened(stale, dir.path().join(LOCK), &contents).unwrap() {
+                Some(Taken::Busy(file)) if std::time::Instant::now() < deadline => {
+                    stale = file;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => break other,
+            }
+        };
+        assert!(taken.is_none());
         let second = Lock::acquire(dir.path(), &holder(2002)).unwrap();
         let refused = Lock::acquire(dir.path(), &holder(3003)).unwrap_err();
         assert!(refused.contains("worker pid 2002"), "{refused}");

@@ -323,6 +323,10 @@ mod tests {
             // The first is gone (a worker that exited) when the second lets go: whichever
             // the emulator hears of first, the second, waiting, is told.
             let said = blocking(move || {
+                // Shut down, not only closed: another test's fork (before its exec or
+                // close_range) may hold a copy of this descriptor for a moment, and a close
+                // alone says nothing to the emulator until that copy goes too.
+                let _ = first.shutdown(Shutdown::Both);
                 drop(first);
                 second.stream.shutdown(Shutdown::Write).unwrap();
                 let mut said = String::new();
