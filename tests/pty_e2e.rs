@@ -242,10 +242,8 @@ fn no_prompt_stops_at_a_failed_preflight_with_exit_2_before_credentials() {
     );
     assert!(!stdout.contains("[3/9 Credentials]"), "{stdout}");
     assert!(
-        stderr.contains(
-            "drs-failback: stopped: Clock failed: AWS refuses requests signed more than 5 \
-             minutes off"
-        ),
+        stderr.contains("drs-failback: stopped: Clock failed (6m 00s behind")
+            && stderr.contains("AWS refuses requests signed more than 5 minutes off"),
         "{stderr}"
     );
 }
