@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the live image in every format from the release binary, into target/image/out/:
+# Builds the live image in every format from the live-profile binary, into target/image/out/:
 #   drs-failback-live.iso          hybrid ISO (BIOS + UEFI, CD or USB stick)
 #   drs-failback-live.raw          GPT disk (BIOS + UEFI) and from it .qcow2, .vmdk
 #                                  (streamOptimized), .vhd (fixed, whole MiB), -gcp.tar.gz
@@ -39,12 +39,13 @@ for tool in mmdebstrap mksquashfs grub-mkrescue grub-mkimage xorriso mkfs.vfat m
     command -v "$tool" >/dev/null || die "$tool is missing: run image/install-deps.sh"
 done
 
-# The release build's long single-threaded LTO step overlaps the base's making.
-step "release binary"
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml" &
+# Cargo.toml's `live` profile: incremental, so a rebuild after a code change takes seconds, not
+# the release profile's minutes of fat LTO. The build overlaps the base's making.
+step "binary (live profile)"
+cargo build --profile live --quiet --manifest-path "$repo/Cargo.toml" &
 cargo_pid=$!
 trap '[ -z "$cargo_pid" ] || kill "$cargo_pid" 2>/dev/null' EXIT
-binary=$repo/target/release/drs-failback
+binary=$repo/target/live/drs-failback
 
 # --- The cached Debian base -------------------------------------------------------------
 debian_mirror() {
@@ -87,8 +88,8 @@ if [ ! -s "$base" ]; then
 fi
 
 # --- Our layer: the binary, units, config -----------------------------------------------
-[ -z "${built_base:-}" ] || step "release binary (what is left of its build)"
-wait "$cargo_pid" || { cargo_pid=; die "cargo build --release failed"; }
+[ -z "${built_base:-}" ] || step "binary (what is left of its build)"
+wait "$cargo_pid" || { cargo_pid=; die "cargo build --profile live failed"; }
 cargo_pid=
 step "root file system"
 # The base is unpacked once next to its tarball; each build hard-links it (seconds, no copy)
