@@ -25,6 +25,9 @@ pub struct Check {
     pub measured: String,
     /// What to do, one sentence; None when it passed.
     pub fix: Option<String>,
+    /// The fix for a run nobody is at (`--no-prompt`, the CLI's `preflight`), when `fix` names
+    /// wizard keys or screens.
+    pub unattended: Option<String>,
 }
 
 /// A check as the confirmed plan carries it to the worker (and `status --json` prints it).
@@ -56,6 +59,7 @@ fn check(id: &'static str, title: &'static str, verdict: Verdict, measured: Stri
         verdict,
         measured,
         fix: None,
+        unattended: None,
     }
 }
 
@@ -63,6 +67,17 @@ impl Check {
     fn fix(mut self, fix: impl Into<String>) -> Check {
         self.fix = Some(fix.into());
         self
+    }
+
+    /// The fix without the wizard's keys, for a run nobody is at.
+    fn unattended(mut self, fix: impl Into<String>) -> Check {
+        self.unattended = Some(fix.into());
+        self
+    }
+
+    /// The fix as a run nobody is at should print it: no wizard keys.
+    pub fn unattended_fix(&self) -> Option<&str> {
+        self.unattended.as_deref().or(self.fix.as_deref())
     }
 }
 
@@ -87,6 +102,10 @@ pub fn ram(total: Bytes) -> Check {
         check("ram", "RAM", Verdict::Fail, measured).fix(
             "The failback client requires at least 4GiB of RAM: give this machine more memory, \
              or override on the Pre-flight screen if you accept the risk.",
+        )
+        .unattended(
+            "The failback client requires at least 4GiB of RAM: give this machine more memory \
+             (only the wizard's Pre-flight screen can override this).",
         )
     } else {
         check("ram", "RAM", Verdict::Pass, measured)
@@ -246,9 +265,11 @@ pub fn clock(endpoint: &str, skew: Result<i64, String>) -> Check {
                     "AWS refuses requests signed more than 5 minutes off: set the clock (NTP, or \
                      c to set it from the endpoint's time).",
                 )
+                .unattended("AWS refuses requests signed more than 5 minutes off: set the clock (NTP, or date -s).")
             } else if s.abs() >= SKEW_WORTH_TELLING {
                 c(Verdict::Warning, measured)
                     .fix("Set the clock right (NTP, or c to set it from the endpoint's time): TLS and the replication software need it.")
+                    .unattended("Set the clock right (NTP, or date -s): TLS and the replication software need it.")
             } else if s == 0 {
                 c(Verdict::Pass, format!("matches {endpoint}"))
             } else {
@@ -325,7 +346,8 @@ pub fn rtc(adjtime: Option<&str>, skew: Option<i64>) -> Check {
                 super::throughput::format_duration(s.unsigned_abs())
             ),
         )
-        .fix("Set the clock (NTP, or c on the Pre-flight screen), then run `hwclock --systohc --utc`: AWS expects the hardware clock in UTC."),
+        .fix("Set the clock (NTP, or c on the Pre-flight screen), then run `hwclock --systohc --utc`: AWS expects the hardware clock in UTC.")
+        .unattended("Set the clock (NTP, or date -s), then run `hwclock --systohc --utc`: AWS expects the hardware clock in UTC."),
         None => check("rtc", "Hardware clock", Verdict::Pass, "UTC".into()),
     }
 }
@@ -363,6 +385,7 @@ pub fn not_checked(id: &'static str, title: &'static str, host: &str, why: &str)
         format!("{host}: not checked: {why}"),
     )
     .fix("Correct what the message names, then re-run the checks with r.")
+    .unattended("Correct what the message names, then run again.")
 }
 
 /// DNS, TCP and TLS to the DRS endpoint or S3.
@@ -398,7 +421,8 @@ pub fn host(id: &'static str, title: &'static str, p: &HostProbe) -> Check {
             c(Verdict::Pass, format!("{name}: {ip}, TCP {tcp}{tls}, {answer}"))
         }
         (Ok(ip), ..) => c(Verdict::Fail, format!("{name}: {ip}, not reached"))
-            .fix("Re-run the checks with r."),
+            .fix("Re-run the checks with r.")
+            .unattended("Run again."),
     }
 }
 
@@ -561,6 +585,11 @@ pub fn s3_pin(pinned: &super::network::S3Plan, region: &str) -> Option<Check> {
             "Open the Network screen (Ctrl-N) and press Enter to pin the S3 endpoint for \
              {region}, or Ctrl-R there to take the pin away."
         ))
+        .unattended(format!(
+            "Pin the S3 endpoint for {region} (--s3-endpoint), or take the pin for {} out of \
+             /etc/hosts.",
+            pinned.region
+        ))
     })
 }
 
@@ -596,6 +625,38 @@ pub fn blocking(checks: &[Check], ram_overridden: bool) -> Vec<&Check> {
 mod tests {
     use super::*;
     use crate::domain::bytes::GIB;
+
+    #[test]
+    fn a_run_nobody_is_at_is_told_no_wizard_keys() {
+        let pinned = super::super::network::S3Plan {
+            target: super::super::network::S3Target::Host("s3.example".into()),
+            region: "eu-west-1".into(),
+            hosts: vec!["s3.eu-west-1.amazonaws.com".into()],
+        };
+        let unreached = HostProbe {
+            tcp: None,
+            tls: None,
+            answer: None,
+            ..probe()
+        };
+        let checks = [
+            ram(Bytes(GIB)),
+            clock("drs.example", Ok(600)),
+            clock("drs.example", Ok(90)),
+            rtc(None, Some(3600)),
+            not_checked("s3", "S3", "s3.example", "no region"),
+            host("s3", "S3", &unreached),
+            s3_pin(&pinned, "us-east-1").unwrap(),
+        ];
+        for c in &checks {
+            let fix = c.unattended_fix().unwrap();
+            for key in [" c ", " c,", " r.", " r,", "Ctrl-", "press", "screen (", "Enter"] {
+                assert!(!fix.contains(key), "{}: {fix:?} names {key:?}", c.id);
+            }
+            // The wizard's words are kept for the wizard.
+            assert_ne!(c.fix.as_deref(), Some(fix), "{}", c.id);
+        }
+    }
 
     #[test]
     fn ram_is_refused_below_the_official_clients_memtotal() {

@@ -464,7 +464,7 @@ impl Headless {
                         let why: Vec<String> = blocking
                             .iter()
                             .map(|c| {
-                                let fix = c.fix.as_deref().unwrap_or_default();
+                                let fix = c.unattended_fix().unwrap_or_default();
                                 format!("{} failed ({}). {fix}", c.title, c.measured)
                             })
                             .collect();

@@ -70,6 +70,7 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             Verdict::Warning => {
                 let reason = Check {
                     fix: None,
+                    unattended: None,
                     ..c.clone()
                 };
                 full.extend(preflight::full(theme, &reason, &c.measured, cols));
