@@ -81,6 +81,19 @@ impl Check {
     }
 }
 
+/// The line above the checks: "3 passed, 1 warning, 0 failed".
+pub fn tally(checks: &[Check]) -> String {
+    let count = |v| checks.iter().filter(|c| c.verdict == v).count();
+    let warnings = count(Verdict::Warning);
+    format!(
+        "{} passed, {} {}, {} failed",
+        count(Verdict::Pass),
+        warnings,
+        if warnings == 1 { "warning" } else { "warnings" },
+        count(Verdict::Fail)
+    )
+}
+
 /// What may go wrong when the operator overrides the RAM check (shown before they confirm).
 pub const RAM_OVERRIDE_RISK: &str = "AWS's replication software (a Java program) may run out of \
 memory and stop mid-replication, and the failback would have to start again.";
@@ -625,6 +638,18 @@ pub fn blocking(checks: &[Check], ram_overridden: bool) -> Vec<&Check> {
 mod tests {
     use super::*;
     use crate::domain::bytes::GIB;
+
+    #[test]
+    fn the_tally_says_warning_for_one_and_warnings_for_more() {
+        let c = |verdict| check("id", "T", verdict, String::new());
+        let (pass, warning, fail) = (c(Verdict::Pass), c(Verdict::Warning), c(Verdict::Fail));
+        assert_eq!(tally(&[pass.clone(), warning.clone()]), "1 passed, 1 warning, 0 failed");
+        assert_eq!(
+            tally(&[pass, warning.clone(), warning, fail]),
+            "1 passed, 2 warnings, 1 failed"
+        );
+        assert_eq!(tally(&[]), "0 passed, 0 warnings, 0 failed");
+    }
 
     #[test]
     fn a_run_nobody_is_at_is_told_no_wizard_keys() {

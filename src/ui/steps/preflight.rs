@@ -2,7 +2,7 @@
 //! questions the RAM override and the clock setting ask first.
 
 use crate::app::App;
-use crate::domain::preflight::{Check, RAM_OVERRIDE_RISK, Verdict};
+use crate::domain::preflight::{self, Check, RAM_OVERRIDE_RISK, Verdict};
 use crate::preflight::Report;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{Writer, fit, pad, para, problem, width};
@@ -38,12 +38,9 @@ pub fn render(app: &App, theme: &Theme, frame: &mut Frame, area: Rect) {
             return;
         }
     };
-    let count = |v| report.checks.iter().filter(|c| c.verdict == v).count();
     let summary = format!(
-        "{} passed, {} warnings, {} failed{}",
-        count(Verdict::Pass),
-        count(Verdict::Warning),
-        count(Verdict::Fail),
+        "{}{}",
+        preflight::tally(&report.checks),
         if f.running() {
             format!("  {} checking again", theme.running(app.now))
         } else {
