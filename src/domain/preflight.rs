@@ -112,14 +112,15 @@ pub fn ram(total: Bytes) -> Check {
         .fix("Check that this machine has at least 4 GiB of RAM (see /proc/meminfo).");
     }
     if total < MIN_RAM {
-        check("ram", "RAM", Verdict::Fail, measured).fix(
-            "The failback client requires at least 4GiB of RAM: give this machine more memory, \
+        check("ram", "RAM", Verdict::Fail, measured)
+            .fix(
+                "The failback client requires at least 4GiB of RAM: give this machine more memory, \
              or override on the Pre-flight screen if you accept the risk.",
-        )
-        .unattended(
-            "The failback client requires at least 4GiB of RAM: give this machine more memory \
+            )
+            .unattended(
+                "The failback client requires at least 4GiB of RAM: give this machine more memory \
              (only the wizard's Pre-flight screen can override this).",
-        )
+            )
     } else {
         check("ram", "RAM", Verdict::Pass, measured)
     }
@@ -643,7 +644,10 @@ mod tests {
     fn the_tally_says_warning_for_one_and_warnings_for_more() {
         let c = |verdict| check("id", "T", verdict, String::new());
         let (pass, warning, fail) = (c(Verdict::Pass), c(Verdict::Warning), c(Verdict::Fail));
-        assert_eq!(tally(&[pass.clone(), warning.clone()]), "1 passed, 1 warning, 0 failed");
+        assert_eq!(
+            tally(&[pass.clone(), warning.clone()]),
+            "1 passed, 1 warning, 0 failed"
+        );
         assert_eq!(
             tally(&[pass, warning.clone(), warning, fail]),
             "1 passed, 2 warnings, 1 failed"
@@ -675,7 +679,9 @@ mod tests {
         ];
         for c in &checks {
             let fix = c.unattended_fix().unwrap();
-            for key in [" c ", " c,", " r.", " r,", "Ctrl-", "press", "screen (", "Enter"] {
+            for key in [
+                " c ", " c,", " r.", " r,", "Ctrl-", "press", "screen (", "Enter",
+            ] {
                 assert!(!fix.contains(key), "{}: {fix:?} names {key:?}", c.id);
             }
             // The wizard's words are kept for the wizard.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Times a rebuild of the live image after a real small code change: the cargo step alone, then
 # the whole image/build.sh (base cached). Prints wall and CPU seconds, the load average, and
-# the binary's and the ISO's sizes. The change (a letter in the Welcome step's title) is undone
-# at the end. PROFILE=release times the release profile's cargo step instead. Needs root.
+# the binary's and the ISO's sizes. The change (a letter added to the first capitalised string
+# of src/wizard/mod.rs, a step's title) is undone at the end. PROFILE=release times the release profile's cargo step instead. Needs root.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
@@ -25,7 +25,7 @@ timed() { # label, command...: wall and CPU seconds of the command and its child
     local t=$(mktemp)
     /usr/bin/time -f '%e %U %S' -o "$t" "$@" >/dev/null 2>&1 || { rm -f "$t"; echo "$label failed" >&2; exit 1; }
     read -r wall user sys <"$t"; rm -f "$t"
-    printf '%-34s wall %6.1f s  cpu %6.1f s  load %s\n' "$label" "$wall" "$(echo "$user + $sys" | bc)" \
+    printf '%-34s wall %6.1f s  cpu %6.1f s  load %s\n' "$label" "$wall" "$(awk "BEGIN { print $user + $sys }")" \
         "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 cargo build --profile "$profile" --quiet # start from a fresh build of the unchanged code
